@@ -1,0 +1,126 @@
+//! The sans-IO connection state machine and the types it speaks.
+//!
+//! The machine never touches a socket or a clock: the client task feeds it [`Input`]s with
+//! the current [`Instant`], performs the [`Output`]s it returns, and calls
+//! [`Machine::handle`] with [`Input::Tick`] once [`Machine::next_deadline`] has passed.
+//! Tests drive it with virtual time the same way.
+
+mod backoff;
+mod machine;
+mod members;
+pub mod transport;
+
+pub use backoff::Backoff;
+pub use machine::Machine;
+pub use members::Members;
+pub use transport::{Endpoint, Transports};
+
+use crate::record::{Command, Record};
+use std::time::Duration;
+
+/// Identifies one socket; events from an older socket are ignored.
+pub type ConnId = u64;
+
+/// Timing and addressing the machine needs; everything has a pusher-js-like default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MachineConfig {
+    pub endpoint: Endpoint,
+    /// Ping after this long without an inbound frame (capped by the server's value).
+    pub activity_timeout: Duration,
+    /// Give up on the connection when nothing arrives this long after our ping.
+    pub pong_timeout: Duration,
+    /// Report `unavailable` after trying to connect for this long.
+    pub unavailable_timeout: Duration,
+    /// The longest wait between connection attempts.
+    pub retry_cap: Duration,
+    /// Abandon an attempt whose socket has not said `connection_established` by then.
+    pub handshake_timeout: Duration,
+    /// Seed for the retry jitter, so tests are repeatable.
+    pub seed: u64,
+}
+
+impl MachineConfig {
+    pub fn new(endpoint: Endpoint) -> MachineConfig {
+        MachineConfig {
+            endpoint,
+            activity_timeout: Duration::from_secs(120),
+            pong_timeout: Duration::from_secs(30),
+            unavailable_timeout: Duration::from_secs(10),
+            retry_cap: Duration::from_secs(15),
+            handshake_timeout: Duration::from_secs(15),
+            seed: 0x9e37_79b9_7f4a_7c15,
+        }
+    }
+}
+
+/// What a private/presence/encrypted subscription needs signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRequest {
+    pub channel: String,
+    pub socket_id: String,
+}
+
+/// A successful authorization: the body of a 200 from an auth endpoint, or a local signature.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthGrant {
+    pub auth: String,
+    pub channel_data: Option<String>,
+    pub shared_secret: Option<String>,
+}
+
+/// A failed authorization, with the HTTP status when there was one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthFailure {
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+/// Everything that can happen to the machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// A user or script command. `Command::Quit` is the driver's business; the machine
+    /// treats it like `Disconnect`.
+    Command(Command),
+    /// The WebSocket handshake of socket `conn` completed.
+    Opened { conn: ConnId },
+    /// Socket `conn` could not be opened (refused, DNS, TLS, HTTP error on upgrade).
+    OpenFailed { conn: ConnId, message: String },
+    /// A text frame arrived.
+    Text { conn: ConnId, text: String },
+    /// A binary frame arrived (the protocol has none); `len` bytes.
+    Binary { conn: ConnId, len: usize },
+    /// A WebSocket-level ping or pong arrived: counts as activity.
+    Activity { conn: ConnId },
+    /// Socket `conn` closed, with the close code when the peer sent one.
+    Closed {
+        conn: ConnId,
+        code: Option<u16>,
+        reason: String,
+    },
+    /// The answer to an [`Output::Authorize`].
+    Authorized {
+        request: AuthRequest,
+        result: Result<AuthGrant, AuthFailure>,
+    },
+    /// Time has passed; fire whatever deadlines are due.
+    Tick,
+}
+
+/// Everything the machine asks the outside world to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Open a WebSocket to `url`; report back with `conn`. Drop any older socket first.
+    Open { conn: ConnId, url: String },
+    /// Send a text frame on socket `conn`.
+    Send { conn: ConnId, text: String },
+    /// Close socket `conn` with this code.
+    Close {
+        conn: ConnId,
+        code: u16,
+        reason: String,
+    },
+    /// Authorize a subscription and answer with [`Input::Authorized`].
+    Authorize(AuthRequest),
+    /// Tell the watchers.
+    Record(Record),
+}

@@ -1,0 +1,7 @@
+//! chanwatch: a client for the Pusher Channels protocol 7, with a terminal dashboard and a
+//! headless NDJSON mode. Data flows one way: socket -> client task -> [`record::Record`] ->
+//! (headless writer | dashboard); keys or stdin -> [`record::Command`] -> client task.
+
+pub mod connection;
+pub mod protocol;
+pub mod record;

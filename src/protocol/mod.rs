@@ -1,0 +1,11 @@
+//! The Pusher Channels protocol 7 as data: frames, codes and channel rules. No I/O here.
+
+pub mod channel;
+pub mod codes;
+pub mod frame;
+
+pub use channel::ChannelKind;
+pub use frame::Frame;
+
+/// The protocol version this client speaks; always sent in the URL.
+pub const PROTOCOL_VERSION: u32 = 7;

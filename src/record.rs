@@ -1,0 +1,228 @@
+//! The contract between the client task and whatever watches it (headless writer, dashboard):
+//! [`Record`]s flow out, [`Command`]s flow in. The serde shapes here ARE the headless NDJSON
+//! and stdin formats documented in the README, so change them only compatibly.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::SystemTime;
+
+/// Connection states, named as pusher-js names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Initialized,
+    Connecting,
+    Connected,
+    Unavailable,
+    Failed,
+    Disconnected,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Initialized => "initialized",
+            State::Connecting => "connecting",
+            State::Connected => "connected",
+            State::Unavailable => "unavailable",
+            State::Failed => "failed",
+            State::Disconnected => "disconnected",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One presence member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: String,
+    pub info: Value,
+}
+
+/// Something the client observed or did. Serialised with `"type"` as the tag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// A state change. `cause` says why, in words (close code and reason, "pong timeout", ...).
+    State {
+        previous: State,
+        current: State,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        socket_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        cause: Option<String>,
+    },
+    /// The next connection attempt starts after this delay.
+    ConnectingIn {
+        delay_ms: u64,
+    },
+    /// A connection-level error: a close code, a `pusher:error`, a frame that could not be read.
+    Error {
+        code: Option<i64>,
+        message: String,
+    },
+    Subscribed {
+        channel: String,
+    },
+    SubscriptionError {
+        channel: String,
+        status: Option<u16>,
+        message: String,
+    },
+    Unsubscribed {
+        channel: String,
+    },
+    /// An event on a channel (or, for `channel: null`, on the connection).
+    Event {
+        channel: Option<String>,
+        event: String,
+        data: Value,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        user_id: Option<String>,
+    },
+    /// The full member list of a presence channel, sent when the subscription succeeds.
+    Members {
+        channel: String,
+        me: Option<Member>,
+        count: usize,
+        members: Vec<Member>,
+    },
+    MemberAdded {
+        channel: String,
+        id: String,
+        info: Value,
+    },
+    MemberRemoved {
+        channel: String,
+        id: String,
+    },
+    /// We sent `pusher:ping` because the connection was quiet for `after_ms`.
+    PingSent {
+        after_ms: u64,
+    },
+    /// The first frame after our ping arrived; `rtt_ms` is the round trip.
+    Pong {
+        rtt_ms: u64,
+    },
+}
+
+/// A record with the wall-clock time it was produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stamped {
+    pub ts: SystemTime,
+    pub record: Record,
+}
+
+impl Stamped {
+    pub fn now(record: Record) -> Stamped {
+        Stamped {
+            ts: SystemTime::now(),
+            record,
+        }
+    }
+
+    /// One NDJSON line (without the newline): `{"ts":..., "type":..., ...}`.
+    pub fn to_json_line(&self) -> String {
+        let ts = humantime::format_rfc3339_millis(self.ts).to_string();
+        let mut out = String::with_capacity(96);
+        out.push_str("{\"ts\":\"");
+        out.push_str(&ts);
+        out.push_str("\",");
+        let body = serde_json::to_string(&self.record).expect("records always serialise");
+        // body is a JSON object "{...}": splice its fields after ts.
+        out.push_str(&body[1..]);
+        out
+    }
+}
+
+/// What a user or script asks of the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Command {
+    Subscribe {
+        channel: String,
+    },
+    Unsubscribe {
+        channel: String,
+    },
+    Disconnect,
+    Connect,
+    /// Send a client event (`client-` prefix) on a subscribed private or presence channel.
+    Trigger {
+        channel: String,
+        event: String,
+        #[serde(default)]
+        data: Value,
+    },
+    Quit,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn ndjson_line_has_ts_then_type() {
+        let s = Stamped {
+            ts: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+            record: Record::State {
+                previous: State::Connecting,
+                current: State::Connected,
+                socket_id: Some("1.2".into()),
+                cause: None,
+            },
+        };
+        let line = s.to_json_line();
+        assert_eq!(
+            line,
+            r#"{"ts":"2023-11-14T22:13:20.123Z","type":"state","previous":"connecting","current":"connected","socket_id":"1.2"}"#
+        );
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["type"], "state");
+    }
+
+    #[test]
+    fn commands_parse() {
+        let c: Command = serde_json::from_str(r#"{"cmd":"subscribe","channel":"a"}"#).unwrap();
+        assert_eq!(
+            c,
+            Command::Subscribe {
+                channel: "a".into()
+            }
+        );
+        let c: Command = serde_json::from_str(
+            r#"{"cmd":"trigger","channel":"private-a","event":"client-x","data":{"k":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            Command::Trigger {
+                channel: "private-a".into(),
+                event: "client-x".into(),
+                data: json!({"k":1})
+            }
+        );
+        assert_eq!(
+            serde_json::from_str::<Command>(r#"{"cmd":"quit"}"#).unwrap(),
+            Command::Quit
+        );
+        assert!(serde_json::from_str::<Command>(r#"{"cmd":"nope"}"#).is_err());
+    }
+
+    #[test]
+    fn error_code_null_is_serialised() {
+        let line = Stamped::now(Record::Error {
+            code: None,
+            message: "m".into(),
+        })
+        .to_json_line();
+        assert!(line.contains(r#""code":null"#), "{line}");
+    }
+}
