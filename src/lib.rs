@@ -3,5 +3,7 @@
 //! (headless writer | dashboard); keys or stdin -> [`record::Command`] -> client task.
 
 pub mod connection;
+pub mod demo;
+pub mod faults;
 pub mod protocol;
 pub mod record;

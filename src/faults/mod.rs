@@ -1,0 +1,13 @@
+//! Fault injection: a loopback TCP proxy that can cut, drop, refuse and delay connections
+//! ([`FaultProxy`]), and [`FaultKind`], the faults as data, parsed from the words a person
+//! types or the JSON a script sends (`{"kind":"delay","ms":200}`).
+//!
+//! Network faults (`cut`, `drop`, `down`, `delay`, `restore`) are the proxy's; `close` and
+//! `no_pong` need the demo server ([`crate::demo::DemoHandle::apply_fault`]); `restore`
+//! undoes both.
+
+mod kind;
+mod proxy;
+
+pub use kind::{FaultError, FaultKind, MAX_DELAY_MS};
+pub use proxy::{FaultHandle, FaultProxy, ProxyStatus};
