@@ -101,6 +101,9 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             _ = stopped(&mut stop) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    if shared.is_stopped() {
+                        break;
+                    }
                     let _ = stream.set_nodelay(true);
                     tokio::spawn(serve(shared.clone(), stream));
                 }
