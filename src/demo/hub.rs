@@ -404,24 +404,25 @@ impl Hub {
             return;
         };
         ch.subscribers.remove(&conn);
-        if let Some(id) = user {
-            if let Some(slot) = ch.members.get_mut(&id) {
-                slot.sockets = slot.sockets.saturating_sub(1);
-                if slot.sockets == 0 && !slot.simulated {
-                    ch.members.remove(&id);
-                    let removed = json!({"user_id": id}).to_string();
-                    let text = frame(
-                        "pusher_internal:member_removed",
-                        Some(channel),
-                        &removed,
-                        None,
-                    );
-                    for &other in &ch.subscribers {
-                        out.push(Delivery {
-                            to: other,
-                            out: Out::Text(text.clone()),
-                        });
-                    }
+        if let Some(id) = user
+            && let Some(slot) = ch.members.get_mut(&id)
+        {
+            slot.sockets = slot.sockets.saturating_sub(1);
+            // Only the user's last socket leaving makes them leave (pusher's dedup rule).
+            if slot.sockets == 0 && !slot.simulated {
+                ch.members.remove(&id);
+                let removed = json!({"user_id": id}).to_string();
+                let text = frame(
+                    "pusher_internal:member_removed",
+                    Some(channel),
+                    &removed,
+                    None,
+                );
+                for &other in &ch.subscribers {
+                    out.push(Delivery {
+                        to: other,
+                        out: Out::Text(text.clone()),
+                    });
                 }
             }
         }

@@ -128,7 +128,7 @@ impl TrafficPlan {
             })
             .to_string(),
         });
-        if t % 8 == 0 {
+        if t.is_multiple_of(8) {
             let h = HEADLINES[self.rng.random_range(0..HEADLINES.len())];
             out.push(TrafficAction::Publish {
                 channel: "news",
@@ -136,10 +136,10 @@ impl TrafficPlan {
                 data: json!({ "title": h, "n": t / 8 }).to_string(),
             });
         }
-        if t % 6 == 0 {
+        if t.is_multiple_of(6) {
             out.push(self.lobby_change());
         }
-        if t % 12 == 0 && !self.lobby.is_empty() {
+        if t.is_multiple_of(12) && !self.lobby.is_empty() {
             let who = self.lobby[self.rng.random_range(0..self.lobby.len())];
             out.push(TrafficAction::Relay {
                 channel: "presence-lobby",
@@ -148,7 +148,7 @@ impl TrafficPlan {
                 user_id: Some(PEOPLE[who].0.to_string()),
             });
         }
-        if t % 5 == 0 {
+        if t.is_multiple_of(5) {
             let who = PEOPLE[self.rng.random_range(0..PEOPLE.len())].1;
             let text = CHAT[self.rng.random_range(0..CHAT.len())];
             out.push(TrafficAction::Relay {
@@ -158,7 +158,7 @@ impl TrafficPlan {
                 user_id: None,
             });
         }
-        if t % 10 == 0 {
+        if t.is_multiple_of(10) {
             self.balance += self.rng.random_range(-50..=60);
             out.push(TrafficAction::Publish {
                 channel: "private-encrypted-vault",
@@ -166,7 +166,7 @@ impl TrafficPlan {
                 data: json!({ "account": "demo", "balance": self.balance }).to_string(),
             });
         }
-        if t % 20 == 0 {
+        if t.is_multiple_of(20) {
             out.push(self.status());
         }
         out

@@ -210,9 +210,13 @@ async fn relay(client: TcpStream, upstream: SocketAddr, mut ctl: watch::Receiver
         reset
     };
     if reset {
-        // SO_LINGER 0 makes the drop below send RST instead of FIN.
-        let _ = cr.as_ref().set_zero_linger();
-        let _ = sr.as_ref().set_zero_linger();
+        // Dropping a write half sends FIN, so put each socket back together first; then
+        // SO_LINGER 0 makes its drop send RST.
+        for (r, w) in [(cr, cw), (sr, sw)] {
+            if let Ok(stream) = r.reunite(w) {
+                let _ = stream.set_zero_linger();
+            }
+        }
     }
 }
 
