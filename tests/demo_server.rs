@@ -532,3 +532,69 @@ async fn stop_closes_sockets_with_1001_and_refuses_new_ones() {
     let again = timeout(WAIT, connect_async(url)).await.unwrap();
     assert!(again.is_err(), "listener should be gone");
 }
+
+/// GET on the HTTP API, signed; returns (status, JSON body).
+async fn api_get(server: &DemoHandle, what: &str, extra: &str) -> (u16, Value) {
+    let path = format!("/apps/{}/{what}", server.app_id());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // extra parameters are signed too: sign them as part of the query
+    let mut params: Vec<(String, String)> = vec![
+        ("auth_key".into(), server.key().into()),
+        ("auth_timestamp".into(), now.to_string()),
+        ("auth_version".into(), "1.0".into()),
+    ];
+    for kv in extra.split('&').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').unwrap();
+        params.push((k.into(), v.into()));
+    }
+    let sig = sign::hmac_hex(
+        server.secret(),
+        &sign::api_string_to_sign("GET", &path, &params),
+    );
+    let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let url = format!(
+        "{}{path}?{}&auth_signature={sig}",
+        server.http_url(),
+        query.join("&")
+    );
+    let resp = timeout(WAIT, reqwest::Client::new().get(url).send())
+        .await
+        .unwrap()
+        .unwrap();
+    let status = resp.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&resp.text().await.unwrap()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn channel_queries() {
+    let server = server().await;
+    let mut a = Client::connect(&server.ws_url()).await;
+    a.subscribe_ok(&server, "presence-q", Some("alice")).await;
+    a.subscribe_ok(&server, "news", None).await;
+    let (status, v) = api_get(&server, "channels", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(v, json!({"channels": {"news": {}, "presence-q": {}}}));
+    let (_, v) = api_get(
+        &server,
+        "channels",
+        "filter_by_prefix=presence-&info=user_count",
+    )
+    .await;
+    assert_eq!(v, json!({"channels": {"presence-q": {"user_count": 1}}}));
+    let (status, _) = api_get(&server, "channels", "info=user_count").await;
+    assert_eq!(status, 400);
+    let (_, v) = api_get(&server, "channels/presence-q/users", "").await;
+    assert_eq!(v, json!({"users": [{"id": "alice"}]}));
+    let (_, v) = api_get(&server, "channels/news", "info=subscription_count").await;
+    assert_eq!(v, json!({"occupied": true, "subscription_count": 1}));
+    let (_, v) = api_get(&server, "channels/empty", "").await;
+    assert_eq!(v, json!({"occupied": false}));
+    let (status, _) = api_get(&server, "channels/news/users", "").await;
+    assert_eq!(status, 400);
+}

@@ -156,15 +156,6 @@ pub fn route(hub: &mut Hub, req: &Request) -> (Response, Vec<super::hub::Deliver
             (Response::error(404, "not found"), Vec::new())
         };
     };
-    if req.method != "POST" || !(rest == "events" || rest == "batch_events") {
-        return (
-            Response::error(
-                404,
-                "this demo server has POST /events and /batch_events only",
-            ),
-            Vec::new(),
-        );
-    }
     let app = hub.app();
     if let Err(e) = sign::verify_api_request(
         &app.key,
@@ -176,6 +167,20 @@ pub fn route(hub: &mut Hub, req: &Request) -> (Response, Vec<super::hub::Deliver
         unix_now(),
     ) {
         return (Response::error(401, &e), Vec::new());
+    }
+    match (req.method.as_str(), rest) {
+        ("POST", "events" | "batch_events") => {}
+        ("GET", _) => return (query_route(hub, req, rest), Vec::new()),
+        _ => {
+            return (
+                Response::error(
+                    404,
+                    "this demo server has POST events and batch_events, GET channels, \
+                     channels/<name> and channels/<name>/users",
+                ),
+                Vec::new(),
+            );
+        }
     }
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
@@ -220,6 +225,70 @@ pub fn route(hub: &mut Hub, req: &Request) -> (Response, Vec<super::hub::Deliver
         }
     }
     (Response::json(200, json!({})), out)
+}
+
+/// The read-only API: `channels`, `channels/<name>`, `channels/<name>/users`.
+fn query_route(hub: &Hub, req: &Request, rest: &str) -> Response {
+    let info: Vec<&str> = req
+        .query_param("info")
+        .map(|i| {
+            i.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if rest == "channels" {
+        let prefix = req.query_param("filter_by_prefix").unwrap_or("");
+        let user_count = info.contains(&"user_count");
+        if user_count && !prefix.starts_with("presence-") {
+            return Response::error(400, "info=user_count needs filter_by_prefix=presence-");
+        }
+        let mut channels = serde_json::Map::new();
+        for (name, members) in hub.occupied(prefix) {
+            let attrs = if user_count {
+                json!({ "user_count": members })
+            } else {
+                json!({})
+            };
+            channels.insert(name, attrs);
+        }
+        return Response::json(200, json!({ "channels": channels }));
+    }
+    let Some(name) = rest.strip_prefix("channels/") else {
+        return Response::error(404, "not found");
+    };
+    if let Some(name) = name.strip_suffix("/users") {
+        if ChannelKind::of(name) != ChannelKind::Presence {
+            return Response::error(400, "users are only listed for presence channels");
+        }
+        let users: Vec<Value> = hub
+            .member_ids(name)
+            .into_iter()
+            .map(|id| json!({ "id": id }))
+            .collect();
+        return Response::json(200, json!({ "users": users }));
+    }
+    let presence = ChannelKind::of(name) == ChannelKind::Presence;
+    let occupied = hub.occupied(name).iter().any(|(n, _)| n == name);
+    let mut body = json!({ "occupied": occupied });
+    for attr in info {
+        match attr {
+            "user_count" if presence => {
+                body["user_count"] = Value::from(hub.member_ids(name).len());
+            }
+            "subscription_count" if !presence => {
+                body["subscription_count"] = Value::from(hub.subscriber_count(name));
+            }
+            other => {
+                return Response::error(
+                    400,
+                    &format!("info={other} is not available for {name:?} on this server"),
+                );
+            }
+        }
+    }
+    Response::json(200, body)
 }
 
 /// The API body of one event: `{name, data, channels | channel, socket_id?}`.

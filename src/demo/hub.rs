@@ -672,6 +672,27 @@ impl Hub {
             .collect()
     }
 
+    /// Occupied channels (a subscriber or a simulated member) whose name starts with
+    /// `prefix`, sorted, with their presence member count.
+    pub fn occupied(&self, prefix: &str) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = self
+            .channels
+            .iter()
+            .filter(|(name, ch)| name.starts_with(prefix) && !ch.is_empty())
+            .map(|(name, ch)| (name.clone(), ch.members.len()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The ids of a presence channel's members, sorted.
+    pub fn member_ids(&self, channel: &str) -> Vec<String> {
+        self.channels
+            .get(channel)
+            .map(|c| c.members.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The number of sockets subscribed to a channel (for tests and the traffic generator).
     pub fn subscriber_count(&self, channel: &str) -> usize {
         self.channels
