@@ -239,3 +239,27 @@ async fn websocket_through_the_proxy_to_the_demo_server() {
     .await
     .expect("server saw the reset");
 }
+
+#[tokio::test]
+async fn apply_routes_each_fault_to_where_it_acts() {
+    use chanwatch::faults::apply;
+    let server = DemoServer::start(DemoConfig::default()).await.unwrap();
+    let p = FaultProxy::start(server.addr()).await.unwrap();
+    apply(&FaultKind::Cut, Some(&p), Some(&server)).unwrap();
+    apply(&FaultKind::NoPong, Some(&p), Some(&server)).unwrap();
+    assert!(p.status().cut && !server.answers_pings());
+    apply(&FaultKind::Restore, Some(&p), Some(&server)).unwrap();
+    assert!(!p.status().cut && server.answers_pings());
+    assert!(matches!(
+        apply(&FaultKind::Down, None, Some(&server)),
+        Err(FaultError::NeedsProxy(_))
+    ));
+    assert!(matches!(
+        apply(&FaultKind::Close { code: 4200 }, Some(&p), None),
+        Err(FaultError::NeedsDemoServer(_))
+    ));
+    assert!(matches!(
+        apply(&FaultKind::Delay { ms: 999_999 }, Some(&p), None),
+        Err(FaultError::Parse(_))
+    ));
+}
