@@ -5,3 +5,4 @@
 pub mod connection;
 pub mod protocol;
 pub mod record;
+pub mod ui;
