@@ -1169,7 +1169,9 @@ pub fn explain_cause(cause: &str) -> String {
         .filter_map(|w| w.parse::<i64>().ok())
         .find(|n| (1000..5000).contains(n));
     match code {
-        Some(c) if !cause.contains(describe(c)) => format!("{cause} ({})", describe(c)),
+        Some(c) if !cause.to_lowercase().contains(describe(c)) => {
+            format!("{cause} ({})", describe(c))
+        }
         _ => cause.to_string(),
     }
 }

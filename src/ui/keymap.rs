@@ -134,24 +134,12 @@ impl Default for Keymap {
         };
         Keymap {
             normal: vec![
-                b(vec![c('s')], Action::Subscribe, "subscribe to a channel"),
-                b(
-                    vec![c('u')],
-                    Action::Unsubscribe,
-                    "unsubscribe the selected channel",
-                ),
-                b(
-                    vec![c('t')],
-                    Action::Trigger,
-                    "trigger a client event (private/presence)",
-                ),
+                b(vec![c('s')], Action::Subscribe, "subscribe"),
+                b(vec![c('u')], Action::Unsubscribe, "unsubscribe selected"),
+                b(vec![c('t')], Action::Trigger, "trigger a client event"),
                 b(vec![c('d')], Action::Disconnect, "disconnect"),
                 b(vec![c('r')], Action::Connect, "reconnect"),
-                b(
-                    vec![c('/')],
-                    Action::Filter,
-                    "filter the log (text, channel:x, event:y)",
-                ),
+                b(vec![c('/')], Action::Filter, "filter the log"),
                 b(
                     vec![p(Tab), c('l'), p(Right)],
                     Action::FocusNext,
@@ -170,29 +158,17 @@ impl Default for Keymap {
                     Action::PageDown,
                     "page down",
                 ),
-                b(vec![c('g'), p(Home)], Action::Top, "first (pauses the log)"),
-                b(
-                    vec![c('G'), p(End)],
-                    Action::Bottom,
-                    "last (follows the log)",
-                ),
-                b(
-                    vec![p(Enter)],
-                    Action::Open,
-                    "open event detail / filter by channel",
-                ),
-                b(
-                    vec![p(Esc)],
-                    Action::Back,
-                    "back: close detail, help, filter",
-                ),
+                b(vec![c('g'), p(Home)], Action::Top, "first (pauses log)"),
+                b(vec![c('G'), p(End)], Action::Bottom, "last (follows log)"),
+                b(vec![p(Enter)], Action::Open, "open detail"),
+                b(vec![p(Esc)], Action::Back, "back / clear filter"),
                 b(
                     vec![c('p'), c(' ')],
                     Action::TogglePause,
-                    "pause / follow the log",
+                    "pause / follow log",
                 ),
                 b(vec![c('c')], Action::ClearLog, "clear the log"),
-                b(vec![c('?')], Action::Help, "show / hide this help"),
+                b(vec![c('?')], Action::Help, "this help"),
                 b(vec![c('q'), Chord::ctrl('c')], Action::Quit, "quit"),
             ],
             editing: vec![

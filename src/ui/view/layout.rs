@@ -116,7 +116,7 @@ pub fn compute(area: Rect, focus: Pane) -> Areas {
         left_w,
         main.height - channels_h,
     ));
-    let timeline_h = (main.height * 30 / 100).clamp(5, 14);
+    let timeline_h = (main.height * 35 / 100).clamp(5, 14);
     let log_h = main.height - timeline_h;
     out.log = Some(Rect::new(main.x + left_w, main.y, right_w, log_h));
     out.timeline = Some(Rect::new(
