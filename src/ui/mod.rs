@@ -33,6 +33,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::{Stdout, stdout};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, error::TryRecvError, error::TrySendError};
 
@@ -209,6 +210,7 @@ impl TerminalGuard {
         enable_raw_mode().context(
             "the dashboard needs an interactive terminal (use --headless for pipes and scripts)",
         )?;
+        TERMINAL_TAKEN.store(true, Ordering::SeqCst);
         let mut out = stdout();
         if let Err(e) = execute!(out, EnterAlternateScreen, EnableMouseCapture) {
             restore_terminal();
@@ -230,8 +232,16 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Undo everything [`TerminalGuard::enter`] did. Safe to call more than once.
+/// Set while the dashboard owns the terminal, so a panic after it has given the terminal back
+/// (or in another mode) does not write screen-switching codes.
+static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Undo everything [`TerminalGuard::enter`] did. Does nothing unless the dashboard holds the
+/// terminal, so it is safe to call more than once and from the panic hook.
 pub fn restore_terminal() {
+    if !TERMINAL_TAKEN.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let _ = execute!(
         stdout(),

@@ -801,9 +801,7 @@ fn no_color_theme_draws_no_colours() {
         ..AppConfig::default()
     });
     let mut coloured = busy();
-    for fx2 in [&mut fx] {
-        fx2.msg(Msg::Resize(80, 24));
-    }
+    fx.msg(Msg::Resize(80, 24));
     // Same content as the busy fixture, but monochrome.
     std::mem::swap(&mut fx.app.channels, &mut coloured.app.channels);
     std::mem::swap(&mut fx.app.timeline, &mut coloured.app.timeline);
