@@ -11,6 +11,7 @@ pub mod app;
 pub mod format;
 pub mod keymap;
 pub mod log;
+pub mod pacer;
 pub mod presence;
 pub mod theme;
 pub mod view;
@@ -74,19 +75,16 @@ pub async fn run_with(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut signals = Signals::new()?;
     let mut records_open = true;
-    let mut dirty = true;
-    let mut last_draw: Option<Instant> = None;
+    let mut pacer = pacer::FramePacer::new(FRAME_INTERVAL);
 
     loop {
-        let now = Instant::now();
-        if dirty && last_draw.is_none_or(|t| now >= t + FRAME_INTERVAL) {
+        if pacer.should_draw(Instant::now()) {
             term.terminal
                 .draw(|f| view::render(&app, f))
                 .context("drawing the dashboard")?;
-            last_draw = Some(Instant::now());
-            dirty = false;
+            pacer.drawn(Instant::now());
         }
-        let redraw_at = last_draw.map_or(now, |t| t + FRAME_INTERVAL);
+        let wake = pacer.wake_at();
 
         let update = tokio::select! {
             ev = events.next() => match ev {
@@ -124,14 +122,18 @@ pub async fn run_with(
                 Update { redraw, ..Update::default() }
             },
             _ = tick.tick() => app.update(Msg::Tick, Instant::now()),
-            _ = tokio::time::sleep_until(redraw_at.into()), if dirty => Update::default(),
+            _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now).into()), if wake.is_some() => {
+                Update::default()
+            }
             _ = signals.terminate() => {
                 send_quit(&commands).await;
                 break;
             }
         };
 
-        dirty |= update.redraw;
+        if update.redraw {
+            pacer.mark_dirty();
+        }
         if let Some(cmd) = update.command {
             if update.quit {
                 send_quit(&commands).await;
@@ -141,7 +143,7 @@ pub async fn run_with(
                     TrySendError::Closed(_) => "the client has stopped; the command was not sent",
                 };
                 app.notify(text, app::NoticeLevel::Error);
-                dirty = true;
+                pacer.mark_dirty();
             }
         }
         if update.quit {
