@@ -8,3 +8,4 @@ pub mod demo;
 pub mod faults;
 pub mod protocol;
 pub mod record;
+pub mod ui;
