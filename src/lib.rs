@@ -4,5 +4,6 @@
 
 pub mod auth;
 pub mod connection;
+pub mod crypto;
 pub mod protocol;
 pub mod record;
