@@ -92,10 +92,13 @@ impl CommandAuthorizer {
         let mut child = shell(&self.line)
             .spawn()
             .map_err(|e| fail(format!("cannot start auth command {shown}: {e}")))?;
+        // Armed until the command is known to have exited: a timeout, an error, or this
+        // future being dropped (the subscription went away) kills the whole group.
+        let mut group = GroupKill(child.id());
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            kill(&mut child).await;
+            kill(&mut child, &mut group).await;
             return Err(fail(format!(
                 "cannot talk to auth command {shown}: its standard streams are not available"
             )));
@@ -123,7 +126,7 @@ impl CommandAuthorizer {
 
         let (overflow, status) = match waited {
             Err(_) => {
-                kill(&mut child).await;
+                kill(&mut child, &mut group).await;
                 return Err(fail(format!(
                     "auth command {shown} did not finish within {} and was killed{}",
                     humantime::format_duration(self.timeout),
@@ -131,12 +134,15 @@ impl CommandAuthorizer {
                 )));
             }
             Ok((_, Err(e))) => {
-                kill(&mut child).await;
+                kill(&mut child, &mut group).await;
                 return Err(fail(format!(
                     "waiting for auth command {shown} failed: {e}"
                 )));
             }
-            Ok((overflow, Ok(status))) => (overflow, status),
+            Ok((overflow, Ok(status))) => {
+                group.disarm();
+                (overflow, status)
+            }
         };
         if !status.success() {
             return Err(fail(format!(
@@ -212,18 +218,40 @@ fn pipes(mut cmd: Command) -> Command {
 }
 
 /// Kills the command and whatever it started, then reaps it.
-async fn kill(child: &mut Child) {
-    #[cfg(unix)]
-    if let Some(pid) = child.id() {
-        // The child leads its own process group (`process_group(0)`), so the negative pid
-        // reaches the shell and its children, e.g. a `sleep` it is waiting for.
-        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-        unsafe {
-            libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
-        }
-    }
+async fn kill(child: &mut Child, group: &mut GroupKill) {
+    group.fire();
     let _ = child.start_kill();
     let _ = tokio::time::timeout(REAP_WAIT, child.wait()).await;
+}
+
+/// The process group of a running command (its leader's pid), killed on drop unless
+/// disarmed once the leader has exited and been reaped (after which the id may be reused).
+struct GroupKill(Option<u32>);
+
+impl GroupKill {
+    fn fire(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.0.take() {
+            // The child leads its own process group (`process_group(0)`), so the negative
+            // pid reaches the shell and its children, e.g. a `sleep` it is waiting for.
+            // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+            unsafe {
+                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            }
+        }
+        // Elsewhere `kill_on_drop` and `start_kill` reach the direct child only.
+        self.0 = None;
+    }
+
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        self.fire();
+    }
 }
 
 /// Reads `from` to the end, keeping at most `cap` bytes in `into`; true when more came.
@@ -277,8 +305,17 @@ fn stderr_part(stderr: &[u8]) -> String {
 
 /// The program, plus the script when the program is an interpreter, in backquotes; `…`
 /// marks arguments left out.
-fn shown_name(line: &str) -> String {
-    let words: Vec<&str> = line.split_whitespace().collect();
+fn shown_name<'a>(line: &'a str) -> String {
+    // Quotes around a word are the shell's business; show what they enclose.
+    let unquote = |w: &'a str| -> &'a str {
+        for q in ['\'', '"'] {
+            if let Some(inner) = w.strip_prefix(q).and_then(|w| w.strip_suffix(q)) {
+                return inner;
+            }
+        }
+        w
+    };
+    let words: Vec<&str> = line.split_whitespace().map(unquote).collect();
     let program = words.first().copied().unwrap_or("");
     let base = program.rsplit('/').next().unwrap_or(program);
     let take = if INTERPRETERS.contains(&base) && words.len() > 1 && !words[1].starts_with('-') {
@@ -302,6 +339,10 @@ mod tests {
         assert_eq!(shown_name("./auth.sh"), "`./auth.sh`");
         assert_eq!(shown_name("  my-auth --token s3cr3t "), "`my-auth …`");
         assert_eq!(shown_name("sh /tmp/x/auth.sh"), "`sh /tmp/x/auth.sh`");
+        assert_eq!(
+            shown_name("sh '/tmp/x/auth.sh' -v"),
+            "`sh /tmp/x/auth.sh …`"
+        );
         assert_eq!(
             shown_name("/usr/bin/python3 auth.py --key s3cr3t"),
             "`/usr/bin/python3 auth.py …`"
