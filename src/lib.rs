@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod connection;
+pub mod crypto;
 pub mod demo;
 pub mod faults;
 pub mod protocol;
