@@ -65,7 +65,7 @@ pub fn locate(cli: Option<&Path>, env: Option<&str>, default: Option<PathBuf>) -
 pub struct ConfigFile {
     pub path: PathBuf,
     pub base: Layer,
-    /// In file order... as far as the TOML parser keeps it (it sorts by name).
+    /// Sorted by name (the TOML parser does not keep file order).
     pub profiles: Vec<(String, Layer)>,
     pub default_profile: Option<String>,
 }
@@ -264,6 +264,10 @@ fn describe(text: &str, span: Option<Range<usize>>, message: &str) -> String {
         );
     }
     match span.and_then(|s| key_at(text, s.start)) {
+        // serde quotes the offending value in type errors; never quote a secret.
+        Some(key) if key == "secret" || key.ends_with(".secret") => {
+            format!("bad value for \"{key}\"{place}: the secret must be a non-empty string")
+        }
         Some(key) => format!("bad value for \"{key}\"{place}: {message}"),
         None => format!("{message}{place}"),
     }

@@ -837,9 +837,14 @@ fn config_errors_never_show_secrets() {
         format!("secret = \"{SECRET}\"\nbogus = 1\n"),
         format!("url = \"ws://k:{SECRET}@h\"\n"),
         format!("[auth]\nendpoint = \"ftp://u:{SECRET}@h/a\"\n"),
+        format!("[auth]\nendpoint = \"auth?token={SECRET}\"\n"),
+        "secret = 7733142692258\n".to_string(),
     ] {
         let err = parse_err(&text);
-        assert!(!err.contains(SECRET), "{err}");
+        assert!(
+            !err.contains(SECRET) && !err.contains("7733142692258"),
+            "{err}"
+        );
     }
     let err = layer_from_env(env_of(&[("PUSHER_URL", &format!("ws://k:{SECRET}@h"))]))
         .unwrap_err()

@@ -293,10 +293,9 @@ pub struct AuthUrl(pub Url);
 
 impl AuthUrl {
     pub fn parse(s: &str) -> Result<AuthUrl, String> {
+        // The text is not quoted back: a malformed URL may still hold a token.
         let url = Url::parse(s.trim()).map_err(|e| {
-            format!(
-                "\"{s}\" is not an absolute URL ({e}); use e.g. http://127.0.0.1:8080/pusher/auth"
-            )
+            format!("not an absolute URL ({e}); use e.g. http://127.0.0.1:8080/pusher/auth")
         })?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!(
