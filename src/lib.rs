@@ -3,6 +3,7 @@
 //! (headless writer | dashboard); keys or stdin -> [`record::Command`] -> client task.
 
 pub mod auth;
+pub mod config;
 pub mod connection;
 pub mod crypto;
 pub mod demo;
