@@ -101,6 +101,21 @@ pub enum Record {
         channel: String,
         id: String,
     },
+    /// `pusher:signin_success`: the server accepted our user.
+    SignedIn {
+        user_id: String,
+        user_data: Value,
+    },
+    /// User sign-in failed: the authenticator refused, or the server's answer was unusable.
+    SigninError {
+        status: Option<u16>,
+        message: String,
+    },
+    /// A watchlist notification: `event` is "online" or "offline".
+    Watchlist {
+        event: String,
+        user_ids: Vec<String>,
+    },
     /// We sent `pusher:ping` because the connection was quiet for `after_ms`.
     PingSent {
         after_ms: u64,
@@ -159,6 +174,8 @@ pub enum Command {
         #[serde(default)]
         data: Value,
     },
+    /// Sign the user in now and after every reconnect (needs user authentication configured).
+    Signin,
     Quit,
 }
 

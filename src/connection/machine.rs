@@ -3,7 +3,7 @@
 
 use super::{
     AuthFailure, AuthGrant, AuthRequest, Backoff, ConnId, Endpoint, Input, MachineConfig, Members,
-    Output,
+    Output, UserGrant,
 };
 use crate::protocol::codes::{CloseAction, close_action, describe};
 use crate::protocol::frame::{self, Frame, id_string};
@@ -74,6 +74,8 @@ pub struct Machine {
     retry_at: Option<Instant>,
     unavailable_at: Option<Instant>,
     channels: IndexMap<String, Channel>,
+    /// The signed-in user's id on this connection (`pusher:signin_success`).
+    user: Option<String>,
     out: Vec<Output>,
 }
 
@@ -90,6 +92,7 @@ impl Machine {
             retry_at: None,
             unavailable_at: None,
             channels: IndexMap::new(),
+            user: None,
             out: Vec::new(),
         }
     }
@@ -172,6 +175,9 @@ impl Machine {
                 }
             }
             Input::Authorized { request, result } => self.on_authorized(request, result),
+            Input::UserAuthenticated { socket_id, result } => {
+                self.on_user_authenticated(&socket_id, result)
+            }
             Input::Tick => self.on_tick(now),
         }
         std::mem::take(&mut self.out)
@@ -190,6 +196,12 @@ impl Machine {
                 event,
                 data,
             } => self.trigger(&channel, &event, &data),
+            Command::Signin => {
+                self.config.signin = true;
+                if self.user.is_none() {
+                    self.request_signin();
+                }
+            }
         }
     }
 
@@ -563,6 +575,9 @@ impl Machine {
                 self.retry_at = None;
                 self.unavailable_at = None;
                 self.set_state(State::Connected, None, Some(socket_id));
+                if self.config.signin {
+                    self.request_signin();
+                }
                 let names: Vec<String> = self.channels.keys().cloned().collect();
                 for name in names {
                     self.start_subscription(&name);
@@ -624,6 +639,18 @@ impl Machine {
                     }
                     _ => self.error(None, format!("pusher:subscription_error: {message}")),
                 }
+            }
+            "pusher:signin_success" => self.on_signin_success(&f),
+            "pusher_internal:watchlist_events" => {
+                let events = f.data_field("events").and_then(Value::as_array).cloned();
+                for e in events.unwrap_or_default() {
+                    let name = e.get("name").and_then(Value::as_str).unwrap_or("unknown");
+                    self.watchlist(name.to_string(), e.get("user_ids"));
+                }
+            }
+            // sockudo sends bare `online`/`offline` events without a channel.
+            "online" | "offline" if f.channel.is_none() => {
+                self.watchlist(f.event.clone(), f.data_field("user_ids"))
             }
             "pusher_internal:member_added" => self.on_member(f, true),
             "pusher_internal:member_removed" => self.on_member(f, false),
@@ -730,6 +757,7 @@ impl Machine {
         };
         if let Some(channel) = &f.channel
             && !self.channels.contains_key(channel)
+            && !self.is_user_channel(channel)
         {
             self.error(
                 None,
@@ -815,6 +843,10 @@ impl Machine {
                 .and_then(id_string)
             {
                 Some(id) => my_id = Some(id),
+                // Since pusher-js 7.4 a signed-in user needs no channel_data: the server uses the user.
+                None if grant.channel_data.is_none() && self.user.is_some() => {
+                    my_id = self.user.clone();
+                }
                 None => {
                     let message = match &grant.channel_data {
                         None => "presence authorization has no channel_data".to_string(),
@@ -850,10 +882,85 @@ impl Machine {
     /// After the connection is lost every channel waits for the next one; members are rebuilt
     /// from the next `subscription_succeeded`.
     fn requeue_channels(&mut self) {
+        self.user = None; // sign-in is per socket: redone on the next connection
         for ch in self.channels.values_mut() {
             ch.status = ChannelStatus::Queued;
             ch.members.clear();
         }
+    }
+
+    // ----- user sign-in -----
+
+    fn request_signin(&mut self) {
+        if let Some(socket_id) = self.socket_id() {
+            let socket_id = socket_id.to_string();
+            self.out.push(Output::AuthenticateUser { socket_id });
+        }
+    }
+
+    fn on_user_authenticated(&mut self, socket_id: &str, result: Result<UserGrant, AuthFailure>) {
+        if self.socket_id() != Some(socket_id) {
+            return; // signed for an older socket
+        }
+        match result {
+            Ok(grant) => {
+                if let Some(conn) = self.established_id() {
+                    self.send(conn, frame::signin(&grant.auth, &grant.user_data));
+                }
+            }
+            Err(f) => self.record(Record::SigninError {
+                status: f.status,
+                message: f.message,
+            }),
+        }
+    }
+
+    fn on_signin_success(&mut self, f: &Frame) {
+        // user_data is itself a JSON string inside data (or already an object on some servers).
+        let user_data = match f.data_field("user_data") {
+            Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            _ => None,
+        };
+        let id = user_data
+            .as_ref()
+            .and_then(|u| u.get("id"))
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string);
+        let (Some(user_data), Some(id)) = (user_data, id) else {
+            self.record(Record::SigninError {
+                status: None,
+                message: format!(
+                    "pusher:signin_success without user_data holding a non-empty string id: {}",
+                    excerpt(&f.data.to_string())
+                ),
+            });
+            return;
+        };
+        let user_channel = format!("#server-to-user-{id}");
+        self.user = Some(id.clone());
+        if let Some(conn) = self.established_id() {
+            self.send(conn, frame::subscribe(&user_channel, "", None));
+        }
+        self.record(Record::SignedIn {
+            user_id: id,
+            user_data,
+        });
+    }
+
+    fn is_user_channel(&self, channel: &str) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|id| channel.strip_prefix("#server-to-user-") == Some(id))
+    }
+
+    fn watchlist(&mut self, event: String, ids: Option<&Value>) {
+        let user_ids = ids
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(id_string).collect())
+            .unwrap_or_default();
+        self.record(Record::Watchlist { event, user_ids });
     }
 
     // ----- small helpers -----

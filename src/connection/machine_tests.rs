@@ -949,3 +949,161 @@ fn stale_socket_events_are_ignored() {
     let out = h.complete(conn2, "5.5");
     assert_eq!(h.m.state(), State::Connected, "{out:?}");
 }
+
+fn signin_requests(out: &[Output]) -> Vec<String> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::AuthenticateUser { socket_id } => Some(socket_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn signin_on_every_connection_then_user_channel() {
+    let mut h = H::with(|c| c.signin = true);
+    let (conn, out) = h.connect();
+    assert_eq!(signin_requests(&out), vec![SOCKET.to_string()]);
+    let out = h.feed(Input::UserAuthenticated {
+        socket_id: SOCKET.into(),
+        result: Ok(UserGrant {
+            auth: "key:usersig".into(),
+            user_data: r#"{"id":"u1"}"#.into(),
+        }),
+    });
+    assert_eq!(
+        sent(&out),
+        vec![
+            json!({"event":"pusher:signin","data":{"auth":"key:usersig","user_data":"{\"id\":\"u1\"}"}})
+        ]
+    );
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher:signin_success",
+            None,
+            json!({"user_data":"{\"id\":\"u1\",\"name\":\"A\"}"}),
+        ),
+    );
+    assert_eq!(
+        sent(&out),
+        vec![json!({"event":"pusher:subscribe","data":{"auth":"","channel":"#server-to-user-u1"}})]
+    );
+    assert_eq!(
+        records(&out),
+        vec![Record::SignedIn {
+            user_id: "u1".into(),
+            user_data: json!({"id":"u1","name":"A"})
+        }]
+    );
+    // Events for the user arrive on the reserved channel.
+    let out = h.text(
+        conn,
+        &frame("note", Some("#server-to-user-u1"), json!({"x":1})),
+    );
+    assert!(
+        matches!(&records(&out)[0], Record::Event { channel: Some(c), .. } if c == "#server-to-user-u1")
+    );
+    // Watchlist, in the documented form and in sockudo's bare form.
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher_internal:watchlist_events",
+            None,
+            json!({"events":[{"name":"online","user_ids":["a","b"]}]}),
+        ),
+    );
+    assert_eq!(
+        records(&out),
+        vec![Record::Watchlist {
+            event: "online".into(),
+            user_ids: vec!["a".into(), "b".into()]
+        }]
+    );
+    let out = h.text(conn, r#"{"event":"offline","data":{"user_ids":["a"]}}"#);
+    assert_eq!(
+        records(&out),
+        vec![Record::Watchlist {
+            event: "offline".into(),
+            user_ids: vec!["a".into()]
+        }]
+    );
+    // A reconnect signs in again for the new socket; the old grant is dropped.
+    let (conn2, _) = opened(&h.close(conn, Some(4200))).unwrap();
+    let out = h.complete(conn2, "8.8");
+    assert_eq!(signin_requests(&out), vec!["8.8".to_string()]);
+    let stale = h.feed(Input::UserAuthenticated {
+        socket_id: SOCKET.into(),
+        result: Ok(UserGrant {
+            auth: "key:old".into(),
+            user_data: r#"{"id":"u1"}"#.into(),
+        }),
+    });
+    assert!(stale.is_empty());
+}
+
+#[test]
+fn signin_failures_are_reported() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.cmd(Command::Signin);
+    assert_eq!(signin_requests(&out), vec![SOCKET.to_string()]);
+    let out = h.feed(Input::UserAuthenticated {
+        socket_id: SOCKET.into(),
+        result: Err(AuthFailure {
+            status: Some(403),
+            message: "no".into(),
+        }),
+    });
+    assert_eq!(
+        records(&out),
+        vec![Record::SigninError {
+            status: Some(403),
+            message: "no".into()
+        }]
+    );
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher:signin_success",
+            None,
+            json!({"user_data":"{\"name\":\"no id\"}"}),
+        ),
+    );
+    assert!(matches!(
+        &records(&out)[0],
+        Record::SigninError { status: None, .. }
+    ));
+}
+
+#[test]
+fn signed_in_presence_needs_no_channel_data() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    h.text(
+        conn,
+        &frame(
+            "pusher:signin_success",
+            None,
+            json!({"user_data":"{\"id\":\"u9\"}"}),
+        ),
+    );
+    let req = auth_requests(&h.subscribe("presence-x")).remove(0);
+    let out = h.feed(Input::Authorized {
+        request: req,
+        result: Ok(AuthGrant {
+            auth: "k:s".into(),
+            ..Default::default()
+        }),
+    });
+    assert_eq!(
+        sent(&out),
+        vec![json!({"event":"pusher:subscribe","data":{"auth":"k:s","channel":"presence-x"}})]
+    );
+    let out = h.succeed(
+        conn,
+        "presence-x",
+        json!({"presence":{"ids":["u9"],"hash":{"u9":null},"count":1}}),
+    );
+    assert!(matches!(&records(&out)[1], Record::Members { me: Some(m), .. } if m.id == "u9"));
+}
