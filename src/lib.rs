@@ -4,5 +4,7 @@
 
 pub mod auth;
 pub mod connection;
+pub mod demo;
+pub mod faults;
 pub mod protocol;
 pub mod record;
