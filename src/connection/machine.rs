@@ -196,6 +196,18 @@ impl Machine {
                 event,
                 data,
             } => self.trigger(&channel, &event, &data),
+            // The session around the client handles these; reaching here means nothing could.
+            Command::Fault(f) => self.error(
+                None,
+                format!(
+                    "cannot inject fault {}: no fault proxy or demo server in this session",
+                    f.label()
+                ),
+            ),
+            Command::Publish { .. } => self.error(
+                None,
+                "cannot publish: the HTTP API needs an app id and secret".into(),
+            ),
             Command::Signin => {
                 self.config.signin = true;
                 if self.user.is_none() {
