@@ -4,7 +4,9 @@
 
 pub mod auth;
 pub mod connection;
+pub mod crypto;
 pub mod demo;
 pub mod faults;
 pub mod protocol;
 pub mod record;
+pub mod ui;
