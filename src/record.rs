@@ -84,6 +84,9 @@ pub enum Record {
         data: Value,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         user_id: Option<String>,
+        /// The payload arrived encrypted (`private-encrypted-`) and `data` is its plaintext.
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        decrypted: bool,
     },
     /// The full member list of a presence channel, sent when the subscription succeeds.
     Members {

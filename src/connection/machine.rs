@@ -5,6 +5,7 @@ use super::{
     AuthFailure, AuthGrant, AuthRequest, Backoff, ConnId, Endpoint, Input, MachineConfig, Members,
     Output, UserGrant,
 };
+use crate::crypto::{self, DecryptError};
 use crate::protocol::codes::{CloseAction, close_action, describe};
 use crate::protocol::frame::{self, Frame, id_string};
 use crate::protocol::{ChannelKind, channel};
@@ -37,6 +38,11 @@ struct Channel {
     kind: ChannelKind,
     status: ChannelStatus,
     members: Members,
+    /// Encrypted channels: the base64 `shared_secret` from the authorization.
+    key: Option<String>,
+    /// Encrypted channels: events that failed to decrypt, waiting for a fresh key from a
+    /// re-authorization for this socket id.
+    reauth: Option<(String, Vec<Frame>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,6 +298,8 @@ impl Machine {
                     kind: ChannelKind::of(&name),
                     status: ChannelStatus::Queued,
                     members: Members::default(),
+                    key: None,
+                    reauth: None,
                 },
             );
         }
@@ -777,12 +785,113 @@ impl Machine {
             );
             return;
         }
+        let encrypted = f
+            .channel
+            .as_ref()
+            .and_then(|c| self.channels.get(c))
+            .is_some_and(|c| c.kind == ChannelKind::Encrypted && !event.starts_with("pusher"));
+        if encrypted {
+            return self.on_encrypted_event(Frame { event, ..f });
+        }
         self.record(Record::Event {
             channel: f.channel,
             event,
             data: f.data,
             user_id: f.user_id,
+            decrypted: false,
         });
+    }
+
+    /// Decrypt with the channel's key; on a MAC failure ask for a fresh key once and retry
+    /// every event that failed meanwhile (pusher-js re-authorizes once per failed event).
+    fn on_encrypted_event(&mut self, f: Frame) {
+        let name = f.channel.clone().unwrap_or_default();
+        let socket_id = self.socket_id().map(str::to_string);
+        let ch = &mut self.channels[&name];
+        if let Some((_, parked)) = ch.reauth.as_mut() {
+            parked.push(f);
+            return;
+        }
+        let Some(key) = ch.key.clone() else {
+            return self.error(
+                None,
+                format!(
+                    "encrypted event {} on {name} arrived before its key; dropped",
+                    f.event
+                ),
+            );
+        };
+        match crypto::decrypt_event(&key, &f.data) {
+            Ok(data) => self.record(Record::Event {
+                channel: f.channel,
+                event: f.event,
+                data,
+                user_id: f.user_id,
+                decrypted: true,
+            }),
+            Err(DecryptError::WrongKey) if socket_id.is_some() => {
+                let socket_id = socket_id.unwrap_or_default();
+                ch.reauth = Some((socket_id.clone(), vec![f]));
+                self.out.push(Output::Authorize(AuthRequest {
+                    channel: name,
+                    socket_id,
+                }));
+            }
+            Err(e) => self.error(
+                None,
+                format!("cannot decrypt event {} on {name}: {e}; dropped", f.event),
+            ),
+        }
+    }
+
+    /// The answer to a re-authorization: decrypt the parked events with the new key.
+    fn on_reauthorized(&mut self, name: String, result: Result<AuthGrant, AuthFailure>) {
+        let Some(ch) = self.channels.get_mut(&name) else {
+            return;
+        };
+        let parked = ch.reauth.take().map(|(_, p)| p).unwrap_or_default();
+        let key = match result {
+            Ok(AuthGrant {
+                shared_secret: Some(k),
+                ..
+            }) => k,
+            Ok(_) => {
+                let n = parked.len();
+                return self.error(
+                    None,
+                    format!("re-authorizing {name} gave no shared_secret; {n} encrypted event(s) dropped"),
+                );
+            }
+            Err(f) => {
+                let n = parked.len();
+                return self.error(
+                    f.status.map(i64::from),
+                    format!(
+                        "re-authorizing {name} failed: {}; {n} encrypted event(s) dropped",
+                        f.message
+                    ),
+                );
+            }
+        };
+        ch.key = Some(key.clone());
+        for f in parked {
+            match crypto::decrypt_event(&key, &f.data) {
+                Ok(data) => self.record(Record::Event {
+                    channel: f.channel,
+                    event: f.event,
+                    data,
+                    user_id: f.user_id,
+                    decrypted: true,
+                }),
+                Err(e) => self.error(
+                    None,
+                    format!(
+                        "event {} on {name} is undecryptable even with a fresh key ({e}); dropped",
+                        f.event
+                    ),
+                ),
+            }
+        }
     }
 
     fn saw_activity(&mut self, now: Instant) {
@@ -828,6 +937,14 @@ impl Machine {
         // Only a grant for the current socket and a channel still waiting for it counts:
         // a signature for an older socket_id would be refused by the server.
         let current = self.socket_id() == Some(request.socket_id.as_str());
+        let reauth = self.channels.get(&request.channel).is_some_and(|c| {
+            c.reauth
+                .as_ref()
+                .is_some_and(|(s, _)| *s == request.socket_id)
+        });
+        if current && reauth {
+            return self.on_reauthorized(request.channel, result);
+        }
         let waiting = self.channels.get(&request.channel).is_some_and(|c| {
             c.status
                 == ChannelStatus::Authorizing {
@@ -868,11 +985,17 @@ impl Machine {
                 }
             }
         }
+        if kind == ChannelKind::Encrypted && grant.shared_secret.is_none() {
+            let message =
+                format!("No shared_secret key in auth payload for encrypted channel: {name}");
+            return self.fail_channel(name, None, message);
+        }
         let Some(conn) = self.established_id() else {
             return;
         };
         let ch = &mut self.channels[&name];
         ch.status = ChannelStatus::Pending;
+        ch.key = grant.shared_secret.clone();
         if my_id.is_some() {
             ch.members.my_id = my_id;
         }
@@ -896,6 +1019,7 @@ impl Machine {
     fn requeue_channels(&mut self) {
         self.user = None; // sign-in is per socket: redone on the next connection
         for ch in self.channels.values_mut() {
+            ch.reauth = None;
             ch.status = ChannelStatus::Queued;
             ch.members.clear();
         }
