@@ -8,13 +8,9 @@ use super::signature::user_auth;
 use crate::connection::AuthFailure;
 use std::fmt;
 
-/// What `pusher:signin` sends: `auth` and the exact `user_data` string it signs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserGrant {
-    pub auth: String,
-    /// A JSON object, as a string, with a non-empty string `id`.
-    pub user_data: String,
-}
+/// What `pusher:signin` sends: `auth` and the exact `user_data` string it signs (a JSON
+/// object with a non-empty string `id`). The machine's type, so grants pass straight through.
+pub use crate::connection::UserGrant;
 
 #[derive(Clone, Debug)]
 pub enum UserAuthenticator {
