@@ -2,6 +2,9 @@
 //! headless NDJSON mode. Data flows one way: socket -> client task -> [`record::Record`] ->
 //! (headless writer | dashboard); keys or stdin -> [`record::Command`] -> client task.
 
+pub mod cli;
+pub mod client;
 pub mod connection;
+pub mod headless;
 pub mod protocol;
 pub mod record;
