@@ -64,7 +64,7 @@ pub struct ConnectionArgs {
     #[arg(long, overrides_with = "tls")]
     pub no_tls: bool,
     /// Path prefix before /app/KEY, e.g. /ws behind a proxy.
-    #[arg(long, value_parser = parse_path, default_value = "")]
+    #[arg(long, value_parser = parse_path, default_value = "", hide_default_value = true)]
     pub path: String,
     /// Transports that may be used (comma list: ws, wss; HTTP fallbacks are reported as unsupported).
     #[arg(long, value_delimiter = ',', value_parser = parse_transport, value_name = "LIST")]
@@ -113,10 +113,10 @@ pub struct AuthArgs {
     #[arg(long, value_parser = parse_endpoint, value_name = "URL")]
     pub auth_endpoint: Option<url::Url>,
     /// Extra form parameter for the auth endpoint, k=v (repeatable).
-    #[arg(long = "auth-param", value_parser = parse_param, value_name = "K=V", action = ArgAction::Append)]
+    #[arg(long = "auth-param", value_parser = crate::auth::parse_param, value_name = "K=V", action = ArgAction::Append)]
     pub auth_params: Vec<(String, String)>,
     /// Extra header for the auth endpoint, 'Name: value' (repeatable).
-    #[arg(long = "auth-header", value_parser = parse_header, value_name = "'K: V'", action = ArgAction::Append)]
+    #[arg(long = "auth-header", value_parser = crate::auth::parse_header, value_name = "'K: V'", action = ArgAction::Append)]
     pub auth_headers: Vec<(String, String)>,
     /// Presence user id when signing locally (a random id when absent).
     #[arg(long, value_parser = parse_nonempty, value_name = "ID")]
@@ -299,32 +299,6 @@ fn parse_endpoint(s: &str) -> Result<url::Url, String> {
         "http" | "https" => Ok(u),
         other => Err(format!("scheme {other:?} is not http or https")),
     }
-}
-
-fn parse_param(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("{s:?} is not of the form key=value")),
-    }
-}
-
-fn parse_header(s: &str) -> Result<(String, String), String> {
-    let Some((name, value)) = s.split_once(':') else {
-        return Err("expected 'Name: value'".into());
-    };
-    let name = name.trim();
-    let value = value.trim();
-    // RFC 9110 token characters.
-    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    if name.is_empty() || !name.chars().all(token) {
-        return Err(format!("{name:?} is not a valid header name"));
-    }
-    if value.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(format!(
-            "the value of header {name} contains control characters"
-        ));
-    }
-    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn parse_json(s: &str) -> Result<Value, String> {

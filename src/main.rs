@@ -15,6 +15,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     // Bad flags exit here with code 2 and a message naming the flag.
     let cli = Cli::parse();
+    let logging_to_file = cli.output.log_file.is_some();
     if let Err(e) = init_tracing(&cli) {
         eprintln!("chanwatch: {e:#}");
         return ExitCode::FAILURE;
@@ -35,7 +36,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
+            if logging_to_file {
+                tracing::error!("{e:#}");
+            }
             eprintln!("chanwatch: {e:#}");
             ExitCode::FAILURE
         }

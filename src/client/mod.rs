@@ -65,3 +65,34 @@ pub fn spawn(config: ClientConfig, auth: Arc<dyn AuthProvider>) -> ClientHandle 
         task,
     }
 }
+
+/// The real authorizer (local secret or HTTP endpoint) serves the client task directly.
+impl AuthProvider for crate::auth::Authorizer {
+    fn authorize(
+        &self,
+        req: AuthRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<AuthGrant, AuthFailure>> + Send>> {
+        // Cheap: a signer or an endpoint with a shared HTTP client.
+        let this = self.clone();
+        Box::pin(async move { this.authorize(&req).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Authorizer;
+
+    #[tokio::test]
+    async fn the_real_authorizer_is_a_provider() {
+        let provider: Arc<dyn AuthProvider> = Arc::new(Authorizer::None);
+        let failure = provider
+            .authorize(AuthRequest {
+                channel: "private-a".into(),
+                socket_id: "1.2".into(),
+            })
+            .await
+            .unwrap_err();
+        assert!(failure.message.contains("--secret"), "{failure:?}");
+    }
+}

@@ -16,6 +16,9 @@ use tokio::time::Instant;
 /// slowed down by TCP backpressure instead of filling memory.
 const INPUTS_CAPACITY: usize = 1024;
 
+/// The shortest gap between two ticks (see `not_before` in [`run`]).
+const MIN_TICK_GAP: Duration = Duration::from_millis(1);
+
 /// The longest the task waits, after `quit`, for close frames to go out.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -71,8 +74,14 @@ pub(super) async fn run(
             return driver.shutdown().await;
         }
     }
+    // After a tick, the next one is at least this late: a deadline the machine failed to
+    // clear must cost a little latency, not a spinning core.
+    let mut not_before: Option<Instant> = None;
     loop {
-        let deadline = driver.machine.next_deadline().map(Instant::from_std);
+        let deadline = driver
+            .machine
+            .next_deadline()
+            .map(|d| Instant::from_std(d).max(not_before.unwrap_or_else(Instant::now)));
         // A placeholder far away when there is no deadline; the branch is disabled then.
         let wake = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
         let step = tokio::select! {
@@ -85,7 +94,10 @@ pub(super) async fn run(
             Step::Command(None | Some(Command::Quit)) => break,
             Step::Command(Some(command)) => driver.feed(Input::Command(command)).await,
             Step::Input(input) => driver.feed(input).await,
-            Step::Tick => driver.feed(Input::Tick).await,
+            Step::Tick => {
+                not_before = Some(Instant::now() + MIN_TICK_GAP);
+                driver.feed(Input::Tick).await
+            }
         };
         if fed.is_err() {
             break;
