@@ -652,3 +652,60 @@ async fn dropping_the_commands_sender_ends_the_client() {
     assert!(last.is_some_and(|r| is_state(&r, State::Disconnected)));
     tokio::time::timeout(BOUND, task).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn quit_during_a_flood_still_closes_cleanly() {
+    use futures_util::{SinkExt, StreamExt};
+    let server = Server::start(|conn| async move {
+        let log = conn.log.clone();
+        let ws = tokio_tungstenite::accept_async(conn.tcp).await.unwrap();
+        let (mut sink, mut stream) = ws.split();
+        let hello = r#"{"event":"pusher:connection_established","data":"{\"socket_id\":\"1.1\",\"activity_timeout\":120}"}"#;
+        sink.send(Message::text(hello)).await.unwrap();
+        let event = json!({"event": "tick", "channel": "news", "data": "{\"n\":1}"}).to_string();
+        let writer = tokio::spawn(async move {
+            while sink.send(Message::text(event.clone())).await.is_ok() {}
+        });
+        while let Some(Ok(msg)) = stream.next().await {
+            match msg {
+                Message::Text(t) => {
+                    let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                    if v["event"] == "pusher:subscribe" {
+                        log.push_for_test(0, v);
+                    }
+                }
+                Message::Close(frame) => {
+                    log.push_for_test(0, json!({ "close": frame.map(|f| u16::from(f.code)) }));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        writer.abort();
+    })
+    .await;
+    let mut config = fast_config(server.port);
+    config.subscribe = vec!["news".into()];
+    let mut w = Watch::spawn(config, Arc::new(GrantAll));
+    w.wait_state(State::Connected).await;
+    // The flood is under way. Stop reading for a moment so every queue between the socket
+    // and us fills up (records, then socket events): the socket task is then blocked on a
+    // full queue when quit asks it to close.
+    w.wait_for("flooded", |r| matches!(r, Record::Event { .. }))
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let last = w.quit().await;
+    assert!(
+        last.last()
+            .is_some_and(|r| is_state(r, State::Disconnected)),
+        "{:?}",
+        last.last()
+    );
+    let (_, close) = server
+        .log
+        .wait_for("a close frame despite the flood", |v| {
+            v.get("close").is_some()
+        })
+        .await;
+    assert_eq!(close["close"], 1000);
+}

@@ -71,7 +71,7 @@ pub(super) async fn run(
     }
     for command in start {
         if driver.feed(Input::Command(command)).await.is_err() {
-            return driver.shutdown().await;
+            return driver.shutdown(input_rx).await;
         }
     }
     // After a tick, the next one is at least this late: a deadline the machine failed to
@@ -103,7 +103,7 @@ pub(super) async fn run(
             break;
         }
     }
-    driver.shutdown().await;
+    driver.shutdown(input_rx).await;
 }
 
 impl Driver {
@@ -175,7 +175,7 @@ impl Driver {
 
     /// Disconnect through the machine (so its records, down to the final `disconnected`
     /// state, reach the watcher), let close frames go out, then end.
-    async fn shutdown(mut self) {
+    async fn shutdown(mut self, mut input_rx: mpsc::Receiver<Input>) {
         let now = Instant::now().into_std();
         for output in self
             .machine
@@ -194,7 +194,17 @@ impl Driver {
         let closing = std::mem::take(&mut self.closing);
         let aborts: Vec<_> = closing.iter().map(|h| h.abort_handle()).collect();
         let all = futures_util::future::join_all(closing);
-        if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
+        // Keep taking (and dropping) socket events meanwhile: a socket blocked on a full
+        // inputs channel could not see its close request otherwise.
+        let drain = async { while input_rx.recv().await.is_some() {} };
+        let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            tokio::select! {
+                _ = all => {}
+                () = drain => {}
+            }
+        })
+        .await;
+        if finished.is_err() {
             for a in aborts {
                 a.abort();
             }

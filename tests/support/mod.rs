@@ -40,6 +40,11 @@ impl Log {
         self.0.lock().unwrap().push((conn, v));
     }
 
+    /// For tests that run their own socket instead of a [`Peer`].
+    pub fn push_for_test(&self, conn: usize, v: Value) {
+        self.push(conn, v);
+    }
+
     pub fn all(&self) -> Vec<(usize, Value)> {
         self.0.lock().unwrap().clone()
     }
