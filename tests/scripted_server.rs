@@ -67,7 +67,13 @@ async fn close_4001_disconnects_without_retry() {
         "no reconnect after 4001: {later:?}"
     );
     assert_eq!(server.accepted(), 1, "no second connection after 4001");
-    w.quit().await;
+    // Quitting when already disconnected still ends with a disconnected state record.
+    let last = w.quit().await;
+    assert!(
+        last.last()
+            .is_some_and(|r| is_state(r, State::Disconnected)),
+        "{last:?}"
+    );
 }
 
 #[tokio::test]

@@ -49,7 +49,8 @@ pub struct ClientConfig {
 /// The watcher's side of a running client.
 pub struct ClientHandle {
     pub commands: mpsc::Sender<Command>,
-    /// Closes after the task has ended (after `quit`, or when `commands` is dropped).
+    /// Closes after the task has ended (after `quit`, or when `commands` is dropped); the
+    /// last record before that is always a `state` record with `current: disconnected`.
     pub records: mpsc::Receiver<Stamped>,
     pub task: JoinHandle<()>,
 }

@@ -3,7 +3,7 @@
 use super::socket::Socket;
 use super::{AuthProvider, ClientConfig};
 use crate::connection::{AuthFailure, AuthRequest, Input, Machine, Output};
-use crate::record::{Command, Record, Stamped};
+use crate::record::{Command, Record, Stamped, State};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -177,11 +177,23 @@ impl Driver {
     /// state, reach the watcher), let close frames go out, then end.
     async fn shutdown(mut self, mut input_rx: mpsc::Receiver<Input>) {
         let now = Instant::now().into_std();
+        let already = self.machine.state() == State::Disconnected;
         for output in self
             .machine
             .handle(now, Input::Command(Command::Disconnect))
         {
             self.perform(output).await;
+        }
+        if already {
+            // The machine reports changes only; watchers are promised a final `disconnected`
+            // state record, so restate it (e.g. quit after a 4001 or a `disconnect`).
+            self.emit(Record::State {
+                previous: State::Disconnected,
+                current: State::Disconnected,
+                socket_id: None,
+                cause: Some("quit".into()),
+            })
+            .await;
         }
         if let Some(socket) = self.current.take() {
             // The machine did not ask for a close (nothing was open yet); close anyway.
