@@ -1,0 +1,120 @@
+//! Dashboard cost, measured with std::time only: `cargo bench --bench ui`.
+//! 1. Ingest: 100 000 `event` records through `App::update` (log ring of 10 000).
+//! 2. Frames: drawing the whole dashboard with a full log to a 200x50 `TestBackend`, following,
+//!    filtered (the filter walks the ring) and paused; mean and p99 per frame.
+
+use chanwatch::record::{Record, Stamped, State};
+use chanwatch::ui::app::{App, AppConfig, DashboardInfo, Msg};
+use chanwatch::ui::view;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+use std::hint::black_box;
+use std::time::{Duration, Instant, SystemTime};
+
+const EVENTS: usize = 100_000;
+const FRAMES: usize = 300;
+
+fn info() -> DashboardInfo {
+    DashboardInfo {
+        host: "127.0.0.1".into(),
+        key: "bench".into(),
+        tls: false,
+        demo: false,
+    }
+}
+
+fn records(n: usize) -> Vec<Stamped> {
+    let t0 = SystemTime::now();
+    (0..n)
+        .map(|i| Stamped {
+            ts: t0 + Duration::from_micros(i as u64 * 50),
+            record: Record::Event {
+                channel: Some(format!("channel-{}", i % 8)),
+                event: "price-update".into(),
+                data: json!({"id": i, "symbol": "ABC", "price": 101.25, "qty": 3, "side": "buy"}),
+                user_id: None,
+            },
+        })
+        .collect()
+}
+
+fn key(app: &mut App, c: char) {
+    app.update(
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        Instant::now(),
+    );
+}
+
+fn frames(label: &str, app: &App, term: &mut Terminal<TestBackend>) {
+    let mut times = Vec::with_capacity(FRAMES);
+    for _ in 0..FRAMES {
+        let t = Instant::now();
+        term.draw(|f| view::render(black_box(app), f)).unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let mean = times.iter().sum::<Duration>() / FRAMES as u32;
+    let p99 = times[(FRAMES * 99 / 100).min(FRAMES - 1)];
+    println!(
+        "frame 200x50 {label:<10} mean {:>7.3} ms   p99 {:>7.3} ms   ({FRAMES} frames)",
+        mean.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    let mut app = App::new(info(), AppConfig::default(), Instant::now());
+    app.update(Msg::Resize(200, 50), Instant::now());
+    app.update(
+        Msg::Record(Stamped::now(Record::State {
+            previous: State::Connecting,
+            current: State::Connected,
+            socket_id: Some("1.1".into()),
+            cause: None,
+        })),
+        Instant::now(),
+    );
+    for c in 0..8 {
+        app.update(
+            Msg::Record(Stamped::now(Record::Subscribed {
+                channel: format!("channel-{c}"),
+            })),
+            Instant::now(),
+        );
+    }
+
+    let input = records(EVENTS);
+    let start = Instant::now();
+    for r in input {
+        black_box(app.update(Msg::Record(r), Instant::now()));
+    }
+    let took = start.elapsed();
+    println!(
+        "ingest {EVENTS} events: {:.1} ms, {:.0} events/s (log holds {}, dropped {})",
+        took.as_secs_f64() * 1e3,
+        EVENTS as f64 / took.as_secs_f64(),
+        app.log().len(),
+        app.log().dropped()
+    );
+
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    frames("following", &app, &mut term);
+    // A filter matching one channel in eight: the view walks back through the ring.
+    key(&mut app, '/');
+    for c in "channel:channel-3".chars() {
+        key(&mut app, c);
+    }
+    app.update(
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        Instant::now(),
+    );
+    frames("filtered", &app, &mut term);
+    app.update(
+        Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        Instant::now(),
+    );
+    key(&mut app, 'g');
+    frames("paused", &app, &mut term);
+}

@@ -1,0 +1,1177 @@
+//! The dashboard's state and its one entry point, [`App::update`]: records from the client,
+//! keys, mouse and ticks go in; whether to redraw, a [`Command`] for the client and whether
+//! to quit come out. No terminal and no clock here (time is passed in), so every behaviour is
+//! testable without a screen.
+
+use super::keymap::{Action, Keymap, Mode};
+use super::log::{DEFAULT_CAPACITY, EventLog, Filter, LogEntry};
+use super::presence::Roster;
+use super::theme::Theme;
+use super::view::layout::{self, Areas, Pane};
+use crate::protocol::channel::{
+    ChannelKind, is_cache, validate_channel_name, validate_client_event_name,
+};
+use crate::protocol::codes::describe;
+use crate::record::{Command, Record, Stamped, State};
+use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use indexmap::IndexMap;
+use ratatui::layout::Rect;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant, SystemTime};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+/// What the dashboard shows about where it is connected. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardInfo {
+    pub host: String,
+    pub key: String,
+    pub tls: bool,
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Events kept in the log ring.
+    pub log_capacity: usize,
+    pub theme: Theme,
+    /// The wall-clock time matching the `now` given to [`App::new`]; `None` reads the system
+    /// clock. Tests fix it so rendered times are stable.
+    pub wall_clock: Option<SystemTime>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            log_capacity: DEFAULT_CAPACITY,
+            theme: Theme::coloured(),
+            wall_clock: None,
+        }
+    }
+}
+
+/// Everything that can change the dashboard.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Record(Stamped),
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    /// The terminal's new size (columns, rows).
+    Resize(u16, u16),
+    /// About once a second: clocks, countdowns and highlights move on.
+    Tick,
+    /// The client's record channel closed: the client task has ended.
+    RecordsClosed,
+}
+
+/// What the caller should do after an update.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Update {
+    pub redraw: bool,
+    pub command: Option<Command>,
+    pub quit: bool,
+}
+
+impl Update {
+    fn redraw() -> Update {
+        Update {
+            redraw: true,
+            ..Update::default()
+        }
+    }
+
+    fn command(command: Command) -> Update {
+        Update {
+            redraw: true,
+            command: Some(command),
+            quit: false,
+        }
+    }
+}
+
+/// How many timeline entries are kept.
+pub const TIMELINE_CAPACITY: usize = 1000;
+/// How long a footer message stays.
+pub const NOTICE_TTL: Duration = Duration::from_secs(6);
+/// Lines moved by one mouse-wheel step.
+pub const WHEEL_LINES: usize = 3;
+
+/// The connection as the status bar shows it.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub state: State,
+    pub socket_id: Option<String>,
+    /// When the current state began (arrival of its record).
+    pub since: Instant,
+    /// Times `connected` was reached again after the first time.
+    pub reconnects: u32,
+    connected_before: bool,
+    pub last_rtt: Option<Duration>,
+    /// When the next connection attempt is due, from the last `connecting_in`.
+    pub retry_at: Option<Instant>,
+    /// The client task has ended; nothing more will arrive.
+    pub client_gone: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimelineKind {
+    State {
+        previous: State,
+        current: State,
+        /// Time spent in `previous`, when the dashboard saw it begin.
+        in_previous: Option<Duration>,
+        cause: Option<String>,
+    },
+    Error {
+        code: Option<i64>,
+        message: String,
+    },
+    ConnectingIn(Duration),
+    PingSent(Duration),
+    Pong(Duration),
+    /// Something the user did, so cause and effect read in order.
+    User(String),
+    ClientGone,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    pub ts: SystemTime,
+    pub kind: TimelineKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelStatus {
+    Pending,
+    Subscribed,
+    Failed {
+        status: Option<u16>,
+        message: String,
+    },
+    /// `u` was pressed; waiting for `unsubscribed`.
+    Leaving,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub cache: bool,
+    pub status: ChannelStatus,
+    pub events: u64,
+    /// Presence channels only, once the member list arrived.
+    pub roster: Option<Roster>,
+}
+
+impl Channel {
+    fn new(name: &str) -> Channel {
+        Channel {
+            name: name.to_string(),
+            kind: ChannelKind::of(name),
+            cache: is_cache(name),
+            status: ChannelStatus::Pending,
+            events: 0,
+            roster: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptKind {
+    Subscribe,
+    TriggerEvent {
+        channel: String,
+    },
+    TriggerData {
+        channel: String,
+        event: String,
+    },
+    /// The filter being edited; `previous` is restored on Esc.
+    Filter {
+        previous: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: Input,
+    /// Why the last submit was refused.
+    pub error: Option<String>,
+}
+
+impl Prompt {
+    fn new(kind: PromptKind, initial: &str) -> Prompt {
+        Prompt {
+            kind,
+            input: Input::new(initial.to_string()),
+            error: None,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match &self.kind {
+            PromptKind::Subscribe => "Subscribe to channel".into(),
+            PromptKind::TriggerEvent { channel } => format!("Client event name on {channel}"),
+            PromptKind::TriggerData { event, .. } => format!("JSON data for {event}"),
+            PromptKind::Filter { .. } => "Filter".into(),
+        }
+    }
+
+    pub fn hint(&self) -> &'static str {
+        match &self.kind {
+            PromptKind::Subscribe => "e.g. my-channel, private-x, presence-room",
+            PromptKind::TriggerEvent { .. } => "must start with client-",
+            PromptKind::TriggerData { .. } => "any JSON value; empty means {}",
+            PromptKind::Filter { .. } => "words; channel:NAME event:NAME",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub text: String,
+    pub level: NoticeLevel,
+    pub at: Instant,
+}
+
+/// The event opened with Enter.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub entry: LogEntry,
+    pub scroll: usize,
+}
+
+/// Position in the event log. Following shows the newest matches; paused keeps the view
+/// on the selected entry while new events arrive below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogView {
+    Follow,
+    Paused {
+        /// Sequence number of the selected entry.
+        selected: u64,
+        /// Sequence number of the top visible row.
+        top: u64,
+    },
+}
+
+pub struct App {
+    pub(crate) info: DashboardInfo,
+    pub(crate) theme: Theme,
+    pub(crate) keymap: Keymap,
+    /// The time of the last update, used by the views for clocks and highlights.
+    pub(crate) now: Instant,
+    pub(crate) size: Rect,
+    pub(crate) status: Status,
+    pub(crate) timeline: VecDeque<TimelineEntry>,
+    /// Rows scrolled up from the newest timeline entry.
+    pub(crate) timeline_scroll: usize,
+    pub(crate) channels: IndexMap<String, Channel>,
+    pub(crate) channel_sel: usize,
+    pub(crate) log: EventLog,
+    pub(crate) filter: Filter,
+    pub(crate) log_view: LogView,
+    /// Events that arrived while the log was paused.
+    pub(crate) unseen: u64,
+    pub(crate) members_scroll: usize,
+    pub(crate) focus: Pane,
+    pub(crate) detail: Option<Detail>,
+    pub(crate) prompt: Option<Prompt>,
+    pub(crate) help: bool,
+    pub(crate) notice: Option<Notice>,
+    start: Instant,
+    start_wall: SystemTime,
+}
+
+impl App {
+    pub fn new(info: DashboardInfo, config: AppConfig, now: Instant) -> App {
+        App {
+            info,
+            theme: config.theme,
+            keymap: Keymap::default(),
+            now,
+            size: Rect::new(0, 0, 80, 24),
+            status: Status {
+                state: State::Initialized,
+                socket_id: None,
+                since: now,
+                reconnects: 0,
+                connected_before: false,
+                last_rtt: None,
+                retry_at: None,
+                client_gone: false,
+            },
+            timeline: VecDeque::new(),
+            timeline_scroll: 0,
+            channels: IndexMap::new(),
+            channel_sel: 0,
+            log: EventLog::new(config.log_capacity),
+            filter: Filter::default(),
+            log_view: LogView::Follow,
+            unseen: 0,
+            members_scroll: 0,
+            focus: Pane::Log,
+            detail: None,
+            prompt: None,
+            help: false,
+            notice: None,
+            start: now,
+            start_wall: config.wall_clock.unwrap_or_else(SystemTime::now),
+        }
+    }
+
+    /// The wall-clock time of the last update, for things the user did (they carry no stamp).
+    pub fn wall_now(&self) -> SystemTime {
+        self.start_wall + self.now.saturating_duration_since(self.start)
+    }
+
+    // ----- read access for the views, the runner and tests -----
+
+    pub fn info(&self) -> &DashboardInfo {
+        &self.info
+    }
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+    pub fn log(&self) -> &EventLog {
+        &self.log
+    }
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+    pub fn log_view(&self) -> LogView {
+        self.log_view
+    }
+    pub fn is_following(&self) -> bool {
+        self.log_view == LogView::Follow
+    }
+    pub fn channels(&self) -> impl Iterator<Item = &Channel> {
+        self.channels.values()
+    }
+    pub fn channel(&self, name: &str) -> Option<&Channel> {
+        self.channels.get(name)
+    }
+    pub fn selected_channel(&self) -> Option<&Channel> {
+        self.channels.get_index(self.channel_sel).map(|(_, c)| c)
+    }
+    pub fn timeline(&self) -> impl DoubleEndedIterator<Item = &TimelineEntry> + ExactSizeIterator {
+        self.timeline.iter()
+    }
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+    pub fn prompt(&self) -> Option<&Prompt> {
+        self.prompt.as_ref()
+    }
+    pub fn detail(&self) -> Option<&Detail> {
+        self.detail.as_ref()
+    }
+    pub fn help_visible(&self) -> bool {
+        self.help
+    }
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+    pub fn mode(&self) -> Mode {
+        if self.prompt.is_some() {
+            Mode::Editing
+        } else {
+            Mode::Normal
+        }
+    }
+    pub fn areas(&self) -> Areas {
+        layout::compute(self.size, self.focus)
+    }
+
+    /// Rows of events the log pane shows (inside its border, below the filter line).
+    pub fn log_rows(&self) -> usize {
+        let Some(r) = self.areas().log else { return 1 };
+        let filter_line = u16::from(self.filter_line_visible());
+        (r.height.saturating_sub(2 + filter_line) as usize).max(1)
+    }
+
+    pub(crate) fn filter_line_visible(&self) -> bool {
+        !self.filter.is_empty()
+            || matches!(
+                self.prompt.as_ref().map(|p| &p.kind),
+                Some(PromptKind::Filter { .. })
+            )
+    }
+
+    /// The indices of the log entries on screen, oldest first, and the selected one.
+    pub fn visible_log(&self) -> (Vec<usize>, Option<usize>) {
+        let rows = self.log_rows();
+        match self.log_view {
+            LogView::Follow => {
+                let v = self.log.tail(rows, &self.filter);
+                let sel = v.last().copied();
+                (v, sel)
+            }
+            LogView::Paused { selected, top } => {
+                let Some(top_i) = self.log.index_of(top) else {
+                    return (Vec::new(), None);
+                };
+                let v = self.log.window(top_i, rows, &self.filter);
+                let sel = self.log.index_of(selected).filter(|i| v.contains(i));
+                (v, sel)
+            }
+        }
+    }
+
+    /// Show a message in the footer.
+    pub fn notify(&mut self, text: impl Into<String>, level: NoticeLevel) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            level,
+            at: self.now,
+        });
+    }
+
+    pub fn update(&mut self, msg: Msg, now: Instant) -> Update {
+        self.now = now;
+        match msg {
+            Msg::Record(r) => {
+                self.on_record(r);
+                Update::redraw()
+            }
+            Msg::Key(k) => self.on_key(k),
+            Msg::Mouse(m) => self.on_mouse(m),
+            Msg::Resize(w, h) => {
+                self.size = Rect::new(0, 0, w, h);
+                self.clamp_log_view();
+                Update::redraw()
+            }
+            Msg::Tick => {
+                for c in self.channels.values_mut() {
+                    if let Some(r) = c.roster.as_mut() {
+                        r.expire(now);
+                    }
+                }
+                if self
+                    .notice
+                    .as_ref()
+                    .is_some_and(|n| now.saturating_duration_since(n.at) >= NOTICE_TTL)
+                {
+                    self.notice = None;
+                }
+                if self.status.retry_at.is_some_and(|t| t <= now) {
+                    self.status.retry_at = None;
+                }
+                // The status bar's "time in state" moves every second.
+                Update::redraw()
+            }
+            Msg::RecordsClosed => {
+                self.status.client_gone = true;
+                self.status.retry_at = None;
+                self.push_timeline(self.wall_now(), TimelineKind::ClientGone);
+                self.notify(
+                    "the client has stopped; press q to quit",
+                    NoticeLevel::Error,
+                );
+                Update::redraw()
+            }
+        }
+    }
+
+    // ----- records -----
+
+    fn push_timeline(&mut self, ts: SystemTime, kind: TimelineKind) {
+        if self.timeline.len() == TIMELINE_CAPACITY {
+            self.timeline.pop_front();
+        }
+        self.timeline.push_back(TimelineEntry { ts, kind });
+        if self.timeline_scroll > 0 {
+            // Keep the rows the user is reading in place.
+            self.timeline_scroll += 1;
+        }
+    }
+
+    fn channel_entry(&mut self, name: &str) -> &mut Channel {
+        self.channels
+            .entry(name.to_string())
+            .or_insert_with(|| Channel::new(name))
+    }
+
+    fn on_record(&mut self, s: Stamped) {
+        let now = self.now;
+        match s.record {
+            Record::State {
+                previous,
+                current,
+                socket_id,
+                cause,
+            } => {
+                let in_previous = Some(now.saturating_duration_since(self.status.since));
+                self.push_timeline(
+                    s.ts,
+                    TimelineKind::State {
+                        previous,
+                        current,
+                        in_previous,
+                        cause,
+                    },
+                );
+                let was = self.status.state;
+                self.status.state = current;
+                self.status.since = now;
+                if current == State::Connected {
+                    self.status.socket_id = socket_id;
+                    self.status.retry_at = None;
+                    if self.status.connected_before {
+                        self.status.reconnects += 1;
+                    }
+                    self.status.connected_before = true;
+                } else {
+                    self.status.socket_id = None;
+                }
+                if matches!(current, State::Disconnected | State::Failed) {
+                    self.status.retry_at = None;
+                }
+                if was == State::Connected && current != State::Connected {
+                    // The client resubscribes everything on the next connection.
+                    for c in self.channels.values_mut() {
+                        if c.status == ChannelStatus::Subscribed {
+                            c.status = ChannelStatus::Pending;
+                        }
+                        c.roster = None;
+                    }
+                }
+            }
+            Record::ConnectingIn { delay_ms } => {
+                let d = Duration::from_millis(delay_ms);
+                self.status.retry_at = Some(now + d);
+                self.push_timeline(s.ts, TimelineKind::ConnectingIn(d));
+            }
+            Record::Error { code, message } => {
+                self.push_timeline(s.ts, TimelineKind::Error { code, message });
+            }
+            Record::Subscribed { channel } => {
+                let c = self.channel_entry(&channel);
+                if c.status != ChannelStatus::Leaving {
+                    c.status = ChannelStatus::Subscribed;
+                }
+            }
+            Record::SubscriptionError {
+                channel,
+                status,
+                message,
+            } => {
+                let text = match status {
+                    Some(code) => format!("subscribing {channel} failed ({code}): {message}"),
+                    None => format!("subscribing {channel} failed: {message}"),
+                };
+                self.channel_entry(&channel).status = ChannelStatus::Failed { status, message };
+                self.notify(text, NoticeLevel::Error);
+            }
+            Record::Unsubscribed { channel } => self.remove_channel(&channel),
+            Record::Event {
+                channel,
+                event,
+                data,
+                user_id,
+            } => {
+                if let Some(c) = channel.as_deref().and_then(|n| self.channels.get_mut(n)) {
+                    c.events += 1;
+                }
+                if let LogView::Paused { .. } = self.log_view {
+                    self.unseen += 1;
+                }
+                self.log.push(s.ts, channel, event, user_id, data);
+            }
+            Record::Members {
+                channel,
+                me,
+                count: _,
+                members,
+            } => {
+                self.channel_entry(&channel).roster =
+                    Some(Roster::from_snapshot(me.as_ref(), &members));
+            }
+            Record::MemberAdded { channel, id, info } => {
+                let c = self.channel_entry(&channel);
+                c.roster
+                    .get_or_insert_with(Roster::default)
+                    .add(&id, info, now);
+            }
+            Record::MemberRemoved { channel, id } => {
+                if let Some(r) = self
+                    .channels
+                    .get_mut(&channel)
+                    .and_then(|c| c.roster.as_mut())
+                {
+                    r.remove(&id, now);
+                }
+            }
+            Record::PingSent { after_ms } => {
+                self.push_timeline(
+                    s.ts,
+                    TimelineKind::PingSent(Duration::from_millis(after_ms)),
+                );
+            }
+            Record::Pong { rtt_ms } => {
+                let rtt = Duration::from_millis(rtt_ms);
+                self.status.last_rtt = Some(rtt);
+                self.push_timeline(s.ts, TimelineKind::Pong(rtt));
+            }
+        }
+    }
+
+    fn remove_channel(&mut self, name: &str) {
+        if let Some(i) = self.channels.get_index_of(name) {
+            self.channels.shift_remove_index(i);
+            if self.channel_sel > i || self.channel_sel >= self.channels.len() {
+                self.channel_sel = self.channel_sel.saturating_sub(1);
+            }
+            self.members_scroll = 0;
+        }
+    }
+
+    // ----- keys -----
+
+    fn on_key(&mut self, key: KeyEvent) -> Update {
+        // Terminals with the kitty protocol also report releases; act on presses only.
+        if key.kind == KeyEventKind::Release {
+            return Update::default();
+        }
+        if self.prompt.is_some() {
+            return self.on_prompt_key(key);
+        }
+        match self.keymap.action_for(Mode::Normal, &key) {
+            Some(action) => self.on_action(action),
+            None => Update::default(),
+        }
+    }
+
+    fn on_prompt_key(&mut self, key: KeyEvent) -> Update {
+        match self.keymap.action_for(Mode::Editing, &key) {
+            Some(Action::Quit) => quit(),
+            Some(Action::Submit) => self.submit_prompt(),
+            Some(Action::Cancel) => {
+                if let Some(Prompt {
+                    kind: PromptKind::Filter { previous },
+                    ..
+                }) = self.prompt.take()
+                {
+                    self.set_filter(&previous);
+                }
+                Update::redraw()
+            }
+            _ => {
+                let Some(p) = self.prompt.as_mut() else {
+                    return Update::default();
+                };
+                if p.input.handle_event(&Event::Key(key)).is_none() {
+                    return Update::default();
+                }
+                p.error = None;
+                if matches!(p.kind, PromptKind::Filter { .. }) {
+                    let text = p.input.value().to_string();
+                    self.set_filter(&text);
+                }
+                Update::redraw()
+            }
+        }
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        let f = Filter::parse(text);
+        if f != self.filter {
+            self.filter = f;
+            // A paused position may not match any more: show the newest matches.
+            self.log_view = LogView::Follow;
+            self.unseen = 0;
+        }
+    }
+
+    fn submit_prompt(&mut self) -> Update {
+        let Some(mut p) = self.prompt.take() else {
+            return Update::default();
+        };
+        let value = p.input.value().trim().to_string();
+        let result = match &p.kind {
+            PromptKind::Subscribe => match validate_channel_name(&value) {
+                Ok(()) => {
+                    let c = self.channel_entry(&value);
+                    if matches!(
+                        c.status,
+                        ChannelStatus::Failed { .. } | ChannelStatus::Leaving
+                    ) {
+                        c.status = ChannelStatus::Pending;
+                    }
+                    self.channel_sel = self.channels.get_index_of(&value).unwrap_or(0);
+                    self.members_scroll = 0;
+                    Ok(Update::command(Command::Subscribe { channel: value }))
+                }
+                Err(e) => Err(e),
+            },
+            PromptKind::TriggerEvent { channel } => match validate_client_event_name(&value) {
+                Ok(()) => {
+                    self.prompt = Some(Prompt::new(
+                        PromptKind::TriggerData {
+                            channel: channel.clone(),
+                            event: value,
+                        },
+                        "",
+                    ));
+                    return Update::redraw();
+                }
+                Err(e) => Err(e),
+            },
+            PromptKind::TriggerData { channel, event } => {
+                let parsed = if value.is_empty() {
+                    Ok(serde_json::json!({}))
+                } else {
+                    serde_json::from_str(&value).map_err(|e| format!("not valid JSON: {e}"))
+                };
+                match parsed {
+                    Ok(data) => {
+                        self.notify(format!("sent {event} on {channel}"), NoticeLevel::Info);
+                        Ok(Update::command(Command::Trigger {
+                            channel: channel.clone(),
+                            event: event.clone(),
+                            data,
+                        }))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            PromptKind::Filter { .. } => {
+                self.set_filter(&value);
+                Ok(Update::redraw())
+            }
+        };
+        match result {
+            Ok(u) => u,
+            Err(e) => {
+                p.error = Some(e);
+                self.prompt = Some(p);
+                Update::redraw()
+            }
+        }
+    }
+
+    fn on_action(&mut self, action: Action) -> Update {
+        // Overlays take the keys first.
+        if self.help {
+            return match action {
+                Action::Help | Action::Back => {
+                    self.help = false;
+                    Update::redraw()
+                }
+                Action::Quit => quit(),
+                _ => Update::default(),
+            };
+        }
+        if self.detail.is_some() {
+            return self.on_detail_action(action);
+        }
+        match action {
+            Action::Quit => quit(),
+            Action::Help => {
+                self.help = true;
+                Update::redraw()
+            }
+            Action::Subscribe => {
+                self.prompt = Some(Prompt::new(PromptKind::Subscribe, ""));
+                Update::redraw()
+            }
+            Action::Unsubscribe => self.unsubscribe_selected(),
+            Action::Disconnect => {
+                self.push_timeline(self.wall_now(), TimelineKind::User("user pressed d".into()));
+                Update::command(Command::Disconnect)
+            }
+            Action::Connect => {
+                self.push_timeline(self.wall_now(), TimelineKind::User("user pressed r".into()));
+                Update::command(Command::Connect)
+            }
+            Action::Trigger => self.start_trigger(),
+            Action::Filter => {
+                let previous = self.filter.text().to_string();
+                self.prompt = Some(Prompt::new(
+                    PromptKind::Filter {
+                        previous: previous.clone(),
+                    },
+                    &previous,
+                ));
+                Update::redraw()
+            }
+            Action::FocusNext => {
+                self.focus = self.focus.next();
+                Update::redraw()
+            }
+            Action::FocusPrev => {
+                self.focus = self.focus.prev();
+                Update::redraw()
+            }
+            Action::Up => self.move_in(self.focus, Move::By(-1)),
+            Action::Down => self.move_in(self.focus, Move::By(1)),
+            Action::PageUp => {
+                let n = self.page(self.focus);
+                self.move_in(self.focus, Move::By(-(n as isize)))
+            }
+            Action::PageDown => {
+                let n = self.page(self.focus);
+                self.move_in(self.focus, Move::By(n as isize))
+            }
+            Action::Top => self.move_in(self.focus, Move::Top),
+            Action::Bottom => self.move_in(self.focus, Move::Bottom),
+            Action::Open => self.open(),
+            Action::Back => {
+                if !self.filter.is_empty() {
+                    self.set_filter("");
+                } else if self.notice.is_some() {
+                    self.notice = None;
+                } else {
+                    return Update::default();
+                }
+                Update::redraw()
+            }
+            Action::TogglePause => {
+                match self.log_view {
+                    LogView::Follow => self.pause_at_newest(),
+                    LogView::Paused { .. } => self.follow(),
+                }
+                Update::redraw()
+            }
+            Action::ClearLog => {
+                self.log.clear();
+                self.log_view = LogView::Follow;
+                self.unseen = 0;
+                self.notify("log cleared", NoticeLevel::Info);
+                Update::redraw()
+            }
+            // Editing-mode actions never come from the normal table.
+            Action::Submit | Action::Cancel => Update::default(),
+        }
+    }
+
+    fn on_detail_action(&mut self, action: Action) -> Update {
+        let page = self.size.height.saturating_sub(6).max(1) as usize;
+        let Some(d) = self.detail.as_mut() else {
+            return Update::default();
+        };
+        match action {
+            Action::Quit => return quit(),
+            Action::Back | Action::Open => self.detail = None,
+            Action::Help => self.help = true,
+            Action::Up => d.scroll = d.scroll.saturating_sub(1),
+            Action::Down => d.scroll += 1,
+            Action::PageUp => d.scroll = d.scroll.saturating_sub(page),
+            Action::PageDown => d.scroll += page,
+            Action::Top => d.scroll = 0,
+            Action::Bottom => d.scroll = usize::MAX / 2,
+            Action::Disconnect | Action::Connect => {
+                self.detail = None;
+                return self.on_action(action);
+            }
+            _ => return Update::default(),
+        }
+        Update::redraw()
+    }
+
+    fn unsubscribe_selected(&mut self) -> Update {
+        let Some(c) = self
+            .channels
+            .get_index_mut(self.channel_sel)
+            .map(|(_, c)| c)
+        else {
+            self.notify("no channel selected", NoticeLevel::Error);
+            return Update::redraw();
+        };
+        let channel = c.name.clone();
+        if matches!(c.status, ChannelStatus::Failed { .. }) {
+            // Nothing is subscribed on the server; forget it now.
+            self.remove_channel(&channel);
+        } else {
+            c.status = ChannelStatus::Leaving;
+        }
+        Update::command(Command::Unsubscribe { channel })
+    }
+
+    fn start_trigger(&mut self) -> Update {
+        let Some(c) = self.selected_channel() else {
+            self.notify(
+                "select a private or presence channel first (Channels pane)",
+                NoticeLevel::Error,
+            );
+            return Update::redraw();
+        };
+        if !c.kind.allows_client_events() {
+            let text = format!(
+                "client events need a private or presence channel; {} is {}",
+                c.name,
+                c.kind.label()
+            );
+            self.notify(text, NoticeLevel::Error);
+            return Update::redraw();
+        }
+        if c.status != ChannelStatus::Subscribed {
+            let text = format!("{} is not subscribed yet", c.name);
+            self.notify(text, NoticeLevel::Error);
+            return Update::redraw();
+        }
+        let channel = c.name.clone();
+        self.prompt = Some(Prompt::new(PromptKind::TriggerEvent { channel }, "client-"));
+        Update::redraw()
+    }
+
+    fn open(&mut self) -> Update {
+        match self.focus {
+            Pane::Log => {
+                let (_, sel) = self.visible_log();
+                if let Some(e) = sel.and_then(|i| self.log.get(i)) {
+                    self.detail = Some(Detail {
+                        entry: e.clone(),
+                        scroll: 0,
+                    });
+                    return Update::redraw();
+                }
+                Update::default()
+            }
+            Pane::Channels => {
+                let Some(name) = self.selected_channel().map(|c| c.name.clone()) else {
+                    return Update::default();
+                };
+                self.set_filter(&format!("channel:{name}"));
+                self.focus = Pane::Log;
+                Update::redraw()
+            }
+            Pane::Timeline | Pane::Members => Update::default(),
+        }
+    }
+
+    // ----- moving around -----
+
+    fn page(&self, pane: Pane) -> usize {
+        match pane {
+            Pane::Log => self.log_rows(),
+            other => self
+                .areas()
+                .pane(other)
+                .map_or(1, |r| r.height.saturating_sub(2).max(1) as usize),
+        }
+    }
+
+    fn move_in(&mut self, pane: Pane, m: Move) -> Update {
+        match pane {
+            Pane::Channels => {
+                let n = self.channels.len();
+                if n == 0 {
+                    return Update::default();
+                }
+                self.channel_sel = m.apply(self.channel_sel, n - 1);
+                self.members_scroll = 0;
+            }
+            Pane::Members => {
+                let n = self
+                    .selected_channel()
+                    .and_then(|c| c.roster.as_ref())
+                    .map_or(0, |r| r.count() + r.departed.len());
+                self.members_scroll = m.apply(self.members_scroll, n.saturating_sub(1));
+            }
+            Pane::Timeline => {
+                // Scroll counts up from the newest entry, so the directions swap.
+                let max = self.timeline.len().saturating_sub(1);
+                self.timeline_scroll = match m {
+                    Move::Top => max,
+                    Move::Bottom => 0,
+                    Move::By(d) => Move::By(-d).apply(self.timeline_scroll, max),
+                };
+            }
+            Pane::Log => self.move_log(m),
+        }
+        Update::redraw()
+    }
+
+    fn follow(&mut self) {
+        self.log_view = LogView::Follow;
+        self.unseen = 0;
+    }
+
+    fn pause_at_newest(&mut self) {
+        let rows = self.log_rows();
+        let tail = self.log.tail(rows, &self.filter);
+        if let (Some(&first), Some(&last)) = (tail.first(), tail.last()) {
+            self.log_view = LogView::Paused {
+                selected: self.log.get(last).map_or(0, |e| e.seq),
+                top: self.log.get(first).map_or(0, |e| e.seq),
+            };
+        } else {
+            // Nothing to hold on to yet: pause at whatever arrives first.
+            let seq = self.log.get(0).map_or(0, |e| e.seq);
+            self.log_view = LogView::Paused {
+                selected: seq,
+                top: seq,
+            };
+        }
+        self.unseen = 0;
+    }
+
+    fn move_log(&mut self, m: Move) {
+        if self.log.is_empty() {
+            return;
+        }
+        if m == Move::Bottom {
+            self.follow();
+            return;
+        }
+        if self.log_view == LogView::Follow {
+            self.pause_at_newest();
+        }
+        let LogView::Paused { selected, .. } = self.log_view else {
+            return;
+        };
+        let Some(mut i) = self.log.index_of(selected) else {
+            return;
+        };
+        match m {
+            Move::Top => {
+                if let Some(first) = self.log.match_at_or_after(0, &self.filter) {
+                    i = first;
+                }
+            }
+            Move::By(d) if d < 0 => {
+                for _ in 0..d.unsigned_abs() {
+                    match i
+                        .checked_sub(1)
+                        .and_then(|j| self.log.match_at_or_before(j, &self.filter))
+                    {
+                        Some(j) => i = j,
+                        None => break,
+                    }
+                }
+            }
+            Move::By(d) => {
+                for _ in 0..d {
+                    match self.log.match_at_or_after(i + 1, &self.filter) {
+                        Some(j) => i = j,
+                        None => break,
+                    }
+                }
+            }
+            Move::Bottom => unreachable!("handled above"),
+        }
+        let seq = self.log.get(i).map_or(selected, |e| e.seq);
+        let top = match self.log_view {
+            LogView::Paused { top, .. } => top,
+            LogView::Follow => seq,
+        };
+        self.log_view = LogView::Paused { selected: seq, top };
+        self.clamp_log_view();
+    }
+
+    /// Keep the selected log entry inside the visible rows, scrolling the top as needed.
+    fn clamp_log_view(&mut self) {
+        let LogView::Paused { selected, top } = self.log_view else {
+            return;
+        };
+        let (Some(sel_i), Some(mut top_i)) = (self.log.index_of(selected), self.log.index_of(top))
+        else {
+            return;
+        };
+        let rows = self.log_rows();
+        if sel_i < top_i {
+            top_i = sel_i;
+        } else {
+            // Matches from top to the selection, inclusive; move top down until it fits.
+            let between = self.log.window(top_i, usize::MAX, &self.filter);
+            let upto: Vec<usize> = between.into_iter().take_while(|&i| i <= sel_i).collect();
+            if upto.len() > rows {
+                top_i = upto[upto.len() - rows];
+            }
+        }
+        let seq = |i: usize| self.log.get(i).map_or(0, |e| e.seq);
+        self.log_view = LogView::Paused {
+            selected: seq(sel_i),
+            top: seq(top_i),
+        };
+    }
+
+    // ----- mouse -----
+
+    fn on_mouse(&mut self, m: MouseEvent) -> Update {
+        let dir: isize = match m.kind {
+            MouseEventKind::ScrollUp => -1,
+            MouseEventKind::ScrollDown => 1,
+            MouseEventKind::Down(MouseButton::Left) => {
+                if self.prompt.is_some() || self.help || self.detail.is_some() {
+                    return Update::default();
+                }
+                return match self.areas().pane_at(m.column, m.row) {
+                    Some(p) if p != self.focus => {
+                        self.focus = p;
+                        Update::redraw()
+                    }
+                    _ => Update::default(),
+                };
+            }
+            _ => return Update::default(),
+        };
+        let step = dir * WHEEL_LINES as isize;
+        if let Some(d) = self.detail.as_mut() {
+            d.scroll = d.scroll.saturating_add_signed(step);
+            return Update::redraw();
+        }
+        if self.prompt.is_some() || self.help {
+            return Update::default();
+        }
+        let pane = self.areas().pane_at(m.column, m.row).unwrap_or(self.focus);
+        self.move_in(pane, Move::By(step))
+    }
+}
+
+fn quit() -> Update {
+    Update {
+        redraw: false,
+        command: Some(Command::Quit),
+        quit: true,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    By(isize),
+    Top,
+    Bottom,
+}
+
+impl Move {
+    fn apply(self, current: usize, max: usize) -> usize {
+        match self {
+            Move::Top => 0,
+            Move::Bottom => max,
+            Move::By(d) => current.saturating_add_signed(d).min(max),
+        }
+    }
+}
+
+/// "4004 over connection quota": a code with its meaning, for the timeline.
+pub fn explain_code(code: i64) -> String {
+    format!("{code} {}", describe(code))
+}
+
+/// Append the meaning of a close/error code found in a cause text, unless it is already there.
+pub fn explain_cause(cause: &str) -> String {
+    let code = cause
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse::<i64>().ok())
+        .find(|n| (1000..5000).contains(n));
+    match code {
+        Some(c) if !cause.to_lowercase().contains(describe(c)) => {
+            format!("{cause} ({})", describe(c))
+        }
+        _ => cause.to_string(),
+    }
+}

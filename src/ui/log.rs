@@ -1,0 +1,304 @@
+//! The event log: a bounded ring of events (oldest dropped first, with a count) and the `/`
+//! filter. Entries carry consecutive sequence numbers, so a position can be found from a
+//! sequence number in O(1) even after the ring has dropped its front.
+
+use super::format::{contains_ci, prefix_bytes};
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::time::SystemTime;
+
+/// How much of an event's data is kept as text for the preview and the filter. The full
+/// data stays in `data` for the detail view.
+pub const TEXT_BYTES: usize = 1024;
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub ts: SystemTime,
+    pub channel: Option<String>,
+    pub event: String,
+    pub user_id: Option<String>,
+    pub data: Value,
+    /// The data on one line (the raw string when it is a string, else compact JSON), cut
+    /// at [`TEXT_BYTES`].
+    pub text: String,
+}
+
+impl LogEntry {
+    pub fn new(
+        seq: u64,
+        ts: SystemTime,
+        channel: Option<String>,
+        event: String,
+        user_id: Option<String>,
+        data: Value,
+    ) -> LogEntry {
+        let text = match &data {
+            Value::String(s) => prefix_bytes(s, TEXT_BYTES).to_string(),
+            other => {
+                let s = other.to_string();
+                prefix_bytes(&s, TEXT_BYTES).to_string()
+            }
+        };
+        LogEntry {
+            seq,
+            ts,
+            channel,
+            event,
+            user_id,
+            data,
+            text,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    entries: VecDeque<LogEntry>,
+    capacity: usize,
+    dropped: u64,
+    next_seq: u64,
+}
+
+impl EventLog {
+    /// A ring holding at most `capacity` events (at least one).
+    pub fn new(capacity: usize) -> EventLog {
+        let capacity = capacity.max(1);
+        EventLog {
+            entries: VecDeque::with_capacity(capacity.min(4096)),
+            capacity,
+            dropped: 0,
+            next_seq: 0,
+        }
+    }
+
+    pub fn push(
+        &mut self,
+        ts: SystemTime,
+        channel: Option<String>,
+        event: String,
+        user_id: Option<String>,
+        data: Value,
+    ) {
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+            self.dropped += 1;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries
+            .push_back(LogEntry::new(seq, ts, channel, event, user_id, data));
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.dropped = 0;
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Events pushed out of the ring since the start (or the last clear).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    pub fn get(&self, index: usize) -> Option<&LogEntry> {
+        self.entries.get(index)
+    }
+
+    /// The index of the entry with this sequence number, clamped into the ring (a dropped
+    /// entry maps to the oldest one still held). `None` when the log is empty.
+    pub fn index_of(&self, seq: u64) -> Option<usize> {
+        let front = self.entries.front()?.seq;
+        let i = seq.saturating_sub(front) as usize;
+        Some(i.min(self.entries.len() - 1))
+    }
+
+    /// The nearest matching index at or before `from`.
+    pub fn match_at_or_before(&self, from: usize, filter: &Filter) -> Option<usize> {
+        let from = from.min(self.entries.len().checked_sub(1)?);
+        (0..=from).rev().find(|&i| filter.matches(&self.entries[i]))
+    }
+
+    /// The nearest matching index at or after `from`.
+    pub fn match_at_or_after(&self, from: usize, filter: &Filter) -> Option<usize> {
+        (from..self.entries.len()).find(|&i| filter.matches(&self.entries[i]))
+    }
+
+    /// The last matching index.
+    pub fn last_match(&self, filter: &Filter) -> Option<usize> {
+        self.match_at_or_before(usize::MAX, filter)
+    }
+
+    /// Up to `n` matching indices ending with the newest, oldest first.
+    pub fn tail(&self, n: usize, filter: &Filter) -> Vec<usize> {
+        let mut out: Vec<usize> = (0..self.entries.len())
+            .rev()
+            .filter(|&i| filter.matches(&self.entries[i]))
+            .take(n)
+            .collect();
+        out.reverse();
+        out
+    }
+
+    /// Up to `n` matching indices starting at `from`.
+    pub fn window(&self, from: usize, n: usize, filter: &Filter) -> Vec<usize> {
+        (from..self.entries.len())
+            .filter(|&i| filter.matches(&self.entries[i]))
+            .take(n)
+            .collect()
+    }
+
+    /// How many entries match (walks the ring; used for titles, not per row).
+    pub fn count_matching(&self, filter: &Filter) -> usize {
+        if filter.is_empty() {
+            return self.entries.len();
+        }
+        self.entries.iter().filter(|e| filter.matches(e)).count()
+    }
+}
+
+/// One word of a filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Term {
+    /// Anywhere: channel, event, user id or data text.
+    Any(String),
+    Channel(String),
+    Event(String),
+}
+
+/// `/` filter: whitespace-separated words that must all match, case-insensitively.
+/// `channel:NAME` and `event:NAME` (also `c:` and `e:`) restrict a word to that field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    source: String,
+    terms: Vec<Term>,
+}
+
+impl Filter {
+    pub fn parse(text: &str) -> Filter {
+        let terms = text
+            .split_whitespace()
+            .map(|w| {
+                let lower = w.to_lowercase();
+                if let Some(v) = lower
+                    .strip_prefix("channel:")
+                    .or_else(|| lower.strip_prefix("c:"))
+                {
+                    Term::Channel(v.to_string())
+                } else if let Some(v) = lower
+                    .strip_prefix("event:")
+                    .or_else(|| lower.strip_prefix("e:"))
+                {
+                    Term::Event(v.to_string())
+                } else {
+                    Term::Any(lower)
+                }
+            })
+            .collect();
+        Filter {
+            source: text.trim().to_string(),
+            terms,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    pub fn text(&self) -> &str {
+        &self.source
+    }
+
+    pub fn matches(&self, e: &LogEntry) -> bool {
+        let channel = e.channel.as_deref().unwrap_or("");
+        self.terms.iter().all(|t| match t {
+            Term::Channel(n) => contains_ci(channel, n),
+            Term::Event(n) => contains_ci(&e.event, n),
+            Term::Any(n) => {
+                contains_ci(channel, n)
+                    || contains_ci(&e.event, n)
+                    || e.user_id.as_deref().is_some_and(|u| contains_ci(u, n))
+                    || contains_ci(&e.text, n)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::UNIX_EPOCH;
+
+    fn push(log: &mut EventLog, ch: &str, ev: &str, data: Value) {
+        log.push(UNIX_EPOCH, Some(ch.into()), ev.into(), None, data);
+    }
+
+    #[test]
+    fn ring_drops_oldest_and_counts() {
+        let mut log = EventLog::new(3);
+        for i in 0..5 {
+            push(&mut log, "a", "e", json!(i));
+        }
+        assert_eq!(log.len(), 3);
+        assert_eq!(log.dropped(), 2);
+        assert_eq!(log.get(0).unwrap().seq, 2);
+        assert_eq!(log.index_of(0), Some(0), "dropped seq clamps to oldest");
+        assert_eq!(log.index_of(4), Some(2));
+        log.clear();
+        assert_eq!((log.len(), log.dropped()), (0, 0));
+        assert_eq!(log.index_of(4), None);
+    }
+
+    #[test]
+    fn filter_terms() {
+        let mut log = EventLog::new(10);
+        push(
+            &mut log,
+            "private-chat",
+            "client-typing",
+            json!({"who": "Ann"}),
+        );
+        push(&mut log, "news", "headline", json!("Rust released"));
+        push(&mut log, "news", "client-typing", json!({}));
+        let f = Filter::parse("channel:NEWS");
+        assert_eq!(log.tail(10, &f), vec![1, 2]);
+        let f = Filter::parse("e:typing ann");
+        assert_eq!(log.tail(10, &f), vec![0]);
+        let f = Filter::parse("rust");
+        assert_eq!(log.tail(10, &f), vec![1]);
+        assert_eq!(log.count_matching(&Filter::parse("")), 3);
+        assert_eq!(log.window(1, 1, &Filter::default()), vec![1]);
+        assert_eq!(
+            log.match_at_or_before(1, &Filter::parse("private")),
+            Some(0)
+        );
+        assert_eq!(log.match_at_or_after(1, &Filter::parse("private")), None);
+    }
+
+    #[test]
+    fn long_data_is_cut_on_a_char_boundary() {
+        let e = LogEntry::new(
+            0,
+            UNIX_EPOCH,
+            None,
+            "e".into(),
+            None,
+            json!("é".repeat(600)),
+        );
+        assert!(e.text.len() <= TEXT_BYTES);
+        assert!(e.text.chars().all(|c| c == 'é'));
+    }
+}

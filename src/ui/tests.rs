@@ -1,0 +1,977 @@
+//! The dashboard without a terminal: records and keys go into [`App::update`], and frames are
+//! drawn to ratatui's `TestBackend` and compared with reviewed insta snapshots.
+
+use super::app::{App, AppConfig, ChannelStatus, DashboardInfo, LogView, Msg, PromptKind, Update};
+use super::keymap::Action;
+use super::theme::Theme;
+use super::view::{self, layout::Pane};
+use crate::record::{Command, Member, Record, Stamped, State};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// An app with fixed clocks: `ms` arguments are milliseconds after the start, both on the
+/// monotonic clock given to `update` and on the wall clock stamped on records.
+struct Fx {
+    app: App,
+    t0: Instant,
+    wall0: SystemTime,
+    ms: u64,
+}
+
+impl Fx {
+    fn new() -> Fx {
+        Fx::with(AppConfig::default())
+    }
+
+    fn with(mut config: AppConfig) -> Fx {
+        let t0 = Instant::now();
+        let wall0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        config.wall_clock = Some(wall0);
+        let info = DashboardInfo {
+            host: "ws-mt1.pusher.com".into(),
+            key: "app-key".into(),
+            tls: true,
+            demo: false,
+        };
+        Fx {
+            app: App::new(info, config, t0),
+            t0,
+            wall0,
+            ms: 0,
+        }
+    }
+
+    fn at(&mut self, ms: u64) -> &mut Fx {
+        self.ms = ms;
+        self
+    }
+
+    fn now(&self) -> Instant {
+        self.t0 + Duration::from_millis(self.ms)
+    }
+
+    fn msg(&mut self, m: Msg) -> Update {
+        let now = self.now();
+        self.app.update(m, now)
+    }
+
+    fn rec(&mut self, r: Record) -> Update {
+        let ts = self.wall0 + Duration::from_millis(self.ms);
+        self.msg(Msg::Record(Stamped { ts, record: r }))
+    }
+
+    fn key(&mut self, code: KeyCode) -> Update {
+        self.msg(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    fn ch(&mut self, c: char) -> Update {
+        self.key(KeyCode::Char(c))
+    }
+
+    /// Type text; returns every update so a test can check none of them quit.
+    fn type_text(&mut self, s: &str) -> Vec<Update> {
+        s.chars().map(|c| self.ch(c)).collect()
+    }
+
+    fn state(&mut self, previous: State, current: State, cause: Option<&str>) -> Update {
+        let socket_id = (current == State::Connected).then(|| "123.456".to_string());
+        self.rec(Record::State {
+            previous,
+            current,
+            socket_id,
+            cause: cause.map(str::to_string),
+        })
+    }
+
+    fn event(&mut self, channel: &str, event: &str, data: Value) -> Update {
+        self.rec(Record::Event {
+            channel: Some(channel.into()),
+            event: event.into(),
+            data,
+            user_id: None,
+        })
+    }
+
+    fn subscribed(&mut self, channel: &str) {
+        self.rec(Record::Subscribed {
+            channel: channel.into(),
+        });
+    }
+
+    fn select_channel(&mut self, name: &str) {
+        let i = self
+            .app
+            .channels()
+            .position(|c| c.name == name)
+            .expect("channel exists");
+        self.app.focus = Pane::Channels;
+        self.key(KeyCode::Char('g'));
+        for _ in 0..i {
+            self.key(KeyCode::Down);
+        }
+        assert_eq!(self.app.selected_channel().unwrap().name, name);
+    }
+
+    fn render(&self, w: u16, h: u16) -> Terminal<TestBackend> {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| view::render(&self.app, f)).unwrap();
+        term
+    }
+
+    /// Draw one pane's render function into a `w` x `h` buffer.
+    fn render_pane(
+        &self,
+        w: u16,
+        h: u16,
+        pane: fn(&App, &mut ratatui::Frame, Rect),
+    ) -> Terminal<TestBackend> {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| pane(&self.app, f, f.area())).unwrap();
+        term
+    }
+}
+
+fn member(id: &str, name: &str) -> Member {
+    Member {
+        id: id.into(),
+        info: json!({ "name": name }),
+    }
+}
+
+/// A session that has seen most of what the client reports: a reconnect after a 4201 close,
+/// channels of every kind and status, presence with a join and a leave, pings.
+fn busy() -> Fx {
+    let mut fx = Fx::new();
+    fx.msg(Msg::Resize(80, 24));
+    fx.at(0).state(State::Initialized, State::Connecting, None);
+    fx.at(420).state(State::Connecting, State::Connected, None);
+    for ch in ["news", "private-chat", "presence-room", "cache-prices"] {
+        fx.app.focus = Pane::Log;
+        fx.ch('s');
+        fx.type_text(ch);
+        fx.key(KeyCode::Enter);
+    }
+    fx.at(500).subscribed("news");
+    fx.subscribed("private-chat");
+    fx.subscribed("presence-room");
+    fx.rec(Record::Members {
+        channel: "presence-room".into(),
+        me: Some(member("1", "Ann")),
+        count: 3,
+        members: vec![member("1", "Ann"), member("2", "Bob"), member("3", "Cy")],
+    });
+    fx.rec(Record::SubscriptionError {
+        channel: "private-secret".into(),
+        status: Some(403),
+        message: "Forbidden: invalid signature".into(),
+    });
+    for i in 0..6u64 {
+        fx.at(1_000 + i * 250).event(
+            "news",
+            "headline",
+            json!({ "id": i, "title": format!("Story {i}"), "tags": ["a", "b"] }),
+        );
+    }
+    fx.at(2_600).rec(Record::Event {
+        channel: Some("private-chat".into()),
+        event: "client-typing".into(),
+        data: json!({ "typing": true }),
+        user_id: Some("2".into()),
+    });
+    fx.at(3_000).rec(Record::PingSent { after_ms: 120_000 });
+    fx.at(3_042).rec(Record::Pong { rtt_ms: 42 });
+    fx.at(4_000).rec(Record::Error {
+        code: Some(4201),
+        message: "Pong reply not received".into(),
+    });
+    fx.state(
+        State::Connected,
+        State::Connecting,
+        Some("closed with 4201"),
+    );
+    fx.rec(Record::ConnectingIn { delay_ms: 1_000 });
+    fx.at(5_100)
+        .state(State::Connecting, State::Connected, None);
+    fx.subscribed("news");
+    fx.subscribed("private-chat");
+    fx.subscribed("presence-room");
+    fx.rec(Record::Members {
+        channel: "presence-room".into(),
+        me: Some(member("1", "Ann")),
+        count: 3,
+        members: vec![member("1", "Ann"), member("2", "Bob"), member("3", "Cy")],
+    });
+    fx.at(9_000).rec(Record::MemberAdded {
+        channel: "presence-room".into(),
+        id: "4".into(),
+        info: json!({ "name": "Dee" }),
+    });
+    fx.rec(Record::MemberRemoved {
+        channel: "presence-room".into(),
+        id: "2".into(),
+    });
+    fx.event("presence-room", "message", json!("hello\nworld"));
+    fx.at(10_000).msg(Msg::Tick);
+    fx
+}
+
+// ----- state updates -----
+
+#[test]
+fn subscribe_prompt_swallows_binding_keys() {
+    let mut fx = Fx::new();
+    assert!(fx.ch('s').redraw);
+    assert!(matches!(
+        fx.app.prompt().unwrap().kind,
+        PromptKind::Subscribe
+    ));
+    // Every letter here is a binding in normal mode (q quits, d disconnects...).
+    let updates = fx.type_text("quit-d-r-u-c-p");
+    assert!(updates.iter().all(|u| !u.quit && u.command.is_none()));
+    assert_eq!(fx.app.prompt().unwrap().input.value(), "quit-d-r-u-c-p");
+    let u = fx.key(KeyCode::Enter);
+    assert_eq!(
+        u.command,
+        Some(Command::Subscribe {
+            channel: "quit-d-r-u-c-p".into()
+        })
+    );
+    assert!(fx.app.prompt().is_none());
+    let c = fx.app.channel("quit-d-r-u-c-p").unwrap();
+    assert_eq!(c.status, ChannelStatus::Pending, "pending at once");
+    assert_eq!(fx.app.selected_channel().unwrap().name, "quit-d-r-u-c-p");
+}
+
+#[test]
+fn bad_channel_name_keeps_the_prompt_with_the_reason() {
+    let mut fx = Fx::new();
+    fx.ch('s');
+    fx.type_text("has space");
+    let u = fx.key(KeyCode::Enter);
+    assert_eq!(u.command, None);
+    let p = fx.app.prompt().expect("still open");
+    assert!(
+        p.error.as_deref().unwrap().contains("contains ' '"),
+        "{p:?}"
+    );
+    // Editing clears the error; Esc closes without subscribing.
+    fx.key(KeyCode::Backspace);
+    assert!(fx.app.prompt().unwrap().error.is_none());
+    assert_eq!(fx.key(KeyCode::Esc).command, None);
+    assert!(fx.app.prompt().is_none());
+    assert_eq!(fx.app.channels().count(), 0);
+}
+
+#[test]
+fn quit_keys() {
+    let mut fx = Fx::new();
+    let u = fx.ch('q');
+    assert!(u.quit);
+    assert_eq!(u.command, Some(Command::Quit));
+    let mut fx = Fx::new();
+    fx.ch('/');
+    let u = fx.msg(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(u.quit, "Ctrl-C quits even from a prompt");
+}
+
+#[test]
+fn key_releases_are_ignored() {
+    let mut fx = Fx::new();
+    let mut k = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+    k.kind = KeyEventKind::Release;
+    assert_eq!(fx.msg(Msg::Key(k)), Update::default());
+}
+
+#[test]
+fn filter_by_channel_and_text_then_clear() {
+    let mut fx = Fx::new();
+    fx.event("news", "headline", json!({"t": "Rust"}));
+    fx.event("sport", "score", json!({"t": "3-1"}));
+    fx.event("news", "weather", json!("rain"));
+    fx.ch('/');
+    fx.type_text("channel:news");
+    // The filter applies while typing.
+    let (v, _) = fx.app.visible_log();
+    assert_eq!(v, vec![0, 2]);
+    fx.key(KeyCode::Enter);
+    assert_eq!(fx.app.filter().text(), "channel:news");
+    fx.ch('/');
+    fx.type_text(" rain");
+    fx.key(KeyCode::Enter);
+    assert_eq!(fx.app.visible_log().0, vec![2]);
+    // Esc in a filter prompt restores the previous filter.
+    fx.ch('/');
+    fx.type_text(" nothing-matches");
+    assert!(fx.app.visible_log().0.is_empty());
+    fx.key(KeyCode::Esc);
+    assert_eq!(fx.app.visible_log().0, vec![2]);
+    // Esc in normal mode clears it.
+    fx.key(KeyCode::Esc);
+    assert!(fx.app.filter().is_empty());
+    assert_eq!(fx.app.visible_log().0, vec![0, 1, 2]);
+}
+
+#[test]
+fn enter_on_a_channel_filters_the_log_to_it() {
+    let mut fx = busy();
+    fx.select_channel("private-chat");
+    fx.key(KeyCode::Enter);
+    assert_eq!(fx.app.focus(), Pane::Log);
+    assert_eq!(fx.app.filter().text(), "channel:private-chat");
+    let (v, _) = fx.app.visible_log();
+    assert_eq!(v.len(), 1);
+}
+
+#[test]
+fn pause_holds_the_view_while_events_arrive() {
+    let mut fx = Fx::new();
+    fx.msg(Msg::Resize(80, 24));
+    for i in 0..50 {
+        fx.event("a", "e", json!(i));
+    }
+    assert!(fx.app.is_following());
+    let (before, sel) = fx.app.visible_log();
+    assert_eq!(sel, Some(49));
+    fx.ch('p');
+    assert!(!fx.app.is_following());
+    for i in 50..60 {
+        fx.event("a", "e", json!(i));
+    }
+    assert_eq!(fx.app.visible_log().0, before, "paused view does not move");
+    assert_eq!(fx.app.unseen, 10);
+    // p again (or G) follows and shows the newest.
+    fx.ch('p');
+    assert!(fx.app.is_following());
+    assert_eq!(fx.app.visible_log().1, Some(59));
+    assert_eq!(fx.app.unseen, 0);
+}
+
+#[test]
+fn moving_up_pauses_and_scrolls_the_window() {
+    let mut fx = Fx::new();
+    fx.msg(Msg::Resize(80, 24));
+    for i in 0..100 {
+        fx.event("a", "e", json!(i));
+    }
+    let rows = fx.app.log_rows();
+    assert!(rows >= 5, "{rows}");
+    fx.ch('k');
+    assert_eq!(fx.app.visible_log().1, Some(98));
+    for _ in 0..rows {
+        fx.ch('k');
+    }
+    let (v, sel) = fx.app.visible_log();
+    let sel = sel.expect("selection stays on screen");
+    assert_eq!(sel, 98 - rows);
+    assert_eq!(v.first(), Some(&sel), "window scrolled up to the selection");
+    fx.ch('g');
+    assert_eq!(fx.app.visible_log().1, Some(0));
+    fx.key(KeyCode::PageDown);
+    assert_eq!(fx.app.visible_log().1, Some(rows));
+    let (v, _) = fx.app.visible_log();
+    assert_eq!(
+        v.last(),
+        Some(&rows),
+        "window scrolled down to the selection"
+    );
+    fx.ch('G');
+    assert!(fx.app.is_following());
+}
+
+#[test]
+fn ring_drops_oldest_and_counts_them() {
+    let mut fx = Fx::with(AppConfig {
+        log_capacity: 100,
+        ..AppConfig::default()
+    });
+    for i in 0..100 {
+        fx.event("a", "e", json!(i));
+    }
+    fx.ch('g'); // pause on the oldest
+    for i in 100..250 {
+        fx.event("a", "e", json!(i));
+    }
+    assert_eq!(fx.app.log().len(), 100);
+    assert_eq!(fx.app.log().dropped(), 150);
+    assert_eq!(fx.app.log().get(0).unwrap().data, json!(150));
+    // The paused position was dropped: the view falls back to the oldest entry held.
+    let (v, sel) = fx.app.visible_log();
+    assert_eq!(v.first(), Some(&0));
+    assert_eq!(sel, Some(0));
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(text.contains("dropped 150"), "{text}");
+    fx.ch('c');
+    assert_eq!((fx.app.log().len(), fx.app.log().dropped()), (0, 0));
+    assert!(fx.app.is_following());
+}
+
+#[test]
+fn trigger_is_refused_on_public_and_unsubscribed_channels() {
+    let mut fx = Fx::new();
+    fx.ch('t');
+    assert!(fx.app.prompt().is_none());
+    assert!(fx.app.notice().unwrap().text.contains("select a private"));
+    fx.subscribed("news");
+    fx.ch('t');
+    assert!(fx.app.prompt().is_none());
+    assert!(fx.app.notice().unwrap().text.contains("news is public"));
+    fx.ch('s');
+    fx.type_text("private-x");
+    fx.key(KeyCode::Enter);
+    fx.ch('t');
+    assert!(fx.app.prompt().is_none());
+    assert!(fx.app.notice().unwrap().text.contains("not subscribed yet"));
+    fx.ch('s');
+    fx.type_text("private-encrypted-x");
+    fx.key(KeyCode::Enter);
+    fx.subscribed("private-encrypted-x");
+    fx.ch('t');
+    assert!(fx.app.prompt().is_none());
+    assert!(fx.app.notice().unwrap().text.contains("is encrypted"));
+}
+
+#[test]
+fn trigger_validates_name_and_json() {
+    let mut fx = Fx::new();
+    fx.ch('s');
+    fx.type_text("presence-room");
+    fx.key(KeyCode::Enter);
+    fx.subscribed("presence-room");
+    fx.ch('t');
+    let p = fx.app.prompt().unwrap();
+    assert_eq!(p.input.value(), "client-", "prefilled prefix");
+    // Replace the prefix with a bad name.
+    fx.msg(Msg::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    fx.type_text("typing");
+    assert_eq!(fx.key(KeyCode::Enter).command, None);
+    assert!(
+        fx.app
+            .prompt()
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("client-"),
+        "{:?}",
+        fx.app.prompt()
+    );
+    fx.msg(Msg::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    fx.type_text("client-typing");
+    assert_eq!(fx.key(KeyCode::Enter).command, None);
+    assert!(matches!(
+        fx.app.prompt().unwrap().kind,
+        PromptKind::TriggerData { .. }
+    ));
+    fx.type_text("{\"who\": ");
+    assert_eq!(fx.key(KeyCode::Enter).command, None);
+    assert!(
+        fx.app
+            .prompt()
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    fx.type_text("\"q\"}");
+    let u = fx.key(KeyCode::Enter);
+    assert_eq!(
+        u.command,
+        Some(Command::Trigger {
+            channel: "presence-room".into(),
+            event: "client-typing".into(),
+            data: json!({"who": "q"}),
+        })
+    );
+    assert!(!u.quit);
+    assert!(fx.app.prompt().is_none());
+}
+
+#[test]
+fn empty_trigger_data_sends_an_empty_object() {
+    let mut fx = Fx::new();
+    fx.subscribed("private-a");
+    fx.select_channel("private-a");
+    fx.ch('t');
+    fx.type_text("x");
+    fx.key(KeyCode::Enter);
+    let u = fx.key(KeyCode::Enter);
+    assert_eq!(
+        u.command,
+        Some(Command::Trigger {
+            channel: "private-a".into(),
+            event: "client-x".into(),
+            data: json!({}),
+        })
+    );
+}
+
+#[test]
+fn presence_join_and_leave_are_highlighted_then_settle() {
+    let mut fx = busy();
+    let roster = fx
+        .app
+        .channel("presence-room")
+        .unwrap()
+        .roster
+        .clone()
+        .unwrap();
+    assert_eq!(roster.count(), 3);
+    assert_eq!(roster.me.as_deref(), Some("1"));
+    assert!(roster.members["4"].joined_at.is_some());
+    assert_eq!(roster.departed.len(), 1);
+    assert_eq!(roster.departed[0].id, "2");
+    assert_eq!(
+        fx.app
+            .channel("presence-room")
+            .unwrap()
+            .roster
+            .as_ref()
+            .unwrap()
+            .count(),
+        3
+    );
+    fx.at(20_000).msg(Msg::Tick);
+    let roster = fx
+        .app
+        .channel("presence-room")
+        .unwrap()
+        .roster
+        .clone()
+        .unwrap();
+    assert!(roster.departed.is_empty());
+    assert!(roster.members["4"].joined_at.is_none());
+}
+
+#[test]
+fn state_changes_drive_the_status() {
+    let mut fx = busy();
+    let st = fx.app.status();
+    assert_eq!(st.state, State::Connected);
+    assert_eq!(st.socket_id.as_deref(), Some("123.456"));
+    assert_eq!(st.reconnects, 1);
+    assert_eq!(st.last_rtt, Some(Duration::from_millis(42)));
+    assert_eq!(st.retry_at, None, "cleared by connected");
+    // The time spent in the previous state is recorded with each change.
+    let last_state = fx
+        .app
+        .timeline()
+        .rev()
+        .find_map(|e| match &e.kind {
+            super::app::TimelineKind::State { in_previous, .. } => *in_previous,
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(last_state, Duration::from_millis(1_100));
+    // Dropping the connection makes subscribed channels pending and forgets members.
+    fx.at(11_000).state(
+        State::Connected,
+        State::Unavailable,
+        Some("connection lost"),
+    );
+    fx.rec(Record::ConnectingIn { delay_ms: 4_000 });
+    assert!(
+        fx.app
+            .channels()
+            .all(|c| c.status != ChannelStatus::Subscribed)
+    );
+    assert!(fx.app.channel("presence-room").unwrap().roster.is_none());
+    assert_eq!(
+        fx.app.status().retry_at,
+        Some(fx.now() + Duration::from_millis(4_000))
+    );
+    fx.at(12_000).msg(Msg::Tick);
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(text.contains("retry in 3s"), "{text}");
+}
+
+#[test]
+fn unsubscribe_marks_leaving_until_confirmed() {
+    let mut fx = busy();
+    fx.select_channel("news");
+    let u = fx.ch('u');
+    assert_eq!(
+        u.command,
+        Some(Command::Unsubscribe {
+            channel: "news".into()
+        })
+    );
+    assert_eq!(
+        fx.app.channel("news").unwrap().status,
+        ChannelStatus::Leaving
+    );
+    fx.rec(Record::Unsubscribed {
+        channel: "news".into(),
+    });
+    assert!(fx.app.channel("news").is_none());
+    assert!(fx.app.selected_channel().is_some());
+    // A failed channel is forgotten at once.
+    fx.select_channel("private-secret");
+    fx.ch('u');
+    assert!(fx.app.channel("private-secret").is_none());
+    // With nothing selected there is a message, not a command.
+    let mut fx = Fx::new();
+    assert_eq!(fx.ch('u').command, None);
+    assert!(fx.app.notice().is_some());
+}
+
+#[test]
+fn disconnect_and_reconnect_are_commands_and_timeline_causes() {
+    let mut fx = Fx::new();
+    assert_eq!(fx.ch('d').command, Some(Command::Disconnect));
+    assert_eq!(fx.ch('r').command, Some(Command::Connect));
+    let words: Vec<String> = fx.app.timeline().map(|e| format!("{:?}", e.kind)).collect();
+    assert_eq!(words.len(), 2);
+    assert!(words[0].contains("user pressed d"), "{words:?}");
+    assert!(words[1].contains("user pressed r"), "{words:?}");
+}
+
+#[test]
+fn help_overlay_takes_the_keys() {
+    let mut fx = Fx::new();
+    fx.ch('?');
+    assert!(fx.app.help_visible());
+    assert_eq!(fx.ch('d').command, None, "bindings are inert under help");
+    fx.key(KeyCode::Esc);
+    assert!(!fx.app.help_visible());
+    fx.ch('?');
+    fx.ch('?');
+    assert!(!fx.app.help_visible());
+}
+
+#[test]
+fn enter_opens_detail_and_esc_closes_it() {
+    let mut fx = busy();
+    fx.app.focus = Pane::Log;
+    fx.key(KeyCode::Enter);
+    let d = fx.app.detail().expect("detail open");
+    assert_eq!(d.entry.event, "message");
+    fx.ch('j');
+    assert_eq!(fx.app.detail().unwrap().scroll, 1);
+    // Events keep arriving under the detail view.
+    fx.event("news", "headline", json!(1));
+    assert_eq!(fx.app.detail().unwrap().entry.event, "message");
+    fx.key(KeyCode::Esc);
+    assert!(fx.app.detail().is_none());
+}
+
+#[test]
+fn focus_moves_with_tab_arrows_and_clicks() {
+    let mut fx = Fx::new();
+    fx.msg(Msg::Resize(80, 24));
+    assert_eq!(fx.app.focus(), Pane::Log);
+    fx.key(KeyCode::Tab);
+    assert_eq!(fx.app.focus(), Pane::Timeline);
+    fx.ch('h');
+    assert_eq!(fx.app.focus(), Pane::Log);
+    fx.key(KeyCode::BackTab);
+    assert_eq!(fx.app.focus(), Pane::Channels);
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 70,
+        row: 20,
+        modifiers: KeyModifiers::NONE,
+    };
+    fx.msg(Msg::Mouse(click));
+    assert_eq!(fx.app.focus(), Pane::Timeline);
+}
+
+#[test]
+fn mouse_wheel_scrolls_the_pane_under_the_pointer() {
+    let mut fx = Fx::new();
+    fx.msg(Msg::Resize(80, 24));
+    for i in 0..40 {
+        fx.event("a", "e", json!(i));
+    }
+    let log = fx.app.areas().log.unwrap();
+    let wheel = |kind| MouseEvent {
+        kind,
+        column: log.x + 3,
+        row: log.y + 3,
+        modifiers: KeyModifiers::NONE,
+    };
+    fx.msg(Msg::Mouse(wheel(MouseEventKind::ScrollUp)));
+    assert!(matches!(fx.app.log_view(), LogView::Paused { .. }));
+    assert_eq!(fx.app.visible_log().1, Some(39 - 3));
+    fx.msg(Msg::Mouse(wheel(MouseEventKind::ScrollDown)));
+    assert_eq!(fx.app.visible_log().1, Some(39));
+}
+
+#[test]
+fn records_closed_is_shown_and_the_ui_stays() {
+    let mut fx = Fx::new();
+    let u = fx.msg(Msg::RecordsClosed);
+    assert!(u.redraw && !u.quit);
+    assert!(fx.app.status().client_gone);
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(text.contains("client stopped"), "{text}");
+}
+
+#[test]
+fn subscription_error_shows_status_and_reason() {
+    let mut fx = busy();
+    let c = fx.app.channel("private-secret").unwrap();
+    assert_eq!(
+        c.status,
+        ChannelStatus::Failed {
+            status: Some(403),
+            message: "Forbidden: invalid signature".into()
+        }
+    );
+    fx.select_channel("private-secret");
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(
+        text.contains("failed 403") || text.contains("✗ private-secret"),
+        "{text}"
+    );
+    assert!(text.contains("Forbidden"), "{text}");
+}
+
+#[test]
+fn every_size_renders_without_panic() {
+    let mut fx = busy();
+    for (w, h) in [
+        (80, 24),
+        (200, 50),
+        (120, 40),
+        (59, 30),
+        (100, 11),
+        (40, 10),
+        (20, 5),
+        (10, 3),
+        (1, 1),
+        (0, 0),
+    ] {
+        fx.msg(Msg::Resize(w, h));
+        for pane in Pane::ORDER {
+            fx.app.focus = pane;
+            fx.render(w, h);
+        }
+        fx.app.focus = Pane::Log;
+        fx.ch('?');
+        fx.render(w, h);
+        fx.ch('?');
+        fx.key(KeyCode::Enter);
+        fx.render(w, h);
+        fx.key(KeyCode::Esc);
+        fx.ch('s');
+        fx.type_text("a-very-long-channel-name-that-does-not-fit-anywhere");
+        fx.render(w, h);
+        fx.key(KeyCode::Esc);
+        fx.ch('/');
+        fx.render(w, h);
+        fx.key(KeyCode::Esc);
+    }
+}
+
+#[test]
+fn small_terminal_shows_the_focused_pane_only() {
+    let mut fx = busy();
+    fx.select_channel("presence-room");
+    fx.msg(Msg::Resize(50, 14));
+    fx.app.focus = Pane::Members;
+    let text = format!("{}", fx.render(50, 14).backend());
+    assert!(text.contains("Members"), "{text}");
+    assert!(!text.contains("Timeline"), "{text}");
+    fx.key(KeyCode::Tab);
+    let text = format!("{}", fx.render(50, 14).backend());
+    assert!(text.contains("Channels"), "{text}");
+}
+
+#[test]
+fn no_color_theme_draws_no_colours() {
+    let mut fx = Fx::with(AppConfig {
+        theme: Theme::monochrome(),
+        ..AppConfig::default()
+    });
+    let mut coloured = busy();
+    fx.msg(Msg::Resize(80, 24));
+    // Same content as the busy fixture, but monochrome.
+    std::mem::swap(&mut fx.app.channels, &mut coloured.app.channels);
+    std::mem::swap(&mut fx.app.timeline, &mut coloured.app.timeline);
+    std::mem::swap(&mut fx.app.log, &mut coloured.app.log);
+    std::mem::swap(&mut fx.app.status, &mut coloured.app.status);
+    fx.app.help = true;
+    let term = fx.render(80, 24);
+    for cell in term.backend().buffer().content() {
+        assert_eq!(cell.fg, Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, Color::Reset, "{cell:?}");
+    }
+    let term = busy().render(80, 24);
+    assert!(
+        term.backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.fg != Color::Reset),
+        "the coloured theme does use colour"
+    );
+}
+
+#[test]
+fn help_is_built_from_the_live_keymap() {
+    let mut fx = Fx::new();
+    fx.ch('?');
+    // Tall: one column; 80x24: two columns. Either way every binding is shown.
+    for (w, h) in [(100, 40), (80, 24)] {
+        let text = format!("{}", fx.render(w, h).backend());
+        for (_, rows) in fx.app.keymap().help_sections() {
+            for (keys, what) in rows {
+                assert!(text.contains(what), "help lacks {what:?}\n{text}");
+                assert!(text.contains(&keys), "help lacks {keys:?}\n{text}");
+            }
+        }
+    }
+    assert_eq!(
+        fx.app.keymap().first_key(Action::Filter).as_deref(),
+        Some("/")
+    );
+}
+
+#[test]
+fn close_codes_are_explained() {
+    use super::app::explain_cause;
+    assert_eq!(
+        explain_cause("closed with 4004"),
+        "closed with 4004 (over connection quota)"
+    );
+    assert_eq!(
+        explain_cause("4200 server asked to reconnect"),
+        "4200 server asked to reconnect"
+    );
+    assert_eq!(explain_cause("pong timeout"), "pong timeout");
+}
+
+// ----- snapshots (reviewed by eye; see src/ui/snapshots) -----
+
+#[test]
+fn snapshot_dashboard_80x24() {
+    let fx = busy();
+    insta::assert_snapshot!("dashboard_80x24", fx.render(80, 24).backend());
+}
+
+#[test]
+fn snapshot_dashboard_140x36() {
+    let mut fx = busy();
+    fx.msg(Msg::Resize(140, 36));
+    fx.select_channel("presence-room");
+    insta::assert_snapshot!("dashboard_140x36", fx.render(140, 36).backend());
+}
+
+#[test]
+fn snapshot_status_bar() {
+    let mut fx = busy();
+    fx.at(11_000).state(
+        State::Connected,
+        State::Connecting,
+        Some("closed with 4200"),
+    );
+    fx.rec(Record::ConnectingIn { delay_ms: 2_500 });
+    fx.at(12_000);
+    fx.msg(Msg::Tick);
+    fx.app.info.demo = true;
+    insta::assert_snapshot!(
+        "status_bar",
+        fx.render_pane(100, 2, view::status::render).backend()
+    );
+}
+
+#[test]
+fn snapshot_timeline() {
+    let fx = busy();
+    insta::assert_snapshot!(
+        "timeline",
+        fx.render_pane(90, 12, view::timeline::render).backend()
+    );
+}
+
+#[test]
+fn snapshot_channels_wide_and_narrow() {
+    let mut fx = busy();
+    fx.select_channel("presence-room");
+    insta::assert_snapshot!(
+        "channels_wide",
+        fx.render_pane(70, 9, view::channels::render).backend()
+    );
+    insta::assert_snapshot!(
+        "channels_narrow",
+        fx.render_pane(30, 9, view::channels::render).backend()
+    );
+}
+
+#[test]
+fn snapshot_event_log_with_filter() {
+    let mut fx = busy();
+    fx.msg(Msg::Resize(120, 40));
+    fx.ch('/');
+    fx.type_text("e:headline");
+    fx.key(KeyCode::Enter);
+    fx.ch('k');
+    insta::assert_snapshot!(
+        "event_log_filtered",
+        fx.render_pane(90, 10, view::events::render).backend()
+    );
+}
+
+#[test]
+fn snapshot_members() {
+    let mut fx = busy();
+    fx.select_channel("presence-room");
+    insta::assert_snapshot!(
+        "members_presence",
+        fx.render_pane(40, 8, view::members::render).backend()
+    );
+    fx.select_channel("private-secret");
+    insta::assert_snapshot!(
+        "members_failed_channel",
+        fx.render_pane(40, 8, view::members::render).backend()
+    );
+}
+
+#[test]
+fn snapshot_detail() {
+    let mut fx = busy();
+    fx.app.focus = Pane::Log;
+    fx.ch('k');
+    fx.ch('k'); // two back: a news headline with nested JSON
+    fx.key(KeyCode::Enter);
+    insta::assert_snapshot!(
+        "detail",
+        fx.render_pane(60, 16, view::detail::render).backend()
+    );
+}
+
+#[test]
+fn snapshot_help_overlay() {
+    let mut fx = busy();
+    fx.ch('?');
+    insta::assert_snapshot!("help_80x24", fx.render(80, 24).backend());
+}
+
+#[test]
+fn snapshot_prompt_with_error() {
+    let mut fx = busy();
+    fx.ch('s');
+    fx.type_text("#server-to-user-1");
+    fx.key(KeyCode::Enter);
+    insta::assert_snapshot!(
+        "prompt_error",
+        fx.render_pane(80, 9, view::prompt::render).backend()
+    );
+}

@@ -1,0 +1,136 @@
+//! The channels pane: name, kind, status, events received and presence member count.
+
+use super::layout::Pane;
+use super::{pane_block, title};
+use crate::ui::app::{App, Channel, ChannelStatus};
+use crate::ui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table};
+
+/// Inner width from which the kind and status get their own columns.
+const WIDE: u16 = 52;
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.theme();
+    let focused = app.focus() == Pane::Channels;
+    let n = app.channels.len();
+    let block = pane_block(t, focused, title(t, "Channels", n.to_string()));
+    if n == 0 {
+        let hint = format!(
+            "none yet: press {} to subscribe",
+            app.keymap()
+                .first_key(crate::ui::keymap::Action::Subscribe)
+                .unwrap_or_default()
+        );
+        frame.render_widget(
+            Paragraph::new(Span::styled(hint, t.dim())).block(block),
+            area,
+        );
+        return;
+    }
+    let inner_w = area.width.saturating_sub(2);
+    let rows_visible = area.height.saturating_sub(3).max(1) as usize;
+    let offset = app.channel_sel.saturating_sub(rows_visible - 1);
+    let wide = inner_w >= WIDE;
+    let rows: Vec<Row> = app
+        .channels()
+        .enumerate()
+        .skip(offset)
+        .take(rows_visible)
+        .map(|(i, c)| {
+            let style = if i == app.channel_sel {
+                t.selected()
+            } else {
+                Style::new()
+            };
+            row(t, c, wide).style(style)
+        })
+        .collect();
+    let (header, widths): (Row, Vec<Constraint>) = if wide {
+        (
+            Row::new(["channel", "kind", "status", "events", "memb"]),
+            vec![
+                Constraint::Fill(1),
+                Constraint::Length(14),
+                Constraint::Length(12),
+                Constraint::Length(7),
+                Constraint::Length(5),
+            ],
+        )
+    } else {
+        (
+            Row::new(["  channel", "events", "memb"]),
+            vec![
+                Constraint::Fill(1),
+                Constraint::Length(6),
+                Constraint::Length(4),
+            ],
+        )
+    };
+    let table = Table::new(rows, widths)
+        .header(header.style(t.label()))
+        .column_spacing(1)
+        .block(block);
+    frame.render_widget(table, area);
+}
+
+pub fn kind_label(c: &Channel) -> String {
+    if c.cache {
+        format!("{} cache", c.kind.label())
+    } else {
+        c.kind.label().to_string()
+    }
+}
+
+/// A glyph for narrow screens, and the word for wide ones.
+pub fn status_text(s: &ChannelStatus) -> (&'static str, String) {
+    match s {
+        ChannelStatus::Pending => ("…", "pending".into()),
+        ChannelStatus::Subscribed => ("✓", "subscribed".into()),
+        ChannelStatus::Failed {
+            status: Some(code), ..
+        } => ("✗", format!("failed {code}")),
+        ChannelStatus::Failed { status: None, .. } => ("✗", "failed".into()),
+        ChannelStatus::Leaving => ("↩", "leaving".into()),
+    }
+}
+
+pub fn status_style(t: &Theme, s: &ChannelStatus) -> Style {
+    match s {
+        ChannelStatus::Pending | ChannelStatus::Leaving => t.warn(),
+        ChannelStatus::Subscribed => t.ok(),
+        ChannelStatus::Failed { .. } => t.error(),
+    }
+}
+
+fn row<'a>(t: &Theme, c: &'a Channel, wide: bool) -> Row<'a> {
+    let (glyph, word) = status_text(&c.status);
+    let st = status_style(t, &c.status);
+    let members = c
+        .roster
+        .as_ref()
+        .map(|r| r.count().to_string())
+        .unwrap_or_default();
+    if wide {
+        Row::new(vec![
+            Line::from(Span::styled(c.name.as_str(), t.channel())),
+            Line::from(kind_label(c)),
+            Line::from(Span::styled(word, st)),
+            Line::from(c.events.to_string()).right_aligned(),
+            Line::from(members).right_aligned(),
+        ])
+    } else {
+        Row::new(vec![
+            Line::from(vec![
+                Span::styled(glyph, st),
+                Span::raw(" "),
+                Span::styled(c.name.as_str(), t.channel()),
+            ]),
+            Line::from(c.events.to_string()).right_aligned(),
+            Line::from(members).right_aligned(),
+        ])
+    }
+}

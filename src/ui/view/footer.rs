@@ -1,0 +1,51 @@
+//! The bottom line: the latest message, or the most useful keys.
+
+use crate::ui::app::{App, NoticeLevel};
+use crate::ui::keymap::Action;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// Keys worth a reminder, in order of importance (later ones are cut on narrow screens).
+const HINTS: [(Action, &str); 9] = [
+    (Action::Help, "help"),
+    (Action::Subscribe, "subscribe"),
+    (Action::Unsubscribe, "unsub"),
+    (Action::Filter, "filter"),
+    (Action::TogglePause, "pause"),
+    (Action::Trigger, "trigger"),
+    (Action::Disconnect, "disconnect"),
+    (Action::Connect, "reconnect"),
+    (Action::Quit, "quit"),
+];
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    let t = app.theme();
+    let line = if let Some(n) = app.notice() {
+        let style = match n.level {
+            NoticeLevel::Info => t.ok(),
+            NoticeLevel::Error => t.error(),
+        };
+        Line::from(vec![Span::raw(" "), Span::styled(n.text.clone(), style)])
+    } else if app.prompt().is_some() {
+        Line::from(Span::styled(
+            " Enter accept · Esc cancel · Ctrl-c quit",
+            t.label(),
+        ))
+    } else {
+        let km = app.keymap();
+        let mut spans = vec![Span::raw(" ")];
+        for (action, word) in HINTS {
+            if let Some(k) = km.first_key(action) {
+                spans.push(Span::styled(k, t.title()));
+                spans.push(Span::styled(format!(" {word}  "), t.label()));
+            }
+        }
+        Line::from(spans)
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}

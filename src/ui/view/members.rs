@@ -1,0 +1,111 @@
+//! The members pane: for a presence channel its members (me marked, joins and leaves
+//! highlighted for a few seconds); for any other channel its details, including why a
+//! subscription failed.
+
+use super::channels::{kind_label, status_style, status_text};
+use super::layout::Pane;
+use super::{pane_block, title};
+use crate::protocol::ChannelKind;
+use crate::ui::app::{App, Channel, ChannelStatus};
+use crate::ui::format::one_line;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.theme();
+    let focused = app.focus() == Pane::Members;
+    let Some(c) = app.selected_channel() else {
+        let block = pane_block(t, focused, title(t, "Members", String::new()));
+        frame.render_widget(
+            Paragraph::new(Span::styled("no channel selected", t.dim())).block(block),
+            area,
+        );
+        return;
+    };
+    if c.kind == ChannelKind::Presence
+        && let Some(r) = &c.roster
+    {
+        let block = pane_block(t, focused, title(t, "Members", r.count().to_string()));
+        let width = area.width.saturating_sub(2) as usize;
+        let mut lines: Vec<Line> = Vec::with_capacity(r.count() + r.departed.len());
+        for (id, m) in &r.members {
+            let me = r.me.as_deref() == Some(id.as_str());
+            let (mark, style) = if m.joined_at.is_some() {
+                ("+", t.joined())
+            } else if me {
+                ("★", t.value())
+            } else {
+                (" ", t.channel())
+            };
+            let mut spans = vec![
+                Span::styled(format!("{mark} "), style),
+                Span::styled(id.clone(), style),
+            ];
+            if me {
+                spans.push(Span::styled(" (me)", t.title()));
+            }
+            let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+            if !m.info.is_null() && width > used + 2 {
+                spans.push(Span::raw(" "));
+                spans.push(Span::styled(
+                    one_line(&m.info.to_string(), width - used - 1),
+                    t.dim(),
+                ));
+            }
+            lines.push(Line::from(spans));
+        }
+        for d in &r.departed {
+            lines.push(Line::from(vec![
+                Span::styled("- ", t.left()),
+                Span::styled(d.id.clone(), t.left()),
+                Span::styled(" left", t.dim()),
+            ]));
+        }
+        let scroll = app.members_scroll.min(lines.len().saturating_sub(1));
+        let body: Vec<Line> = lines.into_iter().skip(scroll).collect();
+        frame.render_widget(Paragraph::new(body).block(block), area);
+        return;
+    }
+    let block = pane_block(t, focused, title(t, "Channel", String::new()));
+    frame.render_widget(
+        Paragraph::new(details(app, c))
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}
+
+fn details<'a>(app: &'a App, c: &'a Channel) -> Vec<Line<'a>> {
+    let t = app.theme();
+    let (_, word) = status_text(&c.status);
+    let mut lines = vec![
+        Line::from(Span::styled(c.name.as_str(), t.channel())),
+        Line::from(vec![
+            Span::styled("kind   ", t.label()),
+            Span::raw(kind_label(c)),
+        ]),
+        Line::from(vec![
+            Span::styled("status ", t.label()),
+            Span::styled(word, status_style(t, &c.status)),
+        ]),
+    ];
+    if let ChannelStatus::Failed { message, .. } = &c.status {
+        lines.push(Line::from(vec![
+            Span::styled("reason ", t.label()),
+            Span::styled(message.as_str(), t.error()),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        Span::styled("events ", t.label()),
+        Span::raw(c.events.to_string()),
+    ]));
+    if c.kind == ChannelKind::Presence {
+        lines.push(Line::from(Span::styled(
+            "waiting for the member list",
+            t.dim(),
+        )));
+    }
+    lines
+}

@@ -1,0 +1,96 @@
+//! Drawing: one function per pane, each reading `&App` only. [`render`] lays them out.
+
+pub mod channels;
+pub mod detail;
+pub mod events;
+pub mod footer;
+pub mod help;
+pub mod json;
+pub mod layout;
+pub mod members;
+pub mod prompt;
+pub mod status;
+pub mod timeline;
+
+use super::app::{App, PromptKind};
+use super::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders};
+
+/// Draw the whole dashboard.
+pub fn render(app: &App, frame: &mut Frame) {
+    let areas = layout::compute(frame.area(), app.focus());
+    status::render(app, frame, areas.status);
+    if let Some(r) = areas.channels {
+        channels::render(app, frame, r);
+    }
+    if let Some(r) = areas.members {
+        members::render(app, frame, r);
+    }
+    if let Some(r) = areas.log {
+        events::render(app, frame, r);
+    }
+    if let Some(r) = areas.timeline {
+        timeline::render(app, frame, r);
+    }
+    footer::render(app, frame, areas.footer);
+    let main = Rect::new(
+        frame.area().x,
+        areas.status.bottom(),
+        frame.area().width,
+        areas.footer.y.saturating_sub(areas.status.bottom()),
+    );
+    if app.detail().is_some() {
+        detail::render(app, frame, main);
+    }
+    if let Some(p) = app.prompt()
+        && !matches!(p.kind, PromptKind::Filter { .. })
+    {
+        prompt::render(app, frame, main);
+    }
+    if app.help_visible() {
+        help::render(app, frame, frame.area());
+    }
+}
+
+/// A pane's border: thick and bright when it has the focus.
+pub(crate) fn pane_block<'a>(
+    theme: &Theme,
+    focused: bool,
+    title: impl Into<Line<'a>>,
+) -> Block<'a> {
+    Block::new()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(theme.border(focused))
+        .title(title)
+}
+
+/// A title such as " Events 12/10000 " with the pane name emphasised.
+pub(crate) fn title<'a>(theme: &Theme, name: &'a str, extra: String) -> Line<'a> {
+    let mut spans = vec![Span::raw(" "), Span::styled(name, theme.title())];
+    if !extra.is_empty() {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(extra, theme.label()));
+    }
+    spans.push(Span::raw(" "));
+    Line::from(spans)
+}
+
+/// A rectangle of at most `w` x `h` centred in `area`.
+pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}

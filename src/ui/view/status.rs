@@ -1,0 +1,81 @@
+//! The two status lines: where we are connected, and how the connection is doing.
+
+use crate::ui::app::App;
+use crate::ui::format::{countdown, duration};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.theme();
+    let info = app.info();
+    let st = app.status();
+    let sep = || Span::styled("  ", t.dim());
+
+    let mut first = vec![Span::styled(" chanwatch", t.title())];
+    if info.demo {
+        first.push(Span::raw(" "));
+        first.push(Span::styled(" DEMO ", t.badge()));
+    }
+    first.extend([
+        sep(),
+        Span::styled("host ", t.label()),
+        Span::styled(info.host.clone(), t.value()),
+        sep(),
+        Span::styled("key ", t.label()),
+        Span::styled(info.key.clone(), t.value()),
+        sep(),
+        Span::styled("TLS ", t.label()),
+        if info.tls {
+            Span::styled("on", t.ok())
+        } else {
+            Span::styled("off", t.warn())
+        },
+    ]);
+
+    let mut second = vec![
+        Span::raw(" "),
+        Span::styled(format!("● {}", st.state), t.state(st.state)),
+        Span::styled(" for ", t.label()),
+        Span::styled(
+            duration(app.now.saturating_duration_since(st.since)),
+            t.value(),
+        ),
+    ];
+    if let Some(id) = &st.socket_id {
+        second.extend([
+            sep(),
+            Span::styled("socket ", t.label()),
+            Span::styled(id.clone(), t.value()),
+        ]);
+    }
+    second.extend([
+        sep(),
+        Span::styled("reconnects ", t.label()),
+        Span::styled(st.reconnects.to_string(), t.value()),
+    ]);
+    if let Some(rtt) = st.last_rtt {
+        second.extend([
+            sep(),
+            Span::styled("rtt ", t.label()),
+            Span::styled(duration(rtt), t.value()),
+        ]);
+    }
+    if let Some(at) = st.retry_at
+        && at > app.now
+    {
+        second.extend([
+            sep(),
+            Span::styled("retry in ", t.warn()),
+            Span::styled(countdown(at - app.now), t.warn()),
+        ]);
+    }
+    if st.client_gone {
+        second.extend([sep(), Span::styled("client stopped", t.error())]);
+    }
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        area,
+    );
+}
