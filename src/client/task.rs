@@ -77,17 +77,25 @@ pub(super) async fn run(
     // After a tick, the next one is at least this late: a deadline the machine failed to
     // clear must cost a little latency, not a spinning core.
     let mut not_before: Option<Instant> = None;
+    // One timer, moved only when the deadline changes: under a stream of frames the
+    // deadline rarely moves, and re-arming a fresh timer per frame would cost.
+    let timer = tokio::time::sleep(Duration::from_secs(86_400));
+    tokio::pin!(timer);
     loop {
         let deadline = driver
             .machine
             .next_deadline()
             .map(|d| Instant::from_std(d).max(not_before.unwrap_or_else(Instant::now)));
-        // A placeholder far away when there is no deadline; the branch is disabled then.
-        let wake = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+        // Without a deadline the timer branch is disabled, wherever the timer stands.
+        if let Some(wake) = deadline
+            && wake != timer.deadline()
+        {
+            timer.as_mut().reset(wake);
+        }
         let step = tokio::select! {
             command = commands.recv() => Step::Command(command),
             Some(input) = input_rx.recv() => Step::Input(input),
-            () = tokio::time::sleep_until(wake), if deadline.is_some() => Step::Tick,
+            () = &mut timer, if deadline.is_some() => Step::Tick,
         };
         let fed = match step {
             // The commands channel closing means the watcher has gone: same as quit.
