@@ -75,7 +75,6 @@ pub struct Machine {
     state: State,
     conn: Option<Conn>,
     last_conn_id: ConnId,
-    attempts: usize,
     backoff: Backoff,
     retry_at: Option<Instant>,
     unavailable_at: Option<Instant>,
@@ -94,7 +93,6 @@ impl Machine {
             state: State::Initialized,
             conn: None,
             last_conn_id: 0,
-            attempts: 0,
             retry_at: None,
             unavailable_at: None,
             channels: IndexMap::new(),
@@ -369,8 +367,10 @@ impl Machine {
             self.fail_no_transport();
             return;
         }
-        let (_, url) = &candidates[self.attempts % candidates.len()];
-        self.attempts += 1;
+        // The first usable transport only: with TLS off that is `ws`, and alternating with
+        // `wss://host:443` would send every other attempt to a port a self-hosted server
+        // rarely has. pusher-js's 2 s-delayed parallel `wss` race buys little in a terminal.
+        let (_, url) = &candidates[0];
         self.last_conn_id += 1;
         let id = self.last_conn_id;
         self.conn = Some(Conn {
