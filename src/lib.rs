@@ -3,5 +3,6 @@
 //! (headless writer | dashboard); keys or stdin -> [`record::Command`] -> client task.
 
 pub mod connection;
+pub mod http_api;
 pub mod protocol;
 pub mod record;
