@@ -36,4 +36,8 @@ fi
 echo "install-sockudo: building sockudo $SOCKUDO_VERSION into $root (takes 10-20 minutes)"
 start=$(date +%s)
 cargo install --root "$root" sockudo --version "$SOCKUDO_VERSION" --locked
+if [[ ! -x "$bin" ]]; then
+    echo "install-sockudo: cargo install finished but $bin is not there" >&2
+    exit 1
+fi
 echo "install-sockudo: installed $bin in $(( $(date +%s) - start ))s"
