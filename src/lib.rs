@@ -2,6 +2,7 @@
 //! headless NDJSON mode. Data flows one way: socket -> client task -> [`record::Record`] ->
 //! (headless writer | dashboard); keys or stdin -> [`record::Command`] -> client task.
 
+pub mod auth;
 pub mod connection;
 pub mod http_api;
 pub mod protocol;

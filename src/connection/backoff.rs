@@ -28,8 +28,9 @@ impl Backoff {
             .min(self.cap);
         self.failures = self.failures.saturating_add(1);
         let unit = (self.next_random() % 1001) as f64 / 1000.0; // 0.0 ..= 1.0
-        let jittered = base.mul_f64(0.75 + 0.5 * unit);
-        jittered.clamp(FLOOR, self.cap)
+        let jittered = base.mul_f64(0.75 + 0.5 * unit).clamp(FLOOR, self.cap);
+        // Whole milliseconds, so the announced `connecting_in` equals the real wait.
+        Duration::from_millis(jittered.as_millis() as u64)
     }
 
     /// After a successful handshake the next failure starts from 1 s again.
@@ -63,7 +64,7 @@ mod tests {
         let bases = [1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0, 15.0];
         for (got, base) in d.iter().zip(bases) {
             let s = got.as_secs_f64();
-            assert!(s >= 1.0 && s <= 15.0, "{s}");
+            assert!((1.0..=15.0).contains(&s), "{s}");
             assert!(
                 s >= (base * 0.75f64).max(1.0) - 1e-9 && s <= (base * 1.25f64).min(15.0) + 1e-9,
                 "{s} vs {base}"

@@ -1,31 +1,934 @@
-//! TEMPORARY skeleton: the real machine replaces this file in the next commit.
-use super::{Input, MachineConfig, Output};
-use crate::record::State;
-use std::time::Instant;
+//! The connection state machine: pusher-js's ConnectionManager, channel table and presence
+//! bookkeeping as one pure value. Timers are deadlines; the caller owns the clock.
+
+use super::{
+    AuthFailure, AuthGrant, AuthRequest, Backoff, ConnId, Endpoint, Input, MachineConfig, Members,
+    Output,
+};
+use crate::protocol::codes::{CloseAction, close_action, describe};
+use crate::protocol::frame::{self, Frame, id_string};
+use crate::protocol::{ChannelKind, channel};
+use crate::record::{Command, Record, State};
+use indexmap::IndexMap;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// After a dropped connection pusher-js waits 1 s before reconnecting.
+const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// Where a subscription stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelStatus {
+    /// Waiting for a connection.
+    Queued,
+    /// Waiting for the authorizer; the grant must be for this socket id.
+    Authorizing {
+        socket_id: String,
+    },
+    /// `pusher:subscribe` sent, waiting for `subscription_succeeded`.
+    Pending,
+    Subscribed,
+    /// Refused until the next reconnect or an explicit subscribe.
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+struct Channel {
+    kind: ChannelKind,
+    status: ChannelStatus,
+    members: Members,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    /// The socket is being opened.
+    Opening,
+    /// Open, waiting for `pusher:connection_established`.
+    Handshaking,
+    Established {
+        socket_id: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Conn {
+    id: ConnId,
+    url: String,
+    phase: Phase,
+    handshake_deadline: Option<Instant>,
+    /// Effective activity timeout: min(configured, server's).
+    activity: Duration,
+    ping_at: Option<Instant>,
+    ping_sent_at: Option<Instant>,
+    pong_deadline: Option<Instant>,
+}
 
 pub struct Machine {
-    #[allow(dead_code)]
     config: MachineConfig,
+    endpoint: Endpoint,
     state: State,
+    conn: Option<Conn>,
+    last_conn_id: ConnId,
+    attempts: usize,
+    backoff: Backoff,
+    retry_at: Option<Instant>,
+    unavailable_at: Option<Instant>,
+    channels: IndexMap<String, Channel>,
+    out: Vec<Output>,
 }
 
 impl Machine {
     pub fn new(config: MachineConfig) -> Machine {
         Machine {
+            endpoint: config.endpoint.clone(),
+            backoff: Backoff::new(config.retry_cap, config.seed),
             config,
             state: State::Initialized,
+            conn: None,
+            last_conn_id: 0,
+            attempts: 0,
+            retry_at: None,
+            unavailable_at: None,
+            channels: IndexMap::new(),
+            out: Vec::new(),
         }
     }
-    pub fn handle(&mut self, _now: Instant, _input: Input) -> Vec<Output> {
-        Vec::new()
-    }
-    pub fn next_deadline(&self) -> Option<Instant> {
-        None
-    }
+
     pub fn state(&self) -> State {
         self.state
     }
+
     pub fn socket_id(&self) -> Option<&str> {
-        None
+        match &self.conn.as_ref()?.phase {
+            Phase::Established { socket_id } => Some(socket_id),
+            _ => None,
+        }
+    }
+
+    /// Whether TLS is in use now (a 4000 close switches it on).
+    pub fn tls(&self) -> bool {
+        self.endpoint.tls
+    }
+
+    /// Channel names and their status, in subscription order.
+    pub fn channels(&self) -> impl Iterator<Item = (&str, &ChannelStatus)> {
+        self.channels.iter().map(|(n, c)| (n.as_str(), &c.status))
+    }
+
+    /// The earliest moment at which [`Input::Tick`] has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let unavailable = self
+            .unavailable_at
+            .filter(|_| self.state == State::Connecting);
+        let conn = self.conn.as_ref();
+        [
+            self.retry_at,
+            unavailable,
+            conn.and_then(|c| c.handshake_deadline),
+            conn.and_then(|c| c.ping_at),
+            conn.and_then(|c| c.pong_deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub fn handle(&mut self, now: Instant, input: Input) -> Vec<Output> {
+        match input {
+            Input::Command(cmd) => self.on_command(now, cmd),
+            Input::Opened { conn } => {
+                if let Some(c) = self.current(conn) {
+                    c.phase = Phase::Handshaking;
+                }
+            }
+            Input::OpenFailed { conn, message } => {
+                if let Some(c) = self.take_current(conn) {
+                    self.error(None, format!("cannot connect to {}: {message}", c.url));
+                    self.retry_after_backoff(now, "server unreachable");
+                }
+            }
+            Input::Text { conn, text } => {
+                if self.current(conn).is_some() {
+                    self.on_text(now, &text);
+                }
+            }
+            Input::Binary { conn, len } => {
+                if self.current(conn).is_some() {
+                    self.saw_activity(now);
+                    self.error(
+                        None,
+                        format!("ignored a binary frame of {len} bytes: the protocol uses text frames only"),
+                    );
+                }
+            }
+            Input::Activity { conn } => {
+                if self.current(conn).is_some() {
+                    self.saw_activity(now);
+                }
+            }
+            Input::Closed { conn, code, reason } => {
+                if let Some(c) = self.take_current(conn) {
+                    self.on_closed(now, c, code, reason);
+                }
+            }
+            Input::Authorized { request, result } => self.on_authorized(request, result),
+            Input::Tick => self.on_tick(now),
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    // ----- commands -----
+
+    fn on_command(&mut self, now: Instant, cmd: Command) {
+        match cmd {
+            Command::Connect => self.connect(now),
+            Command::Disconnect | Command::Quit => self.disconnect("disconnect requested"),
+            Command::Subscribe { channel } => self.subscribe(channel),
+            Command::Unsubscribe { channel } => self.unsubscribe(&channel),
+            Command::Trigger {
+                channel,
+                event,
+                data,
+            } => self.trigger(&channel, &event, &data),
+        }
+    }
+
+    fn connect(&mut self, now: Instant) {
+        match self.state {
+            State::Connected => {}
+            State::Connecting | State::Unavailable => {
+                // Already trying; a user asking again means "try now", not "wait out the back-off".
+                if self.retry_at.is_some() {
+                    self.retry_at = Some(now);
+                    self.on_tick(now);
+                }
+            }
+            State::Initialized | State::Disconnected | State::Failed => {
+                if self.endpoint.candidates().is_empty() {
+                    self.fail_no_transport();
+                    return;
+                }
+                self.backoff.reset();
+                self.set_state(State::Connecting, Some("connect requested".into()), None);
+                self.unavailable_at = Some(now + self.config.unavailable_timeout);
+                self.open(now);
+            }
+        }
+    }
+
+    fn fail_no_transport(&mut self) {
+        let t = &self.endpoint.transports;
+        let cause = format!(
+            "no usable transport (TLS {}, enabled: {}, disabled: {}); only ws/wss exist here",
+            if self.endpoint.tls { "on" } else { "off" },
+            t.enabled
+                .as_ref()
+                .map_or("all".to_string(), |e| e.join(",")),
+            if t.disabled.is_empty() {
+                "none".to_string()
+            } else {
+                t.disabled.join(",")
+            },
+        );
+        self.set_state(State::Failed, Some(cause), None);
+    }
+
+    fn disconnect(&mut self, cause: &str) {
+        if let Some(c) = self.conn.take() {
+            self.out.push(Output::Close {
+                conn: c.id,
+                code: 1000,
+                reason: cause.to_string(),
+            });
+        }
+        self.retry_at = None;
+        self.unavailable_at = None;
+        self.requeue_channels();
+        self.set_state(State::Disconnected, Some(cause.to_string()), None);
+    }
+
+    fn subscribe(&mut self, name: String) {
+        if let Err(message) = channel::validate_channel_name(&name) {
+            self.record(Record::SubscriptionError {
+                channel: name,
+                status: None,
+                message,
+            });
+            return;
+        }
+        if let Some(existing) = self.channels.get(&name) {
+            if existing.status != ChannelStatus::Failed {
+                return; // already subscribed or on its way
+            }
+            self.channels[&name].status = ChannelStatus::Queued;
+        } else {
+            self.channels.insert(
+                name.clone(),
+                Channel {
+                    kind: ChannelKind::of(&name),
+                    status: ChannelStatus::Queued,
+                    members: Members::default(),
+                },
+            );
+        }
+        if self.socket_id().is_some() {
+            self.start_subscription(&name);
+        }
+    }
+
+    fn unsubscribe(&mut self, name: &str) {
+        let Some(ch) = self.channels.shift_remove(name) else {
+            self.error(
+                None,
+                format!("cannot unsubscribe from {name}: not subscribed"),
+            );
+            return;
+        };
+        // The server handles frames in order, so an unsubscribe right after a pending
+        // subscribe is safe; an auth still in flight is simply dropped when it returns.
+        if matches!(
+            ch.status,
+            ChannelStatus::Pending | ChannelStatus::Subscribed
+        ) && let Some(conn) = self.established_id()
+        {
+            self.send(conn, frame::unsubscribe(name));
+        }
+        self.record(Record::Unsubscribed {
+            channel: name.to_string(),
+        });
+    }
+
+    fn trigger(&mut self, channel: &str, event: &str, data: &Value) {
+        let problem = if let Err(e) = channel::validate_client_event_name(event) {
+            Some(e)
+        } else {
+            match self.channels.get(channel) {
+                None => Some(format!("cannot trigger on {channel}: not subscribed")),
+                Some(c) if c.kind == ChannelKind::Encrypted => Some(format!(
+                    "cannot trigger on {channel}: client events are not supported on encrypted channels"
+                )),
+                Some(c) if !c.kind.allows_client_events() => Some(format!(
+                    "cannot trigger on {channel}: client events need a private or presence channel"
+                )),
+                Some(c) if c.status != ChannelStatus::Subscribed => Some(format!(
+                    "cannot trigger on {channel}: the subscription has not succeeded yet"
+                )),
+                Some(_) => None,
+            }
+        };
+        if let Some(message) = problem {
+            self.error(None, message);
+            return;
+        }
+        match self.established_id() {
+            Some(conn) => {
+                let text = frame::encode(event, Some(channel), data);
+                self.send(conn, text);
+            }
+            None => self.error(None, format!("cannot trigger {event}: not connected")),
+        }
+    }
+
+    // ----- connection lifecycle -----
+
+    fn open(&mut self, now: Instant) {
+        let candidates = self.endpoint.candidates();
+        if candidates.is_empty() {
+            self.fail_no_transport();
+            return;
+        }
+        let (_, url) = &candidates[self.attempts % candidates.len()];
+        self.attempts += 1;
+        self.last_conn_id += 1;
+        let id = self.last_conn_id;
+        self.conn = Some(Conn {
+            id,
+            url: url.clone(),
+            phase: Phase::Opening,
+            handshake_deadline: Some(now + self.config.handshake_timeout),
+            activity: self.config.activity_timeout,
+            ping_at: None,
+            ping_sent_at: None,
+            pong_deadline: None,
+        });
+        self.out.push(Output::Open {
+            conn: id,
+            url: url.clone(),
+        });
+    }
+
+    /// Leave the current socket (if any) and schedule the next attempt after `delay`.
+    fn retry_in(&mut self, now: Instant, delay: Duration, cause: String) {
+        if let Some(c) = self.conn.take() {
+            self.out.push(Output::Close {
+                conn: c.id,
+                code: 1000,
+                reason: "reconnecting".into(),
+            });
+        }
+        if self.state == State::Connected {
+            self.requeue_channels();
+        }
+        if !matches!(self.state, State::Connecting | State::Unavailable) {
+            self.unavailable_at = Some(now + self.config.unavailable_timeout);
+            self.set_state(State::Connecting, Some(cause), None);
+        }
+        if delay.is_zero() {
+            self.retry_at = None;
+            self.open(now);
+        } else {
+            self.record(Record::ConnectingIn {
+                delay_ms: delay.as_millis() as u64,
+            });
+            self.retry_at = Some(now + delay);
+        }
+    }
+
+    fn retry_after_backoff(&mut self, now: Instant, cause: &str) {
+        let delay = self.backoff.next_delay();
+        self.retry_in(now, delay, cause.to_string());
+    }
+
+    fn on_tick(&mut self, now: Instant) {
+        // Each pass handles the earliest due deadline; bounded because each clears or moves it.
+        for _ in 0..16 {
+            let Some(due) = self.next_deadline() else {
+                return;
+            };
+            if due > now {
+                return;
+            }
+            if self.retry_at.is_some_and(|t| t <= now) {
+                self.retry_at = None;
+                self.open(now);
+            } else if self.state == State::Connecting
+                && self.unavailable_at.is_some_and(|t| t <= now)
+            {
+                self.unavailable_at = None;
+                let cause = format!(
+                    "not connected after {}",
+                    humantime::format_duration(self.config.unavailable_timeout)
+                );
+                self.set_state(State::Unavailable, Some(cause), None);
+            } else if let Some(c) = &self.conn {
+                if c.handshake_deadline.is_some_and(|t| t <= now) {
+                    let message = format!(
+                        "no connection_established from {} within {}",
+                        c.url,
+                        humantime::format_duration(self.config.handshake_timeout)
+                    );
+                    self.error(None, message);
+                    self.retry_after_backoff(now, "handshake timeout");
+                } else if c.pong_deadline.is_some_and(|t| t <= now) {
+                    let cause = format!(
+                        "pong timeout: nothing received within {} of our ping",
+                        humantime::format_duration(self.config.pong_timeout)
+                    );
+                    self.retry_in(now, Duration::ZERO, cause);
+                } else if c.ping_at.is_some_and(|t| t <= now) {
+                    let (id, after) = (c.id, c.activity);
+                    if let Some(c) = self.conn.as_mut() {
+                        c.ping_at = None;
+                        c.ping_sent_at = Some(now);
+                        c.pong_deadline = Some(now + self.config.pong_timeout);
+                    }
+                    self.send(id, frame::ping());
+                    self.record(Record::PingSent {
+                        after_ms: after.as_millis() as u64,
+                    });
+                } else {
+                    return;
+                }
+            } else {
+                return;
+            }
+        }
+    }
+
+    fn on_closed(&mut self, now: Instant, c: Conn, code: Option<u16>, reason: String) {
+        let was_established = matches!(c.phase, Phase::Established { .. });
+        let effective = code.unwrap_or(1006);
+        let mut cause = format!("closed {effective} ({})", describe(effective as i64));
+        if !reason.is_empty() {
+            cause.push_str(": ");
+            cause.push_str(&reason);
+        }
+        if !matches!(effective, 1000 | 1001) {
+            self.error(Some(effective as i64), cause.clone());
+        }
+        let action = match close_action(effective) {
+            // A socket that never finished the handshake backs off instead of hammering.
+            CloseAction::Reconnect if !was_established => CloseAction::Backoff,
+            a => a,
+        };
+        self.apply(now, action, cause);
+    }
+
+    fn apply(&mut self, now: Instant, action: CloseAction, cause: String) {
+        match action {
+            // Already on TLS: asking again cannot help, so do not spin; back off instead.
+            CloseAction::SwitchToTls if self.endpoint.tls => {
+                let delay = self.backoff.next_delay();
+                self.retry_in(now, delay, cause);
+            }
+            CloseAction::SwitchToTls => {
+                self.endpoint.tls = true;
+                if self.endpoint.candidates().is_empty() {
+                    if let Some(c) = self.conn.take() {
+                        self.out.push(Output::Close {
+                            conn: c.id,
+                            code: 1000,
+                            reason: String::new(),
+                        });
+                    }
+                    self.retry_at = None;
+                    self.requeue_channels();
+                    self.fail_no_transport();
+                } else {
+                    self.retry_in(now, Duration::ZERO, format!("{cause}; switching to TLS"));
+                }
+            }
+            CloseAction::Refused => {
+                if let Some(c) = self.conn.take() {
+                    self.out.push(Output::Close {
+                        conn: c.id,
+                        code: 1000,
+                        reason: String::new(),
+                    });
+                }
+                self.retry_at = None;
+                self.unavailable_at = None;
+                self.requeue_channels();
+                self.set_state(State::Disconnected, Some(cause), None);
+            }
+            CloseAction::Backoff => {
+                let delay = self.backoff.next_delay();
+                self.retry_in(now, delay, cause);
+            }
+            CloseAction::ReconnectNow => self.retry_in(now, Duration::ZERO, cause),
+            CloseAction::Reconnect => self.retry_in(now, RECONNECT_DELAY, cause),
+        }
+    }
+
+    // ----- inbound frames -----
+
+    fn on_text(&mut self, now: Instant, text: &str) {
+        let established = self.socket_id().is_some();
+        if established {
+            self.saw_activity(now);
+        }
+        let frame = match Frame::decode(text) {
+            Ok(f) => f,
+            Err(e) => {
+                self.error(None, format!("malformed frame: {e}: {}", excerpt(text)));
+                if !established {
+                    self.retry_after_backoff(now, "malformed handshake");
+                }
+                return;
+            }
+        };
+        if established {
+            self.on_frame(frame);
+        } else {
+            self.on_handshake(now, frame);
+        }
+    }
+
+    fn on_handshake(&mut self, now: Instant, f: Frame) {
+        match f.event.as_str() {
+            "pusher:connection_established" => {
+                let Some(socket_id) = f.data_field("socket_id").and_then(id_string) else {
+                    self.error(None, "connection_established without a socket_id".into());
+                    self.retry_after_backoff(now, "bad handshake");
+                    return;
+                };
+                // A missing or zero activity_timeout falls back to ours (pusher-js would fail).
+                let server = f
+                    .data_field("activity_timeout")
+                    .and_then(Value::as_f64)
+                    .filter(|s| *s > 0.0)
+                    .map(Duration::from_secs_f64);
+                let activity = server.map_or(self.config.activity_timeout, |s| {
+                    s.min(self.config.activity_timeout)
+                });
+                if let Some(c) = self.conn.as_mut() {
+                    c.phase = Phase::Established {
+                        socket_id: socket_id.clone(),
+                    };
+                    c.handshake_deadline = None;
+                    c.activity = activity;
+                    c.ping_at = Some(now + activity);
+                }
+                self.backoff.reset();
+                self.retry_at = None;
+                self.unavailable_at = None;
+                self.set_state(State::Connected, None, Some(socket_id));
+                let names: Vec<String> = self.channels.keys().cloned().collect();
+                for name in names {
+                    self.start_subscription(&name);
+                }
+            }
+            "pusher:error" => {
+                let (code, message) = error_fields(&f);
+                self.error(code, message.clone());
+                let action = match code {
+                    Some(c) => u16::try_from(c).map_or(CloseAction::Refused, close_action),
+                    None => CloseAction::Refused,
+                };
+                let cause = match code {
+                    Some(c) => format!("pusher:error {c} ({}): {message}", describe(c)),
+                    None => format!("pusher:error: {message}"),
+                };
+                let action = match action {
+                    CloseAction::Reconnect => CloseAction::Backoff,
+                    a => a,
+                };
+                self.apply(now, action, cause);
+            }
+            other => {
+                self.error(
+                    None,
+                    format!("expected pusher:connection_established first, got {other}"),
+                );
+                self.retry_after_backoff(now, "bad handshake");
+            }
+        }
+    }
+
+    fn on_frame(&mut self, f: Frame) {
+        match f.event.as_str() {
+            "pusher:ping" => {
+                if let Some(id) = self.established_id() {
+                    self.send(id, frame::pong());
+                }
+            }
+            "pusher:pong" => {}
+            "pusher:error" => self.on_pusher_error(&f),
+            "pusher:connection_established" => self.error(
+                None,
+                "ignored a second pusher:connection_established on an open connection".into(),
+            ),
+            "pusher_internal:subscription_succeeded" => self.on_subscribed(f),
+            "pusher:subscription_error" => {
+                let status = f
+                    .data_field("status")
+                    .and_then(Value::as_u64)
+                    .and_then(|s| u16::try_from(s).ok());
+                let message = ["error", "message"]
+                    .iter()
+                    .find_map(|k| f.data_field(k).and_then(Value::as_str))
+                    .map_or_else(|| f.data.to_string(), str::to_string);
+                match f.channel {
+                    Some(channel) if self.channels.contains_key(&channel) => {
+                        self.fail_channel(channel, status, message)
+                    }
+                    _ => self.error(None, format!("pusher:subscription_error: {message}")),
+                }
+            }
+            "pusher_internal:member_added" => self.on_member(f, true),
+            "pusher_internal:member_removed" => self.on_member(f, false),
+            _ => self.on_event(f),
+        }
+    }
+
+    fn on_pusher_error(&mut self, f: &Frame) {
+        let (code, message) = error_fields(f);
+        // Servers answer a bad subscription with a plain pusher:error (code null on Pusher,
+        // 4009 elsewhere); pin it on the channel the user is waiting for.
+        let named = f.channel.clone().filter(|c| {
+            self.channels
+                .get(c)
+                .is_some_and(|c| c.status == ChannelStatus::Pending)
+        });
+        let subscription_like = matches!(code, None | Some(4009) | Some(4300..=4399));
+        let pending = named.or_else(|| {
+            subscription_like
+                .then(|| {
+                    self.channels
+                        .iter()
+                        .find(|(_, c)| c.status == ChannelStatus::Pending)
+                        .map(|(n, _)| n.clone())
+                })
+                .flatten()
+        });
+        let text = match code {
+            Some(c) => format!("pusher:error {c}: {message}"),
+            None => format!("pusher:error: {message}"),
+        };
+        match pending {
+            Some(channel) => self.fail_channel(channel, None, text),
+            None => self.error(code, message),
+        }
+    }
+
+    fn on_subscribed(&mut self, f: Frame) {
+        let Some(name) = f.channel else {
+            self.error(None, "subscription_succeeded without a channel".into());
+            return;
+        };
+        // A late confirmation for a channel unsubscribed meanwhile needs nothing.
+        let Some(ch) = self.channels.get_mut(&name) else {
+            return;
+        };
+        ch.status = ChannelStatus::Subscribed;
+        let members = (ch.kind == ChannelKind::Presence).then(|| {
+            ch.members.load(&f.data);
+            Record::Members {
+                channel: name.clone(),
+                me: ch.members.me(),
+                count: ch.members.count(),
+                members: ch.members.list(),
+            }
+        });
+        self.record(Record::Subscribed {
+            channel: name.clone(),
+        });
+        if let Some(m) = members {
+            self.record(m);
+        }
+    }
+
+    fn on_member(&mut self, f: Frame, added: bool) {
+        let channel = f.channel.clone().unwrap_or_default();
+        let id = f.data_field("user_id").and_then(id_string);
+        let Some(ch) = self
+            .channels
+            .get_mut(&channel)
+            .filter(|c| c.kind == ChannelKind::Presence)
+        else {
+            self.error(
+                None,
+                format!(
+                    "{} for {channel:?}, which is not a subscribed presence channel",
+                    f.event
+                ),
+            );
+            return;
+        };
+        let Some(id) = id else {
+            self.error(None, format!("{} without a user_id", f.event));
+            return;
+        };
+        if added {
+            let info = f.data_field("user_info").cloned().unwrap_or(Value::Null);
+            let m = ch.members.add(id, info);
+            self.record(Record::MemberAdded {
+                channel,
+                id: m.id,
+                info: m.info,
+            });
+        } else if ch.members.remove(&id) {
+            self.record(Record::MemberRemoved { channel, id });
+        }
+    }
+
+    fn on_event(&mut self, f: Frame) {
+        // pusher-js re-emits internal events under the public prefix.
+        let event = match f.event.strip_prefix("pusher_internal:") {
+            Some(rest) => format!("pusher:{rest}"),
+            None => f.event,
+        };
+        if let Some(channel) = &f.channel
+            && !self.channels.contains_key(channel)
+        {
+            self.error(
+                None,
+                format!("event {event} for channel {channel}, which is not subscribed"),
+            );
+            return;
+        }
+        self.record(Record::Event {
+            channel: f.channel,
+            event,
+            data: f.data,
+            user_id: f.user_id,
+        });
+    }
+
+    fn saw_activity(&mut self, now: Instant) {
+        let Some(c) = self.conn.as_mut() else {
+            return;
+        };
+        if !matches!(c.phase, Phase::Established { .. }) {
+            return;
+        }
+        c.ping_at = Some(now + c.activity);
+        c.pong_deadline = None;
+        if let Some(sent) = c.ping_sent_at.take() {
+            let rtt_ms = now.saturating_duration_since(sent).as_millis() as u64;
+            self.record(Record::Pong { rtt_ms });
+        }
+    }
+
+    // ----- subscriptions -----
+
+    fn start_subscription(&mut self, name: &str) {
+        let (Some(conn), Some(socket_id)) = (self.established_id(), self.socket_id()) else {
+            return;
+        };
+        let socket_id = socket_id.to_string();
+        let Some(ch) = self.channels.get_mut(name) else {
+            return;
+        };
+        if ch.kind.needs_auth() {
+            ch.status = ChannelStatus::Authorizing {
+                socket_id: socket_id.clone(),
+            };
+            self.out.push(Output::Authorize(AuthRequest {
+                channel: name.to_string(),
+                socket_id,
+            }));
+        } else {
+            ch.status = ChannelStatus::Pending;
+            self.send(conn, frame::subscribe(name, "", None));
+        }
+    }
+
+    fn on_authorized(&mut self, request: AuthRequest, result: Result<AuthGrant, AuthFailure>) {
+        // Only a grant for the current socket and a channel still waiting for it counts:
+        // a signature for an older socket_id would be refused by the server.
+        let current = self.socket_id() == Some(request.socket_id.as_str());
+        let waiting = self.channels.get(&request.channel).is_some_and(|c| {
+            c.status
+                == ChannelStatus::Authorizing {
+                    socket_id: request.socket_id.clone(),
+                }
+        });
+        if !(current && waiting) {
+            return;
+        }
+        let name = request.channel;
+        let grant = match result {
+            Ok(g) => g,
+            Err(f) => return self.fail_channel(name, f.status, f.message),
+        };
+        let kind = self.channels[&name].kind;
+        let mut my_id = None;
+        if kind == ChannelKind::Presence {
+            let parsed = grant
+                .channel_data
+                .as_deref()
+                .and_then(|d| serde_json::from_str::<Value>(d).ok());
+            match parsed
+                .as_ref()
+                .and_then(|d| d.get("user_id"))
+                .and_then(id_string)
+            {
+                Some(id) => my_id = Some(id),
+                None => {
+                    let message = match &grant.channel_data {
+                        None => "presence authorization has no channel_data".to_string(),
+                        Some(d) => format!("presence channel_data has no user_id: {}", excerpt(d)),
+                    };
+                    return self.fail_channel(name, None, message);
+                }
+            }
+        }
+        let Some(conn) = self.established_id() else {
+            return;
+        };
+        let ch = &mut self.channels[&name];
+        ch.status = ChannelStatus::Pending;
+        if my_id.is_some() {
+            ch.members.my_id = my_id;
+        }
+        let text = frame::subscribe(&name, &grant.auth, grant.channel_data.as_deref());
+        self.send(conn, text);
+    }
+
+    fn fail_channel(&mut self, channel: String, status: Option<u16>, message: String) {
+        if let Some(ch) = self.channels.get_mut(&channel) {
+            ch.status = ChannelStatus::Failed;
+        }
+        self.record(Record::SubscriptionError {
+            channel,
+            status,
+            message,
+        });
+    }
+
+    /// After the connection is lost every channel waits for the next one; members are rebuilt
+    /// from the next `subscription_succeeded`.
+    fn requeue_channels(&mut self) {
+        for ch in self.channels.values_mut() {
+            ch.status = ChannelStatus::Queued;
+            ch.members.clear();
+        }
+    }
+
+    // ----- small helpers -----
+
+    fn current(&mut self, conn: ConnId) -> Option<&mut Conn> {
+        self.conn.as_mut().filter(|c| c.id == conn)
+    }
+
+    fn take_current(&mut self, conn: ConnId) -> Option<Conn> {
+        if self.conn.as_ref().is_some_and(|c| c.id == conn) {
+            self.conn.take()
+        } else {
+            None
+        }
+    }
+
+    fn established_id(&self) -> Option<ConnId> {
+        self.conn
+            .as_ref()
+            .filter(|c| matches!(c.phase, Phase::Established { .. }))
+            .map(|c| c.id)
+    }
+
+    fn send(&mut self, conn: ConnId, text: String) {
+        self.out.push(Output::Send { conn, text });
+    }
+
+    fn record(&mut self, r: Record) {
+        self.out.push(Output::Record(r));
+    }
+
+    fn error(&mut self, code: Option<i64>, message: String) {
+        self.record(Record::Error { code, message });
+    }
+
+    fn set_state(&mut self, new: State, cause: Option<String>, socket_id: Option<String>) {
+        if new == self.state {
+            return;
+        }
+        let previous = std::mem::replace(&mut self.state, new);
+        self.record(Record::State {
+            previous,
+            current: new,
+            socket_id,
+            cause,
+        });
     }
 }
+
+fn error_fields(f: &Frame) -> (Option<i64>, String) {
+    let code = f.data_field("code").and_then(Value::as_i64);
+    let message = f.data_field("message").and_then(Value::as_str).map_or_else(
+        || match &f.data {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        },
+        str::to_string,
+    );
+    (code, message)
+}
+
+/// The start of a long text, for error messages that must stay one readable line.
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 120;
+    if text.len() <= MAX {
+        return text.to_string();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

@@ -11,7 +11,7 @@ mod members;
 pub mod transport;
 
 pub use backoff::Backoff;
-pub use machine::Machine;
+pub use machine::{ChannelStatus, Machine};
 pub use members::Members;
 pub use transport::{Endpoint, Transports};
 

@@ -1,0 +1,140 @@
+//! Which way subscriptions get authorized, chosen once from the options, plus the parsers
+//! for the `--auth-param` and `--auth-header` flags.
+
+use super::endpoint::{EndpointAuthorizer, header_pair};
+use super::local::LocalSigner;
+use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
+use crate::protocol::ChannelKind;
+
+#[derive(Clone, Debug, Default)]
+pub enum Authorizer {
+    /// `--secret`: sign locally.
+    Local(LocalSigner),
+    /// `--auth-endpoint URL`: ask the app's server.
+    Endpoint(EndpointAuthorizer),
+    /// Neither was configured: every private, presence or encrypted channel fails with advice.
+    #[default]
+    None,
+}
+
+impl Authorizer {
+    pub async fn authorize(&self, req: &AuthRequest) -> Result<AuthGrant, AuthFailure> {
+        // The machine never asks for public channels; should it, there is nothing to sign.
+        if !ChannelKind::of(&req.channel).needs_auth() {
+            return Ok(AuthGrant::default());
+        }
+        match self {
+            Authorizer::Local(signer) => signer.sign(req),
+            Authorizer::Endpoint(endpoint) => endpoint.authorize(req).await,
+            Authorizer::None => Err(AuthFailure {
+                status: None,
+                message: format!(
+                    "{} needs authorization: pass --secret (sign locally) or --auth-endpoint URL",
+                    req.channel
+                ),
+            }),
+        }
+    }
+}
+
+/// Parses `--auth-param key=value` (split at the first `=`; the value may be empty or hold `=`).
+pub fn parse_param(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        Some(_) => Err(format!(
+            "auth param `{arg}` has an empty name; use key=value"
+        )),
+        None => Err(format!("auth param `{arg}` must look like key=value")),
+    }
+}
+
+/// Parses `--auth-header 'Name: value'` (split at the first `:`, surrounding spaces trimmed).
+pub fn parse_header(arg: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = arg.split_once(':') else {
+        return Err(format!("auth header `{arg}` must look like 'Name: value'"));
+    };
+    let (name, value) = (name.trim(), value.trim());
+    if name.is_empty() {
+        return Err(format!(
+            "auth header `{arg}` has an empty name; use 'Name: value'"
+        ));
+    }
+    header_pair(name, value).map_err(|e| format!("auth header: {e}"))?;
+    Ok((name.to_string(), value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(channel: &str) -> AuthRequest {
+        AuthRequest {
+            channel: channel.into(),
+            socket_id: "1.1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn none_explains_how_to_authorize() {
+        let f = Authorizer::None
+            .authorize(&req("private-orders"))
+            .await
+            .unwrap_err();
+        assert_eq!(f.status, None);
+        assert_eq!(
+            f.message,
+            "private-orders needs authorization: pass --secret (sign locally) or --auth-endpoint URL"
+        );
+    }
+
+    #[tokio::test]
+    async fn public_channels_need_nothing() {
+        let g = Authorizer::None.authorize(&req("news")).await.unwrap();
+        assert_eq!(g, AuthGrant::default());
+    }
+
+    #[tokio::test]
+    async fn local_dispatches_to_the_signer() {
+        let signer = LocalSigner::new("k", "s", Some("u".into()), None).unwrap();
+        let a = Authorizer::Local(signer.clone());
+        let g = a.authorize(&req("presence-x")).await.unwrap();
+        assert_eq!(Ok(g), signer.sign(&req("presence-x")));
+    }
+
+    #[test]
+    fn params() {
+        assert_eq!(parse_param("a=b"), Ok(("a".into(), "b".into())));
+        assert_eq!(parse_param("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(parse_param("a="), Ok(("a".into(), String::new())));
+        assert!(parse_param("=b").unwrap_err().contains("empty name"));
+        assert!(parse_param("ab").unwrap_err().contains("key=value"));
+    }
+
+    #[test]
+    fn headers() {
+        assert_eq!(
+            parse_header("Authorization: Bearer a:b"),
+            Ok(("Authorization".into(), "Bearer a:b".into()))
+        );
+        assert_eq!(
+            parse_header("X-Empty:"),
+            Ok(("X-Empty".into(), String::new()))
+        );
+        assert!(
+            parse_header("NoColon")
+                .unwrap_err()
+                .contains("'Name: value'")
+        );
+        assert!(parse_header(" : v").unwrap_err().contains("empty name"));
+        assert!(
+            parse_header("Bad Name: v")
+                .unwrap_err()
+                .contains("header name")
+        );
+        assert!(
+            parse_header("X-A: a\u{7f}b")
+                .unwrap_err()
+                .contains("not allowed")
+        );
+    }
+}

@@ -1,0 +1,951 @@
+//! The state machine under virtual time: no sockets, no clocks, every path of the protocol notes.
+
+use super::*;
+use crate::connection::Transports;
+use serde_json::json;
+
+struct H {
+    m: Machine,
+    now: Instant,
+}
+
+const SOCKET: &str = "123.456";
+
+fn established(socket_id: &str, activity: Option<u64>) -> String {
+    let data = match activity {
+        Some(a) => json!({"socket_id": socket_id, "activity_timeout": a}),
+        None => json!({"socket_id": socket_id}),
+    };
+    json!({"event":"pusher:connection_established","data":data.to_string()}).to_string()
+}
+
+fn frame(event: &str, channel: Option<&str>, data: Value) -> String {
+    let mut v = json!({"event": event, "data": data.to_string()});
+    if let Some(c) = channel {
+        v["channel"] = json!(c);
+    }
+    v.to_string()
+}
+
+fn records(out: &[Output]) -> Vec<Record> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Record(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn states(out: &[Output]) -> Vec<(State, State)> {
+    records(out)
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::State {
+                previous, current, ..
+            } => Some((previous, current)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sent(out: &[Output]) -> Vec<Value> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send { text, .. } => Some(serde_json::from_str(text).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn opened(out: &[Output]) -> Option<(ConnId, String)> {
+    out.iter().find_map(|o| match o {
+        Output::Open { conn, url } => Some((*conn, url.clone())),
+        _ => None,
+    })
+}
+
+fn delays(out: &[Output]) -> Vec<u64> {
+    records(out)
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::ConnectingIn { delay_ms } => Some(delay_ms),
+            _ => None,
+        })
+        .collect()
+}
+
+fn errors(out: &[Output]) -> Vec<(Option<i64>, String)> {
+    records(out)
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Error { code, message } => Some((code, message)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn auth_requests(out: &[Output]) -> Vec<AuthRequest> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Authorize(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+impl H {
+    fn new() -> H {
+        H::with(|_| {})
+    }
+
+    fn with(f: impl FnOnce(&mut MachineConfig)) -> H {
+        let mut endpoint = Endpoint::new("127.0.0.1", "key");
+        endpoint.tls = false;
+        endpoint.ws_port = 6001;
+        let mut config = MachineConfig::new(endpoint);
+        f(&mut config);
+        H {
+            m: Machine::new(config),
+            now: Instant::now(),
+        }
+    }
+
+    fn feed(&mut self, input: Input) -> Vec<Output> {
+        self.m.handle(self.now, input)
+    }
+
+    fn cmd(&mut self, c: Command) -> Vec<Output> {
+        self.feed(Input::Command(c))
+    }
+
+    fn advance(&mut self, d: Duration) -> Vec<Output> {
+        self.now += d;
+        self.feed(Input::Tick)
+    }
+
+    /// Advance in small steps, collecting everything, as a real driver would.
+    fn run_for(&mut self, d: Duration) -> Vec<Output> {
+        let end = self.now + d;
+        let mut out = Vec::new();
+        while let Some(next) = self.m.next_deadline().filter(|t| *t <= end) {
+            self.now = next.max(self.now);
+            out.extend(self.feed(Input::Tick));
+        }
+        self.now = end;
+        out
+    }
+
+    fn text(&mut self, conn: ConnId, text: &str) -> Vec<Output> {
+        self.feed(Input::Text {
+            conn,
+            text: text.to_string(),
+        })
+    }
+
+    /// From an Open output, complete the socket and the handshake.
+    fn complete(&mut self, conn: ConnId, socket_id: &str) -> Vec<Output> {
+        let mut out = self.feed(Input::Opened { conn });
+        out.extend(self.text(conn, &established(socket_id, Some(120))));
+        out
+    }
+
+    fn connect(&mut self) -> (ConnId, Vec<Output>) {
+        let mut out = self.cmd(Command::Connect);
+        let (conn, _) = opened(&out).expect("connect opens a socket");
+        out.extend(self.complete(conn, SOCKET));
+        (conn, out)
+    }
+
+    fn subscribe(&mut self, name: &str) -> Vec<Output> {
+        self.cmd(Command::Subscribe {
+            channel: name.to_string(),
+        })
+    }
+
+    fn close(&mut self, conn: ConnId, code: Option<u16>) -> Vec<Output> {
+        self.feed(Input::Closed {
+            conn,
+            code,
+            reason: "bye".into(),
+        })
+    }
+
+    fn succeed(&mut self, conn: ConnId, channel: &str, data: Value) -> Vec<Output> {
+        self.text(
+            conn,
+            &frame(
+                "pusher_internal:subscription_succeeded",
+                Some(channel),
+                data,
+            ),
+        )
+    }
+}
+
+#[test]
+fn connects_and_reports_each_state_once() {
+    let mut h = H::new();
+    assert_eq!(h.m.state(), State::Initialized);
+    let (_, out) = h.connect();
+    assert_eq!(
+        states(&out),
+        vec![
+            (State::Initialized, State::Connecting),
+            (State::Connecting, State::Connected)
+        ]
+    );
+    let connected = records(&out).into_iter().last().unwrap();
+    assert!(
+        matches!(connected, Record::State { socket_id: Some(ref s), .. } if s == SOCKET),
+        "{connected:?}"
+    );
+    assert_eq!(h.m.socket_id(), Some(SOCKET));
+    assert!(
+        opened(&h.cmd(Command::Connect)).is_none(),
+        "connect while connected is a no-op"
+    );
+}
+
+#[test]
+fn url_has_protocol_7_and_key() {
+    let mut h = H::new();
+    let (_, url) = opened(&h.cmd(Command::Connect)).unwrap();
+    assert!(
+        url.starts_with("ws://127.0.0.1:6001/app/key?protocol=7&client=chanwatch"),
+        "{url}"
+    );
+}
+
+#[test]
+fn subscribe_before_connect_is_queued_then_sent() {
+    let mut h = H::new();
+    assert!(sent(&h.subscribe("news")).is_empty());
+    let (conn, out) = h.connect();
+    assert_eq!(
+        sent(&out),
+        vec![json!({"event":"pusher:subscribe","data":{"auth":"","channel":"news"}})]
+    );
+    let out = h.succeed(conn, "news", json!({}));
+    assert_eq!(
+        records(&out),
+        vec![Record::Subscribed {
+            channel: "news".into()
+        }]
+    );
+}
+
+#[test]
+fn invalid_channel_names_are_refused_before_sending() {
+    let mut h = H::new();
+    h.connect();
+    let out = h.subscribe("bad name");
+    assert!(sent(&out).is_empty());
+    assert!(
+        matches!(&records(&out)[0], Record::SubscriptionError { channel, .. } if channel == "bad name")
+    );
+}
+
+#[test]
+fn private_channel_is_authorized_for_the_current_socket() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.subscribe("private-a");
+    let req = auth_requests(&out);
+    assert_eq!(
+        req,
+        vec![AuthRequest {
+            channel: "private-a".into(),
+            socket_id: SOCKET.into()
+        }]
+    );
+    let out = h.feed(Input::Authorized {
+        request: req[0].clone(),
+        result: Ok(AuthGrant {
+            auth: "key:sig".into(),
+            ..Default::default()
+        }),
+    });
+    assert_eq!(
+        sent(&out),
+        vec![json!({"event":"pusher:subscribe","data":{"auth":"key:sig","channel":"private-a"}})]
+    );
+    let out = h.succeed(conn, "private-a", json!({}));
+    assert_eq!(
+        records(&out),
+        vec![Record::Subscribed {
+            channel: "private-a".into()
+        }]
+    );
+}
+
+#[test]
+fn auth_failure_becomes_a_subscription_error_with_status() {
+    let mut h = H::new();
+    h.connect();
+    let req = auth_requests(&h.subscribe("private-a")).remove(0);
+    let out = h.feed(Input::Authorized {
+        request: req,
+        result: Err(AuthFailure {
+            status: Some(403),
+            message: "forbidden".into(),
+        }),
+    });
+    assert_eq!(
+        records(&out),
+        vec![Record::SubscriptionError {
+            channel: "private-a".into(),
+            status: Some(403),
+            message: "forbidden".into()
+        }]
+    );
+    assert_eq!(h.m.state(), State::Connected);
+}
+
+#[test]
+fn auth_results_for_an_older_socket_are_dropped() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let old = auth_requests(&h.subscribe("private-a")).remove(0);
+    let (conn2, _) = opened(&h.close(conn, Some(4200))).expect("4200 opens again at once");
+    let out = h.complete(conn2, "999.1");
+    let fresh = auth_requests(&out);
+    assert_eq!(fresh.len(), 1);
+    assert_eq!(fresh[0].socket_id, "999.1");
+    let out = h.feed(Input::Authorized {
+        request: old,
+        result: Ok(AuthGrant {
+            auth: "key:stale".into(),
+            ..Default::default()
+        }),
+    });
+    assert!(out.is_empty(), "stale grant must be dropped: {out:?}");
+}
+
+#[test]
+fn presence_members_join_and_leave_with_string_ids() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let req = auth_requests(&h.subscribe("presence-room")).remove(0);
+    let out = h.feed(Input::Authorized {
+        request: req,
+        result: Ok(AuthGrant {
+            auth: "key:sig".into(),
+            channel_data: Some(r#"{"user_id":10,"user_info":{"name":"me"}}"#.into()),
+            shared_secret: None,
+        }),
+    });
+    assert_eq!(
+        sent(&out)[0]["data"]["channel_data"],
+        json!(r#"{"user_id":10,"user_info":{"name":"me"}}"#)
+    );
+    let out = h.succeed(
+        conn,
+        "presence-room",
+        json!({"presence":{"ids":["10","7"],"hash":{"10":{"name":"me"},"7":{"name":"x"}},"count":2}}),
+    );
+    let recs = records(&out);
+    assert_eq!(
+        recs[0],
+        Record::Subscribed {
+            channel: "presence-room".into()
+        }
+    );
+    match &recs[1] {
+        Record::Members {
+            me, count, members, ..
+        } => {
+            assert_eq!(*count, 2);
+            assert_eq!(me.as_ref().unwrap().id, "10");
+            assert_eq!(members.len(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher_internal:member_added",
+            Some("presence-room"),
+            json!({"user_id":8,"user_info":{"n":1}}),
+        ),
+    );
+    assert_eq!(
+        records(&out),
+        vec![Record::MemberAdded {
+            channel: "presence-room".into(),
+            id: "8".into(),
+            info: json!({"n":1})
+        }]
+    );
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher_internal:member_removed",
+            Some("presence-room"),
+            json!({"user_id":"8"}),
+        ),
+    );
+    assert_eq!(
+        records(&out),
+        vec![Record::MemberRemoved {
+            channel: "presence-room".into(),
+            id: "8".into()
+        }]
+    );
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher_internal:member_removed",
+            Some("presence-room"),
+            json!({"user_id":"8"}),
+        ),
+    );
+    assert!(
+        records(&out).is_empty(),
+        "removing an absent member says nothing"
+    );
+}
+
+#[test]
+fn presence_grant_without_channel_data_fails_clearly() {
+    let mut h = H::new();
+    h.connect();
+    let req = auth_requests(&h.subscribe("presence-room")).remove(0);
+    let out = h.feed(Input::Authorized {
+        request: req,
+        result: Ok(AuthGrant {
+            auth: "key:sig".into(),
+            ..Default::default()
+        }),
+    });
+    assert!(sent(&out).is_empty());
+    assert!(
+        matches!(&records(&out)[0], Record::SubscriptionError { message, .. } if message.contains("channel_data"))
+    );
+}
+
+#[test]
+fn close_4001_disconnects_without_retry() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.close(conn, Some(4001));
+    assert_eq!(errors(&out)[0].0, Some(4001));
+    assert!(errors(&out)[0].1.contains("application does not exist"));
+    assert_eq!(states(&out), vec![(State::Connected, State::Disconnected)]);
+    assert!(h.m.next_deadline().is_none());
+    assert!(h.run_for(Duration::from_secs(600)).is_empty());
+}
+
+#[test]
+fn close_4100_backs_off_at_least_a_second_and_grows() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.close(conn, Some(4100));
+    assert_eq!(states(&out), vec![(State::Connected, State::Connecting)]);
+    let first = delays(&out);
+    assert_eq!(first.len(), 1);
+    assert!((1000..=1250).contains(&first[0]), "{first:?}");
+    assert!(opened(&out).is_none());
+    let out = h.run_for(Duration::from_millis(first[0] - 1));
+    assert!(opened(&out).is_none(), "not before the delay");
+    let out = h.advance(Duration::from_millis(1));
+    let (conn, _) = opened(&out).expect("opens after the delay");
+    // Rejected again during the handshake: the delay grows.
+    h.feed(Input::Opened { conn });
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher:error",
+            None,
+            json!({"code":4100,"message":"over capacity"}),
+        ),
+    );
+    let second = delays(&out);
+    assert!((1500..=2500).contains(&second[0]), "{second:?}");
+}
+
+#[test]
+fn close_4200_reconnects_at_once() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.close(conn, Some(4200));
+    assert!(delays(&out).is_empty());
+    let (new, _) = opened(&out).expect("immediate reconnect");
+    assert_ne!(new, conn);
+    assert_eq!(states(&out), vec![(State::Connected, State::Connecting)]);
+    let cause = records(&out).into_iter().find_map(|r| match r {
+        Record::State { cause, .. } => cause,
+        _ => None,
+    });
+    assert!(cause.unwrap().contains("4200 (server asked to reconnect)"));
+}
+
+#[test]
+fn abnormal_drop_reconnects_after_one_second() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.close(conn, None);
+    assert_eq!(errors(&out)[0].0, Some(1006));
+    assert_eq!(delays(&out), vec![1000]);
+    assert!(opened(&h.advance(Duration::from_millis(999))).is_none());
+    assert!(opened(&h.advance(Duration::from_millis(1))).is_some());
+}
+
+#[test]
+fn clean_server_close_reconnects_without_an_error() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.close(conn, Some(1000));
+    assert!(errors(&out).is_empty());
+    assert_eq!(delays(&out), vec![1000]);
+}
+
+#[test]
+fn close_4000_switches_to_tls() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.close(conn, Some(4000));
+    let (_, url) = opened(&out).expect("retry at once");
+    assert!(url.starts_with("wss://127.0.0.1:443/"), "{url}");
+    assert!(h.m.tls());
+}
+
+#[test]
+fn unreachable_server_backs_off_to_the_cap_and_becomes_unavailable() {
+    let mut h = H::with(|c| c.retry_cap = Duration::from_secs(15));
+    let out = h.cmd(Command::Connect);
+    let (mut conn, _) = opened(&out).unwrap();
+    let mut all_delays = Vec::new();
+    let mut saw_unavailable = false;
+    for _ in 0..8 {
+        let out = h.feed(Input::OpenFailed {
+            conn,
+            message: "connection refused".into(),
+        });
+        assert!(errors(&out)[0].1.contains("connection refused"));
+        let d = delays(&out);
+        assert_eq!(d.len(), 1, "connecting_in before every wait");
+        all_delays.push(d[0]);
+        let out = h.run_for(Duration::from_millis(d[0]));
+        saw_unavailable |= states(&out).contains(&(State::Connecting, State::Unavailable));
+        conn = opened(&out).expect("next attempt").0;
+    }
+    assert!(saw_unavailable);
+    assert_eq!(h.m.state(), State::Unavailable);
+    for w in all_delays.windows(2).take(3) {
+        assert!(w[1] > w[0], "grows: {all_delays:?}");
+    }
+    assert!(
+        all_delays.iter().all(|d| (1000..=15000).contains(d)),
+        "{all_delays:?}"
+    );
+    assert!(
+        all_delays[5..].iter().all(|d| *d >= 11250),
+        "capped near 15 s: {all_delays:?}"
+    );
+    // The server comes back.
+    let out = h.complete(conn, "1.2");
+    assert_eq!(states(&out), vec![(State::Unavailable, State::Connected)]);
+    // ...and the back-off starts from 1 s again.
+    let out = h.close(conn, Some(4100));
+    assert!(delays(&out)[0] <= 1250);
+}
+
+#[test]
+fn unavailable_after_the_configured_time() {
+    let mut h = H::with(|c| c.unavailable_timeout = Duration::from_secs(3));
+    h.cmd(Command::Connect);
+    let out = h.run_for(Duration::from_millis(2999));
+    assert!(states(&out).is_empty());
+    let out = h.run_for(Duration::from_millis(1));
+    assert_eq!(states(&out), vec![(State::Connecting, State::Unavailable)]);
+}
+
+#[test]
+fn pings_after_activity_timeout_and_measures_the_pong() {
+    let mut h = H::with(|c| c.activity_timeout = Duration::from_secs(60));
+    let (conn, _) = h.connect(); // server says 120; we use min(60, 120)
+    let out = h.run_for(Duration::from_millis(59_999));
+    assert!(sent(&out).is_empty());
+    let out = h.advance(Duration::from_millis(1));
+    assert_eq!(sent(&out), vec![json!({"event":"pusher:ping","data":{}})]);
+    assert_eq!(records(&out), vec![Record::PingSent { after_ms: 60_000 }]);
+    h.now += Duration::from_millis(40);
+    let out = h.text(conn, r#"{"event":"pusher:pong"}"#);
+    assert_eq!(records(&out), vec![Record::Pong { rtt_ms: 40 }]);
+    // Any inbound frame resets the activity timer.
+    h.now += Duration::from_secs(50);
+    h.text(conn, r#"{"event":"pusher:pong"}"#);
+    assert!(sent(&h.run_for(Duration::from_secs(59))).is_empty());
+}
+
+#[test]
+fn server_activity_timeout_is_used_when_lower() {
+    let mut h = H::new();
+    let out = h.cmd(Command::Connect);
+    let (conn, _) = opened(&out).unwrap();
+    h.feed(Input::Opened { conn });
+    h.text(conn, &established("1.1", Some(5)));
+    assert!(sent(&h.run_for(Duration::from_millis(4999))).is_empty());
+    assert_eq!(sent(&h.advance(Duration::from_millis(1))).len(), 1);
+}
+
+#[test]
+fn missing_activity_timeout_falls_back_to_the_default() {
+    let mut h = H::new();
+    let out = h.cmd(Command::Connect);
+    let (conn, _) = opened(&out).unwrap();
+    h.feed(Input::Opened { conn });
+    let out = h.text(conn, &established("1.1", None));
+    assert_eq!(h.m.state(), State::Connected, "{out:?}");
+    assert!(sent(&h.run_for(Duration::from_secs(119))).is_empty());
+    assert_eq!(sent(&h.run_for(Duration::from_secs(1))).len(), 1);
+}
+
+#[test]
+fn pong_timeout_drops_and_reconnects_at_once() {
+    let mut h = H::with(|c| {
+        c.activity_timeout = Duration::from_secs(10);
+        c.pong_timeout = Duration::from_secs(5);
+    });
+    let (conn, _) = h.connect();
+    h.run_for(Duration::from_secs(10));
+    let out = h.run_for(Duration::from_millis(4999));
+    assert!(out.is_empty());
+    let out = h.advance(Duration::from_millis(1));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Close { conn: c, .. } if *c == conn))
+    );
+    assert_eq!(states(&out), vec![(State::Connected, State::Connecting)]);
+    assert!(
+        matches!(&records(&out)[0], Record::State { cause: Some(c), .. } if c.contains("pong timeout"))
+    );
+    assert!(opened(&out).is_some());
+}
+
+#[test]
+fn websocket_level_activity_counts() {
+    let mut h = H::with(|c| c.activity_timeout = Duration::from_secs(10));
+    let (conn, _) = h.connect();
+    h.now += Duration::from_secs(9);
+    h.feed(Input::Activity { conn });
+    assert!(sent(&h.run_for(Duration::from_secs(9))).is_empty());
+}
+
+#[test]
+fn answers_server_pings() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.text(conn, r#"{"event":"pusher:ping"}"#);
+    assert_eq!(sent(&out), vec![json!({"event":"pusher:pong","data":{}})]);
+}
+
+#[test]
+fn malformed_frames_are_errors_and_the_connection_stays() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let big = format!(r#"{{"event":"x","data":"{}""#, "a".repeat(1 << 20));
+    for bad in [
+        "not json",
+        "[1]",
+        r#"{"data":"{}"}"#,
+        r#"{"event":42}"#,
+        big.as_str(),
+    ] {
+        let out = h.text(conn, bad);
+        let e = errors(&out);
+        assert_eq!(e.len(), 1, "{bad:.40}");
+        assert_eq!(e[0].0, None);
+        assert!(e[0].1.len() < 400, "error messages stay short");
+    }
+    let out = h.feed(Input::Binary { conn, len: 3 });
+    assert_eq!(errors(&out).len(), 1);
+    let out = h.text(conn, &frame("ev", Some("unknown"), json!({})));
+    assert!(errors(&out)[0].1.contains("not subscribed"));
+    let out = h.text(conn, &established("9.9", Some(120)));
+    assert_eq!(errors(&out).len(), 1);
+    assert_eq!(h.m.state(), State::Connected);
+    assert_eq!(h.m.socket_id(), Some(SOCKET));
+}
+
+#[test]
+fn events_are_delivered_with_decoded_data_and_user_id() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    h.subscribe("news");
+    h.succeed(conn, "news", json!({}));
+    let out = h.text(
+        conn,
+        r#"{"event":"update","channel":"news","data":"{\"n\":1}","user_id":"u1"}"#,
+    );
+    assert_eq!(
+        records(&out),
+        vec![Record::Event {
+            channel: Some("news".into()),
+            event: "update".into(),
+            data: json!({"n":1}),
+            user_id: Some("u1".into())
+        }]
+    );
+    let out = h.text(conn, r#"{"event":"pusher_internal:subscription_count","channel":"news","data":"{\"subscription_count\":3}"}"#);
+    assert!(
+        matches!(&records(&out)[0], Record::Event { event, .. } if event == "pusher:subscription_count")
+    );
+}
+
+#[test]
+fn handshake_errors_follow_their_codes() {
+    for (code, expect_disconnected) in [
+        (json!(4001), true),
+        (json!(null), true),
+        (json!(4100), false),
+    ] {
+        let mut h = H::new();
+        let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();
+        h.feed(Input::Opened { conn });
+        let out = h.text(
+            conn,
+            &frame("pusher:error", None, json!({"code":code,"message":"no"})),
+        );
+        assert_eq!(
+            h.m.state() == State::Disconnected,
+            expect_disconnected,
+            "{code}: {out:?}"
+        );
+        assert!(
+            out.iter().any(|o| matches!(o, Output::Close { .. })),
+            "socket closed"
+        );
+    }
+}
+
+#[test]
+fn unexpected_first_frame_backs_off() {
+    let mut h = H::new();
+    let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();
+    h.feed(Input::Opened { conn });
+    let out = h.text(conn, r#"{"event":"hello"}"#);
+    assert_eq!(delays(&out).len(), 1);
+    assert_eq!(h.m.state(), State::Connecting);
+}
+
+#[test]
+fn slow_or_silent_handshakes_time_out_into_a_retry() {
+    let mut h = H::with(|c| c.handshake_timeout = Duration::from_secs(5));
+    let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();
+    h.feed(Input::Opened { conn });
+    let out = h.run_for(Duration::from_millis(4999));
+    assert!(out.is_empty());
+    let out = h.advance(Duration::from_millis(1));
+    assert!(errors(&out)[0].1.contains("no connection_established"));
+    assert_eq!(delays(&out).len(), 1);
+}
+
+#[test]
+fn pusher_error_during_a_pending_subscribe_fails_that_channel() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let req = auth_requests(&h.subscribe("private-x")).remove(0);
+    h.feed(Input::Authorized {
+        request: req,
+        result: Ok(AuthGrant {
+            auth: "key:bad".into(),
+            ..Default::default()
+        }),
+    });
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher:error",
+            None,
+            json!({"code":4009,"message":"Invalid signature"}),
+        ),
+    );
+    assert!(matches!(
+        &records(&out)[0],
+        Record::SubscriptionError { channel, status: None, message } if channel == "private-x" && message.contains("Invalid signature")
+    ));
+    assert_eq!(h.m.state(), State::Connected);
+    // Unrelated errors with nothing pending stay connection errors.
+    let out = h.text(
+        conn,
+        &frame("pusher:error", None, json!({"code":4301,"message":"rate"})),
+    );
+    assert_eq!(errors(&out), vec![(Some(4301), "rate".to_string())]);
+}
+
+#[test]
+fn wire_subscription_error_is_channel_scoped() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    h.subscribe("news");
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher:subscription_error",
+            Some("news"),
+            json!({"type":"AuthError","error":"nope","status":401}),
+        ),
+    );
+    assert_eq!(
+        records(&out),
+        vec![Record::SubscriptionError {
+            channel: "news".into(),
+            status: Some(401),
+            message: "nope".into()
+        }]
+    );
+}
+
+#[test]
+fn every_channel_is_resubscribed_after_a_reconnect() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    h.subscribe("a");
+    h.subscribe("b");
+    h.succeed(conn, "a", json!({}));
+    h.succeed(conn, "b", json!({}));
+    let out = h.close(conn, Some(4200));
+    let (conn2, _) = opened(&out).unwrap();
+    let out = h.complete(conn2, "2.2");
+    let subs: Vec<Value> = sent(&out)
+        .into_iter()
+        .map(|f| f["data"]["channel"].clone())
+        .collect();
+    assert_eq!(subs, vec![json!("a"), json!("b")]);
+}
+
+#[test]
+fn disconnect_stops_everything_until_connect() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    h.subscribe("a");
+    let out = h.cmd(Command::Disconnect);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Close { conn: c, code: 1000, .. } if *c == conn))
+    );
+    assert_eq!(states(&out), vec![(State::Connected, State::Disconnected)]);
+    assert!(h.run_for(Duration::from_secs(600)).is_empty());
+    // Events from the closed socket are ignored.
+    assert!(h.close(conn, None).is_empty());
+    let out = h.cmd(Command::Connect);
+    assert_eq!(states(&out), vec![(State::Disconnected, State::Connecting)]);
+    let (conn2, _) = opened(&out).unwrap();
+    let out = h.complete(conn2, "3.3");
+    assert_eq!(sent(&out).len(), 1, "queued channel resubscribed");
+}
+
+#[test]
+fn connect_during_a_backoff_wait_tries_at_once() {
+    let mut h = H::new();
+    let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();
+    h.feed(Input::OpenFailed {
+        conn,
+        message: "refused".into(),
+    });
+    assert!(opened(&h.cmd(Command::Connect)).is_some());
+}
+
+#[test]
+fn unsubscribe_sends_and_reports() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    h.subscribe("a");
+    h.succeed(conn, "a", json!({}));
+    let out = h.cmd(Command::Unsubscribe {
+        channel: "a".into(),
+    });
+    assert_eq!(
+        sent(&out),
+        vec![json!({"event":"pusher:unsubscribe","data":{"channel":"a"}})]
+    );
+    assert_eq!(
+        records(&out),
+        vec![Record::Unsubscribed {
+            channel: "a".into()
+        }]
+    );
+    let out = h.cmd(Command::Unsubscribe {
+        channel: "a".into(),
+    });
+    assert_eq!(errors(&out).len(), 1);
+    let out = h.text(conn, &frame("late", Some("a"), json!({})));
+    assert_eq!(
+        errors(&out).len(),
+        1,
+        "events after unsubscribe are for an unknown channel"
+    );
+}
+
+#[test]
+fn client_events_are_checked_then_sent() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    h.subscribe("news");
+    h.succeed(conn, "news", json!({}));
+    let req = auth_requests(&h.subscribe("private-chat")).remove(0);
+    h.feed(Input::Authorized {
+        request: req,
+        result: Ok(AuthGrant {
+            auth: "k:s".into(),
+            ..Default::default()
+        }),
+    });
+    let trig = |ch: &str, ev: &str| Command::Trigger {
+        channel: ch.into(),
+        event: ev.into(),
+        data: json!({"t":1}),
+    };
+    assert!(
+        sent(&h.cmd(trig("private-chat", "client-x"))).is_empty(),
+        "not yet subscribed"
+    );
+    h.succeed(conn, "private-chat", json!({}));
+    let out = h.cmd(trig("private-chat", "client-x"));
+    assert_eq!(
+        sent(&out),
+        vec![json!({"event":"client-x","channel":"private-chat","data":{"t":1}})]
+    );
+    for (ch, ev) in [
+        ("private-chat", "x"),
+        ("news", "client-x"),
+        ("nope", "client-x"),
+    ] {
+        let out = h.cmd(trig(ch, ev));
+        assert!(sent(&out).is_empty());
+        assert_eq!(errors(&out).len(), 1, "{ch} {ev}");
+    }
+}
+
+#[test]
+fn no_usable_transport_means_failed() {
+    let mut h = H::with(|c| {
+        c.endpoint.transports = Transports {
+            enabled: Some(vec!["xhr_polling".into()]),
+            disabled: vec![],
+        };
+    });
+    let out = h.cmd(Command::Connect);
+    assert_eq!(states(&out), vec![(State::Initialized, State::Failed)]);
+    assert!(opened(&out).is_none());
+}
+
+#[test]
+fn stale_socket_events_are_ignored() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.close(conn, Some(4200));
+    let (conn2, _) = opened(&out).unwrap();
+    assert!(h.text(conn, "garbage").is_empty());
+    assert!(
+        h.feed(Input::Closed {
+            conn,
+            code: Some(4001),
+            reason: String::new()
+        })
+        .is_empty()
+    );
+    let out = h.complete(conn2, "5.5");
+    assert_eq!(h.m.state(), State::Connected, "{out:?}");
+}

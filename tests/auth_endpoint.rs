@@ -1,0 +1,362 @@
+//! The endpoint authorizer against a tiny HTTP/1.1 server written here: one request per
+//! connection, parsed by hand, so the test sees exactly what went over the wire.
+
+use chanwatch::auth::{Authorizer, EndpointAuthorizer};
+use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+/// Generous: the CI machine is slow. Only a hang would reach it.
+const BOUND: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+struct Seen {
+    method: String,
+    path: String,
+    /// Names lowercased.
+    headers: Vec<(String, String)>,
+    form: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Reply {
+    Answer(u16, &'static str),
+    /// Read the request, then never answer.
+    Hang,
+}
+
+/// Serves `reply` to every connection; returns the endpoint URL and the requests seen.
+async fn serve(reply: Reply) -> (String, mpsc::UnboundedReceiver<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/pusher/auth", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if let Some(seen) = read_request(stream, reply).await {
+                    let _ = tx.send(seen);
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+async fn read_request(mut stream: TcpStream, reply: Reply) -> Option<Seen> {
+    let mut buf = Vec::new();
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() > 64 * 1024 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).ok()?;
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next()?.split(' ');
+    let method = request_line.next()?.to_string();
+    let path = request_line.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let form = url::form_urlencoded::parse(&body).into_owned().collect();
+    let seen = Seen {
+        method,
+        path,
+        headers,
+        form,
+    };
+    match reply {
+        Reply::Answer(status, text) => {
+            let response = format!(
+                "HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+        Reply::Hang => {
+            // Keep the socket open past the client's timeout; the runtime drops this task
+            // when the test ends.
+            let hold = tokio::spawn(async move {
+                tokio::time::sleep(BOUND).await;
+                drop(stream);
+            });
+            drop(hold);
+        }
+    }
+    Some(seen)
+}
+
+fn authorizer(url: &str, wait: Duration) -> Authorizer {
+    Authorizer::Endpoint(
+        EndpointAuthorizer::new(
+            url,
+            vec![
+                ("team".into(), "blue".into()),
+                ("note".into(), "a b&c=d".into()),
+            ],
+            vec![
+                ("Authorization".into(), "Bearer t0ken".into()),
+                ("X-Trace".into(), "abc-1".into()),
+            ],
+            wait,
+        )
+        .unwrap(),
+    )
+}
+
+fn request(channel: &str) -> AuthRequest {
+    AuthRequest {
+        channel: channel.into(),
+        socket_id: "123.456".into(),
+    }
+}
+
+/// Authorizes `channel` against a server giving `reply`, returning the result and the
+/// request the server saw.
+async fn run(
+    reply: Reply,
+    channel: &str,
+    wait: Duration,
+) -> (Result<AuthGrant, AuthFailure>, Seen) {
+    let (url, mut seen) = serve(reply).await;
+    let result = timeout(BOUND, authorizer(&url, wait).authorize(&request(channel)))
+        .await
+        .expect("authorize must finish on its own");
+    let seen = timeout(BOUND, seen.recv())
+        .await
+        .expect("the server saw a request")
+        .expect("the server is still running");
+    assert_request(&seen, channel);
+    (result, seen)
+}
+
+fn assert_request(seen: &Seen, channel: &str) {
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.path, "/pusher/auth");
+    assert_eq!(
+        seen.header("content-type"),
+        ["application/x-www-form-urlencoded"]
+    );
+    assert_eq!(seen.header("authorization"), ["Bearer t0ken"]);
+    assert_eq!(seen.header("x-trace"), ["abc-1"]);
+    let form: Vec<(&str, &str)> = seen
+        .form
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        form,
+        [
+            ("socket_id", "123.456"),
+            ("channel_name", channel),
+            ("team", "blue"),
+            ("note", "a b&c=d"),
+        ]
+    );
+}
+
+const DEFAULT_WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn private_channel_ok() {
+    let (result, _) = run(
+        Reply::Answer(200, r#"{"auth":"key:abc123"}"#),
+        "private-orders",
+        DEFAULT_WAIT,
+    )
+    .await;
+    assert_eq!(
+        result,
+        Ok(AuthGrant {
+            auth: "key:abc123".into(),
+            channel_data: None,
+            shared_secret: None,
+        })
+    );
+}
+
+#[tokio::test]
+async fn presence_channel_with_channel_data() {
+    let (result, _) = run(
+        Reply::Answer(
+            200,
+            r#"{"auth":"key:abc","channel_data":"{\"user_id\":\"7\",\"user_info\":{\"name\":\"Ann\"}}"}"#,
+        ),
+        "presence-room",
+        DEFAULT_WAIT,
+    )
+    .await;
+    let grant = result.unwrap();
+    assert_eq!(grant.auth, "key:abc");
+    assert_eq!(
+        grant.channel_data.as_deref(),
+        Some(r#"{"user_id":"7","user_info":{"name":"Ann"}}"#)
+    );
+}
+
+#[tokio::test]
+async fn presence_channel_without_channel_data() {
+    let (result, _) = run(
+        Reply::Answer(200, r#"{"auth":"key:abc"}"#),
+        "presence-room",
+        DEFAULT_WAIT,
+    )
+    .await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.status, Some(200));
+    assert!(
+        failure
+            .message
+            .contains("presence authorization has no channel_data"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn forbidden_quotes_the_body() {
+    let (result, _) = run(
+        Reply::Answer(403, "Forbidden: not a member of orders"),
+        "private-orders",
+        DEFAULT_WAIT,
+    )
+    .await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.status, Some(403));
+    assert!(failure.message.contains("403"), "{}", failure.message);
+    assert!(
+        failure.message.contains("not a member of orders"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn server_error() {
+    let (result, _) = run(
+        Reply::Answer(500, r#"{"error":"database down"}"#),
+        "private-orders",
+        DEFAULT_WAIT,
+    )
+    .await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.status, Some(500));
+    assert!(
+        failure.message.contains("database down"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn invalid_json() {
+    let (result, _) = run(
+        Reply::Answer(200, "<html>login page</html>"),
+        "private-orders",
+        DEFAULT_WAIT,
+    )
+    .await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.status, Some(200));
+    assert!(
+        failure.message.contains("not valid JSON"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure.message.contains("login page"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn missing_auth_field() {
+    let (result, _) = run(
+        Reply::Answer(200, r#"{"token":"abc"}"#),
+        "private-orders",
+        DEFAULT_WAIT,
+    )
+    .await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.status, Some(200));
+    assert!(
+        failure.message.contains(r#"{"auth":"key:signature"}"#),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn hanging_endpoint_times_out() {
+    let (result, _) = run(Reply::Hang, "private-orders", Duration::from_millis(300)).await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.status, None);
+    assert_eq!(failure.message, "auth endpoint did not answer within 300ms");
+}
+
+#[tokio::test]
+async fn refused_port() {
+    // Bind and release a port so that, very likely, nothing listens there.
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/pusher/auth");
+    let failure = timeout(
+        BOUND,
+        authorizer(&url, DEFAULT_WAIT).authorize(&request("private-orders")),
+    )
+    .await
+    .expect("authorize must finish on its own")
+    .unwrap_err();
+    assert_eq!(failure.status, None);
+    assert!(
+        failure.message.starts_with(&format!(
+            "auth request to http://127.0.0.1:{port}/pusher/auth failed: "
+        )),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure.message.to_lowercase().contains("refused"),
+        "{}",
+        failure.message
+    );
+}
