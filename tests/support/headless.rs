@@ -166,12 +166,24 @@ impl Headless {
         .await
     }
 
-    /// Wait for a record of `kind` on `channel`.
+    /// Wait for a record of `kind` on `channel`. Waiting for `subscribed` or `members` fails
+    /// at once on a `subscription_error` for that channel, with its message.
     pub async fn wait_channel(&mut self, kind: &str, channel: &str) -> Value {
-        self.wait_for(&format!("{kind} on {channel}"), |r| {
-            r["type"] == kind && r["channel"] == channel
-        })
-        .await
+        let expects_success = kind == "subscribed" || kind == "members";
+        let record = self
+            .wait_for(&format!("{kind} on {channel}"), |r| {
+                r["channel"] == channel
+                    && (r["type"] == kind || (expects_success && r["type"] == "subscription_error"))
+            })
+            .await;
+        if record["type"] != kind {
+            panic!(
+                "client {}: expected {kind} on {channel}, got {record}\n{}",
+                self.name,
+                self.context()
+            );
+        }
+        record
     }
 
     /// Every record read so far.
