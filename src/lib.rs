@@ -4,6 +4,8 @@
 
 pub mod auth;
 pub mod connection;
+pub mod demo;
+pub mod faults;
 pub mod http_api;
 pub mod protocol;
 pub mod record;
