@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod demo;
 pub mod faults;
 pub mod headless;
+pub mod http_api;
 pub mod protocol;
 pub mod record;
 pub mod ui;
