@@ -19,9 +19,13 @@ const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
     name = "chanwatch",
     version,
     about = "Watch a Pusher Channels (protocol 7) connection: a terminal dashboard, or NDJSON with --headless",
-    after_help = "Durations take human forms: 500ms, 2s, 1m, 1h 30m."
+    after_help = "Durations take human forms: 500ms, 2s, 1m, 1h 30m.",
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = false
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub mode: Option<Mode>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
@@ -32,8 +36,15 @@ pub struct Cli {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub output: OutputArgs,
-    // A future `demo` subcommand goes here, with `subcommand_negates_reqs` on the command so
-    // that `--key` and `--cluster`/`--host` stop being required for it.
+}
+
+/// What to watch, when it is not the server named by the flags.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Mode {
+    /// Start a built-in demo server on loopback with simulated traffic and watch it: no
+    /// network, no config file, no credentials. Faults can be injected (key x, or the
+    /// headless `fault` command).
+    Demo,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -156,8 +167,12 @@ impl fmt::Debug for AuthArgs {
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// No dashboard: one JSON record per line on stdout, JSON commands on stdin.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub headless: bool,
+    /// Put a fault-injection proxy on loopback between chanwatch and the server, so that
+    /// cut/drop/down/delay faults can be injected (always on in the demo).
+    #[arg(long, global = true)]
+    pub fault_proxy: bool,
     /// Write logs to this file instead of stderr (logs never go to stdout).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,

@@ -14,4 +14,5 @@ pub mod headless;
 pub mod http_api;
 pub mod protocol;
 pub mod record;
+pub mod setup;
 pub mod ui;

@@ -94,6 +94,33 @@ impl AuthProvider for crate::auth::Authorizer {
     }
 }
 
+/// Everything that signs for one session: channel authorization and, when configured, user
+/// authentication for `pusher:signin`.
+#[derive(Debug, Clone, Default)]
+pub struct Authorizers {
+    pub channel: crate::auth::Authorizer,
+    pub user: Option<crate::auth::UserAuthenticator>,
+}
+
+impl AuthProvider for Authorizers {
+    fn authorize(
+        &self,
+        req: AuthRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<AuthGrant, AuthFailure>> + Send>> {
+        AuthProvider::authorize(&self.channel, req)
+    }
+
+    fn authenticate_user(
+        &self,
+        socket_id: String,
+    ) -> Pin<Box<dyn Future<Output = Result<UserGrant, AuthFailure>> + Send>> {
+        match self.user.clone() {
+            Some(user) => Box::pin(async move { user.authenticate(&socket_id).await }),
+            None => AuthProvider::authenticate_user(&crate::auth::Authorizer::None, socket_id),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
