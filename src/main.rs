@@ -1,14 +1,11 @@
 //! The `chanwatch` binary: parse flags, set up logging, start the client, run a mode.
 
 use anyhow::Context;
-use chanwatch::cli::{self, Cli};
-use chanwatch::client::{self, AuthProvider, ClientConfig};
-use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest};
+use chanwatch::cli::Cli;
+use chanwatch::client;
+use chanwatch::setup;
 use clap::Parser;
-use std::future::Future;
-use std::pin::Pin;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
@@ -40,42 +37,29 @@ fn main() -> ExitCode {
                 tracing::error!("{e:#}");
             }
             eprintln!("chanwatch: {e:#}");
-            ExitCode::FAILURE
+            // A bad configuration exits like a bad flag.
+            if setup::is_config_error(&e) {
+                ExitCode::from(setup::SetupError::EXIT_CODE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = ClientConfig {
-        machine: cli::machine_config(&cli),
-        subscribe: cli.channels.subscribe.clone(),
-        auto_connect: true,
-    };
-    // WIRE-AUTH: replace with the real authorizer built from `cli.auth`.
-    let auth: Arc<dyn AuthProvider> = Arc::new(NoAuthorizer);
+    if cli.output.print_config {
+        print!("{}", setup::print_config(&cli)?);
+        return Ok(());
+    }
+    let session = setup::from_cli(&cli)?;
+    let (config, auth) = (session.client, session.auth);
     if !cli.output.headless {
         // WIRE-UI: the dashboard goes here.
         anyhow::bail!("the dashboard is not built into this binary yet; use --headless");
     }
     let handle = client::spawn(config, auth);
     chanwatch::headless::run(handle).await
-}
-
-/// Refuses every request until the real authorizer is wired in.
-struct NoAuthorizer;
-
-impl AuthProvider for NoAuthorizer {
-    fn authorize(
-        &self,
-        _req: AuthRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<AuthGrant, AuthFailure>> + Send>> {
-        Box::pin(async {
-            Err(AuthFailure {
-                status: None,
-                message: "no authorizer wired".into(),
-            })
-        })
-    }
 }
 
 /// Logs go to `--log-file` or stderr, never stdout (stdout is the NDJSON stream).
