@@ -75,7 +75,7 @@ pub struct ConnectionArgs {
     )]
     pub config: Option<PathBuf>,
     /// Profile of the config file to apply: [profiles.NAME] (default: its default_profile).
-    #[arg(long, env = "CHANWATCH_PROFILE", value_name = "NAME", value_parser = parse_nonempty)]
+    #[arg(long, env = "CHANWATCH_PROFILE", value_name = "NAME", value_parser = parse_nonempty, hide_env_values = true)]
     pub profile: Option<String>,
     /// Everything at once: pusher://KEY:SECRET@HOST:PORT/apps/ID (pushers:// for TLS);
     /// the other flags win over its parts.
