@@ -227,7 +227,7 @@ impl fmt::Debug for AuthArgs {
 }
 
 /// User sign-in (`pusher:signin`). Any of these flags turns it on.
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Clone, Args, Default)]
 #[command(next_help_heading = "User sign-in")]
 pub struct UserAuthArgs {
     /// Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint,
@@ -248,6 +248,22 @@ pub struct UserAuthArgs {
     /// "id" (implies --signin).
     #[arg(long, value_parser = parse_user_data, value_name = "JSON")]
     pub user_data: Option<Value>,
+}
+
+/// A command line may carry a token as an argument.
+impl fmt::Debug for UserAuthArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserAuthArgs")
+            .field("signin", &self.signin)
+            .field("user_auth_endpoint", &self.user_auth_endpoint)
+            .field("user_auth_transport", &self.user_auth_transport)
+            .field(
+                "user_auth_command",
+                &self.user_auth_command.as_ref().map(|_| "<set>"),
+            )
+            .field("user_data", &self.user_data)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Args, Default)]

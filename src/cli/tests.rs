@@ -456,10 +456,22 @@ fn secrets_are_not_in_debug_output() {
         "token=t0ken",
         "--encryption-master-key",
         "bWFzdGVya2V5",
+        "--auth-command",
+        "./auth.sh --token cmdtoken1",
+        "--user-auth-command",
+        "./user.sh --token cmdtoken2",
     ])
     .unwrap();
     let shown = format!("{cli:?}");
-    for secret in ["urlsecret", "s3cr3t", "Bearer", "t0ken", "bWFzdGVya2V5"] {
+    for secret in [
+        "urlsecret",
+        "s3cr3t",
+        "Bearer",
+        "t0ken",
+        "bWFzdGVya2V5",
+        "cmdtoken1",
+        "cmdtoken2",
+    ] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
 }
