@@ -170,16 +170,16 @@ pub struct AuthArgs {
     #[arg(long, value_parser = parse_secret, value_name = "SECRET")]
     pub secret: Option<Secret>,
     /// Authorization endpoint: POST socket_id and channel_name as a form.
-    #[arg(long, value_parser = AuthUrl::parse, value_name = "URL")]
+    #[arg(long, value_parser = Sensitive(AuthUrl::parse), value_name = "URL")]
     pub auth_endpoint: Option<AuthUrl>,
     /// How to call the auth endpoint: ajax (form POST) or jsonp (GET with a callback) [default: ajax].
     #[arg(long, value_parser = AuthTransport::parse, value_name = "ajax|jsonp")]
     pub auth_transport: Option<AuthTransport>,
     /// Extra form parameter for the auth endpoint, k=v (repeatable).
-    #[arg(long = "auth-param", value_parser = crate::auth::parse_param, value_name = "K=V", action = ArgAction::Append)]
+    #[arg(long = "auth-param", value_parser = Sensitive(crate::auth::parse_param), value_name = "K=V", action = ArgAction::Append)]
     pub auth_params: Vec<(String, String)>,
     /// Extra header for the auth endpoint, 'Name: value' (repeatable).
-    #[arg(long = "auth-header", value_parser = crate::auth::parse_header, value_name = "'K: V'", action = ArgAction::Append)]
+    #[arg(long = "auth-header", value_parser = Sensitive(crate::auth::parse_header), value_name = "'K: V'", action = ArgAction::Append)]
     pub auth_headers: Vec<(String, String)>,
     /// Shell command that authorizes: gets {"socket_id","channel_name"} JSON on stdin, prints
     /// the auth JSON. Instead of --auth-endpoint.
@@ -235,7 +235,7 @@ pub struct UserAuthArgs {
     #[arg(long)]
     pub signin: bool,
     /// User authentication endpoint: POST socket_id as a form (implies --signin).
-    #[arg(long, value_parser = AuthUrl::parse, value_name = "URL")]
+    #[arg(long, value_parser = Sensitive(AuthUrl::parse), value_name = "URL")]
     pub user_auth_endpoint: Option<AuthUrl>,
     /// How to call the user authentication endpoint: ajax or jsonp [default: ajax].
     #[arg(long, value_parser = AuthTransport::parse, value_name = "ajax|jsonp")]
@@ -414,6 +414,39 @@ fn parse_nonempty(s: &str) -> Result<String, String> {
         Err("is empty".into())
     } else {
         Ok(s.to_owned())
+    }
+}
+
+/// Parses a value that may carry a credential (an auth header, a token in an auth URL or a
+/// param). clap's own error for a rejected value quotes the value; this one only names the
+/// flag and says what is wrong, so a typo never prints a token to the terminal or a CI log.
+#[derive(Clone)]
+struct Sensitive<T>(fn(&str) -> Result<T, String>);
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Sensitive<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        use clap::error::ErrorKind;
+        let flag = arg
+            .and_then(|a| a.get_long())
+            .map_or_else(|| "a value".to_string(), |l| format!("--{l}"));
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                ErrorKind::InvalidUtf8,
+                format!("the value of {flag} is not valid UTF-8\n"),
+            )
+            .with_cmd(cmd)
+        })?;
+        (self.0)(text).map_err(|e| {
+            clap::Error::raw(ErrorKind::ValueValidation, format!("invalid {flag}: {e}\n"))
+                .with_cmd(cmd)
+        })
     }
 }
 

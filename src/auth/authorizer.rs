@@ -64,23 +64,21 @@ impl Authorizer {
 pub fn parse_param(arg: &str) -> Result<(String, String), String> {
     match arg.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-        Some(_) => Err(format!(
-            "auth param `{arg}` has an empty name; use key=value"
-        )),
-        None => Err(format!("auth param `{arg}` must look like key=value")),
+        // Never quote the argument: its value may be a token.
+        Some(_) => Err("an auth param has an empty name; use key=value".into()),
+        None => Err("an auth param must look like key=value (no '=' found)".into()),
     }
 }
 
 /// Parses `--auth-header 'Name: value'` (split at the first `:`, surrounding spaces trimmed).
 pub fn parse_header(arg: &str) -> Result<(String, String), String> {
     let Some((name, value)) = arg.split_once(':') else {
-        return Err(format!("auth header `{arg}` must look like 'Name: value'"));
+        // Never quote the argument: it may be `Bearer <token>` without its name.
+        return Err("an auth header must look like 'Name: value' (no ':' found)".into());
     };
     let (name, value) = (name.trim(), value.trim());
     if name.is_empty() {
-        return Err(format!(
-            "auth header `{arg}` has an empty name; use 'Name: value'"
-        ));
+        return Err("an auth header has an empty name; use 'Name: value'".into());
     }
     header_pair(name, value).map_err(|e| format!("auth header: {e}"))?;
     Ok((name.to_string(), value.to_string()))
