@@ -1,0 +1,809 @@
+//! The app secret (and everything derived from it that would let someone sign or decrypt:
+//! the encryption master key, an encrypted channel's shared secret, a bearer token for the
+//! auth endpoint) never appears in anything chanwatch shows or writes: stdout, stderr, the
+//! `--log-file` at `-vvv`, `--print-config`, error messages, `auth` records, or the
+//! dashboard (tmux screen captures and `TestBackend` renders of the App fed with real
+//! records, detail views included).
+//!
+//! Every live case runs against a demo server started with the secret, so private, presence
+//! and encrypted subscriptions really sign with it and the HTTP API calls are really signed.
+
+mod support {
+    pub mod isolated;
+}
+#[allow(dead_code)] // only part of the tmux driver is used here
+mod e2e {
+    pub mod tmux;
+}
+
+use base64::Engine;
+use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer};
+use chanwatch::record::{Record, Stamped};
+use chanwatch::ui::app::{App, AppConfig, DashboardInfo, Msg};
+use chanwatch::ui::view;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::{Value, json};
+use sha2::Digest;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+const SECRET: &str = "s3cr3t-value-9f8e7d";
+const BEARER: &str = "b34r3r-t0k3n-77aa1c";
+const WAIT: Duration = Duration::from_secs(30);
+const PRIVATE: &[&str] = &["private-chat", "presence-lobby", "private-encrypted-vault"];
+
+fn master_key() -> [u8; 32] {
+    sha2::Sha256::digest(b"chanwatch secrets test master key").into()
+}
+
+fn master_key_b64() -> String {
+    base64::engine::general_purpose::STANDARD.encode(master_key())
+}
+
+async fn server() -> DemoHandle {
+    DemoServer::start(DemoConfig {
+        secret: SECRET.into(),
+        master_key: Some(master_key()),
+        ..DemoConfig::default()
+    })
+    .await
+    .expect("demo server on loopback")
+}
+
+/// Every string that must never be shown: the secret, the bearer token, the master key (as
+/// given, and as hex) and the shared secret the server derives for the encrypted channel.
+fn forbidden(server: &DemoHandle) -> Vec<String> {
+    let vault = server
+        .authorize("1.1", "private-encrypted-vault", None, None)
+        .expect("the demo server signs")
+        .shared_secret
+        .expect("an encrypted channel has a shared secret");
+    vec![
+        SECRET.into(),
+        BEARER.into(),
+        master_key_b64(),
+        hex::encode(master_key()),
+        vault,
+    ]
+}
+
+#[track_caller]
+fn assert_clean(what: &str, text: &str, forbidden: &[String]) {
+    for f in forbidden {
+        if let Some(at) = text.find(f.as_str()) {
+            let from = text[..at]
+                .char_indices()
+                .rev()
+                .nth(200)
+                .map_or(0, |(i, _)| i);
+            let to = (at + f.len() + 200).min(text.len());
+            let to = (to..=text.len())
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(text.len());
+            panic!("{what} leaks {f:?}:\n...{}...", &text[from..to]);
+        }
+    }
+}
+
+/// What one run of the binary left behind.
+struct Run {
+    stdout: String,
+    stderr: String,
+    log: String,
+    records: Vec<Value>,
+    ok: bool,
+}
+
+impl Run {
+    fn assert_clean(&self, name: &str, forbidden: &[String]) {
+        assert_clean(&format!("{name}: stdout"), &self.stdout, forbidden);
+        assert_clean(&format!("{name}: stderr"), &self.stderr, forbidden);
+        assert_clean(&format!("{name}: log file"), &self.log, forbidden);
+    }
+
+    fn of_type(&self, t: &str) -> Vec<&Value> {
+        self.records.iter().filter(|r| r["type"] == t).collect()
+    }
+
+    fn context(&self) -> String {
+        let tail: Vec<&str> = self.stdout.lines().rev().take(20).collect();
+        format!(
+            "stdout tail:\n{}\nstderr:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            self.stderr
+        )
+    }
+}
+
+/// How a headless run is driven.
+enum Script {
+    /// Exit on its own (an error, `--print-config`); stdin closed at once.
+    Exits,
+    /// Wait for these channels to be subscribed (or refused), send `commands` and wait for
+    /// a record of each type in `expect`, then quit.
+    Live {
+        channels: Vec<String>,
+        commands: Vec<Value>,
+        expect: Vec<&'static str>,
+    },
+}
+
+/// Run the binary with `args` (plus `-vvv --log-file` unless `--print-config`), isolated from
+/// the developer's settings, with `env` added.
+async fn run(dir: &Path, name: &str, args: &[String], env: &[(&str, &str)], script: Script) -> Run {
+    let log_path = dir.join(format!("{name}.log"));
+    let mut cmd = tokio::process::Command::from(support::isolated::chanwatch());
+    // Before the others: `demo` is a subcommand and these are top-level options.
+    if !args.iter().any(|a| a == "--print-config") {
+        cmd.arg("-vvv").arg("--log-file").arg(&log_path);
+    }
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn chanwatch");
+    let mut stdin = child.stdin.take();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let stderr_task = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = stderr_pipe.read_to_string(&mut s).await;
+        s
+    });
+    let mut stdout = String::new();
+    let mut records = Vec::new();
+
+    // Read one stdout line (bounded); None at EOF.
+    async fn line(
+        lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+        stdout: &mut String,
+        records: &mut Vec<Value>,
+        deadline: tokio::time::Instant,
+    ) -> Option<Value> {
+        let l = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .ok()?
+            .ok()??;
+        stdout.push_str(&l);
+        stdout.push('\n');
+        let v = serde_json::from_str::<Value>(&l).unwrap_or(Value::Null);
+        records.push(v.clone());
+        Some(v)
+    }
+
+    let mut failed: Option<String> = None;
+    match script {
+        Script::Exits => drop(stdin.take()),
+        Script::Live {
+            channels,
+            commands,
+            expect,
+        } => {
+            let deadline = tokio::time::Instant::now() + WAIT;
+            let mut waiting: Vec<String> = channels;
+            while !waiting.is_empty() {
+                let Some(v) = line(&mut lines, &mut stdout, &mut records, deadline).await else {
+                    failed = Some(format!("waiting for {waiting:?}"));
+                    break;
+                };
+                if v["type"] == "subscribed" || v["type"] == "subscription_error" {
+                    waiting.retain(|c| v["channel"] != c.as_str());
+                }
+            }
+            if failed.is_some() {
+                let _ = child.start_kill();
+            } else {
+                let input = stdin.as_mut().unwrap();
+                for c in &commands {
+                    input.write_all(format!("{c}\n").as_bytes()).await.unwrap();
+                }
+                input.flush().await.unwrap();
+                let mut expect = expect;
+                while !expect.is_empty() {
+                    let Some(v) = line(&mut lines, &mut stdout, &mut records, deadline).await
+                    else {
+                        failed = Some(format!("waiting for {expect:?}"));
+                        break;
+                    };
+                    expect.retain(|t| v["type"] != *t);
+                }
+                // A little more traffic (the demo's private chat, presence, vault) before quitting.
+                let more = tokio::time::Instant::now() + Duration::from_millis(1500);
+                while line(&mut lines, &mut stdout, &mut records, more)
+                    .await
+                    .is_some()
+                {}
+                input.write_all(b"{\"cmd\":\"quit\"}\n").await.unwrap();
+                input.flush().await.unwrap();
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while line(&mut lines, &mut stdout, &mut records, deadline)
+        .await
+        .is_some()
+    {}
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("{name}: chanwatch did not exit"))
+        .unwrap();
+    let stderr = tokio::time::timeout(WAIT, stderr_task)
+        .await
+        .unwrap()
+        .unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    if let Some(what) = failed {
+        panic!("{name}: gave up {what}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    }
+    Run {
+        stdout,
+        stderr,
+        log,
+        records,
+        ok: status.success(),
+    }
+}
+
+/// A named set of arguments with extra environment.
+type Case<'a> = (&'a str, Vec<String>, &'a [(&'a str, &'a str)]);
+type ErrorCase<'a> = (&'a str, Vec<String>, Vec<(&'a str, String)>);
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+fn host_args(server: &DemoHandle) -> Vec<String> {
+    strings(&[
+        "--no-tls",
+        "--host",
+        "127.0.0.1",
+        "--ws-port",
+        &server.addr().port().to_string(),
+        "--key",
+        server.key(),
+    ])
+}
+
+fn subscribe_args() -> Vec<String> {
+    PRIVATE
+        .iter()
+        .flat_map(|c| ["-s".to_string(), c.to_string()])
+        .collect()
+}
+
+/// Commands that make the client use the secret for more than subscriptions: a signed
+/// publish, the HTTP API listings and a client event on a private channel.
+fn signed_commands() -> (Vec<Value>, Vec<&'static str>) {
+    (
+        vec![
+            json!({"cmd": "publish", "channel": "private-chat", "event": "leak-check", "data": {"n": 1}}),
+            // The server encrypts this one with the master key; the client decrypts it.
+            json!({"cmd": "publish", "channel": "private-encrypted-vault", "event": "leak-check", "data": {"n": 2}}),
+            json!({"cmd": "list_channels"}),
+            json!({"cmd": "list_users", "channel": "presence-lobby"}),
+            json!({"cmd": "trigger", "channel": "private-chat", "event": "client-leak-check", "data": {}}),
+        ],
+        vec!["published", "channels", "users"],
+    )
+}
+
+fn live(channels: &[&str], signed: bool) -> Script {
+    let (commands, expect) = if signed {
+        signed_commands()
+    } else {
+        (vec![], vec![])
+    };
+    Script::Live {
+        channels: channels.iter().map(|s| s.to_string()).collect(),
+        commands,
+        expect,
+    }
+}
+
+/// The records every signed case must show: real authorizations, all successful, with the
+/// encrypted channel's events decrypted (so the shared secret was really in use).
+fn assert_signed(name: &str, run: &Run) {
+    let auth = run.of_type("auth");
+    assert!(
+        auth.len() >= PRIVATE.len(),
+        "{name}: auth records {auth:?}\n{}",
+        run.context()
+    );
+    assert!(auth.iter().all(|a| a["ok"] == true), "{name}: {auth:?}");
+    assert!(
+        run.of_type("subscription_error").is_empty(),
+        "{name}: {}",
+        run.context()
+    );
+}
+
+/// A plain client of the demo server with the secret given on the command line, signing
+/// locally, with the master key, user sign-in and the HTTP API: every use of the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_env_file_and_url_never_show_the_secret() {
+    let server = server().await;
+    let _traffic = server.start_traffic();
+    let forbidden = forbidden(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let port = server.addr().port().to_string();
+    let mk = master_key_b64();
+
+    // 1. Flags.
+    let mut flags = host_args(&server);
+    flags.extend(strings(&[
+        "--secret",
+        SECRET,
+        "--app-id",
+        server.app_id(),
+        "--encryption-master-key",
+        &mk,
+        "--user-data",
+        r#"{"id":"leak-checker"}"#,
+        "--signin",
+    ]));
+    flags.extend(subscribe_args());
+    // 2. The one-string URL (secret in the user info).
+    let url = format!(
+        "pusher://{}:{SECRET}@127.0.0.1:{port}/apps/{}",
+        server.key(),
+        server.app_id()
+    );
+    let mut by_url = strings(&["--url", &url, "--encryption-master-key", &mk]);
+    by_url.extend(subscribe_args());
+    // 3. The environment.
+    let mut by_env = host_args(&server);
+    by_env.extend(strings(&["--encryption-master-key", &mk]));
+    by_env.extend(subscribe_args());
+    let env = [
+        ("PUSHER_APP_SECRET", SECRET),
+        ("PUSHER_APP_ID", server.app_id()),
+    ];
+    // 4. A config file.
+    let file = dir.path().join("config.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "key = \"{}\"\nsecret = \"{SECRET}\"\napp_id = \"{}\"\nhost = \"127.0.0.1\"\nws_port = {port}\ntls = false\n",
+            server.key(),
+            server.app_id()
+        ),
+    )
+    .unwrap();
+    // The master key has no config-file key; it comes as a flag.
+    let mut by_file = strings(&[
+        "--config",
+        file.to_str().unwrap(),
+        "--encryption-master-key",
+        &mk,
+    ]);
+    by_file.extend(subscribe_args());
+
+    let cases: Vec<Case> = vec![
+        ("flags", flags, &[]),
+        ("url", by_url, &[]),
+        ("env", by_env, &env),
+        ("file", by_file, &[]),
+    ];
+    let mut all_records = Vec::new();
+    for (name, args, env) in cases {
+        let mut headless = vec!["--headless".to_string()];
+        headless.extend(args.iter().cloned());
+        let r = run(dir.path(), name, &headless, env, live(PRIVATE, true)).await;
+        assert!(r.ok, "{name}: exit status\n{}", r.context());
+        r.assert_clean(name, &forbidden);
+        assert_signed(name, &r);
+        assert!(!r.log.is_empty(), "{name}: -vvv wrote a log");
+        if name == "flags" {
+            assert!(
+                !r.of_type("signed_in").is_empty(),
+                "{name}: user sign-in used the secret\n{}",
+                r.context()
+            );
+            assert!(
+                r.records
+                    .iter()
+                    .any(|v| v["type"] == "event" && v["decrypted"] == true),
+                "{name}: the vault's events were decrypted\n{}",
+                r.context()
+            );
+        }
+        all_records.extend(r.records);
+
+        // --print-config shows where each setting came from, never the secret itself.
+        let mut print = args.clone();
+        print.push("--print-config".into());
+        let p = run(
+            dir.path(),
+            &format!("{name}-print"),
+            &print,
+            env,
+            Script::Exits,
+        )
+        .await;
+        assert!(p.ok, "{name} --print-config:\n{}", p.context());
+        assert!(p.stdout.contains("secret"), "{name}: {}", p.stdout);
+        p.assert_clean(&format!("{name} --print-config"), &forbidden);
+    }
+
+    render_records_in_app(&all_records, &forbidden);
+}
+
+/// Feed real records to the dashboard's App and draw every screen a person could look at:
+/// the dashboard, and the detail view of every log entry.
+fn render_records_in_app(records: &[Value], forbidden: &[String]) {
+    let info = DashboardInfo {
+        host: "127.0.0.1".into(),
+        key: "demo-key".into(),
+        tls: false,
+        demo: false,
+    };
+    let now = Instant::now();
+    let mut app = App::new(info, AppConfig::default(), now);
+    app.update(Msg::Resize(160, 60), now);
+    let mut fed = 0;
+    for v in records {
+        if let Ok(record) = serde_json::from_value::<Record>(v.clone()) {
+            app.update(Msg::Record(Stamped::now(record)), now);
+            fed += 1;
+        }
+    }
+    assert!(fed > 50, "only {fed} records parsed back");
+    let mut term = Terminal::new(TestBackend::new(160, 60)).unwrap();
+    let mut screen = |app: &App, what: &str| {
+        term.draw(|f| view::render(app, f)).unwrap();
+        let text: String = term
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        assert_clean(what, &text, forbidden);
+    };
+    screen(&app, "dashboard");
+    let key = |app: &mut App, code: KeyCode| {
+        app.update(
+            Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+            Instant::now(),
+        );
+    };
+    // Pause and walk the log from the top, opening each entry's detail.
+    while app.focus() != chanwatch::ui::view::layout::Pane::Log {
+        key(&mut app, KeyCode::Tab);
+    }
+    key(&mut app, KeyCode::Char('g'));
+    let entries = app.log().len().min(400);
+    for i in 0..entries {
+        key(&mut app, KeyCode::Enter);
+        screen(&app, &format!("detail of log entry {i}"));
+        key(&mut app, KeyCode::Esc);
+        key(&mut app, KeyCode::Down);
+    }
+}
+
+/// An auth endpoint reached with a bearer token: the header's value is masked in `auth`
+/// records and the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_header_token_is_masked() {
+    let server = server().await;
+    let _traffic = server.start_traffic();
+    let forbidden = forbidden(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["--headless".to_string()];
+    args.extend(host_args(&server));
+    args.extend(strings(&[
+        "--auth-endpoint",
+        &server.auth_endpoint(),
+        "--auth-header",
+        &format!("Authorization: Bearer {BEARER}"),
+        "--auth-param",
+        "user_id=leak-checker",
+    ]));
+    args.extend(subscribe_args());
+    let r = run(dir.path(), "auth-header", &args, &[], live(PRIVATE, false)).await;
+    assert!(r.ok, "{}", r.context());
+    r.assert_clean("auth header", &forbidden);
+    assert_signed("auth header", &r);
+    let auth = r.of_type("auth");
+    assert!(
+        auth.iter()
+            .all(|a| a["request"].to_string().contains("Authorization")),
+        "the header is listed, its value masked: {auth:?}"
+    );
+
+    let mut print = args[1..].to_vec();
+    print.push("--print-config".into());
+    let p = run(dir.path(), "auth-header-print", &print, &[], Script::Exits).await;
+    assert!(p.ok, "{}", p.context());
+    p.assert_clean("auth header --print-config", &forbidden);
+}
+
+/// Wrong secrets and bad configuration: the error says what is wrong without quoting it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_never_quote_the_secret() {
+    let server = server().await;
+    let forbidden = forbidden(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let port = server.addr().port().to_string();
+
+    // A server that expects another secret: the subscriptions are refused.
+    let other = DemoServer::start(DemoConfig::default()).await.unwrap();
+    let mut wrong = vec!["--headless".to_string()];
+    wrong.extend(host_args(&other));
+    wrong.extend(strings(&["--secret", SECRET, "--app-id", other.app_id()]));
+    wrong.extend(subscribe_args());
+    let (mut commands, _) = signed_commands();
+    commands.truncate(1); // the signed publish is refused too
+    let r = run(
+        dir.path(),
+        "wrong-secret",
+        &wrong,
+        &[],
+        Script::Live {
+            channels: PRIVATE.iter().map(|s| s.to_string()).collect(),
+            commands,
+            expect: vec!["error"],
+        },
+    )
+    .await;
+    assert!(
+        r.of_type("subscription_error").len() >= 2,
+        "a wrong secret is refused\n{}",
+        r.context()
+    );
+    r.assert_clean("wrong secret", &forbidden);
+
+    // Configuration errors (exit 2), each with the secret somewhere in the bad input.
+    let bad_toml = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad_toml,
+        format!("key = \"k\"\nsecret = \"{SECRET}\nhost = 1\n"),
+    )
+    .unwrap();
+    let bad_type = dir.path().join("bad-type.toml");
+    std::fs::write(&bad_type, format!("key = \"k\"\nsecret = [\"{SECRET}\"]\n")).unwrap();
+    let bad_key = dir.path().join("bad-key.toml");
+    std::fs::write(&bad_key, format!("key = \"k\"\nsekret = \"{SECRET}\"\n")).unwrap();
+    let cases: Vec<ErrorCase> = vec![
+        (
+            "url with a bad port",
+            strings(&[
+                "--url",
+                &format!("pusher://k:{SECRET}@127.0.0.1:99999/apps/1"),
+            ]),
+            vec![],
+        ),
+        (
+            "url with a space in the host",
+            strings(&["--url", &format!("pusher://k:{SECRET}@bad host/apps/1")]),
+            vec![],
+        ),
+        (
+            "url with an unknown scheme",
+            strings(&["--url", &format!("wss://k:{SECRET}@127.0.0.1/apps/1")]),
+            vec![],
+        ),
+        (
+            "url with a query",
+            strings(&[
+                "--url",
+                &format!("pusher://k:{SECRET}@127.0.0.1/apps/1?secret={SECRET}"),
+            ]),
+            vec![],
+        ),
+        (
+            "env url malformed",
+            strings(&["--headless"]),
+            vec![("PUSHER_URL", format!("pusher://k:{SECRET}@[::1/apps/1"))],
+        ),
+        (
+            "config file with an unterminated secret",
+            strings(&["--config", bad_toml.to_str().unwrap()]),
+            vec![],
+        ),
+        (
+            "config file with a secret of the wrong type",
+            strings(&["--config", bad_type.to_str().unwrap()]),
+            vec![],
+        ),
+        (
+            "config file with a misspelt key",
+            strings(&["--config", bad_key.to_str().unwrap()]),
+            vec![],
+        ),
+        (
+            "master key that is not base64",
+            strings(&[
+                "--host",
+                "127.0.0.1",
+                "--key",
+                "k",
+                "--secret",
+                SECRET,
+                "--encryption-master-key",
+                SECRET,
+            ]),
+            vec![],
+        ),
+        (
+            "master key of the wrong length",
+            strings(&[
+                "--host",
+                "127.0.0.1",
+                "--key",
+                "k",
+                "--secret",
+                SECRET,
+                "--encryption-master-key",
+                &base64::engine::general_purpose::STANDARD.encode(SECRET),
+            ]),
+            vec![],
+        ),
+        (
+            "auth header without a colon",
+            strings(&[
+                "--host",
+                "127.0.0.1",
+                "--key",
+                "k",
+                "--auth-endpoint",
+                "http://127.0.0.1:1/auth",
+                "--auth-header",
+                &format!("Bearer {BEARER}"),
+            ]),
+            vec![],
+        ),
+        (
+            "secret with an empty key",
+            strings(&["--host", "127.0.0.1", "--key", "", "--secret", SECRET]),
+            vec![],
+        ),
+        (
+            "auth param without a '='",
+            strings(&[
+                "--host",
+                "127.0.0.1",
+                "--key",
+                "k",
+                "--auth-endpoint",
+                "http://127.0.0.1:1/auth",
+                "--auth-param",
+                BEARER,
+            ]),
+            vec![],
+        ),
+        (
+            "auth endpoint that is not a URL, with a token in it",
+            strings(&[
+                "--host",
+                "127.0.0.1",
+                "--key",
+                "k",
+                "--auth-endpoint",
+                &format!("http://bad host/auth?token={BEARER}"),
+            ]),
+            vec![],
+        ),
+        (
+            "user auth endpoint that is not a URL, with a token in it",
+            strings(&[
+                "--host",
+                "127.0.0.1",
+                "--key",
+                "k",
+                "--user-auth-endpoint",
+                &format!("127.0.0.1/auth?token={BEARER}"),
+            ]),
+            vec![],
+        ),
+    ];
+    let mut forbidden_here = forbidden.clone();
+    forbidden_here.push(base64::engine::general_purpose::STANDARD.encode(SECRET));
+    for (name, mut args, env) in cases {
+        if !args.iter().any(|a| a == "--headless") {
+            args.insert(0, "--headless".into());
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = run(dir.path(), name, &args, &env, Script::Exits).await;
+        assert!(!r.ok, "{name}: must fail\n{}", r.context());
+        assert!(!r.stderr.trim().is_empty(), "{name}: says what is wrong");
+        r.assert_clean(name, &forbidden_here);
+    }
+    let _ = port;
+}
+
+/// The demo mode signs with the demo server's own secret: it is never shown either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_mode_never_shows_its_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_secret = DemoConfig::default().secret;
+    let forbidden = vec![demo_secret];
+    let r = run(
+        dir.path(),
+        "demo",
+        &strings(&["--headless", "demo"]),
+        &[],
+        live(PRIVATE, false),
+    )
+    .await;
+    assert!(r.ok, "{}", r.context());
+    assert_signed("demo", &r);
+    r.assert_clean("demo --headless", &forbidden);
+}
+
+/// The real dashboard in tmux with the secret configured: every screen shows no secret.
+#[test]
+fn dashboard_screens_never_show_the_secret() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _in = rt.enter();
+    let server = rt.block_on(server());
+    let _traffic = server.start_traffic();
+    let forbidden = forbidden(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("dash.log");
+    let mut args = host_args(&server);
+    args.extend(strings(&[
+        "--secret",
+        SECRET,
+        "--app-id",
+        server.app_id(),
+        "--encryption-master-key",
+        &master_key_b64(),
+        "-vvv",
+        "--log-file",
+        log.to_str().unwrap(),
+    ]));
+    args.extend(subscribe_args());
+    let command = format!(
+        "{} {}",
+        support::isolated::BIN,
+        args.iter()
+            .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let t = e2e::tmux::Tmux::start("secrets", &command, 160, 50);
+    let limit = Duration::from_secs(20);
+    t.wait_for("the encrypted channel subscribed", limit, |s| {
+        s.contains("private-encrypted-vault") && s.contains("connected")
+    });
+    // Let events from every channel arrive, then look at the log, a detail and the help.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_clean("dashboard", &t.screen(), &forbidden);
+    for keys in [
+        &["Tab"][..],
+        &["Tab"],
+        &["g"],
+        &["Enter"],
+        &["j"],
+        &["Escape"],
+        &["j"],
+        &["Enter"],
+        &["Escape"],
+        &["?"],
+        &["Escape"],
+    ] {
+        t.keys(keys);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_clean(
+            &format!("dashboard after {keys:?}"),
+            &t.screen(),
+            &forbidden,
+        );
+    }
+    t.keys(&["q"]);
+    t.wait_for("the dashboard to exit", limit, |_| t.dead());
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!text.is_empty(), "-vvv wrote a log");
+    assert_clean("dashboard log file", &text, &forbidden);
+}
