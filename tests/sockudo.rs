@@ -265,8 +265,13 @@ async fn client_events_travel_between_clients() {
     let mut a = signing_client("a", &server, &[&["--user-id", "a"][..], &channels].concat());
     let mut b = signing_client("b", &server, &[&["--user-id", "b"][..], &channels].concat());
     for client in [&mut a, &mut b] {
-        client.wait_channel("subscribed", "private-chat").await;
-        client.wait_channel("members", "presence-chat").await;
+        // The two subscriptions may complete in either order.
+        client
+            .seen_or_wait_channel("subscribed", "private-chat")
+            .await;
+        client
+            .seen_or_wait_channel("members", "presence-chat")
+            .await;
     }
 
     a.send(json!({"cmd": "trigger", "channel": "private-chat", "event": "client-hi", "data": {"x": 1}}))
@@ -288,9 +293,13 @@ async fn client_events_travel_between_clients() {
         .await;
     assert_eq!(event["channel"], "presence-chat", "{event}");
     assert_eq!(event["data"], json!({"y": [1, 2]}), "{event}");
-    assert_eq!(
-        event["user_id"], "a",
-        "presence client events carry the sender: {event}"
+    // The protocol has the server add the sender's user_id to client events on presence
+    // channels, but sockudo 5.2.0 does not (handle_client_event_request sends `user_id: None`),
+    // so only check that the client does not invent one. tests/client_events_demo.rs checks
+    // the pass-through against the demo server, which does add it.
+    assert!(
+        event.get("user_id").is_none_or(|u| u == "a"),
+        "user_id, when present, is the sender's: {event}"
     );
 
     // And back the other way.
@@ -326,15 +335,18 @@ async fn wrong_secret_fails_the_subscription_but_keeps_the_connection() {
     let failed = client
         .wait_channel("subscription_error", "private-locked")
         .await;
+    // sockudo refuses a bad signature with pusher:error 4009; the record should say so.
     assert!(
-        failed["message"].as_str().is_some_and(|m| !m.is_empty()),
+        failed["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("4009")),
         "{failed}"
     );
     assert!(
         !failed["message"].to_string().contains("wrong-secret"),
         "{failed}"
     );
-    client.wait_channel("subscribed", "open").await;
+    client.seen_or_wait_channel("subscribed", "open").await;
 
     // Still connected: an event on the public channel arrives after the failure.
     bounded(
@@ -377,8 +389,10 @@ async fn unsubscribe_command_and_channel_listing() {
         &server,
         &["--user-id", "u1", "-s", "alpha", "-s", "presence-beta"],
     );
-    client.wait_channel("subscribed", "alpha").await;
-    client.wait_channel("members", "presence-beta").await;
+    client.seen_or_wait_channel("subscribed", "alpha").await;
+    client
+        .seen_or_wait_channel("members", "presence-beta")
+        .await;
 
     assert_eq!(
         occupied(&api, None).await,

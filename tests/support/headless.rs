@@ -186,6 +186,20 @@ impl Headless {
         record
     }
 
+    /// Like [`Headless::wait_channel`], but a matching record already read also counts: for
+    /// records whose order relative to the last wait is not fixed.
+    pub async fn seen_or_wait_channel(&mut self, kind: &str, channel: &str) -> Value {
+        let earlier = self
+            .seen
+            .iter()
+            .find(|r| r["type"] == kind && r["channel"] == channel)
+            .cloned();
+        match earlier {
+            Some(record) => record,
+            None => self.wait_channel(kind, channel).await,
+        }
+    }
+
     /// Every record read so far.
     pub fn seen(&self) -> &[Value] {
         &self.seen
