@@ -14,5 +14,6 @@ pub mod headless;
 pub mod http_api;
 pub mod protocol;
 pub mod record;
+pub mod session;
 pub mod setup;
 pub mod ui;

@@ -55,6 +55,7 @@ pub fn from_cli(cli: &Cli) -> anyhow::Result<Setup> {
             machine,
             subscribe: cli.channels.subscribe.clone(),
             auto_connect: true,
+            connect_via: None,
         },
         auth: Arc::new(Authorizers {
             channel,

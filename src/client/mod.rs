@@ -59,6 +59,9 @@ pub struct ClientConfig {
     pub subscribe: Vec<String>,
     /// Connect at once (the CLI does); otherwise wait for a `connect` command.
     pub auto_connect: bool,
+    /// Dial this address instead of the URL's host (the fault proxy), still speaking TLS
+    /// and HTTP to the URL's host so certificates and Host headers stay right.
+    pub connect_via: Option<std::net::SocketAddr>,
 }
 
 /// The watcher's side of a running client.

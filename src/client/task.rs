@@ -27,6 +27,7 @@ struct WatcherGone;
 
 struct Driver {
     machine: Machine,
+    connect_via: Option<std::net::SocketAddr>,
     auth: Arc<dyn AuthProvider>,
     records: mpsc::Sender<Stamped>,
     watcher_gone: bool,
@@ -53,6 +54,7 @@ pub(super) async fn run(
     let (inputs, mut input_rx) = mpsc::channel(INPUTS_CAPACITY);
     let mut driver = Driver {
         machine: Machine::new(config.machine),
+        connect_via: config.connect_via,
         auth,
         records,
         watcher_gone: false,
@@ -134,7 +136,12 @@ impl Driver {
                     old.abort();
                 }
                 tracing::debug!(conn, %url, "opening socket");
-                self.current = Some(Socket::open(conn, url, self.inputs.clone()));
+                self.current = Some(Socket::open(
+                    conn,
+                    url,
+                    self.connect_via,
+                    self.inputs.clone(),
+                ));
             }
             Output::Send { conn, text } => match &self.current {
                 Some(socket) if socket.conn == conn => socket.send(text),

@@ -384,6 +384,7 @@ pub fn fast_config(port: u16) -> ClientConfig {
         machine,
         subscribe: Vec::new(),
         auto_connect: true,
+        connect_via: None,
     }
 }
 
