@@ -33,7 +33,7 @@ summary() {
     echo
     echo "==> timings"
     printf '    %s\n' "${timings[@]}"
-    echo "    total                    $(( $(date +%s) - suite_start ))s"
+    printf '    %-24s %5ss\n' total "$(( $(date +%s) - suite_start ))"
 }
 
 step install bash scripts/install-test-deps.sh
