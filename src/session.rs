@@ -65,20 +65,18 @@ async fn route(
                 }
                 Some(Command::Publish { channel, event, data, exclude_self }) => {
                     let excluded = if exclude_self { socket_id.clone() } else { None };
-                    match extras.api.clone() {
-                        Some(api) => {
-                            tokio::spawn(publish(api, channel, event, data, excluded, side_tx.clone()));
-                        }
-                        None => {
-                            let record = Record::Error {
-                                code: None,
-                                message: "cannot publish: the HTTP API needs an app id and secret \
-                                          (--app-id and --secret, or the config file)".into(),
-                            };
-                            if out.send(Stamped::now(record)).await.is_err() {
-                                to_client = None;
-                            }
-                        }
+                    if let Some(api) = api_or_error(&extras, &out).await {
+                        tokio::spawn(publish(api, channel, event, data, excluded, side_tx.clone()));
+                    }
+                }
+                Some(Command::ListChannels { prefix }) => {
+                    if let Some(api) = api_or_error(&extras, &out).await {
+                        tokio::spawn(list_channels(api, prefix, side_tx.clone()));
+                    }
+                }
+                Some(Command::ListUsers { channel }) => {
+                    if let Some(api) = api_or_error(&extras, &out).await {
+                        tokio::spawn(list_users(api, channel, side_tx.clone()));
                     }
                 }
                 Some(other) => {
@@ -109,6 +107,45 @@ async fn route(
     }
     let _ = task.await;
     drop(extras); // stop traffic, proxy and demo server only after the client is done
+}
+
+/// The HTTP API client, or an error record saying what is missing.
+async fn api_or_error(extras: &Extras, out: &mpsc::Sender<Stamped>) -> Option<HttpApi> {
+    if extras.api.is_none() {
+        let record = Record::Error {
+            code: None,
+            message: "the HTTP API needs an app id and secret (--app-id and --secret, \
+                      or the config file)"
+                .into(),
+        };
+        let _ = out.send(Stamped::now(record)).await;
+    }
+    extras.api.clone()
+}
+
+async fn list_channels(api: HttpApi, prefix: Option<String>, results: mpsc::Sender<Record>) {
+    let record = match api.channels(prefix.as_deref()).await {
+        Ok(body) => Record::Channels {
+            prefix,
+            channels: body.get("channels").cloned().unwrap_or(body),
+        },
+        Err(e) => Record::Error {
+            code: None,
+            message: format!("listing channels failed: {e}"),
+        },
+    };
+    let _ = results.send(record).await;
+}
+
+async fn list_users(api: HttpApi, channel: String, results: mpsc::Sender<Record>) {
+    let record = match api.channel_users(&channel).await {
+        Ok(users) => Record::Users { channel, users },
+        Err(e) => Record::Error {
+            code: None,
+            message: format!("listing the users of {channel} failed: {e}"),
+        },
+    };
+    let _ = results.send(record).await;
 }
 
 async fn publish(

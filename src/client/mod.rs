@@ -35,6 +35,11 @@ pub trait AuthProvider: Send + Sync + 'static {
         req: AuthRequest,
     ) -> Pin<Box<dyn Future<Output = Result<AuthGrant, AuthFailure>> + Send>>;
 
+    /// What authorizing `req` involves, for the auth inspector (no secrets); `null` if unknown.
+    fn describe(&self, _req: &AuthRequest) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
     /// Sign the user in for `pusher:signin`. Providers without user authentication refuse.
     fn authenticate_user(
         &self,
@@ -95,6 +100,10 @@ impl AuthProvider for crate::auth::Authorizer {
         let this = self.clone();
         Box::pin(async move { this.authorize(&req).await })
     }
+
+    fn describe(&self, req: &AuthRequest) -> serde_json::Value {
+        crate::auth::Authorizer::describe(self, req)
+    }
 }
 
 /// Everything that signs for one session: channel authorization and, when configured, user
@@ -111,6 +120,10 @@ impl AuthProvider for Authorizers {
         req: AuthRequest,
     ) -> Pin<Box<dyn Future<Output = Result<AuthGrant, AuthFailure>> + Send>> {
         AuthProvider::authorize(&self.channel, req)
+    }
+
+    fn describe(&self, req: &AuthRequest) -> serde_json::Value {
+        self.channel.describe(req)
     }
 
     fn authenticate_user(

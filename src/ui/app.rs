@@ -627,6 +627,20 @@ impl App {
                 );
             }
             Record::Fault { fault } => self.push_timeline(s.ts, TimelineKind::Fault(fault)),
+            Record::Channels { channels, .. } => {
+                let names: Vec<&str> = channels
+                    .as_object()
+                    .map(|o| o.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                let text = format!("{} occupied channel(s): {}", names.len(), names.join(", "));
+                self.push_timeline(s.ts, TimelineKind::Note(text));
+            }
+            Record::Users { channel, users } => {
+                let text = format!("{channel} users: {}", users.join(", "));
+                self.push_timeline(s.ts, TimelineKind::Note(text));
+            }
+            // The subscription_error that follows a failed exchange carries the message.
+            Record::Auth { .. } => {}
             Record::SignedIn { user_id, .. } => {
                 self.push_timeline(s.ts, TimelineKind::Note(format!("signed in as {user_id}")));
             }
