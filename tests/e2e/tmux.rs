@@ -22,7 +22,16 @@ impl Tmux {
         let _ = tmux(&["kill-session", "-t", &session]);
         let (w, h) = (width.to_string(), height.to_string());
         let out = tmux(&[
-            "new-session", "-d", "-s", &session, "-x", &w, "-y", &h, "-e", "TERM=xterm-256color",
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "-e",
+            "TERM=xterm-256color",
             command,
         ]);
         assert!(
