@@ -458,3 +458,59 @@ async fn pings_with_a_short_server_activity_timeout_keep_the_connection() {
     );
     client.quit().await;
 }
+
+#[tokio::test]
+async fn headless_http_api_commands_publish_and_list() {
+    let server = Sockudo::start();
+    let mut client = signing_client(
+        "a",
+        &server,
+        &[
+            "--app-id",
+            sockudo::APP_ID,
+            "--user-id",
+            "u1",
+            "-s",
+            "feed",
+            "-s",
+            "presence-desk",
+        ],
+    );
+    client.seen_or_wait_channel("subscribed", "feed").await;
+    client
+        .seen_or_wait_channel("members", "presence-desk")
+        .await;
+
+    client
+        .send(json!({"cmd": "publish", "channel": "feed", "event": "item", "data": {"id": 7}}))
+        .await;
+    let published = client.wait_channel("published", "feed").await;
+    assert_eq!(published["event"], "item", "{published}");
+    let event = client
+        .wait_for("the published event", |r| {
+            r["type"] == "event" && r["event"] == "item"
+        })
+        .await;
+    assert_eq!(event["channel"], "feed", "{event}");
+    assert_eq!(event["data"], json!({"id": 7}), "{event}");
+
+    client
+        .send(json!({"cmd": "list_channels", "prefix": "presence-"}))
+        .await;
+    let listed = client
+        .wait_for("channels record", |r| r["type"] == "channels")
+        .await;
+    let names: Vec<&String> = listed["channels"]
+        .as_object()
+        .unwrap_or_else(|| panic!("channels object: {listed}"))
+        .keys()
+        .collect();
+    assert_eq!(names, vec!["presence-desk"], "{listed}");
+
+    client
+        .send(json!({"cmd": "list_users", "channel": "presence-desk"}))
+        .await;
+    let users = client.wait_channel("users", "presence-desk").await;
+    assert_eq!(users["users"], json!(["u1"]), "{users}");
+    client.quit().await;
+}
