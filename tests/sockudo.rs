@@ -486,8 +486,9 @@ async fn headless_http_api_commands_publish_and_list() {
         .await;
     let published = client.wait_channel("published", "feed").await;
     assert_eq!(published["event"], "item", "{published}");
+    // The event and the API call's answer race; either may come first.
     let event = client
-        .wait_for("the published event", |r| {
+        .seen_or_wait_for("the published event", |r| {
             r["type"] == "event" && r["event"] == "item"
         })
         .await;

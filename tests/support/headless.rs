@@ -189,15 +189,22 @@ impl Headless {
     /// Like [`Headless::wait_channel`], but a matching record already read also counts: for
     /// records whose order relative to the last wait is not fixed.
     pub async fn seen_or_wait_channel(&mut self, kind: &str, channel: &str) -> Value {
-        let earlier = self
-            .seen
-            .iter()
-            .find(|r| r["type"] == kind && r["channel"] == channel)
-            .cloned();
-        match earlier {
+        match self.already_seen(|r| r["type"] == kind && r["channel"] == channel) {
             Some(record) => record,
             None => self.wait_channel(kind, channel).await,
         }
+    }
+
+    /// Like [`Headless::wait_for`], but a matching record already read also counts.
+    pub async fn seen_or_wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        match self.already_seen(&pred) {
+            Some(record) => record,
+            None => self.wait_for(what, pred).await,
+        }
+    }
+
+    fn already_seen(&self, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        self.seen.iter().find(|r| pred(r)).cloned()
     }
 
     /// Every record read so far.
