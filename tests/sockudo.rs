@@ -515,3 +515,85 @@ async fn headless_http_api_commands_publish_and_list() {
     assert_eq!(users["users"], json!(["u1"]), "{users}");
     client.quit().await;
 }
+
+#[tokio::test]
+async fn server_restart_reconnects_and_resubscribes_with_fresh_auth() {
+    let mut server = Sockudo::start();
+    let mut client = signing_client(
+        "a",
+        &server,
+        &[
+            "--user-id",
+            "a",
+            "--retry-cap",
+            "2s",
+            "-s",
+            "pub-chan",
+            "-s",
+            "private-chan",
+            "-s",
+            "presence-chan",
+        ],
+    );
+    let first = client.wait_state("connected").await;
+    for channel in ["pub-chan", "private-chan"] {
+        client.seen_or_wait_channel("subscribed", channel).await;
+    }
+    client
+        .seen_or_wait_channel("members", "presence-chan")
+        .await;
+
+    server.restart();
+
+    let dropped = client
+        .wait_for("leaving connected", is_state_away_from_connected)
+        .await;
+    assert_eq!(dropped["previous"], "connected", "{dropped}");
+    let second = client.wait_state("connected").await;
+    assert_ne!(
+        second["socket_id"], first["socket_id"],
+        "a new server gives a new socket id"
+    );
+    let new_socket = second["socket_id"].as_str().unwrap().to_string();
+    // Only records after this reconnect count, in whatever order they come.
+    let since = client.mark();
+    for channel in ["pub-chan", "private-chan"] {
+        client
+            .seen_since_or_wait_channel(since, "subscribed", channel)
+            .await;
+    }
+    let members = client
+        .seen_since_or_wait_channel(since, "members", "presence-chan")
+        .await;
+    assert_eq!(members["count"], 1, "{members}");
+    // Private and presence were authorized again, for the new socket.
+    for channel in ["private-chan", "presence-chan"] {
+        let auth = client
+            .seen_or_wait_for(&format!("auth for {channel} on {new_socket}"), |r| {
+                r["type"] == "auth" && r["channel"] == channel && r["socket_id"] == new_socket
+            })
+            .await;
+        assert_eq!(auth["ok"], true, "{auth}");
+    }
+
+    // And the new server delivers to the resubscribed channels.
+    bounded(
+        "trigger",
+        server.api().trigger(
+            &["pub-chan".into(), "private-chan".into()],
+            "back",
+            r#"{"ok":true}"#,
+            None,
+        ),
+    )
+    .await
+    .expect("trigger");
+    for channel in ["pub-chan", "private-chan"] {
+        client
+            .seen_or_wait_for(&format!("back on {channel}"), |r| {
+                r["type"] == "event" && r["event"] == "back" && r["channel"] == channel
+            })
+            .await;
+    }
+    client.quit().await;
+}

@@ -189,7 +189,18 @@ impl Headless {
     /// Like [`Headless::wait_channel`], but a matching record already read also counts: for
     /// records whose order relative to the last wait is not fixed.
     pub async fn seen_or_wait_channel(&mut self, kind: &str, channel: &str) -> Value {
-        match self.already_seen(|r| r["type"] == kind && r["channel"] == channel) {
+        self.seen_since_or_wait_channel(0, kind, channel).await
+    }
+
+    /// Like [`Headless::seen_or_wait_channel`], counting only records from index `mark` of
+    /// [`Headless::seen`] on (take the mark with [`Headless::mark`]).
+    pub async fn seen_since_or_wait_channel(
+        &mut self,
+        mark: usize,
+        kind: &str,
+        channel: &str,
+    ) -> Value {
+        match self.already_seen(mark, |r| r["type"] == kind && r["channel"] == channel) {
             Some(record) => record,
             None => self.wait_channel(kind, channel).await,
         }
@@ -197,14 +208,22 @@ impl Headless {
 
     /// Like [`Headless::wait_for`], but a matching record already read also counts.
     pub async fn seen_or_wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        match self.already_seen(&pred) {
+        match self.already_seen(0, &pred) {
             Some(record) => record,
             None => self.wait_for(what, pred).await,
         }
     }
 
-    fn already_seen(&self, pred: impl Fn(&Value) -> bool) -> Option<Value> {
-        self.seen.iter().find(|r| pred(r)).cloned()
+    /// The position after the records read so far, for the `seen_since_*` waits.
+    pub fn mark(&self) -> usize {
+        self.seen.len()
+    }
+
+    fn already_seen(&self, mark: usize, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        self.seen[mark.min(self.seen.len())..]
+            .iter()
+            .find(|r| pred(r))
+            .cloned()
     }
 
     /// Every record read so far.
