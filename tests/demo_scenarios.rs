@@ -5,6 +5,7 @@
 
 mod support {
     pub mod headless;
+    pub mod isolated;
     pub mod sockudo;
 }
 
