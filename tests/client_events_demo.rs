@@ -4,6 +4,7 @@
 
 mod support {
     pub mod headless;
+    pub mod isolated;
     pub mod sockudo;
 }
 
