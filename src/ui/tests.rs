@@ -1260,6 +1260,17 @@ fn channel_picker_subscribes_to_the_chosen_channel() {
         fx.app.channel("presence-lobby").unwrap().status,
         ChannelStatus::Pending
     );
+    // Channels no client may subscribe to are refused with the reason; the picker stays.
+    fx.ch('L');
+    fx.key(KeyCode::Enter);
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({"#server-to-user-7": {}}),
+    });
+    assert_eq!(fx.key(KeyCode::Enter).command, None);
+    assert!(matches!(fx.app.overlay(), Some(Overlay::Picker(_))));
+    assert!(fx.app.notice().unwrap().text.contains("reserved"));
+    fx.key(KeyCode::Esc);
     // Picking a channel already subscribed only selects it.
     fx.ch('L');
     fx.type_text("presence-");

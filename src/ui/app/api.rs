@@ -253,6 +253,12 @@ impl App {
                 let Some(name) = p.selected_item().map(|i| i.name.clone()) else {
                     return Update::default();
                 };
+                // The API also lists channels no client may subscribe to, such as a
+                // signed-in user's #server-to-user-ID.
+                if let Err(e) = validate_channel_name(&name) {
+                    self.notify(format!("cannot subscribe: {e}"), NoticeLevel::Error);
+                    return Update::redraw();
+                }
                 self.overlay = None;
                 if let Some(i) = self.channels.get_index_of(&name)
                     && matches!(

@@ -76,14 +76,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     let block = pane_block(t, focused, title(t, "Channel", String::new()));
     frame.render_widget(
-        Paragraph::new(details(app, c))
+        Paragraph::new(details(app, c, area.width.saturating_sub(2) as usize))
             .wrap(Wrap { trim: false })
             .block(block),
         area,
     );
 }
 
-fn details<'a>(app: &'a App, c: &'a Channel) -> Vec<Line<'a>> {
+fn details<'a>(app: &'a App, c: &'a Channel, width: usize) -> Vec<Line<'a>> {
     let t = app.theme();
     let (_, word) = status_text(&c.status);
     let mut lines = vec![
@@ -125,7 +125,12 @@ fn details<'a>(app: &'a App, c: &'a Channel) -> Vec<Line<'a>> {
             Span::styled(x.summary(), if x.ok { t.ok() } else { t.error() }),
         ];
         if let Some(k) = app.keymap().first_key(Action::InspectAuth) {
-            spans.push(Span::styled(format!(" · {k} inspects"), t.dim()));
+            let hint = format!(" · {k} inspects");
+            // Only where it fits: a wrapped hint would read as part of the result.
+            let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+            if used + hint.chars().count() <= width {
+                spans.push(Span::styled(hint, t.dim()));
+            }
         }
         lines.push(Line::from(spans));
     }
