@@ -1518,3 +1518,70 @@ fn snapshot_auth_inspector() {
     fx.ch('a');
     insta::assert_snapshot!("auth_inspector_80x24", fx.render(80, 24).backend());
 }
+
+#[test]
+fn overlays_draw_no_colours_under_no_color() {
+    let mut fx = busy_with_auth();
+    fx.app.theme = Theme::monochrome();
+    let no_colour = |fx: &Fx, what: &str| {
+        let term = fx.render(80, 24);
+        for cell in term.backend().buffer().content() {
+            assert_eq!(cell.fg, Color::Reset, "{what}: {cell:?}");
+            assert_eq!(cell.bg, Color::Reset, "{what}: {cell:?}");
+        }
+    };
+    fx.ch('x');
+    no_colour(&fx, "fault menu");
+    fx.key(KeyCode::Esc);
+    fx.select_channel("private-secret");
+    fx.ch('a');
+    no_colour(&fx, "auth inspector");
+    fx.key(KeyCode::Esc);
+    fx.ch('L');
+    fx.key(KeyCode::Enter);
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({"news": {}, "presence-x": {"user_count": 2}}),
+    });
+    no_colour(&fx, "channel picker");
+}
+
+#[test]
+fn mouse_wheel_moves_inside_the_overlays() {
+    let mut fx = busy_with_auth();
+    fx.select_channel("private-secret");
+    fx.ch('a');
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 10,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    };
+    fx.msg(Msg::Mouse(wheel));
+    let Some(Overlay::Auth(v)) = fx.app.overlay() else {
+        panic!("inspector open")
+    };
+    assert_eq!(v.scroll, 3);
+    fx.key(KeyCode::Esc);
+    fx.ch('L');
+    fx.key(KeyCode::Enter);
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({"a": {}, "b": {}}),
+    });
+    fx.msg(Msg::Mouse(wheel));
+    let Some(Overlay::Picker(p)) = fx.app.overlay() else {
+        panic!("picker open")
+    };
+    assert_eq!(
+        p.selected, 1,
+        "one step per wheel notch, bounded by the list"
+    );
+    let before = fx.app.channel_sel;
+    fx.msg(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        ..wheel
+    }));
+    assert_eq!(fx.app.channel_sel, before, "clicks do not reach the panes");
+    assert!(fx.app.overlay().is_some());
+}
