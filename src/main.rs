@@ -1,9 +1,9 @@
 //! The `chanwatch` binary: parse flags, set up logging, start the client, run a mode.
 
 use anyhow::Context;
-use chanwatch::cli::{Cli, Mode};
+use chanwatch::cli::{Cli, Mode, TimingArgs};
 use chanwatch::client::{self, ClientHandle};
-use chanwatch::connection::Endpoint;
+use chanwatch::connection::{Endpoint, MachineConfig};
 use chanwatch::faults::{FaultHandle, FaultProxy};
 use chanwatch::session::{self, Extras};
 use chanwatch::setup;
@@ -41,14 +41,27 @@ fn main() -> ExitCode {
                 tracing::error!("{e:#}");
             }
             eprintln!("chanwatch: {e:#}");
-            ExitCode::FAILURE
+            // A bad configuration exits like a bad flag.
+            if setup::is_config_error(&e) {
+                ExitCode::from(setup::SetupError::EXIT_CODE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if cli.output.print_config {
+        print!("{}", setup::print_config(&cli)?);
+        return Ok(());
+    }
     let (mut setup, mut extras) = match cli.mode {
-        Some(Mode::Demo) => chanwatch::demo::watch::start().await?,
+        Some(Mode::Demo) => {
+            let (mut setup, extras) = chanwatch::demo::watch::start().await?;
+            apply_timing_flags(&cli.timing, &mut setup.client.machine);
+            (setup, extras)
+        }
         None => {
             let setup = setup::from_cli(&cli)?;
             let extras = Extras {
@@ -82,6 +95,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // The dashboard has asked the client to quit; give its close frame a moment to go out.
     let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
     result
+}
+
+/// The demo has its own short timings; timing flags given on the command line still win.
+fn apply_timing_flags(t: &TimingArgs, m: &mut MachineConfig) {
+    let pairs = [
+        (t.activity_timeout, &mut m.activity_timeout),
+        (t.pong_timeout, &mut m.pong_timeout),
+        (t.unavailable_timeout, &mut m.unavailable_timeout),
+        (t.retry_cap, &mut m.retry_cap),
+        (t.handshake_timeout, &mut m.handshake_timeout),
+    ];
+    for (flag, value) in pairs {
+        if let Some(d) = flag {
+            *value = d;
+        }
+    }
 }
 
 /// A fault proxy in front of a real server: the client dials the proxy and still speaks TLS

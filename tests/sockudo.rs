@@ -6,6 +6,7 @@
 
 mod support {
     pub mod headless;
+    pub mod isolated;
     pub mod sockudo;
 }
 

@@ -52,7 +52,7 @@ pub fn sockudo_args(port: u16, extra: &[&str]) -> Vec<String> {
 
 impl Headless {
     pub fn spawn(name: &str, args: &[String]) -> Headless {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chanwatch"))
+        let mut child = Command::from(super::isolated::chanwatch())
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

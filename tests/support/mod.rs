@@ -4,6 +4,8 @@
 //! Each test binary uses only part of this module, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod isolated;
+
 use chanwatch::client::{self, AuthProvider, ClientConfig, ClientHandle};
 use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest, Endpoint, MachineConfig};
 use chanwatch::record::{Command, Record, State};
