@@ -1,6 +1,12 @@
 //! The real `chanwatch --headless` binary as a test peer: records are read from its stdout
 //! (one JSON object per line), commands written to its stdin. Every wait is bounded, and a
 //! failed wait panics with what the client did print, so a red test says why.
+//!
+//! The `wait_*` methods read *forward*: records read while waiting that do not match are
+//! passed over (they stay in [`Headless::seen`]), so a later wait does not see them. That is
+//! what "the next state change" needs, but not "both of these, in any order": two
+//! subscriptions, or an event and the API answer that caused it, complete in either order.
+//! For those use the `seen_or_wait_*` methods, which also accept a record already read.
 
 #![allow(dead_code)] // each test binary uses a different part of the support code
 
