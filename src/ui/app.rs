@@ -666,9 +666,16 @@ impl App {
                 self.push_timeline(s.ts, TimelineKind::ConnectingIn(d));
             }
             Record::Error { code, message } => {
-                if code.is_none() {
-                    self.on_side_error(&message);
-                }
+                self.push_timeline(s.ts, TimelineKind::Error { code, message });
+            }
+            Record::CommandError {
+                cmd,
+                channel,
+                status,
+                message,
+            } => {
+                self.on_side_error(&cmd, channel.as_deref(), &message);
+                let code = status.map(i64::from);
                 self.push_timeline(s.ts, TimelineKind::Error { code, message });
             }
             Record::Subscribed { channel } => {

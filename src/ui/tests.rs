@@ -1192,8 +1192,10 @@ fn publish_walks_four_prompts_and_parses_data() {
 #[test]
 fn publish_without_the_api_says_why() {
     let mut fx = Fx::new();
-    fx.rec(Record::Error {
-        code: None,
+    fx.rec(Record::CommandError {
+        cmd: "publish".into(),
+        channel: Some("news".into()),
+        status: None,
         message:
             "the HTTP API needs an app id and secret (--app-id and --secret, or the config file)"
                 .into(),

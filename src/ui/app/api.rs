@@ -352,29 +352,16 @@ impl App {
         true
     }
 
-    /// Errors without a code from the session (HTTP API, faults): requests they answer
-    /// are no longer awaited, and the footer says what went wrong, since the user just
-    /// pressed a key and is waiting for something to happen.
-    pub(super) fn on_side_error(&mut self, message: &str) {
-        // The prefixes are the session's own wording (src/session.rs).
-        let about_list = message.starts_with("listing channels failed");
-        let about_users = message.starts_with("listing the users of ");
-        let any = about_list
-            || about_users
-            || message.starts_with("publishing ")
-            || message.starts_with("cannot inject fault")
-            || message.starts_with("the HTTP API needs");
-        if !any {
-            return;
-        }
-        if about_list || message.starts_with("the HTTP API needs") {
-            self.pending_list = None;
-        }
-        if about_users {
-            let rest = &message["listing the users of ".len()..];
-            if let Some((channel, _)) = rest.split_once(" failed") {
+    /// A failed side command (HTTP API, faults): the request it answers is no longer
+    /// awaited, and the footer says what went wrong, since the user just pressed a key and
+    /// is waiting for something to happen.
+    pub(super) fn on_side_error(&mut self, cmd: &str, channel: Option<&str>, message: &str) {
+        match (cmd, channel) {
+            ("list_channels", _) => self.pending_list = None,
+            ("list_users", Some(channel)) => {
                 self.pending_users.shift_remove(channel);
             }
+            _ => {}
         }
         self.notify(message, NoticeLevel::Error);
     }
