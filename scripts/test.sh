@@ -33,12 +33,13 @@ summary() {
     echo
     echo "==> timings"
     printf '    %s\n' "${timings[@]}"
-    echo "    total                    $(( $(date +%s) - suite_start ))s"
+    printf '    %-24s %5ss\n' total "$(( $(date +%s) - suite_start ))"
 }
 
 step install bash scripts/install-test-deps.sh
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --all-targets --locked -- -D warnings
 # Every test bounds its own waits; the outer limit only stops a runaway suite.
-step test timeout --kill-after=30s 40m cargo test --all-targets --locked
+# --no-fail-fast: run every test binary, so one red run shows every failure.
+step test timeout --kill-after=30s 40m cargo test --all-targets --locked --no-fail-fast
 summary

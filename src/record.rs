@@ -155,6 +155,16 @@ pub enum Record {
         response: Value,
         duration_ms: u64,
     },
+    /// A command served beside the connection failed: `cmd` is `publish`, `list_channels`,
+    /// `list_users` or `fault`; `channel` is the one it was about; `status` the HTTP status
+    /// when the HTTP API answered one.
+    CommandError {
+        cmd: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        channel: Option<String>,
+        status: Option<u16>,
+        message: String,
+    },
     /// We sent `pusher:ping` because the connection was quiet for `after_ms`.
     PingSent {
         after_ms: u64,

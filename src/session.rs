@@ -57,7 +57,7 @@ async fn route(
                 Some(Command::Fault(kind)) => {
                     let record = match faults::apply(&kind, extras.proxy.as_ref(), extras.demo.as_ref()) {
                         Ok(()) => Record::Fault { fault: kind.label() },
-                        Err(e) => Record::Error { code: None, message: format!("cannot inject fault: {e}") },
+                        Err(e) => command_error("fault", None, None, format!("cannot inject fault: {e}")),
                     };
                     if out.send(Stamped::now(record)).await.is_err() {
                         to_client = None;
@@ -65,17 +65,17 @@ async fn route(
                 }
                 Some(Command::Publish { channel, event, data, exclude_self }) => {
                     let excluded = if exclude_self { socket_id.clone() } else { None };
-                    if let Some(api) = api_or_error(&extras, &out).await {
+                    if let Some(api) = api_or_error(&extras, &out, "publish", Some(&channel)).await {
                         tokio::spawn(publish(api, channel, event, data, excluded, side_tx.clone()));
                     }
                 }
                 Some(Command::ListChannels { prefix }) => {
-                    if let Some(api) = api_or_error(&extras, &out).await {
+                    if let Some(api) = api_or_error(&extras, &out, "list_channels", None).await {
                         tokio::spawn(list_channels(api, prefix, side_tx.clone()));
                     }
                 }
                 Some(Command::ListUsers { channel }) => {
-                    if let Some(api) = api_or_error(&extras, &out).await {
+                    if let Some(api) = api_or_error(&extras, &out, "list_users", Some(&channel)).await {
                         tokio::spawn(list_users(api, channel, side_tx.clone()));
                     }
                 }
@@ -109,15 +109,26 @@ async fn route(
     drop(extras); // stop traffic, proxy and demo server only after the client is done
 }
 
+fn command_error(cmd: &str, channel: Option<&str>, status: Option<u16>, message: String) -> Record {
+    Record::CommandError {
+        cmd: cmd.to_string(),
+        channel: channel.map(str::to_string),
+        status,
+        message,
+    }
+}
+
 /// The HTTP API client, or an error record saying what is missing.
-async fn api_or_error(extras: &Extras, out: &mpsc::Sender<Stamped>) -> Option<HttpApi> {
+async fn api_or_error(
+    extras: &Extras,
+    out: &mpsc::Sender<Stamped>,
+    cmd: &str,
+    channel: Option<&str>,
+) -> Option<HttpApi> {
     if extras.api.is_none() {
-        let record = Record::Error {
-            code: None,
-            message: "the HTTP API needs an app id and secret (--app-id and --secret, \
-                      or the config file)"
-                .into(),
-        };
+        let message = "the HTTP API needs an app id and secret (--app-id and --secret, \
+                       or the config file)";
+        let record = command_error(cmd, channel, None, message.into());
         let _ = out.send(Stamped::now(record)).await;
     }
     extras.api.clone()
@@ -129,10 +140,12 @@ async fn list_channels(api: HttpApi, prefix: Option<String>, results: mpsc::Send
             prefix,
             channels: body.get("channels").cloned().unwrap_or(body),
         },
-        Err(e) => Record::Error {
-            code: None,
-            message: format!("listing channels failed: {e}"),
-        },
+        Err(e) => command_error(
+            "list_channels",
+            None,
+            e.status(),
+            format!("listing channels failed: {e}"),
+        ),
     };
     let _ = results.send(record).await;
 }
@@ -140,10 +153,12 @@ async fn list_channels(api: HttpApi, prefix: Option<String>, results: mpsc::Send
 async fn list_users(api: HttpApi, channel: String, results: mpsc::Sender<Record>) {
     let record = match api.channel_users(&channel).await {
         Ok(users) => Record::Users { channel, users },
-        Err(e) => Record::Error {
-            code: None,
-            message: format!("listing the users of {channel} failed: {e}"),
-        },
+        Err(e) => command_error(
+            "list_users",
+            Some(&channel),
+            e.status(),
+            format!("listing the users of {channel} failed: {e}"),
+        ),
     };
     let _ = results.send(record).await;
 }
@@ -171,10 +186,12 @@ async fn publish(
             event,
             excluded_socket_id,
         },
-        Err(e) => Record::Error {
-            code: None,
-            message: format!("publishing {event} to {channel} failed: {e}"),
-        },
+        Err(e) => command_error(
+            "publish",
+            Some(&channel),
+            e.status(),
+            format!("publishing {event} to {channel} failed: {e}"),
+        ),
     };
     let _ = results.send(record).await;
 }

@@ -291,7 +291,10 @@ async fn fault_proxy_in_front_of_any_server() {
     // Server-side faults need the demo server itself, which this session does not own.
     h.send(json!({"cmd": "fault", "kind": "close", "code": 4200}))
         .await;
-    let e = h.wait_for("error", |r| r["type"] == "error").await;
+    let e = h
+        .wait_for("command_error", |r| r["type"] == "command_error")
+        .await;
+    assert_eq!(e["cmd"], "fault");
     assert!(
         e["message"].as_str().unwrap().contains("demo server"),
         "{e}"
@@ -309,7 +312,9 @@ async fn faults_need_something_to_act_on() {
     let mut h = Headless::spawn("no-proxy", &args);
     h.wait_state("connected").await;
     h.send(json!({"cmd": "fault", "kind": "cut"})).await;
-    let e = h.wait_for("error", |r| r["type"] == "error").await;
+    let e = h
+        .wait_for("command_error", |r| r["type"] == "command_error")
+        .await;
     assert!(
         e["message"].as_str().unwrap().contains("fault proxy"),
         "{e}"

@@ -35,6 +35,7 @@ fn subscribe_watch_disconnect_reconnect_quit() {
     t.wait_for_text("connecting → connected", WAIT);
 
     t.keys(&["s"]);
+    t.wait_for_text("Subscribe to channel", WAIT);
     t.type_text("ticker");
     t.keys(&["Enter"]);
     // The demo server sends a price on `ticker` every 1.5 s or so.
@@ -78,12 +79,14 @@ fn prompt_typing_is_not_a_binding() {
     let t = Tmux::start("prompt", &command, 80, 24);
     t.wait_for_text("connected", WAIT);
     t.keys(&["s"]);
+    // Type only once the prompt is up: before it, `q` would rightly quit.
+    t.wait_for_text("Subscribe to channel", WAIT);
     t.type_text("quiet-qq");
     t.keys(&["Enter"]);
     t.wait_for_text("quiet-qq", WAIT);
     assert!(!t.dead(), "typing q in a prompt must not quit");
     t.keys(&["?"]);
-    t.wait_for_text("subscribe", WAIT);
+    t.wait_for_text("Fault menu", WAIT);
     t.keys(&["Escape"]);
     t.keys(&["C-c"]);
     t.wait_for("the program to exit", WAIT, |_| t.dead());

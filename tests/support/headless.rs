@@ -1,6 +1,12 @@
 //! The real `chanwatch --headless` binary as a test peer: records are read from its stdout
 //! (one JSON object per line), commands written to its stdin. Every wait is bounded, and a
 //! failed wait panics with what the client did print, so a red test says why.
+//!
+//! The `wait_*` methods read *forward*: records read while waiting that do not match are
+//! passed over (they stay in [`Headless::seen`]), so a later wait does not see them. That is
+//! what "the next state change" needs, but not "both of these, in any order": two
+//! subscriptions, or an event and the API answer that caused it, complete in either order.
+//! For those use the `seen_or_wait_*` methods, which also accept a record already read.
 
 #![allow(dead_code)] // each test binary uses a different part of the support code
 
@@ -184,6 +190,46 @@ impl Headless {
             );
         }
         record
+    }
+
+    /// Like [`Headless::wait_channel`], but a matching record already read also counts: for
+    /// records whose order relative to the last wait is not fixed.
+    pub async fn seen_or_wait_channel(&mut self, kind: &str, channel: &str) -> Value {
+        self.seen_since_or_wait_channel(0, kind, channel).await
+    }
+
+    /// Like [`Headless::seen_or_wait_channel`], counting only records from index `mark` of
+    /// [`Headless::seen`] on (take the mark with [`Headless::mark`]).
+    pub async fn seen_since_or_wait_channel(
+        &mut self,
+        mark: usize,
+        kind: &str,
+        channel: &str,
+    ) -> Value {
+        match self.already_seen(mark, |r| r["type"] == kind && r["channel"] == channel) {
+            Some(record) => record,
+            None => self.wait_channel(kind, channel).await,
+        }
+    }
+
+    /// Like [`Headless::wait_for`], but a matching record already read also counts.
+    pub async fn seen_or_wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        match self.already_seen(0, &pred) {
+            Some(record) => record,
+            None => self.wait_for(what, pred).await,
+        }
+    }
+
+    /// The position after the records read so far, for the `seen_since_*` waits.
+    pub fn mark(&self) -> usize {
+        self.seen.len()
+    }
+
+    fn already_seen(&self, mark: usize, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        self.seen[mark.min(self.seen.len())..]
+            .iter()
+            .find(|r| pred(r))
+            .cloned()
     }
 
     /// Every record read so far.

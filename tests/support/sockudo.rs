@@ -12,7 +12,7 @@ use chanwatch::http_api::HttpApi;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -34,6 +34,8 @@ const START_ATTEMPTS: usize = 3;
 pub struct Sockudo {
     child: Child,
     port: u16,
+    /// What it was started with, for [`Sockudo::restart`].
+    extra_env: Vec<(String, String)>,
     log: Arc<Mutex<VecDeque<String>>>,
     _dir: tempfile::TempDir,
 }
@@ -50,12 +52,39 @@ impl Sockudo {
         let binary = binary();
         let mut last_failure = String::new();
         for _ in 0..START_ATTEMPTS {
-            match try_start(&binary, extra_env) {
+            match try_start(&binary, free_port(), extra_env) {
                 Ok(server) => return server,
                 Err(failure) => last_failure = failure,
             }
         }
         panic!("sockudo did not start after {START_ATTEMPTS} attempts: {last_failure}");
+    }
+
+    /// Kill the server (abruptly, like a crash), then start a fresh one on the same port
+    /// with the same settings. Its state (connections, channels) is gone.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let extra: Vec<(&str, &str)> = self
+            .extra_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        // The port was ours a moment ago; retry briefly in case the kernel is slow to free it.
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match try_start(&binary(), self.port, &extra) {
+                Ok(fresh) => {
+                    // Dropping the old value kills nothing: its child has been reaped.
+                    *self = fresh;
+                    return;
+                }
+                Err(failure) if Instant::now() > deadline => {
+                    panic!("sockudo did not restart on port {}: {failure}", self.port)
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -118,8 +147,7 @@ pub fn free_port() -> u16 {
         .expect("bind a loopback port")
 }
 
-fn try_start(binary: &PathBuf, extra_env: &[(&str, &str)]) -> Result<Sockudo, String> {
-    let port = free_port();
+fn try_start(binary: &Path, port: u16, extra_env: &[(&str, &str)]) -> Result<Sockudo, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let mut command = Command::new(binary);
     command
@@ -162,6 +190,10 @@ fn try_start(binary: &PathBuf, extra_env: &[(&str, &str)]) -> Result<Sockudo, St
     let mut server = Sockudo {
         child,
         port,
+        extra_env: extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         log,
         _dir: dir,
     };
