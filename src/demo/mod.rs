@@ -179,6 +179,22 @@ impl DemoHandle {
         Ok(inner.dispatch(deliveries))
     }
 
+    /// A simulated member joins presence channel `channel` (as the traffic generator's
+    /// members do): `member_added` goes to its subscribers unless `id` is already there.
+    /// Returns the number of sockets told.
+    pub fn join_member(&self, channel: &str, id: &str, info: Value) -> usize {
+        let mut inner = self.shared.lock();
+        let deliveries = inner.hub.join_simulated(channel, id, info);
+        inner.dispatch(deliveries)
+    }
+
+    /// A simulated member leaves again (`member_removed` unless a real socket holds `id`).
+    pub fn leave_member(&self, channel: &str, id: &str) -> usize {
+        let mut inner = self.shared.lock();
+        let deliveries = inner.hub.leave_simulated(channel, id);
+        inner.dispatch(deliveries)
+    }
+
     /// Sign a subscription as the demo app's backend would (the same as `POST /pusher/auth`).
     pub fn authorize(
         &self,
