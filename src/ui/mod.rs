@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod format;
+pub mod frame_stats;
 pub mod keymap;
 pub mod log;
 pub mod pacer;
@@ -76,13 +77,17 @@ pub async fn run_with(
     let mut signals = Signals::new()?;
     let mut records_open = true;
     let mut pacer = pacer::FramePacer::new(FRAME_INTERVAL);
+    let mut frame_stats = frame_stats::FrameStats::from_env();
 
     loop {
         if pacer.should_draw(Instant::now()) {
+            let started = Instant::now();
             term.terminal
                 .draw(|f| view::render(&app, f))
                 .context("drawing the dashboard")?;
-            pacer.drawn(Instant::now());
+            let now = Instant::now();
+            frame_stats.record(now - started);
+            pacer.drawn(now);
         }
         let wake = pacer.wake_at();
 
@@ -151,7 +156,7 @@ pub async fn run_with(
         }
     }
     drop(term);
-    Ok(())
+    frame_stats.write()
 }
 
 /// Tell the client to close cleanly, without waiting long for a stuck one.
