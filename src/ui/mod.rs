@@ -91,10 +91,16 @@ pub async fn run_with(
         }
         let wake = pacer.wake_at();
 
+        // Whether this turn handled the user's input, which is drawn without waiting for the
+        // frame slot (see `pacer`).
+        let mut from_input = false;
         let update = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(ev)) => match to_msg(ev) {
-                    Some(msg) => app.update(msg, Instant::now()),
+                    Some(msg) => {
+                        from_input = true;
+                        app.update(msg, Instant::now())
+                    }
                     None => Update::default(),
                 },
                 Some(Err(e)) => return Err(e).context("reading the terminal"),
@@ -137,7 +143,11 @@ pub async fn run_with(
         };
 
         if update.redraw {
-            pacer.mark_dirty();
+            if from_input {
+                pacer.mark_input();
+            } else {
+                pacer.mark_dirty();
+            }
         }
         if let Some(cmd) = update.command {
             if update.quit {

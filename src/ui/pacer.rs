@@ -1,12 +1,21 @@
 //! When to draw: only after something changed, and never sooner than one frame interval after
-//! the previous frame. Kept apart from the loop so the rule is tested without a terminal.
+//! the previous frame, except that the user's own input is shown at once (after a much
+//! shorter floor): under a flood of events a key press would otherwise wait for the next
+//! frame slot, up to a whole interval. Kept apart from the loop so the rules are tested
+//! without a terminal.
 
 use std::time::{Duration, Instant};
+
+/// The shortest gap between frames drawn for input: a held key or a paste still cannot
+/// draw more than about 125 frames a second.
+pub const INPUT_FLOOR: Duration = Duration::from_millis(8);
 
 #[derive(Debug, Clone)]
 pub struct FramePacer {
     interval: Duration,
     dirty: bool,
+    /// The pending change came from the user (a key, the mouse, a resize).
+    input: bool,
     last_draw: Option<Instant>,
 }
 
@@ -16,6 +25,7 @@ impl FramePacer {
         FramePacer {
             interval,
             dirty: true,
+            input: false,
             last_draw: None,
         }
     }
@@ -25,13 +35,28 @@ impl FramePacer {
         self.dirty = true;
     }
 
+    /// The user changed something: draw it as soon as [`INPUT_FLOOR`] allows.
+    pub fn mark_input(&mut self) {
+        self.dirty = true;
+        self.input = true;
+    }
+
+    fn gap(&self) -> Duration {
+        if self.input {
+            INPUT_FLOOR.min(self.interval)
+        } else {
+            self.interval
+        }
+    }
+
     /// Should a frame be drawn now? Call [`FramePacer::drawn`] after drawing it.
     pub fn should_draw(&self, now: Instant) -> bool {
-        self.dirty && self.last_draw.is_none_or(|t| now >= t + self.interval)
+        self.dirty && self.last_draw.is_none_or(|t| now >= t + self.gap())
     }
 
     pub fn drawn(&mut self, now: Instant) {
         self.dirty = false;
+        self.input = false;
         self.last_draw = Some(now);
     }
 
@@ -42,7 +67,7 @@ impl FramePacer {
         }
         Some(
             self.last_draw
-                .map_or_else(Instant::now, |t| t + self.interval),
+                .map_or_else(Instant::now, |t| t + self.gap()),
         )
     }
 }
@@ -73,5 +98,28 @@ mod tests {
         // One second of changes at most 1 frame per 33 ms.
         assert!((28..=31).contains(&frames), "{frames}");
         assert!(p.wake_at().is_some());
+    }
+
+    #[test]
+    fn input_is_drawn_without_waiting_for_the_frame_slot() {
+        let t0 = Instant::now();
+        let iv = Duration::from_millis(33);
+        let mut p = FramePacer::new(iv);
+        p.drawn(t0);
+        // A flood keeps the pacer dirty; a key 10 ms after the last frame is drawn at once.
+        p.mark_dirty();
+        assert!(!p.should_draw(t0 + Duration::from_millis(10)));
+        p.mark_input();
+        assert!(p.should_draw(t0 + Duration::from_millis(10)));
+        p.drawn(t0 + Duration::from_millis(10));
+        // ... but never sooner than the input floor after the previous frame.
+        p.mark_input();
+        assert!(!p.should_draw(t0 + Duration::from_millis(12)));
+        assert_eq!(p.wake_at(), Some(t0 + Duration::from_millis(10) + INPUT_FLOOR));
+        p.drawn(t0 + Duration::from_millis(18));
+        // Back to the normal interval for changes that are not input.
+        p.mark_dirty();
+        assert!(!p.should_draw(t0 + Duration::from_millis(30)));
+        assert!(p.should_draw(t0 + Duration::from_millis(18) + iv));
     }
 }
