@@ -552,7 +552,7 @@ async fn errors_never_quote_the_secret() {
         Script::Live {
             channels: PRIVATE.iter().map(|s| s.to_string()).collect(),
             commands,
-            expect: vec!["error"],
+            expect: vec!["command_error"],
         },
     )
     .await;

@@ -65,10 +65,7 @@ impl FramePacer {
         if !self.dirty {
             return None;
         }
-        Some(
-            self.last_draw
-                .map_or_else(Instant::now, |t| t + self.gap()),
-        )
+        Some(self.last_draw.map_or_else(Instant::now, |t| t + self.gap()))
     }
 }
 
@@ -115,7 +112,10 @@ mod tests {
         // ... but never sooner than the input floor after the previous frame.
         p.mark_input();
         assert!(!p.should_draw(t0 + Duration::from_millis(12)));
-        assert_eq!(p.wake_at(), Some(t0 + Duration::from_millis(10) + INPUT_FLOOR));
+        assert_eq!(
+            p.wake_at(),
+            Some(t0 + Duration::from_millis(10) + INPUT_FLOOR)
+        );
         p.drawn(t0 + Duration::from_millis(18));
         // Back to the normal interval for changes that are not input.
         p.mark_dirty();
