@@ -18,14 +18,7 @@ const ACTIVITY: Duration = Duration::from_secs(2);
 const PONG: Duration = Duration::from_secs(1);
 
 /// Every channel the demo subscribes to at start.
-const CHANNELS: &[&str] = &[
-    "ticker",
-    "news",
-    "presence-lobby",
-    "private-chat",
-    "private-encrypted-vault",
-    "cache-status",
-];
+const CHANNELS: &[&str] = chanwatch::demo::traffic::CHANNELS;
 
 fn demo(name: &str) -> Headless {
     let args: Vec<String> = [
