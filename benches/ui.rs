@@ -35,6 +35,7 @@ fn records(n: usize) -> Vec<Stamped> {
                 event: "price-update".into(),
                 data: json!({"id": i, "symbol": "ABC", "price": 101.25, "qty": 3, "side": "buy"}),
                 user_id: None,
+                decrypted: false,
             },
         })
         .collect()

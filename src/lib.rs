@@ -3,9 +3,14 @@
 //! (headless writer | dashboard); keys or stdin -> [`record::Command`] -> client task.
 
 pub mod auth;
+pub mod cli;
+pub mod client;
+pub mod config;
 pub mod connection;
+pub mod crypto;
 pub mod demo;
 pub mod faults;
+pub mod headless;
 pub mod protocol;
 pub mod record;
 pub mod ui;

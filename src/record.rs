@@ -84,6 +84,9 @@ pub enum Record {
         data: Value,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         user_id: Option<String>,
+        /// The payload arrived encrypted (`private-encrypted-`) and `data` is its plaintext.
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        decrypted: bool,
     },
     /// The full member list of a presence channel, sent when the subscription succeeds.
     Members {
@@ -100,6 +103,32 @@ pub enum Record {
     MemberRemoved {
         channel: String,
         id: String,
+    },
+    /// `pusher:signin_success`: the server accepted our user.
+    SignedIn {
+        user_id: String,
+        user_data: Value,
+    },
+    /// User sign-in failed: the authenticator refused, or the server's answer was unusable.
+    SigninError {
+        status: Option<u16>,
+        message: String,
+    },
+    /// A watchlist notification: `event` is "online" or "offline".
+    Watchlist {
+        event: String,
+        user_ids: Vec<String>,
+    },
+    /// A fault was injected (fault proxy or demo server); `fault` is its label, e.g. "cut".
+    Fault {
+        fault: String,
+    },
+    /// An event was published through the HTTP API.
+    Published {
+        channel: String,
+        event: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        excluded_socket_id: Option<String>,
     },
     /// We sent `pusher:ping` because the connection was quiet for `after_ms`.
     PingSent {
@@ -159,6 +188,21 @@ pub enum Command {
         #[serde(default)]
         data: Value,
     },
+    /// Inject a fault: `{"cmd":"fault","kind":"cut"}`, `{"cmd":"fault","kind":"delay","ms":200}`,
+    /// `{"cmd":"fault","kind":"close","code":4200}` ... (see the README).
+    Fault(crate::faults::FaultKind),
+    /// Publish a server event through the signed HTTP API (needs app id and secret).
+    Publish {
+        channel: String,
+        event: String,
+        #[serde(default)]
+        data: Value,
+        /// Leave this connection out of the delivery (`socket_id` in the API call).
+        #[serde(default)]
+        exclude_self: bool,
+    },
+    /// Sign the user in now and after every reconnect (needs user authentication configured).
+    Signin,
     Quit,
 }
 
@@ -214,6 +258,11 @@ mod tests {
             Command::Quit
         );
         assert!(serde_json::from_str::<Command>(r#"{"cmd":"nope"}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<Command>(r#"{"cmd":"fault","kind":"delay","ms":200}"#).unwrap(),
+            Command::Fault(crate::faults::FaultKind::Delay { ms: 200 })
+        );
+        assert!(serde_json::from_str::<Command>(r#"{"cmd":"fault","kind":"melt"}"#).is_err());
     }
 
     #[test]

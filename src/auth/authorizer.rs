@@ -1,6 +1,7 @@
 //! Which way subscriptions get authorized, chosen once from the options, plus the parsers
 //! for the `--auth-param` and `--auth-header` flags.
 
+use super::command::CommandAuthorizer;
 use super::endpoint::{EndpointAuthorizer, header_pair};
 use super::local::LocalSigner;
 use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
@@ -12,6 +13,8 @@ pub enum Authorizer {
     Local(LocalSigner),
     /// `--auth-endpoint URL`: ask the app's server.
     Endpoint(EndpointAuthorizer),
+    /// An external command prints the auth JSON (pusher-js's `customHandler`).
+    Command(CommandAuthorizer),
     /// Neither was configured: every private, presence or encrypted channel fails with advice.
     #[default]
     None,
@@ -26,6 +29,7 @@ impl Authorizer {
         match self {
             Authorizer::Local(signer) => signer.sign(req),
             Authorizer::Endpoint(endpoint) => endpoint.authorize(req).await,
+            Authorizer::Command(command) => command.authorize(req).await,
             Authorizer::None => Err(AuthFailure {
                 status: None,
                 message: format!(

@@ -1,10 +1,16 @@
-//! Asking an HTTP auth endpoint, the way pusher-js's ajax transport does: a form POST of
-//! `socket_id`, `channel_name` and the configured params, with the configured headers.
+//! Asking an HTTP auth endpoint the way pusher-js does: with the `ajax` transport a form POST
+//! of `socket_id`, `channel_name` and the configured params, with the configured headers; with
+//! the `jsonp` transport a GET carrying the same fields in the query string plus a `callback`,
+//! answered by `callback({...})`. The same endpoint type serves user authentication
+//! (`pusher:signin`), whose form has no `channel_name`.
 
-use super::response::interpret_response;
+use super::jsonp::{JSONP_CALLBACK, unwrap_callback};
+use super::response::{excerpt, interpret_response, interpret_user_response};
+use super::user::UserGrant;
 use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 use url::Url;
 
@@ -16,9 +22,50 @@ const MAX_BODY: usize = 1 << 20;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// How the request reaches the endpoint (pusher-js's `transport` option).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthTransport {
+    /// POST with a form body and the configured headers.
+    #[default]
+    Ajax,
+    /// GET with the form fields and `callback` in the query string; no custom headers, as a
+    /// browser's script tag cannot send any.
+    Jsonp,
+}
+
+impl AuthTransport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthTransport::Ajax => "ajax",
+            AuthTransport::Jsonp => "jsonp",
+        }
+    }
+}
+
+impl fmt::Display for AuthTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AuthTransport {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<AuthTransport, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ajax" => Ok(AuthTransport::Ajax),
+            "jsonp" => Ok(AuthTransport::Jsonp),
+            _ => Err(format!(
+                "unknown auth transport `{s}`; use `ajax` (form POST) or `jsonp` (GET with a callback)"
+            )),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct EndpointAuthorizer {
     url: Url,
+    transport: AuthTransport,
     params: Vec<(String, String)>,
     headers: Vec<(String, String)>,
     header_map: HeaderMap,
@@ -27,8 +74,9 @@ pub struct EndpointAuthorizer {
 }
 
 impl EndpointAuthorizer {
-    /// Checks the URL (absolute http/https) and headers up front, so a bad option is reported
-    /// at start-up rather than on the first private subscription.
+    /// An ajax endpoint (see [`EndpointAuthorizer::with_transport`] for JSONP). Checks the URL
+    /// (absolute http/https) and headers up front, so a bad option is reported at start-up
+    /// rather than on the first private subscription.
     pub fn new(
         url: &str,
         params: Vec<(String, String)>,
@@ -64,6 +112,7 @@ impl EndpointAuthorizer {
             .map_err(|e| format!("cannot set up the HTTP client: {}", error_chain(&e)))?;
         Ok(EndpointAuthorizer {
             url,
+            transport: AuthTransport::Ajax,
             params,
             headers,
             header_map,
@@ -72,8 +121,30 @@ impl EndpointAuthorizer {
         })
     }
 
+    /// Chooses the transport. JSONP cannot carry headers (pusher-js ignores them there), so
+    /// configured headers with JSONP are refused rather than silently dropped.
+    pub fn with_transport(
+        mut self,
+        transport: AuthTransport,
+    ) -> Result<EndpointAuthorizer, String> {
+        if transport == AuthTransport::Jsonp && !self.headers.is_empty() {
+            let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(format!(
+                "auth headers ({}) cannot be sent with the jsonp transport, which is a plain GET \
+                 as a browser script tag makes; pass them as params or use the ajax transport",
+                names.join(", ")
+            ));
+        }
+        self.transport = transport;
+        Ok(self)
+    }
+
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    pub fn transport(&self) -> AuthTransport {
+        self.transport
     }
 
     pub fn params(&self) -> &[(String, String)] {
@@ -88,37 +159,90 @@ impl EndpointAuthorizer {
         self.timeout
     }
 
-    /// The request body: `socket_id`, `channel_name`, then the extra params in order.
+    /// `socket_id`, `channel_name` (channel authorization only), then the params in order.
+    fn fields(&self, socket_id: &str, channel: Option<&str>) -> Vec<(String, String)> {
+        let mut fields = vec![("socket_id".to_string(), socket_id.to_string())];
+        if let Some(channel) = channel {
+            fields.push(("channel_name".into(), channel.into()));
+        }
+        fields.extend(self.params.iter().cloned());
+        fields
+    }
+
+    /// The ajax request body of a channel authorization.
     pub fn form_body(&self, req: &AuthRequest) -> String {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("socket_id", &req.socket_id);
-        form.append_pair("channel_name", &req.channel);
-        for (k, v) in &self.params {
-            form.append_pair(k, v);
-        }
-        form.finish()
+        encode(&self.fields(&req.socket_id, Some(&req.channel)))
     }
 
-    /// POSTs the form and interprets the answer. Bounded by the timeout as a whole
-    /// (connect, send and reading the body).
+    /// The ajax request body of a user authentication: no `channel_name`.
+    pub fn user_form_body(&self, socket_id: &str) -> String {
+        encode(&self.fields(socket_id, None))
+    }
+
+    /// The JSONP request URL: the endpoint's own query kept, then `callback` (first, as
+    /// pusher-js puts it) and the fields.
+    pub fn jsonp_url(&self, fields: &[(String, String)]) -> Url {
+        let mut url = self.url.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("callback", JSONP_CALLBACK);
+            for (k, v) in fields {
+                query.append_pair(k, v);
+            }
+        }
+        url
+    }
+
+    /// Authorizes a channel subscription and checks the answer.
     pub async fn authorize(&self, req: &AuthRequest) -> Result<AuthGrant, AuthFailure> {
-        match tokio::time::timeout(self.timeout, self.exchange(req)).await {
-            Ok(Ok((status, body))) => interpret_response(&req.channel, status, &body),
-            Ok(Err(message)) => Err(AuthFailure {
-                status: None,
-                message,
-            }),
-            Err(_) => Err(AuthFailure {
-                status: None,
-                message: format!(
-                    "auth endpoint did not answer within {}",
-                    humantime::format_duration(self.timeout)
-                ),
-            }),
-        }
+        let fields = self.fields(&req.socket_id, Some(&req.channel));
+        let (status, body) = self.fetch(&fields).await?;
+        interpret_response(&req.channel, status, &body)
     }
 
-    async fn exchange(&self, req: &AuthRequest) -> Result<(u16, Vec<u8>), String> {
+    /// Authenticates the user for `pusher:signin` (this endpoint is then the user-auth one,
+    /// `/pusher/user-auth` by pusher-js's convention) and checks the answer.
+    pub async fn authenticate_user(&self, socket_id: &str) -> Result<UserGrant, AuthFailure> {
+        let fields = self.fields(socket_id, None);
+        let (status, body) = self.fetch(&fields).await?;
+        interpret_user_response(status, &body)
+    }
+
+    /// Makes the request, bounded by the timeout as a whole (connect, send, read), and gives
+    /// the status with the auth JSON: for JSONP, a 200's callback argument.
+    async fn fetch(&self, fields: &[(String, String)]) -> Result<(u16, Vec<u8>), AuthFailure> {
+        let (status, body) = match tokio::time::timeout(self.timeout, self.exchange(fields)).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(message)) => {
+                return Err(AuthFailure {
+                    status: None,
+                    message,
+                });
+            }
+            Err(_) => {
+                return Err(AuthFailure {
+                    status: None,
+                    message: format!(
+                        "auth endpoint did not answer within {}",
+                        humantime::format_duration(self.timeout)
+                    ),
+                });
+            }
+        };
+        if self.transport == AuthTransport::Jsonp && status == 200 {
+            let inner = unwrap_callback(&body, JSONP_CALLBACK).map_err(|why| AuthFailure {
+                status: Some(200),
+                message: format!(
+                    "auth endpoint answered 200 but not with a JSONP callback ({why}): {}",
+                    excerpt(&body)
+                ),
+            })?;
+            return Ok((status, inner.as_bytes().to_vec()));
+        }
+        Ok((status, body))
+    }
+
+    async fn exchange(&self, fields: &[(String, String)]) -> Result<(u16, Vec<u8>), String> {
         let failed = |e: reqwest::Error| {
             format!(
                 "auth request to {} failed: {}",
@@ -126,14 +250,15 @@ impl EndpointAuthorizer {
                 error_chain(&e)
             )
         };
-        let mut response = self
-            .client
-            .post(self.url.clone())
-            .headers(self.header_map.clone())
-            .body(self.form_body(req))
-            .send()
-            .await
-            .map_err(failed)?;
+        let request = match self.transport {
+            AuthTransport::Ajax => self
+                .client
+                .post(self.url.clone())
+                .headers(self.header_map.clone())
+                .body(encode(fields)),
+            AuthTransport::Jsonp => self.client.get(self.jsonp_url(fields)),
+        };
+        let mut response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(failed)? {
@@ -149,6 +274,14 @@ impl EndpointAuthorizer {
     }
 }
 
+fn encode(fields: &[(String, String)]) -> String {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        form.append_pair(k, v);
+    }
+    form.finish()
+}
+
 /// Header names and values are shown (they help when debugging), values are not: they are
 /// often bearer tokens.
 impl fmt::Debug for EndpointAuthorizer {
@@ -156,6 +289,7 @@ impl fmt::Debug for EndpointAuthorizer {
         let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
         f.debug_struct("EndpointAuthorizer")
             .field("url", &display_url(&self.url))
+            .field("transport", &self.transport)
             .field("params", &self.params)
             .field("headers", &names)
             .field("timeout", &self.timeout)
@@ -238,6 +372,67 @@ mod tests {
             .into_owned()
             .collect();
         assert_eq!(back[3], ("note".into(), "x y/é".into()));
+    }
+
+    #[test]
+    fn transports_parse_by_name() {
+        assert_eq!("ajax".parse(), Ok(AuthTransport::Ajax));
+        assert_eq!(" JSONP ".parse(), Ok(AuthTransport::Jsonp));
+        assert_eq!(AuthTransport::default(), AuthTransport::Ajax);
+        assert_eq!(AuthTransport::Jsonp.to_string(), "jsonp");
+        let e = "xhr".parse::<AuthTransport>().unwrap_err();
+        assert!(
+            e.contains("`xhr`") && e.contains("ajax") && e.contains("jsonp"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn jsonp_url_keeps_the_endpoint_query_and_adds_callback_then_fields() {
+        let e = EndpointAuthorizer::new(
+            "http://127.0.0.1:9/auth?app=1",
+            vec![("team".into(), "a b&c".into())],
+            vec![],
+            DEFAULT_AUTH_TIMEOUT,
+        )
+        .unwrap()
+        .with_transport(AuthTransport::Jsonp)
+        .unwrap();
+        assert_eq!(e.transport(), AuthTransport::Jsonp);
+        let url = e.jsonp_url(&e.fields("1.2", Some("private-a")));
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/auth?app=1&callback=chanwatch_auth&socket_id=1.2\
+             &channel_name=private-a&team=a+b%26c"
+        );
+        let url = e.jsonp_url(&e.fields("1.2", None));
+        assert_eq!(
+            url.query(),
+            Some("app=1&callback=chanwatch_auth&socket_id=1.2&team=a+b%26c")
+        );
+    }
+
+    #[test]
+    fn user_form_has_no_channel_name() {
+        let e = endpoint(vec![("team", "x")]);
+        assert_eq!(e.user_form_body("1.2"), "socket_id=1.2&team=x");
+    }
+
+    #[test]
+    fn jsonp_refuses_headers_it_could_not_send() {
+        let e = EndpointAuthorizer::new(
+            "http://h/",
+            vec![],
+            vec![("Authorization".into(), "Bearer s3cr3t".into())],
+            DEFAULT_AUTH_TIMEOUT,
+        )
+        .unwrap();
+        let err = e.clone().with_transport(AuthTransport::Jsonp).unwrap_err();
+        assert!(
+            err.contains("(Authorization)") && err.contains("jsonp") && !err.contains("s3cr3t"),
+            "{err}"
+        );
+        assert!(e.with_transport(AuthTransport::Ajax).is_ok());
     }
 
     #[test]

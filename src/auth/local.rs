@@ -1,7 +1,9 @@
-//! Signing subscriptions locally with the app secret (`--secret`), as a server would.
+//! Signing subscriptions locally with the app secret (`--secret`), as a server would, and,
+//! given the server's encryption master key, handing out encrypted channels' keys too.
 
 use super::signature::channel_auth;
 use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
+use crate::crypto::MasterKey;
 use crate::protocol::ChannelKind;
 use serde_json::Value;
 use std::fmt;
@@ -16,6 +18,7 @@ pub struct LocalSigner {
     secret: String,
     user_id: String,
     user_info: Option<Value>,
+    master_key: Option<MasterKey>,
 }
 
 impl LocalSigner {
@@ -46,7 +49,19 @@ impl LocalSigner {
             secret,
             user_id,
             user_info,
+            master_key: None,
         })
+    }
+
+    /// Adds the server's encryption master key (`--encryption-master-key`, base64 of 32
+    /// bytes), so encrypted channels get their `shared_secret` derived as the server does.
+    pub fn with_master_key(mut self, master_key_b64: &str) -> Result<LocalSigner, String> {
+        self.master_key = Some(MasterKey::from_base64(master_key_b64).map_err(|e| e.to_string())?);
+        Ok(self)
+    }
+
+    pub fn has_master_key(&self) -> bool {
+        self.master_key.is_some()
     }
 
     pub fn key(&self) -> &str {
@@ -71,19 +86,27 @@ impl LocalSigner {
         }
     }
 
-    /// Signs `req`. Encrypted channels fail: their `shared_secret` is derived from the
-    /// server's encryption master key, which the app secret does not give us.
+    /// Signs `req`. Encrypted channels are signed like private ones; their `shared_secret` is
+    /// derived from the server's encryption master key, so without one they fail.
     pub fn sign(&self, req: &AuthRequest) -> Result<AuthGrant, AuthFailure> {
         let kind = ChannelKind::of(&req.channel);
         match kind {
-            ChannelKind::Encrypted => Err(AuthFailure {
-                status: None,
-                message: format!(
-                    "{}: local signing cannot provide the shared_secret an encrypted channel needs \
-                     (it comes from the server's encryption master key); use --auth-endpoint URL",
-                    req.channel
-                ),
-            }),
+            ChannelKind::Encrypted => match &self.master_key {
+                Some(master_key) => Ok(AuthGrant {
+                    auth: channel_auth(&self.key, &self.secret, &req.socket_id, &req.channel, None),
+                    channel_data: None,
+                    shared_secret: Some(master_key.shared_secret_for(&req.channel)),
+                }),
+                None => Err(AuthFailure {
+                    status: None,
+                    message: format!(
+                        "{}: local signing cannot provide the shared_secret an encrypted channel \
+                         needs (it comes from the server's encryption master key); pass \
+                         --encryption-master-key BASE64 or use --auth-endpoint URL",
+                        req.channel
+                    ),
+                }),
+            },
             ChannelKind::Presence => {
                 let data = self.channel_data();
                 Ok(AuthGrant {
@@ -115,6 +138,7 @@ impl fmt::Debug for LocalSigner {
             .field("secret", &"<hidden>")
             .field("user_id", &self.user_id)
             .field("user_info", &self.user_info)
+            .field("master_key", &self.master_key.as_ref().map(|_| "<hidden>"))
             .finish()
     }
 }
@@ -196,7 +220,61 @@ mod tests {
         assert_eq!(f.status, None);
         assert!(f.message.contains("shared_secret"), "{}", f.message);
         assert!(f.message.contains("--auth-endpoint"), "{}", f.message);
+        assert!(
+            f.message.contains("--encryption-master-key"),
+            "{}",
+            f.message
+        );
         assert!(!f.message.contains(SECRET));
+    }
+
+    const MASTER: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn a_master_key_gives_encrypted_channels_their_key() {
+        let s = LocalSigner::new(KEY, SECRET, None, None)
+            .unwrap()
+            .with_master_key(MASTER)
+            .unwrap();
+        assert!(s.has_master_key());
+        let g = s.sign(&req("private-encrypted-foo")).unwrap();
+        // Signed like a private channel; shared_secret is not part of the signature.
+        let expected = hmac_hex(SECRET, "1234.1234:private-encrypted-foo");
+        assert_eq!(g.auth, format!("{KEY}:{expected}"));
+        assert_eq!(g.channel_data, None);
+        // The protocol.md §6 vector.
+        let key = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            g.shared_secret.unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            hex::encode(key),
+            "13723a2b12f0a8fd51affa75ebbe95a67af0db70a445d4b96e45f935acd191e6"
+        );
+        // Other kinds are unaffected.
+        assert_eq!(s.sign(&req("private-foobar")).unwrap().shared_secret, None);
+    }
+
+    #[test]
+    fn bad_master_keys_are_refused_and_never_shown() {
+        let s = LocalSigner::new(KEY, SECRET, None, None).unwrap();
+        assert_eq!(
+            s.clone().with_master_key("AAEC").unwrap_err(),
+            "the encryption master key must be the base64 of 32 bytes, it decodes to 3 bytes"
+        );
+        assert_eq!(
+            s.clone().with_master_key("not base64!").unwrap_err(),
+            "the encryption master key is not valid base64"
+        );
+        assert!(!s.has_master_key());
+        let with = s.with_master_key(MASTER).unwrap();
+        let shown = format!("{with:?}");
+        assert!(
+            !shown.contains(MASTER) && !shown.contains(SECRET),
+            "{shown}"
+        );
+        assert!(shown.contains("master_key: Some(\"<hidden>\")"), "{shown}");
     }
 
     #[test]

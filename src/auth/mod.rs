@@ -1,17 +1,25 @@
-//! Channel authorization: signing locally with the app secret, or asking the app's HTTP auth
-//! endpoint as pusher-js does. The client task calls [`Authorizer::authorize`] for each
-//! [`crate::connection::Output::Authorize`] and feeds the result back to the machine.
+//! Channel authorization and user authentication: signing locally with the app secret,
+//! asking the app's HTTP auth endpoint as pusher-js does (ajax or JSONP), or running an
+//! external command (the terminal counterpart of pusher-js's `customHandler`). The client task
+//! calls [`Authorizer::authorize`] for each [`crate::connection::Output::Authorize`] and feeds
+//! the result back to the machine, and [`UserAuthenticator::authenticate`] for `pusher:signin`.
 //!
 //! Secrets never appear in errors or debug output.
 
 mod authorizer;
+mod command;
 mod endpoint;
+mod jsonp;
 mod local;
 mod response;
 pub mod signature;
+mod user;
 
 pub use authorizer::{Authorizer, parse_header, parse_param};
-pub use endpoint::{DEFAULT_AUTH_TIMEOUT, EndpointAuthorizer};
+pub use command::CommandAuthorizer;
+pub use endpoint::{AuthTransport, DEFAULT_AUTH_TIMEOUT, EndpointAuthorizer};
+pub use jsonp::{JSONP_CALLBACK, unwrap_callback};
 pub use local::LocalSigner;
-pub use response::{excerpt, interpret_response};
+pub use response::{check_user_data, excerpt, interpret_response, interpret_user_response};
 pub use signature::{channel_auth, hmac_hex, user_auth};
+pub use user::{LocalUserSigner, UserAuthenticator, UserGrant};

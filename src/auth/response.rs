@@ -4,6 +4,7 @@
 //! presence) reveal mistakes later; we check the shape here so the subscription error names
 //! the actual problem.
 
+use super::user::UserGrant;
 use crate::connection::{AuthFailure, AuthGrant};
 use crate::protocol::ChannelKind;
 use base64::Engine;
@@ -13,6 +14,41 @@ use serde_json::{Map, Value};
 pub const EXCERPT_CHARS: usize = 200;
 
 const EXPECTED_SHAPE: &str = r#"{"auth":"key:signature"}"#;
+const EXPECTED_USER_SHAPE: &str = r#"{"auth":"key:signature","user_data":"{\"id\":\"...\"}"}"#;
+
+/// Who produced the auth JSON, for the wording of errors and the failure's status.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Origin<'a> {
+    /// The 200 body of an auth endpoint (ajax, or the unwrapped JSONP callback argument).
+    Endpoint,
+    /// The standard output of an auth command, shown as given.
+    Command(&'a str),
+}
+
+impl Origin<'_> {
+    fn status(self) -> Option<u16> {
+        match self {
+            Origin::Endpoint => Some(200),
+            Origin::Command(_) => None,
+        }
+    }
+
+    fn not_json(self) -> String {
+        match self {
+            Origin::Endpoint => "auth endpoint answered 200 but the body is not valid JSON".into(),
+            Origin::Command(cmd) => {
+                format!("auth command {cmd} printed something that is not valid JSON")
+            }
+        }
+    }
+
+    fn fail(self, message: String) -> AuthFailure {
+        AuthFailure {
+            status: self.status(),
+            message,
+        }
+    }
+}
 
 /// Interprets the status and body the endpoint returned for `channel`.
 /// Only 200 is success, as in pusher-js.
@@ -21,33 +57,47 @@ pub fn interpret_response(
     status: u16,
     body: &[u8],
 ) -> Result<AuthGrant, AuthFailure> {
-    if status != 200 {
-        let reason = reqwest::StatusCode::from_u16(status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .map(|r| format!(" {r}"))
-            .unwrap_or_default();
-        return Err(AuthFailure {
-            status: Some(status),
-            message: format!(
-                "auth endpoint answered HTTP {status}{reason}: {}",
-                excerpt(body)
-            ),
-        });
+    check_status(status, body)?;
+    interpret_grant(channel, body, Origin::Endpoint)
+}
+
+/// Interprets the answer of a user-authentication endpoint: `{auth, user_data}` where
+/// `user_data` is a JSON string holding an object with a non-empty string `id`.
+pub fn interpret_user_response(status: u16, body: &[u8]) -> Result<UserGrant, AuthFailure> {
+    check_status(status, body)?;
+    interpret_user_grant(body, Origin::Endpoint)
+}
+
+fn check_status(status: u16, body: &[u8]) -> Result<(), AuthFailure> {
+    if status == 200 {
+        return Ok(());
     }
-    let fail = |message: String| AuthFailure {
-        status: Some(200),
-        message,
-    };
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        fail(format!(
-            "auth endpoint answered 200 but the body is not valid JSON ({e}): {}",
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    Err(AuthFailure {
+        status: Some(status),
+        message: format!(
+            "auth endpoint answered HTTP {status}{reason}: {}",
             excerpt(body)
-        ))
-    })?;
+        ),
+    })
+}
+
+/// The JSON object and its `auth` string, common to channel and user answers.
+fn parse_auth_object(
+    body: &[u8],
+    origin: Origin,
+    expected: &str,
+) -> Result<(Map<String, Value>, String), AuthFailure> {
+    let fail = |message: String| origin.fail(message);
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| fail(format!("{} ({e}): {}", origin.not_json(), excerpt(body))))?;
     let Value::Object(obj) = value else {
         return Err(fail(format!(
-            "auth response must be a JSON object like {EXPECTED_SHAPE}, got: {}",
+            "auth response must be a JSON object like {expected}, got: {}",
             excerpt(body)
         )));
     };
@@ -61,7 +111,7 @@ pub fn interpret_response(
         }
         None => {
             return Err(fail(format!(
-                "auth response has no `auth` field; expected {EXPECTED_SHAPE}, got: {}",
+                "auth response has no `auth` field; expected {expected}, got: {}",
                 excerpt(body)
             )));
         }
@@ -72,6 +122,17 @@ pub fn interpret_response(
             excerpt(auth.as_bytes())
         )));
     }
+    Ok((obj, auth))
+}
+
+/// Checks a channel authorization's JSON (the body of a 200, or a command's output).
+pub(super) fn interpret_grant(
+    channel: &str,
+    body: &[u8],
+    origin: Origin,
+) -> Result<AuthGrant, AuthFailure> {
+    let fail = |message: String| origin.fail(message);
+    let (obj, auth) = parse_auth_object(body, origin, EXPECTED_SHAPE)?;
     let channel_data = optional_string(&obj, "channel_data").map_err(fail)?;
     let shared_secret = optional_string(&obj, "shared_secret").map_err(fail)?;
 
@@ -102,6 +163,46 @@ pub fn interpret_response(
         channel_data,
         shared_secret,
     })
+}
+
+/// Checks a user authentication's JSON: `auth` plus a `user_data` string.
+pub(super) fn interpret_user_grant(body: &[u8], origin: Origin) -> Result<UserGrant, AuthFailure> {
+    let fail = |message: String| origin.fail(message);
+    let (obj, auth) = parse_auth_object(body, origin, EXPECTED_USER_SHAPE)?;
+    let Some(user_data) = optional_string(&obj, "user_data").map_err(fail)? else {
+        return Err(fail(format!(
+            "user authentication has no user_data; expected {EXPECTED_USER_SHAPE}, got: {}",
+            excerpt(body)
+        )));
+    };
+    check_user_data(&user_data).map_err(fail)?;
+    Ok(UserGrant { auth, user_data })
+}
+
+/// pusher-js parses `user_data` after `pusher:signin_success` and needs a non-empty string
+/// `id`; the server's `#server-to-user-<id>` channel is named after it.
+pub fn check_user_data(user_data: &str) -> Result<(), String> {
+    let parsed: Value = serde_json::from_str(user_data).map_err(|e| {
+        format!(
+            "user_data is not valid JSON ({e}): {}",
+            excerpt(user_data.as_bytes())
+        )
+    })?;
+    match parsed.get("id") {
+        Some(Value::String(id)) if !id.is_empty() => Ok(()),
+        Some(Value::String(_)) => {
+            Err("user_data has an empty `id`; it must be a non-empty string".into())
+        }
+        Some(other) => Err(format!(
+            "user_data `id` must be a non-empty string, got {}: {}",
+            kind_of(other),
+            excerpt(user_data.as_bytes())
+        )),
+        None => Err(format!(
+            "user_data must be a JSON object with a non-empty string `id`, got: {}",
+            excerpt(user_data.as_bytes())
+        )),
+    }
 }
 
 /// A string field, absent or null meaning `None`. Anything else is a mistake worth naming:
@@ -321,6 +422,78 @@ mod tests {
 
         let f = err("private-a", 200, r#"{"auth":"nocolon"}"#);
         assert!(f.message.contains("key:signature"), "{}", f.message);
+    }
+
+    #[test]
+    fn command_output_is_worded_as_such_and_has_no_status() {
+        let f = interpret_grant("private-a", b"oops", Origin::Command("`./auth.sh`")).unwrap_err();
+        assert_eq!(f.status, None);
+        assert!(
+            f.message
+                .starts_with("auth command `./auth.sh` printed something that is not valid JSON ("),
+            "{}",
+            f.message
+        );
+        assert!(f.message.ends_with("): oops"), "{}", f.message);
+        let g =
+            interpret_grant("private-a", b"{\"auth\":\"k:s\"}\n", Origin::Command("`x`")).unwrap();
+        assert_eq!(g.auth, "k:s");
+    }
+
+    #[test]
+    fn user_grant() {
+        let g = interpret_user_response(200, br#"{"auth":"k:s","user_data":"{\"id\":\"u1\"}"}"#)
+            .unwrap();
+        assert_eq!(
+            g,
+            UserGrant {
+                auth: "k:s".into(),
+                user_data: r#"{"id":"u1"}"#.into()
+            }
+        );
+    }
+
+    #[test]
+    fn user_grant_problems_are_named() {
+        let f = interpret_user_response(403, b"no").unwrap_err();
+        assert_eq!(f.status, Some(403));
+        assert_eq!(f.message, "auth endpoint answered HTTP 403 Forbidden: no");
+
+        let f = interpret_user_response(200, br#"{"auth":"k:s"}"#).unwrap_err();
+        assert_eq!(f.status, Some(200));
+        assert!(
+            f.message
+                .starts_with("user authentication has no user_data; expected"),
+            "{}",
+            f.message
+        );
+        let f = interpret_user_response(200, br#"{"user_data":"{}"}"#).unwrap_err();
+        assert!(f.message.contains(r#""user_data":"#), "{}", f.message);
+        // The object itself instead of a JSON string.
+        let f =
+            interpret_user_response(200, br#"{"auth":"k:s","user_data":{"id":"1"}}"#).unwrap_err();
+        assert!(
+            f.message.contains("`user_data` must be a string"),
+            "{}",
+            f.message
+        );
+        let f = interpret_user_response(200, br#"{"auth":"k:s","user_data":"{\"id\":1}"}"#)
+            .unwrap_err();
+        assert!(
+            f.message
+                .contains("`id` must be a non-empty string, got a number"),
+            "{}",
+            f.message
+        );
+        let f = interpret_user_response(200, br#"{"auth":"k:s","user_data":"{\"id\":\"\"}"}"#)
+            .unwrap_err();
+        assert!(f.message.contains("empty `id`"), "{}", f.message);
+        let f = interpret_user_response(200, br#"{"auth":"k:s","user_data":"nope"}"#).unwrap_err();
+        assert!(
+            f.message.starts_with("user_data is not valid JSON"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 
 use super::{
     AuthFailure, AuthGrant, AuthRequest, Backoff, ConnId, Endpoint, Input, MachineConfig, Members,
-    Output,
+    Output, UserGrant,
 };
+use crate::crypto::{self, DecryptError};
 use crate::protocol::codes::{CloseAction, close_action, describe};
 use crate::protocol::frame::{self, Frame, id_string};
 use crate::protocol::{ChannelKind, channel};
@@ -37,6 +38,11 @@ struct Channel {
     kind: ChannelKind,
     status: ChannelStatus,
     members: Members,
+    /// Encrypted channels: the base64 `shared_secret` from the authorization.
+    key: Option<String>,
+    /// Encrypted channels: events that failed to decrypt, waiting for a fresh key from a
+    /// re-authorization for this socket id.
+    reauth: Option<(String, Vec<Frame>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,11 +75,12 @@ pub struct Machine {
     state: State,
     conn: Option<Conn>,
     last_conn_id: ConnId,
-    attempts: usize,
     backoff: Backoff,
     retry_at: Option<Instant>,
     unavailable_at: Option<Instant>,
     channels: IndexMap<String, Channel>,
+    /// The signed-in user's id on this connection (`pusher:signin_success`).
+    user: Option<String>,
     out: Vec<Output>,
 }
 
@@ -86,10 +93,10 @@ impl Machine {
             state: State::Initialized,
             conn: None,
             last_conn_id: 0,
-            attempts: 0,
             retry_at: None,
             unavailable_at: None,
             channels: IndexMap::new(),
+            user: None,
             out: Vec::new(),
         }
     }
@@ -172,6 +179,9 @@ impl Machine {
                 }
             }
             Input::Authorized { request, result } => self.on_authorized(request, result),
+            Input::UserAuthenticated { socket_id, result } => {
+                self.on_user_authenticated(&socket_id, result)
+            }
             Input::Tick => self.on_tick(now),
         }
         std::mem::take(&mut self.out)
@@ -190,6 +200,24 @@ impl Machine {
                 event,
                 data,
             } => self.trigger(&channel, &event, &data),
+            // The session around the client handles these; reaching here means nothing could.
+            Command::Fault(f) => self.error(
+                None,
+                format!(
+                    "cannot inject fault {}: no fault proxy or demo server in this session",
+                    f.label()
+                ),
+            ),
+            Command::Publish { .. } => self.error(
+                None,
+                "cannot publish: the HTTP API needs an app id and secret".into(),
+            ),
+            Command::Signin => {
+                self.config.signin = true;
+                if self.user.is_none() {
+                    self.request_signin();
+                }
+            }
         }
     }
 
@@ -268,6 +296,8 @@ impl Machine {
                     kind: ChannelKind::of(&name),
                     status: ChannelStatus::Queued,
                     members: Members::default(),
+                    key: None,
+                    reauth: None,
                 },
             );
         }
@@ -337,8 +367,10 @@ impl Machine {
             self.fail_no_transport();
             return;
         }
-        let (_, url) = &candidates[self.attempts % candidates.len()];
-        self.attempts += 1;
+        // The first usable transport only: with TLS off that is `ws`, and alternating with
+        // `wss://host:443` would send every other attempt to a port a self-hosted server
+        // rarely has. pusher-js's 2 s-delayed parallel `wss` race buys little in a terminal.
+        let (_, url) = &candidates[0];
         self.last_conn_id += 1;
         let id = self.last_conn_id;
         self.conn = Some(Conn {
@@ -563,6 +595,9 @@ impl Machine {
                 self.retry_at = None;
                 self.unavailable_at = None;
                 self.set_state(State::Connected, None, Some(socket_id));
+                if self.config.signin {
+                    self.request_signin();
+                }
                 let names: Vec<String> = self.channels.keys().cloned().collect();
                 for name in names {
                     self.start_subscription(&name);
@@ -624,6 +659,18 @@ impl Machine {
                     }
                     _ => self.error(None, format!("pusher:subscription_error: {message}")),
                 }
+            }
+            "pusher:signin_success" => self.on_signin_success(&f),
+            "pusher_internal:watchlist_events" => {
+                let events = f.data_field("events").and_then(Value::as_array).cloned();
+                for e in events.unwrap_or_default() {
+                    let name = e.get("name").and_then(Value::as_str).unwrap_or("unknown");
+                    self.watchlist(name.to_string(), e.get("user_ids"));
+                }
+            }
+            // sockudo sends bare `online`/`offline` events without a channel.
+            "online" | "offline" if f.channel.is_none() => {
+                self.watchlist(f.event.clone(), f.data_field("user_ids"))
             }
             "pusher_internal:member_added" => self.on_member(f, true),
             "pusher_internal:member_removed" => self.on_member(f, false),
@@ -730,6 +777,7 @@ impl Machine {
         };
         if let Some(channel) = &f.channel
             && !self.channels.contains_key(channel)
+            && !self.is_user_channel(channel)
         {
             self.error(
                 None,
@@ -737,12 +785,113 @@ impl Machine {
             );
             return;
         }
+        let encrypted = f
+            .channel
+            .as_ref()
+            .and_then(|c| self.channels.get(c))
+            .is_some_and(|c| c.kind == ChannelKind::Encrypted && !event.starts_with("pusher"));
+        if encrypted {
+            return self.on_encrypted_event(Frame { event, ..f });
+        }
         self.record(Record::Event {
             channel: f.channel,
             event,
             data: f.data,
             user_id: f.user_id,
+            decrypted: false,
         });
+    }
+
+    /// Decrypt with the channel's key; on a MAC failure ask for a fresh key once and retry
+    /// every event that failed meanwhile (pusher-js re-authorizes once per failed event).
+    fn on_encrypted_event(&mut self, f: Frame) {
+        let name = f.channel.clone().unwrap_or_default();
+        let socket_id = self.socket_id().map(str::to_string);
+        let ch = &mut self.channels[&name];
+        if let Some((_, parked)) = ch.reauth.as_mut() {
+            parked.push(f);
+            return;
+        }
+        let Some(key) = ch.key.clone() else {
+            return self.error(
+                None,
+                format!(
+                    "encrypted event {} on {name} arrived before its key; dropped",
+                    f.event
+                ),
+            );
+        };
+        match crypto::decrypt_event(&key, &f.data) {
+            Ok(data) => self.record(Record::Event {
+                channel: f.channel,
+                event: f.event,
+                data,
+                user_id: f.user_id,
+                decrypted: true,
+            }),
+            Err(DecryptError::WrongKey) if socket_id.is_some() => {
+                let socket_id = socket_id.unwrap_or_default();
+                ch.reauth = Some((socket_id.clone(), vec![f]));
+                self.out.push(Output::Authorize(AuthRequest {
+                    channel: name,
+                    socket_id,
+                }));
+            }
+            Err(e) => self.error(
+                None,
+                format!("cannot decrypt event {} on {name}: {e}; dropped", f.event),
+            ),
+        }
+    }
+
+    /// The answer to a re-authorization: decrypt the parked events with the new key.
+    fn on_reauthorized(&mut self, name: String, result: Result<AuthGrant, AuthFailure>) {
+        let Some(ch) = self.channels.get_mut(&name) else {
+            return;
+        };
+        let parked = ch.reauth.take().map(|(_, p)| p).unwrap_or_default();
+        let key = match result {
+            Ok(AuthGrant {
+                shared_secret: Some(k),
+                ..
+            }) => k,
+            Ok(_) => {
+                let n = parked.len();
+                return self.error(
+                    None,
+                    format!("re-authorizing {name} gave no shared_secret; {n} encrypted event(s) dropped"),
+                );
+            }
+            Err(f) => {
+                let n = parked.len();
+                return self.error(
+                    f.status.map(i64::from),
+                    format!(
+                        "re-authorizing {name} failed: {}; {n} encrypted event(s) dropped",
+                        f.message
+                    ),
+                );
+            }
+        };
+        ch.key = Some(key.clone());
+        for f in parked {
+            match crypto::decrypt_event(&key, &f.data) {
+                Ok(data) => self.record(Record::Event {
+                    channel: f.channel,
+                    event: f.event,
+                    data,
+                    user_id: f.user_id,
+                    decrypted: true,
+                }),
+                Err(e) => self.error(
+                    None,
+                    format!(
+                        "event {} on {name} is undecryptable even with a fresh key ({e}); dropped",
+                        f.event
+                    ),
+                ),
+            }
+        }
     }
 
     fn saw_activity(&mut self, now: Instant) {
@@ -788,6 +937,14 @@ impl Machine {
         // Only a grant for the current socket and a channel still waiting for it counts:
         // a signature for an older socket_id would be refused by the server.
         let current = self.socket_id() == Some(request.socket_id.as_str());
+        let reauth = self.channels.get(&request.channel).is_some_and(|c| {
+            c.reauth
+                .as_ref()
+                .is_some_and(|(s, _)| *s == request.socket_id)
+        });
+        if current && reauth {
+            return self.on_reauthorized(request.channel, result);
+        }
         let waiting = self.channels.get(&request.channel).is_some_and(|c| {
             c.status
                 == ChannelStatus::Authorizing {
@@ -815,6 +972,10 @@ impl Machine {
                 .and_then(id_string)
             {
                 Some(id) => my_id = Some(id),
+                // Since pusher-js 7.4 a signed-in user needs no channel_data: the server uses the user.
+                None if grant.channel_data.is_none() && self.user.is_some() => {
+                    my_id = self.user.clone();
+                }
                 None => {
                     let message = match &grant.channel_data {
                         None => "presence authorization has no channel_data".to_string(),
@@ -824,11 +985,17 @@ impl Machine {
                 }
             }
         }
+        if kind == ChannelKind::Encrypted && grant.shared_secret.is_none() {
+            let message =
+                format!("No shared_secret key in auth payload for encrypted channel: {name}");
+            return self.fail_channel(name, None, message);
+        }
         let Some(conn) = self.established_id() else {
             return;
         };
         let ch = &mut self.channels[&name];
         ch.status = ChannelStatus::Pending;
+        ch.key = grant.shared_secret.clone();
         if my_id.is_some() {
             ch.members.my_id = my_id;
         }
@@ -850,10 +1017,86 @@ impl Machine {
     /// After the connection is lost every channel waits for the next one; members are rebuilt
     /// from the next `subscription_succeeded`.
     fn requeue_channels(&mut self) {
+        self.user = None; // sign-in is per socket: redone on the next connection
         for ch in self.channels.values_mut() {
+            ch.reauth = None;
             ch.status = ChannelStatus::Queued;
             ch.members.clear();
         }
+    }
+
+    // ----- user sign-in -----
+
+    fn request_signin(&mut self) {
+        if let Some(socket_id) = self.socket_id() {
+            let socket_id = socket_id.to_string();
+            self.out.push(Output::AuthenticateUser { socket_id });
+        }
+    }
+
+    fn on_user_authenticated(&mut self, socket_id: &str, result: Result<UserGrant, AuthFailure>) {
+        if self.socket_id() != Some(socket_id) {
+            return; // signed for an older socket
+        }
+        match result {
+            Ok(grant) => {
+                if let Some(conn) = self.established_id() {
+                    self.send(conn, frame::signin(&grant.auth, &grant.user_data));
+                }
+            }
+            Err(f) => self.record(Record::SigninError {
+                status: f.status,
+                message: f.message,
+            }),
+        }
+    }
+
+    fn on_signin_success(&mut self, f: &Frame) {
+        // user_data is itself a JSON string inside data (or already an object on some servers).
+        let user_data = match f.data_field("user_data") {
+            Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            _ => None,
+        };
+        let id = user_data
+            .as_ref()
+            .and_then(|u| u.get("id"))
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string);
+        let (Some(user_data), Some(id)) = (user_data, id) else {
+            self.record(Record::SigninError {
+                status: None,
+                message: format!(
+                    "pusher:signin_success without user_data holding a non-empty string id: {}",
+                    excerpt(&f.data.to_string())
+                ),
+            });
+            return;
+        };
+        let user_channel = format!("#server-to-user-{id}");
+        self.user = Some(id.clone());
+        if let Some(conn) = self.established_id() {
+            self.send(conn, frame::subscribe(&user_channel, "", None));
+        }
+        self.record(Record::SignedIn {
+            user_id: id,
+            user_data,
+        });
+    }
+
+    fn is_user_channel(&self, channel: &str) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|id| channel.strip_prefix("#server-to-user-") == Some(id))
+    }
+
+    fn watchlist(&mut self, event: String, ids: Option<&Value>) {
+        let user_ids = ids
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(id_string).collect())
+            .unwrap_or_default();
+        self.record(Record::Watchlist { event, user_ids });
     }
 
     // ----- small helpers -----

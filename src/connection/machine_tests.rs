@@ -684,7 +684,8 @@ fn events_are_delivered_with_decoded_data_and_user_id() {
             channel: Some("news".into()),
             event: "update".into(),
             data: json!({"n":1}),
-            user_id: Some("u1".into())
+            user_id: Some("u1".into()),
+            decrypted: false
         }]
     );
     let out = h.text(conn, r#"{"event":"pusher_internal:subscription_count","channel":"news","data":"{\"subscription_count\":3}"}"#);
@@ -948,4 +949,281 @@ fn stale_socket_events_are_ignored() {
     );
     let out = h.complete(conn2, "5.5");
     assert_eq!(h.m.state(), State::Connected, "{out:?}");
+}
+
+fn signin_requests(out: &[Output]) -> Vec<String> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::AuthenticateUser { socket_id } => Some(socket_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn signin_on_every_connection_then_user_channel() {
+    let mut h = H::with(|c| c.signin = true);
+    let (conn, out) = h.connect();
+    assert_eq!(signin_requests(&out), vec![SOCKET.to_string()]);
+    let out = h.feed(Input::UserAuthenticated {
+        socket_id: SOCKET.into(),
+        result: Ok(UserGrant {
+            auth: "key:usersig".into(),
+            user_data: r#"{"id":"u1"}"#.into(),
+        }),
+    });
+    assert_eq!(
+        sent(&out),
+        vec![
+            json!({"event":"pusher:signin","data":{"auth":"key:usersig","user_data":"{\"id\":\"u1\"}"}})
+        ]
+    );
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher:signin_success",
+            None,
+            json!({"user_data":"{\"id\":\"u1\",\"name\":\"A\"}"}),
+        ),
+    );
+    assert_eq!(
+        sent(&out),
+        vec![json!({"event":"pusher:subscribe","data":{"auth":"","channel":"#server-to-user-u1"}})]
+    );
+    assert_eq!(
+        records(&out),
+        vec![Record::SignedIn {
+            user_id: "u1".into(),
+            user_data: json!({"id":"u1","name":"A"})
+        }]
+    );
+    // Events for the user arrive on the reserved channel.
+    let out = h.text(
+        conn,
+        &frame("note", Some("#server-to-user-u1"), json!({"x":1})),
+    );
+    assert!(
+        matches!(&records(&out)[0], Record::Event { channel: Some(c), .. } if c == "#server-to-user-u1")
+    );
+    // Watchlist, in the documented form and in sockudo's bare form.
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher_internal:watchlist_events",
+            None,
+            json!({"events":[{"name":"online","user_ids":["a","b"]}]}),
+        ),
+    );
+    assert_eq!(
+        records(&out),
+        vec![Record::Watchlist {
+            event: "online".into(),
+            user_ids: vec!["a".into(), "b".into()]
+        }]
+    );
+    let out = h.text(conn, r#"{"event":"offline","data":{"user_ids":["a"]}}"#);
+    assert_eq!(
+        records(&out),
+        vec![Record::Watchlist {
+            event: "offline".into(),
+            user_ids: vec!["a".into()]
+        }]
+    );
+    // A reconnect signs in again for the new socket; the old grant is dropped.
+    let (conn2, _) = opened(&h.close(conn, Some(4200))).unwrap();
+    let out = h.complete(conn2, "8.8");
+    assert_eq!(signin_requests(&out), vec!["8.8".to_string()]);
+    let stale = h.feed(Input::UserAuthenticated {
+        socket_id: SOCKET.into(),
+        result: Ok(UserGrant {
+            auth: "key:old".into(),
+            user_data: r#"{"id":"u1"}"#.into(),
+        }),
+    });
+    assert!(stale.is_empty());
+}
+
+#[test]
+fn signin_failures_are_reported() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.cmd(Command::Signin);
+    assert_eq!(signin_requests(&out), vec![SOCKET.to_string()]);
+    let out = h.feed(Input::UserAuthenticated {
+        socket_id: SOCKET.into(),
+        result: Err(AuthFailure {
+            status: Some(403),
+            message: "no".into(),
+        }),
+    });
+    assert_eq!(
+        records(&out),
+        vec![Record::SigninError {
+            status: Some(403),
+            message: "no".into()
+        }]
+    );
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher:signin_success",
+            None,
+            json!({"user_data":"{\"name\":\"no id\"}"}),
+        ),
+    );
+    assert!(matches!(
+        &records(&out)[0],
+        Record::SigninError { status: None, .. }
+    ));
+}
+
+#[test]
+fn signed_in_presence_needs_no_channel_data() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    h.text(
+        conn,
+        &frame(
+            "pusher:signin_success",
+            None,
+            json!({"user_data":"{\"id\":\"u9\"}"}),
+        ),
+    );
+    let req = auth_requests(&h.subscribe("presence-x")).remove(0);
+    let out = h.feed(Input::Authorized {
+        request: req,
+        result: Ok(AuthGrant {
+            auth: "k:s".into(),
+            ..Default::default()
+        }),
+    });
+    assert_eq!(
+        sent(&out),
+        vec![json!({"event":"pusher:subscribe","data":{"auth":"k:s","channel":"presence-x"}})]
+    );
+    let out = h.succeed(
+        conn,
+        "presence-x",
+        json!({"presence":{"ids":["u9"],"hash":{"u9":null},"count":1}}),
+    );
+    assert!(matches!(&records(&out)[1], Record::Members { me: Some(m), .. } if m.id == "u9"));
+}
+
+const MASTER: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+fn encrypted_frame(channel: &str, key: &str, plaintext: &str) -> String {
+    let data = crate::crypto::encrypt_event(key, plaintext, [7; 24]).unwrap();
+    frame("secret-news", Some(channel), data)
+}
+
+/// Subscribe to an encrypted channel with the given key; returns the socket.
+fn encrypted_setup(h: &mut H, channel: &str, key: &str) -> ConnId {
+    let (conn, _) = h.connect();
+    let req = auth_requests(&h.subscribe(channel)).remove(0);
+    let out = h.feed(Input::Authorized {
+        request: req,
+        result: Ok(AuthGrant {
+            auth: "k:s".into(),
+            channel_data: None,
+            shared_secret: Some(key.into()),
+        }),
+    });
+    assert_eq!(
+        sent(&out)[0]["data"],
+        json!({"auth":"k:s","channel":channel}),
+        "shared_secret is not sent"
+    );
+    h.succeed(conn, channel, json!({}));
+    conn
+}
+
+#[test]
+fn encrypted_events_are_decrypted_and_marked() {
+    let ch = "private-encrypted-foo";
+    let key = crate::crypto::shared_secret_for(ch, MASTER).unwrap();
+    let mut h = H::new();
+    let conn = encrypted_setup(&mut h, ch, &key);
+    let out = h.text(conn, &encrypted_frame(ch, &key, r#"{"price":3}"#));
+    assert_eq!(
+        records(&out),
+        vec![Record::Event {
+            channel: Some(ch.into()),
+            event: "secret-news".into(),
+            data: json!({"price":3}),
+            user_id: None,
+            decrypted: true
+        }]
+    );
+    // A payload that is not even the encrypted shape is reported, not shown as plaintext.
+    let out = h.text(conn, &frame("secret-news", Some(ch), json!({"plain":true})));
+    assert!(errors(&out)[0].1.contains("cannot decrypt"), "{out:?}");
+}
+
+#[test]
+fn a_wrong_key_reauthorizes_once_then_decrypts_or_gives_up() {
+    let ch = "private-encrypted-foo";
+    let good = crate::crypto::shared_secret_for(ch, MASTER).unwrap();
+    let stale = crate::crypto::shared_secret_for("private-encrypted-other", MASTER).unwrap();
+    let mut h = H::new();
+    let conn = encrypted_setup(&mut h, ch, &stale);
+    let out = h.text(conn, &encrypted_frame(ch, &good, r#""one""#));
+    let req = auth_requests(&out);
+    assert_eq!(req.len(), 1, "one re-authorization");
+    assert!(records(&out).is_empty());
+    // A second failing event while waiting does not ask again.
+    let out = h.text(conn, &encrypted_frame(ch, &good, r#""two""#));
+    assert!(auth_requests(&out).is_empty());
+    let out = h.feed(Input::Authorized {
+        request: req[0].clone(),
+        result: Ok(AuthGrant {
+            auth: "k:s".into(),
+            channel_data: None,
+            shared_secret: Some(good.clone()),
+        }),
+    });
+    assert!(
+        sent(&out).is_empty(),
+        "re-authorization does not resubscribe"
+    );
+    let data: Vec<Value> = records(&out)
+        .into_iter()
+        .map(|r| match r {
+            Record::Event {
+                data,
+                decrypted: true,
+                ..
+            } => data,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(data, vec![json!("one"), json!("two")]);
+    // Now a payload no key can open: one more re-authorization, then it is reported.
+    let out = h.text(conn, &encrypted_frame(ch, &stale, r#""three""#));
+    let req = auth_requests(&out).remove(0);
+    let out = h.feed(Input::Authorized {
+        request: req,
+        result: Ok(AuthGrant {
+            auth: "k:s".into(),
+            channel_data: None,
+            shared_secret: Some(good),
+        }),
+    });
+    assert!(errors(&out)[0].1.contains("undecryptable"), "{out:?}");
+}
+
+#[test]
+fn encrypted_grant_without_shared_secret_fails_the_subscription() {
+    let mut h = H::new();
+    h.connect();
+    let req = auth_requests(&h.subscribe("private-encrypted-x")).remove(0);
+    let out = h.feed(Input::Authorized {
+        request: req,
+        result: Ok(AuthGrant {
+            auth: "k:s".into(),
+            ..Default::default()
+        }),
+    });
+    assert!(
+        matches!(&records(&out)[0], Record::SubscriptionError { message, .. } if message.contains("shared_secret"))
+    );
 }

@@ -37,6 +37,8 @@ pub struct MachineConfig {
     pub handshake_timeout: Duration,
     /// Seed for the retry jitter, so tests are repeatable.
     pub seed: u64,
+    /// Sign the user in (`pusher:signin`) on every connection.
+    pub signin: bool,
 }
 
 impl MachineConfig {
@@ -49,6 +51,7 @@ impl MachineConfig {
             retry_cap: Duration::from_secs(15),
             handshake_timeout: Duration::from_secs(15),
             seed: 0x9e37_79b9_7f4a_7c15,
+            signin: false,
         }
     }
 }
@@ -73,6 +76,13 @@ pub struct AuthGrant {
 pub struct AuthFailure {
     pub status: Option<u16>,
     pub message: String,
+}
+
+/// A signed user-authentication answer: `auth` for `pusher:signin` and the exact `user_data` signed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserGrant {
+    pub auth: String,
+    pub user_data: String,
 }
 
 /// Everything that can happen to the machine.
@@ -102,6 +112,11 @@ pub enum Input {
         request: AuthRequest,
         result: Result<AuthGrant, AuthFailure>,
     },
+    /// The answer to an [`Output::AuthenticateUser`].
+    UserAuthenticated {
+        socket_id: String,
+        result: Result<UserGrant, AuthFailure>,
+    },
     /// Time has passed; fire whatever deadlines are due.
     Tick,
 }
@@ -121,6 +136,8 @@ pub enum Output {
     },
     /// Authorize a subscription and answer with [`Input::Authorized`].
     Authorize(AuthRequest),
+    /// Authenticate the user for `pusher:signin`; answer with [`Input::UserAuthenticated`].
+    AuthenticateUser { socket_id: String },
     /// Tell the watchers.
     Record(Record),
 }

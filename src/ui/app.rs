@@ -131,6 +131,10 @@ pub enum TimelineKind {
     Pong(Duration),
     /// Something the user did, so cause and effect read in order.
     User(String),
+    /// An injected fault ("cut", "close 4200"...), marked so its effects read after it.
+    Fault(String),
+    /// Sign-in, watchlist and HTTP API news.
+    Note(String),
     ClientGone,
 }
 
@@ -581,6 +585,7 @@ impl App {
                 event,
                 data,
                 user_id,
+                decrypted,
             } => {
                 if let Some(c) = channel.as_deref().and_then(|n| self.channels.get_mut(n)) {
                     c.events += 1;
@@ -588,7 +593,8 @@ impl App {
                 if let LogView::Paused { .. } = self.log_view {
                     self.unseen += 1;
                 }
-                self.log.push(s.ts, channel, event, user_id, data);
+                self.log
+                    .push(s.ts, channel, event, user_id, data, decrypted);
             }
             Record::Members {
                 channel,
@@ -619,6 +625,42 @@ impl App {
                     s.ts,
                     TimelineKind::PingSent(Duration::from_millis(after_ms)),
                 );
+            }
+            Record::Fault { fault } => self.push_timeline(s.ts, TimelineKind::Fault(fault)),
+            Record::SignedIn { user_id, .. } => {
+                self.push_timeline(s.ts, TimelineKind::Note(format!("signed in as {user_id}")));
+            }
+            Record::SigninError { status, message } => {
+                let text = match status {
+                    Some(code) => format!("sign-in failed ({code}): {message}"),
+                    None => format!("sign-in failed: {message}"),
+                };
+                self.push_timeline(
+                    s.ts,
+                    TimelineKind::Error {
+                        code: None,
+                        message: text.clone(),
+                    },
+                );
+                self.notify(text, NoticeLevel::Error);
+            }
+            Record::Watchlist { event, user_ids } => {
+                let text = format!("watchlist {event}: {}", user_ids.join(", "));
+                self.push_timeline(s.ts, TimelineKind::Note(text));
+            }
+            Record::Published {
+                channel,
+                event,
+                excluded_socket_id,
+            } => {
+                let excluded = if excluded_socket_id.is_some() {
+                    " (this connection excluded)"
+                } else {
+                    ""
+                };
+                let text = format!("published {event} to {channel}{excluded}");
+                self.push_timeline(s.ts, TimelineKind::Note(text.clone()));
+                self.notify(text, NoticeLevel::Info);
             }
             Record::Pong { rtt_ms } => {
                 let rtt = Duration::from_millis(rtt_ms);

@@ -20,6 +20,8 @@ pub struct LogEntry {
     pub event: String,
     pub user_id: Option<String>,
     pub data: Value,
+    /// The payload arrived encrypted and `data` is its plaintext.
+    pub decrypted: bool,
     /// The data on one line (the raw string when it is a string, else compact JSON), cut
     /// at [`TEXT_BYTES`].
     pub text: String,
@@ -48,6 +50,7 @@ impl LogEntry {
             event,
             user_id,
             data,
+            decrypted: false,
             text,
         }
     }
@@ -80,6 +83,7 @@ impl EventLog {
         event: String,
         user_id: Option<String>,
         data: Value,
+        decrypted: bool,
     ) {
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
@@ -87,8 +91,12 @@ impl EventLog {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.entries
-            .push_back(LogEntry::new(seq, ts, channel, event, user_id, data));
+        let mut entry = LogEntry::new(seq, ts, channel, event, user_id, data);
+        if decrypted {
+            entry.decrypted = true;
+            entry.text.insert_str(0, "[decrypted] ");
+        }
+        self.entries.push_back(entry);
     }
 
     pub fn clear(&mut self) {
@@ -243,7 +251,7 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     fn push(log: &mut EventLog, ch: &str, ev: &str, data: Value) {
-        log.push(UNIX_EPOCH, Some(ch.into()), ev.into(), None, data);
+        log.push(UNIX_EPOCH, Some(ch.into()), ev.into(), None, data, false);
     }
 
     #[test]

@@ -96,6 +96,7 @@ impl Fx {
             event: event.into(),
             data,
             user_id: None,
+            decrypted: false,
         })
     }
 
@@ -184,6 +185,7 @@ fn busy() -> Fx {
         event: "client-typing".into(),
         data: json!({ "typing": true }),
         user_id: Some("2".into()),
+        decrypted: false,
     });
     fx.at(3_000).rec(Record::PingSent { after_ms: 120_000 });
     fx.at(3_042).rec(Record::Pong { rtt_ms: 42 });

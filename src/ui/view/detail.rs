@@ -36,6 +36,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::raw(u.clone()),
         ]));
     }
+    if e.decrypted {
+        lines.push(Line::from(vec![
+            Span::styled("payload ", t.label()),
+            Span::raw("decrypted with the channel's shared_secret"),
+        ]));
+    }
     lines.push(Line::from(Span::styled("data", t.label())));
     lines.extend(json::lines(t, &e.data));
     let inner_h = area.height.saturating_sub(2) as usize;

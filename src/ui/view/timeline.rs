@@ -110,6 +110,12 @@ pub fn line<'a>(t: &Theme, e: &'a TimelineEntry, wide: bool) -> Line<'a> {
         TimelineKind::User(what) => {
             spans.push(Span::styled(what.as_str(), t.title()));
         }
+        TimelineKind::Fault(what) => {
+            spans.push(Span::styled(format!("fault: {what}"), t.warn()));
+        }
+        TimelineKind::Note(what) => {
+            spans.push(Span::styled(what.as_str(), t.label()));
+        }
         TimelineKind::ClientGone => {
             spans.push(Span::styled(
                 "client stopped: no more records will arrive",

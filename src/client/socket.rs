@@ -1,0 +1,258 @@
+//! One WebSocket, owned by its own task: it connects, forwards what arrives as machine
+//! [`Input`]s tagged with its [`ConnId`], and writes what the client task hands it.
+
+use crate::connection::{ConnId, Input};
+use futures_util::{SinkExt, StreamExt};
+use std::io::ErrorKind;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+/// Large enough that a 1 MiB (or 16 MiB) frame is read and judged by the machine instead of
+/// killing the socket; small enough that a hostile server cannot make us buffer gigabytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// How long a clean close may take (our close frame out, the server's answer in) before the
+/// socket is simply dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// What the client task asks a socket to do.
+enum Outgoing {
+    Text(String),
+    Close { code: u16, reason: String },
+}
+
+/// The client task's handle on one socket task.
+pub(super) struct Socket {
+    pub conn: ConnId,
+    tx: mpsc::UnboundedSender<Outgoing>,
+    task: JoinHandle<()>,
+}
+
+impl Socket {
+    /// Start connecting to `url`; progress arrives on `inputs` as `Opened`/`OpenFailed`/...
+    pub fn open(conn: ConnId, url: String, inputs: mpsc::Sender<Input>) -> Socket {
+        // Unbounded on purpose: the client task must never wait on a socket that is itself
+        // waiting for the client task to read its inputs. Outbound volume is bounded by
+        // commands and the protocol (subscribes, pongs, client events), not by the server.
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(conn, url, inputs, rx));
+        Socket { conn, tx, task }
+    }
+
+    pub fn send(&self, text: String) {
+        // A send error means the task has ended; its `Closed` input is already on its way.
+        let _ = self.tx.send(Outgoing::Text(text));
+    }
+
+    /// Close cleanly in the background; the returned handle ends within [`CLOSE_GRACE`]
+    /// (plus scheduling), so a caller may await it to know the close frame went out.
+    pub fn close(self, code: u16, reason: String) -> JoinHandle<()> {
+        let _ = self.tx.send(Outgoing::Close { code, reason });
+        self.task
+    }
+
+    /// Drop the socket at once, without a close frame.
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+}
+
+async fn run(
+    conn: ConnId,
+    url: String,
+    inputs: mpsc::Sender<Input>,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+) {
+    // Nagle off: pings, pongs and subscribes are tiny and should leave at once.
+    let connect =
+        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config()), true);
+    tokio::pin!(connect);
+    let ws = loop {
+        tokio::select! {
+            result = &mut connect => match result {
+                Ok((ws, _response)) => break ws,
+                Err(e) => {
+                    let message = describe_open_error(&e, &url);
+                    let _ = inputs.send(Input::OpenFailed { conn, message }).await;
+                    return;
+                }
+            },
+            out = rx.recv() => match out {
+                // The machine gave up on this attempt (disconnect, handshake timeout).
+                Some(Outgoing::Close { .. }) | None => return,
+                Some(Outgoing::Text(_)) => {
+                    tracing::debug!(conn, "dropping a frame sent before the socket opened");
+                }
+            },
+        }
+    };
+    if inputs.send(Input::Opened { conn }).await.is_err() {
+        return;
+    }
+    let (mut sink, mut stream) = ws.split();
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let (input, ended) = match msg {
+                    Some(Ok(Message::Text(text))) => (Input::Text { conn, text: text.as_str().to_owned() }, false),
+                    Some(Ok(Message::Binary(bytes))) => (Input::Binary { conn, len: bytes.len() }, false),
+                    // tungstenite answers pings itself; both still prove the link is alive.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => (Input::Activity { conn }, false),
+                    Some(Ok(Message::Frame(_))) => continue,
+                    Some(Ok(Message::Close(frame))) => {
+                        let (code, reason) = match frame {
+                            Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
+                            None => (None, "the server closed the connection without a close code".to_owned()),
+                        };
+                        (Input::Closed { conn, code, reason }, true)
+                    }
+                    Some(Err(e)) => (Input::Closed { conn, code: None, reason: describe_read_error(&e) }, true),
+                    None => (Input::Closed {
+                        conn,
+                        code: None,
+                        reason: "connection lost: closed without a close frame".to_owned(),
+                    }, true),
+                };
+                let sent = inputs.send(input).await;
+                if ended {
+                    // Let tungstenite finish the close handshake (its reply to the server's
+                    // close frame) before the TCP connection goes.
+                    let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
+                    return;
+                }
+                if sent.is_err() {
+                    return;
+                }
+            }
+            out = rx.recv() => match out {
+                Some(Outgoing::Text(text)) => {
+                    if let Err(e) = sink.send(Message::text(text)).await {
+                        let reason = format!("connection lost while sending: {}", short_ws_error(&e));
+                        let _ = inputs.send(Input::Closed { conn, code: None, reason }).await;
+                        return;
+                    }
+                }
+                Some(Outgoing::Close { code, reason }) => {
+                    let frame = CloseFrame { code: code.into(), reason: reason.into() };
+                    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                        if sink.send(Message::Close(Some(frame))).await.is_ok() {
+                            // Wait for the server's close frame (or the end of the stream) so
+                            // our frame is not lost to a TCP reset when we drop the socket.
+                            while let Some(Ok(_)) = stream.next().await {}
+                        }
+                    })
+                    .await;
+                    return;
+                }
+                None => return,
+            },
+        }
+    }
+}
+
+/// `host:port` of a ws/wss URL, for messages.
+fn target(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port_or_known_default()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            _ => url.to_owned(),
+        },
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// A readable reason for a failed connection attempt, naming where we tried to go.
+pub fn describe_open_error(err: &WsError, url: &str) -> String {
+    let at = target(url);
+    match err {
+        WsError::Io(e) => match e.kind() {
+            ErrorKind::ConnectionRefused => format!("connection refused ({at})"),
+            ErrorKind::TimedOut => format!("connection timed out ({at})"),
+            ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::UnexpectedEof => {
+                format!("connection closed during the WebSocket handshake ({at})")
+            }
+            _ => format!("{e} ({at})"),
+        },
+        WsError::Http(response) => {
+            let status = response.status().as_u16();
+            let body = response
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .map(|b| b.trim().chars().take(200).collect::<String>())
+                .unwrap_or_default();
+            if body.is_empty() {
+                format!("HTTP {status} on WebSocket upgrade ({at})")
+            } else {
+                format!("HTTP {status} on WebSocket upgrade ({at}): {body}")
+            }
+        }
+        WsError::Tls(e) => format!("TLS error: {e} ({at})"),
+        WsError::Url(e) => format!("bad URL {url}: {e}"),
+        WsError::Protocol(e) => format!("WebSocket handshake failed: {e} ({at})"),
+        other => format!("{other} ({at})"),
+    }
+}
+
+fn short_ws_error(e: &WsError) -> String {
+    match e {
+        WsError::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn describe_read_error(e: &WsError) -> String {
+    match e {
+        WsError::Capacity(c) => format!("frame too large, connection dropped: {c}"),
+        other => format!("connection lost: {}", short_ws_error(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::http::Response;
+
+    #[test]
+    fn refused_names_the_target() {
+        let e = WsError::Io(std::io::Error::from(ErrorKind::ConnectionRefused));
+        assert_eq!(
+            describe_open_error(&e, "ws://127.0.0.1:6001/app/k?protocol=7"),
+            "connection refused (127.0.0.1:6001)"
+        );
+        assert_eq!(
+            describe_open_error(&e, "wss://ws-eu.pusher.com/app/k"),
+            "connection refused (ws-eu.pusher.com:443)"
+        );
+    }
+
+    #[test]
+    fn http_status_on_upgrade() {
+        let r = Response::builder().status(404).body(None).unwrap();
+        assert_eq!(
+            describe_open_error(&WsError::Http(Box::new(r)), "ws://h:80/app/k"),
+            "HTTP 404 on WebSocket upgrade (h:80)"
+        );
+        let r = Response::builder()
+            .status(403)
+            .body(Some(b"app disabled\n".to_vec()))
+            .unwrap();
+        assert_eq!(
+            describe_open_error(&WsError::Http(Box::new(r)), "ws://h:80/app/k"),
+            "HTTP 403 on WebSocket upgrade (h:80): app disabled"
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! The client task's loop: feed the machine, perform what it asks.
+
+use super::socket::Socket;
+use super::{AuthProvider, ClientConfig};
+use crate::connection::{AuthFailure, AuthRequest, Input, Machine, Output};
+use crate::record::{Command, Record, Stamped, State};
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// Socket events and auth results waiting for the loop. Bounded so a flooding server is
+/// slowed down by TCP backpressure instead of filling memory.
+const INPUTS_CAPACITY: usize = 1024;
+
+/// The shortest gap between two ticks (see `not_before` in [`run`]).
+const MIN_TICK_GAP: Duration = Duration::from_millis(1);
+
+/// The longest the task waits, after `quit`, for close frames to go out.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// The watcher dropped its records receiver: nobody is listening any more.
+struct WatcherGone;
+
+struct Driver {
+    machine: Machine,
+    auth: Arc<dyn AuthProvider>,
+    records: mpsc::Sender<Stamped>,
+    watcher_gone: bool,
+    inputs: mpsc::Sender<Input>,
+    current: Option<Socket>,
+    /// Sockets finishing their close handshake.
+    closing: Vec<JoinHandle<()>>,
+    /// Authorization calls in flight.
+    authorizing: Vec<JoinHandle<()>>,
+}
+
+enum Step {
+    Command(Option<Command>),
+    Input(Input),
+    Tick,
+}
+
+pub(super) async fn run(
+    config: ClientConfig,
+    auth: Arc<dyn AuthProvider>,
+    mut commands: mpsc::Receiver<Command>,
+    records: mpsc::Sender<Stamped>,
+) {
+    let (inputs, mut input_rx) = mpsc::channel(INPUTS_CAPACITY);
+    let mut driver = Driver {
+        machine: Machine::new(config.machine),
+        auth,
+        records,
+        watcher_gone: false,
+        inputs,
+        current: None,
+        closing: Vec::new(),
+        authorizing: Vec::new(),
+    };
+    let mut start: Vec<Command> = config
+        .subscribe
+        .into_iter()
+        .map(|channel| Command::Subscribe { channel })
+        .collect();
+    if config.auto_connect {
+        start.push(Command::Connect);
+    }
+    for command in start {
+        if driver.feed(Input::Command(command)).await.is_err() {
+            return driver.shutdown(input_rx).await;
+        }
+    }
+    // After a tick, the next one is at least this late: a deadline the machine failed to
+    // clear must cost a little latency, not a spinning core.
+    let mut not_before: Option<Instant> = None;
+    // One timer, moved only when the deadline changes: under a stream of frames the
+    // deadline rarely moves, and re-arming a fresh timer per frame would cost.
+    let timer = tokio::time::sleep(Duration::from_secs(86_400));
+    tokio::pin!(timer);
+    loop {
+        let deadline = driver
+            .machine
+            .next_deadline()
+            .map(|d| Instant::from_std(d).max(not_before.unwrap_or_else(Instant::now)));
+        // Without a deadline the timer branch is disabled, wherever the timer stands.
+        if let Some(wake) = deadline
+            && wake != timer.deadline()
+        {
+            timer.as_mut().reset(wake);
+        }
+        let step = tokio::select! {
+            command = commands.recv() => Step::Command(command),
+            Some(input) = input_rx.recv() => Step::Input(input),
+            () = &mut timer, if deadline.is_some() => Step::Tick,
+        };
+        let fed = match step {
+            // The commands channel closing means the watcher has gone: same as quit.
+            Step::Command(None | Some(Command::Quit)) => break,
+            Step::Command(Some(command)) => driver.feed(Input::Command(command)).await,
+            Step::Input(input) => driver.feed(input).await,
+            Step::Tick => {
+                not_before = Some(Instant::now() + MIN_TICK_GAP);
+                driver.feed(Input::Tick).await
+            }
+        };
+        if fed.is_err() {
+            break;
+        }
+    }
+    driver.shutdown(input_rx).await;
+}
+
+impl Driver {
+    async fn feed(&mut self, input: Input) -> Result<(), WatcherGone> {
+        let now = Instant::now().into_std();
+        for output in self.machine.handle(now, input) {
+            self.perform(output).await;
+        }
+        if self.watcher_gone {
+            Err(WatcherGone)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn perform(&mut self, output: Output) {
+        match output {
+            Output::Open { conn, url } => {
+                if let Some(old) = self.current.take() {
+                    old.abort();
+                }
+                tracing::debug!(conn, %url, "opening socket");
+                self.current = Some(Socket::open(conn, url, self.inputs.clone()));
+            }
+            Output::Send { conn, text } => match &self.current {
+                Some(socket) if socket.conn == conn => socket.send(text),
+                _ => tracing::debug!(conn, "dropping a frame for a socket that is gone"),
+            },
+            Output::Close { conn, code, reason } => {
+                if self.current.as_ref().is_some_and(|s| s.conn == conn) {
+                    let socket = self.current.take().expect("checked above");
+                    self.closing.retain(|h| !h.is_finished());
+                    self.closing.push(socket.close(code, reason));
+                }
+            }
+            Output::Authorize(request) => self.authorize(request),
+            Output::AuthenticateUser { socket_id } => self.authenticate_user(socket_id),
+            Output::Record(record) => self.emit(record).await,
+        }
+    }
+
+    fn authorize(&mut self, request: AuthRequest) {
+        let call = self.auth.authorize(request.clone());
+        let inputs = self.inputs.clone();
+        self.authorizing.retain(|h| !h.is_finished());
+        self.authorizing.push(tokio::spawn(async move {
+            // A panicking authorizer must not leave the subscription pending forever.
+            let result = AssertUnwindSafe(call)
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    Err(AuthFailure {
+                        status: None,
+                        message: "the authorizer panicked".into(),
+                    })
+                });
+            let _ = inputs.send(Input::Authorized { request, result }).await;
+        }));
+    }
+
+    fn authenticate_user(&mut self, socket_id: String) {
+        let call = self.auth.authenticate_user(socket_id.clone());
+        let inputs = self.inputs.clone();
+        self.authorizing.retain(|h| !h.is_finished());
+        self.authorizing.push(tokio::spawn(async move {
+            let result = AssertUnwindSafe(call)
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    Err(AuthFailure {
+                        status: None,
+                        message: "the user authenticator panicked".into(),
+                    })
+                });
+            let _ = inputs
+                .send(Input::UserAuthenticated { socket_id, result })
+                .await;
+        }));
+    }
+
+    async fn emit(&mut self, record: Record) {
+        if self.watcher_gone {
+            return;
+        }
+        // Awaiting here is the backpressure: a slow watcher pauses the whole client.
+        if self.records.send(Stamped::now(record)).await.is_err() {
+            self.watcher_gone = true;
+        }
+    }
+
+    /// Disconnect through the machine (so its records, down to the final `disconnected`
+    /// state, reach the watcher), let close frames go out, then end.
+    async fn shutdown(mut self, mut input_rx: mpsc::Receiver<Input>) {
+        let now = Instant::now().into_std();
+        let already = self.machine.state() == State::Disconnected;
+        for output in self
+            .machine
+            .handle(now, Input::Command(Command::Disconnect))
+        {
+            self.perform(output).await;
+        }
+        if already {
+            // The machine reports changes only; watchers are promised a final `disconnected`
+            // state record, so restate it (e.g. quit after a 4001 or a `disconnect`).
+            self.emit(Record::State {
+                previous: State::Disconnected,
+                current: State::Disconnected,
+                socket_id: None,
+                cause: Some("quit".into()),
+            })
+            .await;
+        }
+        if let Some(socket) = self.current.take() {
+            // The machine did not ask for a close (nothing was open yet); close anyway.
+            self.closing
+                .push(socket.close(1000, "client quit".to_owned()));
+        }
+        for handle in &self.authorizing {
+            handle.abort();
+        }
+        let closing = std::mem::take(&mut self.closing);
+        let aborts: Vec<_> = closing.iter().map(|h| h.abort_handle()).collect();
+        let all = futures_util::future::join_all(closing);
+        // Keep taking (and dropping) socket events meanwhile: a socket blocked on a full
+        // inputs channel could not see its close request otherwise.
+        let drain = async { while input_rx.recv().await.is_some() {} };
+        let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            tokio::select! {
+                _ = all => {}
+                () = drain => {}
+            }
+        })
+        .await;
+        if finished.is_err() {
+            for a in aborts {
+                a.abort();
+            }
+        }
+    }
+}

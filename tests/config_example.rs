@@ -1,0 +1,176 @@
+//! The shipped `config.example.toml` parses, every profile in it resolves, and it uses every
+//! key the configuration knows (so a new key cannot be added without documenting it there).
+
+use chanwatch::config::{
+    ApiLayer, AuthLayer, AuthTransport, AuthUrl, ConfigFile, ExternalCommand, Layer, Pairs, Secret,
+    Settings, UserAuthLayer,
+};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+const EXAMPLE: &str = include_str!("../config.example.toml");
+
+fn example() -> ConfigFile {
+    ConfigFile::parse(EXAMPLE, Path::new("config.example.toml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A layer with every field set. Written without `..Default::default()` so that adding a
+/// field to a layer type fails to compile here until the example covers it.
+fn every_key() -> Layer {
+    let pairs: Pairs = [("a", "b")].into_iter().collect();
+    let url = AuthUrl::parse("http://a.example/auth").unwrap();
+    Layer {
+        url: Some("pusher://k@h".into()),
+        key: Some("k".into()),
+        secret: Some(Secret::new("s").unwrap()),
+        app_id: Some("1".into()),
+        cluster: Some("eu".into()),
+        host: Some("h".into()),
+        ws_port: Some(1),
+        wss_port: Some(2),
+        tls: Some(true),
+        path: Some("/p".into()),
+        activity_timeout: Some(Duration::from_secs(1)),
+        pong_timeout: Some(Duration::from_secs(1)),
+        unavailable_timeout: Some(Duration::from_secs(1)),
+        retry_cap: Some(Duration::from_secs(1)),
+        handshake_timeout: Some(Duration::from_secs(1)),
+        enabled_transports: Some(vec!["ws".into()]),
+        disabled_transports: Some(vec!["wss".into()]),
+        subscribe: Some(vec!["c".into()]),
+        log_ring: Some(1),
+        legacy_auth_endpoint: Some(url.clone()),
+        legacy_auth_transport: Some(AuthTransport::Ajax),
+        auth: Some(AuthLayer {
+            endpoint: Some(url.clone()),
+            transport: Some(AuthTransport::Jsonp),
+            params: Some(pairs.clone()),
+            headers: Some(pairs.clone()),
+            command: Some(ExternalCommand::Shell("x".into())),
+            timeout: Some(Duration::from_secs(1)),
+            user_id: Some("u".into()),
+            user_info: Some(serde_json::json!({"n": 1})),
+        }),
+        user_auth: Some(UserAuthLayer {
+            enabled: Some(true),
+            endpoint: Some(url),
+            transport: Some(AuthTransport::Ajax),
+            params: Some(pairs.clone()),
+            headers: Some(pairs),
+            command: Some(ExternalCommand::Argv(vec!["x".into()])),
+            timeout: Some(Duration::from_secs(1)),
+            user_data: Some(serde_json::json!({"id": "u"})),
+        }),
+        api: Some(ApiLayer {
+            host: Some("h".into()),
+            port: Some(1),
+            tls: Some(true),
+        }),
+    }
+}
+
+/// Tables whose keys are the user's own (names of params, headers, JSON fields).
+const FREE_FORM: &[&str] = &["params", "headers", "user_info", "user_data"];
+
+fn key_paths(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
+    for (key, value) in table {
+        let path = format!("{prefix}{key}");
+        if let toml::Value::Table(inner) = value
+            && !FREE_FORM.contains(&key.as_str())
+        {
+            key_paths(inner, &format!("{path}."), out);
+        } else {
+            out.insert(path);
+        }
+    }
+}
+
+fn paths_of_layer(layer: &Layer) -> BTreeSet<String> {
+    let text = toml::to_string(layer).unwrap();
+    let mut out = BTreeSet::new();
+    key_paths(&text.parse::<toml::Table>().unwrap(), "", &mut out);
+    out
+}
+
+#[test]
+fn example_parses_and_every_profile_resolves() {
+    let file = example();
+    let names = file.profile_names();
+    for server in ["sockudo", "soketi", "reverb", "pusher"] {
+        assert!(
+            names.iter().any(|n| n == server),
+            "no {server} profile in {names:?}"
+        );
+    }
+    assert_eq!(file.default_profile.as_deref(), Some("sockudo"));
+    for name in &names {
+        let layer = file.layer(Some(name)).unwrap();
+        let settings = Settings::resolve(layer).unwrap_or_else(|e| panic!("profile {name}: {e}"));
+        assert!(
+            !settings.to_masked_toml().contains("testsecret"),
+            "profile {name}"
+        );
+    }
+    // The default profile is sockudo on loopback, signing locally.
+    let s = Settings::resolve(file.layer(None).unwrap()).unwrap();
+    assert_eq!(
+        (s.host.as_str(), s.ws_port, s.tls),
+        ("127.0.0.1", 6001, false)
+    );
+    assert_eq!(s.secret.as_ref().map(Secret::expose), Some("testsecret"));
+}
+
+#[test]
+fn example_uses_every_key() {
+    let file = example();
+    let mut used = BTreeSet::new();
+    // Canonical names of what the layers hold (aliases resolved)...
+    used.extend(paths_of_layer(&file.base));
+    for (_, layer) in &file.profiles {
+        used.extend(paths_of_layer(layer));
+    }
+    // ...and the keys as written, for `url` and the legacy keys that normalizing consumes.
+    let raw: toml::Table = EXAMPLE.parse().unwrap();
+    let mut written = BTreeSet::new();
+    key_paths(&raw, "", &mut written);
+    for path in written {
+        let path = match path.strip_prefix("profiles.") {
+            Some(rest) => rest
+                .split_once('.')
+                .map(|(_, p)| p.to_string())
+                .unwrap_or_default(),
+            None => path,
+        };
+        used.insert(path);
+    }
+    let all = paths_of_layer(&every_key());
+    assert!(all.len() >= 40, "the reference layer lost keys: {all:?}");
+    let missing: Vec<&String> = all.difference(&used).collect();
+    assert!(
+        missing.is_empty(),
+        "config.example.toml does not use: {missing:?}"
+    );
+    for alias in [
+        "wsHost",
+        "wsPort",
+        "wssPort",
+        "wsPath",
+        "forceTLS",
+        "enabledTransports",
+        "disabledTransports",
+        "appId",
+        "app_key",
+        "channelAuthorization",
+        "userAuthentication",
+        "authEndpoint",
+        "auth_endpoint",
+        "authTransport",
+        "auth_transport",
+    ] {
+        assert!(
+            EXAMPLE.contains(alias),
+            "config.example.toml does not mention {alias}"
+        );
+    }
+}
