@@ -82,6 +82,13 @@ run_piped() {
     local counted
     if ! counted=$(timeout "$LIMIT" "$EX/ingest_count" <"$fifo"); then
         echo "client failed or timed out: $* ($(tail -c 300 "$WORK/client.err"))" >&2
+        if grep -q "heap out of memory" "$WORK/client.err"; then
+            echo "out of memory" >"$WORK/fail_reason"
+        elif ! kill -0 "$CLIENT_PID" 2>/dev/null; then
+            echo "exited early" >"$WORK/fail_reason"
+        else
+            echo "timed out after $LIMIT s" >"$WORK/fail_reason"
+        fi
         kill "$CLIENT_PID" 2>/dev/null || true
         wait "$CLIENT_PID" 2>/dev/null || true
         CLIENT_PID=
@@ -144,6 +151,7 @@ for payload in $PAYLOADS; do
         start_server "$events" "$payload"
         for client in $CLIENTS; do
             best=
+            rm -f "$WORK/fail_reason"
             for _ in $(seq "$REPEAT"); do
                 read -r secs seen rss < <(run_client "$client")
                 if [[ $secs != - ]] && { [[ -z $best ]] || (($(echo "$secs < ${best%% *}" | bc -l))); }; then
@@ -151,7 +159,7 @@ for payload in $PAYLOADS; do
                 fi
             done
             if [[ -z $best ]]; then
-                row="| $events | $payload | $client | failed | | | |"
+                row="| $events | $payload | $client | failed: $(cat "$WORK/fail_reason" 2>/dev/null || echo see log) | | | |"
             else
                 read -r secs seen rss <<<"$best"
                 rate=$(echo "$events / $secs" | bc -l)
