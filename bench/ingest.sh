@@ -70,8 +70,18 @@ stop_server() {
 }
 
 vmhwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+TICKS=$(getconf CLK_TCK)
+# User + system CPU seconds of a running process (fields 14 and 15 of /proc/PID/stat,
+# counted after the parenthesised command name).
+cpu_seconds() {
+    local stat rest
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    rest=${stat##*) }
+    read -r -a f <<<"$rest"
+    echo "(${f[11]} + ${f[12]}) / $TICKS" | bc -l
+}
 
-# Run a client whose stdout is NDJSON; print "seconds events rss_kb".
+# Run a client whose stdout is NDJSON; print "seconds events rss_kb cpu_seconds".
 run_piped() {
     local fifo=$WORK/pipe
     rm -f "$fifo"
@@ -92,31 +102,35 @@ run_piped() {
         kill "$CLIENT_PID" 2>/dev/null || true
         wait "$CLIENT_PID" 2>/dev/null || true
         CLIENT_PID=
-        echo "- - -"
+        echo "- - - -"
         return
     fi
     local t1=$EPOCHREALTIME
-    local rss
+    local rss cpu
     rss=$(vmhwm_kb "$CLIENT_PID")
+    cpu=$(cpu_seconds "$CLIENT_PID")
     kill "$CLIENT_PID" 2>/dev/null || true
     wait "$CLIENT_PID" 2>/dev/null || true
     CLIENT_PID=
     local events=${counted#events=}
     events=${events%% *}
-    echo "$(echo "$t1 - $t0" | bc -l) $events $rss"
+    echo "$(echo "$t1 - $t0" | bc -l) $events $rss $cpu"
 }
 
 run_floor() {
     local t0=$EPOCHREALTIME out
     if ! out=$(timeout "$LIMIT" "$EX/ingest_floor" --port "$PORT"); then
-        echo "- - -"
+        echo "floor failed" >"$WORK/fail_reason"
+        echo "- - - -"
         return
     fi
     local t1=$EPOCHREALTIME
     local frames=${out#frames=}
     frames=${frames%% *}
     local rss=${out##*vmhwm_kb=}
-    echo "$(echo "$t1 - $t0" | bc -l) $frames $rss"
+    local ticks=${out##*cpu_ticks=}
+    ticks=${ticks%% *}
+    echo "$(echo "$t1 - $t0" | bc -l) $frames $rss $(echo "$ticks / $TICKS" | bc -l)"
 }
 
 run_client() { # name
@@ -142,8 +156,8 @@ MACHINE=$(machine)
 
 table=$WORK/table.md
 {
-    echo "| events | payload B | client | seconds | events/s | peak RSS MiB | events seen |"
-    echo "|---:|---:|---|---:|---:|---:|---:|"
+    echo "| events | payload B | client | seconds | events/s | CPU s | peak RSS MiB | events seen |"
+    echo "|---:|---:|---|---:|---:|---:|---:|---:|"
 } >"$table"
 
 for payload in $PAYLOADS; do
@@ -153,18 +167,18 @@ for payload in $PAYLOADS; do
             best=
             rm -f "$WORK/fail_reason"
             for _ in $(seq "$REPEAT"); do
-                read -r secs seen rss < <(run_client "$client")
+                read -r secs seen rss cpu < <(run_client "$client")
                 if [[ $secs != - ]] && { [[ -z $best ]] || (($(echo "$secs < ${best%% *}" | bc -l))); }; then
-                    best="$secs $seen $rss"
+                    best="$secs $seen $rss $cpu"
                 fi
             done
             if [[ -z $best ]]; then
-                row="| $events | $payload | $client | failed: $(cat "$WORK/fail_reason" 2>/dev/null || echo see log) | | | |"
+                row="| $events | $payload | $client | failed: $(cat "$WORK/fail_reason" 2>/dev/null || echo see log) | | | | |"
             else
-                read -r secs seen rss <<<"$best"
+                read -r secs seen rss cpu <<<"$best"
                 rate=$(echo "$events / $secs" | bc -l)
-                row=$(printf '| %d | %d | %s | %.3f | %.0f | %.1f | %s |' \
-                    "$events" "$payload" "$client" "$secs" "$rate" "$(echo "$rss / 1024" | bc -l)" "$seen")
+                row=$(printf '| %d | %d | %s | %.3f | %.0f | %.2f | %.1f | %s |' \
+                    "$events" "$payload" "$client" "$secs" "$rate" "$cpu" "$(echo "$rss / 1024" | bc -l)" "$seen")
             fi
             [[ $client == alt ]] && row=${row/| alt |/| ${ALT_LABEL:-alt} |}
             echo "$row" | tee -a "$table"

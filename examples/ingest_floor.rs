@@ -2,7 +2,8 @@
 //! tokio-tungstenite reader that subscribes, then only counts text frames until the `done`
 //! event; no JSON parsing, no output per frame.
 //!
-//! Prints one line: `frames=<N> seconds=<S> per_second=<R> vmhwm_kb=<peak RSS>`.
+//! Prints one line: `frames=<N> seconds=<S> per_second=<R> cpu_ticks=<user+system, in
+//! clock ticks> vmhwm_kb=<peak RSS>`.
 //!
 //! ```text
 //! cargo run --release --example ingest_floor -- --port 6001
@@ -35,8 +36,9 @@ async fn main() -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("no `done` event within {} s", args.timeout))??;
     let seconds = start.elapsed().as_secs_f64();
     println!(
-        "frames={frames} seconds={seconds:.3} per_second={:.0} vmhwm_kb={}",
+        "frames={frames} seconds={seconds:.3} per_second={:.0} cpu_ticks={} vmhwm_kb={}",
         frames as f64 / seconds,
+        cpu_ticks().unwrap_or(0),
         vmhwm_kb().unwrap_or(0)
     );
     Ok(())
@@ -75,4 +77,13 @@ fn vmhwm_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User plus system CPU time of this process, in clock ticks, from /proc.
+fn cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
