@@ -188,6 +188,10 @@ for payload in $PAYLOADS; do
 done
 
 if [[ $RESULTS != - ]]; then
+    # Hand-written notes below this marker survive a new run.
+    marker='<!-- notes below are kept by ingest.sh -->'
+    notes=
+    [[ -f $RESULTS ]] && notes=$(sed -n "/^$marker\$/,\$p" "$RESULTS")
     {
         echo "# Ingest benchmark results"
         echo
@@ -196,6 +200,10 @@ if [[ $RESULTS != - ]]; then
         echo "$MACHINE"
         echo
         cat "$table"
+        if [[ -n $notes ]]; then
+            echo
+            echo "$notes"
+        fi
     } >"$RESULTS"
     echo "written to $RESULTS"
 fi
