@@ -16,6 +16,16 @@ use std::time::{Duration, Instant, SystemTime};
 const EVENTS: usize = 100_000;
 const FRAMES: usize = 300;
 
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+/// and then a small smoke run is enough to prove it still works.
+fn scale() -> (usize, usize) {
+    if std::env::args().any(|a| a == "--bench") {
+        (EVENTS, FRAMES)
+    } else {
+        (2_000, 5)
+    }
+}
+
 fn info() -> DashboardInfo {
     DashboardInfo {
         host: "127.0.0.1".into(),
@@ -49,17 +59,18 @@ fn key(app: &mut App, c: char) {
 }
 
 fn frames(label: &str, app: &App, term: &mut Terminal<TestBackend>) {
-    let mut times = Vec::with_capacity(FRAMES);
-    for _ in 0..FRAMES {
+    let (_, frames) = scale();
+    let mut times = Vec::with_capacity(frames);
+    for _ in 0..frames {
         let t = Instant::now();
         term.draw(|f| view::render(black_box(app), f)).unwrap();
         times.push(t.elapsed());
     }
     times.sort();
-    let mean = times.iter().sum::<Duration>() / FRAMES as u32;
-    let p99 = times[(FRAMES * 99 / 100).min(FRAMES - 1)];
+    let mean = times.iter().sum::<Duration>() / frames as u32;
+    let p99 = times[(frames * 99 / 100).min(frames - 1)];
     println!(
-        "frame 200x50 {label:<10} mean {:>7.3} ms   p99 {:>7.3} ms   ({FRAMES} frames)",
+        "frame 200x50 {label:<10} mean {:>7.3} ms   p99 {:>7.3} ms   ({frames} frames)",
         mean.as_secs_f64() * 1e3,
         p99.as_secs_f64() * 1e3
     );
@@ -86,16 +97,17 @@ fn main() {
         );
     }
 
-    let input = records(EVENTS);
+    let (events, _) = scale();
+    let input = records(events);
     let start = Instant::now();
     for r in input {
         black_box(app.update(Msg::Record(r), Instant::now()));
     }
     let took = start.elapsed();
     println!(
-        "ingest {EVENTS} events: {:.1} ms, {:.0} events/s (log holds {}, dropped {})",
+        "ingest {events} events: {:.1} ms, {:.0} events/s (log holds {}, dropped {})",
         took.as_secs_f64() * 1e3,
-        EVENTS as f64 / took.as_secs_f64(),
+        events as f64 / took.as_secs_f64(),
         app.log().len(),
         app.log().dropped()
     );

@@ -1,27 +1,40 @@
-//! Command-line options. Every value is checked while parsing, so a bad flag stops the
-//! program with exit code 2 and a message that names the flag (clap's own error path).
+//! Command-line options. Every value is checked while parsing, with the `config` module's
+//! checks, so a bad flag stops the program with exit code 2 and a message that names the flag
+//! (clap's own error path), in the same words a bad config file or environment value gets.
+//!
+//! Flags have no built-in defaults: an absent flag is `None` and leaves the value to the
+//! config file, the environment or the defaults (see [`crate::config`]). [`Cli::layer`] turns
+//! the flags into the highest-priority configuration layer. What is required (a key, a
+//! server) is checked after merging, by [`crate::config::Settings::resolve`].
+//!
+//! Three values are deliberately not checked here but when the session is set up: `--url`
+//! and `--encryption-master-key` hold secrets, and clap quotes a rejected value in its
+//! message; the setup's messages never do.
 
-use crate::connection::transport::KNOWN_TRANSPORTS;
-use crate::connection::{Endpoint, MachineConfig, Transports};
-use crate::protocol::channel::validate_channel_name;
+use crate::config::{
+    self, AuthLayer, AuthTransport, AuthUrl, ExternalCommand, Layer, Pairs, Secret, UserAuthLayer,
+};
 use clap::{ArgAction, ArgGroup, Args, Parser};
 use serde_json::Value;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The longest duration any timing flag accepts: longer is surely a typo, and keeps every
-/// `Instant + duration` far from overflow.
-const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
-
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "chanwatch",
     version,
     about = "Watch a Pusher Channels (protocol 7) connection: a terminal dashboard, or NDJSON with --headless",
-    after_help = "Durations take human forms: 500ms, 2s, 1m, 1h 30m."
+    after_help = "Values come from, lowest priority first: built-in defaults, the config file \
+                  (its base, then the chosen profile), PUSHER_* environment variables, these flags. \
+                  --print-config shows the result.\n\
+                  Durations take human forms: 500ms, 2s, 1m, 1h 30m.",
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = false
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub mode: Option<Mode>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
@@ -31,32 +44,58 @@ pub struct Cli {
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
+    pub user_auth: UserAuthArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
-    // A future `demo` subcommand goes here, with `subcommand_negates_reqs` on the command so
-    // that `--key` and `--cluster`/`--host` stop being required for it.
 }
 
-#[derive(Debug, Clone, Args)]
+/// What to watch, when it is not the server named by the flags.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Mode {
+    /// Start a built-in demo server on loopback with simulated traffic and watch it: no
+    /// network, no config file, no credentials. Faults can be injected (key x, or the
+    /// headless `fault` command).
+    Demo,
+}
+
+#[derive(Clone, Args)]
 #[command(
     next_help_heading = "Connection",
-    group(ArgGroup::new("server").required(true).multiple(false))
+    group(ArgGroup::new("server").multiple(false))
 )]
 pub struct ConnectionArgs {
+    /// Config file to read instead of the default one (it must exist).
+    #[arg(
+        long,
+        env = "CHANWATCH_CONFIG",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
+    pub config: Option<PathBuf>,
+    /// Profile of the config file to apply: [profiles.NAME] (default: its default_profile).
+    #[arg(long, env = "CHANWATCH_PROFILE", value_name = "NAME", value_parser = parse_nonempty, hide_env_values = true)]
+    pub profile: Option<String>,
+    /// Everything at once: pusher://KEY:SECRET@HOST:PORT/apps/ID (pushers:// for TLS);
+    /// the other flags win over its parts.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
     /// The app key (never the secret).
-    #[arg(long, required = true, value_parser = parse_key)]
+    #[arg(long, value_parser = config::check_key)]
     pub key: Option<String>,
     /// Pusher cluster, e.g. eu or mt1: connects to ws-CLUSTER.pusher.com.
-    #[arg(long, group = "server", value_parser = parse_host)]
+    #[arg(long, group = "server", value_parser = config::check_cluster)]
     pub cluster: Option<String>,
     /// Server host name or address (sockudo, soketi, Reverb, ...), instead of --cluster.
-    #[arg(long, group = "server", value_parser = parse_host)]
+    #[arg(long, group = "server", value_parser = config::check_host)]
     pub host: Option<String>,
-    /// Port for plain ws:// connections.
-    #[arg(long, default_value_t = 80, value_name = "PORT")]
-    pub ws_port: u16,
-    /// Port for TLS wss:// connections.
-    #[arg(long, default_value_t = 443, value_name = "PORT")]
-    pub wss_port: u16,
+    /// Port for plain ws:// connections [default: 80].
+    #[arg(long, value_name = "PORT", value_parser = config::parse_port)]
+    pub ws_port: Option<u16>,
+    /// Port for TLS wss:// connections [default: 443].
+    #[arg(long, value_name = "PORT", value_parser = config::parse_port)]
+    pub wss_port: Option<u16>,
     /// Use TLS (wss://); this is the default.
     #[arg(long, overrides_with = "no_tls")]
     pub tls: bool,
@@ -64,69 +103,101 @@ pub struct ConnectionArgs {
     #[arg(long, overrides_with = "tls")]
     pub no_tls: bool,
     /// Path prefix before /app/KEY, e.g. /ws behind a proxy.
-    #[arg(long, value_parser = parse_path, default_value = "", hide_default_value = true)]
-    pub path: String,
+    #[arg(long, value_parser = config::check_path)]
+    pub path: Option<String>,
     /// Transports that may be used (comma list: ws, wss; HTTP fallbacks are reported as unsupported).
-    #[arg(long, value_delimiter = ',', value_parser = parse_transport, value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_parser = config::check_transport, value_name = "LIST")]
     pub enabled_transports: Option<Vec<String>>,
     /// Transports that must not be used (comma list); wins over --enabled-transports.
-    #[arg(long, value_delimiter = ',', value_parser = parse_transport, value_name = "LIST")]
-    pub disabled_transports: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = config::check_transport, value_name = "LIST")]
+    pub disabled_transports: Option<Vec<String>>,
+}
+
+/// `--url` may hold the secret.
+impl fmt::Debug for ConnectionArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionArgs")
+            .field("config", &self.config)
+            .field("profile", &self.profile)
+            .field("url", &self.url.as_ref().map(|_| "<hidden>"))
+            .field("key", &self.key)
+            .field("cluster", &self.cluster)
+            .field("host", &self.host)
+            .field("ws_port", &self.ws_port)
+            .field("wss_port", &self.wss_port)
+            .field("tls", &self.tls)
+            .field("no_tls", &self.no_tls)
+            .field("path", &self.path)
+            .field("enabled_transports", &self.enabled_transports)
+            .field("disabled_transports", &self.disabled_transports)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Timing")]
 pub struct TimingArgs {
-    /// Ping after this long without an inbound frame (the server's value wins if smaller).
-    #[arg(long, default_value = "120s", value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
-    pub activity_timeout: Duration,
-    /// Reconnect when nothing arrives this long after a ping.
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
-    pub pong_timeout: Duration,
-    /// Report `unavailable` after trying to connect for this long.
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
-    pub unavailable_timeout: Duration,
-    /// The longest wait between connection attempts.
-    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
-    pub retry_cap: Duration,
-    /// Give up on an attempt that has not completed the Pusher handshake by then.
-    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
-    pub handshake_timeout: Duration,
+    /// Ping after this long without an inbound frame (the server's value wins if smaller) [default: 120s].
+    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    pub activity_timeout: Option<Duration>,
+    /// Reconnect when nothing arrives this long after a ping [default: 30s].
+    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    pub pong_timeout: Option<Duration>,
+    /// Report `unavailable` after trying to connect for this long [default: 10s].
+    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    pub unavailable_timeout: Option<Duration>,
+    /// The longest wait between connection attempts [default: 15s].
+    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    pub retry_cap: Option<Duration>,
+    /// Give up on an attempt that has not completed the Pusher handshake by then [default: 15s].
+    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    pub handshake_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Channels")]
 pub struct ChannelArgs {
-    /// Subscribe to CHANNEL at start (repeatable).
-    #[arg(short = 's', long = "subscribe", value_parser = parse_channel, value_name = "CHANNEL", action = ArgAction::Append)]
+    /// Subscribe to CHANNEL at start (repeatable; replaces the config file's list).
+    #[arg(short = 's', long = "subscribe", value_parser = config::check_channel, value_name = "CHANNEL", action = ArgAction::Append)]
     pub subscribe: Vec<String>,
 }
 
-/// How private and presence channels get signed. Plain data: the authorizer is built from it.
+/// How private, presence and encrypted channels get authorized.
 #[derive(Clone, Args, Default)]
 #[command(next_help_heading = "Authorization")]
 pub struct AuthArgs {
     /// App secret: sign subscriptions locally (HMAC-SHA256). Never shown or logged.
-    #[arg(long, value_parser = parse_nonempty, value_name = "SECRET")]
-    pub secret: Option<String>,
+    #[arg(long, value_parser = parse_secret, value_name = "SECRET")]
+    pub secret: Option<Secret>,
     /// Authorization endpoint: POST socket_id and channel_name as a form.
-    #[arg(long, value_parser = parse_endpoint, value_name = "URL")]
-    pub auth_endpoint: Option<url::Url>,
+    #[arg(long, value_parser = AuthUrl::parse, value_name = "URL")]
+    pub auth_endpoint: Option<AuthUrl>,
+    /// How to call the auth endpoint: ajax (form POST) or jsonp (GET with a callback) [default: ajax].
+    #[arg(long, value_parser = AuthTransport::parse, value_name = "ajax|jsonp")]
+    pub auth_transport: Option<AuthTransport>,
     /// Extra form parameter for the auth endpoint, k=v (repeatable).
     #[arg(long = "auth-param", value_parser = crate::auth::parse_param, value_name = "K=V", action = ArgAction::Append)]
     pub auth_params: Vec<(String, String)>,
     /// Extra header for the auth endpoint, 'Name: value' (repeatable).
     #[arg(long = "auth-header", value_parser = crate::auth::parse_header, value_name = "'K: V'", action = ArgAction::Append)]
     pub auth_headers: Vec<(String, String)>,
+    /// Shell command that authorizes: gets {"socket_id","channel_name"} JSON on stdin, prints
+    /// the auth JSON. Instead of --auth-endpoint.
+    #[arg(long, value_parser = parse_command, value_name = "CMD", conflicts_with = "auth_endpoint")]
+    pub auth_command: Option<ExternalCommand>,
     /// Presence user id when signing locally (a random id when absent).
-    #[arg(long, value_parser = parse_nonempty, value_name = "ID")]
+    #[arg(long, value_parser = parse_user_id, value_name = "ID")]
     pub user_id: Option<String>,
-    /// Presence user_info as JSON when signing locally.
-    #[arg(long, value_parser = parse_json, value_name = "JSON")]
+    /// Presence user_info as a JSON object when signing locally.
+    #[arg(long, value_parser = parse_user_info, value_name = "JSON")]
     pub user_info: Option<Value>,
-    /// Give up on an authorization request after this long.
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
-    pub auth_timeout: Duration,
+    /// The server's encryption master key (base64 of 32 bytes), so that local signing also
+    /// gives encrypted channels their key. Never shown or logged.
+    #[arg(long, value_name = "BASE64")]
+    pub encryption_master_key: Option<String>,
+    /// Give up on an authorization request after this long [default: 10s].
+    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    pub auth_timeout: Option<Duration>,
 }
 
 /// Secrets stay out of logs and panics even when someone prints the options.
@@ -138,26 +209,93 @@ impl fmt::Debug for AuthArgs {
             .map(|(k, _)| (k.as_str(), "***"))
             .collect();
         f.debug_struct("AuthArgs")
-            .field("secret", &self.secret.as_ref().map(|_| "***"))
-            .field(
-                "auth_endpoint",
-                &self.auth_endpoint.as_ref().map(|u| u.as_str()),
-            )
-            .field("auth_params", &self.auth_params)
+            .field("secret", &self.secret)
+            .field("auth_endpoint", &self.auth_endpoint)
+            .field("auth_transport", &self.auth_transport)
+            .field("auth_params", &Pairs::from_iter(self.auth_params.clone()))
             .field("auth_headers", &headers)
+            .field("auth_command", &self.auth_command.as_ref().map(|_| "<set>"))
             .field("user_id", &self.user_id)
             .field("user_info", &self.user_info)
+            .field(
+                "encryption_master_key",
+                &self.encryption_master_key.as_ref().map(|_| "<hidden>"),
+            )
             .field("auth_timeout", &self.auth_timeout)
             .finish()
     }
+}
+
+/// User sign-in (`pusher:signin`). Any of these flags turns it on.
+#[derive(Clone, Args, Default)]
+#[command(next_help_heading = "User sign-in")]
+pub struct UserAuthArgs {
+    /// Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint,
+    /// --user-auth-command, or locally with --secret and --user-data.
+    #[arg(long)]
+    pub signin: bool,
+    /// User authentication endpoint: POST socket_id as a form (implies --signin).
+    #[arg(long, value_parser = AuthUrl::parse, value_name = "URL")]
+    pub user_auth_endpoint: Option<AuthUrl>,
+    /// How to call the user authentication endpoint: ajax or jsonp [default: ajax].
+    #[arg(long, value_parser = AuthTransport::parse, value_name = "ajax|jsonp")]
+    pub user_auth_transport: Option<AuthTransport>,
+    /// Shell command that signs the user in: gets {"socket_id"} JSON on stdin, prints
+    /// {"auth","user_data"} (implies --signin).
+    #[arg(long, value_parser = parse_command, value_name = "CMD", conflicts_with = "user_auth_endpoint")]
+    pub user_auth_command: Option<ExternalCommand>,
+    /// The user to sign in as when signing locally with --secret: a JSON object with a string
+    /// "id" (implies --signin).
+    #[arg(long, value_parser = parse_user_data, value_name = "JSON")]
+    pub user_data: Option<Value>,
+}
+
+/// A command line may carry a token as an argument.
+impl fmt::Debug for UserAuthArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserAuthArgs")
+            .field("signin", &self.signin)
+            .field("user_auth_endpoint", &self.user_auth_endpoint)
+            .field("user_auth_transport", &self.user_auth_transport)
+            .field(
+                "user_auth_command",
+                &self.user_auth_command.as_ref().map(|_| "<set>"),
+            )
+            .field("user_data", &self.user_data)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "HTTP API")]
+pub struct ApiArgs {
+    /// The app id: with the secret, enables the signed HTTP API (publishing, channel queries).
+    #[arg(long, value_parser = config::check_app_id, value_name = "ID")]
+    pub app_id: Option<String>,
+    /// HTTP API host, when not the WebSocket's (default: --host, or api-CLUSTER.pusher.com).
+    #[arg(long, value_parser = config::check_host, value_name = "HOST")]
+    pub api_host: Option<String>,
+    /// HTTP API port, when not the WebSocket's.
+    #[arg(long, value_parser = config::parse_port, value_name = "PORT")]
+    pub api_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// No dashboard: one JSON record per line on stdout, JSON commands on stdin.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub headless: bool,
+    /// Put a fault-injection proxy on loopback between chanwatch and the server, so that
+    /// cut/drop/down/delay faults can be injected (always on in the demo).
+    #[arg(long, global = true)]
+    pub fault_proxy: bool,
+    /// Print the merged configuration (secrets masked) and where it came from, then exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// How many events the dashboard's log keeps [default: 10000].
+    #[arg(long, value_parser = parse_log_ring, value_name = "N")]
+    pub log_ring: Option<usize>,
     /// Write logs to this file instead of stderr (logs never go to stdout).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
@@ -167,137 +305,127 @@ pub struct OutputArgs {
 }
 
 impl ConnectionArgs {
-    /// TLS unless `--no-tls` came last.
-    pub fn use_tls(&self) -> bool {
-        !self.no_tls
-    }
-
-    /// The host to dial: `--host`, else the cluster's host.
-    pub fn host(&self) -> String {
-        match (&self.host, &self.cluster) {
-            (Some(h), _) => h.clone(),
-            (None, Some(c)) => Endpoint::cluster_host(c),
-            // Only reachable under a future subcommand that lifts the requirement.
-            (None, None) => Endpoint::cluster_host("mt1"),
+    /// `--tls` / `--no-tls`, whichever came last; `None` when neither was given.
+    pub fn tls(&self) -> Option<bool> {
+        match (self.tls, self.no_tls) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
         }
     }
 }
 
-/// The machine's configuration from the flags, with a fresh jitter seed so that many
-/// clients dropped at once do not retry in lockstep.
-pub fn machine_config(cli: &Cli) -> MachineConfig {
-    let c = &cli.connection;
-    let mut endpoint = Endpoint::new(c.host(), c.key.clone().unwrap_or_default());
-    endpoint.ws_port = c.ws_port;
-    endpoint.wss_port = c.wss_port;
-    endpoint.path = c.path.clone();
-    endpoint.tls = c.use_tls();
-    endpoint.transports = Transports {
-        enabled: c.enabled_transports.clone(),
-        disabled: c.disabled_transports.clone(),
-    };
-    let t = &cli.timing;
-    let mut config = MachineConfig::new(endpoint);
-    config.activity_timeout = t.activity_timeout;
-    config.pong_timeout = t.pong_timeout;
-    config.unavailable_timeout = t.unavailable_timeout;
-    config.retry_cap = t.retry_cap;
-    config.handshake_timeout = t.handshake_timeout;
-    config.seed = rand::random();
-    config
+impl Cli {
+    /// The flags as the highest-priority configuration layer: every flag that was not given
+    /// is `None`, so it leaves the value to the lower layers. `--url` is carried as given
+    /// (the layer expands it when merging). The encryption master key is not configuration
+    /// (it is not in any file); the setup reads it from [`AuthArgs`].
+    pub fn layer(&self) -> Layer {
+        let c = &self.connection;
+        let t = &self.timing;
+        Layer {
+            url: c.url.clone(),
+            key: c.key.clone(),
+            secret: self.auth.secret.clone(),
+            app_id: self.api.app_id.clone(),
+            cluster: c.cluster.clone(),
+            host: c.host.clone(),
+            ws_port: c.ws_port,
+            wss_port: c.wss_port,
+            tls: c.tls(),
+            path: c.path.clone(),
+            activity_timeout: t.activity_timeout,
+            pong_timeout: t.pong_timeout,
+            unavailable_timeout: t.unavailable_timeout,
+            retry_cap: t.retry_cap,
+            handshake_timeout: t.handshake_timeout,
+            enabled_transports: c.enabled_transports.clone(),
+            disabled_transports: c.disabled_transports.clone(),
+            subscribe: non_empty(self.channels.subscribe.clone()),
+            log_ring: self.output.log_ring,
+            legacy_auth_endpoint: None,
+            legacy_auth_transport: None,
+            auth: self.auth.layer(),
+            user_auth: self.user_auth.layer(),
+            api: self.api.layer(),
+        }
+    }
+}
+
+impl AuthArgs {
+    fn layer(&self) -> Option<AuthLayer> {
+        let layer = AuthLayer {
+            endpoint: self.auth_endpoint.clone(),
+            transport: self.auth_transport,
+            params: pairs(&self.auth_params),
+            headers: pairs(&self.auth_headers),
+            command: self.auth_command.clone(),
+            timeout: self.auth_timeout,
+            user_id: self.user_id.clone(),
+            user_info: self.user_info.clone(),
+        };
+        (layer != AuthLayer::default()).then_some(layer)
+    }
+}
+
+impl UserAuthArgs {
+    /// Naming a way to sign in on the command line means wanting to sign in: only `--signin`
+    /// or one of these turns `enabled` on; none of them leaves it to the lower layers.
+    fn layer(&self) -> Option<UserAuthLayer> {
+        let wants = self.signin
+            || self.user_auth_endpoint.is_some()
+            || self.user_auth_command.is_some()
+            || self.user_data.is_some();
+        let layer = UserAuthLayer {
+            enabled: wants.then_some(true),
+            endpoint: self.user_auth_endpoint.clone(),
+            transport: self.user_auth_transport,
+            command: self.user_auth_command.clone(),
+            user_data: self.user_data.clone(),
+            ..UserAuthLayer::default()
+        };
+        (layer != UserAuthLayer::default()).then_some(layer)
+    }
+}
+
+impl ApiArgs {
+    fn layer(&self) -> Option<config::ApiLayer> {
+        let layer = config::ApiLayer {
+            host: self.api_host.clone(),
+            port: self.api_port,
+            tls: None,
+        };
+        (layer != config::ApiLayer::default()).then_some(layer)
+    }
+}
+
+fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
+    (!v.is_empty()).then_some(v)
+}
+
+fn pairs(v: &[(String, String)]) -> Option<Pairs> {
+    (!v.is_empty()).then(|| v.iter().cloned().collect())
 }
 
 // ---- value parsers: each error message is shown by clap after the flag's name ----
 
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s.trim())
-        .map_err(|e| format!("{e} (examples: 500ms, 2s, 1m)"))?;
-    if d.is_zero() {
-        return Err("must be longer than zero".into());
-    }
-    if d > MAX_DURATION {
-        return Err("must be at most 30 days".into());
-    }
-    Ok(d)
-}
-
-fn parse_transport(s: &str) -> Result<String, String> {
-    let name = s.trim();
-    if KNOWN_TRANSPORTS.contains(&name) {
-        Ok(name.to_owned())
-    } else {
-        Err(format!(
-            "unknown transport {name:?}; known are {}",
-            KNOWN_TRANSPORTS.join(", ")
-        ))
-    }
-}
-
-fn parse_channel(s: &str) -> Result<String, String> {
-    validate_channel_name(s)?;
-    Ok(s.to_owned())
-}
-
-fn parse_key(s: &str) -> Result<String, String> {
-    if s.is_empty() {
-        return Err("the app key is empty".into());
-    }
-    if let Some(bad) = s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "-_.~".contains(*c)))
-    {
-        return Err(format!(
-            "the app key contains {bad:?}, which cannot go in a URL path"
-        ));
-    }
-    Ok(s.to_owned())
-}
-
-fn parse_host(s: &str) -> Result<String, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("is empty".into());
-    }
-    if s.contains("://") || s.contains('/') {
-        return Err(format!(
-            "{s:?} looks like a URL; give only the host name (ports and paths have their own flags)"
-        ));
-    }
-    if s.contains(char::is_whitespace) {
-        return Err(format!("{s:?} contains whitespace"));
-    }
-    Ok(s.to_owned())
-}
-
-fn parse_path(s: &str) -> Result<String, String> {
-    let s = s.trim().trim_end_matches('/');
-    if s.is_empty() {
-        return Ok(String::new());
-    }
-    if !s.starts_with('/') {
-        return Err(format!("{s:?} must start with '/'"));
-    }
-    if s.contains(['?', '#', ' ']) {
-        return Err(format!(
-            "{s:?} must be a plain path (no '?', '#' or spaces)"
-        ));
-    }
-    Ok(s.to_owned())
-}
-
 fn parse_nonempty(s: &str) -> Result<String, String> {
-    if s.is_empty() {
+    if s.trim().is_empty() {
         Err("is empty".into())
     } else {
         Ok(s.to_owned())
     }
 }
 
-fn parse_endpoint(s: &str) -> Result<url::Url, String> {
-    let u = url::Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
-    match u.scheme() {
-        "http" | "https" => Ok(u),
-        other => Err(format!("scheme {other:?} is not http or https")),
+fn parse_secret(s: &str) -> Result<Secret, String> {
+    Secret::new(s)
+}
+
+fn parse_user_id(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("the user id is empty; omit it to get a random one".into())
+    } else {
+        Ok(s.to_owned())
     }
 }
 
@@ -305,269 +433,29 @@ fn parse_json(s: &str) -> Result<Value, String> {
     serde_json::from_str(s).map_err(|e| format!("not valid JSON: {e}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-    use clap::error::ErrorKind;
+fn parse_user_info(s: &str) -> Result<Value, String> {
+    config::check_object("user_info", parse_json(s)?)
+}
 
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("chanwatch").chain(args.iter().copied()))
-    }
+fn parse_user_data(s: &str) -> Result<Value, String> {
+    config::check_user_data(parse_json(s)?)
+}
 
-    fn base() -> Vec<&'static str> {
-        vec!["--key", "k", "--host", "127.0.0.1"]
-    }
-
-    fn parse_with(extra: &[&str]) -> Result<Cli, clap::Error> {
-        let mut args = base();
-        args.extend_from_slice(extra);
-        parse(&args)
-    }
-
-    /// The rendered error, for checking that it names the flag.
-    fn error_text(extra: &[&str]) -> String {
-        let err = parse_with(extra).expect_err("should be rejected");
-        assert_eq!(err.exit_code(), 2, "{err}");
-        err.to_string()
-    }
-
-    #[test]
-    fn command_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn defaults_are_pusher_js_like() {
-        let cli = parse_with(&[]).unwrap();
-        let m = machine_config(&cli);
-        assert_eq!(m.endpoint.host, "127.0.0.1");
-        assert_eq!(m.endpoint.key, "k");
-        assert_eq!(m.endpoint.ws_port, 80);
-        assert_eq!(m.endpoint.wss_port, 443);
-        assert!(m.endpoint.tls);
-        assert_eq!(m.endpoint.path, "");
-        assert_eq!(m.endpoint.transports, Transports::default());
-        assert_eq!(m.activity_timeout, Duration::from_secs(120));
-        assert_eq!(m.pong_timeout, Duration::from_secs(30));
-        assert_eq!(m.unavailable_timeout, Duration::from_secs(10));
-        assert_eq!(m.retry_cap, Duration::from_secs(15));
-        assert_eq!(m.handshake_timeout, Duration::from_secs(15));
-        assert_eq!(cli.auth.auth_timeout, Duration::from_secs(10));
-        assert!(!cli.output.headless);
-        assert_eq!(cli.output.verbose, 0);
-    }
-
-    #[test]
-    fn cluster_gives_pusher_host() {
-        let cli = parse(&["--key", "k", "--cluster", "eu"]).unwrap();
-        assert_eq!(machine_config(&cli).endpoint.host, "ws-eu.pusher.com");
-    }
-
-    #[test]
-    fn durations_take_human_forms() {
-        let cli = parse_with(&[
-            "--activity-timeout",
-            "500ms",
-            "--pong-timeout",
-            "2s",
-            "--unavailable-timeout",
-            "1m",
-            "--retry-cap",
-            "1m 30s",
-            "--handshake-timeout",
-            "3s",
-            "--auth-timeout",
-            "250ms",
-        ])
-        .unwrap();
-        let m = machine_config(&cli);
-        assert_eq!(m.activity_timeout, Duration::from_millis(500));
-        assert_eq!(m.pong_timeout, Duration::from_secs(2));
-        assert_eq!(m.unavailable_timeout, Duration::from_secs(60));
-        assert_eq!(m.retry_cap, Duration::from_secs(90));
-        assert_eq!(m.handshake_timeout, Duration::from_secs(3));
-        assert_eq!(cli.auth.auth_timeout, Duration::from_millis(250));
-    }
-
-    #[test]
-    fn bad_durations_name_the_flag() {
-        for (flag, value) in [
-            ("--activity-timeout", "5x"),
-            ("--pong-timeout", "0s"),
-            ("--retry-cap", "soon"),
-            ("--unavailable-timeout", "100 years"),
-            ("--handshake-timeout", "-1s"),
-            ("--auth-timeout", ""),
-        ] {
-            let text = error_text(&[flag, value]);
-            assert!(text.contains(flag), "{flag}: {text}");
-        }
-    }
-
-    #[test]
-    fn tls_flags_last_one_wins() {
-        assert!(!parse_with(&["--no-tls"]).unwrap().connection.use_tls());
-        assert!(
-            parse_with(&["--no-tls", "--tls"])
-                .unwrap()
-                .connection
-                .use_tls()
-        );
-        assert!(
-            !parse_with(&["--tls", "--no-tls"])
-                .unwrap()
-                .connection
-                .use_tls()
-        );
-        let m = machine_config(&parse_with(&["--no-tls", "--ws-port", "6001"]).unwrap());
-        assert!(!m.endpoint.tls);
-        assert_eq!(m.endpoint.ws_port, 6001);
-    }
-
-    #[test]
-    fn transports_are_checked_lists() {
-        let cli = parse_with(&[
-            "--enabled-transports",
-            "ws,wss",
-            "--disabled-transports",
-            "xhr_polling",
-        ])
-        .unwrap();
-        let m = machine_config(&cli);
-        assert_eq!(
-            m.endpoint.transports,
-            Transports {
-                enabled: Some(vec!["ws".into(), "wss".into()]),
-                disabled: vec!["xhr_polling".into()],
-            }
-        );
-        let text = error_text(&["--enabled-transports", "ws,carrier-pigeon"]);
-        assert!(text.contains("--enabled-transports"), "{text}");
-        assert!(text.contains("carrier-pigeon"), "{text}");
-        let text = error_text(&["--disabled-transports", "ws,"]);
-        assert!(text.contains("--disabled-transports"), "{text}");
-    }
-
-    #[test]
-    fn channels_are_validated_at_parse_time() {
-        let cli =
-            parse_with(&["-s", "a", "--subscribe", "presence-room", "-s", "private-b"]).unwrap();
-        assert_eq!(cli.channels.subscribe, ["a", "presence-room", "private-b"]);
-        for bad in ["has space", "", "#server-to-user-1"] {
-            let text = error_text(&["-s", bad]);
-            assert!(text.contains("--subscribe"), "{bad:?}: {text}");
-        }
-        let long = "a".repeat(201);
-        assert!(error_text(&["--subscribe", &long]).contains("200"));
-    }
-
-    #[test]
-    fn key_and_server_are_required() {
-        let err = parse(&["--host", "h"]).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
-        assert!(err.to_string().contains("--key"), "{err}");
-        let err = parse(&["--key", "k"]).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-        let err = parse(&["--key", "k", "--host", "h", "--cluster", "eu"]).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
-        let text = error_text(&["--key", "a/b"]);
-        assert!(text.contains("--key"), "{text}");
-    }
-
-    #[test]
-    fn hosts_and_paths_are_checked() {
-        assert!(error_text(&["--path", "ws"]).contains("--path"));
-        let cli = parse_with(&["--path", "/ws/"]).unwrap();
-        assert_eq!(machine_config(&cli).endpoint.path, "/ws");
-        let text = parse(&["--key", "k", "--host", "ws://x.example"])
-            .unwrap_err()
-            .to_string();
-        assert!(text.contains("--host"), "{text}");
-        assert!(error_text(&["--ws-port", "70000"]).contains("--ws-port"));
-    }
-
-    #[test]
-    fn auth_flags_are_parsed_into_plain_data() {
-        let cli = parse_with(&[
-            "--secret",
-            "s3cr3t",
-            "--auth-endpoint",
-            "http://127.0.0.1:9000/pusher/auth",
-            "--auth-param",
-            "team=a=b",
-            "--auth-param",
-            "x=",
-            "--auth-header",
-            "Authorization: Bearer abc",
-            "--auth-header",
-            "X-Trace:1",
-            "--user-id",
-            "42",
-            "--user-info",
-            r#"{"name":"Ann"}"#,
-        ])
-        .unwrap();
-        let a = &cli.auth;
-        assert_eq!(a.secret.as_deref(), Some("s3cr3t"));
-        assert_eq!(
-            a.auth_endpoint.as_ref().map(|u| u.as_str()),
-            Some("http://127.0.0.1:9000/pusher/auth")
-        );
-        assert_eq!(
-            a.auth_params,
-            [("team".into(), "a=b".into()), ("x".into(), String::new())]
-        );
-        assert_eq!(
-            a.auth_headers,
-            [
-                ("Authorization".into(), "Bearer abc".into()),
-                ("X-Trace".into(), "1".into())
-            ]
-        );
-        assert_eq!(a.user_id.as_deref(), Some("42"));
-        assert_eq!(a.user_info, Some(serde_json::json!({"name":"Ann"})));
-        let shown = format!("{a:?}");
-        assert!(
-            !shown.contains("s3cr3t") && !shown.contains("Bearer"),
-            "{shown}"
-        );
-    }
-
-    #[test]
-    fn bad_auth_values_name_the_flag() {
-        for (flag, value) in [
-            ("--user-info", "{name:"),
-            ("--auth-param", "novalue"),
-            ("--auth-header", "NoColon"),
-            ("--auth-header", "Bad Name: v"),
-            ("--auth-endpoint", "ftp://x/auth"),
-            ("--auth-endpoint", "not a url"),
-        ] {
-            let text = error_text(&[flag, value]);
-            assert!(text.contains(flag), "{flag} {value}: {text}");
-        }
-    }
-
-    #[test]
-    fn output_flags() {
-        let cli = parse_with(&["--headless", "-vv", "--log-file", "/tmp/x.log"]).unwrap();
-        assert!(cli.output.headless);
-        assert_eq!(cli.output.verbose, 2);
-        assert_eq!(cli.output.log_file, Some(PathBuf::from("/tmp/x.log")));
-    }
-
-    #[test]
-    fn help_groups_options() {
-        let help = Cli::command().render_help().to_string();
-        for heading in [
-            "Connection:",
-            "Timing:",
-            "Channels:",
-            "Authorization:",
-            "Output:",
-        ] {
-            assert!(help.contains(heading), "missing {heading} in\n{help}");
-        }
+fn parse_command(s: &str) -> Result<ExternalCommand, String> {
+    if s.trim().is_empty() {
+        Err("the command is empty".into())
+    } else {
+        Ok(ExternalCommand::Shell(s.to_owned()))
     }
 }
+
+fn parse_log_ring(s: &str) -> Result<usize, String> {
+    let n: i64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a number of events"))?;
+    config::check_log_ring(n)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,14 +1,15 @@
 //! The `chanwatch` binary: parse flags, set up logging, start the client, run a mode.
 
 use anyhow::Context;
-use chanwatch::cli::{self, Cli};
-use chanwatch::client::{self, AuthProvider, ClientConfig};
-use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest};
+use chanwatch::cli::{Cli, Mode, TimingArgs};
+use chanwatch::client::{self, ClientHandle};
+use chanwatch::connection::{Endpoint, MachineConfig};
+use chanwatch::faults::{FaultHandle, FaultProxy};
+use chanwatch::session::{self, Extras};
+use chanwatch::setup;
+use chanwatch::ui::{self, AppConfig, Theme};
 use clap::Parser;
-use std::future::Future;
-use std::pin::Pin;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
@@ -40,42 +41,95 @@ fn main() -> ExitCode {
                 tracing::error!("{e:#}");
             }
             eprintln!("chanwatch: {e:#}");
-            ExitCode::FAILURE
+            // A bad configuration exits like a bad flag.
+            if setup::is_config_error(&e) {
+                ExitCode::from(setup::SetupError::EXIT_CODE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = ClientConfig {
-        machine: cli::machine_config(&cli),
-        subscribe: cli.channels.subscribe.clone(),
-        auto_connect: true,
-    };
-    // WIRE-AUTH: replace with the real authorizer built from `cli.auth`.
-    let auth: Arc<dyn AuthProvider> = Arc::new(NoAuthorizer);
-    if !cli.output.headless {
-        // WIRE-UI: the dashboard goes here.
-        anyhow::bail!("the dashboard is not built into this binary yet; use --headless");
+    if cli.output.print_config {
+        print!("{}", setup::print_config(&cli)?);
+        return Ok(());
     }
-    let handle = client::spawn(config, auth);
-    chanwatch::headless::run(handle).await
+    let (mut setup, mut extras) = match cli.mode {
+        Some(Mode::Demo) => {
+            let (mut setup, extras) = chanwatch::demo::watch::start().await?;
+            apply_timing_flags(&cli.timing, &mut setup.client.machine);
+            (setup, extras)
+        }
+        None => {
+            let setup = setup::from_cli(&cli)?;
+            let extras = Extras {
+                api: setup.api.clone(),
+                ..Extras::default()
+            };
+            (setup, extras)
+        }
+    };
+    if cli.output.fault_proxy && extras.proxy.is_none() {
+        let proxy = start_fault_proxy(&setup.client.machine.endpoint).await?;
+        setup.client.connect_via = Some(proxy.addr());
+        extras.proxy = Some(proxy);
+    }
+    let client = client::spawn(setup.client, setup.auth);
+    let handle = session::wrap(client, extras);
+    if cli.output.headless {
+        return chanwatch::headless::run(handle).await;
+    }
+    let ClientHandle {
+        commands,
+        records,
+        task,
+    } = handle;
+    let config = AppConfig {
+        log_capacity: setup.log_ring,
+        theme: Theme::from_env(),
+        ..AppConfig::default()
+    };
+    let result = ui::run_with(commands, records, setup.dashboard, config).await;
+    // The dashboard has asked the client to quit; give its close frame a moment to go out.
+    let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    result
 }
 
-/// Refuses every request until the real authorizer is wired in.
-struct NoAuthorizer;
-
-impl AuthProvider for NoAuthorizer {
-    fn authorize(
-        &self,
-        _req: AuthRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<AuthGrant, AuthFailure>> + Send>> {
-        Box::pin(async {
-            Err(AuthFailure {
-                status: None,
-                message: "no authorizer wired".into(),
-            })
-        })
+/// The demo has its own short timings; timing flags given on the command line still win.
+fn apply_timing_flags(t: &TimingArgs, m: &mut MachineConfig) {
+    let pairs = [
+        (t.activity_timeout, &mut m.activity_timeout),
+        (t.pong_timeout, &mut m.pong_timeout),
+        (t.unavailable_timeout, &mut m.unavailable_timeout),
+        (t.retry_cap, &mut m.retry_cap),
+        (t.handshake_timeout, &mut m.handshake_timeout),
+    ];
+    for (flag, value) in pairs {
+        if let Some(d) = flag {
+            *value = d;
+        }
     }
+}
+
+/// A fault proxy in front of a real server: the client dials the proxy and still speaks TLS
+/// and HTTP to the server's own name.
+async fn start_fault_proxy(endpoint: &Endpoint) -> anyhow::Result<FaultHandle> {
+    let port = if endpoint.tls {
+        endpoint.wss_port
+    } else {
+        endpoint.ws_port
+    };
+    let target = format!("{}:{port}", endpoint.host);
+    let upstream = tokio::net::lookup_host(&target)
+        .await
+        .with_context(|| format!("--fault-proxy: cannot resolve {target}"))?
+        .next()
+        .with_context(|| format!("--fault-proxy: {target} has no address"))?;
+    FaultProxy::start(upstream)
+        .await
+        .context("--fault-proxy: cannot listen on 127.0.0.1")
 }
 
 /// Logs go to `--log-file` or stderr, never stdout (stdout is the NDJSON stream).

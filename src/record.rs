@@ -130,6 +130,41 @@ pub enum Record {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         excluded_socket_id: Option<String>,
     },
+    /// Occupied channels from the HTTP API (`GET /channels`), as the API returned them:
+    /// `{"<name>": {...attributes}}`.
+    Channels {
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        prefix: Option<String>,
+        channels: Value,
+    },
+    /// Presence users of a channel from the HTTP API (`GET /channels/<name>/users`).
+    Users {
+        channel: String,
+        users: Vec<String>,
+    },
+    /// One authorization exchange, for the auth inspector: what was asked (`request`: the
+    /// method, URL, form and headers with secret-looking values masked, or the local string
+    /// to sign) and what came back (`response`: the grant with `shared_secret` masked, or
+    /// the error). `status` is the HTTP status when there was one.
+    Auth {
+        channel: String,
+        socket_id: String,
+        request: Value,
+        ok: bool,
+        status: Option<u16>,
+        response: Value,
+        duration_ms: u64,
+    },
+    /// A command served beside the connection failed: `cmd` is `publish`, `list_channels`,
+    /// `list_users` or `fault`; `channel` is the one it was about; `status` the HTTP status
+    /// when the HTTP API answered one.
+    CommandError {
+        cmd: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        channel: Option<String>,
+        status: Option<u16>,
+        message: String,
+    },
     /// We sent `pusher:ping` because the connection was quiet for `after_ms`.
     PingSent {
         after_ms: u64,
@@ -208,6 +243,15 @@ pub enum Command {
         /// Leave this connection out of the delivery (`socket_id` in the API call).
         #[serde(default)]
         exclude_self: bool,
+    },
+    /// List occupied channels through the HTTP API, optionally by name prefix.
+    ListChannels {
+        #[serde(default)]
+        prefix: Option<String>,
+    },
+    /// List the users of a presence channel through the HTTP API.
+    ListUsers {
+        channel: String,
     },
     /// Sign the user in now and after every reconnect (needs user authentication configured).
     Signin,

@@ -6,11 +6,10 @@ mod support;
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::time::Duration;
+use support::isolated;
 use support::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-
-const BIN: &str = env!("CARGO_BIN_EXE_chanwatch");
 
 /// A running `chanwatch --headless` and every stdout line it printed.
 struct Headless {
@@ -45,10 +44,9 @@ fn args(port: u16) -> Vec<String> {
 
 impl Headless {
     fn start(port: u16, extra: &[&str]) -> Headless {
-        let mut child = Command::new(BIN)
+        let mut child = Command::from(isolated::chanwatch())
             .args(args(port))
             .args(extra)
-            .env_remove("RUST_LOG")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -272,7 +270,7 @@ async fn closed_stdout_ends_quietly() {
         }
     })
     .await;
-    let mut child = Command::new(BIN)
+    let mut child = Command::from(isolated::chanwatch())
         .args(args(server.port))
         .args(["-s", "news"])
         .stdin(Stdio::piped())
@@ -341,7 +339,7 @@ fn bad_flags_exit_2_naming_the_flag() {
         ),
     ];
     for (args, flag) in cases {
-        let out = std::process::Command::new(BIN)
+        let out = isolated::chanwatch()
             .args(*args)
             .stdin(Stdio::null())
             .output()

@@ -21,6 +21,25 @@ pub enum Authorizer {
 }
 
 impl Authorizer {
+    /// What authorizing `req` involves, for the auth inspector; never a secret.
+    pub fn describe(&self, req: &AuthRequest) -> serde_json::Value {
+        match self {
+            Authorizer::Local(signer) => {
+                let mut signs = format!("{}:{}", req.socket_id, req.channel);
+                if ChannelKind::of(&req.channel) == ChannelKind::Presence {
+                    signs.push(':');
+                    signs.push_str(&signer.channel_data());
+                }
+                serde_json::json!({"kind": "local", "hmac_sha256_of": signs})
+            }
+            Authorizer::Endpoint(endpoint) => endpoint.describe(req),
+            Authorizer::Command(command) => {
+                serde_json::json!({"kind": "command", "command": command.shown()})
+            }
+            Authorizer::None => serde_json::json!({"kind": "none"}),
+        }
+    }
+
     pub async fn authorize(&self, req: &AuthRequest) -> Result<AuthGrant, AuthFailure> {
         // The machine never asks for public channels; should it, there is nothing to sign.
         if !ChannelKind::of(&req.channel).needs_auth() {

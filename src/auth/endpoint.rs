@@ -193,6 +193,34 @@ impl EndpointAuthorizer {
         url
     }
 
+    /// What [`authorize`](Self::authorize) sends, for the auth inspector: method, URL (without
+    /// credentials), form fields and headers, with secret-looking values masked.
+    pub fn describe(&self, req: &AuthRequest) -> serde_json::Value {
+        use crate::config::mask::shown_value;
+        let fields = self.fields(&req.socket_id, Some(&req.channel));
+        let form: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(k, v)| (k.clone(), shown_value(k, v).into()))
+            .collect();
+        let headers: serde_json::Map<String, serde_json::Value> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), shown_value(k, v).into()))
+            .collect();
+        let method = match self.transport {
+            AuthTransport::Ajax => "POST",
+            AuthTransport::Jsonp => "GET",
+        };
+        serde_json::json!({
+            "kind": "endpoint",
+            "transport": self.transport.as_str(),
+            "method": method,
+            "url": display_url(&self.url),
+            "form": form,
+            "headers": headers,
+        })
+    }
+
     /// Authorizes a channel subscription and checks the answer.
     pub async fn authorize(&self, req: &AuthRequest) -> Result<AuthGrant, AuthFailure> {
         let fields = self.fields(&req.socket_id, Some(&req.channel));

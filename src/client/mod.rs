@@ -35,6 +35,11 @@ pub trait AuthProvider: Send + Sync + 'static {
         req: AuthRequest,
     ) -> Pin<Box<dyn Future<Output = Result<AuthGrant, AuthFailure>> + Send>>;
 
+    /// What authorizing `req` involves, for the auth inspector (no secrets); `null` if unknown.
+    fn describe(&self, _req: &AuthRequest) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
     /// Sign the user in for `pusher:signin`. Providers without user authentication refuse.
     fn authenticate_user(
         &self,
@@ -59,6 +64,9 @@ pub struct ClientConfig {
     pub subscribe: Vec<String>,
     /// Connect at once (the CLI does); otherwise wait for a `connect` command.
     pub auto_connect: bool,
+    /// Dial this address instead of the URL's host (the fault proxy), still speaking TLS
+    /// and HTTP to the URL's host so certificates and Host headers stay right.
+    pub connect_via: Option<std::net::SocketAddr>,
 }
 
 /// The watcher's side of a running client.
@@ -91,6 +99,41 @@ impl AuthProvider for crate::auth::Authorizer {
         // Cheap: a signer or an endpoint with a shared HTTP client.
         let this = self.clone();
         Box::pin(async move { this.authorize(&req).await })
+    }
+
+    fn describe(&self, req: &AuthRequest) -> serde_json::Value {
+        crate::auth::Authorizer::describe(self, req)
+    }
+}
+
+/// Everything that signs for one session: channel authorization and, when configured, user
+/// authentication for `pusher:signin`.
+#[derive(Debug, Clone, Default)]
+pub struct Authorizers {
+    pub channel: crate::auth::Authorizer,
+    pub user: Option<crate::auth::UserAuthenticator>,
+}
+
+impl AuthProvider for Authorizers {
+    fn authorize(
+        &self,
+        req: AuthRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<AuthGrant, AuthFailure>> + Send>> {
+        AuthProvider::authorize(&self.channel, req)
+    }
+
+    fn describe(&self, req: &AuthRequest) -> serde_json::Value {
+        self.channel.describe(req)
+    }
+
+    fn authenticate_user(
+        &self,
+        socket_id: String,
+    ) -> Pin<Box<dyn Future<Output = Result<UserGrant, AuthFailure>> + Send>> {
+        match self.user.clone() {
+            Some(user) => Box::pin(async move { user.authenticate(&socket_id).await }),
+            None => AuthProvider::authenticate_user(&crate::auth::Authorizer::None, socket_id),
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 use crate::connection::{ConnId, Input};
 use futures_util::{SinkExt, StreamExt};
 use std::io::ErrorKind;
+use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -34,12 +36,17 @@ pub(super) struct Socket {
 
 impl Socket {
     /// Start connecting to `url`; progress arrives on `inputs` as `Opened`/`OpenFailed`/...
-    pub fn open(conn: ConnId, url: String, inputs: mpsc::Sender<Input>) -> Socket {
+    pub fn open(
+        conn: ConnId,
+        url: String,
+        via: Option<SocketAddr>,
+        inputs: mpsc::Sender<Input>,
+    ) -> Socket {
         // Unbounded on purpose: the client task must never wait on a socket that is itself
         // waiting for the client task to read its inputs. Outbound volume is bounded by
         // commands and the protocol (subscribes, pongs, client events), not by the server.
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(conn, url, inputs, rx));
+        let task = tokio::spawn(run(conn, url, via, inputs, rx));
         Socket { conn, tx, task }
     }
 
@@ -61,6 +68,33 @@ impl Socket {
     }
 }
 
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// Open the WebSocket, directly or through `via` (TCP there, TLS and HTTP for the URL's host).
+async fn connect(url: String, via: Option<SocketAddr>) -> Result<Ws, WsError> {
+    let ws = match via {
+        None => {
+            // Nagle off: pings, pongs and subscribes are tiny and should leave at once.
+            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config()), true)
+                .await?
+                .0
+        }
+        Some(addr) => {
+            let tcp = TcpStream::connect(addr).await.map_err(WsError::Io)?;
+            let _ = tcp.set_nodelay(true);
+            tokio_tungstenite::client_async_tls_with_config(
+                url.as_str(),
+                tcp,
+                Some(ws_config()),
+                None,
+            )
+            .await?
+            .0
+        }
+    };
+    Ok(ws)
+}
+
 fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
@@ -70,17 +104,16 @@ fn ws_config() -> WebSocketConfig {
 async fn run(
     conn: ConnId,
     url: String,
+    via: Option<SocketAddr>,
     inputs: mpsc::Sender<Input>,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
 ) {
-    // Nagle off: pings, pongs and subscribes are tiny and should leave at once.
-    let connect =
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config()), true);
+    let connect = connect(url.clone(), via);
     tokio::pin!(connect);
     let ws = loop {
         tokio::select! {
             result = &mut connect => match result {
-                Ok((ws, _response)) => break ws,
+                Ok(ws) => break ws,
                 Err(e) => {
                     let message = describe_open_error(&e, &url);
                     let _ = inputs.send(Input::OpenFailed { conn, message }).await;

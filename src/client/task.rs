@@ -2,7 +2,7 @@
 
 use super::socket::Socket;
 use super::{AuthProvider, ClientConfig};
-use crate::connection::{AuthFailure, AuthRequest, Input, Machine, Output};
+use crate::connection::{AuthFailure, AuthGrant, AuthRequest, Input, Machine, Output};
 use crate::record::{Command, Record, Stamped, State};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
@@ -27,6 +27,7 @@ struct WatcherGone;
 
 struct Driver {
     machine: Machine,
+    connect_via: Option<std::net::SocketAddr>,
     auth: Arc<dyn AuthProvider>,
     records: mpsc::Sender<Stamped>,
     watcher_gone: bool,
@@ -53,6 +54,7 @@ pub(super) async fn run(
     let (inputs, mut input_rx) = mpsc::channel(INPUTS_CAPACITY);
     let mut driver = Driver {
         machine: Machine::new(config.machine),
+        connect_via: config.connect_via,
         auth,
         records,
         watcher_gone: false,
@@ -114,6 +116,36 @@ pub(super) async fn run(
     driver.shutdown(input_rx).await;
 }
 
+/// The auth inspector's view of one exchange; the `shared_secret` is shown masked.
+fn auth_record(
+    request: &AuthRequest,
+    described: serde_json::Value,
+    result: &Result<AuthGrant, AuthFailure>,
+    took: Duration,
+) -> Record {
+    let (ok, status, response) = match result {
+        Ok(grant) => (
+            true,
+            None,
+            serde_json::json!({
+                "auth": grant.auth,
+                "channel_data": grant.channel_data,
+                "shared_secret": grant.shared_secret.as_deref().map(crate::config::mask::mask),
+            }),
+        ),
+        Err(f) => (false, f.status, serde_json::json!({"error": f.message})),
+    };
+    Record::Auth {
+        channel: request.channel.clone(),
+        socket_id: request.socket_id.clone(),
+        request: described,
+        ok,
+        status,
+        response,
+        duration_ms: took.as_millis() as u64,
+    }
+}
+
 impl Driver {
     async fn feed(&mut self, input: Input) -> Result<(), WatcherGone> {
         let now = Instant::now().into_std();
@@ -134,7 +166,12 @@ impl Driver {
                     old.abort();
                 }
                 tracing::debug!(conn, %url, "opening socket");
-                self.current = Some(Socket::open(conn, url, self.inputs.clone()));
+                self.current = Some(Socket::open(
+                    conn,
+                    url,
+                    self.connect_via,
+                    self.inputs.clone(),
+                ));
             }
             Output::Send { conn, text } => match &self.current {
                 Some(socket) if socket.conn == conn => socket.send(text),
@@ -155,9 +192,12 @@ impl Driver {
 
     fn authorize(&mut self, request: AuthRequest) {
         let call = self.auth.authorize(request.clone());
+        let described = self.auth.describe(&request);
         let inputs = self.inputs.clone();
+        let records = self.records.clone();
         self.authorizing.retain(|h| !h.is_finished());
         self.authorizing.push(tokio::spawn(async move {
+            let started = Instant::now();
             // A panicking authorizer must not leave the subscription pending forever.
             let result = AssertUnwindSafe(call)
                 .catch_unwind()
@@ -168,6 +208,9 @@ impl Driver {
                         message: "the authorizer panicked".into(),
                     })
                 });
+            // The inspector's record goes first, so it reads before what the result causes.
+            let exchange = auth_record(&request, described, &result, started.elapsed());
+            let _ = records.send(Stamped::now(exchange)).await;
             let _ = inputs.send(Input::Authorized { request, result }).await;
         }));
     }

@@ -292,13 +292,20 @@ impl Layer {
     /// Tables (`auth`, `user_auth`, `api`) merge field by field, `params` and `headers` per
     /// name; lists (`subscribe`, transports) are replaced whole.
     pub fn over(self, lower: Layer) -> Layer {
+        // Cluster and host are one choice, "which server": `--cluster eu` over a file's
+        // `host` means the cluster, not a host that merely outranks it.
+        let (cluster, host) = if self.cluster.is_some() || self.host.is_some() {
+            (self.cluster, self.host)
+        } else {
+            (lower.cluster, lower.host)
+        };
         Layer {
             url: pick(self.url, lower.url),
             key: pick(self.key, lower.key),
             secret: pick(self.secret, lower.secret),
             app_id: pick(self.app_id, lower.app_id),
-            cluster: pick(self.cluster, lower.cluster),
-            host: pick(self.host, lower.host),
+            cluster,
+            host,
             ws_port: pick(self.ws_port, lower.ws_port),
             wss_port: pick(self.wss_port, lower.wss_port),
             tls: pick(self.tls, lower.tls),

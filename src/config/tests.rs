@@ -399,6 +399,27 @@ fn a_higher_layer_choosing_an_auth_method_replaces_the_lower_choice() {
     assert!(err.contains("choose one"), "{err}");
 }
 
+#[test]
+fn a_cluster_from_a_higher_layer_replaces_a_lower_host() {
+    let cli = Layer {
+        cluster: Some("eu".into()),
+        ..Layer::default()
+    };
+    let s = load_text(Some("key = \"k\"\nhost = \"h.example\"\n"), None, &[], cli)
+        .unwrap()
+        .settings;
+    assert_eq!(s.endpoint().host, "ws-eu.pusher.com");
+    let s = load_text(
+        Some("key = \"k\"\nhost = \"h.example\"\n"),
+        None,
+        &[("PUSHER_CLUSTER", "ap1")],
+        Layer::default(),
+    )
+    .unwrap()
+    .settings;
+    assert_eq!(s.endpoint().host, "ws-ap1.pusher.com");
+}
+
 // ---- profiles and file location ----
 
 #[test]

@@ -208,10 +208,12 @@ impl Machine {
                     f.label()
                 ),
             ),
-            Command::Publish { .. } => self.error(
-                None,
-                "cannot publish: the HTTP API needs an app id and secret".into(),
-            ),
+            Command::Publish { .. } | Command::ListChannels { .. } | Command::ListUsers { .. } => {
+                self.error(
+                    None,
+                    "the HTTP API needs an app id and secret (--app-id and --secret)".into(),
+                )
+            }
             Command::Signin => {
                 self.config.signin = true;
                 if self.user.is_none() {

@@ -67,6 +67,8 @@ struct Conn {
     socket_id: String,
     /// Subscribed channels, with the presence user id for presence channels.
     subs: BTreeMap<String, Option<String>>,
+    /// The user id after a successful `pusher:signin`.
+    user: Option<String>,
 }
 
 /// A presence member: present while any of its sockets is subscribed or it is simulated.
@@ -156,6 +158,7 @@ impl Hub {
             Conn {
                 socket_id,
                 subs: BTreeMap::new(),
+                user: None,
             },
         );
         let hello = frame(
@@ -269,7 +272,13 @@ impl Hub {
             );
             return;
         };
-        if let Err(e) = validate_channel_name(channel) {
+        // `#server-to-user-ID` is reserved for the signed-in user ID itself.
+        let own_user_channel = channel
+            .strip_prefix("#server-to-user-")
+            .is_some_and(|id| self.conns[&conn].user.as_deref() == Some(id));
+        if let Err(e) = validate_channel_name(channel)
+            .or_else(|e| if own_user_channel { Ok(()) } else { Err(e) })
+        {
             reply(out, error_frame(Some(4300), &e));
             return;
         }
@@ -508,6 +517,12 @@ impl Hub {
                 "user_data must be JSON with a non-empty string id",
             )
         } else {
+            let id = serde_json::from_str::<Value>(user_data)
+                .ok()
+                .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string));
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.user = id;
+            }
             json!({"event": "pusher:signin_success", "data": {"user_data": user_data}}).to_string()
         };
         out.push(Delivery {
@@ -748,6 +763,38 @@ mod tests {
         let auth = sign::channel_auth("k", "s", &sid, channel, Some(&cd));
         let msg = json!({"event":"pusher:subscribe","data":{"channel":channel,"auth":auth,"channel_data":cd}});
         hub.handle_text(conn, &msg.to_string())
+    }
+
+    #[test]
+    fn only_the_signed_in_user_may_join_its_own_user_channel() {
+        let mut hub = Hub::new(app());
+        let (a, _) = hub.open(120);
+        let sub =
+            json!({"event":"pusher:subscribe","data":{"channel":"#server-to-user-u1","auth":""}});
+        let out = hub.handle_text(a, &sub.to_string());
+        assert_eq!(
+            texts(&out, a)[0]["event"],
+            "pusher:error",
+            "not signed in yet"
+        );
+        let sid = hub.socket_id(a).unwrap().to_string();
+        let user_data = r#"{"id":"u1"}"#;
+        let auth = format!(
+            "k:{}",
+            sign::hmac_hex("s", &format!("{sid}::user::{user_data}"))
+        );
+        let signin = json!({"event":"pusher:signin","data":{"auth":auth,"user_data":user_data}});
+        let out = hub.handle_text(a, &signin.to_string());
+        assert_eq!(texts(&out, a)[0]["event"], "pusher:signin_success");
+        let out = hub.handle_text(a, &sub.to_string());
+        assert_eq!(
+            texts(&out, a)[0]["event"],
+            "pusher_internal:subscription_succeeded"
+        );
+        let other =
+            json!({"event":"pusher:subscribe","data":{"channel":"#server-to-user-u2","auth":""}});
+        let out = hub.handle_text(a, &other.to_string());
+        assert_eq!(texts(&out, a)[0]["event"], "pusher:error");
     }
 
     #[test]

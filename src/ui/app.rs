@@ -3,6 +3,14 @@
 //! to quit come out. No terminal and no clock here (time is passed in), so every behaviour is
 //! testable without a screen.
 
+mod api;
+mod auth;
+mod fault_menu;
+
+pub use api::{ApiUsers, ChannelPicker, LIST_WAIT, PickItem};
+pub use auth::{AuthExchange, AuthView, auth_hint};
+pub use fault_menu::{DEFAULT_DELAY_MS, parse_delay_ms};
+
 use super::keymap::{Action, Keymap, Mode};
 use super::log::{DEFAULT_CAPACITY, EventLog, Filter, LogEntry};
 use super::presence::Roster;
@@ -111,6 +119,8 @@ pub struct Status {
     pub retry_at: Option<Instant>,
     /// The client task has ended; nothing more will arrive.
     pub client_gone: bool,
+    /// The user signed in on this connection (`pusher:signin_success`).
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +175,12 @@ pub struct Channel {
     pub events: u64,
     /// Presence channels only, once the member list arrived.
     pub roster: Option<Roster>,
+    /// The server's `pusher:subscription_count` for this subscription, when it sent one.
+    pub subscription_count: Option<u64>,
+    /// A cache channel's subscription found nothing cached (`pusher:cache_miss`).
+    pub cache_miss: bool,
+    /// The users the HTTP API reported for this presence channel (`U`).
+    pub api_users: Option<ApiUsers>,
 }
 
 impl Channel {
@@ -176,8 +192,26 @@ impl Channel {
             status: ChannelStatus::Pending,
             events: 0,
             roster: None,
+            subscription_count: None,
+            cache_miss: false,
+            api_users: None,
         }
     }
+
+    /// Forget what belonged to one subscription, which the next one reports afresh.
+    fn reset_subscription_facts(&mut self) {
+        self.roster = None;
+        self.subscription_count = None;
+        self.cache_miss = false;
+    }
+}
+
+/// A box over the panes that takes the keys while it is open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    FaultMenu,
+    Picker(ChannelPicker),
+    Auth(AuthView),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -194,6 +228,27 @@ pub enum PromptKind {
     Filter {
         previous: String,
     },
+    /// The fault menu's delay, in milliseconds.
+    FaultDelay,
+    /// Publish, step 1 of 4: the channel.
+    PublishChannel,
+    /// Publish, step 2: the event name.
+    PublishEvent {
+        channel: String,
+    },
+    /// Publish, step 3: the data.
+    PublishData {
+        channel: String,
+        event: String,
+    },
+    /// Publish, step 4: leave this connection out of the delivery?
+    PublishExclude {
+        channel: String,
+        event: String,
+        data: serde_json::Value,
+    },
+    /// The optional name prefix for listing occupied channels.
+    ListPrefix,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +257,18 @@ pub struct Prompt {
     pub input: Input,
     /// Why the last submit was refused.
     pub error: Option<String>,
+}
+
+impl PromptKind {
+    fn is_publish(&self) -> bool {
+        matches!(
+            self,
+            PromptKind::PublishChannel
+                | PromptKind::PublishEvent { .. }
+                | PromptKind::PublishData { .. }
+                | PromptKind::PublishExclude { .. }
+        )
+    }
 }
 
 impl Prompt {
@@ -219,6 +286,12 @@ impl Prompt {
             PromptKind::TriggerEvent { channel } => format!("Client event name on {channel}"),
             PromptKind::TriggerData { event, .. } => format!("JSON data for {event}"),
             PromptKind::Filter { .. } => "Filter".into(),
+            PromptKind::FaultDelay => "Fault: delay every chunk by (ms)".into(),
+            PromptKind::PublishChannel => "Publish (HTTP API) to channel".into(),
+            PromptKind::PublishEvent { channel } => format!("Event name to publish on {channel}"),
+            PromptKind::PublishData { event, .. } => format!("Data for {event}"),
+            PromptKind::PublishExclude { .. } => "Exclude this connection? (y/n)".into(),
+            PromptKind::ListPrefix => "List occupied channels (HTTP API)".into(),
         }
     }
 
@@ -228,6 +301,16 @@ impl Prompt {
             PromptKind::TriggerEvent { .. } => "must start with client-",
             PromptKind::TriggerData { .. } => "any JSON value; empty means {}",
             PromptKind::Filter { .. } => "words; channel:NAME event:NAME",
+            PromptKind::FaultDelay => "1 to 60000; empty means 500",
+            PromptKind::PublishChannel => "any channel name, subscribed or not",
+            PromptKind::PublishEvent { .. } => "1 to 200 characters",
+            PromptKind::PublishData { .. } => {
+                "JSON, or plain text sent as a string; empty means {}"
+            }
+            PromptKind::PublishExclude { .. } => {
+                "y leaves this socket out (socket_id); n or empty: no"
+            }
+            PromptKind::ListPrefix => "name prefix, e.g. presence-; empty lists all",
         }
     }
 }
@@ -289,6 +372,14 @@ pub struct App {
     pub(crate) prompt: Option<Prompt>,
     pub(crate) help: bool,
     pub(crate) notice: Option<Notice>,
+    /// The fault menu, the channel picker or the auth inspector.
+    pub(crate) overlay: Option<Overlay>,
+    /// The latest authorization exchange per channel, for the auth inspector.
+    pub(crate) auth: IndexMap<String, AuthExchange>,
+    /// A channel list asked for with `L` (its prefix, and when), so its answer opens the picker.
+    pub(crate) pending_list: Option<(Option<String>, Instant)>,
+    /// Presence channels whose users were asked for with `U`, and when.
+    pub(crate) pending_users: IndexMap<String, Instant>,
     start: Instant,
     start_wall: SystemTime,
 }
@@ -310,6 +401,7 @@ impl App {
                 last_rtt: None,
                 retry_at: None,
                 client_gone: false,
+                user_id: None,
             },
             timeline: VecDeque::new(),
             timeline_scroll: 0,
@@ -325,6 +417,10 @@ impl App {
             prompt: None,
             help: false,
             notice: None,
+            overlay: None,
+            auth: IndexMap::new(),
+            pending_list: None,
+            pending_users: IndexMap::new(),
             start: now,
             start_wall: config.wall_clock.unwrap_or_else(SystemTime::now),
         }
@@ -388,9 +484,18 @@ impl App {
     pub fn keymap(&self) -> &Keymap {
         &self.keymap
     }
+    pub fn overlay(&self) -> Option<&Overlay> {
+        self.overlay.as_ref()
+    }
+    /// The latest authorization exchange of a channel.
+    pub fn auth_exchange(&self, channel: &str) -> Option<&AuthExchange> {
+        self.auth.get(channel)
+    }
     pub fn mode(&self) -> Mode {
         if self.prompt.is_some() {
             Mode::Editing
+        } else if matches!(self.overlay, Some(Overlay::FaultMenu)) {
+            Mode::FaultMenu
         } else {
             Mode::Normal
         }
@@ -539,6 +644,8 @@ impl App {
                     self.status.connected_before = true;
                 } else {
                     self.status.socket_id = None;
+                    // Sign-in belongs to one connection; the next one signs in again.
+                    self.status.user_id = None;
                 }
                 if matches!(current, State::Disconnected | State::Failed) {
                     self.status.retry_at = None;
@@ -549,7 +656,7 @@ impl App {
                         if c.status == ChannelStatus::Subscribed {
                             c.status = ChannelStatus::Pending;
                         }
-                        c.roster = None;
+                        c.reset_subscription_facts();
                     }
                 }
             }
@@ -559,6 +666,16 @@ impl App {
                 self.push_timeline(s.ts, TimelineKind::ConnectingIn(d));
             }
             Record::Error { code, message } => {
+                self.push_timeline(s.ts, TimelineKind::Error { code, message });
+            }
+            Record::CommandError {
+                cmd,
+                channel,
+                status,
+                message,
+            } => {
+                self.on_side_error(&cmd, channel.as_deref(), &message);
+                let code = status.map(i64::from);
                 self.push_timeline(s.ts, TimelineKind::Error { code, message });
             }
             Record::Subscribed { channel } => {
@@ -577,6 +694,13 @@ impl App {
                     None => format!("subscribing {channel} failed: {message}"),
                 };
                 self.channel_entry(&channel).status = ChannelStatus::Failed { status, message };
+                let inspect = self.keymap.first_key(Action::InspectAuth);
+                let text = match inspect {
+                    Some(k) if self.auth.get(&channel).is_some_and(|a| !a.ok) => {
+                        format!("{text} · {k} inspects the auth exchange")
+                    }
+                    _ => text,
+                };
                 self.notify(text, NoticeLevel::Error);
             }
             Record::Unsubscribed { channel } => self.remove_channel(&channel),
@@ -589,6 +713,15 @@ impl App {
             } => {
                 if let Some(c) = channel.as_deref().and_then(|n| self.channels.get_mut(n)) {
                     c.events += 1;
+                    match event.as_str() {
+                        "pusher:subscription_count" => {
+                            if let Some(n) = subscription_count(&data) {
+                                c.subscription_count = Some(n);
+                            }
+                        }
+                        "pusher:cache_miss" => c.cache_miss = true,
+                        _ => {}
+                    }
                 }
                 if let LogView::Paused { .. } = self.log_view {
                     self.unseen += 1;
@@ -627,10 +760,52 @@ impl App {
                 );
             }
             Record::Fault { fault } => self.push_timeline(s.ts, TimelineKind::Fault(fault)),
+            Record::Channels { prefix, channels } => {
+                if !self.on_channels_answer(prefix.as_deref(), &channels) {
+                    let names: Vec<&str> = channels
+                        .as_object()
+                        .map(|o| o.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    let text = format!("{} occupied channel(s): {}", names.len(), names.join(", "));
+                    self.push_timeline(s.ts, TimelineKind::Note(text));
+                }
+            }
+            Record::Users { channel, users } => {
+                if !self.on_users_answer(s.ts, &channel, &users) {
+                    let text = format!("{channel} users: {}", users.join(", "));
+                    self.push_timeline(s.ts, TimelineKind::Note(text));
+                }
+            }
+            Record::Auth {
+                channel,
+                socket_id,
+                request,
+                ok,
+                status,
+                response,
+                duration_ms,
+            } => {
+                // The subscription_error that follows a failed exchange carries the message;
+                // this keeps the exchange for the inspector.
+                self.keep_auth(
+                    channel,
+                    AuthExchange {
+                        ts: s.ts,
+                        socket_id,
+                        request,
+                        ok,
+                        status,
+                        response,
+                        duration_ms,
+                    },
+                );
+            }
             Record::SignedIn { user_id, .. } => {
                 self.push_timeline(s.ts, TimelineKind::Note(format!("signed in as {user_id}")));
+                self.status.user_id = Some(user_id);
             }
             Record::SigninError { status, message } => {
+                self.status.user_id = None;
                 let text = match status {
                     Some(code) => format!("sign-in failed ({code}): {message}"),
                     None => format!("sign-in failed: {message}"),
@@ -690,7 +865,7 @@ impl App {
         if self.prompt.is_some() {
             return self.on_prompt_key(key);
         }
-        match self.keymap.action_for(Mode::Normal, &key) {
+        match self.keymap.action_for(self.mode(), &key) {
             Some(action) => self.on_action(action),
             None => Update::default(),
         }
@@ -701,12 +876,19 @@ impl App {
             Some(Action::Quit) => quit(),
             Some(Action::Submit) => self.submit_prompt(),
             Some(Action::Cancel) => {
-                if let Some(Prompt {
-                    kind: PromptKind::Filter { previous },
-                    ..
-                }) = self.prompt.take()
-                {
-                    self.set_filter(&previous);
+                match self.prompt.take() {
+                    Some(Prompt {
+                        kind: PromptKind::Filter { previous },
+                        ..
+                    }) => self.set_filter(&previous),
+                    Some(Prompt {
+                        kind: PromptKind::ListPrefix,
+                        ..
+                    }) => self.notify("listing channels cancelled", NoticeLevel::Info),
+                    Some(Prompt { kind, .. }) if kind.is_publish() => {
+                        self.notify("nothing published", NoticeLevel::Info)
+                    }
+                    _ => {}
                 }
                 Update::redraw()
             }
@@ -744,20 +926,15 @@ impl App {
         let value = p.input.value().trim().to_string();
         let result = match &p.kind {
             PromptKind::Subscribe => match validate_channel_name(&value) {
-                Ok(()) => {
-                    let c = self.channel_entry(&value);
-                    if matches!(
-                        c.status,
-                        ChannelStatus::Failed { .. } | ChannelStatus::Leaving
-                    ) {
-                        c.status = ChannelStatus::Pending;
-                    }
-                    self.channel_sel = self.channels.get_index_of(&value).unwrap_or(0);
-                    self.members_scroll = 0;
-                    Ok(Update::command(Command::Subscribe { channel: value }))
-                }
+                Ok(()) => Ok(self.subscribe_to(value)),
                 Err(e) => Err(e),
             },
+            PromptKind::FaultDelay => self.submit_fault_delay(&value),
+            PromptKind::PublishChannel
+            | PromptKind::PublishEvent { .. }
+            | PromptKind::PublishData { .. }
+            | PromptKind::PublishExclude { .. } => self.submit_publish_step(&p.kind, &value),
+            PromptKind::ListPrefix => self.submit_list_prefix(&value),
             PromptKind::TriggerEvent { channel } => match validate_client_event_name(&value) {
                 Ok(()) => {
                     self.prompt = Some(Prompt::new(
@@ -795,6 +972,7 @@ impl App {
             }
         };
         match result {
+            // A step that opened the next prompt (publish) has already put it in place.
             Ok(u) => u,
             Err(e) => {
                 p.error = Some(e);
@@ -802,6 +980,21 @@ impl App {
                 Update::redraw()
             }
         }
+    }
+
+    /// Subscribe to a channel the user named or picked, and select it.
+    fn subscribe_to(&mut self, channel: String) -> Update {
+        let c = self.channel_entry(&channel);
+        if matches!(
+            c.status,
+            ChannelStatus::Failed { .. } | ChannelStatus::Leaving
+        ) {
+            c.status = ChannelStatus::Pending;
+            c.reset_subscription_facts();
+        }
+        self.channel_sel = self.channels.get_index_of(&channel).unwrap_or(0);
+        self.members_scroll = 0;
+        Update::command(Command::Subscribe { channel })
     }
 
     fn on_action(&mut self, action: Action) -> Update {
@@ -816,8 +1009,16 @@ impl App {
                 _ => Update::default(),
             };
         }
+        if matches!(self.overlay, Some(Overlay::FaultMenu)) {
+            return self.on_fault_menu_action(action);
+        }
         if self.detail.is_some() {
             return self.on_detail_action(action);
+        }
+        match self.overlay {
+            Some(Overlay::Picker(_)) => return self.on_picker_action(action),
+            Some(Overlay::Auth(_)) => return self.on_auth_view_action(action),
+            Some(Overlay::FaultMenu) | None => {}
         }
         match action {
             Action::Quit => quit(),
@@ -894,8 +1095,13 @@ impl App {
                 self.notify("log cleared", NoticeLevel::Info);
                 Update::redraw()
             }
-            // Editing-mode actions never come from the normal table.
-            Action::Submit | Action::Cancel => Update::default(),
+            Action::FaultMenu => self.open_fault_menu(),
+            Action::Publish => self.start_publish(),
+            Action::ListChannels => self.start_list_channels(),
+            Action::ListUsers => self.list_users(),
+            Action::InspectAuth => self.open_auth_inspector(),
+            // Editing-mode and fault-menu actions never come from the normal table.
+            Action::Submit | Action::Cancel | Action::Fault(_) => Update::default(),
         }
     }
 
@@ -1019,8 +1225,7 @@ impl App {
             Pane::Members => {
                 let n = self
                     .selected_channel()
-                    .and_then(|c| c.roster.as_ref())
-                    .map_or(0, |r| r.count() + r.departed.len());
+                    .map_or(0, super::view::members::row_count);
                 self.members_scroll = m.apply(self.members_scroll, n.saturating_sub(1));
             }
             Pane::Timeline => {
@@ -1148,7 +1353,11 @@ impl App {
             MouseEventKind::ScrollUp => -1,
             MouseEventKind::ScrollDown => 1,
             MouseEventKind::Down(MouseButton::Left) => {
-                if self.prompt.is_some() || self.help || self.detail.is_some() {
+                if self.prompt.is_some()
+                    || self.help
+                    || self.detail.is_some()
+                    || self.overlay.is_some()
+                {
                     return Update::default();
                 }
                 return match self.areas().pane_at(m.column, m.row) {
@@ -1168,6 +1377,18 @@ impl App {
         }
         if self.prompt.is_some() || self.help {
             return Update::default();
+        }
+        match &mut self.overlay {
+            Some(Overlay::Auth(v)) => {
+                v.scroll = v.scroll.saturating_add_signed(step);
+                return Update::redraw();
+            }
+            Some(Overlay::Picker(p)) => {
+                p.move_by(dir);
+                return Update::redraw();
+            }
+            Some(Overlay::FaultMenu) => return Update::default(),
+            None => {}
         }
         let pane = self.areas().pane_at(m.column, m.row).unwrap_or(self.focus);
         self.move_in(pane, Move::By(step))
@@ -1196,6 +1417,16 @@ impl Move {
             Move::Bottom => max,
             Move::By(d) => current.saturating_add_signed(d).min(max),
         }
+    }
+}
+
+/// The count in a `pusher:subscription_count` event's data, `{"subscription_count":N}`, also
+/// when the data arrived as a JSON string.
+pub fn subscription_count(data: &serde_json::Value) -> Option<u64> {
+    let field = |v: &serde_json::Value| v.get("subscription_count").and_then(|n| n.as_u64());
+    match data {
+        serde_json::Value::String(s) => serde_json::from_str(s).ok().as_ref().and_then(field),
+        other => field(other),
     }
 }
 

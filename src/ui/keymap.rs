@@ -3,8 +3,10 @@
 //!
 //! The mode decides which table is consulted: while a prompt is open (editing) only
 //! submit / cancel / Ctrl-C are bindings and every other key is text, so typing `q` in a
-//! channel name never quits (the bug ratatui's template once had, templates#38).
+//! channel name never quits (the bug ratatui's template once had, templates#38). The fault
+//! menu has its own table too, so there `c` means cut, not "clear the log".
 
+use crate::faults::FaultKind;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What the user asked for, independent of which key did it.
@@ -28,21 +30,67 @@ pub enum Action {
     Back,
     TogglePause,
     ClearLog,
+    /// Open the fault menu.
+    FaultMenu,
+    /// Publish a server event through the HTTP API.
+    Publish,
+    /// List occupied channels through the HTTP API, to pick one.
+    ListChannels,
+    /// List the selected presence channel's users through the HTTP API.
+    ListUsers,
+    /// Open the auth inspector on the selected channel.
+    InspectAuth,
     Help,
     Quit,
+    /// Fault menu: inject this fault.
+    Fault(FaultPick),
     /// Editing mode: accept the prompt's text.
     Submit,
     /// Editing mode: close the prompt without acting.
     Cancel,
 }
 
+/// A fault as the menu offers it. `Delay` asks for its length before anything is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultPick {
+    Cut,
+    Drop,
+    Down,
+    Delay,
+    Restore,
+    Close(u16),
+    NoPong,
+}
+
+impl FaultPick {
+    /// The fault to inject, or `None` for `Delay`, which needs a length first.
+    pub fn kind(self) -> Option<FaultKind> {
+        Some(match self {
+            FaultPick::Cut => FaultKind::Cut,
+            FaultPick::Drop => FaultKind::Drop,
+            FaultPick::Down => FaultKind::Down,
+            FaultPick::Delay => return None,
+            FaultPick::Restore => FaultKind::Restore,
+            FaultPick::Close(code) => FaultKind::Close { code },
+            FaultPick::NoPong => FaultKind::NoPong,
+        })
+    }
+
+    /// Whether the demo server (not the fault proxy) applies it.
+    pub fn needs_demo_server(self) -> bool {
+        matches!(self, FaultPick::Close(_) | FaultPick::NoPong)
+    }
+}
+
 /// Which key table applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Panes have the keys.
+    /// Panes (and the list overlays, which reuse the moving keys) have the keys.
     Normal,
     /// A prompt has the keys; only [`Action::Submit`], [`Action::Cancel`] and Ctrl-C are bindings.
     Editing,
+    /// The fault menu is open: one key per fault, Esc closes.
+    FaultMenu,
 }
 
 /// One key chord: a code plus the modifiers that must be held.
@@ -120,6 +168,7 @@ pub struct Binding {
 pub struct Keymap {
     normal: Vec<Binding>,
     editing: Vec<Binding>,
+    faults: Vec<Binding>,
 }
 
 impl Default for Keymap {
@@ -168,12 +217,52 @@ impl Default for Keymap {
                     "pause / follow log",
                 ),
                 b(vec![c('c')], Action::ClearLog, "clear the log"),
+                b(vec![c('x')], Action::FaultMenu, "fault menu"),
+                b(vec![c('T')], Action::Publish, "publish (HTTP API)"),
+                b(vec![c('L')], Action::ListChannels, "pick occupied channel"),
+                b(vec![c('U')], Action::ListUsers, "presence users (API)"),
+                b(vec![c('a')], Action::InspectAuth, "auth inspector"),
                 b(vec![c('?')], Action::Help, "this help"),
                 b(vec![c('q'), Chord::ctrl('c')], Action::Quit, "quit"),
             ],
             editing: vec![
                 b(vec![p(Enter)], Action::Submit, "accept"),
                 b(vec![p(Esc)], Action::Cancel, "cancel"),
+                b(vec![Chord::ctrl('c')], Action::Quit, "quit"),
+            ],
+            faults: vec![
+                b(vec![c('c')], Action::Fault(FaultPick::Cut), "cut"),
+                b(vec![c('o')], Action::Fault(FaultPick::Drop), "drop"),
+                b(vec![c('w')], Action::Fault(FaultPick::Down), "down"),
+                b(vec![c('l')], Action::Fault(FaultPick::Delay), "delay…"),
+                b(vec![c('e')], Action::Fault(FaultPick::Restore), "restore"),
+                b(
+                    vec![c('1')],
+                    Action::Fault(FaultPick::Close(4001)),
+                    "close 4001",
+                ),
+                b(
+                    vec![c('4')],
+                    Action::Fault(FaultPick::Close(4004)),
+                    "close 4004",
+                ),
+                b(
+                    vec![c('0')],
+                    Action::Fault(FaultPick::Close(4100)),
+                    "close 4100",
+                ),
+                b(
+                    vec![c('2')],
+                    Action::Fault(FaultPick::Close(4200)),
+                    "close 4200",
+                ),
+                b(
+                    vec![c('3')],
+                    Action::Fault(FaultPick::Close(4201)),
+                    "close 4201",
+                ),
+                b(vec![c('n')], Action::Fault(FaultPick::NoPong), "no pong"),
+                b(vec![p(Esc)], Action::Cancel, "close"),
                 b(vec![Chord::ctrl('c')], Action::Quit, "quit"),
             ],
         }
@@ -185,7 +274,22 @@ impl Keymap {
         match mode {
             Mode::Normal => &self.normal,
             Mode::Editing => &self.editing,
+            Mode::FaultMenu => &self.faults,
         }
+    }
+
+    /// The fault menu's entries, in order, as (key, fault, description), for the menu overlay.
+    pub fn fault_entries(&self) -> Vec<(String, FaultPick, &'static str)> {
+        self.faults
+            .iter()
+            .filter_map(|b| match b.action {
+                Action::Fault(pick) => {
+                    let keys: Vec<String> = b.chords.iter().map(Chord::label).collect();
+                    Some((keys.join(" "), pick, b.description))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The action bound to `key` in `mode`, if any. In editing mode a `None` means the key is text.
@@ -218,6 +322,7 @@ impl Keymap {
         vec![
             ("Keys", rows(&self.normal)),
             ("In a prompt", rows(&self.editing)),
+            ("Fault menu (x)", rows(&self.faults)),
         ]
     }
 }
@@ -263,5 +368,34 @@ mod tests {
         assert_eq!(sections[0].1.len(), km.normal.len());
         assert!(sections[0].1.iter().any(|(k, _)| k == "q Ctrl-c"));
         assert_eq!(km.first_key(Action::Help).as_deref(), Some("?"));
+        assert_eq!(sections[2].1.len(), km.faults.len());
+    }
+
+    #[test]
+    fn fault_menu_has_its_own_letters() {
+        let km = Keymap::default();
+        let c = key(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(
+            km.action_for(Mode::FaultMenu, &c),
+            Some(Action::Fault(FaultPick::Cut))
+        );
+        let esc = key(KeyCode::Esc, KeyModifiers::NONE);
+        assert_eq!(km.action_for(Mode::FaultMenu, &esc), Some(Action::Cancel));
+        let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(km.action_for(Mode::FaultMenu, &q), None);
+        let entries = km.fault_entries();
+        assert_eq!(entries.len(), 11);
+        assert!(entries.iter().all(|(k, _, _)| k != "Esc"));
+        // Every close code offered can really be sent.
+        for (_, pick, _) in entries {
+            if let Some(kind) = pick.kind() {
+                assert_eq!(kind.validate(), Ok(kind), "{pick:?}");
+            }
+        }
+        // Upper-case letters are distinct bindings from their lower-case keys.
+        let shift_t = key(KeyCode::Char('T'), KeyModifiers::SHIFT);
+        assert_eq!(km.action_for(Mode::Normal, &shift_t), Some(Action::Publish));
+        let l = key(KeyCode::Char('l'), KeyModifiers::NONE);
+        assert_eq!(km.action_for(Mode::Normal, &l), Some(Action::FocusNext));
     }
 }

@@ -1,10 +1,14 @@
 //! The dashboard without a terminal: records and keys go into [`App::update`], and frames are
 //! drawn to ratatui's `TestBackend` and compared with reviewed insta snapshots.
 
-use super::app::{App, AppConfig, ChannelStatus, DashboardInfo, LogView, Msg, PromptKind, Update};
-use super::keymap::Action;
+use super::app::{
+    App, AppConfig, ChannelStatus, DashboardInfo, LogView, Msg, NoticeLevel, Overlay, PromptKind,
+    TimelineKind, Update,
+};
+use super::keymap::{Action, Mode};
 use super::theme::Theme;
 use super::view::{self, layout::Pane};
+use crate::faults::FaultKind;
 use crate::record::{Command, Member, Record, Stamped, State};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -779,6 +783,22 @@ fn every_size_renders_without_panic() {
         fx.ch('/');
         fx.render(w, h);
         fx.key(KeyCode::Esc);
+        fx.ch('x');
+        fx.render(w, h);
+        fx.key(KeyCode::Esc);
+        fx.select_channel("private-secret");
+        fx.ch('a');
+        fx.render(w, h);
+        fx.key(KeyCode::Esc);
+        fx.app.focus = Pane::Log;
+        fx.ch('L');
+        fx.key(KeyCode::Enter);
+        fx.rec(Record::Channels {
+            prefix: None,
+            channels: json!({"presence-a-very-long-name-indeed-that-goes-on": {"user_count": 12}, "b": {}}),
+        });
+        fx.render(w, h);
+        fx.key(KeyCode::Esc);
     }
 }
 
@@ -976,4 +996,594 @@ fn snapshot_prompt_with_error() {
         "prompt_error",
         fx.render_pane(80, 9, view::prompt::render).backend()
     );
+}
+
+// ----- fault menu, HTTP API, auth inspector -----
+
+/// `busy` plus an auth exchange for each of its authorized channels: private-chat passed,
+/// private-secret was refused with 403 by an endpoint.
+fn busy_with_auth() -> Fx {
+    let mut fx = busy();
+    fx.at(9_500).rec(Record::Auth {
+        channel: "private-chat".into(),
+        socket_id: "123.456".into(),
+        request: json!({"kind": "local", "hmac_sha256_of": "123.456:private-chat"}),
+        ok: true,
+        status: None,
+        response: json!({"auth": "app-key:0f3c", "channel_data": null, "shared_secret": null}),
+        duration_ms: 0,
+    });
+    fx.rec(Record::Auth {
+        channel: "private-secret".into(),
+        socket_id: "123.456".into(),
+        request: json!({
+            "kind": "endpoint",
+            "transport": "ajax",
+            "method": "POST",
+            "url": "http://127.0.0.1:3000/pusher/auth",
+            "form": {"socket_id": "123.456", "channel_name": "private-secret"},
+            "headers": {"Authorization": "Bea…(31 chars)", "X-Team": "blue"},
+        }),
+        ok: false,
+        status: Some(403),
+        response: json!({"error": "auth endpoint answered HTTP 403 Forbidden: {\"message\":\"no\"}"}),
+        duration_ms: 12,
+    });
+    fx
+}
+
+#[test]
+fn fault_menu_sends_the_chosen_fault_and_closes() {
+    let mut fx = busy();
+    let before = fx.app.timeline().len();
+    let events = fx.app.log().len();
+    fx.ch('x');
+    assert_eq!(fx.app.overlay(), Some(&Overlay::FaultMenu));
+    assert_eq!(fx.app.mode(), Mode::FaultMenu);
+    // Letters that mean something else in normal mode are the menu's (or nothing) here.
+    let u = fx.ch('q');
+    assert!(
+        !u.quit && u.command.is_none(),
+        "q is not a fault and does not quit"
+    );
+    let u = fx.ch('c');
+    assert_eq!(u.command, Some(Command::Fault(FaultKind::Cut)));
+    assert!(fx.app.overlay().is_none());
+    assert_eq!(fx.app.log().len(), events, "c did not clear the log");
+    // The session's fault record marks the timeline; the key press adds nothing of its own.
+    assert_eq!(fx.app.timeline().len(), before);
+    fx.rec(Record::Fault {
+        fault: "cut".into(),
+    });
+    let last = fx.app.timeline().last().unwrap();
+    assert_eq!(last.kind, TimelineKind::Fault("cut".into()));
+
+    for (key, fault) in [
+        ('o', FaultKind::Drop),
+        ('w', FaultKind::Down),
+        ('e', FaultKind::Restore),
+        ('1', FaultKind::Close { code: 4001 }),
+        ('4', FaultKind::Close { code: 4004 }),
+        ('0', FaultKind::Close { code: 4100 }),
+        ('2', FaultKind::Close { code: 4200 }),
+        ('3', FaultKind::Close { code: 4201 }),
+        ('n', FaultKind::NoPong),
+    ] {
+        fx.ch('x');
+        assert_eq!(fx.ch(key).command, Some(Command::Fault(fault)), "{key}");
+    }
+    fx.ch('x');
+    assert_eq!(fx.key(KeyCode::Esc).command, None);
+    assert!(fx.app.overlay().is_none());
+    assert_eq!(fx.app.mode(), Mode::Normal);
+}
+
+#[test]
+fn fault_delay_asks_for_milliseconds() {
+    let mut fx = Fx::new();
+    fx.ch('x');
+    assert_eq!(fx.ch('l').command, None);
+    let p = fx.app.prompt().expect("delay prompt");
+    assert_eq!(p.kind, PromptKind::FaultDelay);
+    assert_eq!(p.input.value(), "500");
+    assert_eq!(
+        fx.key(KeyCode::Enter).command,
+        Some(Command::Fault(FaultKind::Delay { ms: 500 }))
+    );
+    fx.ch('x');
+    fx.ch('l');
+    for _ in 0..3 {
+        fx.key(KeyCode::Backspace);
+    }
+    fx.type_text("70000");
+    assert_eq!(fx.key(KeyCode::Enter).command, None);
+    let err = fx.app.prompt().unwrap().error.clone().unwrap();
+    assert!(err.contains("1 to 60000"), "{err}");
+    for _ in 0..5 {
+        fx.key(KeyCode::Backspace);
+    }
+    fx.type_text("1200");
+    assert_eq!(
+        fx.key(KeyCode::Enter).command,
+        Some(Command::Fault(FaultKind::Delay { ms: 1200 }))
+    );
+}
+
+#[test]
+fn publish_walks_four_prompts_and_parses_data() {
+    let mut fx = busy();
+    fx.select_channel("news");
+    fx.ch('T');
+    let p = fx.app.prompt().expect("channel prompt");
+    assert_eq!(p.kind, PromptKind::PublishChannel);
+    assert_eq!(
+        p.input.value(),
+        "news",
+        "prefilled with the selected channel"
+    );
+    fx.key(KeyCode::Enter);
+    assert!(matches!(
+        fx.app.prompt().unwrap().kind,
+        PromptKind::PublishEvent { .. }
+    ));
+    // An empty event name is refused; letters that are bindings are text.
+    assert_eq!(fx.key(KeyCode::Enter).command, None);
+    assert!(fx.app.prompt().unwrap().error.is_some());
+    fx.type_text("breaking-q");
+    fx.key(KeyCode::Enter);
+    fx.type_text(r#"{"title":"#);
+    assert_eq!(fx.key(KeyCode::Enter).command, None);
+    let err = fx.app.prompt().unwrap().error.clone().unwrap();
+    assert!(err.contains("not valid JSON"), "{err}");
+    fx.type_text(r#""Rust 2"}"#);
+    fx.key(KeyCode::Enter);
+    let p = fx.app.prompt().expect("exclude prompt");
+    assert_eq!(p.input.value(), "n");
+    fx.key(KeyCode::Backspace);
+    fx.type_text("maybe");
+    assert_eq!(fx.key(KeyCode::Enter).command, None);
+    for _ in 0..5 {
+        fx.key(KeyCode::Backspace);
+    }
+    fx.ch('y');
+    let u = fx.key(KeyCode::Enter);
+    assert_eq!(
+        u.command,
+        Some(Command::Publish {
+            channel: "news".into(),
+            event: "breaking-q".into(),
+            data: json!({"title": "Rust 2"}),
+            exclude_self: true,
+        })
+    );
+    assert!(fx.app.prompt().is_none());
+
+    // Plain text is sent as a JSON string; the default answer does not exclude.
+    fx.ch('T');
+    fx.key(KeyCode::Enter);
+    fx.type_text("note");
+    fx.key(KeyCode::Enter);
+    fx.type_text("hello world");
+    fx.key(KeyCode::Enter);
+    let u = fx.key(KeyCode::Enter);
+    assert_eq!(
+        u.command,
+        Some(Command::Publish {
+            channel: "news".into(),
+            event: "note".into(),
+            data: json!("hello world"),
+            exclude_self: false,
+        })
+    );
+    fx.rec(Record::Published {
+        channel: "news".into(),
+        event: "note".into(),
+        excluded_socket_id: None,
+    });
+    assert!(
+        fx.app
+            .notice()
+            .unwrap()
+            .text
+            .contains("published note to news")
+    );
+}
+
+#[test]
+fn publish_without_the_api_says_why() {
+    let mut fx = Fx::new();
+    fx.rec(Record::CommandError {
+        cmd: "publish".into(),
+        channel: Some("news".into()),
+        status: None,
+        message:
+            "the HTTP API needs an app id and secret (--app-id and --secret, or the config file)"
+                .into(),
+    });
+    let n = fx.app.notice().expect("notice");
+    assert_eq!(n.level, NoticeLevel::Error);
+    assert!(n.text.contains("app id and secret"), "{}", n.text);
+    // Connection errors keep to the timeline.
+    fx.app.notice = None;
+    fx.rec(Record::Error {
+        code: None,
+        message: "event x for channel y, which is not subscribed".into(),
+    });
+    assert!(fx.app.notice().is_none());
+}
+
+#[test]
+fn channel_picker_subscribes_to_the_chosen_channel() {
+    let mut fx = busy();
+    fx.app.focus = Pane::Log;
+    fx.ch('L');
+    assert_eq!(fx.app.prompt().unwrap().kind, PromptKind::ListPrefix);
+    fx.type_text("presence-");
+    assert_eq!(
+        fx.key(KeyCode::Enter).command,
+        Some(Command::ListChannels {
+            prefix: Some("presence-".into())
+        })
+    );
+    // An answer for another prefix is not ours: a timeline note, no picker.
+    let notes = fx.app.timeline().len();
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({"news": {}}),
+    });
+    assert!(fx.app.overlay().is_none());
+    assert_eq!(fx.app.timeline().len(), notes + 1);
+    fx.rec(Record::Channels {
+        prefix: Some("presence-".into()),
+        channels: json!({
+            "presence-room": {"user_count": 3},
+            "presence-lobby": {"user_count": 12},
+        }),
+    });
+    let Some(Overlay::Picker(p)) = fx.app.overlay() else {
+        panic!("picker open: {:?}", fx.app.overlay());
+    };
+    assert_eq!(p.items.len(), 2);
+    assert_eq!(p.items[0].name, "presence-lobby", "sorted");
+    assert_eq!(fx.app.timeline().len(), notes + 1, "no note for our answer");
+    // j moves in the picker, not in the log; Enter subscribes and selects.
+    fx.ch('j');
+    fx.ch('k');
+    let u = fx.key(KeyCode::Enter);
+    assert_eq!(
+        u.command,
+        Some(Command::Subscribe {
+            channel: "presence-lobby".into()
+        })
+    );
+    assert!(fx.app.overlay().is_none());
+    assert_eq!(fx.app.selected_channel().unwrap().name, "presence-lobby");
+    assert_eq!(
+        fx.app.channel("presence-lobby").unwrap().status,
+        ChannelStatus::Pending
+    );
+    // Channels no client may subscribe to are refused with the reason; the picker stays.
+    fx.ch('L');
+    fx.key(KeyCode::Enter);
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({"#server-to-user-7": {}}),
+    });
+    assert_eq!(fx.key(KeyCode::Enter).command, None);
+    assert!(matches!(fx.app.overlay(), Some(Overlay::Picker(_))));
+    assert!(fx.app.notice().unwrap().text.contains("reserved"));
+    fx.key(KeyCode::Esc);
+    // Picking a channel already subscribed only selects it.
+    fx.ch('L');
+    fx.type_text("presence-");
+    fx.key(KeyCode::Enter);
+    fx.rec(Record::Channels {
+        prefix: Some("presence-".into()),
+        channels: json!({"presence-room": {}}),
+    });
+    assert_eq!(fx.key(KeyCode::Enter).command, None);
+    assert_eq!(fx.app.selected_channel().unwrap().name, "presence-room");
+    // Esc closes without subscribing; a later answer is unsolicited.
+    fx.ch('L');
+    fx.key(KeyCode::Enter);
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({"x": {}}),
+    });
+    assert_eq!(fx.key(KeyCode::Esc).command, None);
+    assert!(fx.app.overlay().is_none());
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({"x": {}}),
+    });
+    assert!(fx.app.overlay().is_none());
+}
+
+#[test]
+fn empty_channel_list_is_a_notice() {
+    let mut fx = Fx::new();
+    fx.ch('L');
+    fx.key(KeyCode::Enter);
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({}),
+    });
+    assert!(fx.app.overlay().is_none());
+    assert_eq!(fx.app.notice().unwrap().text, "no occupied channels");
+}
+
+#[test]
+fn presence_users_are_compared_with_the_live_list() {
+    let mut fx = busy();
+    fx.select_channel("news");
+    let u = fx.ch('U');
+    assert_eq!(u.command, None);
+    assert_eq!(fx.app.notice().unwrap().level, NoticeLevel::Error);
+    fx.select_channel("presence-room");
+    assert_eq!(
+        fx.ch('U').command,
+        Some(Command::ListUsers {
+            channel: "presence-room".into()
+        })
+    );
+    fx.rec(Record::Users {
+        channel: "presence-room".into(),
+        users: vec!["1".into(), "3".into(), "9".into()],
+    });
+    let n = fx.app.notice().unwrap().text.clone();
+    assert!(
+        n.contains("3 user(s) on presence-room, 1 not in the live member list"),
+        "{n}"
+    );
+    assert!(n.contains("1 live member(s) missing"), "{n}");
+    let text = format!(
+        "{}",
+        fx.render_pane(40, 12, view::members::render).backend()
+    );
+    assert!(text.contains("HTTP API users 3"), "{text}");
+    assert!(text.contains("? 9 not in the live list"), "{text}");
+    assert!(text.contains("live only: 4"), "{text}");
+}
+
+#[test]
+fn auth_inspector_shows_request_response_and_hint() {
+    let mut fx = busy_with_auth();
+    fx.select_channel("news");
+    fx.ch('a');
+    assert!(fx.app.overlay().is_none());
+    assert!(fx.app.notice().unwrap().text.contains("public"));
+    fx.select_channel("private-secret");
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(text.contains("auth   failed 403 (12 ms)"), "{text}");
+    fx.ch('a');
+    assert!(matches!(fx.app.overlay(), Some(Overlay::Auth(_))));
+    let text = format!("{}", fx.render(80, 30).backend());
+    for want in [
+        "failed 403 (12 ms)",
+        "the endpoint refused",
+        "POST",
+        "http://127.0.0.1:3000/pusher/auth",
+        "channel_name",
+        "Bea…(31 chars)",
+        "403 Forbidden",
+    ] {
+        assert!(text.contains(want), "inspector lacks {want:?}\n{text}");
+    }
+    // The inspector scrolls, and Esc returns to the panes.
+    fx.ch('j');
+    let Some(Overlay::Auth(v)) = fx.app.overlay() else {
+        panic!()
+    };
+    assert_eq!(v.scroll, 1);
+    fx.key(KeyCode::Esc);
+    assert!(fx.app.overlay().is_none());
+    // A later exchange replaces the earlier one.
+    fx.rec(Record::Auth {
+        channel: "private-secret".into(),
+        socket_id: "123.456".into(),
+        request: json!({"kind": "local"}),
+        ok: true,
+        status: None,
+        response: json!({"auth": "k:s"}),
+        duration_ms: 3,
+    });
+    assert!(fx.app.auth_exchange("private-secret").unwrap().ok);
+}
+
+#[test]
+fn failed_subscription_notice_points_at_the_inspector() {
+    let mut fx = busy_with_auth();
+    fx.rec(Record::SubscriptionError {
+        channel: "private-secret".into(),
+        status: Some(403),
+        message: "Forbidden".into(),
+    });
+    let n = fx.app.notice().unwrap().text.clone();
+    assert!(n.ends_with("a inspects the auth exchange"), "{n}");
+}
+
+#[test]
+fn subscription_count_and_cache_miss_show_on_the_channel() {
+    let mut fx = busy();
+    fx.event(
+        "news",
+        "pusher:subscription_count",
+        json!({"subscription_count": 7}),
+    );
+    fx.event(
+        "private-chat",
+        "pusher:subscription_count",
+        json!("{\"subscription_count\":2}"),
+    );
+    fx.event("cache-prices", "pusher:cache_miss", json!({}));
+    assert_eq!(fx.app.channel("news").unwrap().subscription_count, Some(7));
+    assert_eq!(
+        fx.app.channel("private-chat").unwrap().subscription_count,
+        Some(2)
+    );
+    assert!(fx.app.channel("cache-prices").unwrap().cache_miss);
+    let text = format!(
+        "{}",
+        fx.render_pane(30, 9, view::channels::render).backend()
+    );
+    assert!(text.contains("✓ news                7    7"), "{text}");
+    assert!(text.contains("✓ private-chat        2    2"), "{text}");
+    fx.select_channel("cache-prices");
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(text.contains("kind   public cache"), "{text}");
+    assert!(text.contains("miss: none cached"), "{text}");
+    fx.select_channel("news");
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(text.contains("subs   7"), "{text}");
+    // A new connection brings new counts: the old ones go.
+    fx.state(
+        State::Connected,
+        State::Connecting,
+        Some("closed with 4200"),
+    );
+    assert_eq!(fx.app.channel("news").unwrap().subscription_count, None);
+    assert!(!fx.app.channel("cache-prices").unwrap().cache_miss);
+}
+
+#[test]
+fn signed_in_user_is_in_the_status_bar_until_the_connection_ends() {
+    let mut fx = busy();
+    fx.rec(Record::SignedIn {
+        user_id: "ann-42".into(),
+        user_data: json!({"id": "ann-42"}),
+    });
+    let text = format!("{}", fx.render_pane(100, 2, view::status::render).backend());
+    assert!(text.contains("user ann-42"), "{text}");
+    fx.state(
+        State::Connected,
+        State::Connecting,
+        Some("closed with 4200"),
+    );
+    assert_eq!(fx.app.status().user_id, None);
+}
+
+#[test]
+fn help_lists_the_fault_menu_keys() {
+    let mut fx = Fx::new();
+    fx.ch('?');
+    let text = format!("{}", fx.render(80, 24).backend());
+    for (keys, _, what) in fx.app.keymap().fault_entries() {
+        assert!(text.contains(&format!("{keys} {what}")), "{keys}\n{text}");
+    }
+}
+
+#[test]
+fn snapshot_fault_menu() {
+    let mut fx = busy();
+    fx.ch('x');
+    insta::assert_snapshot!("fault_menu_80x24", fx.render(80, 24).backend());
+}
+
+#[test]
+fn snapshot_publish_prompt() {
+    let mut fx = busy();
+    fx.select_channel("news");
+    fx.ch('T');
+    fx.key(KeyCode::Enter);
+    fx.type_text("breaking");
+    fx.key(KeyCode::Enter);
+    fx.type_text("{oops");
+    fx.key(KeyCode::Enter);
+    insta::assert_snapshot!(
+        "publish_prompt_error",
+        fx.render_pane(80, 9, view::prompt::render).backend()
+    );
+}
+
+#[test]
+fn snapshot_channel_picker() {
+    let mut fx = busy();
+    fx.ch('L');
+    fx.key(KeyCode::Enter);
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({
+            "news": {},
+            "presence-room": {"user_count": 3},
+            "presence-lobby": {"user_count": 12},
+            "private-orders": {"subscription_count": 2},
+        }),
+    });
+    fx.ch('j');
+    insta::assert_snapshot!("channel_picker_80x24", fx.render(80, 24).backend());
+}
+
+#[test]
+fn snapshot_auth_inspector() {
+    let mut fx = busy_with_auth();
+    fx.select_channel("private-secret");
+    fx.ch('a');
+    insta::assert_snapshot!("auth_inspector_80x24", fx.render(80, 24).backend());
+}
+
+#[test]
+fn overlays_draw_no_colours_under_no_color() {
+    let mut fx = busy_with_auth();
+    fx.app.theme = Theme::monochrome();
+    let no_colour = |fx: &Fx, what: &str| {
+        let term = fx.render(80, 24);
+        for cell in term.backend().buffer().content() {
+            assert_eq!(cell.fg, Color::Reset, "{what}: {cell:?}");
+            assert_eq!(cell.bg, Color::Reset, "{what}: {cell:?}");
+        }
+    };
+    fx.ch('x');
+    no_colour(&fx, "fault menu");
+    fx.key(KeyCode::Esc);
+    fx.select_channel("private-secret");
+    fx.ch('a');
+    no_colour(&fx, "auth inspector");
+    fx.key(KeyCode::Esc);
+    fx.ch('L');
+    fx.key(KeyCode::Enter);
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({"news": {}, "presence-x": {"user_count": 2}}),
+    });
+    no_colour(&fx, "channel picker");
+}
+
+#[test]
+fn mouse_wheel_moves_inside_the_overlays() {
+    let mut fx = busy_with_auth();
+    fx.select_channel("private-secret");
+    fx.ch('a');
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 10,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    };
+    fx.msg(Msg::Mouse(wheel));
+    let Some(Overlay::Auth(v)) = fx.app.overlay() else {
+        panic!("inspector open")
+    };
+    assert_eq!(v.scroll, 3);
+    fx.key(KeyCode::Esc);
+    fx.ch('L');
+    fx.key(KeyCode::Enter);
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({"a": {}, "b": {}}),
+    });
+    fx.msg(Msg::Mouse(wheel));
+    let Some(Overlay::Picker(p)) = fx.app.overlay() else {
+        panic!("picker open")
+    };
+    assert_eq!(
+        p.selected, 1,
+        "one step per wheel notch, bounded by the list"
+    );
+    let before = fx.app.channel_sel;
+    fx.msg(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        ..wheel
+    }));
+    assert_eq!(fx.app.channel_sel, before, "clicks do not reach the panes");
+    assert!(fx.app.overlay().is_some());
 }

@@ -21,8 +21,25 @@ impl Tmux {
         let session = format!("chanwatch-{name}-{}", std::process::id());
         let _ = tmux(&["kill-session", "-t", &session]);
         let (w, h) = (width.to_string(), height.to_string());
+        // No config file of the developer's: the default one lives under these.
+        let empty = std::env::temp_dir().join("chanwatch-tests-no-config");
+        let xdg = format!("XDG_CONFIG_HOME={}", empty.display());
+        let home = format!("HOME={}", empty.display());
         let out = tmux(&[
-            "new-session", "-d", "-s", &session, "-x", &w, "-y", &h, "-e", "TERM=xterm-256color",
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "-e",
+            "TERM=xterm-256color",
+            "-e",
+            &xdg,
+            "-e",
+            &home,
             command,
         ]);
         assert!(

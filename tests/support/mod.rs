@@ -4,6 +4,8 @@
 //! Each test binary uses only part of this module, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod isolated;
+
 use chanwatch::client::{self, AuthProvider, ClientConfig, ClientHandle};
 use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest, Endpoint, MachineConfig};
 use chanwatch::record::{Command, Record, State};
@@ -384,6 +386,7 @@ pub fn fast_config(port: u16) -> ClientConfig {
         machine,
         subscribe: Vec::new(),
         auto_connect: true,
+        connect_via: None,
     }
 }
 

@@ -1,4 +1,6 @@
-//! The channels pane: name, kind, status, events received and presence member count.
+//! The channels pane: name, kind, status, events received, and how many are on the channel:
+//! the members of a presence channel, the server's `pusher:subscription_count` elsewhere
+//! (narrow panes show both in one `subs` column; presence channels get no such count).
 
 use super::layout::Pane;
 use super::{pane_block, title};
@@ -11,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 
 /// Inner width from which the kind and status get their own columns.
-const WIDE: u16 = 52;
+const WIDE: u16 = 64;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
@@ -51,18 +53,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     let (header, widths): (Row, Vec<Constraint>) = if wide {
         (
-            Row::new(["channel", "kind", "status", "events", "memb"]),
+            Row::new(["channel", "kind", "status", "events", "memb", "subs"]),
             vec![
                 Constraint::Fill(1),
-                Constraint::Length(14),
+                Constraint::Length(15),
                 Constraint::Length(12),
                 Constraint::Length(7),
+                Constraint::Length(5),
                 Constraint::Length(5),
             ],
         )
     } else {
         (
-            Row::new(["  channel", "events", "memb"]),
+            Row::new(["  channel", "events", "subs"]),
             vec![
                 Constraint::Fill(1),
                 Constraint::Length(6),
@@ -77,11 +80,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(table, area);
 }
 
+/// `encrypted`, `public cache`, `presence cache`...
 pub fn kind_label(c: &Channel) -> String {
     if c.cache {
         format!("{} cache", c.kind.label())
     } else {
         c.kind.label().to_string()
+    }
+}
+
+/// The kind with `miss` added when a cache channel found nothing cached at subscribe.
+pub fn kind_cell(c: &Channel) -> String {
+    if c.cache_miss {
+        format!("{} miss", kind_label(c))
+    } else {
+        kind_label(c)
+    }
+}
+
+/// How many are on the channel: presence members, else the server's subscription count.
+pub fn head_count(c: &Channel) -> String {
+    match (&c.roster, c.subscription_count) {
+        (Some(r), _) => r.count().to_string(),
+        (None, Some(n)) => n.to_string(),
+        (None, None) => String::new(),
     }
 }
 
@@ -114,13 +136,18 @@ fn row<'a>(t: &Theme, c: &'a Channel, wide: bool) -> Row<'a> {
         .as_ref()
         .map(|r| r.count().to_string())
         .unwrap_or_default();
+    let subs = c
+        .subscription_count
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     if wide {
         Row::new(vec![
             Line::from(Span::styled(c.name.as_str(), t.channel())),
-            Line::from(kind_label(c)),
+            Line::from(kind_cell(c)),
             Line::from(Span::styled(word, st)),
             Line::from(c.events.to_string()).right_aligned(),
             Line::from(members).right_aligned(),
+            Line::from(subs).right_aligned(),
         ])
     } else {
         Row::new(vec![
@@ -130,7 +157,7 @@ fn row<'a>(t: &Theme, c: &'a Channel, wide: bool) -> Row<'a> {
                 Span::styled(c.name.as_str(), t.channel()),
             ]),
             Line::from(c.events.to_string()).right_aligned(),
-            Line::from(members).right_aligned(),
+            Line::from(head_count(c)).right_aligned(),
         ])
     }
 }

@@ -8,12 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 /// Keys worth a reminder, in order of importance (later ones are cut on narrow screens).
-const HINTS: [(Action, &str); 9] = [
+const HINTS: [(Action, &str); 10] = [
     (Action::Help, "help"),
     (Action::Subscribe, "subscribe"),
     (Action::Unsubscribe, "unsub"),
     (Action::Filter, "filter"),
     (Action::TogglePause, "pause"),
+    (Action::FaultMenu, "faults"),
     (Action::Trigger, "trigger"),
     (Action::Disconnect, "disconnect"),
     (Action::Connect, "reconnect"),
@@ -39,8 +40,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         let km = app.keymap();
         let mut spans = vec![Span::raw(" ")];
+        let mut used = 1;
         for (action, word) in HINTS {
             if let Some(k) = km.first_key(action) {
+                // Whole hints only: a cut one ("d disconn") reads as a typo.
+                let w = k.chars().count() + 1 + word.chars().count();
+                if used + w > area.width as usize {
+                    break;
+                }
+                used += w + 2;
                 spans.push(Span::styled(k, t.title()));
                 spans.push(Span::styled(format!(" {word}  "), t.label()));
             }

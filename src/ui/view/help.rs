@@ -1,5 +1,6 @@
 //! The `?` overlay, generated from the live keymap so it never disagrees with the keys. On a
-//! short terminal the bindings flow into two columns.
+//! short terminal the bindings flow into two columns; the smaller tables (prompt, fault
+//! menu) wrap onto as many lines as they need.
 
 use super::centered;
 use crate::ui::app::App;
@@ -8,8 +9,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
-/// Rows the overlay needs besides the bindings: borders, title, notes.
-const EXTRA_ROWS: usize = 7;
+/// Rows the overlay needs besides the bindings: borders, title, blank, the prompt line,
+/// up to three fault menu lines, two notes.
+const EXTRA_ROWS: usize = 10;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
@@ -51,24 +53,51 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(spans));
     }
     lines.push(Line::default());
+    let notes = [
+        (
+            "Filter: ",
+            "words match anywhere; channel:NAME event:NAME narrow".to_string(),
+        ),
+        (
+            "Mouse: ",
+            "wheel scrolls the pane under it; click focuses".to_string(),
+        ),
+    ];
+    let note_w = notes
+        .iter()
+        .map(|(n, text)| n.chars().count() + text.chars().count())
+        .max()
+        .unwrap_or(0);
+    // The other tables (prompt, fault menu) flow over as many lines as they need.
+    let content_w = (cell_w * columns)
+        .max(note_w)
+        .min(area.width.saturating_sub(2) as usize);
     for (name, rows) in sections.iter().skip(1) {
-        let keys: Vec<String> = rows.iter().map(|(k, d)| format!("{k} {d}")).collect();
+        let pieces: Vec<String> = rows.iter().map(|(k, d)| format!("{k} {d}")).collect();
+        let mut spans = vec![Span::styled(format!("{name}: "), t.title())];
+        let mut used = name.chars().count() + 2;
+        for (i, piece) in pieces.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " · " };
+            let w = sep.chars().count() + piece.chars().count();
+            if i > 0 && used + w > content_w {
+                lines.push(Line::from(std::mem::take(&mut spans)));
+                spans.push(Span::raw("  "));
+                used = 2;
+                spans.push(Span::styled(piece.clone(), t.label()));
+                used += piece.chars().count();
+            } else {
+                spans.push(Span::styled(format!("{sep}{piece}"), t.label()));
+                used += w;
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    for (name, text) in notes {
         lines.push(Line::from(vec![
-            Span::styled(format!("{name}: "), t.title()),
-            Span::styled(keys.join(" · "), t.label()),
+            Span::styled(name, t.title()),
+            Span::styled(text, t.label()),
         ]));
     }
-    lines.push(Line::from(vec![
-        Span::styled("Filter: ", t.title()),
-        Span::styled(
-            "words match anywhere; channel:NAME event:NAME narrow",
-            t.label(),
-        ),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled("Mouse: ", t.title()),
-        Span::styled("wheel scrolls the pane under it; click focuses", t.label()),
-    ]));
     let content_w = lines
         .iter()
         .map(Line::width)

@@ -1,13 +1,16 @@
 //! The members pane: for a presence channel its members (me marked, joins and leaves
-//! highlighted for a few seconds); for any other channel its details, including why a
-//! subscription failed.
+//! highlighted for a few seconds) and, after `U`, the users the HTTP API reported, those
+//! missing from the live list marked; for any other channel its details, including why a
+//! subscription failed, its authorization, subscription count and cache miss.
 
 use super::channels::{kind_label, status_style, status_text};
 use super::layout::Pane;
 use super::{pane_block, title};
 use crate::protocol::ChannelKind;
-use crate::ui::app::{App, Channel, ChannelStatus};
-use crate::ui::format::one_line;
+use crate::ui::app::{ApiUsers, App, Channel, ChannelStatus};
+use crate::ui::format::{clock, one_line};
+use crate::ui::keymap::Action;
+use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -63,6 +66,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Span::styled(" left", t.dim()),
             ]));
         }
+        if let Some(api) = &c.api_users {
+            lines.extend(api_lines(t, api, c));
+        }
         let scroll = app.members_scroll.min(lines.len().saturating_sub(1));
         let body: Vec<Line> = lines.into_iter().skip(scroll).collect();
         frame.render_widget(Paragraph::new(body).block(block), area);
@@ -70,14 +76,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     let block = pane_block(t, focused, title(t, "Channel", String::new()));
     frame.render_widget(
-        Paragraph::new(details(app, c))
+        Paragraph::new(details(app, c, area.width.saturating_sub(2) as usize))
             .wrap(Wrap { trim: false })
             .block(block),
         area,
     );
 }
 
-fn details<'a>(app: &'a App, c: &'a Channel) -> Vec<Line<'a>> {
+fn details<'a>(app: &'a App, c: &'a Channel, width: usize) -> Vec<Line<'a>> {
     let t = app.theme();
     let (_, word) = status_text(&c.status);
     let mut lines = vec![
@@ -101,11 +107,84 @@ fn details<'a>(app: &'a App, c: &'a Channel) -> Vec<Line<'a>> {
         Span::styled("events ", t.label()),
         Span::raw(c.events.to_string()),
     ]));
+    if let Some(n) = c.subscription_count {
+        lines.push(Line::from(vec![
+            Span::styled("subs   ", t.label()),
+            Span::raw(n.to_string()),
+        ]));
+    }
+    if c.cache_miss {
+        lines.push(Line::from(vec![
+            Span::styled("cache  ", t.label()),
+            Span::styled("miss: none cached", t.warn()),
+        ]));
+    }
+    if let Some(x) = app.auth_exchange(&c.name) {
+        let mut spans = vec![
+            Span::styled("auth   ", t.label()),
+            Span::styled(x.summary(), if x.ok { t.ok() } else { t.error() }),
+        ];
+        if let Some(k) = app.keymap().first_key(Action::InspectAuth) {
+            let hint = format!(" · {k} inspects");
+            // Only where it fits: a wrapped hint would read as part of the result.
+            let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+            if used + hint.chars().count() <= width {
+                spans.push(Span::styled(hint, t.dim()));
+            }
+        }
+        lines.push(Line::from(spans));
+    }
     if c.kind == ChannelKind::Presence {
         lines.push(Line::from(Span::styled(
             "waiting for the member list",
             t.dim(),
         )));
+        if let Some(api) = &c.api_users {
+            lines.extend(api_lines(t, api, c));
+        }
     }
     lines
+}
+
+/// The HTTP API's users of a presence channel; ids the live list lacks are marked.
+fn api_lines(t: &Theme, api: &ApiUsers, c: &Channel) -> Vec<Line<'static>> {
+    let roster = c.roster.as_ref();
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("HTTP API users {}", api.ids.len()), t.title()),
+        Span::styled(format!(" at {}", clock(api.ts)), t.dim()),
+    ])];
+    for id in &api.ids {
+        if ApiUsers::is_live(id, roster) {
+            lines.push(Line::from(vec![
+                Span::raw("  "),
+                Span::styled(id.clone(), t.channel()),
+            ]));
+        } else {
+            lines.push(Line::from(vec![
+                Span::styled("? ", t.warn()),
+                Span::styled(id.clone(), t.warn()),
+                Span::styled(" not in the live list", t.dim()),
+            ]));
+        }
+    }
+    let missing = api.missing(roster);
+    if !missing.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("live only: {}", missing.join(", ")),
+            t.dim(),
+        )));
+    }
+    lines
+}
+
+/// Rows the members pane has for a channel, for scrolling.
+pub fn row_count(c: &Channel) -> usize {
+    let members = c
+        .roster
+        .as_ref()
+        .map_or(0, |r| r.count() + r.departed.len());
+    let api = c.api_users.as_ref().map_or(0, |a| {
+        1 + a.ids.len() + usize::from(!a.missing(c.roster.as_ref()).is_empty())
+    });
+    members + api
 }

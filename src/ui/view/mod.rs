@@ -1,18 +1,21 @@
 //! Drawing: one function per pane, each reading `&App` only. [`render`] lays them out.
 
+pub mod auth;
 pub mod channels;
 pub mod detail;
 pub mod events;
+pub mod fault_menu;
 pub mod footer;
 pub mod help;
 pub mod json;
 pub mod layout;
 pub mod members;
+pub mod picker;
 pub mod prompt;
 pub mod status;
 pub mod timeline;
 
-use super::app::{App, PromptKind};
+use super::app::{App, Overlay, PromptKind};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -44,6 +47,12 @@ pub fn render(app: &App, frame: &mut Frame) {
     );
     if app.detail().is_some() {
         detail::render(app, frame, main);
+    }
+    match app.overlay() {
+        Some(Overlay::FaultMenu) => fault_menu::render(app, frame, main),
+        Some(Overlay::Picker(_)) => picker::render(app, frame, main),
+        Some(Overlay::Auth(_)) => auth::render(app, frame, main),
+        None => {}
     }
     if let Some(p) = app.prompt()
         && !matches!(p.kind, PromptKind::Filter { .. })

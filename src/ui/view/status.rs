@@ -50,6 +50,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled(id.clone(), t.value()),
         ]);
     }
+    if let Some(user) = &st.user_id {
+        second.extend([
+            sep(),
+            Span::styled("user ", t.label()),
+            Span::styled(user.clone(), t.value()),
+        ]);
+    }
     second.extend([
         sep(),
         Span::styled("reconnects ", t.label()),

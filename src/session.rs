@@ -1,0 +1,197 @@
+//! A session: the client task plus what may stand beside it, namely the fault proxy, the
+//! demo server and the HTTP API. Commands that are not the connection's (`fault`,
+//! `publish`) are served here. Every other command goes to the client. The client's records
+//! pass through unchanged, with this layer's own records (fault marks, publish results)
+//! merged in the order things happened. Headless mode and the dashboard both see one
+//! [`ClientHandle`], whatever a session holds.
+
+use crate::client::{COMMANDS_CAPACITY, ClientHandle, RECORDS_CAPACITY};
+use crate::demo::{DemoHandle, Traffic};
+use crate::faults::{self, FaultHandle};
+use crate::http_api::HttpApi;
+use crate::record::{Command, Record, Stamped, State};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// What a session holds besides the client. Everything here lives as long as the session.
+#[derive(Default)]
+pub struct Extras {
+    pub proxy: Option<FaultHandle>,
+    pub demo: Option<DemoHandle>,
+    pub traffic: Option<Traffic>,
+    pub api: Option<HttpApi>,
+}
+
+/// Put `extras` around a running client; the result is used exactly like the client.
+pub fn wrap(inner: ClientHandle, extras: Extras) -> ClientHandle {
+    let (commands, command_rx) = mpsc::channel(COMMANDS_CAPACITY);
+    let (record_tx, records) = mpsc::channel(RECORDS_CAPACITY);
+    let task = tokio::spawn(route(inner, extras, command_rx, record_tx));
+    ClientHandle {
+        commands,
+        records,
+        task,
+    }
+}
+
+async fn route(
+    inner: ClientHandle,
+    extras: Extras,
+    mut commands: mpsc::Receiver<Command>,
+    out: mpsc::Sender<Stamped>,
+) {
+    let ClientHandle {
+        commands: to_client,
+        records: mut from_client,
+        task,
+    } = inner;
+    // Dropping the sender is how the client learns its watcher has gone (it then quits).
+    let mut to_client = Some(to_client);
+    let mut socket_id: Option<String> = None;
+    // Publish calls run beside the loop; their results come back here.
+    let (side_tx, mut side_rx) = mpsc::channel::<Record>(64);
+    loop {
+        tokio::select! {
+            command = commands.recv(), if to_client.is_some() => match command {
+                None => to_client = None,
+                Some(Command::Fault(kind)) => {
+                    let record = match faults::apply(&kind, extras.proxy.as_ref(), extras.demo.as_ref()) {
+                        Ok(()) => Record::Fault { fault: kind.label() },
+                        Err(e) => command_error("fault", None, None, format!("cannot inject fault: {e}")),
+                    };
+                    if out.send(Stamped::now(record)).await.is_err() {
+                        to_client = None;
+                    }
+                }
+                Some(Command::Publish { channel, event, data, exclude_self }) => {
+                    let excluded = if exclude_self { socket_id.clone() } else { None };
+                    if let Some(api) = api_or_error(&extras, &out, "publish", Some(&channel)).await {
+                        tokio::spawn(publish(api, channel, event, data, excluded, side_tx.clone()));
+                    }
+                }
+                Some(Command::ListChannels { prefix }) => {
+                    if let Some(api) = api_or_error(&extras, &out, "list_channels", None).await {
+                        tokio::spawn(list_channels(api, prefix, side_tx.clone()));
+                    }
+                }
+                Some(Command::ListUsers { channel }) => {
+                    if let Some(api) = api_or_error(&extras, &out, "list_users", Some(&channel)).await {
+                        tokio::spawn(list_users(api, channel, side_tx.clone()));
+                    }
+                }
+                Some(other) => {
+                    let sent = match &to_client {
+                        Some(tx) => tx.send(other).await.is_ok(),
+                        None => false,
+                    };
+                    if !sent {
+                        to_client = None;
+                    }
+                }
+            },
+            record = from_client.recv() => {
+                let Some(stamped) = record else { break }; // the client has ended
+                if let Record::State { current, socket_id: id, .. } = &stamped.record {
+                    socket_id = if *current == State::Connected { id.clone() } else { None };
+                }
+                if out.send(stamped).await.is_err() {
+                    to_client = None; // nobody listens: let the client quit
+                }
+            }
+            Some(record) = side_rx.recv() => {
+                if out.send(Stamped::now(record)).await.is_err() {
+                    to_client = None;
+                }
+            }
+        }
+    }
+    let _ = task.await;
+    drop(extras); // stop traffic, proxy and demo server only after the client is done
+}
+
+fn command_error(cmd: &str, channel: Option<&str>, status: Option<u16>, message: String) -> Record {
+    Record::CommandError {
+        cmd: cmd.to_string(),
+        channel: channel.map(str::to_string),
+        status,
+        message,
+    }
+}
+
+/// The HTTP API client, or an error record saying what is missing.
+async fn api_or_error(
+    extras: &Extras,
+    out: &mpsc::Sender<Stamped>,
+    cmd: &str,
+    channel: Option<&str>,
+) -> Option<HttpApi> {
+    if extras.api.is_none() {
+        let message = "the HTTP API needs an app id and secret (--app-id and --secret, \
+                       or the config file)";
+        let record = command_error(cmd, channel, None, message.into());
+        let _ = out.send(Stamped::now(record)).await;
+    }
+    extras.api.clone()
+}
+
+async fn list_channels(api: HttpApi, prefix: Option<String>, results: mpsc::Sender<Record>) {
+    let record = match api.channels(prefix.as_deref()).await {
+        Ok(body) => Record::Channels {
+            prefix,
+            channels: body.get("channels").cloned().unwrap_or(body),
+        },
+        Err(e) => command_error(
+            "list_channels",
+            None,
+            e.status(),
+            format!("listing channels failed: {e}"),
+        ),
+    };
+    let _ = results.send(record).await;
+}
+
+async fn list_users(api: HttpApi, channel: String, results: mpsc::Sender<Record>) {
+    let record = match api.channel_users(&channel).await {
+        Ok(users) => Record::Users { channel, users },
+        Err(e) => command_error(
+            "list_users",
+            Some(&channel),
+            e.status(),
+            format!("listing the users of {channel} failed: {e}"),
+        ),
+    };
+    let _ = results.send(record).await;
+}
+
+async fn publish(
+    api: HttpApi,
+    channel: String,
+    event: String,
+    data: Value,
+    excluded_socket_id: Option<String>,
+    results: mpsc::Sender<Record>,
+) {
+    // The HTTP API carries `data` as a string; a JSON string is sent as it is.
+    let data = match data {
+        Value::String(s) => s,
+        other => other.to_string(),
+    };
+    let channels = [channel.clone()];
+    let record = match api
+        .trigger(&channels, &event, &data, excluded_socket_id.as_deref())
+        .await
+    {
+        Ok(()) => Record::Published {
+            channel,
+            event,
+            excluded_socket_id,
+        },
+        Err(e) => command_error(
+            "publish",
+            Some(&channel),
+            e.status(),
+            format!("publishing {event} to {channel} failed: {e}"),
+        ),
+    };
+    let _ = results.send(record).await;
+}

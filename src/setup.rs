@@ -1,0 +1,310 @@
+//! From parsed flags to everything a session needs: the configuration is loaded and merged
+//! (defaults < config file < profile < environment < flags, see [`crate::config`]), then
+//! turned into the client's configuration, the authorizers, the HTTP API client and what the
+//! dashboard shows about the connection.
+//!
+//! Every problem found here is the user's configuration, reported as a [`SetupError`] whose
+//! message names the flag, environment variable, or file and line to fix; the binary exits
+//! with [`SetupError::EXIT_CODE`] for them, as it does for a bad flag.
+
+use crate::auth::{
+    Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalSigner, LocalUserSigner,
+    UserAuthenticator,
+};
+use crate::cli::Cli;
+use crate::client::{AuthProvider, Authorizers, ClientConfig};
+use crate::config::{
+    self, AuthMethod, AuthTransport, ConfigError, ExternalCommand, LoadOptions, Loaded, Pairs,
+    Settings,
+};
+use crate::http_api::HttpApi;
+use crate::ui::DashboardInfo;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The default size of the dashboard's event log ring.
+pub use crate::config::DEFAULT_LOG_RING;
+
+pub struct Setup {
+    pub client: ClientConfig,
+    pub auth: Arc<dyn AuthProvider>,
+    /// The signed HTTP API, when an app id and secret are known.
+    pub api: Option<HttpApi>,
+    pub dashboard: DashboardInfo,
+    pub log_ring: usize,
+}
+
+/// A configuration the session cannot start with.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// From the configuration pipeline: names the file and line, the variable or the key.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A value that every source accepted but that cannot be used as it is (an auth endpoint
+    /// that cannot be set up, a master key that is not 32 bytes...). Names the flag and key.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl SetupError {
+    /// The exit code for configuration errors: the same as clap's for a bad flag.
+    pub const EXIT_CODE: u8 = 2;
+}
+
+/// Whether `error` is a configuration problem (exit code [`SetupError::EXIT_CODE`]) rather
+/// than a failure while running.
+pub fn is_config_error(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<SetupError>().is_some()
+}
+
+/// Builds a session's setup from the command line, the process environment and the
+/// default config file.
+pub fn from_cli(cli: &Cli) -> anyhow::Result<Setup> {
+    Ok(from_cli_with(cli, process_env, config::default_path())?)
+}
+
+/// `--print-config`: the merged configuration, secrets masked, headed by the file and
+/// profile it came from.
+pub fn print_config(cli: &Cli) -> anyhow::Result<String> {
+    Ok(print_config_with(cli, process_env, config::default_path())?)
+}
+
+/// [`from_cli`] with the environment given as a lookup and the default config path given
+/// (tests pass their own).
+pub fn from_cli_with(
+    cli: &Cli,
+    env: impl Fn(&str) -> Option<String>,
+    default_path: Option<PathBuf>,
+) -> Result<Setup, SetupError> {
+    let loaded = load(cli, env, default_path)?;
+    build(cli, &loaded.settings)
+}
+
+/// [`print_config`] with the environment and the default config path given.
+pub fn print_config_with(
+    cli: &Cli,
+    env: impl Fn(&str) -> Option<String>,
+    default_path: Option<PathBuf>,
+) -> Result<String, SetupError> {
+    let loaded = load(cli, env, default_path)?;
+    let mut text = loaded.print_config();
+    if cli.auth.encryption_master_key.is_some() {
+        text.push_str(
+            "# encryption master key: given with --encryption-master-key (never shown)\n",
+        );
+    }
+    Ok(text)
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn load(
+    cli: &Cli,
+    env: impl Fn(&str) -> Option<String>,
+    default_path: Option<PathBuf>,
+) -> Result<Loaded, SetupError> {
+    // Checked here rather than by clap, whose message would quote the URL and its secret.
+    if let Some(url) = &cli.connection.url {
+        config::url_form::parse(url).map_err(|e| SetupError::Invalid(format!("--url: {e}")))?;
+    }
+    let options = LoadOptions {
+        config: cli.connection.config.clone(),
+        profile: cli.connection.profile.clone(),
+        cli: cli.layer(),
+        default_path,
+    };
+    Ok(config::load(options, env)?)
+}
+
+/// Everything a session needs from the merged settings.
+fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
+    let channel = channel_authorizer(settings, cli.auth.encryption_master_key.as_deref())?;
+    let user = if settings.user_auth.enabled {
+        Some(user_authenticator(settings)?)
+    } else {
+        None
+    };
+    let mut machine = settings.machine_config();
+    machine.signin = user.is_some();
+    let dashboard = DashboardInfo {
+        host: settings.host.clone(),
+        key: settings.key.clone(),
+        tls: settings.tls,
+        demo: false,
+    };
+    Ok(Setup {
+        client: ClientConfig {
+            machine,
+            subscribe: settings.subscribe.clone(),
+            auto_connect: true,
+            connect_via: None,
+        },
+        auth: Arc::new(Authorizers { channel, user }),
+        api: http_api(settings),
+        dashboard,
+        log_ring: settings.log_ring,
+    })
+}
+
+/// The channel authorizer: the endpoint, else the command, else local signing with the
+/// secret (and the master key, for encrypted channels), else none.
+fn channel_authorizer(
+    settings: &Settings,
+    master_key: Option<&str>,
+) -> Result<Authorizer, SetupError> {
+    let auth = &settings.auth;
+    let method = settings.auth_method();
+    if master_key.is_some() && !matches!(method, AuthMethod::Local(_)) {
+        return Err(SetupError::Invalid(
+            "--encryption-master-key is only used when signing locally with the secret; with \
+             an auth endpoint or command, that side gives encrypted channels their key"
+                .into(),
+        ));
+    }
+    Ok(match method {
+        AuthMethod::Endpoint(url, transport) => Authorizer::Endpoint(endpoint(
+            url.0.as_str(),
+            transport,
+            &auth.params,
+            &auth.headers,
+            auth.timeout,
+            "auth (--auth-endpoint)",
+        )?),
+        AuthMethod::Command(command) => Authorizer::Command(
+            CommandAuthorizer::new(&shell_line(command), auth.timeout)
+                .map_err(|e| SetupError::Invalid(format!("auth.command (--auth-command): {e}")))?,
+        ),
+        AuthMethod::Local(secret) => {
+            let signer = LocalSigner::new(
+                &settings.key,
+                secret.expose(),
+                auth.user_id.clone(),
+                auth.user_info.clone(),
+            )
+            .map_err(|e| SetupError::Invalid(format!("secret (--secret): {e}")))?;
+            Authorizer::Local(match master_key {
+                Some(b64) => signer
+                    .with_master_key(b64)
+                    .map_err(|e| SetupError::Invalid(format!("--encryption-master-key: {e}")))?,
+                None => signer,
+            })
+        }
+        AuthMethod::None => Authorizer::None,
+    })
+}
+
+/// The user authenticator for `pusher:signin`. Only called when sign-in is enabled, which
+/// [`Settings::resolve`] allows only with a way to sign.
+fn user_authenticator(settings: &Settings) -> Result<UserAuthenticator, SetupError> {
+    let user = &settings.user_auth;
+    Ok(match settings.user_auth_method() {
+        AuthMethod::Endpoint(url, transport) => UserAuthenticator::Endpoint(endpoint(
+            url.0.as_str(),
+            transport,
+            &user.params,
+            &user.headers,
+            user.timeout,
+            "user_auth (--user-auth-endpoint)",
+        )?),
+        AuthMethod::Command(command) => UserAuthenticator::Command(
+            CommandAuthorizer::new(&shell_line(command), user.timeout).map_err(|e| {
+                SetupError::Invalid(format!("user_auth.command (--user-auth-command): {e}"))
+            })?,
+        ),
+        AuthMethod::Local(secret) => {
+            let Some(user_data) = &user.user_data else {
+                return Err(SetupError::Invalid(
+                    "user_auth.user_data (--user-data): signing in locally with the secret \
+                     needs the user, e.g. {\"id\":\"alice\"}"
+                        .into(),
+                ));
+            };
+            UserAuthenticator::Local(
+                LocalUserSigner::new(&settings.key, secret.expose(), user_data.to_string())
+                    .map_err(|e| {
+                        SetupError::Invalid(format!("user_auth.user_data (--user-data): {e}"))
+                    })?,
+            )
+        }
+        AuthMethod::None => {
+            return Err(SetupError::Invalid(
+                "user sign-in is on but has no way to sign: set --user-auth-endpoint, \
+                 --user-auth-command, or --secret with --user-data (user_auth.endpoint, \
+                 user_auth.command, or secret with user_auth.user_data in the config file)"
+                    .into(),
+            ));
+        }
+    })
+}
+
+fn endpoint(
+    url: &str,
+    transport: AuthTransport,
+    params: &Pairs,
+    headers: &Pairs,
+    timeout: Duration,
+    what: &str,
+) -> Result<EndpointAuthorizer, SetupError> {
+    let owned = |p: &Pairs| -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let transport = match transport {
+        AuthTransport::Ajax => crate::auth::AuthTransport::Ajax,
+        AuthTransport::Jsonp => crate::auth::AuthTransport::Jsonp,
+    };
+    EndpointAuthorizer::new(url, owned(params), owned(headers), timeout)
+        .and_then(|e| e.with_transport(transport))
+        .map_err(|e| SetupError::Invalid(format!("{what}: {e}")))
+}
+
+/// The command as one shell line: an argument vector from the config file is quoted so
+/// that `sh -c` sees exactly those arguments.
+fn shell_line(command: &ExternalCommand) -> String {
+    match command {
+        ExternalCommand::Shell(line) => line.clone(),
+        ExternalCommand::Argv(argv) => argv
+            .iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// The signed HTTP API, when the app id and the secret are both known.
+fn http_api(settings: &Settings) -> Option<HttpApi> {
+    let app_id = settings.app_id.as_ref()?;
+    let secret = settings.secret.as_ref()?;
+    let api = &settings.api;
+    let scheme = if api.tls { "https" } else { "http" };
+    let host = if api.host.contains(':') {
+        format!("[{}]", api.host)
+    } else {
+        api.host.clone()
+    };
+    Some(HttpApi::new(
+        format!("{scheme}://{host}:{}", api.port),
+        app_id,
+        &settings.key,
+        secret.expose(),
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,84 @@
+//! The fault menu (`x`): one key per fault, listed from the keymap's fault table. Choosing
+//! one sends [`Command::Fault`] and closes the menu; `delay` first asks for its length. The
+//! timeline shows the session's `fault` record, so the key press itself is not noted there.
+
+use super::{App, Overlay, Prompt, PromptKind, Update, quit};
+use crate::faults::MAX_DELAY_MS;
+use crate::record::Command;
+use crate::ui::keymap::Action;
+
+/// The delay offered when the prompt opens.
+pub const DEFAULT_DELAY_MS: u64 = 500;
+
+impl App {
+    pub(super) fn open_fault_menu(&mut self) -> Update {
+        self.overlay = Some(Overlay::FaultMenu);
+        Update::redraw()
+    }
+
+    pub(super) fn on_fault_menu_action(&mut self, action: Action) -> Update {
+        match action {
+            Action::Quit => quit(),
+            Action::Cancel => {
+                self.overlay = None;
+                Update::redraw()
+            }
+            Action::Fault(pick) => {
+                self.overlay = None;
+                match pick.kind() {
+                    Some(kind) => Update::command(Command::Fault(kind)),
+                    None => {
+                        self.prompt = Some(Prompt::new(
+                            PromptKind::FaultDelay,
+                            &DEFAULT_DELAY_MS.to_string(),
+                        ));
+                        Update::redraw()
+                    }
+                }
+            }
+            _ => Update::default(),
+        }
+    }
+
+    pub(super) fn submit_fault_delay(&mut self, value: &str) -> Result<Update, String> {
+        let ms = parse_delay_ms(value)?;
+        Ok(Update::command(Command::Fault(
+            crate::faults::FaultKind::Delay { ms },
+        )))
+    }
+}
+
+/// Milliseconds typed in the delay prompt: a whole number from 1 to [`MAX_DELAY_MS`], an
+/// optional `ms` suffix; empty means [`DEFAULT_DELAY_MS`].
+pub fn parse_delay_ms(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(DEFAULT_DELAY_MS);
+    }
+    let digits = t.strip_suffix("ms").unwrap_or(t).trim();
+    let ms: u64 = digits
+        .parse()
+        .map_err(|_| format!("{t:?} is not a whole number of milliseconds"))?;
+    if !(1..=MAX_DELAY_MS).contains(&ms) {
+        return Err(format!(
+            "the delay must be 1 to {MAX_DELAY_MS} ms, not {ms}"
+        ));
+    }
+    Ok(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays() {
+        assert_eq!(parse_delay_ms(""), Ok(500));
+        assert_eq!(parse_delay_ms(" 250 "), Ok(250));
+        assert_eq!(parse_delay_ms("60000ms"), Ok(60_000));
+        assert_eq!(parse_delay_ms("1"), Ok(1));
+        for bad in ["0", "60001", "-5", "soon", "2s", "1.5"] {
+            assert!(parse_delay_ms(bad).is_err(), "{bad}");
+        }
+    }
+}

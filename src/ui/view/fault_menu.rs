@@ -1,0 +1,77 @@
+//! The fault menu (`x`): the keymap's fault table, network faults first, each with what it
+//! does; the close codes say what they mean to a client.
+
+use super::centered;
+use crate::protocol::codes::describe;
+use crate::ui::app::App;
+use crate::ui::keymap::FaultPick;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+
+fn what_it_does(pick: FaultPick) -> &'static str {
+    match pick {
+        FaultPick::Cut => "stop forwarding; sockets stay open",
+        FaultPick::Drop => "reset every connection now",
+        FaultPick::Down => "refuse new connections",
+        FaultPick::Delay => "hold every chunk for N ms",
+        FaultPick::Restore => "undo cut, down, delay, no pong",
+        FaultPick::Close(code) => describe(i64::from(code)),
+        FaultPick::NoPong => "stop answering pusher:ping",
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = app.theme();
+    let entries = app.keymap().fault_entries();
+    let key_w = entries
+        .iter()
+        .map(|(k, _, _)| k.chars().count())
+        .max()
+        .unwrap_or(1);
+    let name_w = entries
+        .iter()
+        .map(|(_, _, d)| d.chars().count())
+        .max()
+        .unwrap_or(1);
+    let row = |(keys, pick, name): &(String, FaultPick, &'static str)| {
+        Line::from(vec![
+            Span::styled(format!(" {keys:>key_w$}  "), t.value()),
+            Span::styled(format!("{name:<name_w$}  "), t.warn()),
+            Span::styled(what_it_does(*pick), t.label()),
+        ])
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        "network: needs the fault proxy",
+        t.title(),
+    ))];
+    lines.extend(
+        entries
+            .iter()
+            .filter(|(_, p, _)| !p.needs_demo_server())
+            .map(row),
+    );
+    lines.push(Line::from(Span::styled(
+        "server: needs the demo server",
+        t.title(),
+    )));
+    lines.extend(
+        entries
+            .iter()
+            .filter(|(_, p, _)| p.needs_demo_server())
+            .map(row),
+    );
+    let width = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 2;
+    let popup = centered(area, width, lines.len() as u16 + 2);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(t.border(true))
+        .title(Span::styled(" Inject a fault ", t.title()))
+        .title_bottom(Line::from(Span::styled(
+            " a key injects · Esc closes ",
+            t.dim(),
+        )));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}

@@ -1,0 +1,266 @@
+//! The real binary's configuration: `--print-config` shows the merged result with secrets
+//! masked, and configuration errors exit with code 2 and say what to fix. Each run has its
+//! own home and config directories and none of the caller's PUSHER_* or CHANWATCH_*
+//! variables; every run is bounded.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_chanwatch");
+const BOUND: Duration = Duration::from_secs(60);
+
+/// A home directory with an (empty) platform config directory.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Where chanwatch looks for its config file when nothing names one.
+    fn default_config(&self) -> PathBuf {
+        self.dir.path().join("xdg/chanwatch/config.toml")
+    }
+
+    fn write(&self, path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        self.write(&path, text);
+        path
+    }
+
+    async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(BIN);
+        for (name, _) in std::env::vars() {
+            if name.starts_with("PUSHER_") || name.starts_with("CHANWATCH_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg"))
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let output: Output = tokio::time::timeout(BOUND, cmd.output())
+            .await
+            .unwrap_or_else(|_| panic!("chanwatch {args:?} did not exit within {BOUND:?}"))
+            .expect("run chanwatch");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+#[tokio::test]
+async fn print_config_shows_merged_values_with_secrets_masked() {
+    let home = Home::new();
+    let secret = "file-secret-0123456789";
+    home.write(
+        &home.default_config(),
+        &format!(
+            r#"
+default_profile = "local"
+key = "filekey"
+secret = "{secret}"
+activity_timeout = "45s"
+[profiles.local]
+host = "127.0.0.1"
+ws_port = 6001
+tls = false
+[profiles.local.auth]
+endpoint = "http://127.0.0.1:9000/auth"
+headers = {{ Authorization = "Bearer header-token-42" }}
+"#
+        ),
+    );
+    let run = home
+        .run(
+            &["--print-config", "--ws-port", "7001", "-s", "news"],
+            &[("PUSHER_APP_ID", "77"), ("PUSHER_APP_KEY", "envkey")],
+        )
+        .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let out = &run.stdout;
+    // Where it came from, then each layer's value: file base, profile, env, flags.
+    assert!(
+        out.contains("config.toml") && out.contains("profile: local"),
+        "{out}"
+    );
+    for line in [
+        "key = \"envkey\"",
+        "app_id = \"77\"",
+        "host = \"127.0.0.1\"",
+        "ws_port = 7001",
+        "tls = false",
+        "activity_timeout = \"45s\"",
+        "subscribe = [\"news\"]",
+    ] {
+        assert!(out.contains(line), "missing {line} in\n{out}");
+    }
+    for hidden in [secret, "header-token-42"] {
+        assert!(!out.contains(hidden), "{hidden} shown in\n{out}");
+    }
+    assert!(out.contains("secret = \"••••89\""), "{out}");
+    // The output is a config file itself: it parses back.
+    let back = home.file("printed.toml", out);
+    let again = home
+        .run(&["--print-config", "--config", back.to_str().unwrap()], &[])
+        .await;
+    assert_eq!(again.code, Some(0), "{again:?}");
+}
+
+#[tokio::test]
+async fn print_config_from_flags_alone() {
+    let home = Home::new();
+    let run = home
+        .run(
+            &[
+                "--print-config",
+                "--url",
+                "pusher://urlkey:url-secret-value@127.0.0.1:6001/apps/app1",
+                "--signin",
+                "--user-data",
+                r#"{"id":"alice"}"#,
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("file: none"), "{}", run.stdout);
+    assert!(run.stdout.contains("key = \"urlkey\""), "{}", run.stdout);
+    assert!(run.stdout.contains("enabled = true"), "{}", run.stdout);
+    assert!(!run.stdout.contains("url-secret-value"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn unknown_key_in_the_file_exits_2_with_file_and_line() {
+    let home = Home::new();
+    let path = home.file(
+        "bad.toml",
+        "key = \"k\"\nhost = \"127.0.0.1\"\n\n[profiles.x]\nactivty_timeout = \"1s\"\n",
+    );
+    let run = home
+        .run(&["--config", path.to_str().unwrap(), "--headless"], &[])
+        .await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("bad.toml:5"), "{}", run.stderr);
+    assert!(run.stderr.contains("activty_timeout"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn unknown_profile_lists_the_profiles() {
+    let home = Home::new();
+    let path = home.file(
+        "profiles.toml",
+        "key = \"k\"\n[profiles.staging]\nhost = \"s\"\n[profiles.local]\nhost = \"l\"\n",
+    );
+    for args in [
+        vec![
+            "--config",
+            path.to_str().unwrap(),
+            "--profile",
+            "nope",
+            "--headless",
+        ],
+        vec![
+            "--config",
+            path.to_str().unwrap(),
+            "--print-config",
+            "--profile",
+            "nope",
+        ],
+    ] {
+        let run = home.run(&args, &[]).await;
+        assert_eq!(run.code, Some(2), "{run:?}");
+        assert!(run.stderr.contains("\"nope\""), "{}", run.stderr);
+        assert!(run.stderr.contains("local, staging"), "{}", run.stderr);
+    }
+    // The profile can also come from CHANWATCH_PROFILE, and the file from CHANWATCH_CONFIG.
+    let run = home
+        .run(
+            &["--print-config"],
+            &[
+                ("CHANWATCH_CONFIG", path.to_str().unwrap()),
+                ("CHANWATCH_PROFILE", "staging"),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("host = \"s\""), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn missing_key_names_the_flag_the_variable_and_the_key() {
+    let home = Home::new();
+    let run = home.run(&["--host", "127.0.0.1", "--headless"], &[]).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    for name in ["--key", "PUSHER_APP_KEY", "key"] {
+        assert!(run.stderr.contains(name), "{name}: {}", run.stderr);
+    }
+}
+
+#[tokio::test]
+async fn bad_values_exit_2_from_every_source() {
+    let home = Home::new();
+    // A flag: clap's error names the flag.
+    let run = home.run(&["--ws-port", "70000", "--headless"], &[]).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("--ws-port"), "{}", run.stderr);
+    // A variable: the message names it.
+    let run = home
+        .run(
+            &["--key", "k", "--host", "h", "--headless"],
+            &[("PUSHER_PORT", "http")],
+        )
+        .await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("PUSHER_PORT"), "{}", run.stderr);
+    // A value no source checks alone: the master key, never quoted back.
+    let run = home
+        .run(
+            &[
+                "--key",
+                "k",
+                "--host",
+                "h",
+                "--secret",
+                "s",
+                "--encryption-master-key",
+                "dG9vLXNob3J0",
+                "--headless",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("--encryption-master-key"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("dG9vLXNob3J0"), "{}", run.stderr);
+}

@@ -1,0 +1,128 @@
+//! The real binary's dashboard in a real terminal (tmux): what a person sees and types.
+//! Needs tmux (`apt-get install tmux`; scripts/install-test-deps.sh installs it).
+
+mod e2e {
+    pub mod tmux;
+}
+
+use chanwatch::demo::{DemoConfig, DemoServer};
+use e2e::tmux::Tmux;
+use std::time::Duration;
+
+/// Generous: a loaded CI machine may take a while to start and draw.
+const WAIT: Duration = Duration::from_secs(20);
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_chanwatch")
+}
+
+/// Subscribe with `s`, see an event arrive, disconnect with `d`, reconnect with `r`, quit.
+#[test]
+fn subscribe_watch_disconnect_reconnect_quit() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _in_runtime = rt.enter();
+    let server = rt
+        .block_on(DemoServer::start(DemoConfig::default()))
+        .unwrap();
+    let _traffic = server.start_traffic();
+    let command = format!(
+        "{} --no-tls --host 127.0.0.1 --ws-port {} --key {}",
+        bin(),
+        server.addr().port(),
+        server.key()
+    );
+    let t = Tmux::start("basic", &command, 100, 30);
+    t.wait_for_text("connecting → connected", WAIT);
+
+    t.keys(&["s"]);
+    t.wait_for_text("Subscribe to channel", WAIT);
+    t.type_text("ticker");
+    t.keys(&["Enter"]);
+    // The demo server sends a price on `ticker` every 1.5 s or so.
+    t.wait_for("a price event on ticker", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("ticker") && l.contains("price"))
+    });
+
+    t.keys(&["d"]);
+    t.wait_for_text("connected → disconnected", WAIT);
+    t.keys(&["r"]);
+    t.wait_for_text("disconnected → connecting", WAIT);
+    t.wait_for("connected again, after the reconnect", WAIT, |s| {
+        match (
+            s.rfind("disconnected → connecting"),
+            s.rfind("connecting → connected"),
+        ) {
+            (Some(again), Some(connected)) => connected > again,
+            _ => false,
+        }
+    });
+
+    t.keys(&["q"]);
+    t.wait_for("the program to exit", WAIT, |_| t.dead());
+}
+
+/// Typing into a prompt never triggers bindings: a `q` in a channel name does not quit.
+#[test]
+fn prompt_typing_is_not_a_binding() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _in_runtime = rt.enter();
+    let server = rt
+        .block_on(DemoServer::start(DemoConfig::default()))
+        .unwrap();
+    let command = format!(
+        "{} --no-tls --host 127.0.0.1 --ws-port {} --key {}",
+        bin(),
+        server.addr().port(),
+        server.key()
+    );
+    let t = Tmux::start("prompt", &command, 80, 24);
+    t.wait_for_text("connected", WAIT);
+    t.keys(&["s"]);
+    // Type only once the prompt is up: before it, `q` would rightly quit.
+    t.wait_for_text("Subscribe to channel", WAIT);
+    t.type_text("quiet-qq");
+    t.keys(&["Enter"]);
+    t.wait_for_text("quiet-qq", WAIT);
+    assert!(!t.dead(), "typing q in a prompt must not quit");
+    t.keys(&["?"]);
+    t.wait_for_text("Fault menu", WAIT);
+    t.keys(&["Escape"]);
+    t.keys(&["C-c"]);
+    t.wait_for("the program to exit", WAIT, |_| t.dead());
+}
+
+/// `chanwatch demo`: events within seconds, and a fault from the keyboard reads in order in
+/// the timeline: fault, ping, pong timeout, connecting, then connected after restore.
+#[test]
+fn demo_fault_from_the_keyboard() {
+    let command = format!(
+        "{} --activity-timeout 2s --pong-timeout 1s --unavailable-timeout 3s --retry-cap 1s --handshake-timeout 2s demo",
+        bin()
+    );
+    let t = Tmux::start("demo", &command, 120, 36);
+    t.wait_for_text("DEMO", WAIT);
+    t.wait_for("demo events", WAIT, |s| {
+        s.contains("price") && s.contains("ticker")
+    });
+
+    t.keys(&["x"]);
+    t.keys(&["c"]);
+    t.wait_for_text("fault: cut", WAIT);
+    t.wait_for_text("ping sent", WAIT);
+    t.wait_for_text("pong timeout", WAIT);
+    t.wait_for_text("connected → connecting", WAIT);
+    t.wait_for_text("→ unavailable", WAIT);
+
+    t.keys(&["x"]);
+    t.keys(&["e"]);
+    t.wait_for_text("fault: restore", WAIT);
+    t.wait_for("connected again, after the restore", WAIT, |s| {
+        match (s.rfind("fault: restore"), s.rfind("→ connected")) {
+            (Some(restore), Some(connected)) => connected > restore,
+            _ => false,
+        }
+    });
+    t.keys(&["q"]);
+    t.wait_for("the program to exit", WAIT, |_| t.dead());
+}
