@@ -499,7 +499,6 @@ async fn a_slow_loris_reader_does_not_stall_commands_or_quit() {
 /// events and subscription answers wait until the write drains or the ping/pong timeout
 /// replaces the connection. Run with `--ignored` to check a fix.
 #[tokio::test]
-#[ignore = "known: a blocked write stalls reading in src/client/socket.rs"]
 async fn a_slow_loris_reader_does_not_stall_inbound_events() {
     let late_asked = Arc::new(AtomicBool::new(false));
     let server = slow_loris_server(late_asked.clone()).await;
