@@ -1,7 +1,7 @@
 //! `chanwatch demo --headless` under every fault the demo can inject: the state path, the
 //! timings against the configured timeouts, every channel resubscribed afterwards and the
 //! presence members rebuilt. The same binary and records as against sockudo
-//! (tests/sockudo.rs); only the server differs.
+//! (tests/servers.rs); only the server differs.
 
 mod support {
     pub mod headless;
