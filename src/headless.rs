@@ -9,7 +9,7 @@ use crate::record::{Command, Record, Stamped};
 use std::future::Future;
 use std::io::BufRead;
 use std::time::Duration;
-use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// After `quit`, how long to wait for the client's final records before giving up on it.
@@ -155,26 +155,48 @@ fn quote(line: &str) -> String {
     }
 }
 
-/// Buffered NDJSON output.
+/// Buffered NDJSON output: lines are serialised straight into one reused buffer, which
+/// goes out in one write once it holds [`OUTPUT_CHUNK`] bytes or on flush.
 struct Output<W: AsyncWrite + Unpin> {
-    inner: BufWriter<W>,
+    inner: W,
+    buf: Vec<u8>,
 }
+
+/// How many bytes of lines are gathered before a write.
+const OUTPUT_CHUNK: usize = 64 * 1024;
 
 impl<W: AsyncWrite + Unpin> Output<W> {
     fn new(w: W) -> Self {
         Output {
-            inner: BufWriter::with_capacity(64 * 1024, w),
+            inner: w,
+            buf: Vec::with_capacity(OUTPUT_CHUNK + 8 * 1024),
         }
     }
 
     async fn write(&mut self, record: &Stamped) -> std::io::Result<()> {
-        let mut line = record.to_json_line();
-        line.push('\n');
-        self.inner.write_all(line.as_bytes()).await
+        record.write_json_line(&mut self.buf);
+        self.buf.push(b'\n');
+        if self.buf.len() >= OUTPUT_CHUNK {
+            self.write_buffered().await?;
+        }
+        Ok(())
     }
 
     async fn flush(&mut self) -> std::io::Result<()> {
+        self.write_buffered().await?;
         self.inner.flush().await
+    }
+
+    async fn write_buffered(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            self.inner.write_all(&self.buf).await?;
+            self.buf.clear();
+            // One huge record (a 16 MiB event) must not pin its buffer for the whole run.
+            if self.buf.capacity() > 4 * OUTPUT_CHUNK {
+                self.buf = Vec::with_capacity(OUTPUT_CHUNK + 8 * 1024);
+            }
+        }
+        Ok(())
     }
 }
 

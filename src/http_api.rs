@@ -6,10 +6,9 @@
 //! The secret never leaves this module except as an HMAC key: it is not in any URL, error or
 //! `Debug` output.
 
-use hmac::{Hmac, Mac};
+use crate::auth::signature::hmac_hex;
 use md5::{Digest, Md5};
 use serde_json::Value;
-use sha2::Sha256;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Query parameters the signing owns; a caller's parameter with one of these names would
@@ -58,17 +57,7 @@ pub fn sign_query(
     }
     // Stable sort: repeated keys keep the caller's order, as a server's decoded list would.
     all.sort_by(|a, b| a.0.cmp(&b.0));
-
-    let unescaped = all
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let to_sign = format!("{}\n{}\n{}", method.to_ascii_uppercase(), path, unescaped);
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(to_sign.as_bytes());
-    let signature = hex::encode(mac.finalize().into_bytes());
+    let signature = hmac_hex(secret, &string_to_sign(method, path, &all));
 
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in &all {
@@ -76,6 +65,24 @@ pub fn sign_query(
     }
     query.append_pair("auth_signature", &signature);
     query.finish()
+}
+
+/// The string an HTTP API signature covers: `METHOD\nPATH\nk=v&...` with every parameter
+/// but `auth_signature`, keys lower-cased and sorted (stably), values not URL-escaped. Servers
+/// rebuild it from the decoded query, so signing and checking share this one definition.
+pub fn string_to_sign(method: &str, path: &str, params: &[(String, String)]) -> String {
+    let mut pairs: Vec<(String, &str)> = params
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("auth_signature"))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str()))
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let query = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{}\n{}\n{}", method.to_ascii_uppercase(), path, query)
 }
 
 /// Why an HTTP API call failed. Messages name the request (method and path) but never the
@@ -373,9 +380,7 @@ mod tests {
         let to_sign = "GET\n/apps/3/channels\nauth_key=278d425bdf160c739803&auth_timestamp=42\
                        &auth_version=1.0&filter_by_prefix=presence-\
                        &info=user_count,subscription_count";
-        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-        mac.update(to_sign.as_bytes());
-        let expected = hex::encode(mac.finalize().into_bytes());
+        let expected = hmac_hex(SECRET, to_sign);
 
         assert_eq!(
             query,

@@ -192,15 +192,23 @@ impl Stamped {
 
     /// One NDJSON line (without the newline): `{"ts":..., "type":..., ...}`.
     pub fn to_json_line(&self) -> String {
-        let ts = humantime::format_rfc3339_millis(self.ts).to_string();
-        let mut out = String::with_capacity(96);
-        out.push_str("{\"ts\":\"");
-        out.push_str(&ts);
-        out.push_str("\",");
-        let body = serde_json::to_string(&self.record).expect("records always serialise");
-        // body is a JSON object "{...}": splice its fields after ts.
-        out.push_str(&body[1..]);
-        out
+        let mut out = Vec::with_capacity(128);
+        self.write_json_line(&mut out);
+        String::from_utf8(out).expect("serde_json and humantime write UTF-8")
+    }
+
+    /// Append the NDJSON line (without the newline) to `out`: the headless writer's hot
+    /// path, which reuses one buffer instead of allocating per record.
+    pub fn write_json_line(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        out.extend_from_slice(b"{\"ts\":\"");
+        write!(out, "{}", humantime::format_rfc3339_millis(self.ts)).expect("Vec never fails");
+        out.extend_from_slice(b"\",");
+        // The record serialises as a JSON object "{...}": drop its `{` so that its fields
+        // follow ts. Every variant has at least the "type" field.
+        let body = out.len();
+        serde_json::to_writer(&mut *out, &self.record).expect("records always serialise");
+        out.remove(body);
     }
 }
 
@@ -274,6 +282,28 @@ mod tests {
         );
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["type"], "state");
+    }
+
+    #[test]
+    fn write_json_line_appends_the_same_line() {
+        let s = Stamped {
+            ts: UNIX_EPOCH + Duration::from_millis(1_700_000_000_005),
+            record: Record::Event {
+                channel: Some("ch".into()),
+                event: "tick".into(),
+                data: json!({"pad": "x\"y\u{e9}"}),
+                user_id: None,
+                decrypted: false,
+            },
+        };
+        let mut buf = b"previous\n".to_vec();
+        s.write_json_line(&mut buf);
+        let line = std::str::from_utf8(&buf[b"previous\n".len()..]).unwrap();
+        assert_eq!(
+            line,
+            r#"{"ts":"2023-11-14T22:13:20.005Z","type":"event","channel":"ch","event":"tick","data":{"pad":"x\"yé"}}"#
+        );
+        assert_eq!(line, s.to_json_line());
     }
 
     #[test]

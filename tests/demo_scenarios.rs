@@ -1,7 +1,7 @@
 //! `chanwatch demo --headless` under every fault the demo can inject: the state path, the
 //! timings against the configured timeouts, every channel resubscribed afterwards and the
 //! presence members rebuilt. The same binary and records as against sockudo
-//! (tests/sockudo.rs); only the server differs.
+//! (tests/servers.rs); only the server differs.
 
 mod support {
     pub mod headless;
@@ -18,14 +18,7 @@ const ACTIVITY: Duration = Duration::from_secs(2);
 const PONG: Duration = Duration::from_secs(1);
 
 /// Every channel the demo subscribes to at start.
-const CHANNELS: &[&str] = &[
-    "ticker",
-    "news",
-    "presence-lobby",
-    "private-chat",
-    "private-encrypted-vault",
-    "cache-status",
-];
+const CHANNELS: &[&str] = chanwatch::demo::traffic::CHANNELS;
 
 fn demo(name: &str) -> Headless {
     let args: Vec<String> = [

@@ -1,6 +1,5 @@
 //! The demo server driven by a raw WebSocket client, frame by frame.
 
-use base64::Engine;
 use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer, sign};
 use chanwatch::faults::FaultKind;
 use futures_util::{SinkExt, StreamExt};
@@ -141,7 +140,15 @@ async fn api_post(server: &DemoHandle, secret: &str, what: &str, body: &Value) -
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let query = sign::signed_api_query(server.key(), secret, "POST", &path, body.as_bytes(), now);
+    let query = chanwatch::http_api::sign_query(
+        "POST",
+        &path,
+        server.key(),
+        secret,
+        now,
+        Some(body.as_bytes()),
+        &[],
+    );
     let url = format!("{}{path}?{query}", server.http_url());
     let resp = timeout(
         WAIT,
@@ -342,13 +349,9 @@ async fn encrypted_events_decrypt_with_the_derived_key() {
     let ev = c.expect("balance").await;
     let payload = inner_data(&ev);
     assert!(payload["nonce"].is_string() && payload["ciphertext"].is_string());
-    let key: [u8; 32] = base64::engine::general_purpose::STANDARD
-        .decode(grant.shared_secret.unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let plain = sign::decrypt_event_data(&key, ev["data"].as_str().unwrap()).unwrap();
-    assert_eq!(plain, "{\"balance\":42}");
+    let key = grant.shared_secret.unwrap();
+    let plain = chanwatch::crypto::decrypt_event(&key, &ev["data"]).unwrap();
+    assert_eq!(plain, serde_json::json!({"balance": 42}));
     // and the same key comes from SHA-256(name || master key)
     assert_eq!(
         key,
@@ -552,7 +555,7 @@ async fn api_get(server: &DemoHandle, what: &str, extra: &str) -> (u16, Value) {
     }
     let sig = sign::hmac_hex(
         server.secret(),
-        &sign::api_string_to_sign("GET", &path, &params),
+        &chanwatch::http_api::string_to_sign("GET", &path, &params),
     );
     let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let url = format!(

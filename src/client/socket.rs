@@ -7,7 +7,7 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
@@ -132,7 +132,21 @@ async fn run(
     if inputs.send(Input::Opened { conn }).await.is_err() {
         return;
     }
-    let (mut sink, mut stream) = ws.split();
+    let (sink, mut stream) = ws.split();
+    // Writes run in their own task: a server that reads slowly (or not at all) must never
+    // stop us reading, or its events, pongs and close frames would wait behind our frames.
+    let (done_tx, mut done) = oneshot::channel();
+    let (stop, stop_rx) = oneshot::channel();
+    let writer = AbortOnDrop(tokio::spawn(write_loop(
+        conn,
+        sink,
+        rx,
+        stop_rx,
+        inputs.clone(),
+        done_tx,
+    )));
+    // After we sent a close frame: keep reading until the server's close, at most this long.
+    let mut closing_until: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             msg = stream.next() => {
@@ -158,39 +172,90 @@ async fn run(
                 };
                 let sent = inputs.send(input).await;
                 if ended {
-                    // Let tungstenite finish the close handshake (its reply to the server's
+                    // Let the writer finish the close handshake (its reply to the server's
                     // close frame) before the TCP connection goes.
-                    let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
+                    let _ = stop.send(());
+                    let _ = tokio::time::timeout(CLOSE_GRACE, writer.wait()).await;
                     return;
                 }
                 if sent.is_err() {
                     return;
                 }
             }
+            end = &mut done, if closing_until.is_none() => match end {
+                // Our close frame is out: wait for the server's, so it is not lost to a reset.
+                Ok(WriterEnd::ClosedByUs) => {
+                    closing_until = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+                }
+                // A failed write was reported as `Closed`; a dropped handle needs nothing.
+                Ok(WriterEnd::Failed) | Ok(WriterEnd::Dropped) | Err(_) => return,
+            },
+            _ = tokio::time::sleep_until(closing_until.unwrap_or_else(tokio::time::Instant::now)),
+                if closing_until.is_some() => return,
+        }
+    }
+}
+
+/// Why the writer stopped.
+enum WriterEnd {
+    /// It sent the close frame the machine asked for.
+    ClosedByUs,
+    /// A write failed; `Closed` has been reported.
+    Failed,
+    /// The socket's handle was dropped.
+    Dropped,
+}
+
+/// Aborts the task when dropped, so a writer stuck on a dead peer never outlives its socket.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl AbortOnDrop {
+    async fn wait(&self) {
+        while !self.0.is_finished() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn write_loop(
+    conn: ConnId,
+    mut sink: futures_util::stream::SplitSink<Ws, Message>,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    mut stop: oneshot::Receiver<()>,
+    inputs: mpsc::Sender<Input>,
+    done: oneshot::Sender<WriterEnd>,
+) {
+    let end = loop {
+        tokio::select! {
             out = rx.recv() => match out {
                 Some(Outgoing::Text(text)) => {
                     if let Err(e) = sink.send(Message::text(text)).await {
                         let reason = format!("connection lost while sending: {}", short_ws_error(&e));
                         let _ = inputs.send(Input::Closed { conn, code: None, reason }).await;
-                        return;
+                        break WriterEnd::Failed;
                     }
                 }
                 Some(Outgoing::Close { code, reason }) => {
                     let frame = CloseFrame { code: code.into(), reason: reason.into() };
-                    let _ = tokio::time::timeout(CLOSE_GRACE, async {
-                        if sink.send(Message::Close(Some(frame))).await.is_ok() {
-                            // Wait for the server's close frame (or the end of the stream) so
-                            // our frame is not lost to a TCP reset when we drop the socket.
-                            while let Some(Ok(_)) = stream.next().await {}
-                        }
-                    })
-                    .await;
-                    return;
+                    let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+                    break WriterEnd::ClosedByUs;
                 }
-                None => return,
+                None => break WriterEnd::Dropped,
             },
+            // The reader saw the server close: finish the handshake and stop.
+            _ = &mut stop => {
+                let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
+                return;
+            }
         }
-    }
+    };
+    let _ = done.send(end);
 }
 
 /// `host:port` of a ws/wss URL, for messages.

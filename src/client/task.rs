@@ -116,6 +116,23 @@ pub(super) async fn run(
     driver.shutdown(input_rx).await;
 }
 
+/// Await an authorization call; a panic inside it becomes a failure, so that it can never
+/// leave a subscription or a sign-in pending forever.
+async fn unpanicked<T>(
+    call: impl std::future::Future<Output = Result<T, AuthFailure>>,
+    who: &str,
+) -> Result<T, AuthFailure> {
+    AssertUnwindSafe(call)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            Err(AuthFailure {
+                status: None,
+                message: format!("{who} panicked"),
+            })
+        })
+}
+
 /// The auth inspector's view of one exchange; the `shared_secret` is shown masked.
 fn auth_record(
     request: &AuthRequest,
@@ -198,16 +215,7 @@ impl Driver {
         self.authorizing.retain(|h| !h.is_finished());
         self.authorizing.push(tokio::spawn(async move {
             let started = Instant::now();
-            // A panicking authorizer must not leave the subscription pending forever.
-            let result = AssertUnwindSafe(call)
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| {
-                    Err(AuthFailure {
-                        status: None,
-                        message: "the authorizer panicked".into(),
-                    })
-                });
+            let result = unpanicked(call, "the authorizer").await;
             // The inspector's record goes first, so it reads before what the result causes.
             let exchange = auth_record(&request, described, &result, started.elapsed());
             let _ = records.send(Stamped::now(exchange)).await;
@@ -220,15 +228,7 @@ impl Driver {
         let inputs = self.inputs.clone();
         self.authorizing.retain(|h| !h.is_finished());
         self.authorizing.push(tokio::spawn(async move {
-            let result = AssertUnwindSafe(call)
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| {
-                    Err(AuthFailure {
-                        status: None,
-                        message: "the user authenticator panicked".into(),
-                    })
-                });
+            let result = unpanicked(call, "the user authenticator").await;
             let _ = inputs
                 .send(Input::UserAuthenticated { socket_id, result })
                 .await;

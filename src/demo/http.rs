@@ -6,7 +6,6 @@ use super::hub::{Hub, Publish};
 use super::sign;
 use crate::connection::AuthGrant;
 use crate::protocol::ChannelKind;
-use base64::Engine;
 use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -388,10 +387,8 @@ pub fn authorize(
         channel,
         channel_data.as_deref(),
     );
-    let shared_secret = (kind == ChannelKind::Encrypted).then(|| {
-        base64::engine::general_purpose::STANDARD
-            .encode(sign::channel_shared_secret(channel, &app.master_key))
-    });
+    let shared_secret = (kind == ChannelKind::Encrypted)
+        .then(|| sign::channel_shared_secret(channel, &app.master_key));
     Ok(AuthGrant {
         auth,
         channel_data,

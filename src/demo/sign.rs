@@ -1,23 +1,13 @@
-//! Signatures and encryption exactly as a Pusher server checks and produces them (protocol.md
-//! §5.2, §6, §9). Pure functions, so the demo server, its tests and anyone else can share them.
+//! Signatures and encryption as a Pusher server checks and produces them (protocol.md §5.2,
+//! §6, §9). The signing itself is the library's own (`auth::signature`, `crypto`,
+//! `http_api::string_to_sign`), pinned by the published vectors; this module adds the
+//! server's side: checking, and deriving channel keys from the master key.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-use crypto_secretbox::aead::{Aead, KeyInit};
-use crypto_secretbox::{Nonce, XSalsa20Poly1305};
-use hmac::{Hmac, Mac};
+use crate::crypto::MasterKey;
+use crate::http_api::string_to_sign as api_string_to_sign;
 use md5::{Digest as _, Md5};
-use sha2::Sha256;
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// Lower-case hex HMAC-SHA256 of `message` under `secret`.
-pub fn hmac_hex(secret: &str, message: &str) -> String {
-    let mut mac =
-        <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(message.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
+pub use crate::auth::signature::{channel_auth, hmac_hex};
 
 /// Compare two strings in time independent of where they differ (signatures).
 fn same(a: &str, b: &str) -> bool {
@@ -28,7 +18,8 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// The string a channel authorization signs: `socket:channel` or `socket:channel:channel_data`.
+/// The string a channel authorization signs: `socket:channel` or `socket:channel:channel_data`
+/// (quoted back to clients whose signature does not match, as Pusher does).
 pub fn channel_string_to_sign(
     socket_id: &str,
     channel: &str,
@@ -38,21 +29,6 @@ pub fn channel_string_to_sign(
         Some(cd) => format!("{socket_id}:{channel}:{cd}"),
         None => format!("{socket_id}:{channel}"),
     }
-}
-
-/// The `auth` value of a `pusher:subscribe`: `"<key>:<hex signature>"`.
-pub fn channel_auth(
-    key: &str,
-    secret: &str,
-    socket_id: &str,
-    channel: &str,
-    channel_data: Option<&str>,
-) -> String {
-    let sig = hmac_hex(
-        secret,
-        &channel_string_to_sign(socket_id, channel, channel_data),
-    );
-    format!("{key}:{sig}")
 }
 
 /// Whether `auth` is what [`channel_auth`] gives for these values.
@@ -70,97 +46,23 @@ pub fn verify_channel_auth(
     )
 }
 
-/// The key of an encrypted channel: SHA-256(channel name || master key).
-pub fn channel_shared_secret(channel: &str, master_key: &[u8; 32]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    sha2::Digest::update(&mut h, channel.as_bytes());
-    sha2::Digest::update(&mut h, master_key);
-    h.finalize().into()
+/// The base64 key of an encrypted channel: SHA-256(channel name || master key).
+pub fn channel_shared_secret(channel: &str, master_key: &[u8; 32]) -> String {
+    MasterKey::from_bytes(*master_key).shared_secret_for(channel)
 }
 
 /// Encrypt `plaintext` for an encrypted channel: the event `data` string
 /// `{"nonce": base64, "ciphertext": base64}` with a fresh random 24-byte nonce.
 pub fn encrypt_event_data(channel: &str, master_key: &[u8; 32], plaintext: &str) -> String {
     let key = channel_shared_secret(channel, master_key);
-    let nonce_bytes: [u8; 24] = rand::random();
-    let cipher = XSalsa20Poly1305::new(&key.into());
-    let ciphertext = cipher
-        .encrypt(Nonce::from_slice(&nonce_bytes), plaintext.as_bytes())
-        .expect("secretbox encryption of an in-memory buffer cannot fail");
-    serde_json::json!({
-        "nonce": B64.encode(nonce_bytes),
-        "ciphertext": B64.encode(ciphertext),
-    })
-    .to_string()
-}
-
-/// Undo [`encrypt_event_data`] with the channel key (what a client does with `shared_secret`).
-pub fn decrypt_event_data(key: &[u8; 32], data: &str) -> Result<String, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(data).map_err(|e| format!("payload is not JSON: {e}"))?;
-    let field = |name: &str| -> Result<Vec<u8>, String> {
-        let s = v
-            .get(name)
-            .and_then(|x| x.as_str())
-            .ok_or_else(|| format!("payload has no string {name:?}"))?;
-        B64.decode(s)
-            .map_err(|e| format!("{name} is not base64: {e}"))
-    };
-    let nonce = field("nonce")?;
-    let ciphertext = field("ciphertext")?;
-    if nonce.len() != 24 {
-        return Err(format!("nonce is {} bytes, expected 24", nonce.len()));
-    }
-    let cipher = XSalsa20Poly1305::new(&(*key).into());
-    let plain = cipher
-        .decrypt(Nonce::from_slice(&nonce), ciphertext.as_slice())
-        .map_err(|_| "decryption failed (wrong key or corrupted data)".to_string())?;
-    String::from_utf8(plain).map_err(|_| "plaintext is not UTF-8".to_string())
+    crate::crypto::encrypt_event(&key, plaintext, rand::random())
+        .expect("a derived channel key is always 32 bytes")
+        .to_string()
 }
 
 /// Lower-case hex MD5 of an HTTP body, as `body_md5` carries it.
 pub fn body_md5(body: &[u8]) -> String {
     hex::encode(Md5::digest(body))
-}
-
-/// The HTTP API string to sign: `METHOD\nPATH\nk=v&...` with every parameter but
-/// `auth_signature`, keys lower-cased and sorted, values not escaped.
-pub fn api_string_to_sign(method: &str, path: &str, params: &[(String, String)]) -> String {
-    let mut pairs: Vec<(String, &str)> = params
-        .iter()
-        .filter(|(k, _)| !k.eq_ignore_ascii_case("auth_signature"))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str()))
-        .collect();
-    pairs.sort();
-    let query = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    format!("{}\n{}\n{}", method.to_ascii_uppercase(), path, query)
-}
-
-/// The full signed query string a client sends for an HTTP API call (`auth_signature` last).
-pub fn signed_api_query(
-    key: &str,
-    secret: &str,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    timestamp: u64,
-) -> String {
-    let mut params = vec![
-        ("auth_key".to_string(), key.to_string()),
-        ("auth_timestamp".to_string(), timestamp.to_string()),
-        ("auth_version".to_string(), "1.0".to_string()),
-    ];
-    if !body.is_empty() {
-        params.push(("body_md5".to_string(), body_md5(body)));
-    }
-    let sig = hmac_hex(secret, &api_string_to_sign(method, path, &params));
-    let mut q: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    q.push(format!("auth_signature={sig}"));
-    q.join("&")
 }
 
 /// Check a signed HTTP API request (protocol.md §9). `params` are the decoded query
@@ -261,7 +163,13 @@ mod tests {
     fn shared_secret_vector() {
         let master: [u8; 32] = std::array::from_fn(|i| i as u8);
         assert_eq!(
-            hex::encode(channel_shared_secret("private-encrypted-foo", &master)),
+            hex::encode(
+                base64::Engine::decode(
+                    &base64::engine::general_purpose::STANDARD,
+                    channel_shared_secret("private-encrypted-foo", &master)
+                )
+                .unwrap()
+            ),
             "13723a2b12f0a8fd51affa75ebbe95a67af0db70a445d4b96e45f935acd191e6"
         );
     }
@@ -270,18 +178,29 @@ mod tests {
     fn encryption_round_trip_and_wrong_key() {
         let master = [7u8; 32];
         let data = encrypt_event_data("private-encrypted-x", &master, r#"{"a":1}"#);
+        let data: serde_json::Value = serde_json::from_str(&data).unwrap();
         let key = channel_shared_secret("private-encrypted-x", &master);
-        assert_eq!(decrypt_event_data(&key, &data).unwrap(), r#"{"a":1}"#);
+        assert_eq!(
+            crate::crypto::decrypt_event(&key, &data).unwrap(),
+            serde_json::json!({"a": 1})
+        );
         let other = channel_shared_secret("private-encrypted-y", &master);
-        assert!(decrypt_event_data(&other, &data).is_err());
-        assert!(decrypt_event_data(&key, "not json").is_err());
+        assert!(crate::crypto::decrypt_event(&other, &data).is_err());
     }
 
     #[test]
     fn published_api_example() {
         let body = br#"{"name":"foo","channels":["project-3"],"data":"{\"some\":\"data\"}"}"#;
         assert_eq!(body_md5(body), "ec365a775a4cd0599faeb73354201b6f");
-        let q = signed_api_query(KEY, SECRET, "POST", "/apps/3/events", body, 1353088179);
+        let q = crate::http_api::sign_query(
+            "POST",
+            "/apps/3/events",
+            KEY,
+            SECRET,
+            1353088179,
+            Some(body),
+            &[],
+        );
         assert!(q.ends_with(
             "auth_signature=da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c"
         ));

@@ -1,12 +1,17 @@
-//! chanwatch against a real sockudo server on loopback: the HTTP API client, and the headless
-//! binary's records for connect, public/private/presence channels, client events, bad auth,
-//! unsubscribe and pings. Every test starts its own server; every wait is bounded.
+//! The same scenarios against a real sockudo server and against chanwatch's own demo server
+//! (`chanwatch::demo`), both on loopback: the HTTP API client, and the headless binary's
+//! records for connect, public/private/presence channels, client events, bad auth,
+//! unsubscribe, pings and a server restart. Each scenario is one function taking the server;
+//! `on_both_servers!` runs it as `<scenario>::sockudo` and `<scenario>::demo`. Where the two
+//! servers differ on purpose, the scenario says which expects what. Every test starts its own
+//! server; every wait is bounded.
 //!
-//! Needs sockudo installed: `scripts/install-sockudo.sh`.
+//! Needs sockudo installed for the `::sockudo` tests: `scripts/install-sockudo.sh`.
 
 mod support {
     pub mod headless;
     pub mod isolated;
+    pub mod server;
     pub mod sockudo;
 }
 
@@ -14,9 +19,50 @@ use chanwatch::http_api::HttpApi;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::headless::{Headless, WAIT, sockudo_args};
-use support::sockudo::{self, Sockudo};
+use support::headless::{Headless, WAIT};
+use support::server::{ServerKind, TestServer};
 use tokio_tungstenite::tungstenite::Message;
+
+/// For every scenario named, a module of that name with two tests, `sockudo` and `demo`,
+/// each starting its own server and handing it to the scenario function of the same name.
+/// `scenario(start)` starts the server with `start(kind)` instead of `TestServer::start`.
+macro_rules! on_both_servers {
+    ($($scenario:ident $(($start:path))?),* $(,)?) => {$(
+        mod $scenario {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sockudo() {
+                let mut server = on_both_servers!(@start ServerKind::Sockudo $(, $start)?);
+                super::$scenario(&mut server).await;
+            }
+
+            #[tokio::test]
+            async fn demo() {
+                let mut server = on_both_servers!(@start ServerKind::Demo $(, $start)?);
+                super::$scenario(&mut server).await;
+            }
+        }
+    )*};
+    (@start $kind:expr) => { TestServer::start($kind).await };
+    (@start $kind:expr, $start:path) => { $start($kind).await };
+}
+
+on_both_servers! {
+    http_api_trigger_reaches_a_raw_websocket_subscriber,
+    http_api_with_a_wrong_secret_is_refused_with_status_and_reason,
+    connects_reports_states_and_quits_cleanly,
+    public_channel_event_from_http_api_arrives_decoded,
+    private_channel_subscribes_with_local_signing,
+    presence_members_join_and_leave,
+    client_events_travel_between_clients,
+    wrong_secret_fails_the_subscription_but_keeps_the_connection,
+    unsubscribe_command_and_channel_listing,
+    pings_with_a_short_server_activity_timeout_keep_the_connection(with_one_second_activity_timeout),
+    headless_http_api_commands_publish_and_list,
+    server_restart_reconnects_and_resubscribes_with_fresh_auth,
+}
 
 /// Bound an HTTP API call; its own timeout is 30 s, this is only a backstop.
 async fn bounded<T>(what: &str, call: impl std::future::Future<Output = T>) -> T {
@@ -26,10 +72,10 @@ async fn bounded<T>(what: &str, call: impl std::future::Future<Output = T>) -> T
 }
 
 /// A client of the test app that signs private and presence subscriptions itself.
-fn signing_client(name: &str, server: &Sockudo, extra: &[&str]) -> Headless {
-    let mut args = vec!["--secret", sockudo::SECRET];
+fn signing_client(name: &str, server: &TestServer, extra: &[&str]) -> Headless {
+    let mut args = vec!["--secret", server.secret()];
     args.extend_from_slice(extra);
-    Headless::spawn(name, &sockudo_args(server.port(), &args))
+    Headless::spawn(name, &server.client_args(&args))
 }
 
 /// The occupied channel names the HTTP API reports.
@@ -69,13 +115,11 @@ where
 
 // ---- The HTTP API client alone, checked with a raw WebSocket subscriber ----
 
-#[tokio::test]
-async fn http_api_trigger_reaches_a_raw_websocket_subscriber() {
-    let server = Sockudo::start();
+async fn http_api_trigger_reaches_a_raw_websocket_subscriber(server: &TestServer) {
     let url = format!(
         "ws://127.0.0.1:{}/app/{}?protocol=7&client=test&version=0",
         server.port(),
-        sockudo::KEY
+        server.key()
     );
     let (mut ws, _) = bounded("ws connect", tokio_tungstenite::connect_async(url.as_str()))
         .await
@@ -109,26 +153,25 @@ async fn http_api_trigger_reaches_a_raw_websocket_subscriber() {
     assert_eq!(occupied(&api, None).await, vec!["raw-chan".to_string()]);
 }
 
-#[tokio::test]
-async fn http_api_with_a_wrong_secret_is_refused_with_status_and_reason() {
-    let server = Sockudo::start();
-    let api = HttpApi::new(server.http_base(), sockudo::APP_ID, sockudo::KEY, "not-it");
+async fn http_api_with_a_wrong_secret_is_refused_with_status_and_reason(server: &TestServer) {
+    let api = HttpApi::new(server.http_base(), server.app_id(), server.key(), "not-it");
     let err = bounded("trigger", api.trigger(&["c".into()], "e", "{}", None))
         .await
         .expect_err("a wrong secret must be refused");
     assert_eq!(err.status(), Some(401), "{err}");
     let shown = err.to_string();
-    assert!(shown.contains("POST /apps/app1/events"), "{shown}");
+    assert!(
+        shown.contains(&format!("POST /apps/{}/events", server.app_id())),
+        "{shown}"
+    );
     assert!(shown.to_lowercase().contains("signature"), "{shown}");
     assert!(!shown.contains("not-it"), "{shown}");
 }
 
-// ---- The headless client against sockudo ----
+// ---- The headless client against the server ----
 
-#[tokio::test]
-async fn connects_reports_states_and_quits_cleanly() {
-    let server = Sockudo::start();
-    let mut client = Headless::spawn("a", &sockudo_args(server.port(), &[]));
+async fn connects_reports_states_and_quits_cleanly(server: &TestServer) {
+    let mut client = Headless::spawn("a", &server.client_args(&[]));
     let connecting = client.wait_state("connecting").await;
     assert_eq!(connecting["previous"], "initialized", "{connecting}");
     let connected = client.wait_state("connected").await;
@@ -147,10 +190,8 @@ async fn connects_reports_states_and_quits_cleanly() {
     assert!(status.success(), "exit status {status}");
 }
 
-#[tokio::test]
-async fn public_channel_event_from_http_api_arrives_decoded() {
-    let server = Sockudo::start();
-    let mut client = Headless::spawn("a", &sockudo_args(server.port(), &["-s", "news"]));
+async fn public_channel_event_from_http_api_arrives_decoded(server: &TestServer) {
+    let mut client = Headless::spawn("a", &server.client_args(&["-s", "news"]));
     client.wait_channel("subscribed", "news").await;
 
     let api = server.api();
@@ -190,10 +231,8 @@ async fn public_channel_event_from_http_api_arrives_decoded() {
     client.quit().await;
 }
 
-#[tokio::test]
-async fn private_channel_subscribes_with_local_signing() {
-    let server = Sockudo::start();
-    let mut client = signing_client("a", &server, &["-s", "private-room"]);
+async fn private_channel_subscribes_with_local_signing(server: &TestServer) {
+    let mut client = signing_client("a", server, &["-s", "private-room"]);
     client.wait_channel("subscribed", "private-room").await;
 
     bounded(
@@ -214,11 +253,9 @@ async fn private_channel_subscribes_with_local_signing() {
     client.quit().await;
 }
 
-#[tokio::test]
-async fn presence_members_join_and_leave() {
-    let server = Sockudo::start();
+async fn presence_members_join_and_leave(server: &TestServer) {
     let api = server.api();
-    let mut a = signing_client("a", &server, &["--user-id", "a", "-s", "presence-lobby"]);
+    let mut a = signing_client("a", server, &["--user-id", "a", "-s", "presence-lobby"]);
     let members = a.wait_channel("members", "presence-lobby").await;
     assert_eq!(members["count"], 1, "{members}");
     assert_eq!(members["me"]["id"], "a", "{members}");
@@ -230,7 +267,7 @@ async fn presence_members_join_and_leave() {
         .collect();
     assert_eq!(ids, vec!["a"], "{members}");
 
-    let mut b = signing_client("b", &server, &["--user-id", "b", "-s", "presence-lobby"]);
+    let mut b = signing_client("b", server, &["--user-id", "b", "-s", "presence-lobby"]);
     let members = b.wait_channel("members", "presence-lobby").await;
     assert_eq!(members["count"], 2, "{members}");
     assert_eq!(members["me"]["id"], "b", "{members}");
@@ -259,12 +296,10 @@ async fn presence_members_join_and_leave() {
     a.quit().await;
 }
 
-#[tokio::test]
-async fn client_events_travel_between_clients() {
-    let server = Sockudo::start();
+async fn client_events_travel_between_clients(server: &TestServer) {
     let channels = ["-s", "private-chat", "-s", "presence-chat"];
-    let mut a = signing_client("a", &server, &[&["--user-id", "a"][..], &channels].concat());
-    let mut b = signing_client("b", &server, &[&["--user-id", "b"][..], &channels].concat());
+    let mut a = signing_client("a", server, &[&["--user-id", "a"][..], &channels].concat());
+    let mut b = signing_client("b", server, &[&["--user-id", "b"][..], &channels].concat());
     for client in [&mut a, &mut b] {
         // The two subscriptions may complete in either order.
         client
@@ -295,13 +330,19 @@ async fn client_events_travel_between_clients() {
     assert_eq!(event["channel"], "presence-chat", "{event}");
     assert_eq!(event["data"], json!({"y": [1, 2]}), "{event}");
     // The protocol has the server add the sender's user_id to client events on presence
-    // channels, but sockudo 5.2.0 does not (handle_client_event_request sends `user_id: None`),
-    // so only check that the client does not invent one. tests/client_events_demo.rs checks
-    // the pass-through against the demo server, which does add it.
-    assert!(
-        event.get("user_id").is_none_or(|u| u == "a"),
-        "user_id, when present, is the sender's: {event}"
-    );
+    // channels. The demo server does, and the record must pass it through; sockudo 5.2.0 does
+    // not (handle_client_event_request sends `user_id: None`), and the client must not invent
+    // one.
+    match server.kind() {
+        ServerKind::Demo => assert_eq!(
+            event["user_id"], "a",
+            "the demo server adds the sender's user_id: {event}"
+        ),
+        ServerKind::Sockudo => assert!(
+            event.get("user_id").is_none(),
+            "sockudo 5.2.0 sends no user_id, so the record has none: {event}"
+        ),
+    }
 
     // And back the other way.
     b.send(
@@ -318,25 +359,20 @@ async fn client_events_travel_between_clients() {
     b.quit().await;
 }
 
-#[tokio::test]
-async fn wrong_secret_fails_the_subscription_but_keeps_the_connection() {
-    let server = Sockudo::start();
-    let args = sockudo_args(
-        server.port(),
-        &[
-            "--secret",
-            "wrong-secret",
-            "-s",
-            "private-locked",
-            "-s",
-            "open",
-        ],
-    );
+async fn wrong_secret_fails_the_subscription_but_keeps_the_connection(server: &TestServer) {
+    let args = server.client_args(&[
+        "--secret",
+        "wrong-secret",
+        "-s",
+        "private-locked",
+        "-s",
+        "open",
+    ]);
     let mut client = Headless::spawn("a", &args);
     let failed = client
         .wait_channel("subscription_error", "private-locked")
         .await;
-    // sockudo refuses a bad signature with pusher:error 4009; the record should say so.
+    // Both servers refuse a bad signature with pusher:error 4009; the record should say so.
     assert!(
         failed["message"]
             .as_str()
@@ -381,13 +417,11 @@ async fn wrong_secret_fails_the_subscription_but_keeps_the_connection() {
     client.quit().await;
 }
 
-#[tokio::test]
-async fn unsubscribe_command_and_channel_listing() {
-    let server = Sockudo::start();
+async fn unsubscribe_command_and_channel_listing(server: &TestServer) {
     let api = server.api();
     let mut client = signing_client(
         "a",
-        &server,
+        server,
         &["--user-id", "u1", "-s", "alpha", "-s", "presence-beta"],
     );
     client.seen_or_wait_channel("subscribed", "alpha").await;
@@ -430,12 +464,15 @@ async fn unsubscribe_command_and_channel_listing() {
     client.quit().await;
 }
 
-#[tokio::test]
-async fn pings_with_a_short_server_activity_timeout_keep_the_connection() {
-    // sockudo announces activity_timeout 1 s in its handshake, so the client pings about
-    // every second (and sockudo pings it back when it is the quiet one).
-    let server = Sockudo::start_with(&[("ACTIVITY_TIMEOUT", "1")]);
-    let mut client = Headless::spawn("a", &sockudo_args(server.port(), &["-s", "idle"]));
+/// A server that announces (and enforces) an activity timeout of one second.
+async fn with_one_second_activity_timeout(kind: ServerKind) -> TestServer {
+    TestServer::start_with_activity_timeout(kind, Some(1)).await
+}
+
+async fn pings_with_a_short_server_activity_timeout_keep_the_connection(server: &TestServer) {
+    // The server announces activity_timeout 1 s in its handshake, so the client pings about
+    // every second (and the server pings it back when it is the quiet one).
+    let mut client = Headless::spawn("a", &server.client_args(&["-s", "idle"]));
     client.wait_channel("subscribed", "idle").await;
     for round in 0..3 {
         client
@@ -460,15 +497,13 @@ async fn pings_with_a_short_server_activity_timeout_keep_the_connection() {
     client.quit().await;
 }
 
-#[tokio::test]
-async fn headless_http_api_commands_publish_and_list() {
-    let server = Sockudo::start();
+async fn headless_http_api_commands_publish_and_list(server: &TestServer) {
     let mut client = signing_client(
         "a",
-        &server,
+        server,
         &[
             "--app-id",
-            sockudo::APP_ID,
+            server.app_id(),
             "--user-id",
             "u1",
             "-s",
@@ -517,12 +552,10 @@ async fn headless_http_api_commands_publish_and_list() {
     client.quit().await;
 }
 
-#[tokio::test]
-async fn server_restart_reconnects_and_resubscribes_with_fresh_auth() {
-    let mut server = Sockudo::start();
+async fn server_restart_reconnects_and_resubscribes_with_fresh_auth(server: &mut TestServer) {
     let mut client = signing_client(
         "a",
-        &server,
+        server,
         &[
             "--user-id",
             "a",
@@ -544,7 +577,7 @@ async fn server_restart_reconnects_and_resubscribes_with_fresh_auth() {
         .seen_or_wait_channel("members", "presence-chan")
         .await;
 
-    server.restart();
+    server.restart().await;
 
     let dropped = client
         .wait_for("leaving connected", is_state_away_from_connected)

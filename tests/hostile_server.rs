@@ -1,0 +1,528 @@
+//! The client task against hostile servers on 127.0.0.1: a 16 MiB frame, a frame header that
+//! claims more than the client accepts, a flood of tiny frames, servers that never finish
+//! the handshake, a second `connection_established`, invalid UTF-8 in a text frame, and a
+//! slow-loris reader. Each must give a clear record and a bounded outcome: never a hang, a
+//! panic or unbounded memory. Every wait is bounded; assertions are on outcomes, not speed.
+//!
+//! The flood sends 200 000 frames by default; set CHANWATCH_FLOOD_EVENTS=1000000 for the
+//! full million of issue 6 (about a minute in a debug build).
+
+mod support;
+
+use chanwatch::client::{self, ClientHandle};
+use chanwatch::record::{Command, Record, State};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+const MIB: usize = 1 << 20;
+
+fn states(records: &[Record]) -> Vec<State> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::State { current, .. } => Some(*current),
+            _ => None,
+        })
+        .collect()
+}
+
+fn errors(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Error { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Everything said about the connection in words: error messages and state causes.
+fn all_words(records: &[Record]) -> Vec<String> {
+    let mut words = errors(records);
+    words.extend(records.iter().map(state_cause).filter(|c| !c.is_empty()));
+    words
+}
+
+/// One unmasked (server-to-client) text frame with any payload bytes, even invalid UTF-8.
+fn raw_text_frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x81];
+    match payload.len() {
+        n if n < 126 => out.push(n as u8),
+        n if n <= 0xffff => {
+            out.push(126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A WebSocket that has sent `connection_established` and answered the subscribe to
+/// `channel`; the test can then write raw bytes on its TCP stream via `get_mut`.
+async fn subscribed_raw(conn: Conn, channel: &str) -> Option<WebSocketStream<TcpStream>> {
+    let mut ws = tokio_tungstenite::accept_async(conn.tcp).await.ok()?;
+    let established = json!({
+        "event": "pusher:connection_established",
+        "data": json!({ "socket_id": format!("{}.1", conn.index + 1), "activity_timeout": 120 }).to_string(),
+    });
+    ws.send(Message::text(established.to_string())).await.ok()?;
+    while let Some(Ok(msg)) = ws.next().await {
+        let Message::Text(text) = msg else { continue };
+        let frame: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
+        if frame["event"] == "pusher:subscribe" && frame["data"]["channel"] == channel {
+            let ok = json!({
+                "event": "pusher_internal:subscription_succeeded",
+                "channel": channel,
+                "data": "{}",
+            });
+            ws.send(Message::text(ok.to_string())).await.ok()?;
+            return Some(ws);
+        }
+    }
+    None
+}
+
+/// Keep the socket open (reading and dropping frames) until the client goes.
+async fn linger(mut ws: WebSocketStream<TcpStream>) {
+    let _ = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
+fn subscribing(port: u16, channels: &[&str]) -> client::ClientConfig {
+    let mut config = fast_config(port);
+    config.subscribe = channels.iter().map(|c| c.to_string()).collect();
+    // Hostile servers may stall reads for a while; the silence detector is not under test.
+    config.machine.activity_timeout = Duration::from_secs(120);
+    config
+}
+
+#[tokio::test]
+async fn a_16_mib_event_is_delivered_and_the_connection_stays() {
+    let server = Server::start(|conn| async move {
+        let Some(mut ws) = subscribed_raw(conn, "big").await else {
+            return;
+        };
+        let data = json!({ "blob": "x".repeat(16 * MIB) }).to_string();
+        let big = json!({ "event": "huge", "channel": "big", "data": data }).to_string();
+        let after = r#"{"event":"after","channel":"big","data":"{\"ok\":true}"}"#;
+        let _ = ws.send(Message::text(big)).await;
+        let _ = ws.send(Message::text(after)).await;
+        linger(ws).await;
+    })
+    .await;
+    let mut w = Watch::spawn(subscribing(server.port, &["big"]), Arc::new(GrantAll));
+    w.wait_for("subscribed", |r| matches!(r, Record::Subscribed { .. }))
+        .await;
+    let huge = w
+        .wait_for(
+            "the 16 MiB event",
+            |r| matches!(r, Record::Event { event, .. } if event == "huge"),
+        )
+        .await;
+    let Record::Event { data, .. } = huge else {
+        unreachable!()
+    };
+    assert_eq!(data["blob"].as_str().map(str::len), Some(16 * MIB));
+    w.wait_for(
+        "the event after it",
+        |r| matches!(r, Record::Event { event, .. } if event == "after"),
+    )
+    .await;
+    assert_eq!(states(&w.seen), [State::Connecting, State::Connected]);
+    assert_eq!(server.accepted(), 1);
+    w.quit().await;
+}
+
+#[tokio::test]
+async fn a_frame_larger_than_the_limit_is_refused_before_it_is_read() {
+    // The header claims 1 GiB; only the header is sent. The client must refuse from the
+    // header alone (no 1 GiB buffer), say why, and reconnect.
+    let server = Server::start(|conn| async move {
+        let index = conn.index;
+        let Some(mut ws) = subscribed_raw(conn, "big").await else {
+            return;
+        };
+        if index == 0 {
+            let mut header = vec![0x81, 127];
+            header.extend_from_slice(&(1u64 << 30).to_be_bytes());
+            let _ = ws.get_mut().write_all(&header).await;
+            let _ = ws.get_mut().write_all(b"xxxx").await;
+        }
+        linger(ws).await;
+    })
+    .await;
+    let mut w = Watch::spawn(subscribing(server.port, &["big"]), Arc::new(GrantAll));
+    w.wait_state(State::Connected).await;
+    let lost = w.wait_state(State::Connecting).await;
+    let cause = state_cause(&lost);
+    assert!(cause.contains("too large"), "{lost:?}");
+    w.wait_state(State::Connected).await;
+    w.wait_for("resubscribed", |r| matches!(r, Record::Subscribed { .. }))
+        .await;
+    assert_eq!(server.accepted(), 2);
+    assert!(
+        vm_hwm_kb().is_none_or(|kb| kb < 1 << 20),
+        "peak RSS must stay far below the claimed 1 GiB"
+    );
+    w.quit().await;
+}
+
+/// Peak RSS of this test process, in KiB (Linux only).
+fn vm_hwm_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn flood_events() -> u64 {
+    match std::env::var("CHANWATCH_FLOOD_EVENTS") {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("CHANWATCH_FLOOD_EVENTS must be a number, got {v:?}")),
+        Err(_) => 200_000,
+    }
+}
+
+#[tokio::test]
+async fn a_flood_of_tiny_frames_is_kept_up_with_and_the_connection_stays() {
+    let n = flood_events();
+    let server = Server::start(move |conn| async move {
+        let Some(mut ws) = subscribed_raw(conn, "flood").await else {
+            return;
+        };
+        let _ = ws.flush().await;
+        let one = raw_text_frame(br#"{"event":"t","channel":"flood","data":"1"}"#);
+        let batch = one.repeat(1000);
+        let tcp = ws.get_mut();
+        for _ in 0..n / 1000 {
+            if tcp.write_all(&batch).await.is_err() {
+                return;
+            }
+        }
+        for _ in 0..n % 1000 {
+            let _ = tcp.write_all(&one).await;
+        }
+        let done = raw_text_frame(br#"{"event":"done","channel":"flood","data":"{}"}"#);
+        let _ = tcp.write_all(&done).await;
+        linger(ws).await;
+    })
+    .await;
+    // Records are counted as they come, not kept: a million of them is the point.
+    let ClientHandle {
+        commands,
+        mut records,
+        task,
+    } = client::spawn(subscribing(server.port, &["flood"]), Arc::new(GrantAll));
+    let mut ticks = 0u64;
+    let mut other = Vec::new();
+    let counted = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(stamped) = records.recv().await {
+            match stamped.record {
+                Record::Event { event, .. } if event == "t" => ticks += 1,
+                Record::Event { event, .. } if event == "done" => return true,
+                r => other.push(r),
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        counted,
+        Ok(true),
+        "no `done` within 120 s: {ticks} of {n} events; other records {other:#?}"
+    );
+    assert_eq!(ticks, n, "every frame becomes a record");
+    assert_eq!(
+        states(&other),
+        [State::Connecting, State::Connected],
+        "{other:#?}"
+    );
+    assert!(errors(&other).is_empty(), "{other:#?}");
+    assert_eq!(server.accepted(), 1);
+    let _ = commands.send(Command::Quit).await;
+    let ended =
+        tokio::time::timeout(BOUND, async { while records.recv().await.is_some() {} }).await;
+    assert!(ended.is_ok(), "records end after quit");
+    tokio::time::timeout(BOUND, task)
+        .await
+        .expect("the client ends after quit")
+        .expect("no panic");
+}
+
+#[tokio::test]
+async fn servers_that_never_finish_the_handshake_are_retried_and_reported() {
+    // Even connections: TCP accepted, HTTP upgrade never answered. Odd: upgraded, but no
+    // connection_established ever. Both must time out, be said, and be retried.
+    let server = Server::start(|conn| async move {
+        if conn.index % 2 == 0 {
+            let _held = conn.tcp;
+            tokio::time::sleep(Duration::from_secs(120)).await;
+        } else if let Ok(ws) = tokio_tungstenite::accept_async(conn.tcp).await {
+            linger(ws).await;
+        }
+    })
+    .await;
+    let mut config = fast_config(server.port);
+    config.machine.handshake_timeout = Duration::from_millis(500);
+    config.machine.retry_cap = Duration::from_secs(1);
+    let mut w = Watch::spawn(config, Arc::new(GrantAll));
+    // Unavailable after the unavailable timeout (2 s), and the retries go on after it.
+    w.wait_state(State::Unavailable).await;
+    for attempt in 0..2 {
+        w.wait_for(&format!("handshake timeout #{attempt} after unavailable"), |r| {
+            matches!(r, Record::Error { message, .. } if message.contains("no connection_established"))
+        })
+        .await;
+    }
+    assert!(server.accepted() >= 3, "retried: {}", server.accepted());
+    assert!(
+        !states(&w.seen).contains(&State::Connected),
+        "{:#?}",
+        w.seen
+    );
+    // Quitting in the middle of a hanging attempt is prompt and final.
+    let last = w.quit().await;
+    assert!(
+        last.last()
+            .is_some_and(|r| is_state(r, State::Disconnected)),
+        "{last:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_connection_established_is_an_error_and_the_connection_stays() {
+    let server = Server::start(|conn| async move {
+        let mut peer = Peer::established(conn, Some(120)).await;
+        peer.send_event(
+            "pusher:connection_established",
+            None,
+            &json!({ "socket_id": "999.999", "activity_timeout": 120 }),
+        )
+        .await;
+        peer.serve(Serve::default()).await;
+    })
+    .await;
+    let mut w = Watch::spawn(subscribing(server.port, &[]), Arc::new(GrantAll));
+    let connected = w.wait_state(State::Connected).await;
+    let Record::State { socket_id, .. } = &connected else {
+        unreachable!()
+    };
+    assert_eq!(socket_id.as_deref(), Some("1000.42"));
+    w.wait_for("error about the second handshake", |r| {
+        matches!(r, Record::Error { message, .. } if message.contains("second pusher:connection_established"))
+    })
+    .await;
+    // Still usable, on the first socket id.
+    w.send(Command::Subscribe {
+        channel: "after".into(),
+    })
+    .await;
+    w.wait_for(
+        "subscribed after",
+        |r| matches!(r, Record::Subscribed { channel } if channel == "after"),
+    )
+    .await;
+    let (_, subscribe) = server
+        .log
+        .wait_for("the subscribe", |v| v["event"] == "pusher:subscribe")
+        .await;
+    assert_eq!(subscribe["data"]["channel"], "after");
+    assert_eq!(states(&w.seen), [State::Connecting, State::Connected]);
+    assert_eq!(server.accepted(), 1);
+    w.quit().await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_text_frame_is_reported_and_the_client_reconnects() {
+    let server = Server::start(|conn| async move {
+        let index = conn.index;
+        let Some(mut ws) = subscribed_raw(conn, "u").await else {
+            return;
+        };
+        if index == 0 {
+            let _ = ws.flush().await;
+            // "{"event":"x"} with two bytes that are never valid UTF-8 inside the string.
+            let _ = ws
+                .get_mut()
+                .write_all(&raw_text_frame(b"{\"event\":\"x\xff\xfe\"}"))
+                .await;
+        } else {
+            let _ = ws
+                .send(Message::text(
+                    r#"{"event":"fine","channel":"u","data":"{}"}"#,
+                ))
+                .await;
+        }
+        linger(ws).await;
+    })
+    .await;
+    let mut w = Watch::spawn(subscribing(server.port, &["u"]), Arc::new(GrantAll));
+    w.wait_state(State::Connected).await;
+    let lost = w.wait_state(State::Connecting).await;
+    let words = all_words(&w.seen).join(" | ").to_lowercase();
+    assert!(words.contains("utf-8"), "{lost:?} / {words}");
+    w.wait_for(
+        "the event on the next connection",
+        |r| matches!(r, Record::Event { event, .. } if event == "fine"),
+    )
+    .await;
+    assert_eq!(server.accepted(), 2);
+    w.quit().await;
+}
+
+/// The first connection reads normally until the subscribe to `private-s`, then reads one
+/// byte a second while it keeps sending `slow-tick` events, and answers the subscribe to
+/// `late` (which it cannot read in time) once `late_asked` is set. Later connections behave.
+async fn slow_loris_server(late_asked: Arc<AtomicBool>) -> Server {
+    let asked = late_asked;
+    Server::start(move |conn| {
+        let asked = asked.clone();
+        async move {
+        if conn.index > 0 {
+            let mut peer = Peer::established(conn, Some(120)).await;
+            peer.serve(Serve::default()).await;
+            return;
+        }
+        let Some(mut ws) = subscribed_raw(conn, "private-s").await else {
+            return;
+        };
+        let _ = ws.flush().await;
+        // Slow-loris from here: the socket is read one byte a second, while events (and the
+        // answer to the later subscribe) keep going out as raw frames.
+        let tcp = ws.get_mut();
+        let started = tokio::time::Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        let mut read_at = tokio::time::Instant::now() + Duration::from_secs(1);
+        let mut n = 0;
+        let mut late_answered = false;
+        while started.elapsed() < Duration::from_secs(90) {
+            tokio::select! {
+                _ = tick.tick() => {
+                    n += 1;
+                    let event = format!(
+                        r#"{{"event":"slow-tick","channel":"private-s","data":"{{\"n\":{n}}}"}}"#
+                    );
+                    let mut out = raw_text_frame(event.as_bytes());
+                    if !late_answered && asked.load(Ordering::SeqCst) {
+                        late_answered = true;
+                        out.extend(raw_text_frame(
+                            br#"{"event":"pusher_internal:subscription_succeeded","channel":"late","data":"{}"}"#,
+                        ));
+                    }
+                    if tcp.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+                () = tokio::time::sleep_until(read_at) => {
+                    read_at += Duration::from_secs(1);
+                    let mut byte = [0u8; 1];
+                    if !matches!(tcp.read(&mut byte).await, Ok(1)) {
+                        return;
+                    }
+                }
+            }
+        }
+    }})
+    .await
+}
+
+/// Connect, subscribe to `private-s`, then fill the socket with client events: 200 × 64 KiB
+/// = 12.5 MiB, far more than the loopback TCP buffers hold while the server reads slowly.
+async fn stalled_client(server: &Server) -> Watch {
+    let mut w = Watch::spawn(subscribing(server.port, &["private-s"]), Arc::new(GrantAll));
+    w.wait_for(
+        "subscribed private-s",
+        |r| matches!(r, Record::Subscribed { channel } if channel == "private-s"),
+    )
+    .await;
+    let blob = "z".repeat(64 * 1024);
+    for _ in 0..200 {
+        w.send(Command::Trigger {
+            channel: "private-s".into(),
+            event: "client-big".into(),
+            data: json!({ "blob": blob }),
+        })
+        .await;
+    }
+    // Give the socket time to fill its buffers and block on the write.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    w
+}
+
+#[tokio::test]
+async fn a_slow_loris_reader_does_not_stall_commands_or_quit() {
+    let server = slow_loris_server(Arc::new(AtomicBool::new(false))).await;
+    let mut w = stalled_client(&server).await;
+    w.send(Command::Subscribe {
+        channel: "bad name!".into(),
+    })
+    .await;
+    w.wait_for(
+        "subscription_error for the bad name",
+        |r| matches!(r, Record::SubscriptionError { channel, .. } if channel == "bad name!"),
+    )
+    .await;
+    w.send(Command::Unsubscribe {
+        channel: "private-s".into(),
+    })
+    .await;
+    w.wait_for(
+        "unsubscribed",
+        |r| matches!(r, Record::Unsubscribed { channel } if channel == "private-s"),
+    )
+    .await;
+    // Quit with megabytes still unsent: bounded (Watch::quit waits at most 30 s), clean end.
+    let last = w.quit().await;
+    assert!(
+        last.last()
+            .is_some_and(|r| is_state(r, State::Disconnected)),
+        "{last:?}"
+    );
+}
+
+/// Known problem (reported): the socket task awaits a blocked write inside its read loop
+/// (src/client/socket.rs), so while the server reads slowly nothing inbound is read either:
+/// events and subscription answers wait until the write drains or the ping/pong timeout
+/// replaces the connection. Run with `--ignored` to check a fix.
+#[tokio::test]
+async fn a_slow_loris_reader_does_not_stall_inbound_events() {
+    let late_asked = Arc::new(AtomicBool::new(false));
+    let server = slow_loris_server(late_asked.clone()).await;
+    let mut w = stalled_client(&server).await;
+    w.send(Command::Subscribe {
+        channel: "late".into(),
+    })
+    .await;
+    late_asked.store(true, Ordering::SeqCst);
+    w.wait_for(
+        "subscribed late",
+        |r| matches!(r, Record::Subscribed { channel } if channel == "late"),
+    )
+    .await;
+    w.wait_for(
+        "an inbound event during the stall",
+        |r| matches!(r, Record::Event { event, .. } if event == "slow-tick"),
+    )
+    .await;
+    assert_eq!(
+        states(&w.seen),
+        [State::Connecting, State::Connected],
+        "{:#?}",
+        w.seen
+    );
+    w.quit().await;
+}
