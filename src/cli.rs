@@ -363,6 +363,8 @@ impl AuthArgs {
             timeout: self.auth_timeout,
             user_id: self.user_id.clone(),
             user_info: self.user_info.clone(),
+            // Checked during setup, where a bad key is reported without being quoted.
+            encryption_master_key: None,
         };
         (layer != AuthLayer::default()).then_some(layer)
     }

@@ -121,7 +121,13 @@ fn load(
 
 /// Everything a session needs from the merged settings.
 fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
-    let channel = channel_authorizer(settings, cli.auth.encryption_master_key.as_deref())?;
+    // The flag wins over the config file's `auth.encryption_master_key`.
+    let master_key = cli.auth.encryption_master_key.as_deref().or(settings
+        .auth
+        .encryption_master_key
+        .as_ref()
+        .map(|k| k.expose()));
+    let channel = channel_authorizer(settings, master_key)?;
     let user = if settings.user_auth.enabled {
         Some(user_authenticator(settings)?)
     } else {

@@ -51,6 +51,7 @@ fn every_key() -> Layer {
             timeout: Some(Duration::from_secs(1)),
             user_id: Some("u".into()),
             user_info: Some(serde_json::json!({"n": 1})),
+            encryption_master_key: Some(Secret::new("k").unwrap()),
         }),
         user_auth: Some(UserAuthLayer {
             enabled: Some(true),

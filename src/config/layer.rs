@@ -216,6 +216,10 @@ pub struct AuthLayer {
         deserialize_with = "de_opt::user_info"
     )]
     pub user_info: Option<serde_json::Value>,
+    /// The server's encryption master key (base64 of 32 bytes): local signing then also
+    /// gives `private-encrypted-` channels their key. A secret: never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_master_key: Option<Secret>,
 }
 
 /// User sign-in (`pusher:signin`), redone after every reconnect when enabled.
@@ -377,6 +381,7 @@ impl AuthLayer {
             timeout: pick(self.timeout, lower.timeout),
             user_id: pick(self.user_id, lower.user_id),
             user_info: pick(self.user_info, lower.user_info),
+            encryption_master_key: pick(self.encryption_master_key, lower.encryption_master_key),
         }
     }
 }

@@ -76,6 +76,8 @@ pub struct ChannelAuth {
         serialize_with = "json_for_toml"
     )]
     pub user_info: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_master_key: Option<Secret>,
 }
 
 /// User sign-in; off unless `enabled`.
@@ -297,6 +299,7 @@ fn resolve_auth(auth: AuthLayer) -> Result<ChannelAuth, ConfigError> {
         timeout: auth.timeout.unwrap_or(crate::auth::DEFAULT_AUTH_TIMEOUT),
         user_id: auth.user_id,
         user_info: auth.user_info,
+        encryption_master_key: auth.encryption_master_key,
     })
 }
 

@@ -376,6 +376,24 @@ async fn local_signing_with_the_master_key() {
     );
 }
 
+#[tokio::test]
+async fn the_master_key_can_come_from_the_config_file() {
+    let file = format!(
+        "key = \"k\"\nhost = \"h\"\nsecret = \"sec\"\n[auth]\nencryption_master_key = \"{MASTER}\"\n"
+    );
+    let (setup, s) = session(Some(&file), &[], &[]).unwrap();
+    let grant = setup
+        .auth
+        .authorize(req("private-encrypted-x"))
+        .await
+        .unwrap();
+    let expected = crate::crypto::shared_secret_for("private-encrypted-x", MASTER).unwrap();
+    assert_eq!(grant.shared_secret.as_deref(), Some(expected.as_str()));
+    // Masked wherever the settings are shown.
+    assert!(!format!("{s:?}").contains(MASTER));
+    assert!(!s.to_masked_toml().contains(MASTER));
+}
+
 #[test]
 fn master_key_errors_never_show_the_key() {
     let bad = "c2hvcnQta2V5LXZhbHVl";
