@@ -21,10 +21,15 @@ fn main() -> ExitCode {
         eprintln!("chanwatch: {e:#}");
         return ExitCode::FAILURE;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // Headless work is one stream through one task chain: on one thread frames are not
+    // handed between cores (measured: half the CPU for the same events, bench/results.md).
+    // The dashboard keeps a worker pool so drawing never waits on the socket.
+    let mut builder = if cli.output.headless {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("chanwatch: cannot start the async runtime: {e}");
