@@ -7,6 +7,7 @@
 //!
 //! Keys never appear in errors or debug output.
 
+use crate::protocol::frame::json_kind as kind_of;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use crypto_secretbox::aead::{Aead, KeyInit};
@@ -190,17 +191,6 @@ pub fn decrypt_event(shared_secret_b64: &str, data: &Value) -> Result<Value, Dec
         .map_err(|_| DecryptError::WrongKey)?;
     let text = String::from_utf8(plain).map_err(|_| DecryptError::NotUtf8)?;
     Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// A short quote of public (still encrypted) data for messages.

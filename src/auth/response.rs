@@ -7,6 +7,7 @@
 use super::user::UserGrant;
 use crate::connection::{AuthFailure, AuthGrant};
 use crate::protocol::ChannelKind;
+use crate::protocol::frame::json_kind as kind_of;
 use base64::Engine;
 use serde_json::{Map, Value};
 
@@ -247,17 +248,6 @@ fn check_shared_secret(secret: &str) -> Result<(), String> {
             bytes.len()
         )),
         Err(_) => Err("shared_secret is not valid base64".into()),
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

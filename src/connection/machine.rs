@@ -264,13 +264,7 @@ impl Machine {
     }
 
     fn disconnect(&mut self, cause: &str) {
-        if let Some(c) = self.conn.take() {
-            self.out.push(Output::Close {
-                conn: c.id,
-                code: 1000,
-                reason: cause.to_string(),
-            });
-        }
+        self.close_socket(cause);
         self.retry_at = None;
         self.unavailable_at = None;
         self.requeue_channels();
@@ -393,13 +387,7 @@ impl Machine {
 
     /// Leave the current socket (if any) and schedule the next attempt after `delay`.
     fn retry_in(&mut self, now: Instant, delay: Duration, cause: String) {
-        if let Some(c) = self.conn.take() {
-            self.out.push(Output::Close {
-                conn: c.id,
-                code: 1000,
-                reason: "reconnecting".into(),
-            });
-        }
+        self.close_socket("reconnecting");
         if self.state == State::Connected {
             self.requeue_channels();
         }
@@ -508,13 +496,7 @@ impl Machine {
             CloseAction::SwitchToTls => {
                 self.endpoint.tls = true;
                 if self.endpoint.candidates().is_empty() {
-                    if let Some(c) = self.conn.take() {
-                        self.out.push(Output::Close {
-                            conn: c.id,
-                            code: 1000,
-                            reason: String::new(),
-                        });
-                    }
+                    self.close_socket("");
                     self.retry_at = None;
                     self.requeue_channels();
                     self.fail_no_transport();
@@ -523,13 +505,7 @@ impl Machine {
                 }
             }
             CloseAction::Refused => {
-                if let Some(c) = self.conn.take() {
-                    self.out.push(Output::Close {
-                        conn: c.id,
-                        code: 1000,
-                        reason: String::new(),
-                    });
-                }
+                self.close_socket("");
                 self.retry_at = None;
                 self.unavailable_at = None;
                 self.requeue_channels();
@@ -1120,6 +1096,17 @@ impl Machine {
             .as_ref()
             .filter(|c| matches!(c.phase, Phase::Established { .. }))
             .map(|c| c.id)
+    }
+
+    /// Let go of the current socket, if any, closing it normally (1000).
+    fn close_socket(&mut self, reason: &str) {
+        if let Some(c) = self.conn.take() {
+            self.out.push(Output::Close {
+                conn: c.id,
+                code: 1000,
+                reason: reason.to_string(),
+            });
+        }
     }
 
     fn send(&mut self, conn: ConnId, text: String) {

@@ -95,6 +95,18 @@ pub fn undouble(s: String) -> Value {
     }
 }
 
+/// What kind of JSON value `v` is, in words, for messages ("an object", "a string" ...).
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// A user id from presence data: strings stay, numbers become their decimal text.
 pub fn id_string(v: &Value) -> Option<String> {
     match v {
