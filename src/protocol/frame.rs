@@ -219,6 +219,22 @@ mod tests {
     }
 
     #[test]
+    fn floats_are_printed_as_received() {
+        // Without serde_json's float_roundtrip a parsed float may move by one ulp, and a
+        // debugging tool must show what the server sent.
+        for x in [
+            "0.9999999999999999",
+            "2.7182818284590452353602874713527",
+            "2.2250738585072011e-308",
+            "5e-324",
+        ] {
+            let f = Frame::decode(&format!(r#"{{"event":"e","data":"{{\"x\":{x}}}"}}"#)).unwrap();
+            let back: f64 = f.data["x"].to_string().parse().unwrap();
+            assert_eq!(back, x.parse::<f64>().unwrap(), "{x}");
+        }
+    }
+
+    #[test]
     fn user_id_numbers_become_strings() {
         let f = Frame::decode(
             r#"{"event":"client-x","channel":"presence-a","data":"{}","user_id":10}"#,
