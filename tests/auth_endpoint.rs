@@ -1,125 +1,36 @@
 //! The endpoint authorizer against a tiny HTTP/1.1 server written here: one request per
 //! connection, parsed by hand, so the test sees exactly what went over the wire.
 
+mod support {
+    pub mod http_stub;
+}
+
 use chanwatch::auth::{Authorizer, EndpointAuthorizer};
 use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use support::http_stub::{self, Reply, Seen};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 /// Generous: the CI machine is slow. Only a hang would reach it.
 const BOUND: Duration = Duration::from_secs(30);
 
-#[derive(Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    /// Names lowercased.
-    headers: Vec<(String, String)>,
-    form: Vec<(String, String)>,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-}
-
+/// The endpoint's canned answer in each test.
 #[derive(Clone, Copy)]
-enum Reply {
+enum Canned {
     Answer(u16, &'static str),
     /// Read the request, then never answer.
     Hang,
 }
 
-/// Serves `reply` to every connection; returns the endpoint URL and the requests seen.
-async fn serve(reply: Reply) -> (String, mpsc::UnboundedReceiver<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/pusher/auth", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                if let Some(seen) = read_request(stream, reply).await {
-                    let _ = tx.send(seen);
-                }
-            });
-        }
-    });
-    (url, rx)
-}
-
-async fn read_request(mut stream: TcpStream, reply: Reply) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 || buf.len() > 64 * 1024 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8(buf[..head_end].to_vec()).ok()?;
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next()?.split(' ');
-    let method = request_line.next()?.to_string();
-    let path = request_line.next()?.to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    let form = url::form_urlencoded::parse(&body).into_owned().collect();
-    let seen = Seen {
-        method,
-        path,
-        headers,
-        form,
-    };
-    match reply {
-        Reply::Answer(status, text) => {
-            let response = format!(
-                "HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                text.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        }
-        Reply::Hang => {
-            // Keep the socket open past the client's timeout; the runtime drops this task
-            // when the test ends.
-            let hold = tokio::spawn(async move {
-                tokio::time::sleep(BOUND).await;
-                drop(stream);
-            });
-            drop(hold);
-        }
-    }
-    Some(seen)
+/// Serves `canned` to every connection; returns the endpoint URL and the requests seen.
+async fn serve(canned: Canned) -> (String, mpsc::UnboundedReceiver<Seen>) {
+    http_stub::serve("/pusher/auth", move |_| match canned {
+        Canned::Answer(status, text) => Reply::Answer(status, text.to_string()),
+        Canned::Hang => Reply::Hang,
+    })
+    .await
 }
 
 fn authorizer(url: &str, wait: Duration) -> Authorizer {
@@ -150,7 +61,7 @@ fn request(channel: &str) -> AuthRequest {
 /// Authorizes `channel` against a server giving `reply`, returning the result and the
 /// request the server saw.
 async fn run(
-    reply: Reply,
+    reply: Canned,
     channel: &str,
     wait: Duration,
 ) -> (Result<AuthGrant, AuthFailure>, Seen) {
@@ -175,11 +86,8 @@ fn assert_request(seen: &Seen, channel: &str) {
     );
     assert_eq!(seen.header("authorization"), ["Bearer t0ken"]);
     assert_eq!(seen.header("x-trace"), ["abc-1"]);
-    let form: Vec<(&str, &str)> = seen
-        .form
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let form = seen.form();
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(
         form,
         [
@@ -196,7 +104,7 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(10);
 #[tokio::test]
 async fn private_channel_ok() {
     let (result, _) = run(
-        Reply::Answer(200, r#"{"auth":"key:abc123"}"#),
+        Canned::Answer(200, r#"{"auth":"key:abc123"}"#),
         "private-orders",
         DEFAULT_WAIT,
     )
@@ -214,7 +122,7 @@ async fn private_channel_ok() {
 #[tokio::test]
 async fn presence_channel_with_channel_data() {
     let (result, _) = run(
-        Reply::Answer(
+        Canned::Answer(
             200,
             r#"{"auth":"key:abc","channel_data":"{\"user_id\":\"7\",\"user_info\":{\"name\":\"Ann\"}}"}"#,
         ),
@@ -233,7 +141,7 @@ async fn presence_channel_with_channel_data() {
 #[tokio::test]
 async fn presence_channel_without_channel_data() {
     let (result, _) = run(
-        Reply::Answer(200, r#"{"auth":"key:abc"}"#),
+        Canned::Answer(200, r#"{"auth":"key:abc"}"#),
         "presence-room",
         DEFAULT_WAIT,
     )
@@ -252,7 +160,7 @@ async fn presence_channel_without_channel_data() {
 #[tokio::test]
 async fn forbidden_quotes_the_body() {
     let (result, _) = run(
-        Reply::Answer(403, "Forbidden: not a member of orders"),
+        Canned::Answer(403, "Forbidden: not a member of orders"),
         "private-orders",
         DEFAULT_WAIT,
     )
@@ -270,7 +178,7 @@ async fn forbidden_quotes_the_body() {
 #[tokio::test]
 async fn server_error() {
     let (result, _) = run(
-        Reply::Answer(500, r#"{"error":"database down"}"#),
+        Canned::Answer(500, r#"{"error":"database down"}"#),
         "private-orders",
         DEFAULT_WAIT,
     )
@@ -287,7 +195,7 @@ async fn server_error() {
 #[tokio::test]
 async fn invalid_json() {
     let (result, _) = run(
-        Reply::Answer(200, "<html>login page</html>"),
+        Canned::Answer(200, "<html>login page</html>"),
         "private-orders",
         DEFAULT_WAIT,
     )
@@ -309,7 +217,7 @@ async fn invalid_json() {
 #[tokio::test]
 async fn missing_auth_field() {
     let (result, _) = run(
-        Reply::Answer(200, r#"{"token":"abc"}"#),
+        Canned::Answer(200, r#"{"token":"abc"}"#),
         "private-orders",
         DEFAULT_WAIT,
     )
@@ -325,7 +233,7 @@ async fn missing_auth_field() {
 
 #[tokio::test]
 async fn hanging_endpoint_times_out() {
-    let (result, _) = run(Reply::Hang, "private-orders", Duration::from_millis(300)).await;
+    let (result, _) = run(Canned::Hang, "private-orders", Duration::from_millis(300)).await;
     let failure = result.unwrap_err();
     assert_eq!(failure.status, None);
     assert_eq!(failure.message, "auth endpoint did not answer within 300ms");

@@ -2,6 +2,10 @@
 //! against a tiny HTTP/1.1 server on 127.0.0.1 written here, and the command authorizer with
 //! `sh` scripts written to a temporary directory.
 
+mod support {
+    pub mod http_stub;
+}
+
 use chanwatch::auth::{
     AuthTransport, Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalUserSigner,
     UserAuthenticator, UserGrant, user_auth,
@@ -10,8 +14,7 @@ use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use support::http_stub::{self, Reply, Seen};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
@@ -19,120 +22,15 @@ use tokio::time::timeout;
 const BOUND: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(20);
 
-// ---------------------------------------------------------------------------------------------
-// A one-request-per-connection HTTP server that records what it saw.
-
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path: String,
-    query: Vec<(String, String)>,
-    /// Names lowercased.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    fn query_value(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn form(&self) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(&self.body)
-            .into_owned()
-            .collect()
-    }
-}
-
 /// Decides the answer from the request: (status, body).
 type Answer = fn(&Seen) -> (u16, String);
 
 async fn serve(path: &str, answer: Answer) -> (String, mpsc::UnboundedReceiver<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}{path}", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                if let Some(seen) = handle(stream, answer).await {
-                    let _ = tx.send(seen);
-                }
-            });
-        }
-    });
-    (url, rx)
-}
-
-async fn handle(mut stream: TcpStream, answer: Answer) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 || buf.len() > 64 * 1024 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8(buf[..head_end].to_vec()).ok()?;
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next()?.split(' ');
-    let method = request_line.next()?.to_string();
-    let target = request_line.next()?.to_string();
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (target.clone(), String::new()),
-    };
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    let seen = Seen {
-        method,
-        path,
-        query: url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect(),
-        headers,
-        body,
-    };
-    let (status, text) = answer(&seen);
-    let response = format!(
-        "HTTP/1.1 {status} Whatever\r\nContent-Type: application/javascript\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len()
-    );
-    let _ = stream.write_all(response.as_bytes()).await;
-    let _ = stream.shutdown().await;
-    Some(seen)
+    http_stub::serve(path, move |seen| {
+        let (status, body) = answer(seen);
+        Reply::Answer(status, body)
+    })
+    .await
 }
 
 async fn next_seen(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {

@@ -6,8 +6,8 @@
 //! Needs sockudo installed: `scripts/install-sockudo.sh`.
 
 mod support {
-    pub mod auth_server;
     pub mod headless;
+    pub mod http_stub;
     pub mod isolated;
     pub mod sockudo;
 }
@@ -15,8 +15,8 @@ mod support {
 use chanwatch::auth::channel_auth;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::auth_server::{Answer, AuthServer, Request};
 use support::headless::{Headless, sockudo_args};
+use support::http_stub::{self, Reply, Seen};
 use support::sockudo::{self, KEY, SECRET, Sockudo};
 
 const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -26,9 +26,9 @@ fn client(name: &str, server: &Sockudo, extra: &[&str]) -> Headless {
 }
 
 /// What an app's backend answers for `req`: a signature, and channel_data for presence.
-fn grant(req: &Request) -> Value {
-    let socket = &req.fields["socket_id"];
-    let channel = &req.fields["channel_name"];
+fn grant(req: &Seen) -> Value {
+    let socket = &req.field("socket_id").unwrap_or_default();
+    let channel = &req.field("channel_name").unwrap_or_default();
     if channel.starts_with("presence-") {
         let data = json!({"user_id": "u7", "user_info": {"name": "Seven"}}).to_string();
         json!({"auth": channel_auth(KEY, SECRET, socket, channel, Some(&data)), "channel_data": data})
@@ -40,18 +40,17 @@ fn grant(req: &Request) -> Value {
 #[tokio::test]
 async fn auth_endpoint_gets_params_and_headers_and_its_grants_work() {
     let server = Sockudo::start();
-    let auth = AuthServer::start(|req| {
+    let (url, mut requests) = http_stub::serve("/pusher/auth", |req| {
         let ok = req.method == "POST"
-            && req.headers.get("x-app-token").map(String::as_str) == Some("t0k")
-            && req.fields.get("team").map(String::as_str) == Some("blue");
+            && req.header("x-app-token") == ["t0k"]
+            && req.field("team").as_deref() == Some("blue");
         if ok {
-            Answer::Reply(200, grant(req).to_string())
+            Reply::Answer(200, grant(req).to_string())
         } else {
-            Answer::Reply(400, "missing param or header".into())
+            Reply::Answer(400, "missing param or header".into())
         }
     })
     .await;
-    let url = auth.url("/pusher/auth");
     let mut a = client(
         "ajax",
         &server,
@@ -81,11 +80,14 @@ async fn auth_endpoint_gets_params_and_headers_and_its_grants_work() {
         .expect("an auth record");
     assert_eq!(exchange["request"]["form"]["team"], "blue", "{exchange}");
     assert_eq!(exchange["ok"], true);
-    let seen = auth.requests.lock().unwrap().clone();
+    let mut seen = Vec::new();
+    while let Ok(r) = requests.try_recv() {
+        seen.push(r);
+    }
     assert_eq!(seen.len(), 2);
     assert!(
         seen.iter()
-            .all(|r| r.headers["content-type"].contains("x-www-form-urlencoded"))
+            .all(|r| r.header("content-type") == ["application/x-www-form-urlencoded"])
     );
     assert!(a.quit().await.success());
 }
@@ -93,15 +95,14 @@ async fn auth_endpoint_gets_params_and_headers_and_its_grants_work() {
 #[tokio::test]
 async fn jsonp_transport_wraps_the_grant_in_a_callback() {
     let server = Sockudo::start();
-    let auth = AuthServer::start(|req| {
+    let (url, _requests) = http_stub::serve("/pusher/auth", |req| {
         if req.method != "GET" {
-            return Answer::Reply(405, String::new());
+            return Reply::Answer(405, String::new());
         }
-        let callback = req.fields.get("callback").cloned().unwrap_or_default();
-        Answer::Reply(200, format!("{callback}({});", grant(req)))
+        let callback = req.query_value("callback").unwrap_or_default();
+        Reply::Answer(200, format!("{callback}({});", grant(req)))
     })
     .await;
-    let url = auth.url("/pusher/auth");
     let mut a = client(
         "jsonp",
         &server,
@@ -121,24 +122,25 @@ async fn jsonp_transport_wraps_the_grant_in_a_callback() {
 #[tokio::test]
 async fn refusals_and_a_hanging_endpoint_are_clear_subscription_errors() {
     let server = Sockudo::start();
-    let auth = AuthServer::start(|req| match req.fields["channel_name"].as_str() {
-        "private-forbidden" => Answer::Reply(403, "you shall not pass".into()),
-        "private-broken" => Answer::Reply(500, "boom".into()),
-        "private-garbage" => Answer::Reply(200, "<html>not json</html>".into()),
-        "presence-no-data" => {
-            let auth = channel_auth(
-                KEY,
-                SECRET,
-                &req.fields["socket_id"],
-                "presence-no-data",
-                None,
-            );
-            Answer::Reply(200, json!({"auth": auth}).to_string())
+    let (url, _requests) = http_stub::serve("/pusher/auth", |req| {
+        match req.field("channel_name").unwrap_or_default().as_str() {
+            "private-forbidden" => Reply::Answer(403, "you shall not pass".into()),
+            "private-broken" => Reply::Answer(500, "boom".into()),
+            "private-garbage" => Reply::Answer(200, "<html>not json</html>".into()),
+            "presence-no-data" => {
+                let auth = channel_auth(
+                    KEY,
+                    SECRET,
+                    &req.field("socket_id").unwrap_or_default(),
+                    "presence-no-data",
+                    None,
+                );
+                Reply::Answer(200, json!({"auth": auth}).to_string())
+            }
+            _ => Reply::Hang,
         }
-        _ => Answer::Hang,
     })
     .await;
-    let url = auth.url("/pusher/auth");
     let mut a = client(
         "refused",
         &server,
