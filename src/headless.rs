@@ -49,21 +49,33 @@ where
     let mut stdin_open = true;
     let mut quit_deadline: Option<tokio::time::Instant> = None;
     let mut shutdown_request = shutdown();
+    // When buffered lines go out: soon after the stream pauses, not after every record.
+    let mut flush_at: Option<tokio::time::Instant> = None;
     loop {
         let grace = quit_deadline.unwrap_or_else(|| tokio::time::Instant::now() + QUIT_GRACE);
         tokio::select! {
             record = records.recv() => {
                 let Some(record) = record else { break }; // the client has ended
                 let mut written = out.write(&record).await;
-                // Drain what is already waiting, then flush once: lines reach scripts
-                // promptly without a flush per line under load.
                 while written.is_ok() {
                     match records.try_recv() {
                         Ok(record) => written = out.write(&record).await,
                         Err(_) => break,
                     }
                 }
-                if written.is_err() || out.flush().await.is_err() {
+                if written.is_err() {
+                    return stop_quietly(commands, records, task).await;
+                }
+                // The queue is empty for now. On one thread the client refills it a record
+                // at a time, so flushing here would mean a write per record under load;
+                // wait a moment for more, which costs a script at most FLUSH_DELAY.
+                flush_at.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_DELAY);
+            }
+            () = tokio::time::sleep_until(flush_at.unwrap_or_else(tokio::time::Instant::now)),
+                if flush_at.is_some() =>
+            {
+                flush_at = None;
+                if out.flush().await.is_err() {
                     return stop_quietly(commands, records, task).await;
                 }
             }
@@ -161,6 +173,9 @@ struct Output<W: AsyncWrite + Unpin> {
     inner: W,
     buf: Vec<u8>,
 }
+
+/// The longest a finished line waits in the buffer for more to join it.
+const FLUSH_DELAY: Duration = Duration::from_millis(1);
 
 /// How many bytes of lines are gathered before a write.
 const OUTPUT_CHUNK: usize = 64 * 1024;
