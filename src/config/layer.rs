@@ -280,6 +280,19 @@ pub struct ApiLayer {
 }
 
 /// `upper` where set, else `lower`; tables merge recursively.
+/// Two keys that together make one choice (host or cluster, endpoint or command): the
+/// higher layer's pair wins whole when it sets either of them.
+fn one_choice<A, B>(
+    upper: (Option<A>, Option<B>),
+    lower: (Option<A>, Option<B>),
+) -> (Option<A>, Option<B>) {
+    if upper.0.is_some() || upper.1.is_some() {
+        upper
+    } else {
+        lower
+    }
+}
+
 fn pick<T>(upper: Option<T>, lower: Option<T>) -> Option<T> {
     upper.or(lower)
 }
@@ -296,13 +309,8 @@ impl Layer {
     /// Tables (`auth`, `user_auth`, `api`) merge field by field, `params` and `headers` per
     /// name; lists (`subscribe`, transports) are replaced whole.
     pub fn over(self, lower: Layer) -> Layer {
-        // Cluster and host are one choice, "which server": `--cluster eu` over a file's
-        // `host` means the cluster, not a host that merely outranks it.
-        let (cluster, host) = if self.cluster.is_some() || self.host.is_some() {
-            (self.cluster, self.host)
-        } else {
-            (lower.cluster, lower.host)
-        };
+        // "Which server": `--cluster eu` over a file's `host` means the cluster.
+        let (cluster, host) = one_choice((self.cluster, self.host), (lower.cluster, lower.host));
         Layer {
             url: pick(self.url, lower.url),
             key: pick(self.key, lower.key),
@@ -365,13 +373,12 @@ impl Layer {
 
 impl AuthLayer {
     pub fn over(self, lower: AuthLayer) -> AuthLayer {
-        // Endpoint and command are one choice, "how to authorize": a layer that makes it
-        // replaces the lower layer's choice instead of adding a second method to it.
-        let (endpoint, command) = if self.endpoint.is_some() || self.command.is_some() {
-            (self.endpoint, self.command)
-        } else {
-            (lower.endpoint, lower.command)
-        };
+        // "How to authorize": a layer that names a method replaces the lower one's method
+        // instead of adding a second one to it.
+        let (endpoint, command) = one_choice(
+            (self.endpoint, self.command),
+            (lower.endpoint, lower.command),
+        );
         AuthLayer {
             endpoint,
             transport: pick(self.transport, lower.transport),
@@ -388,11 +395,10 @@ impl AuthLayer {
 
 impl UserAuthLayer {
     pub fn over(self, lower: UserAuthLayer) -> UserAuthLayer {
-        let (endpoint, command) = if self.endpoint.is_some() || self.command.is_some() {
-            (self.endpoint, self.command)
-        } else {
-            (lower.endpoint, lower.command)
-        };
+        let (endpoint, command) = one_choice(
+            (self.endpoint, self.command),
+            (lower.endpoint, lower.command),
+        );
         UserAuthLayer {
             enabled: pick(self.enabled, lower.enabled),
             endpoint,
