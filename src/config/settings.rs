@@ -8,13 +8,12 @@ use crate::connection::{Endpoint, MachineConfig, Transports};
 use serde::{Serialize, Serializer};
 use std::time::Duration;
 
-pub const DEFAULT_WS_PORT: u16 = 80;
-pub const DEFAULT_WSS_PORT: u16 = 443;
-pub const DEFAULT_ACTIVITY_TIMEOUT: Duration = Duration::from_secs(120);
-pub const DEFAULT_PONG_TIMEOUT: Duration = Duration::from_secs(30);
-pub const DEFAULT_UNAVAILABLE_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_RETRY_CAP: Duration = Duration::from_secs(15);
-pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+// The connection defaults belong to the machine; the file only fills in what is missing.
+pub use crate::connection::transport::{DEFAULT_WS_PORT, DEFAULT_WSS_PORT};
+pub use crate::connection::{
+    DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP,
+    DEFAULT_UNAVAILABLE_TIMEOUT,
+};
 pub const DEFAULT_LOG_RING: usize = 10_000;
 
 /// The merged configuration. `Debug` and [`Settings::to_masked_toml`] never show the

@@ -21,6 +21,14 @@ use std::time::Duration;
 /// Identifies one socket; events from an older socket are ignored.
 pub type ConnId = u64;
 
+/// pusher-js's defaults (src/core/defaults.ts), except the retry cap and handshake timeout,
+/// which pusher-js hard-codes into its transport loop.
+pub const DEFAULT_ACTIVITY_TIMEOUT: Duration = Duration::from_secs(120);
+pub const DEFAULT_PONG_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_UNAVAILABLE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_RETRY_CAP: Duration = Duration::from_secs(15);
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Timing and addressing the machine needs; everything has a pusher-js-like default.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MachineConfig {
@@ -45,11 +53,11 @@ impl MachineConfig {
     pub fn new(endpoint: Endpoint) -> MachineConfig {
         MachineConfig {
             endpoint,
-            activity_timeout: Duration::from_secs(120),
-            pong_timeout: Duration::from_secs(30),
-            unavailable_timeout: Duration::from_secs(10),
-            retry_cap: Duration::from_secs(15),
-            handshake_timeout: Duration::from_secs(15),
+            activity_timeout: DEFAULT_ACTIVITY_TIMEOUT,
+            pong_timeout: DEFAULT_PONG_TIMEOUT,
+            unavailable_timeout: DEFAULT_UNAVAILABLE_TIMEOUT,
+            retry_cap: DEFAULT_RETRY_CAP,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             seed: 0x9e37_79b9_7f4a_7c15,
             signin: false,
         }

@@ -14,6 +14,9 @@ pub const KNOWN_TRANSPORTS: &[&str] = &[
     "xdr_polling",
 ];
 
+pub const DEFAULT_WS_PORT: u16 = 80;
+pub const DEFAULT_WSS_PORT: u16 = 443;
+
 /// `enabledTransports` / `disabledTransports`: disabled wins over enabled.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Transports {
@@ -47,8 +50,8 @@ impl Endpoint {
     pub fn new(host: impl Into<String>, key: impl Into<String>) -> Endpoint {
         Endpoint {
             host: host.into(),
-            ws_port: 80,
-            wss_port: 443,
+            ws_port: DEFAULT_WS_PORT,
+            wss_port: DEFAULT_WSS_PORT,
             path: String::new(),
             key: key.into(),
             tls: true,

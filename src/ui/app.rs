@@ -1430,11 +1430,6 @@ pub fn subscription_count(data: &serde_json::Value) -> Option<u64> {
     }
 }
 
-/// "4004 over connection quota": a code with its meaning, for the timeline.
-pub fn explain_code(code: i64) -> String {
-    format!("{code} {}", describe(code))
-}
-
 /// Append the meaning of a close/error code found in a cause text, unless it is already there.
 pub fn explain_cause(cause: &str) -> String {
     let code = cause

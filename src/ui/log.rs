@@ -144,11 +144,6 @@ impl EventLog {
         (from..self.entries.len()).find(|&i| filter.matches(&self.entries[i]))
     }
 
-    /// The last matching index.
-    pub fn last_match(&self, filter: &Filter) -> Option<usize> {
-        self.match_at_or_before(usize::MAX, filter)
-    }
-
     /// Up to `n` matching indices ending with the newest, oldest first.
     pub fn tail(&self, n: usize, filter: &Filter) -> Vec<usize> {
         let mut out: Vec<usize> = (0..self.entries.len())
