@@ -797,17 +797,11 @@ impl Machine {
                 ),
             );
         };
-        match crypto::decrypt_event(&key, &f.data) {
-            Ok(data) => self.record(Record::Event {
-                channel: f.channel,
-                event: f.event,
-                data,
-                user_id: f.user_id,
-                decrypted: true,
-            }),
+        match self.record_decrypted(&key, &f) {
+            Ok(()) => {}
             Err(DecryptError::WrongKey) if socket_id.is_some() => {
                 let socket_id = socket_id.unwrap_or_default();
-                ch.reauth = Some((socket_id.clone(), vec![f]));
+                self.channels[&name].reauth = Some((socket_id.clone(), vec![f]));
                 self.out.push(Output::Authorize(AuthRequest {
                     channel: name,
                     socket_id,
@@ -818,6 +812,19 @@ impl Machine {
                 format!("cannot decrypt event {} on {name}: {e}; dropped", f.event),
             ),
         }
+    }
+
+    /// Decrypt `f` with `key` and record the plaintext.
+    fn record_decrypted(&mut self, key: &str, f: &Frame) -> Result<(), DecryptError> {
+        let data = crypto::decrypt_event(key, &f.data)?;
+        self.record(Record::Event {
+            channel: f.channel.clone(),
+            event: f.event.clone(),
+            data,
+            user_id: f.user_id.clone(),
+            decrypted: true,
+        });
+        Ok(())
     }
 
     /// The answer to a re-authorization: decrypt the parked events with the new key.
@@ -851,21 +858,14 @@ impl Machine {
         };
         ch.key = Some(key.clone());
         for f in parked {
-            match crypto::decrypt_event(&key, &f.data) {
-                Ok(data) => self.record(Record::Event {
-                    channel: f.channel,
-                    event: f.event,
-                    data,
-                    user_id: f.user_id,
-                    decrypted: true,
-                }),
-                Err(e) => self.error(
+            if let Err(e) = self.record_decrypted(&key, &f) {
+                self.error(
                     None,
                     format!(
                         "event {} on {name} is undecryptable even with a fresh key ({e}); dropped",
                         f.event
                     ),
-                ),
+                );
             }
         }
     }
