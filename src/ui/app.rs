@@ -1110,16 +1110,13 @@ impl App {
         let Some(d) = self.detail.as_mut() else {
             return Update::default();
         };
+        if scroll_by(&mut d.scroll, action, page) {
+            return Update::redraw();
+        }
         match action {
             Action::Quit => return quit(),
             Action::Back | Action::Open => self.detail = None,
             Action::Help => self.help = true,
-            Action::Up => d.scroll = d.scroll.saturating_sub(1),
-            Action::Down => d.scroll += 1,
-            Action::PageUp => d.scroll = d.scroll.saturating_sub(page),
-            Action::PageDown => d.scroll += page,
-            Action::Top => d.scroll = 0,
-            Action::Bottom => d.scroll = usize::MAX / 2,
             Action::Disconnect | Action::Connect => {
                 self.detail = None;
                 return self.on_action(action);
@@ -1428,6 +1425,21 @@ pub fn subscription_count(data: &serde_json::Value) -> Option<u64> {
         serde_json::Value::String(s) => serde_json::from_str(s).ok().as_ref().and_then(field),
         other => field(other),
     }
+}
+
+/// Move a scrollable overlay (event detail, auth inspector) for a scroll action; false
+/// when `action` is not one. The views clamp the offset to their content.
+pub(crate) fn scroll_by(scroll: &mut usize, action: Action, page: usize) -> bool {
+    match action {
+        Action::Up => *scroll = scroll.saturating_sub(1),
+        Action::Down => *scroll += 1,
+        Action::PageUp => *scroll = scroll.saturating_sub(page),
+        Action::PageDown => *scroll += page,
+        Action::Top => *scroll = 0,
+        Action::Bottom => *scroll = usize::MAX / 2,
+        _ => return false,
+    }
+    true
 }
 
 /// Append the meaning of a close/error code found in a cause text, unless it is already there.

@@ -134,16 +134,13 @@ impl App {
         let Some(Overlay::Auth(v)) = self.overlay.as_mut() else {
             return Update::default();
         };
+        if super::scroll_by(&mut v.scroll, action, page) {
+            return Update::redraw();
+        }
         match action {
             Action::Quit => return quit(),
             Action::Back | Action::Open | Action::InspectAuth => self.overlay = None,
             Action::Help => self.help = true,
-            Action::Up => v.scroll = v.scroll.saturating_sub(1),
-            Action::Down => v.scroll += 1,
-            Action::PageUp => v.scroll = v.scroll.saturating_sub(page),
-            Action::PageDown => v.scroll += page,
-            Action::Top => v.scroll = 0,
-            Action::Bottom => v.scroll = usize::MAX / 2,
             _ => return Update::default(),
         }
         Update::redraw()
