@@ -234,6 +234,9 @@ impl Machine {
                 }
             }
             State::Initialized | State::Disconnected | State::Failed => {
+                if self.state == State::Initialized {
+                    self.report_unsupported_transports();
+                }
                 if self.endpoint.candidates().is_empty() {
                     self.fail_no_transport();
                     return;
@@ -243,6 +246,29 @@ impl Machine {
                 self.unavailable_at = Some(now + self.config.unavailable_timeout);
                 self.open(now);
             }
+        }
+    }
+
+    /// pusher-js's HTTP fallbacks are accepted in the options but do not exist here: say so
+    /// once, rather than let them look enabled.
+    fn report_unsupported_transports(&mut self) {
+        let unsupported: Vec<String> = self
+            .endpoint
+            .transports
+            .enabled
+            .iter()
+            .flatten()
+            .filter(|t| !matches!(t.as_str(), "ws" | "wss"))
+            .cloned()
+            .collect();
+        if !unsupported.is_empty() {
+            self.error(
+                None,
+                format!(
+                    "transport(s) {} are HTTP fallbacks that chanwatch does not have; only ws and wss are used",
+                    unsupported.join(", ")
+                ),
+            );
         }
     }
 

@@ -933,6 +933,24 @@ fn no_usable_transport_means_failed() {
 }
 
 #[test]
+fn http_fallback_transports_are_reported_as_unsupported() {
+    let mut h = H::with(|c| {
+        c.endpoint.transports = Transports {
+            enabled: Some(vec!["ws".into(), "xhr_polling".into()]),
+            disabled: vec![],
+        };
+    });
+    let out = h.cmd(Command::Connect);
+    let e = errors(&out);
+    assert_eq!(e.len(), 1, "{out:?}");
+    assert!(e[0].1.contains("xhr_polling") && e[0].1.contains("only ws and wss"));
+    assert!(opened(&out).is_some(), "ws is still used");
+    // Said once, not on every later connect.
+    h.cmd(Command::Disconnect);
+    assert!(errors(&h.cmd(Command::Connect)).is_empty());
+}
+
+#[test]
 fn stale_socket_events_are_ignored() {
     let mut h = H::new();
     let (conn, _) = h.connect();
