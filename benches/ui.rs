@@ -43,7 +43,8 @@ fn records(n: usize) -> Vec<Stamped> {
             record: Record::Event {
                 channel: Some(format!("channel-{}", i % 8)),
                 event: "price-update".into(),
-                data: json!({"id": i, "symbol": "ABC", "price": 101.25, "qty": 3, "side": "buy"}),
+                data: json!({"id": i, "symbol": "ABC", "price": 101.25, "qty": 3, "side": "buy"})
+                    .into(),
                 user_id: None,
                 decrypted: false,
             },

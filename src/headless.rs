@@ -309,7 +309,7 @@ mod tests {
                 let record = Record::Event {
                     channel: None,
                     event: "echo".into(),
-                    data,
+                    data: data.into(),
                     user_id: None,
                     decrypted: false,
                 };

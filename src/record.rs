@@ -2,6 +2,7 @@
 //! [`Record`]s flow out, [`Command`]s flow in. The serde shapes here ARE the headless NDJSON
 //! and stdin formats documented in the README, so change them only compatibly.
 
+use crate::protocol::RawJson;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::SystemTime;
@@ -81,7 +82,8 @@ pub enum Record {
     Event {
         channel: Option<String>,
         event: String,
-        data: Value,
+        /// As the server sent it (un-doubled), not re-printed.
+        data: RawJson,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         user_id: Option<String>,
         /// The payload arrived encrypted (`private-encrypted-`) and `data` is its plaintext.
@@ -291,7 +293,7 @@ mod tests {
             record: Record::Event {
                 channel: Some("ch".into()),
                 event: "tick".into(),
-                data: json!({"pad": "x\"y\u{e9}"}),
+                data: json!({"pad": "x\"y\u{e9}"}).into(),
                 user_id: None,
                 decrypted: false,
             },

@@ -713,7 +713,7 @@ impl Machine {
     }
 
     fn on_subscribed(&mut self, f: Frame) {
-        let Some(name) = f.channel else {
+        let Some(name) = f.channel.clone() else {
             self.error(None, "subscription_succeeded without a channel".into());
             return;
         };
@@ -723,7 +723,7 @@ impl Machine {
         };
         ch.status = ChannelStatus::Subscribed;
         let members = (ch.kind == ChannelKind::Presence).then(|| {
-            ch.members.load(&f.data);
+            ch.members.load(f.data_value());
             Record::Members {
                 channel: name.clone(),
                 me: ch.members.me(),
@@ -773,12 +773,12 @@ impl Machine {
         }
     }
 
-    fn on_event(&mut self, f: Frame) {
+    fn on_event(&mut self, mut f: Frame) {
         // pusher-js re-emits internal events under the public prefix.
-        let event = match f.event.strip_prefix("pusher_internal:") {
-            Some(rest) => format!("pusher:{rest}"),
-            None => f.event,
-        };
+        if let Some(rest) = f.event.strip_prefix("pusher_internal:") {
+            f.event = format!("pusher:{rest}");
+        }
+        let event = &f.event;
         // One lookup per event: this is the hot path of a busy stream.
         let kind = match &f.channel {
             Some(channel) => match self.channels.get(channel) {
@@ -793,11 +793,11 @@ impl Machine {
             None => None,
         };
         if kind == Some(ChannelKind::Encrypted) && !event.starts_with("pusher") {
-            return self.on_encrypted_event(Frame { event, ..f });
+            return self.on_encrypted_event(f);
         }
         self.record(Record::Event {
             channel: f.channel,
-            event,
+            event: f.event,
             data: f.data,
             user_id: f.user_id,
             decrypted: false,
@@ -842,7 +842,7 @@ impl Machine {
 
     /// Decrypt `f` with `key` and record the plaintext.
     fn record_decrypted(&mut self, key: &str, f: &Frame) -> Result<(), DecryptError> {
-        let data = crypto::decrypt_event(key, &f.data)?;
+        let data = crypto::decrypt_event(key, f.data_value())?;
         self.record(Record::Event {
             channel: f.channel.clone(),
             event: f.event.clone(),
@@ -1162,7 +1162,7 @@ impl Machine {
 fn error_fields(f: &Frame) -> (Option<i64>, String) {
     let code = f.data_field("code").and_then(Value::as_i64);
     let message = f.data_field("message").and_then(Value::as_str).map_or_else(
-        || match &f.data {
+        || match f.data_value() {
             Value::String(s) => s.clone(),
             Value::Null => String::new(),
             other => other.to_string(),

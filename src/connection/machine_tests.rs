@@ -683,7 +683,7 @@ fn events_are_delivered_with_decoded_data_and_user_id() {
         vec![Record::Event {
             channel: Some("news".into()),
             event: "update".into(),
-            data: json!({"n":1}),
+            data: json!({"n":1}).into(),
             user_id: Some("u1".into()),
             decrypted: false
         }]
@@ -1167,7 +1167,7 @@ fn encrypted_events_are_decrypted_and_marked() {
         vec![Record::Event {
             channel: Some(ch.into()),
             event: "secret-news".into(),
-            data: json!({"price":3}),
+            data: json!({"price":3}).into(),
             user_id: None,
             decrypted: true
         }]
@@ -1210,7 +1210,7 @@ fn a_wrong_key_reauthorizes_once_then_decrypts_or_gives_up() {
                 data,
                 decrypted: true,
                 ..
-            } => data,
+            } => data.to_value(),
             other => panic!("{other:?}"),
         })
         .collect();

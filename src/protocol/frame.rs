@@ -4,18 +4,32 @@
 //! double-encode `data` as a JSON string most of the time, but some send an object,
 //! and sockudo sends ping/pong with no `data` at all, so decoding accepts all three.
 
-use serde::Serialize;
+use super::raw_json::RawJson;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::cell::OnceCell;
 
 /// A decoded inbound frame.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Frame {
     pub event: String,
     pub channel: Option<String>,
     /// `data` after undoing the double encoding: a string that holds valid JSON becomes
-    /// that JSON; any other string stays a string; a missing field is `Value::Null`.
-    pub data: Value,
+    /// that JSON; any other string stays a string; a missing field is `null`.
+    pub data: RawJson,
     pub user_id: Option<String>,
+    /// `data` parsed, on first use: control frames look inside it, events never do.
+    parsed: OnceCell<Value>,
+}
+
+impl PartialEq for Frame {
+    fn eq(&self, other: &Frame) -> bool {
+        self.event == other.event
+            && self.channel == other.channel
+            && self.data == other.data
+            && self.user_id == other.user_id
+    }
 }
 
 /// Why a text frame could not be understood.
@@ -34,8 +48,69 @@ pub enum DecodeError {
     },
 }
 
+/// The shape nearly every frame has, read without building a tree: `data` stays borrowed
+/// text until it is un-doubled straight into its [`RawJson`].
+#[derive(Deserialize)]
+struct Wire<'a> {
+    event: String,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    user_id: Option<&'a RawValue>,
+}
+
 impl Frame {
+    pub fn new(
+        event: String,
+        channel: Option<String>,
+        data: RawJson,
+        user_id: Option<String>,
+    ) -> Frame {
+        Frame {
+            event,
+            channel,
+            data,
+            user_id,
+            parsed: OnceCell::new(),
+        }
+    }
+
     pub fn decode(text: &str) -> Result<Frame, DecodeError> {
+        match serde_json::from_str::<Wire>(text) {
+            Ok(wire) => Ok(Frame::from_wire(wire)),
+            // Anything unusual (a wrong type, a repeated key, not JSON at all) takes the
+            // slow path, which also says precisely what is wrong.
+            Err(_) => Frame::decode_value(text),
+        }
+    }
+
+    fn from_wire(wire: Wire) -> Frame {
+        let data = match wire.data {
+            None => RawJson::null(),
+            Some(token) if token.get().starts_with('"') => undouble_token(token),
+            Some(other) => RawJson::from_raw(other.to_owned()),
+        };
+        // user_id is typed as a string by the protocol, but numbers are seen in the wild;
+        // normalise to a string so presence ids always compare equal.
+        let user_id = wire.user_id.and_then(|raw| {
+            let text = raw.get();
+            match text.as_bytes().first() {
+                Some(b'"') => serde_json::from_str::<String>(text)
+                    .ok()
+                    .filter(|s| !s.is_empty()),
+                Some(b'-' | b'0'..=b'9') => Some(text.to_owned()),
+                _ => None,
+            }
+        });
+        Frame::new(wire.event, wire.channel, data, user_id)
+    }
+
+    /// The general decoder, through a `Value`, with a precise error for each way a frame
+    /// can be wrong. [`Frame::decode`] uses it when its fast path gives up; public so the
+    /// fuzzer can hold the two to the same answers.
+    pub fn decode_value(text: &str) -> Result<Frame, DecodeError> {
         let value: Value =
             serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
         let Value::Object(mut obj) = value else {
@@ -61,38 +136,49 @@ impl Frame {
                 });
             }
         };
-        // user_id is typed as a string by the protocol, but numbers are seen in the wild;
-        // normalise to a string so presence ids always compare equal.
         let user_id = match obj.remove("user_id") {
             Some(Value::String(s)) if !s.is_empty() => Some(s),
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
         let data = match obj.remove("data") {
-            Some(Value::String(s)) => undouble(s),
-            Some(other) => other,
-            None => Value::Null,
+            Some(Value::String(s)) => {
+                let token = serde_json::value::to_raw_value(&s).expect("a string serialises");
+                RawJson::undouble(&s, &token)
+            }
+            Some(other) => RawJson::from_value(&other),
+            None => RawJson::null(),
         };
-        Ok(Frame {
-            event,
-            channel,
-            data,
-            user_id,
-        })
+        Ok(Frame::new(event, channel, data, user_id))
+    }
+
+    /// `data` as a parsed value (parsed once, on first use).
+    pub fn data_value(&self) -> &Value {
+        self.parsed.get_or_init(|| self.data.to_value())
     }
 
     /// A field of an object `data`, when there is one.
     pub fn data_field(&self, key: &str) -> Option<&Value> {
-        self.data.as_object().and_then(|o| o.get(key))
+        self.data_value().as_object().and_then(|o| o.get(key))
     }
 }
 
-/// Undo the protocol's double encoding: a string holding JSON becomes that JSON.
-pub fn undouble(s: String) -> Value {
-    match serde_json::from_str::<Value>(&s) {
-        Ok(v) => v,
-        Err(_) => Value::String(s),
+/// Un-double a JSON string token: its content is un-escaped into serde_json's scratch
+/// buffer and judged there, so no intermediate `String` is built.
+fn undouble_token(token: &RawValue) -> RawJson {
+    struct Undouble<'t>(&'t RawValue);
+    impl serde::de::Visitor<'_> for Undouble<'_> {
+        type Value = RawJson;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E>(self, content: &str) -> Result<RawJson, E> {
+            Ok(RawJson::undouble(content, self.0))
+        }
     }
+    let mut de = serde_json::Deserializer::from_str(token.get());
+    serde::Deserializer::deserialize_str(&mut de, Undouble(token))
+        .expect("a RawValue that starts with a quote is a valid JSON string")
 }
 
 /// What kind of JSON value `v` is, in words, for messages ("an object", "a string" ...).
@@ -229,9 +315,39 @@ mod tests {
             "5e-324",
         ] {
             let f = Frame::decode(&format!(r#"{{"event":"e","data":"{{\"x\":{x}}}"}}"#)).unwrap();
-            let back: f64 = f.data["x"].to_string().parse().unwrap();
+            let back: f64 = f.data_value()["x"].to_string().parse().unwrap();
             assert_eq!(back, x.parse::<f64>().unwrap(), "{x}");
         }
+    }
+
+    #[test]
+    fn the_fast_and_the_general_decoder_agree() {
+        for text in [
+            r#"{"event":"e","channel":"c","data":"{\"a\":1}"}"#,
+            r#"{"event":"e","channel":null,"data":{"a":[1, 2]}}"#,
+            r#"{"event":"e\u00e9","data":"plain \"quoted\" words"}"#,
+            r#"{"event":"e","data":"  [1,\n2] ","user_id":"u1","extra":{"x":1}}"#,
+            r#"{"event":"e","data":null}"#,
+            r#"{"event":"e","data":5,"user_id":""}"#,
+            // A repeated key makes the fast path give up; the general one takes the last.
+            r#"{"event":"a","event":"b"}"#,
+        ] {
+            let fast = Frame::decode(text).unwrap();
+            let general = Frame::decode_value(text).unwrap();
+            assert_eq!(fast, general, "{text}");
+            assert!(!fast.data.get().contains('\n'), "{text}");
+        }
+        assert_eq!(
+            Frame::decode(r#"{"event":"a","event":"b"}"#).unwrap().event,
+            "b"
+        );
+    }
+
+    #[test]
+    fn big_integers_in_data_survive() {
+        let f = Frame::decode(r#"{"event":"e","data":"{\"id\":123456789012345678901234567890}"}"#)
+            .unwrap();
+        assert_eq!(f.data.get(), r#"{"id":123456789012345678901234567890}"#);
     }
 
     #[test]

@@ -3,9 +3,11 @@
 pub mod channel;
 pub mod codes;
 pub mod frame;
+pub mod raw_json;
 
 pub use channel::ChannelKind;
 pub use frame::Frame;
+pub use raw_json::RawJson;
 
 /// The protocol version this client speaks; always sent in the URL.
 pub const PROTOCOL_VERSION: u32 = 7;

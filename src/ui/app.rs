@@ -16,6 +16,7 @@ use super::log::{DEFAULT_CAPACITY, EventLog, Filter, LogEntry};
 use super::presence::Roster;
 use super::theme::Theme;
 use super::view::layout::{self, Areas, Pane};
+use crate::protocol::RawJson;
 use crate::protocol::channel::{
     ChannelKind, is_cache, validate_channel_name, validate_client_event_name,
 };
@@ -1419,9 +1420,9 @@ impl Move {
 
 /// The count in a `pusher:subscription_count` event's data, `{"subscription_count":N}`, also
 /// when the data arrived as a JSON string.
-pub fn subscription_count(data: &serde_json::Value) -> Option<u64> {
+pub fn subscription_count(data: &RawJson) -> Option<u64> {
     let field = |v: &serde_json::Value| v.get("subscription_count").and_then(|n| n.as_u64());
-    match data {
+    match &data.to_value() {
         serde_json::Value::String(s) => serde_json::from_str(s).ok().as_ref().and_then(field),
         other => field(other),
     }

@@ -3,7 +3,7 @@
 //! sequence number in O(1) even after the ring has dropped its front.
 
 use super::format::{contains_ci, prefix_bytes};
-use serde_json::Value;
+use crate::protocol::RawJson;
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
@@ -19,7 +19,7 @@ pub struct LogEntry {
     pub channel: Option<String>,
     pub event: String,
     pub user_id: Option<String>,
-    pub data: Value,
+    pub data: RawJson,
     /// The payload arrived encrypted and `data` is its plaintext.
     pub decrypted: bool,
     /// The data on one line (the raw string when it is a string, else compact JSON), cut
@@ -34,14 +34,11 @@ impl LogEntry {
         channel: Option<String>,
         event: String,
         user_id: Option<String>,
-        data: Value,
+        data: RawJson,
     ) -> LogEntry {
-        let text = match &data {
-            Value::String(s) => prefix_bytes(s, TEXT_BYTES).to_string(),
-            other => {
-                let s = other.to_string();
-                prefix_bytes(&s, TEXT_BYTES).to_string()
-            }
+        let text = match data.as_string() {
+            Some(s) => prefix_bytes(&s, TEXT_BYTES).to_string(),
+            None => prefix_bytes(data.get(), TEXT_BYTES).to_string(),
         };
         LogEntry {
             seq,
@@ -82,7 +79,7 @@ impl EventLog {
         channel: Option<String>,
         event: String,
         user_id: Option<String>,
-        data: Value,
+        data: RawJson,
         decrypted: bool,
     ) {
         if self.entries.len() == self.capacity {
@@ -245,8 +242,15 @@ mod tests {
     use serde_json::json;
     use std::time::UNIX_EPOCH;
 
-    fn push(log: &mut EventLog, ch: &str, ev: &str, data: Value) {
-        log.push(UNIX_EPOCH, Some(ch.into()), ev.into(), None, data, false);
+    fn push(log: &mut EventLog, ch: &str, ev: &str, data: serde_json::Value) {
+        log.push(
+            UNIX_EPOCH,
+            Some(ch.into()),
+            ev.into(),
+            None,
+            data.into(),
+            false,
+        );
     }
 
     #[test]
@@ -299,7 +303,7 @@ mod tests {
             None,
             "e".into(),
             None,
-            json!("é".repeat(600)),
+            json!("é".repeat(600)).into(),
         );
         assert!(e.text.len() <= TEXT_BYTES);
         assert!(e.text.chars().all(|c| c == 'é'));

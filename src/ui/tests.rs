@@ -98,7 +98,7 @@ impl Fx {
         self.rec(Record::Event {
             channel: Some(channel.into()),
             event: event.into(),
-            data,
+            data: data.into(),
             user_id: None,
             decrypted: false,
         })
@@ -187,7 +187,7 @@ fn busy() -> Fx {
     fx.at(2_600).rec(Record::Event {
         channel: Some("private-chat".into()),
         event: "client-typing".into(),
-        data: json!({ "typing": true }),
+        data: json!({ "typing": true }).into(),
         user_id: Some("2".into()),
         decrypted: false,
     });
