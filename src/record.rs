@@ -199,19 +199,87 @@ impl Stamped {
         String::from_utf8(out).expect("serde_json and humantime write UTF-8")
     }
 
-    /// Append the NDJSON line (without the newline) to `out`: the headless writer's hot
-    /// path, which reuses one buffer instead of allocating per record.
+    /// Append the NDJSON line (without the newline) to `out`.
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
-        use std::io::Write;
-        out.extend_from_slice(b"{\"ts\":\"");
-        write!(out, "{}", humantime::format_rfc3339_millis(self.ts)).expect("Vec never fails");
-        out.extend_from_slice(b"\",");
-        // The record serialises as a JSON object "{...}": drop its `{` so that its fields
-        // follow ts. Every variant has at least the "type" field.
-        let body = out.len();
-        serde_json::to_writer(&mut *out, &self.record).expect("records always serialise");
-        out.remove(body);
+        LineWriter::default().write(self, out);
     }
+}
+
+/// Writes NDJSON lines into a caller's buffer: the headless writer's hot path. It keeps the
+/// last timestamp it formatted (a busy stream has many records per millisecond) and writes
+/// `event` records field by field, their data copied as it arrived.
+#[derive(Debug, Default)]
+pub struct LineWriter {
+    /// Milliseconds since the epoch, and that time as RFC 3339 text.
+    last_ts: Option<(u128, String)>,
+    /// Where a non-event record is serialised before its fields join the line.
+    scratch: Vec<u8>,
+}
+
+impl LineWriter {
+    /// Append the line for `s` (without the newline) to `out`.
+    pub fn write(&mut self, s: &Stamped, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"ts\":\"");
+        self.write_ts(s.ts, out);
+        out.extend_from_slice(b"\",");
+        match &s.record {
+            Record::Event {
+                channel,
+                event,
+                data,
+                user_id,
+                decrypted,
+            } => {
+                // Field for field what serde's derive writes (a test holds them together).
+                out.extend_from_slice(b"\"type\":\"event\",\"channel\":");
+                match channel {
+                    Some(c) => write_str(out, c),
+                    None => out.extend_from_slice(b"null"),
+                }
+                out.extend_from_slice(b",\"event\":");
+                write_str(out, event);
+                out.extend_from_slice(b",\"data\":");
+                out.extend_from_slice(data.get().as_bytes());
+                if let Some(u) = user_id {
+                    out.extend_from_slice(b",\"user_id\":");
+                    write_str(out, u);
+                }
+                if *decrypted {
+                    out.extend_from_slice(b",\"decrypted\":true");
+                }
+                out.push(b'}');
+            }
+            other => self.write_fields(other, out),
+        }
+    }
+
+    /// The record's fields through serde: it serialises as an object `{...}`, whose `{` is
+    /// dropped so that its fields follow `ts`. Every variant has at least `type`.
+    fn write_fields(&mut self, record: &Record, out: &mut Vec<u8>) {
+        self.scratch.clear();
+        serde_json::to_writer(&mut self.scratch, record).expect("records always serialise");
+        out.extend_from_slice(&self.scratch[1..]);
+    }
+
+    fn write_ts(&mut self, ts: SystemTime, out: &mut Vec<u8>) {
+        let Ok(since) = ts.duration_since(std::time::UNIX_EPOCH) else {
+            out.extend_from_slice(humantime::format_rfc3339_millis(ts).to_string().as_bytes());
+            return;
+        };
+        let ms = since.as_millis();
+        match &self.last_ts {
+            Some((last, text)) if *last == ms => out.extend_from_slice(text.as_bytes()),
+            _ => {
+                let text = humantime::format_rfc3339_millis(ts).to_string();
+                out.extend_from_slice(text.as_bytes());
+                self.last_ts = Some((ms, text));
+            }
+        }
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(out, s).expect("a str always serialises");
 }
 
 /// What a user or script asks of the client.
@@ -265,6 +333,60 @@ mod tests {
     use super::*;
     use serde_json::json;
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn event_lines_are_written_as_serde_would() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let mut writer = LineWriter::default();
+        for (channel, event, data, user_id, decrypted) in [
+            (Some("ch"), "tick", r#"{"a": [1, 2.50]}"#, None, false),
+            (None, "pusher:x", "null", Some("u\"1"), false),
+            (
+                Some("private-encrypted-é\n"),
+                "e\u{1}",
+                r#""text""#,
+                Some("7"),
+                true,
+            ),
+        ] {
+            let s = Stamped {
+                ts: at,
+                record: Record::Event {
+                    channel: channel.map(str::to_string),
+                    event: event.into(),
+                    data: RawJson::parse(data).unwrap(),
+                    user_id: user_id.map(str::to_string),
+                    decrypted,
+                },
+            };
+            let mut fast = Vec::new();
+            writer.write(&s, &mut fast);
+            let mut generic = b"{\"ts\":\"2023-11-14T22:13:20.123Z\",".to_vec();
+            writer.write_fields(&s.record, &mut generic);
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(generic).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn the_timestamp_cache_follows_the_clock() {
+        let mut writer = LineWriter::default();
+        let mut line = |ms: u64| {
+            let s = Stamped {
+                ts: UNIX_EPOCH + Duration::from_millis(ms),
+                record: Record::ConnectingIn { delay_ms: 1 },
+            };
+            let mut out = Vec::new();
+            writer.write(&s, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert!(line(1_700_000_000_123).contains("20.123Z"));
+        assert!(line(1_700_000_000_123).contains("20.123Z"));
+        assert!(line(1_700_000_000_124).contains("20.124Z"));
+        assert!(line(1_700_000_000_123).contains("20.123Z"));
+    }
 
     #[test]
     fn ndjson_line_has_ts_then_type() {

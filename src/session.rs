@@ -5,7 +5,7 @@
 //! merged in the order things happened. Headless mode and the dashboard both see one
 //! [`ClientHandle`], whatever a session holds.
 
-use crate::client::{COMMANDS_CAPACITY, ClientHandle, RECORDS_CAPACITY};
+use crate::client::{COMMANDS_CAPACITY, ClientHandle, RECORDS_CAPACITY, RecordSender, records};
 use crate::demo::{DemoHandle, Traffic};
 use crate::faults::{self, FaultHandle};
 use crate::http_api::HttpApi;
@@ -25,7 +25,7 @@ pub struct Extras {
 /// Put `extras` around a running client; the result is used exactly like the client.
 pub fn wrap(inner: ClientHandle, extras: Extras) -> ClientHandle {
     let (commands, command_rx) = mpsc::channel(COMMANDS_CAPACITY);
-    let (record_tx, records) = mpsc::channel(RECORDS_CAPACITY);
+    let (record_tx, records) = records::channel(RECORDS_CAPACITY);
     let task = tokio::spawn(route(inner, extras, command_rx, record_tx));
     ClientHandle {
         commands,
@@ -38,7 +38,7 @@ async fn route(
     inner: ClientHandle,
     extras: Extras,
     mut commands: mpsc::Receiver<Command>,
-    out: mpsc::Sender<Stamped>,
+    out: RecordSender,
 ) {
     let ClientHandle {
         commands: to_client,
@@ -89,12 +89,14 @@ async fn route(
                     }
                 }
             },
-            record = from_client.recv() => {
-                let Some(stamped) = record else { break }; // the client has ended
-                if let Record::State { current, socket_id: id, .. } = &stamped.record {
-                    socket_id = if *current == State::Connected { id.clone() } else { None };
+            batch = from_client.recv_batch() => {
+                let Some(batch) = batch else { break }; // the client has ended
+                for stamped in &batch {
+                    if let Record::State { current, socket_id: id, .. } = &stamped.record {
+                        socket_id = if *current == State::Connected { id.clone() } else { None };
+                    }
                 }
-                if out.send(stamped).await.is_err() {
+                if out.send_batch(batch).await.is_err() {
                     to_client = None; // nobody listens: let the client quit
                 }
             }
@@ -121,7 +123,7 @@ fn command_error(cmd: &str, channel: Option<&str>, status: Option<u16>, message:
 /// The HTTP API client, or an error record saying what is missing.
 async fn api_or_error(
     extras: &Extras,
-    out: &mpsc::Sender<Stamped>,
+    out: &RecordSender,
     cmd: &str,
     channel: Option<&str>,
 ) -> Option<HttpApi> {

@@ -8,18 +8,24 @@
 //! next_deadline ───┘
 //! ```
 
+pub mod records;
 mod socket;
 mod task;
 
 use crate::connection::{AuthFailure, AuthGrant, AuthRequest, MachineConfig, UserGrant};
-use crate::record::{Command, Stamped};
+use crate::record::Command;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use records::{RecordSender, Records};
 pub use socket::describe_open_error;
+
+/// Where sockets and auth calls send the machine's inputs: in batches, a socket's being
+/// whatever frames arrived together.
+type InputSender = mpsc::Sender<Vec<crate::connection::Input>>;
 
 /// How many records may wait for the watcher before the client task pauses (and with it
 /// the socket reader, so a slow watcher slows the server down instead of eating memory).
@@ -74,14 +80,14 @@ pub struct ClientHandle {
     pub commands: mpsc::Sender<Command>,
     /// Closes after the task has ended (after `quit`, or when `commands` is dropped); the
     /// last record before that is always a `state` record with `current: disconnected`.
-    pub records: mpsc::Receiver<Stamped>,
+    pub records: Records,
     pub task: JoinHandle<()>,
 }
 
 /// Start the client task on the current tokio runtime.
 pub fn spawn(config: ClientConfig, auth: Arc<dyn AuthProvider>) -> ClientHandle {
     let (commands, command_rx) = mpsc::channel(COMMANDS_CAPACITY);
-    let (record_tx, records) = mpsc::channel(RECORDS_CAPACITY);
+    let (record_tx, records) = records::channel(RECORDS_CAPACITY);
     let task = tokio::spawn(task::run(config, auth, command_rx, record_tx));
     ClientHandle {
         commands,

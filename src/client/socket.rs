@@ -1,6 +1,7 @@
 //! One WebSocket, owned by its own task: it connects, forwards what arrives as machine
 //! [`Input`]s tagged with its [`ConnId`], and writes what the client task hands it.
 
+use super::InputSender;
 use crate::connection::{ConnId, Input};
 use futures_util::{SinkExt, StreamExt};
 use std::io::ErrorKind;
@@ -36,12 +37,7 @@ pub(super) struct Socket {
 
 impl Socket {
     /// Start connecting to `url`; progress arrives on `inputs` as `Opened`/`OpenFailed`/...
-    pub fn open(
-        conn: ConnId,
-        url: String,
-        via: Option<SocketAddr>,
-        inputs: mpsc::Sender<Input>,
-    ) -> Socket {
+    pub fn open(conn: ConnId, url: String, via: Option<SocketAddr>, inputs: InputSender) -> Socket {
         // Unbounded on purpose: the client task must never wait on a socket that is itself
         // waiting for the client task to read its inputs. Outbound volume is bounded by
         // commands and the protocol (subscribes, pongs, client events), not by the server.
@@ -105,7 +101,7 @@ async fn run(
     conn: ConnId,
     url: String,
     via: Option<SocketAddr>,
-    inputs: mpsc::Sender<Input>,
+    inputs: InputSender,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
 ) {
     let connect = connect(url.clone(), via);
@@ -116,7 +112,7 @@ async fn run(
                 Ok(ws) => break ws,
                 Err(e) => {
                     let message = describe_open_error(&e, &url);
-                    let _ = inputs.send(Input::OpenFailed { conn, message }).await;
+                    let _ = inputs.send(vec![Input::OpenFailed { conn, message }]).await;
                     return;
                 }
             },
@@ -129,7 +125,7 @@ async fn run(
             },
         }
     };
-    if inputs.send(Input::Opened { conn }).await.is_err() {
+    if inputs.send(vec![Input::Opened { conn }]).await.is_err() {
         return;
     }
     let (sink, mut stream) = ws.split();
@@ -149,28 +145,17 @@ async fn run(
     let mut closing_until: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
-            msg = stream.next() => {
-                let (input, ended) = match msg {
-                    Some(Ok(Message::Text(text))) => (Input::Text { conn, text: text.as_str().to_owned() }, false),
-                    Some(Ok(Message::Binary(bytes))) => (Input::Binary { conn, len: bytes.len() }, false),
-                    // tungstenite answers pings itself; both still prove the link is alive.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => (Input::Activity { conn }, false),
-                    Some(Ok(Message::Frame(_))) => continue,
-                    Some(Ok(Message::Close(frame))) => {
-                        let (code, reason) = match frame {
-                            Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
-                            None => (None, "the server closed the connection without a close code".to_owned()),
-                        };
-                        (Input::Closed { conn, code, reason }, true)
-                    }
-                    Some(Err(e)) => (Input::Closed { conn, code: None, reason: describe_read_error(&e) }, true),
-                    None => (Input::Closed {
-                        conn,
-                        code: None,
-                        reason: "connection lost: closed without a close frame".to_owned(),
-                    }, true),
-                };
-                let sent = inputs.send(input).await;
+            batch = next_batch(&mut stream) => {
+                let mut ended = false;
+                let inputs_now: Vec<Input> = batch
+                    .into_iter()
+                    .filter_map(|msg| {
+                        let (input, end) = to_input(conn, msg)?;
+                        ended |= end;
+                        Some(input)
+                    })
+                    .collect();
+                let sent = if inputs_now.is_empty() { Ok(()) } else { inputs.send(inputs_now).await };
                 if ended {
                     // Let the writer finish the close handshake (its reply to the server's
                     // close frame) before the TCP connection goes.
@@ -194,6 +179,91 @@ async fn run(
                 if closing_until.is_some() => return,
         }
     }
+}
+
+/// At most this many messages, or about this many bytes of text, go to the client task
+/// in one batch: enough to make a busy stream cheap, little enough to stay responsive.
+const READ_BATCH: usize = 64;
+const READ_BATCH_BYTES: usize = 256 * 1024;
+
+type WsItem = Option<Result<Message, WsError>>;
+
+/// The messages that are ready now, waiting for at least one. A batch ends after an item
+/// that ends the stream (an error, a close frame or the end itself). Cancel-safe: whatever
+/// was read is returned in the same poll.
+fn next_batch(
+    stream: &mut futures_util::stream::SplitStream<Ws>,
+) -> impl std::future::Future<Output = Vec<WsItem>> + '_ {
+    std::future::poll_fn(move |cx| {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        loop {
+            match stream.poll_next_unpin(cx) {
+                std::task::Poll::Ready(item) => {
+                    let ends = !matches!(item, Some(Ok(ref m)) if !m.is_close());
+                    if let Some(Ok(m)) = &item {
+                        bytes += m.len();
+                    }
+                    batch.push(item);
+                    if ends || batch.len() >= READ_BATCH || bytes >= READ_BATCH_BYTES {
+                        return std::task::Poll::Ready(batch);
+                    }
+                }
+                std::task::Poll::Pending if batch.is_empty() => return std::task::Poll::Pending,
+                std::task::Poll::Pending => return std::task::Poll::Ready(batch),
+            }
+        }
+    })
+}
+
+/// What one read means to the machine, and whether it ends the socket; `None` for frames
+/// the machine never sees.
+fn to_input(conn: ConnId, msg: WsItem) -> Option<(Input, bool)> {
+    Some(match msg {
+        Some(Ok(Message::Text(text))) => (
+            Input::Text {
+                conn,
+                text: text.as_str().to_owned(),
+            },
+            false,
+        ),
+        Some(Ok(Message::Binary(bytes))) => (
+            Input::Binary {
+                conn,
+                len: bytes.len(),
+            },
+            false,
+        ),
+        // tungstenite answers pings itself; both still prove the link is alive.
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => (Input::Activity { conn }, false),
+        Some(Ok(Message::Frame(_))) => return None,
+        Some(Ok(Message::Close(frame))) => {
+            let (code, reason) = match frame {
+                Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
+                None => (
+                    None,
+                    "the server closed the connection without a close code".to_owned(),
+                ),
+            };
+            (Input::Closed { conn, code, reason }, true)
+        }
+        Some(Err(e)) => (
+            Input::Closed {
+                conn,
+                code: None,
+                reason: describe_read_error(&e),
+            },
+            true,
+        ),
+        None => (
+            Input::Closed {
+                conn,
+                code: None,
+                reason: "connection lost: closed without a close frame".to_owned(),
+            },
+            true,
+        ),
+    })
 }
 
 /// Why the writer stopped.
@@ -228,7 +298,7 @@ async fn write_loop(
     mut sink: futures_util::stream::SplitSink<Ws, Message>,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     mut stop: oneshot::Receiver<()>,
-    inputs: mpsc::Sender<Input>,
+    inputs: InputSender,
     done: oneshot::Sender<WriterEnd>,
 ) {
     let end = loop {
@@ -237,7 +307,7 @@ async fn write_loop(
                 Some(Outgoing::Text(text)) => {
                     if let Err(e) = sink.send(Message::text(text)).await {
                         let reason = format!("connection lost while sending: {}", short_ws_error(&e));
-                        let _ = inputs.send(Input::Closed { conn, code: None, reason }).await;
+                        let _ = inputs.send(vec![Input::Closed { conn, code: None, reason }]).await;
                         break WriterEnd::Failed;
                     }
                 }

@@ -1,20 +1,22 @@
 //! The client task's loop: feed the machine, perform what it asks.
 
+use super::records::{BATCH_RECORDS, RecordSender, WatcherGone};
 use super::socket::Socket;
-use super::{AuthProvider, ClientConfig};
+use super::{AuthProvider, ClientConfig, InputSender};
 use crate::connection::{AuthFailure, AuthGrant, AuthRequest, Input, Machine, Output};
 use crate::record::{Command, Record, Stamped, State};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// Socket events and auth results waiting for the loop. Bounded so a flooding server is
-/// slowed down by TCP backpressure instead of filling memory.
-const INPUTS_CAPACITY: usize = 1024;
+/// Batches of socket events and auth results waiting for the loop (a socket sends up to 64
+/// frames a batch). Bounded so a flooding server is slowed down by TCP backpressure instead
+/// of filling memory.
+const INPUTS_CAPACITY: usize = 16;
 
 /// The shortest gap between two ticks (see `not_before` in [`run`]).
 const MIN_TICK_GAP: Duration = Duration::from_millis(1);
@@ -22,16 +24,17 @@ const MIN_TICK_GAP: Duration = Duration::from_millis(1);
 /// The longest the task waits, after `quit`, for close frames to go out.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// The watcher dropped its records receiver: nobody is listening any more.
-struct WatcherGone;
-
 struct Driver {
     machine: Machine,
     connect_via: Option<std::net::SocketAddr>,
     auth: Arc<dyn AuthProvider>,
-    records: mpsc::Sender<Stamped>,
+    records: RecordSender,
+    /// Records made while handling the current batch of inputs, sent together at its end.
+    pending: Vec<Stamped>,
+    /// The machine's outputs for one input (kept to reuse its allocation).
+    outputs: Vec<Output>,
     watcher_gone: bool,
-    inputs: mpsc::Sender<Input>,
+    inputs: InputSender,
     current: Option<Socket>,
     /// Sockets finishing their close handshake.
     closing: Vec<JoinHandle<()>>,
@@ -41,7 +44,7 @@ struct Driver {
 
 enum Step {
     Command(Option<Command>),
-    Input(Input),
+    Inputs(Vec<Input>),
     Tick,
 }
 
@@ -49,7 +52,7 @@ pub(super) async fn run(
     config: ClientConfig,
     auth: Arc<dyn AuthProvider>,
     mut commands: mpsc::Receiver<Command>,
-    records: mpsc::Sender<Stamped>,
+    records: RecordSender,
 ) {
     let (inputs, mut input_rx) = mpsc::channel(INPUTS_CAPACITY);
     let mut driver = Driver {
@@ -57,6 +60,8 @@ pub(super) async fn run(
         connect_via: config.connect_via,
         auth,
         records,
+        pending: Vec::new(),
+        outputs: Vec::new(),
         watcher_gone: false,
         inputs,
         current: None,
@@ -71,10 +76,9 @@ pub(super) async fn run(
     if config.auto_connect {
         start.push(Command::Connect);
     }
-    for command in start {
-        if driver.feed(Input::Command(command)).await.is_err() {
-            return driver.shutdown(input_rx).await;
-        }
+    let start = start.into_iter().map(Input::Command);
+    if driver.feed(start).await.is_err() {
+        return driver.shutdown(input_rx).await;
     }
     // After a tick, the next one is at least this late: a deadline the machine failed to
     // clear must cost a little latency, not a spinning core.
@@ -96,17 +100,17 @@ pub(super) async fn run(
         }
         let step = tokio::select! {
             command = commands.recv() => Step::Command(command),
-            Some(input) = input_rx.recv() => Step::Input(input),
+            Some(inputs) = input_rx.recv() => Step::Inputs(inputs),
             () = &mut timer, if deadline.is_some() => Step::Tick,
         };
         let fed = match step {
             // The commands channel closing means the watcher has gone: same as quit.
             Step::Command(None | Some(Command::Quit)) => break,
-            Step::Command(Some(command)) => driver.feed(Input::Command(command)).await,
-            Step::Input(input) => driver.feed(input).await,
+            Step::Command(Some(command)) => driver.feed([Input::Command(command)]).await,
+            Step::Inputs(inputs) => driver.feed(inputs).await,
             Step::Tick => {
                 not_before = Some(Instant::now() + MIN_TICK_GAP);
-                driver.feed(Input::Tick).await
+                driver.feed([Input::Tick]).await
             }
         };
         if fed.is_err() {
@@ -164,11 +168,20 @@ fn auth_record(
 }
 
 impl Driver {
-    async fn feed(&mut self, input: Input) -> Result<(), WatcherGone> {
+    /// Handle a batch of inputs, all at one moment (a batch is what arrived together), and
+    /// send the records they made as one batch.
+    async fn feed(&mut self, inputs: impl IntoIterator<Item = Input>) -> Result<(), WatcherGone> {
         let now = Instant::now().into_std();
-        for output in self.machine.handle(now, input) {
-            self.perform(output).await;
+        let wall = SystemTime::now();
+        let mut outputs = std::mem::take(&mut self.outputs);
+        for input in inputs {
+            self.machine.handle_into(now, input, &mut outputs);
+            for output in outputs.drain(..) {
+                self.perform(output, wall).await;
+            }
         }
+        self.outputs = outputs;
+        self.flush().await;
         if self.watcher_gone {
             Err(WatcherGone)
         } else {
@@ -176,7 +189,7 @@ impl Driver {
         }
     }
 
-    async fn perform(&mut self, output: Output) {
+    async fn perform(&mut self, output: Output, wall: SystemTime) {
         match output {
             Output::Open { conn, url } => {
                 if let Some(old) = self.current.take() {
@@ -201,9 +214,18 @@ impl Driver {
                     self.closing.push(socket.close(code, reason));
                 }
             }
-            Output::Authorize(request) => self.authorize(request),
+            Output::Authorize(request) => {
+                // The inspector's record of this exchange must come after what led to it.
+                self.flush().await;
+                self.authorize(request)
+            }
             Output::AuthenticateUser { socket_id } => self.authenticate_user(socket_id),
-            Output::Record(record) => self.emit(record).await,
+            Output::Record(record) => {
+                self.pending.push(Stamped { ts: wall, record });
+                if self.pending.len() >= BATCH_RECORDS {
+                    self.flush().await;
+                }
+            }
         }
     }
 
@@ -219,7 +241,9 @@ impl Driver {
             // The inspector's record goes first, so it reads before what the result causes.
             let exchange = auth_record(&request, described, &result, started.elapsed());
             let _ = records.send(Stamped::now(exchange)).await;
-            let _ = inputs.send(Input::Authorized { request, result }).await;
+            let _ = inputs
+                .send(vec![Input::Authorized { request, result }])
+                .await;
         }));
     }
 
@@ -230,42 +254,41 @@ impl Driver {
         self.authorizing.push(tokio::spawn(async move {
             let result = unpanicked(call, "the user authenticator").await;
             let _ = inputs
-                .send(Input::UserAuthenticated { socket_id, result })
+                .send(vec![Input::UserAuthenticated { socket_id, result }])
                 .await;
         }));
     }
 
-    async fn emit(&mut self, record: Record) {
+    /// Send the pending records. Awaiting here is the backpressure: a slow watcher pauses
+    /// the whole client.
+    async fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending);
         if self.watcher_gone {
             return;
         }
-        // Awaiting here is the backpressure: a slow watcher pauses the whole client.
-        if self.records.send(Stamped::now(record)).await.is_err() {
+        if self.records.send_batch(batch).await.is_err() {
             self.watcher_gone = true;
         }
     }
 
     /// Disconnect through the machine (so its records, down to the final `disconnected`
     /// state, reach the watcher), let close frames go out, then end.
-    async fn shutdown(mut self, mut input_rx: mpsc::Receiver<Input>) {
-        let now = Instant::now().into_std();
+    async fn shutdown(mut self, mut input_rx: mpsc::Receiver<Vec<Input>>) {
         let already = self.machine.state() == State::Disconnected;
-        for output in self
-            .machine
-            .handle(now, Input::Command(Command::Disconnect))
-        {
-            self.perform(output).await;
-        }
+        let _ = self.feed([Input::Command(Command::Disconnect)]).await;
         if already {
             // The machine reports changes only; watchers are promised a final `disconnected`
             // state record, so restate it (e.g. quit after a 4001 or a `disconnect`).
-            self.emit(Record::State {
+            self.pending.push(Stamped::now(Record::State {
                 previous: State::Disconnected,
                 current: State::Disconnected,
                 socket_id: None,
                 cause: Some("quit".into()),
-            })
-            .await;
+            }));
+            self.flush().await;
         }
         if let Some(socket) = self.current.take() {
             // The machine did not ask for a close (nothing was open yet); close anyway.

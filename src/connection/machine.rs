@@ -141,6 +141,14 @@ impl Machine {
     }
 
     pub fn handle(&mut self, now: Instant, input: Input) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.handle_into(now, input, &mut out);
+        out
+    }
+
+    /// [`Machine::handle`], appending the outputs to `out`: the client task reuses one
+    /// vector for a whole stream instead of allocating one per frame.
+    pub fn handle_into(&mut self, now: Instant, input: Input, out: &mut Vec<Output>) {
         match input {
             Input::Command(cmd) => self.on_command(now, cmd),
             Input::Opened { conn } => {
@@ -184,7 +192,7 @@ impl Machine {
             }
             Input::Tick => self.on_tick(now),
         }
-        std::mem::take(&mut self.out)
+        out.append(&mut self.out);
     }
 
     // ----- commands -----

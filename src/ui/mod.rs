@@ -23,7 +23,7 @@ mod tests;
 pub use app::{App, AppConfig, DashboardInfo, Msg, Update};
 pub use theme::Theme;
 
-use crate::record::{Command, Stamped};
+use crate::record::Command;
 use anyhow::Context;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
 use crossterm::terminal::{
@@ -49,7 +49,7 @@ const DRAIN_BATCH: usize = 20_000;
 /// Run the dashboard until the user quits or SIGTERM arrives. Colours follow `NO_COLOR`.
 pub async fn run(
     commands: mpsc::Sender<Command>,
-    records: mpsc::Receiver<Stamped>,
+    records: crate::client::Records,
     info: DashboardInfo,
 ) -> anyhow::Result<()> {
     let config = AppConfig {
@@ -62,7 +62,7 @@ pub async fn run(
 /// [`run`] with an explicit configuration (log ring size, theme).
 pub async fn run_with(
     commands: mpsc::Sender<Command>,
-    mut records: mpsc::Receiver<Stamped>,
+    mut records: crate::client::Records,
     info: DashboardInfo,
     config: AppConfig,
 ) -> anyhow::Result<()> {

@@ -438,7 +438,7 @@ impl AuthProvider for Refuse {
 /// A running client and everything it has reported so far.
 pub struct Watch {
     pub commands: tokio::sync::mpsc::Sender<Command>,
-    records: tokio::sync::mpsc::Receiver<chanwatch::record::Stamped>,
+    records: chanwatch::client::Records,
     task: JoinHandle<()>,
     /// Every record received, in order.
     pub seen: Vec<Record>,

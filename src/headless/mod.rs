@@ -4,13 +4,17 @@
 //! `quit` command do, after the final `state` record. A reader that goes away (EPIPE) ends
 //! the program quietly.
 
-use crate::client::ClientHandle;
+use crate::client::{ClientHandle, Records};
 use crate::record::{Command, Record, Stamped};
 use std::future::Future;
 use std::io::BufRead;
 use std::time::Duration;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
+
+mod output;
+
+use output::Output;
+pub use output::{AsyncSink, ChunkSink, StdoutThread};
 
 /// After `quit`, how long to wait for the client's final records before giving up on it.
 const QUIT_GRACE: Duration = Duration::from_secs(5);
@@ -25,7 +29,8 @@ pub type StdinLine = Result<String, String>;
 pub async fn run(handle: ClientHandle) -> anyhow::Result<()> {
     let lines = stdin_lines();
     let shutdown = signals()?;
-    run_with(handle, lines, tokio::io::stdout(), shutdown).await
+    let stdout = StdoutThread::start()?;
+    run_with(handle, lines, stdout, shutdown).await
 }
 
 /// The same loop over any line source, output and shutdown-request source (for tests).
@@ -37,7 +42,7 @@ pub async fn run_with<W, S>(
     mut shutdown: S,
 ) -> anyhow::Result<()>
 where
-    W: AsyncWrite + Unpin,
+    W: ChunkSink,
     S: FnMut() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 {
     let ClientHandle {
@@ -54,9 +59,14 @@ where
     loop {
         let grace = quit_deadline.unwrap_or_else(|| tokio::time::Instant::now() + QUIT_GRACE);
         tokio::select! {
-            record = records.recv() => {
-                let Some(record) = record else { break }; // the client has ended
-                let mut written = out.write(&record).await;
+            batch = records.recv_batch() => {
+                let Some(batch) = batch else { break }; // the client has ended
+                let mut written = Ok(());
+                for record in &batch {
+                    if written.is_ok() {
+                        written = out.write(record).await;
+                    }
+                }
                 while written.is_ok() {
                     match records.try_recv() {
                         Ok(record) => written = out.write(&record).await,
@@ -105,7 +115,8 @@ where
                 if quit_deadline.is_some() {
                     tracing::warn!("second shutdown request: stopping without waiting");
                     task.abort();
-                    let _ = out.flush().await;
+                    // What is already buffered still goes out, unless stdout is stuck.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), out.finish()).await;
                     return Ok(());
                 }
                 tracing::info!("shutdown requested");
@@ -120,7 +131,7 @@ where
             }
         }
     }
-    let _ = out.flush().await;
+    let _ = out.finish().await;
     if let Err(e) = task.await
         && e.is_panic()
     {
@@ -133,7 +144,7 @@ where
 /// client close its socket cleanly.
 async fn stop_quietly(
     commands: mpsc::Sender<Command>,
-    records: mpsc::Receiver<Stamped>,
+    records: Records,
     task: tokio::task::JoinHandle<()>,
 ) -> anyhow::Result<()> {
     tracing::info!("stdout closed; stopping");
@@ -167,53 +178,8 @@ fn quote(line: &str) -> String {
     }
 }
 
-/// Buffered NDJSON output: lines are serialised straight into one reused buffer, which
-/// goes out in one write once it holds [`OUTPUT_CHUNK`] bytes or on flush.
-struct Output<W: AsyncWrite + Unpin> {
-    inner: W,
-    buf: Vec<u8>,
-}
-
 /// The longest a finished line waits in the buffer for more to join it.
 const FLUSH_DELAY: Duration = Duration::from_millis(1);
-
-/// How many bytes of lines are gathered before a write.
-const OUTPUT_CHUNK: usize = 64 * 1024;
-
-impl<W: AsyncWrite + Unpin> Output<W> {
-    fn new(w: W) -> Self {
-        Output {
-            inner: w,
-            buf: Vec::with_capacity(OUTPUT_CHUNK + 8 * 1024),
-        }
-    }
-
-    async fn write(&mut self, record: &Stamped) -> std::io::Result<()> {
-        record.write_json_line(&mut self.buf);
-        self.buf.push(b'\n');
-        if self.buf.len() >= OUTPUT_CHUNK {
-            self.write_buffered().await?;
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> std::io::Result<()> {
-        self.write_buffered().await?;
-        self.inner.flush().await
-    }
-
-    async fn write_buffered(&mut self) -> std::io::Result<()> {
-        if !self.buf.is_empty() {
-            self.inner.write_all(&self.buf).await?;
-            self.buf.clear();
-            // One huge record (a 16 MiB event) must not pin its buffer for the whole run.
-            if self.buf.capacity() > 4 * OUTPUT_CHUNK {
-                self.buf = Vec::with_capacity(OUTPUT_CHUNK + 8 * 1024);
-            }
-        }
-        Ok(())
-    }
-}
 
 /// Read stdin on a plain thread: a blocking read there never holds up the runtime's
 /// shutdown, unlike tokio's stdin. The thread ends at EOF or when nobody listens.
@@ -291,7 +257,7 @@ mod tests {
     /// final state record and ends, like the real one.
     fn fake_client() -> ClientHandle {
         let (commands, mut command_rx) = mpsc::channel::<Command>(8);
-        let (record_tx, records) = mpsc::channel(8);
+        let (record_tx, records) = crate::client::records::channel(8);
         let task = tokio::spawn(async move {
             while let Some(command) = command_rx.recv().await {
                 if command == Command::Quit {
@@ -367,7 +333,7 @@ mod tests {
         let (line_tx, lines) = mpsc::channel(8);
         let (out_w, out_r) = tokio::io::duplex(1 << 16);
         let (_notify, shutdown) = manual_shutdown();
-        let run = tokio::spawn(run_with(fake_client(), lines, out_w, shutdown));
+        let run = tokio::spawn(run_with(fake_client(), lines, AsyncSink(out_w), shutdown));
         let mut reader = tokio::io::BufReader::new(out_r).lines();
 
         line_tx
@@ -414,7 +380,7 @@ mod tests {
         let (line_tx, lines) = mpsc::channel(8);
         let (out_w, out_r) = tokio::io::duplex(1 << 16);
         let (_notify, shutdown) = manual_shutdown();
-        let run = tokio::spawn(run_with(fake_client(), lines, out_w, shutdown));
+        let run = tokio::spawn(run_with(fake_client(), lines, AsyncSink(out_w), shutdown));
         let mut reader = tokio::io::BufReader::new(out_r).lines();
         line_tx.send(Ok("{\"cmd\":\"quit\"}".into())).await.unwrap();
         let v = next_json(&mut reader).await;
@@ -434,7 +400,7 @@ mod tests {
         let (out_w, out_r) = tokio::io::duplex(64);
         drop(out_r);
         let (_notify, shutdown) = manual_shutdown();
-        let run = tokio::spawn(run_with(fake_client(), lines, out_w, shutdown));
+        let run = tokio::spawn(run_with(fake_client(), lines, AsyncSink(out_w), shutdown));
         line_tx
             .send(Ok("{\"cmd\":\"connect\"}".into()))
             .await
