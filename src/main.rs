@@ -13,6 +13,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: a busy stream allocates and frees a few small strings per event, and glibc's
+/// allocator spent a fifth of the CPU on that (bench/results.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Bad flags exit here with code 2 and a message naming the flag.
     let cli = Cli::parse();

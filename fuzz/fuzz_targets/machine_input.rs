@@ -187,7 +187,10 @@ fuzz_target!(|steps: Vec<Step>| {
     for step in steps.into_iter().take(200) {
         let conn = h.conn();
         match step {
-            Step::Raw(text) => h.feed(Input::Text { conn, text }),
+            Step::Raw(text) => h.feed(Input::Text {
+                conn,
+                text: text.into(),
+            }),
             Step::Event {
                 event,
                 channel,
@@ -208,7 +211,7 @@ fuzz_target!(|steps: Vec<Step>| {
                 }
                 h.feed(Input::Text {
                     conn,
-                    text: frame.to_string(),
+                    text: frame.to_string().into(),
                 });
             }
             Step::Binary(len) => h.feed(Input::Binary {

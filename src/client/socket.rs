@@ -220,13 +220,7 @@ fn next_batch(
 /// the machine never sees.
 fn to_input(conn: ConnId, msg: WsItem) -> Option<(Input, bool)> {
     Some(match msg {
-        Some(Ok(Message::Text(text))) => (
-            Input::Text {
-                conn,
-                text: text.as_str().to_owned(),
-            },
-            false,
-        ),
+        Some(Ok(Message::Text(text))) => (Input::Text { conn, text }, false),
         Some(Ok(Message::Binary(bytes))) => (
             Input::Binary {
                 conn,

@@ -138,7 +138,7 @@ impl H {
     fn text(&mut self, conn: ConnId, text: &str) -> Vec<Output> {
         self.feed(Input::Text {
             conn,
-            text: text.to_string(),
+            text: text.into(),
         })
     }
 

@@ -17,6 +17,7 @@ pub use transport::{Endpoint, Transports};
 
 use crate::record::{Command, Record};
 use std::time::Duration;
+pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Identifies one socket; events from an older socket are ignored.
 pub type ConnId = u64;
@@ -103,8 +104,9 @@ pub enum Input {
     Opened { conn: ConnId },
     /// Socket `conn` could not be opened (refused, DNS, TLS, HTTP error on upgrade).
     OpenFailed { conn: ConnId, message: String },
-    /// A text frame arrived.
-    Text { conn: ConnId, text: String },
+    /// A text frame arrived. The text is tungstenite's own (shared, already checked as
+    /// UTF-8), so a frame reaches the machine without being copied.
+    Text { conn: ConnId, text: Utf8Bytes },
     /// A binary frame arrived (the protocol has none); `len` bytes.
     Binary { conn: ConnId, len: usize },
     /// A WebSocket-level ping or pong arrived: counts as activity.

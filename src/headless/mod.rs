@@ -13,8 +13,7 @@ use tokio::sync::mpsc;
 
 mod output;
 
-use output::Output;
-pub use output::{AsyncSink, ChunkSink, StdoutThread};
+pub use output::{AsyncSink, RecordSink, StdoutThread};
 
 /// After `quit`, how long to wait for the client's final records before giving up on it.
 const QUIT_GRACE: Duration = Duration::from_secs(5);
@@ -42,7 +41,7 @@ pub async fn run_with<W, S>(
     mut shutdown: S,
 ) -> anyhow::Result<()>
 where
-    W: ChunkSink,
+    W: RecordSink,
     S: FnMut() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 {
     let ClientHandle {
@@ -50,42 +49,16 @@ where
         mut records,
         task,
     } = handle;
-    let mut out = Output::new(output);
+    let mut out = output;
     let mut stdin_open = true;
     let mut quit_deadline: Option<tokio::time::Instant> = None;
     let mut shutdown_request = shutdown();
-    // When buffered lines go out: soon after the stream pauses, not after every record.
-    let mut flush_at: Option<tokio::time::Instant> = None;
     loop {
         let grace = quit_deadline.unwrap_or_else(|| tokio::time::Instant::now() + QUIT_GRACE);
         tokio::select! {
             batch = records.recv_batch() => {
                 let Some(batch) = batch else { break }; // the client has ended
-                let mut written = Ok(());
-                for record in &batch {
-                    if written.is_ok() {
-                        written = out.write(record).await;
-                    }
-                }
-                while written.is_ok() {
-                    match records.try_recv() {
-                        Ok(record) => written = out.write(&record).await,
-                        Err(_) => break,
-                    }
-                }
-                if written.is_err() {
-                    return stop_quietly(commands, records, task).await;
-                }
-                // The queue is empty for now. On one thread the client refills it a record
-                // at a time, so flushing here would mean a write per record under load;
-                // wait a moment for more, which costs a script at most FLUSH_DELAY.
-                flush_at.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_DELAY);
-            }
-            () = tokio::time::sleep_until(flush_at.unwrap_or_else(tokio::time::Instant::now)),
-                if flush_at.is_some() =>
-            {
-                flush_at = None;
-                if out.flush().await.is_err() {
+                if out.write(batch).await.is_err() {
                     return stop_quietly(commands, records, task).await;
                 }
             }
@@ -105,7 +78,7 @@ where
                     }
                     Err(message) => {
                         let record = Stamped::now(Record::Error { code: None, message });
-                        if out.write(&record).await.is_err() || out.flush().await.is_err() {
+                        if out.write(vec![record]).await.is_err() {
                             return stop_quietly(commands, records, task).await;
                         }
                     }
@@ -177,9 +150,6 @@ fn quote(line: &str) -> String {
         format!("{cut}…")
     }
 }
-
-/// The longest a finished line waits in the buffer for more to join it.
-const FLUSH_DELAY: Duration = Duration::from_millis(1);
 
 /// Read stdin on a plain thread: a blocking read there never holds up the runtime's
 /// shutdown, unlike tokio's stdin. The thread ends at EOF or when nobody listens.
@@ -333,7 +303,12 @@ mod tests {
         let (line_tx, lines) = mpsc::channel(8);
         let (out_w, out_r) = tokio::io::duplex(1 << 16);
         let (_notify, shutdown) = manual_shutdown();
-        let run = tokio::spawn(run_with(fake_client(), lines, AsyncSink(out_w), shutdown));
+        let run = tokio::spawn(run_with(
+            fake_client(),
+            lines,
+            AsyncSink::new(out_w),
+            shutdown,
+        ));
         let mut reader = tokio::io::BufReader::new(out_r).lines();
 
         line_tx
@@ -380,7 +355,12 @@ mod tests {
         let (line_tx, lines) = mpsc::channel(8);
         let (out_w, out_r) = tokio::io::duplex(1 << 16);
         let (_notify, shutdown) = manual_shutdown();
-        let run = tokio::spawn(run_with(fake_client(), lines, AsyncSink(out_w), shutdown));
+        let run = tokio::spawn(run_with(
+            fake_client(),
+            lines,
+            AsyncSink::new(out_w),
+            shutdown,
+        ));
         let mut reader = tokio::io::BufReader::new(out_r).lines();
         line_tx.send(Ok("{\"cmd\":\"quit\"}".into())).await.unwrap();
         let v = next_json(&mut reader).await;
@@ -400,7 +380,12 @@ mod tests {
         let (out_w, out_r) = tokio::io::duplex(64);
         drop(out_r);
         let (_notify, shutdown) = manual_shutdown();
-        let run = tokio::spawn(run_with(fake_client(), lines, AsyncSink(out_w), shutdown));
+        let run = tokio::spawn(run_with(
+            fake_client(),
+            lines,
+            AsyncSink::new(out_w),
+            shutdown,
+        ));
         line_tx
             .send(Ok("{\"cmd\":\"connect\"}".into()))
             .await

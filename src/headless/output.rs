@@ -1,8 +1,8 @@
-//! Headless output: records become NDJSON lines in a buffer, and full buffers go to a sink.
+//! Headless output: batches of records become NDJSON lines on a sink.
 //!
-//! On the real stdout the sink is a thread of its own ([`StdoutThread`]): a write blocked on
-//! a slow reader never holds up the client, buffers change hands instead of being copied,
-//! and writing runs beside the client on a second core.
+//! On the real stdout the sink is a thread of its own ([`StdoutThread`]) that formats and
+//! writes: the client's thread only hands over each batch as it came, a write blocked on a
+//! slow reader never holds up the client, and the work runs beside it on a second core.
 
 use crate::record::{LineWriter, Stamped};
 use std::future::Future;
@@ -10,76 +10,103 @@ use std::io;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
-/// How many bytes of lines are gathered before they go to the sink.
+/// Lines are gathered up to about this many bytes before a write.
 pub const OUTPUT_CHUNK: usize = 256 * 1024;
 
-/// Where full buffers of NDJSON lines go.
-pub trait ChunkSink {
-    /// Write all of `chunk` (or hand it to what will); gives back an empty buffer to fill.
-    fn write_chunk(&mut self, chunk: Vec<u8>) -> impl Future<Output = io::Result<Vec<u8>>> + Send;
+/// How many batches may wait for the stdout thread before the client has to wait.
+const QUEUED_BATCHES: usize = 16;
+
+/// Where batches of records go, to be written as NDJSON lines in order.
+pub trait RecordSink {
+    /// Write `records` (or hand them to what will write them soon, without waiting for
+    /// more to come).
+    fn write(&mut self, records: Vec<Stamped>) -> impl Future<Output = io::Result<()>> + Send;
     /// Wait until everything handed over has been written.
     fn finish(&mut self) -> impl Future<Output = io::Result<()>> + Send;
 }
 
-/// Any async writer as a sink (tests write into in-memory pipes).
-pub struct AsyncSink<W>(pub W);
+/// Lines for records, appended to a buffer that is kept from growing for good.
+#[derive(Debug, Default)]
+struct Lines {
+    writer: LineWriter,
+    buf: Vec<u8>,
+}
 
-impl<W: AsyncWrite + Unpin + Send> ChunkSink for AsyncSink<W> {
-    async fn write_chunk(&mut self, mut chunk: Vec<u8>) -> io::Result<Vec<u8>> {
-        self.0.write_all(&chunk).await?;
-        self.0.flush().await?;
-        chunk.clear();
-        Ok(chunk)
+impl Lines {
+    fn push(&mut self, record: &Stamped) {
+        self.writer.write(record, &mut self.buf);
+        self.buf.push(b'\n');
     }
 
-    async fn finish(&mut self) -> io::Result<()> {
-        self.0.flush().await
+    /// Empty the buffer after a write. One huge record (a 16 MiB event) must not pin its
+    /// memory for the whole run.
+    fn written(&mut self) {
+        self.buf.clear();
+        if self.buf.capacity() > 4 * OUTPUT_CHUNK {
+            self.buf = Vec::with_capacity(OUTPUT_CHUNK);
+        }
     }
 }
 
-/// Standard output, written by a thread of its own. Up to two full buffers wait for it; a
-/// third makes the client wait (backpressure, as before). A failed write (the reader has
-/// gone) ends the thread, and the next `write_chunk` reports it.
+/// Any async writer as a sink, written to batch by batch (tests use in-memory pipes).
+pub struct AsyncSink<W> {
+    inner: W,
+    lines: Lines,
+}
+
+impl<W> AsyncSink<W> {
+    pub fn new(inner: W) -> Self {
+        AsyncSink {
+            inner,
+            lines: Lines::default(),
+        }
+    }
+}
+
+impl<W: AsyncWrite + Unpin + Send> RecordSink for AsyncSink<W> {
+    async fn write(&mut self, records: Vec<Stamped>) -> io::Result<()> {
+        for record in &records {
+            self.lines.push(record);
+        }
+        self.inner.write_all(&self.lines.buf).await?;
+        self.lines.written();
+        self.inner.flush().await
+    }
+
+    async fn finish(&mut self) -> io::Result<()> {
+        self.inner.flush().await
+    }
+}
+
+/// Standard output, formatted and written by a thread of its own. It writes whenever no
+/// more batches are waiting (so a quiet stream's lines go out at once) or its buffer is
+/// full (so a busy one is written in big pieces). A failed write (the reader has gone) ends
+/// the thread, and the next `write` reports it.
 pub struct StdoutThread {
-    chunks: Option<mpsc::Sender<Vec<u8>>>,
-    /// Buffers the thread has written and cleared, for re-use.
-    spares: std::sync::mpsc::Receiver<Vec<u8>>,
-    /// The thread's end: `Ok` when every buffer was written.
+    batches: Option<mpsc::Sender<Vec<Stamped>>>,
+    /// The thread's end: `Ok` when everything was written.
     ended: Option<oneshot::Receiver<io::Result<()>>>,
 }
 
 impl StdoutThread {
     pub fn start() -> io::Result<StdoutThread> {
-        let (chunks, mut rx) = mpsc::channel::<Vec<u8>>(2);
-        let (spare_tx, spares) = std::sync::mpsc::channel();
+        let (batches, rx) = mpsc::channel::<Vec<Stamped>>(QUEUED_BATCHES);
         let (end_tx, ended) = oneshot::channel();
         std::thread::Builder::new()
             .name("stdout".into())
             .spawn(move || {
-                use std::io::Write;
                 grow_pipe();
-                // Our own handle on fd 1: std's `Stdout` would add a line buffer and a lock.
-                let mut out = raw_stdout();
-                let result = (|| {
-                    while let Some(mut chunk) = rx.blocking_recv() {
-                        out.write_all(&chunk)?;
-                        chunk.clear();
-                        let _ = spare_tx.send(chunk);
-                    }
-                    Ok(())
-                })();
-                let _ = end_tx.send(result);
+                let _ = end_tx.send(write_batches(rx, &mut *raw_stdout()));
             })?;
         Ok(StdoutThread {
-            chunks: Some(chunks),
-            spares,
+            batches: Some(batches),
             ended: Some(ended),
         })
     }
 
-    /// Why the thread stopped taking buffers.
+    /// Why the thread stopped taking batches.
     async fn failure(&mut self) -> io::Error {
-        self.chunks = None;
+        self.batches = None;
         match self.ended.take() {
             Some(ended) => match ended.await {
                 Ok(Err(e)) => e,
@@ -90,20 +117,45 @@ impl StdoutThread {
     }
 }
 
-impl ChunkSink for StdoutThread {
-    async fn write_chunk(&mut self, chunk: Vec<u8>) -> io::Result<Vec<u8>> {
-        let sent = match &self.chunks {
-            Some(tx) => tx.send(chunk).await.is_ok(),
+/// The stdout thread's loop, over any writer.
+fn write_batches(mut rx: mpsc::Receiver<Vec<Stamped>>, out: &mut impl io::Write) -> io::Result<()> {
+    let mut lines = Lines::default();
+    while let Some(batch) = rx.blocking_recv() {
+        let mut next = Some(batch);
+        while let Some(batch) = next.take() {
+            for record in &batch {
+                lines.push(record);
+            }
+            drop(batch);
+            if lines.buf.len() >= OUTPUT_CHUNK {
+                out.write_all(&lines.buf)?;
+                lines.written();
+            }
+            next = rx.try_recv().ok();
+        }
+        if !lines.buf.is_empty() {
+            out.write_all(&lines.buf)?;
+            lines.written();
+        }
+    }
+    out.flush()
+}
+
+impl RecordSink for StdoutThread {
+    async fn write(&mut self, records: Vec<Stamped>) -> io::Result<()> {
+        let sent = match &self.batches {
+            Some(tx) => tx.send(records).await.is_ok(),
             None => false,
         };
-        if !sent {
-            return Err(self.failure().await);
+        if sent {
+            Ok(())
+        } else {
+            Err(self.failure().await)
         }
-        Ok(self.spares.try_recv().unwrap_or_default())
     }
 
     async fn finish(&mut self) -> io::Result<()> {
-        self.chunks = None; // the thread ends once it has written what it holds
+        self.batches = None; // the thread ends once it has written what it holds
         match self.ended.take() {
             Some(ended) => ended.await.unwrap_or(Ok(())),
             None => Ok(()),
@@ -111,7 +163,8 @@ impl ChunkSink for StdoutThread {
     }
 }
 
-/// fd 1 as a `File` that is never closed by us.
+/// fd 1 as a `File` that is never closed by us: std's `Stdout` would add a line buffer and
+/// a lock to every write.
 #[cfg(unix)]
 fn raw_stdout() -> std::mem::ManuallyDrop<std::fs::File> {
     use std::os::fd::FromRawFd;
@@ -120,8 +173,8 @@ fn raw_stdout() -> std::mem::ManuallyDrop<std::fs::File> {
 }
 
 #[cfg(not(unix))]
-fn raw_stdout() -> std::io::Stdout {
-    std::io::stdout()
+fn raw_stdout() -> Box<std::io::Stdout> {
+    Box::new(std::io::stdout())
 }
 
 /// A pipe's default 64 KiB means a context switch every few dozen large lines; ask for
@@ -137,50 +190,52 @@ fn grow_pipe() {
     }
 }
 
-/// Lines gathered into one buffer, which goes to the sink when it holds [`OUTPUT_CHUNK`]
-/// bytes or on flush.
-pub struct Output<S: ChunkSink> {
-    sink: S,
-    buf: Vec<u8>,
-    lines: LineWriter,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Record;
 
-impl<S: ChunkSink> Output<S> {
-    pub fn new(sink: S) -> Self {
-        Output {
-            sink,
-            buf: Vec::with_capacity(OUTPUT_CHUNK + 8 * 1024),
-            lines: LineWriter::default(),
-        }
+    fn batch(from: u64, n: u64) -> Vec<Stamped> {
+        (from..from + n)
+            .map(|i| Stamped::now(Record::ConnectingIn { delay_ms: i }))
+            .collect()
     }
 
-    pub async fn write(&mut self, record: &Stamped) -> io::Result<()> {
-        self.lines.write(record, &mut self.buf);
-        self.buf.push(b'\n');
-        if self.buf.len() >= OUTPUT_CHUNK {
-            self.flush().await?;
-        }
-        Ok(())
+    #[test]
+    fn the_writer_loop_writes_every_batch_in_order_then_flushes() {
+        let (tx, rx) = mpsc::channel(64);
+        tx.try_send(batch(0, 3)).unwrap();
+        // Enough records to pass OUTPUT_CHUNK, so the loop also writes mid-way.
+        tx.try_send(batch(3, 5000)).unwrap();
+        drop(tx);
+        let mut out = Vec::new();
+        write_batches(rx, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let delays: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["delay_ms"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(delays, (0..5003).collect::<Vec<_>>());
     }
 
-    /// Hand over what is buffered.
-    pub async fn flush(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            let full = std::mem::take(&mut self.buf);
-            let next = self.sink.write_chunk(full).await?;
-            // One huge record (a 16 MiB event) must not pin its buffer for the whole run.
-            self.buf = if (OUTPUT_CHUNK..=4 * OUTPUT_CHUNK).contains(&next.capacity()) {
-                next
-            } else {
-                Vec::with_capacity(OUTPUT_CHUNK + 8 * 1024)
-            };
+    #[test]
+    fn a_failed_write_ends_the_loop_with_its_error() {
+        struct Broken;
+        impl io::Write for Broken {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
         }
-        Ok(())
-    }
-
-    /// Flush and wait until everything is written.
-    pub async fn finish(&mut self) -> io::Result<()> {
-        self.flush().await?;
-        self.sink.finish().await
+        let (tx, rx) = mpsc::channel(4);
+        tx.try_send(batch(0, 1)).unwrap();
+        let err = write_batches(rx, &mut Broken).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 }

@@ -78,19 +78,19 @@ impl Frame {
     }
 
     pub fn decode(text: &str) -> Result<Frame, DecodeError> {
-        match serde_json::from_str::<Wire>(text) {
-            Ok(wire) => Ok(Frame::from_wire(wire)),
-            // Anything unusual (a wrong type, a repeated key, not JSON at all) takes the
-            // slow path, which also says precisely what is wrong.
-            Err(_) => Frame::decode_value(text),
-        }
+        // Anything unusual (a wrong type, a repeated key, a lone surrogate escape, not JSON
+        // at all) takes the general path, which also says precisely what is wrong.
+        serde_json::from_str::<Wire>(text)
+            .ok()
+            .and_then(Frame::from_wire)
+            .map_or_else(|| Frame::decode_value(text), Ok)
     }
 
-    fn from_wire(wire: Wire) -> Frame {
+    fn from_wire(wire: Wire) -> Option<Frame> {
         let data = match wire.data {
             None => RawJson::null(),
-            Some(token) if token.get().starts_with('"') => undouble_token(token),
-            Some(other) => RawJson::from_raw(other.to_owned()),
+            Some(token) if token.get().starts_with('"') => RawJson::undouble_token(token)?,
+            Some(other) => RawJson::from_raw(other.to_owned())?,
         };
         // user_id is typed as a string by the protocol, but numbers are seen in the wild;
         // normalise to a string so presence ids always compare equal.
@@ -104,7 +104,7 @@ impl Frame {
                 _ => None,
             }
         });
-        Frame::new(wire.event, wire.channel, data, user_id)
+        Some(Frame::new(wire.event, wire.channel, data, user_id))
     }
 
     /// The general decoder, through a `Value`, with a precise error for each way a frame
@@ -161,24 +161,6 @@ impl Frame {
     pub fn data_field(&self, key: &str) -> Option<&Value> {
         self.data_value().as_object().and_then(|o| o.get(key))
     }
-}
-
-/// Un-double a JSON string token: its content is un-escaped into serde_json's scratch
-/// buffer and judged there, so no intermediate `String` is built.
-fn undouble_token(token: &RawValue) -> RawJson {
-    struct Undouble<'t>(&'t RawValue);
-    impl serde::de::Visitor<'_> for Undouble<'_> {
-        type Value = RawJson;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_str<E>(self, content: &str) -> Result<RawJson, E> {
-            Ok(RawJson::undouble(content, self.0))
-        }
-    }
-    let mut de = serde_json::Deserializer::from_str(token.get());
-    serde::Deserializer::deserialize_str(&mut de, Undouble(token))
-        .expect("a RawValue that starts with a quote is a valid JSON string")
 }
 
 /// What kind of JSON value `v` is, in words, for messages ("an object", "a string" ...).
@@ -341,6 +323,21 @@ mod tests {
             Frame::decode(r#"{"event":"a","event":"b"}"#).unwrap().event,
             "b"
         );
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_an_error_not_a_panic() {
+        assert!(matches!(
+            Frame::decode(r#"{"event":"e","data":"\ud800"}"#),
+            Err(DecodeError::NotJson(_))
+        ));
+        assert!(matches!(
+            Frame::decode(r#"{"event":"e","data":{"a":"\ud800"}}"#),
+            Err(DecodeError::NotJson(_))
+        ));
+        // Inside the double-encoded JSON it is only text that is not JSON: kept as sent.
+        let f = Frame::decode(r#"{"event":"e","data":"{\"a\":\"\\ud800\"}"}"#).unwrap();
+        assert_eq!(f.data.get(), r#""{\"a\":\"\\ud800\"}""#);
     }
 
     #[test]

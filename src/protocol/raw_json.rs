@@ -21,17 +21,27 @@ impl RawJson {
     pub fn parse(text: &str) -> Option<RawJson> {
         serde_json::from_str::<Box<RawValue>>(text)
             .ok()
-            .map(RawJson::from_raw)
+            .and_then(RawJson::from_raw)
     }
 
-    /// Already-validated JSON text, put on one line if it spans several.
-    pub(crate) fn from_raw(raw: Box<RawValue>) -> RawJson {
-        if memchr::memchr2(b'\n', b'\r', raw.get().as_bytes()).is_some() {
-            let value: Value = serde_json::from_str(raw.get()).expect("validated above");
-            RawJson::from_value(&value)
+    /// JSON text that serde_json's raw reader accepted, put on one line if it spans several.
+    /// `None` if it escapes a lone surrogate: the raw reader lets that pass, but no string
+    /// can hold it, so a parsed `Value` (and the general frame decoder) would refuse it.
+    pub(crate) fn from_raw(raw: Box<RawValue>) -> Option<RawJson> {
+        let text = raw.get();
+        let parsed = if may_escape_a_surrogate(text) {
+            Some(serde_json::from_str::<Value>(text).ok()?)
         } else {
-            RawJson(raw)
+            None
+        };
+        if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
+            let value = match parsed {
+                Some(v) => v,
+                None => serde_json::from_str(text).expect("validated by the raw reader"),
+            };
+            return Some(RawJson::from_value(&value));
         }
+        Some(RawJson(raw))
     }
 
     /// The JSON text of a value.
@@ -57,10 +67,30 @@ impl RawJson {
             content.trim_start().as_bytes().first(),
             Some(b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
         );
-        match may_be_json.then(|| serde_json::from_str::<Box<RawValue>>(content)) {
-            Some(Ok(raw)) => RawJson::from_raw(raw),
-            _ => RawJson(token.to_owned()),
+        may_be_json
+            .then(|| serde_json::from_str::<Box<RawValue>>(content).ok())
+            .flatten()
+            .and_then(RawJson::from_raw)
+            .unwrap_or_else(|| RawJson(token.to_owned()))
+    }
+
+    /// [`RawJson::undouble`] for a JSON string token straight from a frame; `None` when its
+    /// escapes do not make a string (a lone surrogate). The content is un-escaped into a
+    /// buffer kept per thread, so a busy stream allocates nothing for it.
+    pub fn undouble_token(token: &RawValue) -> Option<RawJson> {
+        thread_local! {
+            static CONTENT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
+        CONTENT.with_borrow_mut(|content| {
+            content.clear();
+            unescape_into(token.get(), content)?;
+            let data = RawJson::undouble(content, token);
+            // One huge frame must not keep its buffer for the life of the thread.
+            if content.capacity() > 1 << 20 {
+                *content = String::new();
+            }
+            Some(data)
+        })
     }
 
     /// The JSON text.
@@ -68,9 +98,10 @@ impl RawJson {
         self.0.get()
     }
 
-    /// The data parsed, for the few places that look inside it.
+    /// The data parsed, for the few places that look inside it. JSON that a `Value` cannot
+    /// hold (a number like `1e400`) comes back as its text, in a string.
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.get()).expect("RawJson holds valid JSON")
+        serde_json::from_str(self.get()).unwrap_or_else(|_| Value::String(self.get().to_owned()))
     }
 
     pub fn is_string(&self) -> bool {
@@ -84,6 +115,67 @@ impl RawJson {
         } else {
             None
         }
+    }
+}
+
+/// Append the content of `token`, a valid JSON string literal (quotes included), to `out`;
+/// `None` if an escape names a lone surrogate, which no Rust string can hold.
+fn unescape_into(token: &str, out: &mut String) -> Option<()> {
+    let inner = token.get(1..token.len().checked_sub(1)?)?;
+    let bytes = inner.as_bytes();
+    let mut at = 0;
+    while let Some(offset) = memchr::memchr(b'\\', &bytes[at..]) {
+        out.push_str(&inner[at..at + offset]);
+        at += offset + 2;
+        match bytes.get(at - 1)? {
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'/' => out.push('/'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let high = hex4(inner.get(at..at + 4)?)?;
+                at += 4;
+                let c = if (0xD800..0xDC00).contains(&high) {
+                    let low = inner
+                        .get(at..at + 6)
+                        .and_then(|s| s.strip_prefix("\\u"))
+                        .and_then(hex4)
+                        .filter(|low| (0xDC00..0xE000).contains(low))?;
+                    at += 6;
+                    char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?
+                } else {
+                    char::from_u32(high)?
+                };
+                out.push(c);
+            }
+            _ => return None,
+        }
+    }
+    out.push_str(&inner[at..]);
+    Some(())
+}
+
+/// Whether `text` has an escape in the surrogate range (`\uD800`-`\uDFFF`); a cheap scan
+/// for backslashes, which most payloads have none or few of.
+fn may_escape_a_surrogate(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'\\', bytes).any(|i| {
+        matches!(
+            bytes.get(i + 1..i + 4),
+            Some([b'u', b'd' | b'D', b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'])
+        )
+    })
+}
+
+fn hex4(s: &str) -> Option<u32> {
+    if s.len() == 4 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        u32::from_str_radix(s, 16).ok()
+    } else {
+        None
     }
 }
 
@@ -175,6 +267,49 @@ mod tests {
         assert_eq!(data.get(), "7");
         assert_eq!(RawJson::parse("[1,\n2]").unwrap().get(), "[1,2]");
         assert!(RawJson::parse("[1,").is_none());
+    }
+
+    #[test]
+    fn tokens_are_unescaped_like_serde_does() {
+        for content in [
+            "",
+            "plain",
+            r#"{"a":"q\"uote","b":"back\\slash"}"#,
+            "tab\t nl\n cr\r bs\u{8} ff\u{c} nul\u{0} del\u{7f} é 😀 \u{2028}",
+            "/ and \\/",
+        ] {
+            let serde_token = serde_json::to_string(content).unwrap();
+            // Every escape JSON has, written out by hand: \/, \uXXXX and surrogate pairs.
+            let escaped_all: String = content
+                .chars()
+                .map(|c| match c {
+                    '/' => "\\/".to_string(),
+                    c if c.is_ascii_alphanumeric() => c.to_string(),
+                    c => c
+                        .encode_utf16(&mut [0; 2])
+                        .iter()
+                        .map(|u| format!("\\u{u:04X}"))
+                        .collect(),
+                })
+                .collect();
+            for token in [serde_token, format!("\"{escaped_all}\"")] {
+                let mut out = String::new();
+                unescape_into(&token, &mut out).unwrap();
+                assert_eq!(out, content, "{token}");
+            }
+        }
+        for lone in [r#""\ud800""#, r#""\udc00x""#, r#""\ud800\u0041""#] {
+            assert_eq!(unescape_into(lone, &mut String::new()), None, "{lone}");
+        }
+    }
+
+    #[test]
+    fn json_a_value_cannot_hold_is_kept_and_read_as_text() {
+        let huge = RawJson::parse(r#"{"x":1e400}"#).unwrap();
+        assert_eq!(huge.get(), r#"{"x":1e400}"#);
+        assert_eq!(huge.to_value(), Value::String(r#"{"x":1e400}"#.into()));
+        assert!(RawJson::parse(r#"{"a":"\udc00"}"#).is_none());
+        assert!(RawJson::parse(r#"{"a":"\ud83d\ude00"}"#).is_some());
     }
 
     #[test]
