@@ -87,11 +87,6 @@ impl Records {
         }
         self.rx.recv().await
     }
-
-    /// Close the channel: senders fail from now on; what was sent can still be received.
-    pub fn close(&mut self) {
-        self.rx.close();
-    }
 }
 
 #[cfg(test)]

@@ -185,12 +185,6 @@ impl From<Value> for RawJson {
     }
 }
 
-impl Default for RawJson {
-    fn default() -> RawJson {
-        RawJson::null()
-    }
-}
-
 impl std::fmt::Debug for RawJson {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.get())
