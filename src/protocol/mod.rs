@@ -3,6 +3,8 @@
 pub mod channel;
 pub mod codes;
 pub mod frame;
+pub mod frame_scan;
+mod json_scan;
 pub mod raw_json;
 
 pub use channel::ChannelKind;

@@ -10,16 +10,16 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// Valid JSON text on one line (no raw line breaks, no surrounding whitespace), so that it
-/// can be written into an NDJSON line as it is.
+/// can be written into an NDJSON line as it is. Every constructor checks that (or, for the
+/// frame scanner, has just checked it), so the text is held as a plain `str`.
 #[derive(Clone)]
-pub struct RawJson(Box<RawValue>);
+pub struct RawJson(Box<str>);
 
 impl RawJson {
-    /// `text` if it is one valid JSON value; whitespace around it is dropped, and line breaks
-    /// between its tokens are removed by re-printing it compactly (strings cannot hold raw
-    /// line breaks, so any there are whitespace).
+    /// `text` if it is one valid JSON value; whitespace around it is dropped, and so are
+    /// line breaks between its tokens.
     pub fn parse(text: &str) -> Option<RawJson> {
-        serde_json::from_str::<Box<RawValue>>(text)
+        serde_json::from_str::<&RawValue>(text)
             .ok()
             .and_then(RawJson::from_raw)
     }
@@ -27,31 +27,53 @@ impl RawJson {
     /// JSON text that serde_json's raw reader accepted, put on one line if it spans several.
     /// `None` if it escapes a lone surrogate: the raw reader lets that pass, but no string
     /// can hold it, so a parsed `Value` (and the general frame decoder) would refuse it.
-    pub(crate) fn from_raw(raw: Box<RawValue>) -> Option<RawJson> {
+    pub(crate) fn from_raw(raw: &RawValue) -> Option<RawJson> {
         let text = raw.get();
-        let parsed = if may_escape_a_surrogate(text) {
-            Some(serde_json::from_str::<Value>(text).ok()?)
-        } else {
-            None
-        };
-        if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
-            let value = match parsed {
-                Some(v) => v,
-                None => serde_json::from_str(text).expect("validated by the raw reader"),
-            };
-            return Some(RawJson::from_value(&value));
+        if escapes_a_lone_surrogate(text) {
+            return None;
         }
-        Some(RawJson(raw))
+        if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
+            // A string cannot hold a raw line break, so each is whitespace between tokens,
+            // and JSON never needs whitespace to tell its tokens apart: dropping them keeps
+            // the text valid, with the same meaning, and every number as it was written.
+            return Some(RawJson(text.replace(['\n', '\r'], "").into_boxed_str()));
+        }
+        Some(RawJson(text.into()))
+    }
+
+    /// Text the frame scanner has un-escaped and validated as it went
+    /// ([`super::frame_scan`]): one JSON value, no line breaks, no whitespace around it.
+    pub(super) fn from_scanned(text: Vec<u8>) -> RawJson {
+        debug_assert!(
+            serde_json::from_slice::<&RawValue>(&text)
+                .is_ok_and(|raw| raw.get().len() == text.len())
+                && !text.contains(&b'\n')
+                && !text.contains(&b'\r'),
+            "{:?}",
+            String::from_utf8_lossy(&text)
+        );
+        // SAFETY: the scanner builds the text from runs of a `&str` cut at ASCII bytes and
+        // from whole encoded `char`s, then trims it at ASCII bytes: it is UTF-8.
+        let text = unsafe { String::from_utf8_unchecked(text) };
+        RawJson(text.into_boxed_str())
     }
 
     /// The JSON text of a value.
     pub fn from_value(value: &Value) -> RawJson {
-        RawJson(serde_json::value::to_raw_value(value).expect("a Value always serialises"))
+        RawJson(
+            serde_json::to_string(value)
+                .expect("a Value always serialises")
+                .into_boxed_str(),
+        )
     }
 
     /// A JSON string holding `text`.
     pub fn string(text: &str) -> RawJson {
-        RawJson(serde_json::value::to_raw_value(text).expect("a str always serialises"))
+        RawJson(
+            serde_json::to_string(text)
+                .expect("a str always serialises")
+                .into_boxed_str(),
+        )
     }
 
     pub fn null() -> RawJson {
@@ -61,17 +83,17 @@ impl RawJson {
     /// The protocol's double encoding undone: `content`, the text inside the JSON string
     /// `token`, becomes the JSON it holds when it holds valid JSON, and stays the string
     /// (`token` itself) otherwise.
-    pub fn undouble(content: &str, token: &RawValue) -> RawJson {
+    pub fn undouble(content: &str, token: &str) -> RawJson {
         // Plain words, the common non-JSON payload, cannot start a JSON value: skip the parse.
         let may_be_json = matches!(
             content.trim_start().as_bytes().first(),
             Some(b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
         );
         may_be_json
-            .then(|| serde_json::from_str::<Box<RawValue>>(content).ok())
+            .then(|| serde_json::from_str::<&RawValue>(content).ok())
             .flatten()
             .and_then(RawJson::from_raw)
-            .unwrap_or_else(|| RawJson(token.to_owned()))
+            .unwrap_or_else(|| RawJson(token.into()))
     }
 
     /// [`RawJson::undouble`] for a JSON string token straight from a frame; `None` when its
@@ -84,7 +106,7 @@ impl RawJson {
         CONTENT.with_borrow_mut(|content| {
             content.clear();
             unescape_into(token.get(), content)?;
-            let data = RawJson::undouble(content, token);
+            let data = RawJson::undouble(content, token.get());
             // One huge frame must not keep its buffer for the life of the thread.
             if content.capacity() > 1 << 20 {
                 *content = String::new();
@@ -95,7 +117,7 @@ impl RawJson {
 
     /// The JSON text.
     pub fn get(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// The data parsed, for the few places that look inside it. JSON that a `Value` cannot
@@ -159,16 +181,36 @@ fn unescape_into(token: &str, out: &mut String) -> Option<()> {
     Some(())
 }
 
-/// Whether `text` has an escape in the surrogate range (`\uD800`-`\uDFFF`); a cheap scan
-/// for backslashes, which most payloads have none or few of.
-fn may_escape_a_surrogate(text: &str) -> bool {
+/// Whether `text`, valid JSON, has a `\\uXXXX` escape in the surrogate range that is not
+/// a high surrogate followed at once by an escaped low one.
+fn escapes_a_lone_surrogate(text: &str) -> bool {
     let bytes = text.as_bytes();
-    memchr::memchr_iter(b'\\', bytes).any(|i| {
-        matches!(
-            bytes.get(i + 1..i + 4),
-            Some([b'u', b'd' | b'D', b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'])
-        )
-    })
+    let unit = |at: usize| text.get(at..at + 4).and_then(hex4);
+    let mut at = 0;
+    while let Some(found) = memchr::memchr(b'\\', &bytes[at..]) {
+        let escape = at + found;
+        // Valid JSON: a backslash always starts a whole escape, so stepping over each one
+        // keeps us in step (an escaped backslash followed by `u` is not a \u escape).
+        at = escape + 2;
+        if bytes.get(escape + 1) != Some(&b'u') {
+            continue;
+        }
+        at = escape + 6;
+        match unit(escape + 2) {
+            Some(0xD800..=0xDBFF) => {
+                let low = (bytes.get(at..at + 2) == Some(b"\\u".as_slice()))
+                    .then(|| unit(at + 2))
+                    .flatten();
+                if !matches!(low, Some(0xDC00..=0xDFFF)) {
+                    return true;
+                }
+                at += 6;
+            }
+            Some(0xDC00..=0xDFFF) => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 fn hex4(s: &str) -> Option<u32> {
@@ -211,9 +253,13 @@ impl PartialEq<Value> for RawJson {
     }
 }
 
+/// Verbatim, through serde_json's raw value. That reads the text once more, which only the
+/// rare records serialised by serde pay: event lines are written by hand
+/// ([`crate::record::LineWriter`]).
 impl Serialize for RawJson {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        let raw: &RawValue = serde_json::from_str(self.get()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
     }
 }
 
@@ -230,8 +276,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn token(s: &str) -> Box<RawValue> {
-        serde_json::value::to_raw_value(s).unwrap()
+    fn token(s: &str) -> String {
+        serde_json::to_string(s).unwrap()
     }
 
     #[test]
@@ -247,7 +293,7 @@ mod tests {
         for content in ["hello", "{not json", "12 monkeys", "", " "] {
             let t = token(content);
             let data = RawJson::undouble(content, &t);
-            assert_eq!(data.get(), t.get(), "{content:?}");
+            assert_eq!(data.get(), t, "{content:?}");
             assert_eq!(data.as_string().as_deref(), Some(content));
         }
     }
@@ -256,7 +302,10 @@ mod tests {
     fn json_inside_a_string_is_trimmed_and_kept_on_one_line() {
         let content = "  {\n  \"a\": [1,\r\n 2]\n}\n";
         let data = RawJson::undouble(content, &token(content));
-        assert_eq!(data.get(), r#"{"a":[1,2]}"#);
+        assert_eq!(data.get(), r#"{  "a": [1, 2]}"#);
+        // Only the line breaks go: numbers stay as written, even those a Value cannot hold.
+        let data = RawJson::parse("[1e400,\n 123456789012345678901234567890]").unwrap();
+        assert_eq!(data.get(), "[1e400, 123456789012345678901234567890]");
         let data = RawJson::undouble(" 7 ", &token(" 7 "));
         assert_eq!(data.get(), "7");
         assert_eq!(RawJson::parse("[1,\n2]").unwrap().get(), "[1,2]");
@@ -304,6 +353,27 @@ mod tests {
         assert_eq!(huge.to_value(), Value::String(r#"{"x":1e400}"#.into()));
         assert!(RawJson::parse(r#"{"a":"\udc00"}"#).is_none());
         assert!(RawJson::parse(r#"{"a":"\ud83d\ude00"}"#).is_some());
+        // A surrogate pair next to a number no Value can hold: still kept as sent.
+        assert!(RawJson::parse(r#"["\ud83d\ude00",1e400]"#).is_some());
+    }
+
+    #[test]
+    fn lone_surrogates_are_found_exactly() {
+        for (text, lone) in [
+            (r#""\ud800""#, true),
+            (r#""\uDBFF\u0041""#, true),
+            (r#""\udc00""#, true),
+            (r#""\ud800\\udc00""#, true),
+            (r#""\ud83d\ude00""#, false),
+            (r#""\\ud800""#, false),
+            (r#""\\\\ud800""#, false),
+            (r#""\u0041\n\"\\""#, false),
+            (r#"["\ud83d\ude00","\ud800"]"#, true),
+        ] {
+            assert_eq!(escapes_a_lone_surrogate(text), lone, "{text}");
+            let value = serde_json::from_str::<Value>(text);
+            assert_eq!(value.is_err(), lone, "serde agrees on {text}");
+        }
     }
 
     #[test]
