@@ -2,20 +2,18 @@
 //! [`Input`]s tagged with its [`ConnId`], and writes what the client task hands it.
 
 use super::InputSender;
+use super::ws::codec::{self, Decoder, Message, ReadError};
+use super::ws::handshake::{self, Stream};
 use crate::connection::{ConnId, Input};
-use futures_util::{SinkExt, StreamExt};
+use bytes::{Bytes, BytesMut};
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::BufReader;
-use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::error::UrlError;
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// Large enough that a 1 MiB (or 16 MiB) frame is read and judged by the machine instead of
 /// killing the socket; small enough that a hostile server cannot make us buffer gigabytes.
@@ -67,59 +65,6 @@ impl Socket {
     }
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<BufReader<TcpStream>>>;
-
-/// The read buffer under the WebSocket. tungstenite asks the stream for exactly the rest of
-/// the frame it is reading, so on a busy stream each frame cost a read call, and each read
-/// a window update from our side and a small segment from the server's: a third of the
-/// CPU at 5 KB events. Reads of up to this much make that one call per many frames.
-const READ_BUFFER: usize = 128 * 1024;
-
-/// Open the WebSocket, directly or through `via` (TCP there, TLS and HTTP for the URL's host).
-async fn connect(url: String, via: Option<SocketAddr>) -> Result<Ws, WsError> {
-    let tcp = match via {
-        Some(addr) => TcpStream::connect(addr).await,
-        None => {
-            let (host, port) = host_and_port(&url)?;
-            TcpStream::connect((host.as_str(), port)).await
-        }
-    }
-    .map_err(WsError::Io)?;
-    // Nagle off: pings, pongs and subscribes are tiny and should leave at once.
-    let _ = tcp.set_nodelay(true);
-    let stream = BufReader::with_capacity(READ_BUFFER, tcp);
-    let (ws, _) = tokio_tungstenite::client_async_tls_with_config(
-        url.as_str(),
-        stream,
-        Some(ws_config()),
-        None,
-    )
-    .await?;
-    Ok(ws)
-}
-
-/// Where a ws/wss URL points, as tokio-tungstenite's own connect finds it (with the
-/// brackets of an IPv6 address removed, so that it resolves).
-fn host_and_port(url: &str) -> Result<(String, u16), WsError> {
-    let request = url.into_client_request()?;
-    let uri = request.uri();
-    let host = uri.host().ok_or(WsError::Url(UrlError::NoHostName))?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let port = uri
-        .port_u16()
-        .or(match uri.scheme_str() {
-            Some("wss") => Some(443),
-            Some("ws") => Some(80),
-            _ => None,
-        })
-        .ok_or(WsError::Url(UrlError::UnsupportedUrlScheme))?;
-    Ok((host.to_owned(), port))
-}
-
 fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
@@ -133,12 +78,12 @@ async fn run(
     inputs: InputSender,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
 ) {
-    let connect = connect(url.clone(), via);
+    let connect = handshake::open(&url, via, ws_config());
     tokio::pin!(connect);
-    let ws = loop {
+    let (stream, leftover) = loop {
         tokio::select! {
             result = &mut connect => match result {
-                Ok(ws) => break ws,
+                Ok(opened) => break opened,
                 Err(e) => {
                     let message = describe_open_error(&e, &url);
                     let _ = inputs.send(vec![Input::OpenFailed { conn, message }]).await;
@@ -157,15 +102,23 @@ async fn run(
     if inputs.send(vec![Input::Opened { conn }]).await.is_err() {
         return;
     }
-    let (sink, mut stream) = ws.split();
+    let (read_half, write_half) = tokio::io::split(stream);
+    let mut reader = Reader {
+        io: read_half,
+        buf: leftover,
+        decoder: Decoder::new(MAX_MESSAGE_BYTES),
+    };
     // Writes run in their own task: a server that reads slowly (or not at all) must never
     // stop us reading, or its events, pongs and close frames would wait behind our frames.
+    // Only the latest ping is answered, so a ping flood cannot queue pongs without bound.
+    let (pong, pongs) = watch::channel(None);
     let (done_tx, mut done) = oneshot::channel();
     let (stop, stop_rx) = oneshot::channel();
     let writer = AbortOnDrop(tokio::spawn(write_loop(
         conn,
-        sink,
+        write_half,
         rx,
+        pongs,
         stop_rx,
         inputs.clone(),
         done_tx,
@@ -174,21 +127,26 @@ async fn run(
     let mut closing_until: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
-            batch = next_batch(&mut stream) => {
-                let mut ended = false;
+            batch = reader.next_batch() => {
+                let mut ended = None;
                 let inputs_now: Vec<Input> = batch
                     .into_iter()
-                    .filter_map(|msg| {
-                        let (input, end) = to_input(conn, msg)?;
-                        ended |= end;
-                        Some(input)
+                    .filter_map(|read| {
+                        if let Read::Message(Message::Ping(payload)) = &read {
+                            pong.send_replace(Some(payload.clone()));
+                        }
+                        let (input, end) = to_input(conn, read);
+                        if end.is_some() {
+                            ended = end;
+                        }
+                        input
                     })
                     .collect();
                 let sent = if inputs_now.is_empty() { Ok(()) } else { inputs.send(inputs_now).await };
-                if ended {
+                if let Some(reply) = ended {
                     // Let the writer finish the close handshake (its reply to the server's
                     // close frame) before the TCP connection goes.
-                    let _ = stop.send(());
+                    let _ = stop.send(reply);
                     let _ = tokio::time::timeout(CLOSE_GRACE, writer.wait()).await;
                     return;
                 }
@@ -215,78 +173,115 @@ async fn run(
 const READ_BATCH: usize = 64;
 const READ_BATCH_BYTES: usize = 256 * 1024;
 
-type WsItem = Option<Result<Message, WsError>>;
+/// Reads ask for this much room at least, so a busy stream costs one read call per many
+/// frames (and one window update from our side per many segments from the server's).
+const READ_CHUNK: usize = 128 * 1024;
 
-/// The messages that are ready now, waiting for at least one. A batch ends after an item
-/// that ends the stream (an error, a close frame or the end itself). Cancel-safe: whatever
-/// was read is returned in the same poll.
-fn next_batch(
-    stream: &mut futures_util::stream::SplitStream<Ws>,
-) -> impl std::future::Future<Output = Vec<WsItem>> + '_ {
-    std::future::poll_fn(move |cx| {
-        let mut batch = Vec::new();
-        let mut bytes = 0;
-        loop {
-            match stream.poll_next_unpin(cx) {
-                std::task::Poll::Ready(item) => {
-                    let ends = !matches!(item, Some(Ok(ref m)) if !m.is_close());
-                    if let Some(Ok(m)) = &item {
-                        bytes += m.len();
-                    }
-                    batch.push(item);
-                    if ends || batch.len() >= READ_BATCH || bytes >= READ_BATCH_BYTES {
-                        return std::task::Poll::Ready(batch);
-                    }
-                }
-                std::task::Poll::Pending if batch.is_empty() => return std::task::Poll::Pending,
-                std::task::Poll::Pending => return std::task::Poll::Ready(batch),
-            }
-        }
-    })
+/// What one look at the socket found.
+enum Read {
+    Message(Message),
+    /// The server's bytes break the protocol.
+    Invalid(ReadError),
+    Failed(std::io::Error),
+    Eof,
 }
 
-/// What one read means to the machine, and whether it ends the socket; `None` for frames
-/// the machine never sees.
-fn to_input(conn: ConnId, msg: WsItem) -> Option<(Input, bool)> {
-    Some(match msg {
-        Some(Ok(Message::Text(text))) => (Input::Text { conn, text }, false),
-        Some(Ok(Message::Binary(bytes))) => (
-            Input::Binary {
-                conn,
-                len: bytes.len(),
-            },
-            false,
-        ),
-        // tungstenite answers pings itself; both still prove the link is alive.
-        Some(Ok(Message::Ping(_) | Message::Pong(_))) => (Input::Activity { conn }, false),
-        Some(Ok(Message::Frame(_))) => return None,
-        Some(Ok(Message::Close(frame))) => {
-            let (code, reason) = match frame {
-                Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
-                None => (
-                    None,
-                    "the server closed the connection without a close code".to_owned(),
-                ),
-            };
-            (Input::Closed { conn, code, reason }, true)
+/// The reading half of an open socket, with the bytes read but not yet decoded.
+struct Reader {
+    io: ReadHalf<Stream>,
+    buf: BytesMut,
+    decoder: Decoder,
+}
+
+impl Reader {
+    /// The messages that are ready, reading when there are none. A batch ends after a read
+    /// that ends the socket (a close frame, an error, the end of the stream). Cancel-safe:
+    /// bytes read stay in the buffer, and decoding happens in the poll that returns.
+    async fn next_batch(&mut self) -> Vec<Read> {
+        loop {
+            let batch = self.decode_ready();
+            if !batch.is_empty() {
+                return batch;
+            }
+            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
+                self.buf.reserve(READ_CHUNK);
+            }
+            match self.io.read_buf(&mut self.buf).await {
+                Ok(0) => return vec![Read::Eof],
+                Ok(_) => {}
+                Err(e) => return vec![Read::Failed(e)],
+            }
         }
-        Some(Err(e)) => (
-            Input::Closed {
-                conn,
-                code: None,
-                reason: describe_read_error(&e),
-            },
-            true,
+    }
+
+    fn decode_ready(&mut self) -> Vec<Read> {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while batch.len() < READ_BATCH && bytes < READ_BATCH_BYTES {
+            match self.decoder.next(&mut self.buf) {
+                Ok(Some(message)) => {
+                    let close = matches!(message, Message::Close(_));
+                    if let Message::Text(text) = &message {
+                        bytes += text.len();
+                    }
+                    batch.push(Read::Message(message));
+                    if close {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    batch.push(Read::Invalid(e));
+                    break;
+                }
+            }
+        }
+        batch
+    }
+}
+
+/// What one read means to the machine (`None` for nothing), and, when it ends the socket,
+/// the close frame to answer with (`Some(None)`: none, the connection is gone or broken).
+fn to_input(conn: ConnId, read: Read) -> (Option<Input>, Option<Option<Vec<u8>>>) {
+    let closed = |code, reason| Some(Input::Closed { conn, code, reason });
+    match read {
+        Read::Message(Message::Text(text)) => (Some(Input::Text { conn, text }), None),
+        Read::Message(Message::Binary(len)) => (Some(Input::Binary { conn, len }), None),
+        // The writer answers pings; both still prove the link is alive.
+        Read::Message(Message::Ping(_) | Message::Pong) => (Some(Input::Activity { conn }), None),
+        Read::Message(Message::Close(Some((code, reason)))) => (
+            closed(Some(code), reason.clone()),
+            // The usual answer: the same code back.
+            Some(Some(codec::close_payload(code, &reason))),
         ),
-        None => (
-            Input::Closed {
-                conn,
-                code: None,
-                reason: "connection lost: closed without a close frame".to_owned(),
-            },
-            true,
+        Read::Message(Message::Close(None)) => (
+            closed(
+                None,
+                "the server closed the connection without a close code".to_owned(),
+            ),
+            Some(Some(Vec::new())),
         ),
-    })
+        Read::Invalid(e) => {
+            // Say why before dropping the connection (RFC 6455, 7.4.1).
+            let code = match e {
+                ReadError::TooLarge { .. } => 1009,
+                ReadError::NotUtf8 => 1007,
+                ReadError::Protocol(_) => 1002,
+            };
+            (
+                closed(None, e.to_string()),
+                Some(Some(codec::close_payload(code, ""))),
+            )
+        }
+        Read::Failed(e) => (closed(None, format!("connection lost: {e}")), Some(None)),
+        Read::Eof => (
+            closed(
+                None,
+                "connection lost: closed without a close frame".to_owned(),
+            ),
+            Some(None),
+        ),
+    }
 }
 
 /// Why the writer stopped.
@@ -316,34 +311,77 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// One frame, masked, written and flushed (TLS holds data back until a flush).
+async fn send_frame(
+    io: &mut WriteHalf<Stream>,
+    out: &mut Vec<u8>,
+    opcode: u8,
+    payload: &[u8],
+) -> std::io::Result<()> {
+    out.clear();
+    codec::encode(opcode, payload, rand::random(), out);
+    io.write_all(out).await?;
+    io.flush().await
+}
+
 async fn write_loop(
     conn: ConnId,
-    mut sink: futures_util::stream::SplitSink<Ws, Message>,
+    mut io: WriteHalf<Stream>,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
-    mut stop: oneshot::Receiver<()>,
+    mut pongs: watch::Receiver<Option<Bytes>>,
+    mut stop: oneshot::Receiver<Option<Vec<u8>>>,
     inputs: InputSender,
     done: oneshot::Sender<WriterEnd>,
 ) {
+    let mut out = Vec::new();
+    let mut pings_open = true;
+    let failed = |e: std::io::Error| {
+        let reason = format!("connection lost while sending: {e}");
+        vec![Input::Closed {
+            conn,
+            code: None,
+            reason,
+        }]
+    };
     let end = loop {
         tokio::select! {
-            out = rx.recv() => match out {
+            out_msg = rx.recv() => match out_msg {
                 Some(Outgoing::Text(text)) => {
-                    if let Err(e) = sink.send(Message::text(text)).await {
-                        let reason = format!("connection lost while sending: {}", short_ws_error(&e));
-                        let _ = inputs.send(vec![Input::Closed { conn, code: None, reason }]).await;
+                    if let Err(e) = send_frame(&mut io, &mut out, codec::OP_TEXT, text.as_bytes()).await {
+                        let _ = inputs.send(failed(e)).await;
                         break WriterEnd::Failed;
                     }
                 }
                 Some(Outgoing::Close { code, reason }) => {
-                    let frame = CloseFrame { code: code.into(), reason: reason.into() };
-                    let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+                    let payload = codec::close_payload(code, &reason);
+                    let _ = tokio::time::timeout(
+                        CLOSE_GRACE,
+                        send_frame(&mut io, &mut out, codec::OP_CLOSE, &payload),
+                    )
+                    .await;
                     break WriterEnd::ClosedByUs;
                 }
                 None => break WriterEnd::Dropped,
             },
-            // The reader saw the server close: finish the handshake and stop.
-            _ = &mut stop => {
-                let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
+            changed = pongs.changed(), if pings_open => {
+                pings_open = changed.is_ok();
+                let payload = pongs.borrow_and_update().clone();
+                if let (true, Some(payload)) = (pings_open, payload)
+                    && let Err(e) = send_frame(&mut io, &mut out, codec::OP_PONG, &payload).await
+                {
+                    let _ = inputs.send(failed(e)).await;
+                    break WriterEnd::Failed;
+                }
+            }
+            // The reader saw the socket end: answer a close frame, then stop.
+            reply = &mut stop => {
+                if let Ok(Some(payload)) = reply {
+                    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                        send_frame(&mut io, &mut out, codec::OP_CLOSE, &payload).await?;
+                        io.shutdown().await
+                    })
+                    .await;
+                }
                 return;
             }
         }
@@ -398,20 +436,6 @@ pub fn describe_open_error(err: &WsError, url: &str) -> String {
     }
 }
 
-fn short_ws_error(e: &WsError) -> String {
-    match e {
-        WsError::Io(io) => io.to_string(),
-        other => other.to_string(),
-    }
-}
-
-fn describe_read_error(e: &WsError) -> String {
-    match e {
-        WsError::Capacity(c) => format!("frame too large, connection dropped: {c}"),
-        other => format!("connection lost: {}", short_ws_error(other)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,22 +452,6 @@ mod tests {
             describe_open_error(&e, "wss://ws-eu.pusher.com/app/k"),
             "connection refused (ws-eu.pusher.com:443)"
         );
-    }
-
-    #[test]
-    fn host_and_port_from_the_url() {
-        let at = |url: &str| host_and_port(url).map_err(|e| describe_open_error(&e, url));
-        assert_eq!(
-            at("ws://127.0.0.1:6001/app/k"),
-            Ok(("127.0.0.1".into(), 6001))
-        );
-        assert_eq!(
-            at("wss://ws-eu.pusher.com/app/k"),
-            Ok(("ws-eu.pusher.com".into(), 443))
-        );
-        assert_eq!(at("ws://[::1]/app/k"), Ok(("::1".into(), 80)));
-        assert!(at("http://h/app/k").unwrap_err().starts_with("bad URL"));
-        assert!(at("not a url").is_err());
     }
 
     #[test]

@@ -1,0 +1,248 @@
+//! Opening a WebSocket: TCP, TLS for `wss`, and tungstenite's HTTP upgrade, after which the
+//! raw stream is ours ([`super::codec`] reads and writes its frames).
+//!
+//! The upgrade runs over [`UpToHeaders`], which gives tungstenite the server's bytes only up
+//! to the end of the HTTP response. A server may send its first frame in the same packet as
+//! the response; those bytes stay in our buffer instead of in tungstenite's, which would
+//! keep them when we take the stream back.
+
+use bytes::BytesMut;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, ready};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_tungstenite::MaybeTlsStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::{TlsError, UrlError};
+use tokio_tungstenite::tungstenite::http;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, client::uri_mode, stream::Mode};
+
+pub type Stream = MaybeTlsStream<TcpStream>;
+
+/// Connect to `url` (through `via` when given: TCP there, TLS and HTTP for the URL's host)
+/// and upgrade. Returns the stream and the bytes the server sent after its response.
+pub async fn open(
+    url: &str,
+    via: Option<SocketAddr>,
+    config: WebSocketConfig,
+) -> Result<(Stream, BytesMut), WsError> {
+    let request = url.into_client_request()?;
+    let (host, port) = host_and_port(request.uri())?;
+    let mode = uri_mode(request.uri())?;
+    let tcp = match via {
+        Some(addr) => TcpStream::connect(addr).await,
+        None => TcpStream::connect((host.as_str(), port)).await,
+    }
+    .map_err(WsError::Io)?;
+    // Nagle off: pings, pongs and subscribes are tiny and should leave at once.
+    let _ = tcp.set_nodelay(true);
+    let stream = match mode {
+        Mode::Plain => MaybeTlsStream::Plain(tcp),
+        Mode::Tls => {
+            let name = rustls::pki_types::ServerName::try_from(host)
+                .map_err(|_| WsError::Tls(TlsError::InvalidDnsName))?;
+            let tls = tokio_rustls::TlsConnector::from(tls_config())
+                .connect(name, tcp)
+                .await
+                .map_err(WsError::Io)?;
+            MaybeTlsStream::Rustls(tls)
+        }
+    };
+    let limited = UpToHeaders::new(stream);
+    let (ws, _) =
+        tokio_tungstenite::client_async_with_config(request, limited, Some(config)).await?;
+    Ok(ws.into_inner().into_parts())
+}
+
+/// The same trust as tokio-tungstenite's default: the webpki roots, no client certificate.
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            Arc::new(
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(roots)
+                    .with_no_client_auth(),
+            )
+        })
+        .clone()
+}
+
+/// Where a ws/wss URL points (with the brackets of an IPv6 address removed, so that it
+/// resolves).
+fn host_and_port(uri: &http::Uri) -> Result<(String, u16), WsError> {
+    let host = uri.host().ok_or(WsError::Url(UrlError::NoHostName))?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = uri
+        .port_u16()
+        .or(match uri.scheme_str() {
+            Some("wss") => Some(443),
+            Some("ws") => Some(80),
+            _ => None,
+        })
+        .ok_or(WsError::Url(UrlError::UnsupportedUrlScheme))?;
+    Ok((host.to_owned(), port))
+}
+
+/// A stream that reads ahead into its own buffer but hands out only what comes before the
+/// end of the first HTTP header block (`\r\n\r\n`); what follows is kept for the caller.
+pub struct UpToHeaders<S> {
+    inner: S,
+    buf: BytesMut,
+    /// How much of `buf` has been handed out.
+    handed: usize,
+    /// The end of the headers in `buf`, once seen.
+    end: Option<usize>,
+}
+
+impl<S> UpToHeaders<S> {
+    pub fn new(inner: S) -> UpToHeaders<S> {
+        UpToHeaders {
+            inner,
+            buf: BytesMut::with_capacity(4096),
+            handed: 0,
+            end: None,
+        }
+    }
+
+    /// The stream, and the bytes read after the headers.
+    pub fn into_parts(mut self) -> (S, BytesMut) {
+        let rest = self.buf.split_off(self.handed);
+        (self.inner, rest)
+    }
+
+    fn find_end(&mut self, from: usize) {
+        if self.end.is_none() {
+            let start = from.saturating_sub(3);
+            self.end = memchr::memmem::find(&self.buf[start..], b"\r\n\r\n").map(|i| start + i + 4);
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for UpToHeaders<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if this.end == Some(this.handed) {
+            // tungstenite stops reading at a complete response; reading past it would take
+            // frames that are ours.
+            return Poll::Ready(Err(io::Error::other(
+                "read past the end of the HTTP response",
+            )));
+        }
+        if this.handed == this.buf.len() {
+            let before = this.buf.len();
+            this.buf.resize(before + 4096, 0);
+            let mut read = ReadBuf::new(&mut this.buf[before..]);
+            let polled = Pin::new(&mut this.inner).poll_read(cx, &mut read);
+            let n = read.filled().len();
+            this.buf.truncate(before + n);
+            ready!(polled)?;
+            if n == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            this.find_end(before);
+        }
+        let limit = this.end.unwrap_or(this.buf.len());
+        let n = (limit - this.handed).min(out.remaining());
+        out.put_slice(&this.buf[this.handed..this.handed + n]);
+        this.handed += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for UpToHeaders<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn host_and_port_from_the_url() {
+        let at = |url: &str| host_and_port(url.into_client_request().unwrap().uri());
+        assert_eq!(
+            at("ws://127.0.0.1:6001/app/k").unwrap(),
+            ("127.0.0.1".into(), 6001)
+        );
+        assert_eq!(
+            at("wss://ws-eu.pusher.com/app/k").unwrap(),
+            ("ws-eu.pusher.com".into(), 443)
+        );
+        assert_eq!(at("ws://[::1]/app/k").unwrap(), ("::1".into(), 80));
+        assert!(at("http://h/app/k").is_err());
+    }
+
+    #[tokio::test]
+    async fn hands_out_the_headers_and_keeps_what_follows() {
+        let (mut server, client) = tokio::io::duplex(1 << 16);
+        let response = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+        let mut sent = response.to_vec();
+        sent.extend_from_slice(b"\x81\x02hi");
+        server.write_all(&sent).await.unwrap();
+        let mut limited = UpToHeaders::new(client);
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 7];
+        while got.len() < response.len() {
+            let n = limited.read(&mut chunk).await.unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(got, response);
+        assert!(limited.read(&mut chunk).await.is_err(), "no further");
+        let (_, rest) = limited.into_parts();
+        assert_eq!(&rest[..], b"\x81\x02hi");
+    }
+
+    #[tokio::test]
+    async fn headers_split_across_reads() {
+        let (mut server, client) = tokio::io::duplex(1 << 16);
+        let mut limited = UpToHeaders::new(client);
+        let writer = tokio::spawn(async move {
+            for part in [&b"HTTP/1.1 101 OK\r"[..], b"\n\r", b"\nafter"] {
+                server.write_all(part).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            server
+        });
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 64];
+        while !got.ends_with(b"\r\n\r\n") {
+            let n = limited.read(&mut chunk).await.unwrap();
+            got.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(got, b"HTTP/1.1 101 OK\r\n\r\n");
+        let _server = writer.await.unwrap();
+        let (_, rest) = limited.into_parts();
+        assert_eq!(&rest[..], b"after");
+    }
+}
