@@ -11,7 +11,7 @@
 pub mod records;
 mod socket;
 mod task;
-mod ws;
+pub mod ws;
 
 use crate::connection::{AuthFailure, AuthGrant, AuthRequest, MachineConfig, UserGrant};
 use crate::record::Command;

@@ -202,6 +202,69 @@ mod tests {
         assert!(at("http://h/app/k").is_err());
     }
 
+    /// A server that answers the upgrade and sends a frame in the same write.
+    async fn eager_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !request.ends_with(b"\r\n\r\n") {
+                let n = tcp.read(&mut chunk).await.unwrap();
+                request.extend_from_slice(&chunk[..n]);
+            }
+            let request = String::from_utf8(request).unwrap();
+            let key = request
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .or_else(|| {
+                    request
+                        .lines()
+                        .find_map(|l| l.strip_prefix("sec-websocket-key: "))
+                })
+                .unwrap();
+            let accept =
+                tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let mut reply = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .into_bytes();
+            reply.extend_from_slice(b"\x81\x02hi");
+            tcp.write_all(&reply).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        });
+        (addr, task)
+    }
+
+    #[tokio::test]
+    async fn a_frame_in_the_same_packet_as_the_response_is_kept() {
+        let (addr, server) = eager_server().await;
+        let url = format!("ws://{addr}/app/k?protocol=7");
+        let (_stream, rest) = open(&url, None, WebSocketConfig::default()).await.unwrap();
+        assert_eq!(&rest[..], b"\x81\x02hi");
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn tls_to_a_server_that_does_not_speak_it_fails_cleanly() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        });
+        let url = format!("wss://localhost:{}/app/k", addr.port());
+        let opened = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            open(&url, Some(addr), WebSocketConfig::default()),
+        )
+        .await
+        .expect("fails, does not hang");
+        assert!(matches!(opened, Err(WsError::Io(_))), "{:?}", opened.err());
+    }
+
     #[tokio::test]
     async fn hands_out_the_headers_and_keeps_what_follows() {
         let (mut server, client) = tokio::io::duplex(1 << 16);
