@@ -52,23 +52,25 @@ impl Socket {
         let _ = self.tx.send(Outgoing::Text(text));
     }
 
-    /// Close cleanly in the background; the returned handle ends within [`CLOSE_GRACE`]
-    /// (plus scheduling), so a caller may await it to know the close frame went out.
+    /// Close cleanly in the background; the returned handle ends within twice
+    /// [`CLOSE_GRACE`] (our close frame out, the server's in), so a caller may await it to
+    /// know the close frame went out. A socket stuck on a peer that reads nothing (our
+    /// close waits behind a blocked write) is aborted then.
     pub fn close(self, code: u16, reason: String) -> JoinHandle<()> {
         let _ = self.tx.send(Outgoing::Close { code, reason });
-        self.task
+        let task = self.task;
+        tokio::spawn(async move {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(2 * CLOSE_GRACE, task).await.is_err() {
+                abort.abort();
+            }
+        })
     }
 
     /// Drop the socket at once, without a close frame.
     pub fn abort(self) {
         self.task.abort();
     }
-}
-
-fn ws_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_MESSAGE_BYTES))
 }
 
 async fn run(
@@ -78,7 +80,8 @@ async fn run(
     inputs: InputSender,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
 ) {
-    let connect = handshake::open(&url, via, ws_config());
+    // tungstenite only does the handshake; the frame size limit is the decoder's.
+    let connect = handshake::open(&url, via, WebSocketConfig::default());
     tokio::pin!(connect);
     let (stream, leftover) = loop {
         tokio::select! {
@@ -133,7 +136,9 @@ async fn run(
                     .into_iter()
                     .filter_map(|read| {
                         if let Read::Message(Message::Ping(payload)) = &read {
-                            pong.send_replace(Some(payload.clone()));
+                            // A copy (at most 125 bytes): a slice would keep the whole
+                            // read buffer it came in alive until the next ping.
+                            pong.send_replace(Some(Bytes::copy_from_slice(payload)));
                         }
                         let (input, end) = to_input(conn, read);
                         if end.is_some() {

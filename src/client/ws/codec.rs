@@ -73,17 +73,32 @@ impl Decoder {
             let Some(h) = parse_header(buf)? else {
                 return Ok(None);
             };
-            let so_far = self
-                .partial
-                .as_ref()
-                .map_or(0, |(_, data)| data.len() as u64);
+            // Judged on the header, before the payload is waited for.
+            match (h.opcode, &self.partial) {
+                (OP_TEXT | OP_BINARY, Some(_)) => {
+                    return Err(ReadError::Protocol(
+                        "a new message began before the fragmented one ended",
+                    ));
+                }
+                (OP_CONTINUATION, None) => {
+                    return Err(ReadError::Protocol(
+                        "a continuation frame with no message to continue",
+                    ));
+                }
+                _ => {}
+            }
+            // Only a continuation adds to a fragmented message (a ping may come between).
+            let so_far = match (h.opcode, &self.partial) {
+                (OP_CONTINUATION, Some((_, data))) => data.len() as u64,
+                _ => 0,
+            };
             if h.len.saturating_add(so_far) > self.max_message as u64 {
                 return Err(ReadError::TooLarge {
                     size: h.len.saturating_add(so_far),
                     max: self.max_message,
                 });
             }
-            // Below max_message, so it fits in a usize.
+            // At most max_message (a usize, far from its limit), so this cannot overflow.
             let whole = h.header_len + h.len as usize;
             if buf.len() < whole {
                 buf.reserve(whole - buf.len());
@@ -93,11 +108,6 @@ impl Decoder {
             let payload = buf.split_to(h.len as usize).freeze();
             match h.opcode {
                 OP_TEXT | OP_BINARY => {
-                    if self.partial.is_some() {
-                        return Err(ReadError::Protocol(
-                            "a new message began before the fragmented one ended",
-                        ));
-                    }
                     let text = h.opcode == OP_TEXT;
                     if h.fin {
                         return finish(text, payload).map(Some);
@@ -105,21 +115,17 @@ impl Decoder {
                     self.partial = Some((text, BytesMut::from(&payload[..])));
                 }
                 OP_CONTINUATION => {
-                    let Some((_, data)) = self.partial.as_mut() else {
-                        return Err(ReadError::Protocol(
-                            "a continuation frame with no message to continue",
-                        ));
-                    };
+                    let (_, data) = self.partial.as_mut().expect("checked on the header");
                     data.extend_from_slice(&payload);
                     if h.fin {
-                        let (text, data) = self.partial.take().expect("checked just above");
+                        let (text, data) = self.partial.take().expect("checked on the header");
                         return finish(text, data.freeze()).map(Some);
                     }
                 }
                 OP_PING => return Ok(Some(Message::Ping(payload))),
                 OP_PONG => return Ok(Some(Message::Pong)),
                 OP_CLOSE => return close(&payload).map(Some),
-                _ => return Err(ReadError::Protocol("a frame with an unknown opcode")),
+                _ => unreachable!("parse_header refuses other opcodes"),
             }
         }
     }
@@ -139,6 +145,12 @@ fn parse_header(buf: &[u8]) -> Result<Option<Header>, ReadError> {
     }
     let fin = b0 & 0x80 != 0;
     let opcode = b0 & 0x0f;
+    if !matches!(
+        opcode,
+        OP_CONTINUATION | OP_TEXT | OP_BINARY | OP_CLOSE | OP_PING | OP_PONG
+    ) {
+        return Err(ReadError::Protocol("a frame with an unknown opcode"));
+    }
     let (len, header_len) = match b1 & 0x7f {
         126 => match buf.get(2..4) {
             Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 4),
@@ -180,7 +192,8 @@ fn close(payload: &[u8]) -> Result<Message, ReadError> {
         [] => Ok(Message::Close(None)),
         [_] => Err(ReadError::Protocol("a close frame with a one-byte payload")),
         [hi, lo, reason @ ..] => {
-            let reason = std::str::from_utf8(reason).map_err(|_| ReadError::NotUtf8)?;
+            let reason = std::str::from_utf8(reason)
+                .map_err(|_| ReadError::Protocol("a close reason that is not UTF-8"))?;
             let code = u16::from_be_bytes([*hi, *lo]);
             Ok(Message::Close(Some(
                 if CloseCode::from(code).is_allowed() {
@@ -361,6 +374,28 @@ mod tests {
             d.next(&mut buf),
             Err(ReadError::TooLarge { size: 1200, .. })
         ));
+        // A ping between fragments does not count against the message.
+        let mut d = Decoder::new(1000);
+        let bytes = [
+            frame(false, OP_TEXT, &[b'a'; 950]),
+            frame(true, OP_PING, &[b'p'; 100]),
+            frame(true, OP_CONTINUATION, &[b'a'; 50]),
+        ]
+        .concat();
+        let mut buf = BytesMut::from(&bytes[..]);
+        assert!(matches!(d.next(&mut buf), Ok(Some(Message::Ping(_)))));
+        assert!(matches!(d.next(&mut buf), Ok(Some(Message::Text(t))) if t.len() == 1000));
+        // What the header alone shows to be wrong is refused before the payload arrives.
+        for header in [[0x83u8, 126, 0xff, 0xff], [0x80, 126, 0xff, 0xff]] {
+            let mut buf = BytesMut::from(&header[..]);
+            assert!(
+                matches!(
+                    Decoder::new(1 << 20).next(&mut buf),
+                    Err(ReadError::Protocol(_))
+                ),
+                "{header:?}"
+            );
+        }
     }
 
     #[test]

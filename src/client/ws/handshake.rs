@@ -52,10 +52,20 @@ pub async fn open(
             MaybeTlsStream::Rustls(tls)
         }
     };
-    let limited = UpToHeaders::new(stream);
-    let (ws, _) =
-        tokio_tungstenite::client_async_with_config(request, limited, Some(config)).await?;
-    Ok(ws.into_inner().into_parts())
+    let mut limited = UpToHeaders::new(stream);
+    match tokio_tungstenite::client_async_with_config(request, &mut limited, Some(config)).await {
+        Ok(_) => Ok(limited.into_parts()),
+        // tungstenite takes a refusal's body from what it read past the headers, which
+        // is ours here: hand it back, so that the server's reason reaches the user.
+        Err(WsError::Http(mut response)) => {
+            let rest = limited.unread();
+            if response.body().as_ref().is_none_or(|b| b.is_empty()) && !rest.is_empty() {
+                *response.body_mut() = Some(rest.to_vec());
+            }
+            Err(WsError::Http(response))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The same trust as tokio-tungstenite's default: the webpki roots, no client certificate.
@@ -121,12 +131,25 @@ impl<S> UpToHeaders<S> {
         (self.inner, rest)
     }
 
-    fn find_end(&mut self, from: usize) {
-        if self.end.is_none() {
-            let start = from.saturating_sub(3);
-            self.end = memchr::memmem::find(&self.buf[start..], b"\r\n\r\n").map(|i| start + i + 4);
-        }
+    /// What has been read and not handed out.
+    fn unread(&self) -> &[u8] {
+        &self.buf[self.handed..]
     }
+}
+
+/// The end of the first HTTP header block in `buf`, as httparse (tungstenite's parser)
+/// finds it: blank lines before the status line are skipped, and a line may end in
+/// `\r\n` or a bare `\n`, so the block ends at `\n\n` or `\n\r\n`.
+fn header_end(buf: &[u8]) -> Option<usize> {
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    memchr::memchr_iter(b'\n', &buf[start..])
+        .map(|i| start + i + 1)
+        .find_map(|after| match buf.get(after..after + 2) {
+            Some([b'\n', _]) => Some(after + 1),
+            Some([b'\r', b'\n']) => Some(after + 2),
+            _ if buf.get(after) == Some(&b'\n') => Some(after + 1),
+            _ => None,
+        })
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for UpToHeaders<S> {
@@ -154,7 +177,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for UpToHeaders<S> {
             if n == 0 {
                 return Poll::Ready(Ok(()));
             }
-            this.find_end(before);
+            if this.end.is_none() {
+                this.end = header_end(&this.buf);
+            }
         }
         let limit = this.end.unwrap_or(this.buf.len());
         let n = (limit - this.handed).min(out.remaining());
@@ -263,6 +288,52 @@ mod tests {
         .await
         .expect("fails, does not hang");
         assert!(matches!(opened, Err(WsError::Io(_))), "{:?}", opened.err());
+    }
+
+    #[test]
+    fn the_header_block_ends_where_httparse_says() {
+        for text in [
+            "HTTP/1.1 101 OK\r\nA: b\r\n\r\nframe",
+            "HTTP/1.1 101 OK\nA: b\n\nframe",
+            "HTTP/1.1 101 OK\r\nA: b\n\r\nframe",
+            "\r\n\r\nHTTP/1.1 101 OK\r\n\r\nx",
+            "\n\nHTTP/1.1 101 OK\n\n",
+            "HTTP/1.1 101 OK\r\nA: b\r\n",
+            "HTTP/1.1 101 OK\r\nA: b\r\n\r",
+            "\r\n\r\n",
+        ] {
+            let mut headers = [httparse::EMPTY_HEADER; 4];
+            let expected = match httparse::Response::new(&mut headers).parse(text.as_bytes()) {
+                Ok(httparse::Status::Complete(end)) => Some(end),
+                Ok(httparse::Status::Partial) => None,
+                Err(e) => panic!("{text:?}: {e}"),
+            };
+            assert_eq!(header_end(text.as_bytes()), expected, "{text:?}");
+        }
+        assert_eq!(header_end(b"HTTP/1.1 101 OK\r\n\r\n"), Some(19));
+    }
+
+    #[tokio::test]
+    async fn a_refusal_keeps_its_body() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut chunk = [0u8; 4096];
+            let _ = tcp.read(&mut chunk).await;
+            let _ = tcp
+                .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\n\r\napp disabled")
+                .await;
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        });
+        let url = format!("ws://{addr}/app/k");
+        match open(&url, None, WebSocketConfig::default()).await {
+            Err(WsError::Http(response)) => {
+                assert_eq!(response.status(), 403);
+                assert_eq!(response.body().as_deref(), Some(&b"app disabled"[..]));
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
     }
 
     #[tokio::test]
