@@ -13,6 +13,7 @@ use super::raw_json::RawJson;
 /// The frame in `text`, or `None` to leave it to the general decoders.
 pub fn decode(text: &str) -> Option<Frame> {
     let mut scan = Scan {
+        text,
         bytes: text.as_bytes(),
         at: 0,
     };
@@ -65,6 +66,7 @@ pub fn decode(text: &str) -> Option<Frame> {
 }
 
 struct Scan<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     at: usize,
 }
@@ -101,13 +103,12 @@ impl<'a> Scan<'a> {
 
     /// A string without escapes, its opening quote already read.
     fn plain_string(&mut self) -> Option<&'a str> {
-        let rest = &self.bytes[self.at..];
-        let len = find_special(rest);
-        (rest.get(len) == Some(&b'"')).then_some(())?;
-        // The text is a &str, and a run ends at an ASCII quote: still a char boundary.
-        let s = std::str::from_utf8(&rest[..len]).ok()?;
-        self.at += len + 1;
-        Some(s)
+        let start = self.at;
+        let len = find_special(&self.bytes[start..]);
+        (self.bytes.get(start + len) == Some(&b'"')).then_some(())?;
+        self.at = start + len + 1;
+        // Cut at ASCII bytes of a &str: char boundaries, so no UTF-8 check is needed.
+        self.text.get(start..start + len)
     }
 
     /// `data`'s string, its opening quote already read: un-escaped and, while that happens,
