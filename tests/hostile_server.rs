@@ -1,8 +1,8 @@
 //! The client task against hostile servers on 127.0.0.1: a 16 MiB frame, a frame header that
 //! claims more than the client accepts, a flood of tiny frames, servers that never finish
-//! the handshake, a second `connection_established`, invalid UTF-8 in a text frame, and a
-//! slow-loris reader. Each must give a clear record and a bounded outcome: never a hang, a
-//! panic or unbounded memory. Every wait is bounded; assertions are on outcomes, not speed.
+//! the handshake, a second `connection_established`, invalid UTF-8 in a text frame, a
+//! flood of pings, and a slow-loris reader. Each must give a clear record and a bounded
+//! outcome: never a hang, a panic or unbounded memory. Every wait is bounded; assertions are on outcomes, not speed.
 //!
 //! The flood sends 200 000 frames by default; set CHANWATCH_FLOOD_EVENTS=1000000 for the
 //! full million of issue 6 (about a minute in a debug build).
@@ -108,6 +108,84 @@ fn subscribing(port: u16, channels: &[&str]) -> client::ClientConfig {
     // Hostile servers may stall reads for a while; the silence detector is not under test.
     config.machine.activity_timeout = Duration::from_secs(120);
     config
+}
+
+/// What the server saw of the client's pongs.
+#[derive(Debug, Default)]
+struct Pongs {
+    first: Option<Vec<u8>>,
+    count: usize,
+    saw_last: bool,
+}
+
+#[tokio::test]
+async fn pings_are_answered_with_their_payload_even_in_a_flood() {
+    const FLOOD: usize = 20_000;
+    let seen = Arc::new(std::sync::Mutex::new(Pongs::default()));
+    let record = seen.clone();
+    let server = Server::start(move |conn| {
+        let record = record.clone();
+        async move {
+            let Some(mut ws) = subscribed_raw(conn, "p").await else {
+                return;
+            };
+            let _ = ws.send(Message::Ping(b"probe-1".to_vec().into())).await;
+            let _ = tokio::time::timeout(Duration::from_secs(10), async {
+                while let Some(Ok(msg)) = ws.next().await {
+                    if let Message::Pong(payload) = msg {
+                        record.lock().unwrap().first = Some(payload.to_vec());
+                        break;
+                    }
+                }
+            })
+            .await;
+            // Then a flood of pings, written without reading a single pong in between.
+            for i in 0..FLOOD {
+                let _ = ws
+                    .feed(Message::Ping(format!("f{i}").into_bytes().into()))
+                    .await;
+            }
+            let after = r#"{"event":"after","channel":"p","data":"{}"}"#;
+            let _ = ws.send(Message::text(after)).await;
+            let last = format!("f{}", FLOOD - 1).into_bytes();
+            let _ = tokio::time::timeout(Duration::from_secs(20), async {
+                while let Some(Ok(msg)) = ws.next().await {
+                    if let Message::Pong(payload) = msg {
+                        let mut seen = record.lock().unwrap();
+                        seen.count += 1;
+                        if payload[..] == last[..] {
+                            seen.saw_last = true;
+                            break;
+                        }
+                    }
+                }
+            })
+            .await;
+            linger(ws).await;
+        }
+    })
+    .await;
+    let mut w = Watch::spawn(subscribing(server.port, &["p"]), Arc::new(GrantAll));
+    w.wait_for(
+        "the event after the flood",
+        |r| matches!(r, Record::Event { event, .. } if event == "after"),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !seen.lock().unwrap().saw_last && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = seen.lock().unwrap();
+    // A ping is answered with its own payload. The flood's pongs are merged (only the
+    // latest ping waiting is answered, so they cannot queue up), but the last is answered.
+    assert_eq!(seen.first.as_deref(), Some(&b"probe-1"[..]), "{seen:?}");
+    assert!(seen.saw_last, "{seen:?}");
+    assert!(
+        seen.count < FLOOD / 10,
+        "pongs are merged, not queued: {seen:?}"
+    );
+    assert_eq!(states(&w.seen), [State::Connecting, State::Connected]);
+    assert_eq!(server.accepted(), 1);
 }
 
 #[tokio::test]
