@@ -132,9 +132,8 @@ async fn run(
         tokio::select! {
             batch = reader.next_batch() => {
                 let mut ended = None;
-                let inputs_now: Vec<Input> = batch
-                    .into_iter()
-                    .filter_map(|read| {
+                let mut inputs_now = Vec::with_capacity(batch.len());
+                inputs_now.extend(batch.into_iter().filter_map(|read| {
                         if let Read::Message(Message::Ping(payload)) = &read {
                             // A copy (at most 125 bytes): a slice would keep the whole
                             // read buffer it came in alive until the next ping.
@@ -145,8 +144,7 @@ async fn run(
                             ended = end;
                         }
                         input
-                    })
-                    .collect();
+                    }));
                 let sent = if inputs_now.is_empty() { Ok(()) } else { inputs.send(inputs_now).await };
                 if let Some(reply) = ended {
                     // Let the writer finish the close handshake (its reply to the server's
@@ -220,7 +218,7 @@ impl Reader {
     }
 
     fn decode_ready(&mut self) -> Vec<Read> {
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(READ_BATCH);
         let mut bytes = 0;
         while batch.len() < READ_BATCH && bytes < READ_BATCH_BYTES {
             match self.decoder.next(&mut self.buf) {

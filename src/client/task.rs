@@ -265,7 +265,10 @@ impl Driver {
         if self.pending.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.pending);
+        // The next batch starts with room for as many as this one: no regrowing on a busy
+        // stream, little memory on a quiet one.
+        let room = self.pending.len();
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(room));
         if self.watcher_gone {
             return;
         }

@@ -11,9 +11,11 @@ use serde_json::value::RawValue;
 
 /// Valid JSON text on one line (no raw line breaks, no surrounding whitespace), so that it
 /// can be written into an NDJSON line as it is. Every constructor checks that (or, for the
-/// frame scanner, has just checked it), so the text is held as a plain `str`.
+/// frame scanner, has just checked it), so the text is held as a plain string. A `String`,
+/// not a `Box<str>`: the scanner's buffer is sized before the text's length is known, and
+/// shrinking it would cost a reallocation per event.
 #[derive(Clone)]
-pub struct RawJson(Box<str>);
+pub struct RawJson(String);
 
 impl RawJson {
     /// `text` if it is one valid JSON value; whitespace around it is dropped, and so are
@@ -36,7 +38,7 @@ impl RawJson {
             // A string cannot hold a raw line break, so each is whitespace between tokens,
             // and JSON never needs whitespace to tell its tokens apart: dropping them keeps
             // the text valid, with the same meaning, and every number as it was written.
-            return Some(RawJson(text.replace(['\n', '\r'], "").into_boxed_str()));
+            return Some(RawJson(text.replace(['\n', '\r'], "")));
         }
         Some(RawJson(text.into()))
     }
@@ -55,25 +57,17 @@ impl RawJson {
         // SAFETY: the scanner builds the text from runs of a `&str` cut at ASCII bytes and
         // from whole encoded `char`s, then trims it at ASCII bytes: it is UTF-8.
         let text = unsafe { String::from_utf8_unchecked(text) };
-        RawJson(text.into_boxed_str())
+        RawJson(text)
     }
 
     /// The JSON text of a value.
     pub fn from_value(value: &Value) -> RawJson {
-        RawJson(
-            serde_json::to_string(value)
-                .expect("a Value always serialises")
-                .into_boxed_str(),
-        )
+        RawJson(serde_json::to_string(value).expect("a Value always serialises"))
     }
 
     /// A JSON string holding `text`.
     pub fn string(text: &str) -> RawJson {
-        RawJson(
-            serde_json::to_string(text)
-                .expect("a str always serialises")
-                .into_boxed_str(),
-        )
+        RawJson(serde_json::to_string(text).expect("a str always serialises"))
     }
 
     pub fn null() -> RawJson {
