@@ -134,17 +134,17 @@ async fn run(
                 let mut ended = None;
                 let mut inputs_now = Vec::with_capacity(batch.len());
                 inputs_now.extend(batch.into_iter().filter_map(|read| {
-                        if let Read::Message(Message::Ping(payload)) = &read {
-                            // A copy (at most 125 bytes): a slice would keep the whole
-                            // read buffer it came in alive until the next ping.
-                            pong.send_replace(Some(Bytes::copy_from_slice(payload)));
-                        }
-                        let (input, end) = to_input(conn, read);
-                        if end.is_some() {
-                            ended = end;
-                        }
-                        input
-                    }));
+                    if let Read::Message(Message::Ping(payload)) = &read {
+                        // A copy (at most 125 bytes): a slice would keep the whole read
+                        // buffer it came in alive until the next ping.
+                        pong.send_replace(Some(Bytes::copy_from_slice(payload)));
+                    }
+                    let (input, end) = to_input(conn, read);
+                    if end.is_some() {
+                        ended = end;
+                    }
+                    input
+                }));
                 let sent = if inputs_now.is_empty() { Ok(()) } else { inputs.send(inputs_now).await };
                 if let Some(reply) = ended {
                     // Let the writer finish the close handshake (its reply to the server's
