@@ -7,7 +7,7 @@
 //! not decide) makes it give up with `None`, and [`super::Frame::decode`] asks serde_json.
 
 use super::Frame;
-use super::json_scan::{Validator, Verdict, find_special};
+use super::json_scan::{Validator, Verdict, escape_at, find_special};
 use super::raw_json::RawJson;
 
 /// The frame in `text`, or `None` to leave it to the general decoders.
@@ -154,38 +154,9 @@ impl<'a> Scan<'a> {
     /// The character of an escape in a string, its backslash already read. `None` for
     /// an escape that is not JSON or names a lone surrogate.
     fn escape(&mut self) -> Option<char> {
-        Some(match self.next()? {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let high = self.hex4()?;
-                if (0xD800..0xDC00).contains(&high) {
-                    self.eat(b'\\')?;
-                    self.eat(b'u')?;
-                    let low = self.hex4().filter(|low| (0xDC00..0xE000).contains(low))?;
-                    char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?
-                } else {
-                    char::from_u32(high)?
-                }
-            }
-            _ => return None,
-        })
-    }
-
-    fn hex4(&mut self) -> Option<u32> {
-        let digits = self.bytes.get(self.at..self.at + 4)?;
-        let mut value = 0;
-        for &d in digits {
-            value = (value << 4) | (d as char).to_digit(16)?;
-        }
-        self.at += 4;
-        Some(value)
+        let (c, next) = escape_at(self.bytes, self.at)?;
+        self.at = next;
+        Some(c)
     }
 }
 

@@ -98,6 +98,43 @@ mod x86 {
     }
 }
 
+/// The character of the JSON escape whose letter is `bytes[at]` (just after its backslash),
+/// and the index just after the escape; a surrogate pair is read as one character. `None`
+/// for an escape that is not JSON or names a lone surrogate, which no `char` can hold.
+pub fn escape_at(bytes: &[u8], at: usize) -> Option<(char, usize)> {
+    let simple = |c| Some((c, at + 1));
+    match bytes.get(at)? {
+        b'"' => simple('"'),
+        b'\\' => simple('\\'),
+        b'/' => simple('/'),
+        b'b' => simple('\u{8}'),
+        b'f' => simple('\u{c}'),
+        b'n' => simple('\n'),
+        b'r' => simple('\r'),
+        b't' => simple('\t'),
+        b'u' => {
+            let high = hex4(bytes, at + 1)?;
+            if !(0xD800..0xDC00).contains(&high) {
+                return Some((char::from_u32(high)?, at + 5));
+            }
+            if bytes.get(at + 5..at + 7)? != b"\\u" {
+                return None;
+            }
+            let low = hex4(bytes, at + 7).filter(|low| (0xDC00..0xE000).contains(low))?;
+            let c = char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?;
+            Some((c, at + 11))
+        }
+        _ => None,
+    }
+}
+
+/// The four hex digits at `bytes[at..]` as a number.
+fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes.get(at..at + 4)?.iter().try_fold(0, |value, &d| {
+        Some((value << 4) | (d as char).to_digit(16)?)
+    })
+}
+
 /// What the validator makes of the text it was fed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

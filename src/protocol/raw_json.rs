@@ -5,6 +5,7 @@
 //! saves parsing it into a `Value` and printing it again for every event, and it keeps the
 //! data exactly as sent: integers beyond 64 bits and number spellings survive unchanged.
 
+use super::json_scan::escape_at;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -142,77 +143,28 @@ fn unescape_into(token: &str, out: &mut String) -> Option<()> {
     let mut at = 0;
     while let Some(offset) = memchr::memchr(b'\\', &bytes[at..]) {
         out.push_str(&inner[at..at + offset]);
-        at += offset + 2;
-        match bytes.get(at - 1)? {
-            b'"' => out.push('"'),
-            b'\\' => out.push('\\'),
-            b'/' => out.push('/'),
-            b'b' => out.push('\u{8}'),
-            b'f' => out.push('\u{c}'),
-            b'n' => out.push('\n'),
-            b'r' => out.push('\r'),
-            b't' => out.push('\t'),
-            b'u' => {
-                let high = hex4(inner.get(at..at + 4)?)?;
-                at += 4;
-                let c = if (0xD800..0xDC00).contains(&high) {
-                    let low = inner
-                        .get(at..at + 6)
-                        .and_then(|s| s.strip_prefix("\\u"))
-                        .and_then(hex4)
-                        .filter(|low| (0xDC00..0xE000).contains(low))?;
-                    at += 6;
-                    char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?
-                } else {
-                    char::from_u32(high)?
-                };
-                out.push(c);
-            }
-            _ => return None,
-        }
+        let (c, next) = escape_at(bytes, at + offset + 1)?;
+        out.push(c);
+        at = next;
     }
     out.push_str(&inner[at..]);
     Some(())
 }
 
 /// Whether `text`, valid JSON, has a `\\uXXXX` escape in the surrogate range that is not
-/// a high surrogate followed at once by an escaped low one.
+/// a high surrogate followed at once by an escaped low one. In valid JSON every other escape
+/// reads as a character, and a backslash always starts a whole escape, so stepping from one
+/// to the next keeps in step (an escaped backslash followed by `u` is not a \\u escape).
 fn escapes_a_lone_surrogate(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let unit = |at: usize| text.get(at..at + 4).and_then(hex4);
     let mut at = 0;
     while let Some(found) = memchr::memchr(b'\\', &bytes[at..]) {
-        let escape = at + found;
-        // Valid JSON: a backslash always starts a whole escape, so stepping over each one
-        // keeps us in step (an escaped backslash followed by `u` is not a \u escape).
-        at = escape + 2;
-        if bytes.get(escape + 1) != Some(&b'u') {
-            continue;
-        }
-        at = escape + 6;
-        match unit(escape + 2) {
-            Some(0xD800..=0xDBFF) => {
-                let low = (bytes.get(at..at + 2) == Some(b"\\u".as_slice()))
-                    .then(|| unit(at + 2))
-                    .flatten();
-                if !matches!(low, Some(0xDC00..=0xDFFF)) {
-                    return true;
-                }
-                at += 6;
-            }
-            Some(0xDC00..=0xDFFF) => return true,
-            _ => {}
+        match escape_at(bytes, at + found + 1) {
+            Some((_, next)) => at = next,
+            None => return true,
         }
     }
     false
-}
-
-fn hex4(s: &str) -> Option<u32> {
-    if s.len() == 4 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        u32::from_str_radix(s, 16).ok()
-    } else {
-        None
-    }
 }
 
 impl From<Value> for RawJson {
