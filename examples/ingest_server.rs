@@ -14,6 +14,7 @@
 //! cargo run --release --example ingest_server -- --port 0 --events 100000 --payload 100
 //! ```
 
+use chanwatch::client::ws::codec;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use std::io::Write;
@@ -113,18 +114,7 @@ fn event_frame(event: &str, channel: &str, data: &str) -> String {
 /// One unmasked (server-to-client) FIN text frame.
 fn ws_text_frame(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 10);
-    out.push(0x81);
-    match payload.len() {
-        n if n < 126 => out.push(n as u8),
-        n if n <= 0xffff => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
+    codec::header(true, codec::OP_TEXT, payload.len(), None, &mut out);
     out.extend_from_slice(payload);
     out
 }

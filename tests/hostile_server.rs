@@ -9,6 +9,7 @@
 
 mod support;
 
+use chanwatch::client::ws::codec;
 use chanwatch::client::{self, ClientHandle};
 use chanwatch::record::{Command, Record, State};
 use futures_util::{SinkExt, StreamExt};
@@ -53,18 +54,8 @@ fn all_words(records: &[Record]) -> Vec<String> {
 
 /// One unmasked (server-to-client) text frame with any payload bytes, even invalid UTF-8.
 fn raw_text_frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x81];
-    match payload.len() {
-        n if n < 126 => out.push(n as u8),
-        n if n <= 0xffff => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
+    let mut out = Vec::with_capacity(payload.len() + 10);
+    codec::header(true, codec::OP_TEXT, payload.len(), None, &mut out);
     out.extend_from_slice(payload);
     out
 }

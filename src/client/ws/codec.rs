@@ -208,20 +208,31 @@ fn close(payload: &[u8]) -> Result<Message, ReadError> {
 
 /// Append one whole frame to `out`, masked with `mask` as every client frame must be.
 pub fn encode(opcode: u8, payload: &[u8], mask: [u8; 4], out: &mut Vec<u8>) {
-    out.push(0x80 | opcode);
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=0xffff => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
+    header(true, opcode, payload.len(), Some(mask), out);
+    out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+}
+
+/// Append a frame's header: FIN (`fin`) and `opcode`, the payload's length in the shortest
+/// of the three forms, and the mask when there is one (every client frame has one, a
+/// server's none). Public so that test servers and the ingest bench build server frames
+/// with it.
+pub fn header(fin: bool, opcode: u8, len: usize, mask: Option<[u8; 4]>, out: &mut Vec<u8>) {
+    out.push(if fin { 0x80 } else { 0 } | opcode);
+    let masked = if mask.is_some() { 0x80 } else { 0 };
+    match len {
+        0..=125 => out.push(masked | len as u8),
+        126..=0xffff => {
+            out.push(masked | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
         }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
+        _ => {
+            out.push(masked | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
         }
     }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    if let Some(mask) = mask {
+        out.extend_from_slice(&mask);
+    }
 }
 
 /// A close frame's payload: the code and as much of `reason` as fits (123 bytes, whole
@@ -242,18 +253,8 @@ mod tests {
 
     /// A server frame (unmasked).
     fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
-        match payload.len() {
-            n @ 0..=125 => out.push(n as u8),
-            n @ 126..=0xffff => {
-                out.push(126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
+        let mut out = Vec::new();
+        header(fin, opcode, payload.len(), None, &mut out);
         out.extend_from_slice(payload);
         out
     }
