@@ -85,7 +85,7 @@ pub fn body<'a>(t: &Theme, channel: &str, x: &'a AuthExchange, width: usize) -> 
     lines.push(Line::from(Span::styled("Request", t.title())));
     match x.request.as_object() {
         Some(obj) => request_lines(t, obj, &mut lines),
-        None => lines.extend(json::lines(t, &x.request)),
+        None => lines.extend(json::lines(t, &x.request.to_string())),
     }
     lines.push(Line::from(Span::styled("Response", t.title())));
     let status = match (x.status, x.ok) {
@@ -105,10 +105,10 @@ pub fn body<'a>(t: &Theme, channel: &str, x: &'a AuthExchange, width: usize) -> 
             ]));
             if let Some(body) = json_in(message) {
                 lines.push(Line::from(Span::styled("  body", t.label())));
-                lines.extend(indented(json::lines(t, &body), "  "));
+                lines.extend(indented(json::lines(t, &body.to_string()), "  "));
             }
         }
-        None => lines.extend(indented(json::lines(t, &x.response), "  ")),
+        None => lines.extend(indented(json::lines(t, &x.response.to_string()), "  ")),
     }
     lines
 }

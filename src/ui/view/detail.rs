@@ -44,7 +44,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     lines.push(Line::from(Span::styled("data", t.label())));
     // From the text, so that keys keep their order and numbers their spelling.
-    lines.extend(json::raw_lines(t, e.data.get()));
+    lines.extend(json::lines(t, e.data.get()));
     let inner_h = area.height.saturating_sub(2) as usize;
     let max_scroll = lines.len().saturating_sub(inner_h);
     let scroll = d.scroll.min(max_scroll);
