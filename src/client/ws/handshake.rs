@@ -272,14 +272,24 @@ mod tests {
         server.await.unwrap();
     }
 
-    #[tokio::test]
-    async fn tls_to_a_server_that_does_not_speak_it_fails_cleanly() {
+    /// A server that reads the first bytes of one connection, answers with `reply` and
+    /// keeps the connection a moment.
+    async fn replying(reply: &'static [u8]) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             let (mut tcp, _) = listener.accept().await.unwrap();
-            let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            let mut chunk = [0u8; 4096];
+            let _ = tcp.read(&mut chunk).await;
+            let _ = tcp.write_all(reply).await;
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         });
+        addr
+    }
+
+    #[tokio::test]
+    async fn tls_to_a_server_that_does_not_speak_it_fails_cleanly() {
+        let addr = replying(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
         let url = format!("wss://localhost:{}/app/k", addr.port());
         let opened = tokio::time::timeout(
             std::time::Duration::from_secs(10),
@@ -315,17 +325,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_refusal_keeps_its_body() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let (mut tcp, _) = listener.accept().await.unwrap();
-            let mut chunk = [0u8; 4096];
-            let _ = tcp.read(&mut chunk).await;
-            let _ = tcp
-                .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\n\r\napp disabled")
-                .await;
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        });
+        let addr =
+            replying(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\n\r\napp disabled").await;
         let url = format!("ws://{addr}/app/k");
         match open(&url, None, WebSocketConfig::default()).await {
             Err(WsError::Http(response)) => {
