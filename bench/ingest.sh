@@ -2,19 +2,22 @@
 # Ingest benchmark: how fast does each client turn a stream of Pusher events into output?
 #
 #   floor      a bare tokio-tungstenite reader that only counts frames (examples/ingest_floor.rs)
+#   relay      prints each frame's text as a line into the pipe and does nothing else
+#              (examples/ingest_relay.rs): the ceiling for any client that prints lines
 #   pusherjs   pusher-js 8.6.0 on Node printing one NDJSON line per event (bench/pusherjs/)
 #   chanwatch  target/release/chanwatch --headless, stdout to a pipe
 #
 # For each (events, payload) pair a fresh examples/ingest_server.rs streams the events on
-# 127.0.0.1; pusherjs and chanwatch write into a pipe read by examples/ingest_count.rs, which
-# stops at the `done` event. Time is wall clock from starting the client to `done`; memory is
-# the client's peak RSS (VmHWM) read from /proc just before it is stopped.
+# 127.0.0.1; relay, pusherjs and chanwatch write into a pipe read by
+# examples/ingest_count.rs, which stops at the `done` event. Time is wall clock from
+# starting the client to `done`; memory is the client's peak RSS (VmHWM) read from /proc
+# just before it is stopped.
 #
 # Usage: bench/ingest.sh            (the default matrix: about 3 minutes on 2 cores)
 # Environment:
 #   EVENTS="100000 1000000"   event counts
 #   PAYLOADS="100 5000"       bytes of padding per event
-#   CLIENTS="floor pusherjs chanwatch"
+#   CLIENTS="floor relay pusherjs chanwatch"
 #   REPEAT=1                  runs per cell; the fastest is reported
 #   RESULTS=bench/results.md  where the markdown table goes ("-" for stdout only)
 #   LIMIT=300                 seconds before a single run is abandoned
@@ -26,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-"100000 1000000"}
 PAYLOADS=${PAYLOADS:-"100 5000"}
-CLIENTS=${CLIENTS:-"floor pusherjs chanwatch"}
+CLIENTS=${CLIENTS:-"floor relay pusherjs chanwatch"}
 REPEAT=${REPEAT:-1}
 RESULTS=${RESULTS:-bench/results.md}
 LIMIT=${LIMIT:-300}
@@ -45,7 +48,7 @@ trap cleanup EXIT
 
 if [[ -z ${NO_BUILD:-} ]]; then
     cargo build --release --bin chanwatch \
-        --example ingest_server --example ingest_floor --example ingest_count
+        --example ingest_server --example ingest_floor --example ingest_relay --example ingest_count
     if [[ $CLIENTS == *pusherjs* ]]; then
         (cd bench/pusherjs && npm ci --no-audit --no-fund --loglevel=error)
     fi
@@ -136,6 +139,7 @@ run_floor() {
 run_client() { # name
     case $1 in
     floor) run_floor ;;
+    relay) run_piped "$EX/ingest_relay" --port "$PORT" ;;
     pusherjs) run_piped node bench/pusherjs/ingest.js "$PORT" ch ;;
     chanwatch) run_piped "$BIN/chanwatch" --headless --no-tls --host 127.0.0.1 \
         --ws-port "$PORT" --key k -s ch ;;
