@@ -95,10 +95,21 @@ run_piped() {
     local counted
     if ! counted=$(timeout "$LIMIT" "$EX/ingest_count" <"$fifo"); then
         echo "client failed or timed out: $* ($(tail -c 300 "$WORK/client.err"))" >&2
+        local status=0
         if grep -q "heap out of memory" "$WORK/client.err"; then
             echo "out of memory" >"$WORK/fail_reason"
         elif ! kill -0 "$CLIENT_PID" 2>/dev/null; then
-            echo "exited early" >"$WORK/fail_reason"
+            wait "$CLIENT_PID" 2>/dev/null || status=$?
+            local said
+            said=$(tail -n 1 "$WORK/client.err" | cut -c1-60)
+            if [[ -n $said ]]; then
+                echo "exited: $said" >"$WORK/fail_reason"
+            elif ((status > 128)); then
+                # SIGKILL with nothing on stderr is usually the kernel's OOM killer.
+                echo "killed by signal $((status - 128))" >"$WORK/fail_reason"
+            else
+                echo "exited early (status $status)" >"$WORK/fail_reason"
+            fi
         else
             echo "timed out after $LIMIT s" >"$WORK/fail_reason"
         fi

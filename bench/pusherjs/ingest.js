@@ -42,7 +42,9 @@ function print(line) {
 
 process.stdout.on('error', (e) => {
   // The reader stopped at `done` (EPIPE): that is the end of the run.
-  process.exit(e.code === 'EPIPE' ? 0 : 1);
+  if (e.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`stdout: ${e.code || ''} ${e.message}\n`);
+  process.exit(1);
 });
 
 const pusher = new Pusher('k', {
