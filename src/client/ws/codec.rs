@@ -356,8 +356,9 @@ mod tests {
 
     #[test]
     fn utf8_is_judged_as_std_judges_it_at_every_offset() {
-        // The vector check works on blocks; a bad or multi-byte sequence may sit anywhere,
-        // including across a block's end.
+        // The vector check works on blocks, with a shortcut for all-ASCII ones: a bad or
+        // multi-byte sequence may sit anywhere, across a block's end, in ASCII or in
+        // multi-byte text.
         let inserts: [&[u8]; 5] = [
             b"\xff",
             "é".as_bytes(),
@@ -365,14 +366,23 @@ mod tests {
             b"\xe2\x82",
             b"\xed\xa0\x80",
         ];
-        for len in [0usize, 31, 64, 200] {
-            for at in 0..=len {
-                for insert in inserts {
-                    let mut payload = vec![b'a'; len];
-                    payload.splice(at..at, insert.iter().copied());
-                    let want = std::str::from_utf8(&payload).is_ok();
-                    let got = all(&frame(true, OP_TEXT, &payload));
-                    assert_eq!(got.is_ok(), want, "len {len} at {at} insert {insert:?}");
+        for filler in ["a", "é"] {
+            for len in [0usize, 31, 64, 200] {
+                for at in 0..=len {
+                    for insert in inserts {
+                        let mut payload = filler.repeat(len).into_bytes();
+                        let at = at * filler.len();
+                        payload.splice(at..at, insert.iter().copied());
+                        let got = all(&frame(true, OP_TEXT, &payload));
+                        match std::str::from_utf8(&payload) {
+                            Ok(want) => {
+                                assert_eq!(got, Ok(vec![text(want)]), "{filler} {len} {at}")
+                            }
+                            Err(_) => {
+                                assert_eq!(got, Err(ReadError::NotUtf8), "{filler} {len} {at}")
+                            }
+                        }
+                    }
                 }
             }
         }
