@@ -5,9 +5,10 @@
 //! to a second thread that writes it to stdout. No JSON is parsed and no line is formatted.
 //!
 //! The floor (`ingest_floor`) only counts frames, so it never pays for the pipe: the copy
-//! into it, and the reader on the other side sharing the same cores. This relay pays
-//! exactly that and nothing else, so its rate is how fast any client that prints lines can
-//! go on the machine; `bench/ingest.sh` shows it beside the floor.
+//! into it, and the reader on the other side sharing the same cores. This relay pays for
+//! the pipe and does no other work, so its rate is the ceiling for a client on chanwatch's
+//! reader that prints lines; `bench/ingest.sh` shows it beside the floor. (Its reader is
+//! faster than the floor's tokio-tungstenite, which is why it beats the floor at 100 B.)
 //!
 //! Output: the lines, as long as the connection lasts (like chanwatch, it stays connected
 //! after the `done` event, so that the bench reads its memory and CPU before stopping it).
@@ -56,8 +57,11 @@ async fn main() -> anyhow::Result<()> {
     stream.write_all(&frame).await?;
 
     // The same 1 MiB pipe chanwatch asks for, so that both write the same way.
+    #[cfg(target_os = "linux")]
     // SAFETY: fcntl on stdout with an integer argument; a failure only leaves the size.
-    unsafe { libc::fcntl(1, libc::F_SETPIPE_SZ, 1 << 20) };
+    unsafe {
+        libc::fcntl(1, libc::F_SETPIPE_SZ, 1 << 20);
+    }
     let (full, to_write) = mpsc::sync_channel::<Vec<u8>>(QUEUED);
     let (empty, reuse) = mpsc::channel::<Vec<u8>>();
     let writer = std::thread::spawn(move || -> std::io::Result<()> {
