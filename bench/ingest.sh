@@ -92,26 +92,40 @@ run_piped() {
     local t0=$EPOCHREALTIME
     "$@" <"/dev/null" >"$fifo" 2>"$WORK/client.err" &
     CLIENT_PID=$!
-    local counted
-    if ! counted=$(timeout "$LIMIT" "$EX/ingest_count" <"$fifo"); then
+    local counted rc=0
+    counted=$(timeout "$LIMIT" "$EX/ingest_count" <"$fifo") || rc=$?
+    if ((rc != 0)); then
         echo "client failed or timed out: $* ($(tail -c 300 "$WORK/client.err"))" >&2
-        local status=0
+        # The last thing the client said, kept out of the table's columns.
+        local said
+        said=$(tail -n 1 "$WORK/client.err" | cut -c1-60 | tr '|' '/')
         if grep -q "heap out of memory" "$WORK/client.err"; then
             echo "out of memory" >"$WORK/fail_reason"
-        elif ! kill -0 "$CLIENT_PID" 2>/dev/null; then
-            wait "$CLIENT_PID" 2>/dev/null || status=$?
-            local said
-            said=$(tail -n 1 "$WORK/client.err" | cut -c1-60)
-            if [[ -n $said ]]; then
-                echo "exited: $said" >"$WORK/fail_reason"
+        elif ((rc == 124)); then
+            echo "timed out after $LIMIT s" >"$WORK/fail_reason"
+        else
+            # The counter saw the pipe end early: the client has gone (or is going), so
+            # wait tells how. One that closed stdout and lives on is stopped and said so.
+            local status=0
+            for _ in $(seq 20); do
+                kill -0 "$CLIENT_PID" 2>/dev/null || break
+                sleep 0.1
+            done
+            if kill -0 "$CLIENT_PID" 2>/dev/null; then
+                kill "$CLIENT_PID" 2>/dev/null || true
+                status=-1
+            fi
+            local waited=0
+            wait "$CLIENT_PID" 2>/dev/null || waited=$?
+            ((status < 0)) || status=$waited
+            if ((status < 0)); then
+                echo "closed its output and kept running" >"$WORK/fail_reason"
             elif ((status > 128)); then
                 # SIGKILL with nothing on stderr is usually the kernel's OOM killer.
-                echo "killed by signal $((status - 128))" >"$WORK/fail_reason"
+                echo "killed by signal $((status - 128))${said:+: $said}" >"$WORK/fail_reason"
             else
-                echo "exited early (status $status)" >"$WORK/fail_reason"
+                echo "exited with status $status${said:+: $said}" >"$WORK/fail_reason"
             fi
-        else
-            echo "timed out after $LIMIT s" >"$WORK/fail_reason"
         fi
         kill "$CLIENT_PID" 2>/dev/null || true
         wait "$CLIENT_PID" 2>/dev/null || true
