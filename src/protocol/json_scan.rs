@@ -28,7 +28,7 @@ fn is_special(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+/// Byte by byte: other CPUs, and the tail the vector loops leave.
 fn find_special_scalar(bytes: &[u8]) -> usize {
     bytes
         .iter()
@@ -38,7 +38,7 @@ fn find_special_scalar(bytes: &[u8]) -> usize {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::is_special;
+    use super::find_special_scalar as tail;
     use std::arch::x86_64::*;
 
     /// 32 bytes at a time; the tail byte by byte.
@@ -88,13 +88,6 @@ mod x86 {
             at += 16;
         }
         at + tail(&bytes[at..])
-    }
-
-    fn tail(bytes: &[u8]) -> usize {
-        bytes
-            .iter()
-            .position(|&b| is_special(b))
-            .unwrap_or(bytes.len())
     }
 }
 
@@ -590,23 +583,38 @@ mod tests {
 
     #[test]
     fn finds_special_bytes_at_every_offset() {
-        for len in [0, 1, 15, 16, 17, 31, 32, 33, 64, 100] {
-            let plain = vec![b'a'; len];
-            assert_eq!(find_special(&plain), len);
-            for at in 0..len {
-                for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
-                    let mut bytes = plain.clone();
-                    bytes[at] = special;
-                    if at + 1 < len {
-                        bytes[len - 1] = b'"';
-                    }
-                    assert_eq!(find_special(&bytes), at, "len {len} at {at} {special:#x}");
-                    assert_eq!(find_special_scalar(&bytes), at);
-                }
+        // Every way of searching, not only the one this CPU dispatches to: a machine with
+        // AVX2 would otherwise never run the SSE2 loop.
+        type Search = fn(&[u8]) -> usize;
+        let mut searches: Vec<(&str, Search)> =
+            vec![("dispatch", find_special), ("scalar", find_special_scalar)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: SSE2 is part of every x86_64 CPU.
+            searches.push(("sse2", |b| unsafe { x86::find_special_sse2(b) }));
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above.
+                searches.push(("avx2", |b| unsafe { x86::find_special_avx2(b) }));
             }
         }
-        // Bytes that look close but are plain: 0x20, DEL, high bytes (signed-negative).
-        let close = [0x20u8, 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'].repeat(8);
-        assert_eq!(find_special(&close), close.len());
+        for (name, search) in searches {
+            for len in [0, 1, 15, 16, 17, 31, 32, 33, 64, 100] {
+                let plain = vec![b'a'; len];
+                assert_eq!(search(&plain), len, "{name}");
+                for at in 0..len {
+                    for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                        let mut bytes = plain.clone();
+                        bytes[at] = special;
+                        if at + 1 < len {
+                            bytes[len - 1] = b'"';
+                        }
+                        assert_eq!(search(&bytes), at, "{name} len {len} at {at} {special:#x}");
+                    }
+                }
+            }
+            // Bytes that look close but are plain: 0x20, DEL, high bytes (signed-negative).
+            let close = [0x20u8, 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'].repeat(8);
+            assert_eq!(search(&close), close.len(), "{name}");
+        }
     }
 }
