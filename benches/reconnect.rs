@@ -65,7 +65,7 @@ async fn recovery(rig: &Rig, label: &str, names: &[String], skip_wait: bool) -> 
             w.command(chanwatch::record::Command::Connect).await;
             Duration::ZERO
         }
-        Record::ConnectingIn { delay_ms } => {
+        Record::ConnectingIn { delay_ms, .. } => {
             Duration::from_millis(delay_ms).saturating_sub(since(restored, announce.ts))
         }
         _ => unreachable!(),

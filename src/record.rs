@@ -61,6 +61,9 @@ pub enum Record {
     /// The next connection attempt starts after this delay.
     ConnectingIn {
         delay_ms: u64,
+        /// Why the client is waiting (the cause of the failure, and why it backs off).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        reason: Option<String>,
     },
     /// A connection-level error: a close code, a `pusher:error`, a frame that could not be read.
     Error {
@@ -376,7 +379,10 @@ mod tests {
         let mut line = |ms: u64| {
             let s = Stamped {
                 ts: UNIX_EPOCH + Duration::from_millis(ms),
-                record: Record::ConnectingIn { delay_ms: 1 },
+                record: Record::ConnectingIn {
+                    delay_ms: 1,
+                    reason: None,
+                },
             };
             let mut out = Vec::new();
             writer.write(&s, &mut out);

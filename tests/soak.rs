@@ -212,7 +212,7 @@ async fn two_hundred_disconnects_leave_one_clean_connection() {
                 .await;
             seen.extend(before);
             match wait.record {
-                Record::ConnectingIn { delay_ms } => {
+                Record::ConnectingIn { delay_ms, .. } => {
                     assert!(delay_ms >= 1000, "#{i} {kind:?}: waits {delay_ms} ms")
                 }
                 _ => unreachable!(),

@@ -95,12 +95,15 @@ mod tests {
     use crate::record::Record;
 
     fn rec(n: u64) -> Stamped {
-        Stamped::now(Record::ConnectingIn { delay_ms: n })
+        Stamped::now(Record::ConnectingIn {
+            delay_ms: n,
+            reason: None,
+        })
     }
 
     fn delay(r: &Stamped) -> u64 {
         match r.record {
-            Record::ConnectingIn { delay_ms } => delay_ms,
+            Record::ConnectingIn { delay_ms, .. } => delay_ms,
             _ => unreachable!(),
         }
     }

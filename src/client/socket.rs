@@ -8,6 +8,8 @@ use crate::connection::{ConnId, Input};
 use bytes::{Bytes, BytesMut};
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -18,6 +20,11 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 /// Large enough that a 1 MiB (or 16 MiB) frame is read and judged by the machine instead of
 /// killing the socket; small enough that a hostile server cannot make us buffer gigabytes.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// The most our own frames (subscribes, client events, pongs) may pile up unwritten. A
+/// server that stops reading its socket fills this, and the connection is then given up
+/// like a lost one instead of buffering without bound.
+pub const MAX_QUEUED_BYTES: usize = 4 << 20;
 
 /// How long a clean close may take (our close frame out, the server's answer in) before the
 /// socket is simply dropped.
@@ -33,7 +40,18 @@ enum Outgoing {
 pub(super) struct Socket {
     pub conn: ConnId,
     tx: mpsc::UnboundedSender<Outgoing>,
+    /// Bytes handed to the writer and not yet written.
+    queued: Arc<AtomicUsize>,
+    /// Bumped for each `pusher:ping` to answer; the writer sends one `pusher:pong` for
+    /// however many bumps it finds, so a ping flood queues at most one answer.
+    pong: watch::Sender<u64>,
     task: JoinHandle<()>,
+}
+
+/// Our frames have piled up past [`MAX_QUEUED_BYTES`]: the server is not reading them.
+#[derive(Debug)]
+pub(super) struct Stuck {
+    pub queued: usize,
 }
 
 impl Socket {
@@ -42,14 +60,39 @@ impl Socket {
         // Unbounded on purpose: the client task must never wait on a socket that is itself
         // waiting for the client task to read its inputs. Outbound volume is bounded by
         // commands and the protocol (subscribes, pongs, client events), not by the server.
+        // (Its size is watched: see `send`.)
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(conn, url, via, inputs, rx));
-        Socket { conn, tx, task }
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (pong, pongs) = watch::channel(0);
+        let writer = WriterParts {
+            rx,
+            queued: queued.clone(),
+            protocol_pongs: pongs,
+        };
+        let task = tokio::spawn(run(conn, url, via, inputs, writer));
+        Socket {
+            conn,
+            tx,
+            queued,
+            pong,
+            task,
+        }
     }
 
-    pub fn send(&self, text: String) {
+    /// Queue a text frame, unless the server has left too much of ours unread.
+    pub fn send(&self, text: String) -> Result<(), Stuck> {
+        let queued = self.queued.fetch_add(text.len(), Ordering::Relaxed) + text.len();
+        if queued > MAX_QUEUED_BYTES {
+            return Err(Stuck { queued });
+        }
         // A send error means the task has ended; its `Closed` input is already on its way.
         let _ = self.tx.send(Outgoing::Text(text));
+        Ok(())
+    }
+
+    /// Answer a `pusher:ping` (merged with any answer not yet written).
+    pub fn pong(&self) {
+        self.pong.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Close cleanly in the background; the returned handle ends within twice
@@ -78,7 +121,7 @@ async fn run(
     url: String,
     via: Option<SocketAddr>,
     inputs: InputSender,
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    mut writer_parts: WriterParts,
 ) {
     // tungstenite only does the handshake; the frame size limit is the decoder's.
     let connect = handshake::open(&url, via, WebSocketConfig::default());
@@ -93,10 +136,11 @@ async fn run(
                     return;
                 }
             },
-            out = rx.recv() => match out {
+            out = writer_parts.rx.recv() => match out {
                 // The machine gave up on this attempt (disconnect, handshake timeout).
                 Some(Outgoing::Close { .. }) | None => return,
-                Some(Outgoing::Text(_)) => {
+                Some(Outgoing::Text(text)) => {
+                    writer_parts.queued.fetch_sub(text.len(), Ordering::Relaxed);
                     tracing::debug!(conn, "dropping a frame sent before the socket opened");
                 }
             },
@@ -120,7 +164,7 @@ async fn run(
     let writer = AbortOnDrop(tokio::spawn(write_loop(
         conn,
         write_half,
-        rx,
+        writer_parts,
         pongs,
         stop_rx,
         inputs.clone(),
@@ -327,15 +371,30 @@ async fn send_frame(
     io.flush().await
 }
 
+/// What the writer task reads from: our frames, their byte count, protocol pongs.
+struct WriterParts {
+    rx: mpsc::UnboundedReceiver<Outgoing>,
+    queued: Arc<AtomicUsize>,
+    protocol_pongs: watch::Receiver<u64>,
+}
+
 async fn write_loop(
     conn: ConnId,
     mut io: WriteHalf<Stream>,
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    parts: WriterParts,
     mut pongs: watch::Receiver<Option<Bytes>>,
     mut stop: oneshot::Receiver<Option<Vec<u8>>>,
     inputs: InputSender,
     done: oneshot::Sender<WriterEnd>,
 ) {
+    let WriterParts {
+        mut rx,
+        queued,
+        mut protocol_pongs,
+    } = parts;
+    // Only answers asked for from now on: the first value is not a ping.
+    protocol_pongs.mark_unchanged();
+    let mut protocol_pongs_open = true;
     let mut out = Vec::new();
     let mut pings_open = true;
     let failed = |e: std::io::Error| {
@@ -350,7 +409,9 @@ async fn write_loop(
         tokio::select! {
             out_msg = rx.recv() => match out_msg {
                 Some(Outgoing::Text(text)) => {
-                    if let Err(e) = send_frame(&mut io, &mut out, codec::OP_TEXT, text.as_bytes()).await {
+                    let sent = send_frame(&mut io, &mut out, codec::OP_TEXT, text.as_bytes()).await;
+                    queued.fetch_sub(text.len(), Ordering::Relaxed);
+                    if let Err(e) = sent {
                         let _ = inputs.send(failed(e)).await;
                         break WriterEnd::Failed;
                     }
@@ -371,6 +432,16 @@ async fn write_loop(
                 let payload = pongs.borrow_and_update().clone();
                 if let (true, Some(payload)) = (pings_open, payload)
                     && let Err(e) = send_frame(&mut io, &mut out, codec::OP_PONG, &payload).await
+                {
+                    let _ = inputs.send(failed(e)).await;
+                    break WriterEnd::Failed;
+                }
+            }
+            changed = protocol_pongs.changed(), if protocol_pongs_open => {
+                protocol_pongs_open = changed.is_ok();
+                let pong = crate::protocol::frame::pong();
+                if protocol_pongs_open
+                    && let Err(e) = send_frame(&mut io, &mut out, codec::OP_TEXT, pong.as_bytes()).await
                 {
                     let _ = inputs.send(failed(e)).await;
                     break WriterEnd::Failed;

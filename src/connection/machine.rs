@@ -1,6 +1,7 @@
 //! The connection state machine: pusher-js's ConnectionManager, channel table and presence
 //! bookkeeping as one pure value. Timers are deadlines; the caller owns the clock.
 
+use super::server_values::{ServerActivity, effective_activity, server_activity};
 use super::{
     AuthFailure, AuthGrant, AuthRequest, Backoff, ConnId, Endpoint, Input, MachineConfig, Members,
     Output, UserGrant,
@@ -67,6 +68,8 @@ struct Conn {
     ping_at: Option<Instant>,
     ping_sent_at: Option<Instant>,
     pong_deadline: Option<Instant>,
+    /// When `connection_established` arrived.
+    established_at: Option<Instant>,
 }
 
 pub struct Machine {
@@ -412,6 +415,7 @@ impl Machine {
             ping_at: None,
             ping_sent_at: None,
             pong_deadline: None,
+            established_at: None,
         });
         self.out.push(Output::Open {
             conn: id,
@@ -427,7 +431,7 @@ impl Machine {
         }
         if !matches!(self.state, State::Connecting | State::Unavailable) {
             self.unavailable_at = Some(now + self.config.unavailable_timeout);
-            self.set_state(State::Connecting, Some(cause), None);
+            self.set_state(State::Connecting, Some(cause.clone()), None);
         }
         if delay.is_zero() {
             self.retry_at = None;
@@ -435,6 +439,7 @@ impl Machine {
         } else {
             self.record(Record::ConnectingIn {
                 delay_ms: delay.as_millis() as u64,
+                reason: Some(cause),
             });
             self.retry_at = Some(now + delay);
         }
@@ -480,7 +485,14 @@ impl Machine {
                         "pong timeout: nothing received within {} of our ping",
                         humantime::format_duration(self.config.pong_timeout)
                     );
-                    self.retry_in(now, Duration::ZERO, cause);
+                    let established_at = c.established_at;
+                    match self.young_loss(now, established_at) {
+                        Some(young) => {
+                            let delay = self.backoff.next_delay();
+                            self.retry_in(now, delay, format!("{cause}; {young}"));
+                        }
+                        None => self.retry_in(now, Duration::ZERO, cause),
+                    }
                 } else if c.ping_at.is_some_and(|t| t <= now) {
                     let (id, after) = (c.id, c.activity);
                     if let Some(c) = self.conn.as_mut() {
@@ -512,12 +524,35 @@ impl Machine {
         if !matches!(effective, 1000 | 1001) {
             self.error(Some(effective as i64), cause.clone());
         }
+        let young = self.young_loss(now, c.established_at);
         let action = match close_action(effective) {
-            // A socket that never finished the handshake backs off instead of hammering.
-            CloseAction::Reconnect if !was_established => CloseAction::Backoff,
+            // A socket that never finished the handshake, or died young, backs off
+            // instead of hammering the server.
+            CloseAction::Reconnect | CloseAction::ReconnectNow if !was_established => {
+                CloseAction::Backoff
+            }
+            CloseAction::Reconnect | CloseAction::ReconnectNow if young.is_some() => {
+                cause = format!("{cause}; {}", young.unwrap_or_default());
+                CloseAction::Backoff
+            }
             a => a,
         };
         self.apply(now, action, cause);
+    }
+
+    /// For a connection lost after `established_at`: `Some(words)` when it lived less than
+    /// `young_connection` (the loss counts as a failure for the back-off), `None` when it
+    /// lived long enough, in which case the back-off starts again from 1 s.
+    fn young_loss(&mut self, now: Instant, established_at: Option<Instant>) -> Option<String> {
+        let lived = now.saturating_duration_since(established_at?);
+        if lived >= self.config.young_connection {
+            self.backoff.reset();
+            return None;
+        }
+        Some(format!(
+            "it ended {} ms after connecting, so the retry backs off",
+            lived.as_millis()
+        ))
     }
 
     fn apply(&mut self, now: Instant, action: CloseAction, cause: String) {
@@ -586,15 +621,17 @@ impl Machine {
                     self.retry_after_backoff(now, "bad handshake");
                     return;
                 };
-                // A missing or zero activity_timeout falls back to ours (pusher-js would fail).
-                let server = f
-                    .data_field("activity_timeout")
-                    .and_then(Value::as_f64)
-                    .filter(|s| *s > 0.0)
-                    .map(Duration::from_secs_f64);
-                let activity = server.map_or(self.config.activity_timeout, |s| {
-                    s.min(self.config.activity_timeout)
-                });
+                // A missing activity_timeout falls back to ours (pusher-js would fail); any
+                // other value is clamped into a sane range first.
+                let server = server_activity(f.data_field("activity_timeout"));
+                if let ServerActivity::Ignored { note }
+                | ServerActivity::Seconds {
+                    note: Some(note), ..
+                } = &server
+                {
+                    self.error(None, note.clone());
+                }
+                let activity = effective_activity(self.config.activity_timeout, &server);
                 if let Some(c) = self.conn.as_mut() {
                     c.phase = Phase::Established {
                         socket_id: socket_id.clone(),
@@ -602,8 +639,9 @@ impl Machine {
                     c.handshake_deadline = None;
                     c.activity = activity;
                     c.ping_at = Some(now + activity);
+                    c.established_at = Some(now);
                 }
-                self.backoff.reset();
+                // The back-off restarts only once this connection has lived (young_loss).
                 self.retry_at = None;
                 self.unavailable_at = None;
                 self.set_state(State::Connected, None, Some(socket_id));
@@ -626,8 +664,9 @@ impl Machine {
                     Some(c) => format!("pusher:error {c} ({}): {message}", describe(c)),
                     None => format!("pusher:error: {message}"),
                 };
+                // Refused during the handshake: reconnecting at once would only repeat it.
                 let action = match action {
-                    CloseAction::Reconnect => CloseAction::Backoff,
+                    CloseAction::Reconnect | CloseAction::ReconnectNow => CloseAction::Backoff,
                     a => a,
                 };
                 self.apply(now, action, cause);
@@ -645,8 +684,8 @@ impl Machine {
     fn on_frame(&mut self, f: Frame) {
         match f.event.as_str() {
             "pusher:ping" => {
-                if let Some(id) = self.established_id() {
-                    self.send(id, frame::pong());
+                if let Some(conn) = self.established_id() {
+                    self.out.push(Output::Pong { conn });
                 }
             }
             "pusher:pong" => {}

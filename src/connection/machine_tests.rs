@@ -1,7 +1,7 @@
 //! The state machine under virtual time: no sockets, no clocks, every path of the protocol notes.
 
 use super::*;
-use crate::connection::Transports;
+use crate::connection::{DEFAULT_YOUNG_CONNECTION, Transports};
 use serde_json::json;
 
 struct H {
@@ -52,6 +52,7 @@ fn sent(out: &[Output]) -> Vec<Value> {
     out.iter()
         .filter_map(|o| match o {
             Output::Send { text, .. } => Some(serde_json::from_str(text).unwrap()),
+            Output::Pong { .. } => Some(serde_json::from_str(&frame::pong()).unwrap()),
             _ => None,
         })
         .collect()
@@ -68,7 +69,7 @@ fn delays(out: &[Output]) -> Vec<u64> {
     records(out)
         .into_iter()
         .filter_map(|r| match r {
-            Record::ConnectingIn { delay_ms } => Some(delay_ms),
+            Record::ConnectingIn { delay_ms, .. } => Some(delay_ms),
             _ => None,
         })
         .collect()
@@ -103,6 +104,9 @@ impl H {
         endpoint.tls = false;
         endpoint.ws_port = 6001;
         let mut config = MachineConfig::new(endpoint);
+        // Most tests close a connection at the instant it opened; the storm guard for
+        // young connections has tests of its own.
+        config.young_connection = Duration::ZERO;
         f(&mut config);
         H {
             m: Machine::new(config),
@@ -1243,5 +1247,248 @@ fn encrypted_grant_without_shared_secret_fails_the_subscription() {
     });
     assert!(
         matches!(&records(&out)[0], Record::SubscriptionError { message, .. } if message.contains("shared_secret"))
+    );
+}
+
+// ----- hostile servers: numbers out of range, storms -----
+
+fn established_raw(socket_id: &str, activity: &str) -> String {
+    let data = format!(r#"{{"socket_id":"{socket_id}","activity_timeout":{activity}}}"#);
+    json!({"event":"pusher:connection_established","data":data}).to_string()
+}
+
+/// Open a socket and complete its handshake with `hello`; returns the conn and outputs.
+fn connect_with(h: &mut H, hello: &str) -> (ConnId, Vec<Output>) {
+    let mut out = h.cmd(Command::Connect);
+    let (conn, _) = opened(&out).expect("connect opens a socket");
+    out.extend(h.feed(Input::Opened { conn }));
+    out.extend(h.text(conn, hello));
+    (conn, out)
+}
+
+#[test]
+fn a_huge_server_activity_timeout_is_clamped_not_a_panic() {
+    for huge in [
+        "1e20",
+        "1e308",
+        "18446744073709551615",
+        "99999999999999999999999",
+    ] {
+        let mut h = H::new();
+        let (_, out) = connect_with(&mut h, &established_raw("1.1", huge));
+        assert_eq!(h.m.state(), State::Connected, "{huge}");
+        assert!(
+            errors(&out).iter().any(|(_, m)| m.contains("out of range")),
+            "{huge}: {out:?}"
+        );
+        // min(ours, clamped server value): our 120 s.
+        assert!(sent(&h.run_for(Duration::from_millis(119_999))).is_empty());
+        assert_eq!(
+            sent(&h.advance(Duration::from_millis(1))).len(),
+            1,
+            "{huge}"
+        );
+    }
+}
+
+#[test]
+fn a_tiny_server_activity_timeout_pings_at_most_once_a_second() {
+    for tiny in ["5e-324", "0.000001", "0.5"] {
+        let mut h = H::new();
+        let (conn, out) = connect_with(&mut h, &established_raw("1.1", tiny));
+        assert!(errors(&out).iter().any(|(_, m)| m.contains("out of range")));
+        // A busy stream: a frame every 10 ms for 3 s sends no ping at all.
+        for _ in 0..300 {
+            h.now += Duration::from_millis(10);
+            let out = h.text(conn, r#"{"event":"pusher:pong"}"#);
+            assert!(sent(&out).is_empty(), "{tiny}: pinged while frames flow");
+        }
+        // Silence: one ping after the 1 s floor, not before.
+        assert!(sent(&h.run_for(Duration::from_millis(999))).is_empty());
+        assert_eq!(
+            sent(&h.advance(Duration::from_millis(1))).len(),
+            1,
+            "{tiny}"
+        );
+    }
+}
+
+#[test]
+fn unusable_server_activity_timeouts_fall_back_to_ours() {
+    for bad in ["0", "-1", "-1e300", r#""soon""#, "{}", "[]", "true"] {
+        let mut h = H::new();
+        let (_, out) = connect_with(&mut h, &established_raw("1.1", bad));
+        assert_eq!(h.m.state(), State::Connected, "{bad}");
+        assert!(
+            errors(&out).iter().any(|(_, m)| m.contains("ignored")),
+            "{bad}: {out:?}"
+        );
+        assert!(sent(&h.run_for(Duration::from_millis(119_999))).is_empty());
+        assert_eq!(sent(&h.advance(Duration::from_millis(1))).len(), 1, "{bad}");
+    }
+}
+
+#[test]
+fn numbers_of_any_shape_in_frames_never_panic() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    h.subscribe("presence-room");
+    let extremes = [
+        "1e308",
+        "-1e308",
+        "18446744073709551616",
+        "-9223372036854775809",
+        "0.5",
+        "-0",
+        "5e-324",
+        r#""x""#,
+        "{}",
+        "[1e400]",
+        "null",
+        "true",
+    ];
+    for n in extremes {
+        for text in [
+            format!(r#"{{"event":"pusher:error","data":{{"code":{n},"message":{n}}}}}"#),
+            format!(
+                r#"{{"event":"pusher:subscription_error","channel":"presence-room","data":{{"status":{n}}}}}"#
+            ),
+            format!(
+                r#"{{"event":"pusher_internal:member_added","channel":"presence-room","data":{{"user_id":{n},"user_info":{n}}}}}"#
+            ),
+            format!(
+                r#"{{"event":"pusher_internal:member_removed","channel":"presence-room","data":{{"user_id":{n}}}}}"#
+            ),
+            format!(
+                r#"{{"event":"pusher_internal:subscription_succeeded","channel":"presence-room","data":{{"presence":{{"count":{n},"ids":[{n}],"hash":{n}}}}}}}"#
+            ),
+            format!(r#"{{"event":"pusher:signin_success","data":{{"user_data":{n}}}}}"#),
+            format!(
+                r#"{{"event":"pusher_internal:watchlist_events","data":{{"events":[{{"name":{n},"user_ids":{n}}}]}}}}"#
+            ),
+            format!(r#"{{"event":{n},"channel":{n},"data":{n},"user_id":{n}}}"#),
+            format!(r#"{{"event":"news","channel":"presence-room","data":{n}}}"#),
+        ] {
+            h.text(conn, &text);
+        }
+        let out = h.close(conn, Some(4000 + (n.len() as u16 % 3) * 100));
+        // Whatever the code did, the machine still answers.
+        assert!(h.m.state() != State::Initialized, "{n}: {out:?}");
+        h.run_for(Duration::from_secs(30));
+        if h.m.socket_id().is_none() {
+            h.cmd(Command::Connect);
+        }
+    }
+}
+
+#[test]
+fn a_young_4200_backs_off_and_the_wait_says_why() {
+    let mut h = H::with(|c| c.young_connection = DEFAULT_YOUNG_CONNECTION);
+    let (conn, _) = h.connect();
+    h.now += Duration::from_millis(200);
+    let out = h.close(conn, Some(4200));
+    let waits: Vec<_> = records(&out)
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::ConnectingIn { delay_ms, reason } => Some((delay_ms, reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waits.len(), 1, "{out:?}");
+    let (delay, reason) = &waits[0];
+    assert!((1000..=1250).contains(delay), "{delay}");
+    let reason = reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("4200") && reason.contains("200 ms after connecting"),
+        "{reason}"
+    );
+    assert!(opened(&out).is_none(), "must not reopen at once");
+}
+
+#[test]
+fn a_4200_storm_is_at_most_about_one_attempt_a_second() {
+    let mut h = H::with(|c| c.young_connection = DEFAULT_YOUNG_CONNECTION);
+    h.cmd(Command::Subscribe {
+        channel: "private-orders".into(),
+    });
+    let mut out = h.cmd(Command::Connect);
+    let start = h.now;
+    let mut attempts = Vec::new();
+    let mut authorizations = 0;
+    // The server accepts every connection and closes it with 4200 right after the
+    // handshake, for a simulated minute.
+    while h.now - start < Duration::from_secs(60) {
+        if let Some((conn, _)) = opened(&out) {
+            attempts.push(h.now - start);
+            let done = h.complete(conn, "1.1");
+            authorizations += auth_requests(&done).len();
+            h.now += Duration::from_millis(5);
+            h.close(conn, Some(4200));
+        }
+        let next = h.m.next_deadline().expect("a retry is scheduled");
+        h.now = next.max(h.now);
+        out = h.feed(Input::Tick);
+    }
+    // Back-off 1, 2, 4, 8, 15, 15 ... s: a handful of attempts, never a storm.
+    assert!(
+        attempts.len() <= 10,
+        "{} attempts: {attempts:?}",
+        attempts.len()
+    );
+    for pair in attempts.windows(2).skip(1) {
+        assert!(pair[1] - pair[0] >= Duration::from_secs(1), "{attempts:?}");
+    }
+    assert_eq!(authorizations, attempts.len());
+}
+
+#[test]
+fn a_4200_after_a_long_life_reconnects_at_once_and_restarts_the_backoff() {
+    let mut h = H::with(|c| c.young_connection = DEFAULT_YOUNG_CONNECTION);
+    let (conn, _) = h.connect();
+    // Two young losses grow the back-off ...
+    h.now += Duration::from_millis(10);
+    h.close(conn, Some(4200));
+    let out = h.run_for(Duration::from_secs(2));
+    let (conn, _) = opened(&out).unwrap();
+    h.complete(conn, "1.2");
+    h.now += Duration::from_secs(60);
+    // ... but a connection that lived a minute reconnects at once.
+    let out = h.close(conn, Some(4200));
+    assert!(delays(&out).is_empty(), "{out:?}");
+    let (conn, _) = opened(&out).expect("reopened at once");
+    h.complete(conn, "1.3");
+    h.now += Duration::from_millis(10);
+    // And the next young loss starts from 1 s again.
+    let out = h.close(conn, Some(4200));
+    let d = delays(&out);
+    assert!(d.len() == 1 && (1000..=1250).contains(&d[0]), "{d:?}");
+}
+
+#[test]
+fn a_4200_during_the_handshake_backs_off() {
+    let mut h = H::with(|c| c.young_connection = DEFAULT_YOUNG_CONNECTION);
+    let out = h.cmd(Command::Connect);
+    let (conn, _) = opened(&out).unwrap();
+    h.feed(Input::Opened { conn });
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher:error",
+            None,
+            json!({"code": 4200, "message": "go away"}),
+        ),
+    );
+    assert!(opened(&out).is_none(), "{out:?}");
+    assert_eq!(delays(&out).len(), 1, "{out:?}");
+}
+
+#[test]
+fn a_ping_is_answered_with_a_mergeable_pong() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let out = h.text(conn, r#"{"event":"pusher:ping","data":{}}"#);
+    assert!(
+        matches!(out.as_slice(), [Output::Pong { conn: c }] if *c == conn),
+        "{out:?}"
     );
 }

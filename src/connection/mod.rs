@@ -8,6 +8,7 @@
 mod backoff;
 mod machine;
 mod members;
+pub mod server_values;
 pub mod transport;
 
 pub use backoff::Backoff;
@@ -30,6 +31,11 @@ pub const DEFAULT_UNAVAILABLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_RETRY_CAP: Duration = Duration::from_secs(15);
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// A connection that ends sooner than this after `connection_established` counts as a
+/// failed attempt: the back-off grows instead of restarting, so a server that accepts and
+/// then drops every connection (a 4200 storm) sees at most about one attempt a second.
+pub const DEFAULT_YOUNG_CONNECTION: Duration = Duration::from_secs(5);
+
 /// Timing and addressing the machine needs; everything has a pusher-js-like default.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MachineConfig {
@@ -44,6 +50,9 @@ pub struct MachineConfig {
     pub retry_cap: Duration,
     /// Abandon an attempt whose socket has not said `connection_established` by then.
     pub handshake_timeout: Duration,
+    /// A connection lost sooner than this after its handshake backs off like a failed
+    /// attempt, whatever the close code ([`DEFAULT_YOUNG_CONNECTION`]).
+    pub young_connection: Duration,
     /// Seed for the retry jitter, so tests are repeatable.
     pub seed: u64,
     /// Sign the user in (`pusher:signin`) on every connection.
@@ -59,6 +68,7 @@ impl MachineConfig {
             unavailable_timeout: DEFAULT_UNAVAILABLE_TIMEOUT,
             retry_cap: DEFAULT_RETRY_CAP,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            young_connection: DEFAULT_YOUNG_CONNECTION,
             seed: 0x9e37_79b9_7f4a_7c15,
             signin: false,
         }
@@ -138,6 +148,9 @@ pub enum Output {
     Open { conn: ConnId, url: String },
     /// Send a text frame on socket `conn`.
     Send { conn: ConnId, text: String },
+    /// Answer a `pusher:ping` on socket `conn`. Kept apart from `Send` so that a flood of
+    /// pings queues at most one answer.
+    Pong { conn: ConnId },
     /// Close socket `conn` with this code.
     Close {
         conn: ConnId,

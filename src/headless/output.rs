@@ -197,7 +197,12 @@ mod tests {
 
     fn batch(from: u64, n: u64) -> Vec<Stamped> {
         (from..from + n)
-            .map(|i| Stamped::now(Record::ConnectingIn { delay_ms: i }))
+            .map(|i| {
+                Stamped::now(Record::ConnectingIn {
+                    delay_ms: i,
+                    reason: None,
+                })
+            })
             .collect()
     }
 

@@ -661,7 +661,7 @@ impl App {
                     }
                 }
             }
-            Record::ConnectingIn { delay_ms } => {
+            Record::ConnectingIn { delay_ms, .. } => {
                 let d = Duration::from_millis(delay_ms);
                 self.status.retry_at = Some(now + d);
                 self.push_timeline(s.ts, TimelineKind::ConnectingIn(d));

@@ -202,7 +202,10 @@ fn busy() -> Fx {
         State::Connecting,
         Some("closed with 4201"),
     );
-    fx.rec(Record::ConnectingIn { delay_ms: 1_000 });
+    fx.rec(Record::ConnectingIn {
+        delay_ms: 1_000,
+        reason: None,
+    });
     fx.at(5_100)
         .state(State::Connecting, State::Connected, None);
     fx.subscribed("news");
@@ -591,7 +594,10 @@ fn state_changes_drive_the_status() {
         State::Unavailable,
         Some("connection lost"),
     );
-    fx.rec(Record::ConnectingIn { delay_ms: 4_000 });
+    fx.rec(Record::ConnectingIn {
+        delay_ms: 4_000,
+        reason: None,
+    });
     assert!(
         fx.app
             .channels()
@@ -904,7 +910,10 @@ fn snapshot_status_bar() {
         State::Connecting,
         Some("closed with 4200"),
     );
-    fx.rec(Record::ConnectingIn { delay_ms: 2_500 });
+    fx.rec(Record::ConnectingIn {
+        delay_ms: 2_500,
+        reason: None,
+    });
     fx.at(12_000);
     fx.msg(Msg::Tick);
     fx.app.info.demo = true;
