@@ -32,6 +32,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     no_transparent_huge_pages();
+    chanwatch::panic_report::install();
     // Bad flags exit here with code 2 and a message naming the flag.
     let cli = Cli::parse();
     let logging_to_file = cli.output.log_file.is_some();
@@ -59,6 +60,13 @@ fn main() -> ExitCode {
     let result = runtime.block_on(run(cli));
     // Do not wait for stray blocking work (a pending stdout write to a dead reader).
     runtime.shutdown_timeout(Duration::from_millis(500));
+    // A panic in any task was already reported in one line: never a success.
+    if let Some(message) = chanwatch::panic_report::message() {
+        if logging_to_file {
+            tracing::error!("{message}");
+        }
+        return ExitCode::from(chanwatch::panic_report::EXIT_CODE);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -48,6 +48,7 @@ async fn route(
     // Dropping the sender is how the client learns its watcher has gone (it then quits).
     let mut to_client = Some(to_client);
     let mut socket_id: Option<String> = None;
+    let mut last_state = State::Initialized;
     // Publish calls run beside the loop; their results come back here.
     let (side_tx, mut side_rx) = mpsc::channel::<Record>(64);
     loop {
@@ -94,6 +95,7 @@ async fn route(
                 for stamped in &batch {
                     if let Record::State { current, socket_id: id, .. } = &stamped.record {
                         socket_id = if *current == State::Connected { id.clone() } else { None };
+                        last_state = *current;
                     }
                 }
                 if out.send_batch(batch).await.is_err() {
@@ -107,8 +109,30 @@ async fn route(
             }
         }
     }
-    let _ = task.await;
+    let ended = task.await;
     drop(extras); // stop traffic, proxy and demo server only after the client is done
+    if let Err(e) = ended
+        && e.is_panic()
+    {
+        // Say what happened where a watcher can still read it, then end the same way.
+        let message = crate::panic_report::message()
+            .unwrap_or("internal error: the client task panicked")
+            .to_string();
+        let last = vec![
+            Stamped::now(Record::Error {
+                code: None,
+                message: message.clone(),
+            }),
+            Stamped::now(Record::State {
+                previous: last_state,
+                current: State::Disconnected,
+                socket_id: None,
+                cause: Some(message),
+            }),
+        ];
+        let _ = out.send_batch(last).await;
+        std::panic::resume_unwind(e.into_panic());
+    }
 }
 
 fn command_error(cmd: &str, channel: Option<&str>, status: Option<u16>, message: String) -> Record {

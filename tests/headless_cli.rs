@@ -353,3 +353,51 @@ fn bad_flags_exit_2_naming_the_flag() {
         assert!(out.stdout.is_empty(), "nothing on stdout for {args:?}");
     }
 }
+
+#[tokio::test]
+async fn a_panic_in_the_client_exits_70_with_final_records_and_one_line() {
+    let server = plain_server().await;
+    let mut child = Command::from(isolated::chanwatch())
+        .args(args(server.port))
+        .env("CHANWATCH_DEBUG_PANIC", "client")
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chanwatch");
+    let output = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        use tokio::io::AsyncReadExt;
+        let mut out = child.stdout.take().unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let (a, b) = tokio::join!(
+            out.read_to_string(&mut stdout),
+            err.read_to_string(&mut stderr)
+        );
+        a.unwrap();
+        b.unwrap();
+        (child.wait().await.unwrap(), stdout, stderr)
+    })
+    .await
+    .expect("chanwatch ends by itself after a panic");
+    let (status, stdout, stderr) = output;
+    assert_eq!(status.code(), Some(70), "stderr: {stderr}");
+    let lines: Vec<Value> = stdout.lines().map(check_record).collect();
+    let [.., error, state] = lines.as_slice() else {
+        panic!("too few records: {stdout}");
+    };
+    assert_eq!(error["type"], "error", "{stdout}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("internal error")
+    );
+    assert_eq!(state["type"], "state");
+    assert_eq!(state["current"], "disconnected");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("chanwatch: internal error:"), "{stderr}");
+}

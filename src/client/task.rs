@@ -257,6 +257,16 @@ impl Driver {
             }
             Output::AuthenticateUser { socket_id } => self.authenticate_user(socket_id),
             Output::Record(record) => {
+                if matches!(
+                    record,
+                    Record::State {
+                        current: State::Connected,
+                        ..
+                    }
+                ) && crate::panic_report::debug_panic_requested()
+                {
+                    panic!("{} asked for a panic", crate::panic_report::DEBUG_PANIC_VAR);
+                }
                 self.pending.push(Stamped { ts: wall, record });
                 if self.pending.len() >= BATCH_RECORDS {
                     self.flush().await;

@@ -80,6 +80,11 @@ pub async fn run_with(
     let mut frame_stats = frame_stats::FrameStats::from_env();
 
     loop {
+        // A panic elsewhere has given the terminal back and said what happened: stop
+        // before drawing over the shell.
+        if let Some(message) = crate::panic_report::message() {
+            anyhow::bail!("{message}");
+        }
         if pacer.should_draw(Instant::now()) {
             let started = Instant::now();
             term.terminal
