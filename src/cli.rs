@@ -296,6 +296,10 @@ pub struct OutputArgs {
     /// How many events the dashboard's log keeps [default: 10000].
     #[arg(long, value_parser = parse_log_ring, value_name = "N")]
     pub log_ring: Option<usize>,
+    /// The most memory the dashboard's log may use, e.g. 64MiB; the oldest events go first
+    /// [default: 64MiB].
+    #[arg(long, value_parser = config::check_log_bytes, value_name = "SIZE")]
+    pub log_bytes: Option<u64>,
     /// Write logs to this file instead of stderr (logs never go to stdout).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
@@ -343,6 +347,7 @@ impl Cli {
             disabled_transports: c.disabled_transports.clone(),
             subscribe: non_empty(self.channels.subscribe.clone()),
             log_ring: self.output.log_ring,
+            log_bytes: self.output.log_bytes,
             legacy_auth_endpoint: None,
             legacy_auth_transport: None,
             auth: self.auth.layer(),

@@ -121,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } = handle;
     let config = AppConfig {
         log_capacity: setup.log_ring,
+        log_bytes: setup.log_bytes,
         theme: Theme::from_env(),
         ..AppConfig::default()
     };

@@ -33,6 +33,8 @@ pub struct Setup {
     pub api: Option<HttpApi>,
     pub dashboard: DashboardInfo,
     pub log_ring: usize,
+    /// The most memory the dashboard's log may hold.
+    pub log_bytes: u64,
 }
 
 /// A configuration the session cannot start with.
@@ -152,6 +154,7 @@ fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
         api: http_api(settings),
         dashboard,
         log_ring: settings.log_ring,
+        log_bytes: settings.log_bytes,
     })
 }
 

@@ -139,6 +139,13 @@ pub struct Layer {
         deserialize_with = "de_opt::log_ring"
     )]
     pub log_ring: Option<usize>,
+    /// The most memory the dashboard's log may hold, e.g. "64MiB".
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt::log_bytes"
+    )]
+    pub log_bytes: Option<u64>,
     /// Legacy pusher-js `authEndpoint` (also `auth_endpoint`, like the CLI flag and
     /// `PUSHER_AUTH_ENDPOINT`): the same as `auth.endpoint`.
     #[serde(
@@ -331,6 +338,7 @@ impl Layer {
             disabled_transports: pick(self.disabled_transports, lower.disabled_transports),
             subscribe: pick(self.subscribe, lower.subscribe),
             log_ring: pick(self.log_ring, lower.log_ring),
+            log_bytes: pick(self.log_bytes, lower.log_bytes),
             legacy_auth_endpoint: pick(self.legacy_auth_endpoint, lower.legacy_auth_endpoint),
             legacy_auth_transport: pick(self.legacy_auth_transport, lower.legacy_auth_transport),
             auth: merge_with(self.auth, lower.auth, AuthLayer::over),

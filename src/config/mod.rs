@@ -57,10 +57,10 @@ pub use settings::{
     DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
 };
 pub use values::{
-    AuthTransport, AuthUrl, ExternalCommand, MAX_DURATION, MAX_LOG_RING, Pairs, Secret,
-    check_app_id, check_channel, check_cluster, check_header, check_host, check_key,
-    check_log_ring, check_object, check_path, check_transport, check_user_data, parse_bool,
-    parse_duration, parse_port,
+    AuthTransport, AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, MAX_DURATION, MAX_LOG_RING, Pairs,
+    Secret, check_app_id, check_channel, check_cluster, check_header, check_host, check_key,
+    check_log_bytes, check_log_ring, check_object, check_path, check_transport, check_user_data,
+    parse_bool, parse_duration, parse_port,
 };
 
 use std::path::PathBuf;

@@ -48,6 +48,8 @@ pub struct Settings {
     pub disabled_transports: Vec<String>,
     pub subscribe: Vec<String>,
     pub log_ring: usize,
+    #[serde(serialize_with = "bytes")]
+    pub log_bytes: u64,
     pub auth: ChannelAuth,
     pub user_auth: UserAuth,
     pub api: Api,
@@ -178,6 +180,7 @@ impl Settings {
             disabled_transports: layer.disabled_transports.unwrap_or_default(),
             subscribe: layer.subscribe.unwrap_or_default(),
             log_ring: layer.log_ring.unwrap_or(DEFAULT_LOG_RING),
+            log_bytes: layer.log_bytes.unwrap_or(super::values::DEFAULT_LOG_BYTES),
             auth,
             user_auth,
             api,
@@ -342,6 +345,17 @@ fn resolve_user_auth(user: UserAuthLayer, has_secret: bool) -> Result<UserAuth, 
 
 fn human<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*d))
+}
+
+/// Sizes as written in the config (`64MiB`), so that the printed config reads back.
+fn bytes<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(
+        &bytesize::ByteSize::b(*n)
+            .display()
+            .iec_short()
+            .to_string()
+            .replace(' ', ""),
+    )
 }
 
 /// TOML has no null: a JSON null inside user_info (possible from a CLI flag) is shown as

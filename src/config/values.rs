@@ -157,6 +157,26 @@ pub fn check_channel(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// The dashboard log's memory bound, besides its event count.
+pub const DEFAULT_LOG_BYTES: u64 = 64 << 20;
+pub const MIN_LOG_BYTES: u64 = 1 << 20;
+pub const MAX_LOG_BYTES: u64 = 16 << 30;
+
+/// A byte size such as `64MiB`, `512 KB` or `1048576`, between [`MIN_LOG_BYTES`] and
+/// [`MAX_LOG_BYTES`].
+pub fn check_log_bytes(text: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a size (write e.g. 64MiB, 512KiB or 1048576)"))?;
+    let n = size.as_u64();
+    if (MIN_LOG_BYTES..=MAX_LOG_BYTES).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{text} is not a log size in bytes (1MiB to 16GiB)"))
+    }
+}
+
 pub fn check_log_ring(n: i64) -> Result<usize, String> {
     match usize::try_from(n) {
         Ok(size) if (1..=MAX_LOG_RING).contains(&size) => Ok(size),
@@ -529,6 +549,10 @@ pub(super) mod de_opt {
         let n = integer(d, "a port number (1 to 65535)")?;
         check_port(n).map(Some).map_err(de::Error::custom)
     }
+    pub fn log_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        let text = string_or_integer(d)?.unwrap_or_default();
+        check_log_bytes(&text).map(Some).map_err(de::Error::custom)
+    }
     pub fn log_ring<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
         let n = integer(d, "a number of events")?;
         check_log_ring(n).map(Some).map_err(de::Error::custom)
@@ -656,6 +680,19 @@ mod tests {
         );
         assert!(check_channel("bad channel").is_err());
         assert!(check_log_ring(0).is_err());
+        assert_eq!(check_log_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(check_log_bytes(" 2 MiB "), Ok(2 << 20));
+        assert_eq!(check_log_bytes("1048576"), Ok(1 << 20));
+        for bad in [
+            "",
+            "lots",
+            "1KiB",
+            "17GiB",
+            "-5MiB",
+            "99999999999999999999999",
+        ] {
+            assert!(check_log_bytes(bad).is_err(), "{bad}");
+        }
         assert!(check_header("X Bad", "v").is_err());
         assert!(check_header("X-Ok", "line\nbreak").is_err());
     }

@@ -97,6 +97,7 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
             demo: true,
         },
         log_ring: DEFAULT_LOG_RING,
+        log_bytes: crate::config::DEFAULT_LOG_BYTES,
     };
     let extras = Extras {
         proxy: Some(proxy),

@@ -43,6 +43,8 @@ pub struct DashboardInfo {
 pub struct AppConfig {
     /// Events kept in the log ring.
     pub log_capacity: usize,
+    /// The most memory the log may hold (payloads, names, previews).
+    pub log_bytes: u64,
     pub theme: Theme,
     /// The wall-clock time matching the `now` given to [`App::new`]; `None` reads the system
     /// clock. Tests fix it so rendered times are stable.
@@ -53,6 +55,7 @@ impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
             log_capacity: DEFAULT_CAPACITY,
+            log_bytes: crate::config::DEFAULT_LOG_BYTES,
             theme: Theme::coloured(),
             wall_clock: None,
         }
@@ -408,7 +411,7 @@ impl App {
             timeline_scroll: 0,
             channels: IndexMap::new(),
             channel_sel: 0,
-            log: EventLog::new(config.log_capacity),
+            log: EventLog::new(config.log_capacity, config.log_bytes),
             filter: Filter::default(),
             log_view: LogView::Follow,
             unseen: 0,

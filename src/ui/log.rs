@@ -12,6 +12,13 @@ use std::time::SystemTime;
 pub const TEXT_BYTES: usize = 1024;
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
+/// The most of one event's data the log keeps (1 MiB); the rest is cut and the entry says
+/// how large the data was. Headless output always carries the data whole.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
+
+/// What an entry costs besides its strings: the struct, the ring slot, allocator slack.
+const ENTRY_OVERHEAD: usize = 160;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEntry {
     pub seq: u64,
@@ -25,6 +32,9 @@ pub struct LogEntry {
     /// The data on one line (the raw string when it is a string, else compact JSON), cut
     /// at [`TEXT_BYTES`].
     pub text: String,
+    /// 0, or the data's size when it arrived larger than [`MAX_EVENT_BYTES`]: `data` is
+    /// then a JSON string of its first bytes.
+    pub cut_from: usize,
 }
 
 impl LogEntry {
@@ -36,6 +46,13 @@ impl LogEntry {
         user_id: Option<String>,
         data: RawJson,
     ) -> LogEntry {
+        let (data, cut_from) = if data.get().len() > MAX_EVENT_BYTES {
+            let whole = data.get();
+            let kept = prefix_bytes(whole, MAX_EVENT_BYTES);
+            (RawJson::string(kept), whole.len())
+        } else {
+            (data, 0)
+        };
         let text = match data.as_string() {
             Some(s) => prefix_bytes(&s, TEXT_BYTES).to_string(),
             None => prefix_bytes(data.get(), TEXT_BYTES).to_string(),
@@ -49,7 +66,18 @@ impl LogEntry {
             data,
             decrypted: false,
             text,
+            cut_from,
         }
+    }
+
+    /// About how much memory the entry holds.
+    pub fn bytes(&self) -> usize {
+        ENTRY_OVERHEAD
+            + self.data.get().len()
+            + self.text.len()
+            + self.event.len()
+            + self.channel.as_ref().map_or(0, String::len)
+            + self.user_id.as_ref().map_or(0, String::len)
     }
 }
 
@@ -57,17 +85,23 @@ impl LogEntry {
 pub struct EventLog {
     entries: VecDeque<LogEntry>,
     capacity: usize,
+    /// The most the entries may hold together ([`LogEntry::bytes`]).
+    max_bytes: usize,
+    bytes: usize,
     dropped: u64,
     next_seq: u64,
 }
 
 impl EventLog {
-    /// A ring holding at most `capacity` events (at least one).
-    pub fn new(capacity: usize) -> EventLog {
+    /// A ring holding at most `capacity` events (at least one) and about `max_bytes` of
+    /// them; the newest event is always kept.
+    pub fn new(capacity: usize, max_bytes: u64) -> EventLog {
         let capacity = capacity.max(1);
         EventLog {
             entries: VecDeque::with_capacity(capacity.min(4096)),
             capacity,
+            max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+            bytes: 0,
             dropped: 0,
             next_seq: 0,
         }
@@ -82,10 +116,6 @@ impl EventLog {
         data: RawJson,
         decrypted: bool,
     ) {
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
-            self.dropped += 1;
-        }
         let seq = self.next_seq;
         self.next_seq += 1;
         let mut entry = LogEntry::new(seq, ts, channel, event, user_id, data);
@@ -93,12 +123,28 @@ impl EventLog {
             entry.decrypted = true;
             entry.text.insert_str(0, "[decrypted] ");
         }
+        let size = entry.bytes();
+        while !self.entries.is_empty()
+            && (self.entries.len() >= self.capacity || self.bytes + size > self.max_bytes)
+        {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes -= old.bytes();
+                self.dropped += 1;
+            }
+        }
+        self.bytes += size;
         self.entries.push_back(entry);
     }
 
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.bytes = 0;
         self.dropped = 0;
+    }
+
+    /// About how much memory the entries hold.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn len(&self) -> usize {
@@ -255,7 +301,7 @@ mod tests {
 
     #[test]
     fn ring_drops_oldest_and_counts() {
-        let mut log = EventLog::new(3);
+        let mut log = EventLog::new(3, u64::MAX);
         for i in 0..5 {
             push(&mut log, "a", "e", json!(i));
         }
@@ -270,8 +316,45 @@ mod tests {
     }
 
     #[test]
+    fn ring_is_bounded_by_bytes_too() {
+        let max = 1 << 20;
+        let mut log = EventLog::new(1_000_000, max);
+        let payload = json!("x".repeat(10_000));
+        for _ in 0..1_000 {
+            push(&mut log, "a", "e", payload.clone());
+        }
+        assert!(log.bytes() <= max as usize, "{}", log.bytes());
+        assert!((90..=110).contains(&log.len()), "{}", log.len());
+        assert_eq!(log.dropped() as usize + log.len(), 1_000);
+        // The newest event is kept even when it alone is over the bound.
+        let mut tiny = EventLog::new(10, 1);
+        push(&mut tiny, "a", "e", json!(1));
+        push(&mut tiny, "a", "e", json!(2));
+        assert_eq!((tiny.len(), tiny.dropped()), (1, 1));
+    }
+
+    #[test]
+    fn a_huge_payload_is_kept_up_to_the_cap_and_marked() {
+        let mut log = EventLog::new(10, u64::MAX);
+        let huge = "é".repeat(MAX_EVENT_BYTES); // 2 MiB of text
+        let data = json!({ "blob": huge });
+        let whole = data.to_string().len();
+        push(&mut log, "a", "e", data);
+        let e = log.get(0).unwrap();
+        assert_eq!(e.cut_from, whole);
+        let kept = e.data.as_string().expect("kept as a JSON string");
+        assert!(kept.len() <= MAX_EVENT_BYTES && kept.len() > MAX_EVENT_BYTES - 4);
+        assert!(kept.starts_with(r#"{"blob":"éé"#));
+        assert!(e.bytes() < 3 * MAX_EVENT_BYTES);
+        // A payload under the cap is untouched.
+        push(&mut log, "a", "e", json!({"k": 1}));
+        assert_eq!(log.get(1).unwrap().cut_from, 0);
+        assert_eq!(log.get(1).unwrap().data.get(), r#"{"k":1}"#);
+    }
+
+    #[test]
     fn filter_terms() {
-        let mut log = EventLog::new(10);
+        let mut log = EventLog::new(10, u64::MAX);
         push(
             &mut log,
             "private-chat",

@@ -1596,3 +1596,68 @@ fn mouse_wheel_moves_inside_the_overlays() {
     assert_eq!(fx.app.channel_sel, before, "clicks do not reach the panes");
     assert!(fx.app.overlay().is_some());
 }
+
+/// Text of the whole buffer, row by row.
+fn screen_text(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_one_megabyte_event_opens_in_the_detail_view_top_and_bottom() {
+    let mut fx = Fx::new();
+    fx.msg(Msg::Resize(80, 24));
+    let items: Vec<Value> = (0..16_000)
+        .map(|i| json!({"id": i, "name": format!("item-{i:05}"), "pad": "x".repeat(20)}))
+        .collect();
+    let data = json!({ "items": items, "last": "the end" });
+    let size = data.to_string().len();
+    assert!(
+        (900_000..crate::ui::log::MAX_EVENT_BYTES).contains(&size),
+        "{size}"
+    );
+    fx.event("big", "dump", data);
+    fx.app.focus = Pane::Log;
+    fx.key(KeyCode::Enter);
+    assert!(fx.app.detail().is_some());
+    let top = screen_text(&fx.render(80, 24));
+    assert!(top.contains("\"items\": ["), "{top}");
+    assert!(top.contains("\"id\": 0,"), "{top}");
+    fx.ch('G');
+    let bottom = screen_text(&fx.render(80, 24));
+    assert!(bottom.contains("\"last\": \"the end\""), "{bottom}");
+}
+
+#[test]
+fn an_event_nested_ten_thousand_deep_opens_and_scrolls() {
+    let mut fx = Fx::new();
+    fx.msg(Msg::Resize(80, 24));
+    let depth = 10_000;
+    let text = format!("{}\"core\"{}", "[".repeat(depth), "]".repeat(depth));
+    let data: crate::protocol::RawJson =
+        crate::protocol::RawJson::parse(&text).expect("valid JSON");
+    fx.rec(Record::Event {
+        channel: Some("deep".into()),
+        event: "nest".into(),
+        data,
+        user_id: None,
+        decrypted: false,
+    });
+    fx.app.focus = Pane::Log;
+    fx.key(KeyCode::Enter);
+    let top = screen_text(&fx.render(80, 24));
+    assert!(top.contains("┃data"), "{top}");
+    // To the middle of it: the innermost value, its depth shown instead of 20 000 spaces.
+    for _ in 0..depth {
+        fx.ch('j');
+    }
+    let middle = screen_text(&fx.render(80, 24));
+    assert!(middle.contains("[depth 10000] \"core\""), "{middle}");
+}

@@ -43,11 +43,26 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ]));
     }
     lines.push(Line::from(Span::styled("data", t.label())));
-    // From the text, so that keys keep their order and numbers their spelling.
-    lines.extend(json::lines(t, e.data.get()));
+    if e.cut_from > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "(cut: {} bytes arrived; the first {} KiB are kept, as a string)",
+                e.cut_from,
+                crate::ui::log::MAX_EVENT_BYTES / 1024
+            ),
+            t.dim(),
+        )));
+    }
+    let head = lines.len();
     let inner_h = area.height.saturating_sub(2) as usize;
-    let max_scroll = lines.len().saturating_sub(inner_h);
+    // Only the visible part of the data is laid out (from the text, so that keys keep
+    // their order and numbers their spelling); the first pass counts its lines.
+    let total = head + json::window(t, e.data.get(), 0, 0).total;
+    let max_scroll = total.saturating_sub(inner_h);
     let scroll = d.scroll.min(max_scroll);
+    let data_skip = scroll.saturating_sub(head);
+    let data = json::window(t, e.data.get(), data_skip, inner_h);
+    lines.extend(data.lines);
     let block = Block::bordered()
         .border_type(BorderType::Thick)
         .border_style(t.border(true))
@@ -59,7 +74,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             " Esc back · j/k ↑/↓ scroll · g/G top/bottom ",
             t.dim(),
         )));
-    let body: Vec<Line> = lines.into_iter().skip(scroll).collect();
+    let body: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll.min(head))
+        .take(inner_h)
+        .collect();
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(body).block(block), area);
 }
