@@ -40,6 +40,7 @@ fn every_key() -> Layer {
         disabled_transports: Some(vec!["wss".into()]),
         subscribe: Some(vec!["c".into()]),
         log_ring: Some(1),
+        log_bytes: Some(1 << 20),
         legacy_auth_endpoint: Some(url.clone()),
         legacy_auth_transport: Some(AuthTransport::Ajax),
         auth: Some(AuthLayer {
