@@ -12,7 +12,8 @@
 //! message; the setup's messages never do.
 
 use crate::config::{
-    self, AuthLayer, AuthTransport, AuthUrl, ExternalCommand, Layer, Pairs, Secret, UserAuthLayer,
+    self, AuthLayer, AuthTransport, AuthUrl, ExternalCommand, Layer, Pairs, Params, Secret,
+    UserAuthLayer,
 };
 use clap::{ArgAction, ArgGroup, Args, Parser};
 use serde_json::Value;
@@ -167,8 +168,12 @@ pub struct ChannelArgs {
 #[command(next_help_heading = "Authorization")]
 pub struct AuthArgs {
     /// App secret: sign subscriptions locally (HMAC-SHA256). Never shown or logged.
+    /// Prefer PUSHER_APP_SECRET or --secret-file: other users can read a command line.
     #[arg(long, value_parser = parse_secret, value_name = "SECRET")]
     pub secret: Option<Secret>,
+    /// Read the app secret from this file (one trailing newline is ignored).
+    #[arg(long, value_name = "PATH", conflicts_with = "secret")]
+    pub secret_file: Option<PathBuf>,
     /// Authorization endpoint: POST socket_id and channel_name as a form.
     #[arg(long, value_parser = Sensitive(AuthUrl::parse), value_name = "URL")]
     pub auth_endpoint: Option<AuthUrl>,
@@ -181,6 +186,10 @@ pub struct AuthArgs {
     /// Extra header for the auth endpoint, 'Name: value' (repeatable).
     #[arg(long = "auth-header", value_parser = Sensitive(crate::auth::parse_header), value_name = "'K: V'", action = ArgAction::Append)]
     pub auth_headers: Vec<(String, String)>,
+    /// Headers for the auth endpoint from a file, one 'Name: value' per line (blank lines
+    /// and lines starting with # are skipped); --auth-header wins for the same name.
+    #[arg(long, value_name = "PATH")]
+    pub auth_header_file: Option<PathBuf>,
     /// Shell command that authorizes: gets {"socket_id","channel_name"} JSON on stdin, prints
     /// the auth JSON. Instead of --auth-endpoint.
     #[arg(long, value_parser = parse_command, value_name = "CMD", conflicts_with = "auth_endpoint")]
@@ -195,6 +204,9 @@ pub struct AuthArgs {
     /// gives encrypted channels their key. Never shown or logged.
     #[arg(long, value_name = "BASE64")]
     pub encryption_master_key: Option<String>,
+    /// Read the encryption master key (base64) from this file.
+    #[arg(long, value_name = "PATH", conflicts_with = "encryption_master_key")]
+    pub encryption_master_key_file: Option<PathBuf>,
     /// Give up on an authorization request after this long [default: 10s].
     #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub auth_timeout: Option<Duration>,
@@ -210,16 +222,22 @@ impl fmt::Debug for AuthArgs {
             .collect();
         f.debug_struct("AuthArgs")
             .field("secret", &self.secret)
+            .field("secret_file", &self.secret_file)
             .field("auth_endpoint", &self.auth_endpoint)
             .field("auth_transport", &self.auth_transport)
-            .field("auth_params", &Pairs::from_iter(self.auth_params.clone()))
+            .field("auth_params", &Params::from_iter(self.auth_params.clone()))
             .field("auth_headers", &headers)
+            .field("auth_header_file", &self.auth_header_file)
             .field("auth_command", &self.auth_command.as_ref().map(|_| "<set>"))
             .field("user_id", &self.user_id)
             .field("user_info", &self.user_info)
             .field(
                 "encryption_master_key",
                 &self.encryption_master_key.as_ref().map(|_| "<hidden>"),
+            )
+            .field(
+                "encryption_master_key_file",
+                &self.encryption_master_key_file,
             )
             .field("auth_timeout", &self.auth_timeout)
             .finish()
@@ -248,6 +266,9 @@ pub struct UserAuthArgs {
     /// "id" (implies --signin).
     #[arg(long, value_parser = parse_user_data, value_name = "JSON")]
     pub user_data: Option<Value>,
+    /// Headers for the user authentication endpoint from a file, one 'Name: value' per line.
+    #[arg(long, value_name = "PATH")]
+    pub user_auth_header_file: Option<PathBuf>,
 }
 
 /// A command line may carry a token as an argument.
@@ -262,6 +283,7 @@ impl fmt::Debug for UserAuthArgs {
                 &self.user_auth_command.as_ref().map(|_| "<set>"),
             )
             .field("user_data", &self.user_data)
+            .field("user_auth_header_file", &self.user_auth_header_file)
             .finish()
     }
 }
@@ -410,7 +432,7 @@ fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
 
-fn pairs(v: &[(String, String)]) -> Option<Pairs> {
+fn pairs<K>(v: &[(String, String)]) -> Option<Pairs<K>> {
     (!v.is_empty()).then(|| v.iter().cloned().collect())
 }
 

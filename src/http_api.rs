@@ -7,6 +7,7 @@
 //! `Debug` output.
 
 use crate::auth::signature::hmac_hex;
+use crate::http_client::{BodyError, read_capped};
 use md5::{Digest, Md5};
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,6 +24,10 @@ const RESERVED_PARAMS: [&str; 5] = [
 
 /// How much of an error response body an [`HttpApiError`] keeps.
 const BODY_EXCERPT_CHARS: usize = 300;
+
+/// Bodies larger than this are refused: the largest answer, a channel listing, is a few
+/// KiB even for thousands of channels.
+const MAX_BODY: usize = 4 << 20;
 
 /// The whole request may take this long; servers answer these calls in milliseconds, so
 /// anything longer means the server is stuck or unreachable.
@@ -109,6 +114,14 @@ pub enum HttpApiError {
         /// The start of the response body, for the server's explanation.
         body: String,
     },
+    /// The answer's body was larger than the client accepts.
+    #[error("{method} {path}: HTTP {status}: the body is over {} KiB", .limit / 1024)]
+    TooLarge {
+        method: &'static str,
+        path: String,
+        status: u16,
+        limit: usize,
+    },
     /// A 2xx answer whose body was not the JSON expected.
     #[error("{method} {path}: unexpected response: {message}")]
     Decode {
@@ -122,7 +135,9 @@ impl HttpApiError {
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            HttpApiError::Status { status, .. } => Some(*status),
+            HttpApiError::Status { status, .. } | HttpApiError::TooLarge { status, .. } => {
+                Some(*status)
+            }
             _ => None,
         }
     }
@@ -290,7 +305,16 @@ impl HttpApi {
         };
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
-        let text = response.text().await.map_err(transport)?;
+        let body = read_capped(response, MAX_BODY).await.map_err(|e| match e {
+            BodyError::TooLarge { limit } => HttpApiError::TooLarge {
+                method,
+                path: path.clone(),
+                status: status.as_u16(),
+                limit,
+            },
+            BodyError::Read(e) => transport(e),
+        })?;
+        let text = String::from_utf8_lossy(&body);
         if !status.is_success() {
             return Err(HttpApiError::Status {
                 method,
@@ -495,6 +519,21 @@ mod tests {
             .expect("bounded")
             .unwrap();
         assert_eq!(users, vec!["a".to_string(), "7".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn an_oversized_answer_is_refused() {
+        let huge: &'static str =
+            Box::leak(format!("[{}]", "0,".repeat(MAX_BODY / 2) + "0").into_boxed_str());
+        let (base, _server) = one_shot_server("200 OK", huge).await;
+        let api = HttpApi::new(base, "app1", "key", "secret");
+        let err = tokio::time::timeout(Duration::from_secs(20), api.channels(None))
+            .await
+            .expect("bounded")
+            .unwrap_err();
+        assert!(matches!(err, HttpApiError::TooLarge { .. }), "{err}");
+        assert_eq!(err.status(), Some(200));
+        assert!(err.to_string().contains("over 4096 KiB"), "{err}");
     }
 
     #[tokio::test]

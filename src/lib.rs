@@ -12,6 +12,7 @@ pub mod demo;
 pub mod faults;
 pub mod headless;
 pub mod http_api;
+pub mod http_client;
 pub mod panic_report;
 pub mod protocol;
 pub mod record;

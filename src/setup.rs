@@ -14,12 +14,12 @@ use crate::auth::{
 use crate::cli::Cli;
 use crate::client::{AuthProvider, Authorizers, ClientConfig};
 use crate::config::{
-    self, AuthMethod, AuthTransport, ConfigError, ExternalCommand, LoadOptions, Loaded, Pairs,
-    Settings,
+    self, AuthLayer, AuthMethod, AuthTransport, ConfigError, ExternalCommand, Headers, Layer,
+    LoadOptions, Loaded, Params, Secret, Settings, UserAuthLayer,
 };
 use crate::http_api::HttpApi;
 use crate::ui::DashboardInfo;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,6 +47,13 @@ pub enum SetupError {
     /// that cannot be set up, a master key that is not 32 bytes...). Names the flag and key.
     #[error("{0}")]
     Invalid(String),
+    /// A `--...-file` option whose file cannot be read or does not hold what it should.
+    #[error("{flag} {path}: {message}")]
+    SecretFile {
+        flag: &'static str,
+        path: String,
+        message: String,
+    },
 }
 
 impl SetupError {
@@ -115,10 +122,74 @@ fn load(
     let options = LoadOptions {
         config: cli.connection.config.clone(),
         profile: cli.connection.profile.clone(),
-        cli: cli.layer(),
+        cli: cli_layer(cli)?,
         default_path,
     };
     Ok(config::load(options, env)?)
+}
+
+/// The flags as a configuration layer, with the secrets given as files read in: a secret
+/// on the command line can be read by anyone who can list processes, one in a file only
+/// by who can read the file.
+fn cli_layer(cli: &Cli) -> Result<Layer, SetupError> {
+    let mut layer = cli.layer();
+    let a = &cli.auth;
+    if let Some(path) = &a.secret_file {
+        let text = read_secret_file("--secret-file", path)?;
+        let secret =
+            Secret::new(text).map_err(|message| file_error("--secret-file", path, message))?;
+        layer.secret = Some(secret);
+    }
+    if let Some(path) = &a.encryption_master_key_file {
+        let flag = "--encryption-master-key-file";
+        let text = read_secret_file(flag, path)?;
+        let key = Secret::new(text.trim()).map_err(|message| file_error(flag, path, message))?;
+        layer
+            .auth
+            .get_or_insert_with(AuthLayer::default)
+            .encryption_master_key = Some(key);
+    }
+    if let Some(path) = &a.auth_header_file {
+        let from_file = read_header_file("--auth-header-file", path)?;
+        let auth = layer.auth.get_or_insert_with(AuthLayer::default);
+        // The flags name headers one by one: they win over the file's.
+        auth.headers = Some(match auth.headers.take() {
+            Some(flags) => flags.over(from_file),
+            None => from_file,
+        });
+    }
+    if let Some(path) = &cli.user_auth.user_auth_header_file {
+        let from_file = read_header_file("--user-auth-header-file", path)?;
+        let user = layer.user_auth.get_or_insert_with(UserAuthLayer::default);
+        user.headers = Some(from_file);
+    }
+    Ok(layer)
+}
+
+fn file_error(flag: &'static str, path: &Path, message: String) -> SetupError {
+    SetupError::SecretFile {
+        flag,
+        path: config::display_path(path),
+        message,
+    }
+}
+
+/// The file's text without one trailing line break, which editors add and nobody means as
+/// part of a secret.
+fn read_secret_file(flag: &'static str, path: &Path) -> Result<String, SetupError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| file_error(flag, path, format!("cannot read it: {e}")))?;
+    let text = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
+    Ok(text.to_string())
+}
+
+fn read_header_file(flag: &'static str, path: &Path) -> Result<Headers, SetupError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| file_error(flag, path, format!("cannot read it: {e}")))?;
+    config::parse_header_lines(&text).map_err(|message| file_error(flag, path, message))
 }
 
 /// Everything a session needs from the merged settings.
@@ -252,21 +323,16 @@ fn user_authenticator(settings: &Settings) -> Result<UserAuthenticator, SetupErr
 fn endpoint(
     url: &str,
     transport: AuthTransport,
-    params: &Pairs,
-    headers: &Pairs,
+    params: &Params,
+    headers: &Headers,
     timeout: Duration,
     what: &str,
 ) -> Result<EndpointAuthorizer, SetupError> {
-    let owned = |p: &Pairs| -> Vec<(String, String)> {
-        p.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    };
     let transport = match transport {
         AuthTransport::Ajax => crate::auth::AuthTransport::Ajax,
         AuthTransport::Jsonp => crate::auth::AuthTransport::Jsonp,
     };
-    EndpointAuthorizer::new(url, owned(params), owned(headers), timeout)
+    EndpointAuthorizer::new(url, params.to_vec(), headers.to_vec(), timeout)
         .and_then(|e| e.with_transport(transport))
         .map_err(|e| SetupError::Invalid(format!("{what}: {e}")))
 }

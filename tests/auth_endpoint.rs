@@ -268,3 +268,98 @@ async fn refused_port() {
         failure.message
     );
 }
+
+/// A redirect to another port is another origin: the request carrying the headers and
+/// params is not repeated there, and the failure says so.
+#[tokio::test]
+async fn redirect_to_another_origin_is_not_followed() {
+    let (elsewhere, mut stolen) = http_stub::serve("/collect", |_| {
+        Reply::Answer(200, r#"{"auth":"key:forged"}"#.into())
+    })
+    .await;
+    let target = format!("{elsewhere}?from=auth");
+    let (url, mut seen) = http_stub::serve("/pusher/auth", move |_| {
+        Reply::Redirect(307, target.clone())
+    })
+    .await;
+    let user = EndpointAuthorizer::new(
+        &url,
+        vec![("team".into(), "blue".into())],
+        vec![("X-Team-Token".into(), "sekrit".into())],
+        DEFAULT_WAIT,
+    )
+    .unwrap();
+    let failure = timeout(
+        BOUND,
+        authorizer(&url, DEFAULT_WAIT).authorize(&request("private-orders")),
+    )
+    .await
+    .expect("authorize must finish on its own")
+    .unwrap_err();
+    assert_request(&seen.recv().await.unwrap(), "private-orders");
+    assert_eq!(failure.status, None);
+    let origin = elsewhere.trim_end_matches("/collect");
+    assert!(
+        failure.message.contains("redirect")
+            && failure.message.contains("another origin")
+            && failure.message.contains(origin),
+        "{}",
+        failure.message
+    );
+    assert!(
+        !failure.message.contains("from=auth"),
+        "{}",
+        failure.message
+    );
+
+    // User authentication goes through the same client.
+    let failure = timeout(BOUND, user.authenticate_user("123.456"))
+        .await
+        .expect("authenticate_user must finish on its own")
+        .unwrap_err();
+    assert!(
+        failure.message.contains("another origin"),
+        "{}",
+        failure.message
+    );
+    assert!(seen.recv().await.is_some());
+    // Give a wrongly followed redirect time to arrive; nothing may.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        stolen.try_recv().is_err(),
+        "the other origin was asked: the headers went with it"
+    );
+}
+
+/// Within the endpoint's own origin a redirect is followed (a framework moving a route),
+/// but not forever.
+#[tokio::test]
+async fn same_origin_redirects_are_followed_a_bounded_number_of_times() {
+    let (url, mut seen) = http_stub::serve("/pusher/auth", |req| match req.path.as_str() {
+        "/pusher/auth" => Reply::Redirect(307, "/broadcasting/auth".into()),
+        "/broadcasting/auth" => Reply::Answer(200, r#"{"auth":"key:moved"}"#.into()),
+        _ => Reply::Redirect(302, req.path.clone()),
+    })
+    .await;
+    let result = timeout(
+        BOUND,
+        authorizer(&url, DEFAULT_WAIT).authorize(&request("private-orders")),
+    )
+    .await
+    .expect("authorize must finish on its own");
+    assert_eq!(result.unwrap().auth, "key:moved");
+    assert_request(&seen.recv().await.unwrap(), "private-orders");
+    let moved = seen.recv().await.unwrap();
+    assert_eq!(moved.path, "/broadcasting/auth");
+    assert_eq!(moved.header("x-trace"), ["abc-1"], "307 keeps the request");
+
+    let looping = url.replace("/pusher/auth", "/loop");
+    let failure = timeout(
+        BOUND,
+        authorizer(&looping, DEFAULT_WAIT).authorize(&request("private-orders")),
+    )
+    .await
+    .expect("authorize must finish on its own")
+    .unwrap_err();
+    assert!(failure.message.contains("redirects"), "{}", failure.message);
+}

@@ -416,10 +416,8 @@ async fn command_failing_reports_its_status_and_stderr() {
         .unwrap_err();
     assert_eq!(failure.status, None);
     assert!(
-        failure.message.starts_with("auth command `sh ")
-            && failure
-                .message
-                .ends_with("auth.sh` exited with status 3; stderr: user 123.456 may not join"),
+        failure.message
+            == "auth command `sh ••••` exited with status 3; stderr: user 123.456 may not join",
         "{}",
         failure.message
     );
@@ -432,7 +430,7 @@ async fn command_that_does_not_exist() {
         .unwrap_err();
     assert!(
         failure.message.starts_with(
-            "auth command `/nonexistent/chanwatch-auth …` exited with status 127; stderr: "
+            "auth command `/nonexistent/chanwatch-auth ••••` exited with status 127; stderr: "
         ),
         "{}",
         failure.message
@@ -449,7 +447,7 @@ async fn command_printing_bad_json_is_explained_with_its_stderr() {
     assert_eq!(failure.status, None);
     let m = &failure.message;
     assert!(
-        m.contains("auth.sh` printed something that is not valid JSON ("),
+        m.contains("auth command `sh ••••` printed something that is not valid JSON ("),
         "{m}"
     );
     assert!(
@@ -467,7 +465,7 @@ async fn command_printing_nothing() {
     assert!(
         failure
             .message
-            .ends_with("auth.sh` printed nothing on stdout; expected the auth JSON"),
+            .ends_with("`sh ••••` printed nothing on stdout; expected the auth JSON"),
         "{}",
         failure.message
     );
@@ -513,7 +511,7 @@ wait
     assert_eq!(failure.status, None);
     assert!(
         failure.message.ends_with(
-            "auth.sh` did not finish within 500ms and was killed; stderr: working on it"
+            "`sh ••••` did not finish within 500ms and was killed; stderr: working on it"
         ),
         "{}",
         failure.message

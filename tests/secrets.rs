@@ -807,3 +807,290 @@ fn dashboard_screens_never_show_the_secret() {
     assert!(!text.is_empty(), "-vvv wrote a log");
     assert_clean("dashboard log file", &text, &forbidden);
 }
+
+const TEAM_TOKEN: &str = "sekrit-team-4471";
+const PARAM_TOKEN: &str = "sekrit-param-8812";
+const COMMAND_TOKEN: &str = "sekrit-cmd-5530";
+const SHOWN_HEADER: &str = "application/json";
+
+/// The log file is readable by its owner only, from the moment it exists.
+#[cfg(unix)]
+#[track_caller]
+fn assert_owner_only(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{}: mode {:o}", path.display(), mode);
+}
+
+/// Custom header names and params hold credentials as often as `Authorization` does: their
+/// values are masked everywhere, whether given as flags or in a header file, while the
+/// allowlisted `Accept` is shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_headers_and_params_are_masked_and_allowlisted_headers_shown() {
+    let server = server().await;
+    let _traffic = server.start_traffic();
+    let mut forbidden = forbidden(&server);
+    forbidden.extend([TEAM_TOKEN.to_string(), PARAM_TOKEN.to_string()]);
+    let dir = tempfile::tempdir().unwrap();
+    let headers = dir.path().join("headers.txt");
+    std::fs::write(
+        &headers,
+        format!("# the team's token\nX-Team-Token: {TEAM_TOKEN}\n"),
+    )
+    .unwrap();
+    let endpoint_args = |team_header: Vec<String>| {
+        let mut args = host_args(&server);
+        args.extend(strings(&[
+            "--auth-endpoint",
+            &server.auth_endpoint(),
+            "--auth-header",
+            &format!("Accept: {SHOWN_HEADER}"),
+            "--auth-param",
+            &format!("token={PARAM_TOKEN}"),
+        ]));
+        args.extend(team_header);
+        args.extend(subscribe_args());
+        args
+    };
+    let cases = [
+        (
+            "team-flag",
+            endpoint_args(strings(&[
+                "--auth-header",
+                &format!("X-Team-Token: {TEAM_TOKEN}"),
+            ])),
+        ),
+        (
+            "team-file",
+            endpoint_args(strings(&["--auth-header-file", headers.to_str().unwrap()])),
+        ),
+    ];
+    for (name, args) in cases {
+        let mut headless = vec!["--headless".to_string()];
+        headless.extend(args.iter().cloned());
+        let r = run(dir.path(), name, &headless, &[], live(PRIVATE, false)).await;
+        assert!(r.ok, "{name}: {}", r.context());
+        r.assert_clean(name, &forbidden);
+        assert_signed(name, &r);
+        #[cfg(unix)]
+        assert_owner_only(&dir.path().join(format!("{name}.log")));
+        for a in r.of_type("auth") {
+            let request = &a["request"];
+            assert_eq!(request["headers"]["Accept"], SHOWN_HEADER, "{name}: {a}");
+            assert!(
+                request["headers"]["X-Team-Token"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with('•')),
+                "{name}: the header is listed, its value masked: {a}"
+            );
+            assert!(
+                request["form"]["token"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with('•')),
+                "{name}: the param is listed, its value masked: {a}"
+            );
+            assert_eq!(request["form"]["socket_id"], a["socket_id"], "{name}: {a}");
+        }
+
+        let mut print = args.clone();
+        print.push("--print-config".into());
+        let p = run(
+            dir.path(),
+            &format!("{name}-print"),
+            &print,
+            &[],
+            Script::Exits,
+        )
+        .await;
+        assert!(p.ok, "{name} --print-config: {}", p.context());
+        p.assert_clean(&format!("{name} --print-config"), &forbidden);
+        assert!(
+            p.stdout.contains(&format!("Accept = \"{SHOWN_HEADER}\""))
+                && p.stdout.contains("X-Team-Token = \"••••")
+                && p.stdout.contains("token = \"••••"),
+            "{name}: {}",
+            p.stdout
+        );
+    }
+}
+
+/// An auth command's arguments may hold a token: the command is shown as its program with
+/// every argument masked, in `--print-config`, the `auth` records, errors and the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_command_arguments_are_masked() {
+    let server = server().await;
+    let forbidden = vec![COMMAND_TOKEN.to_string()];
+    let dir = tempfile::tempdir().unwrap();
+    // A command that fails (no such program): its failure is reported, naming it.
+    let line = format!("chanwatch-test-helper --token {COMMAND_TOKEN}");
+    let mut args = host_args(&server);
+    args.extend(strings(&["--auth-command", &line, "-s", "private-chat"]));
+    let mut headless = vec!["--headless".to_string()];
+    headless.extend(args.iter().cloned());
+    let r = run(
+        dir.path(),
+        "command",
+        &headless,
+        &[],
+        live(&["private-chat"], false),
+    )
+    .await;
+    assert!(r.ok, "{}", r.context());
+    r.assert_clean("auth command", &forbidden);
+    let auth = r.of_type("auth");
+    assert!(!auth.is_empty(), "{}", r.context());
+    for a in &auth {
+        assert_eq!(
+            a["request"]["command"], "`chanwatch-test-helper •••• ••••`",
+            "{a}"
+        );
+        assert_eq!(a["ok"], false, "{a}");
+    }
+    let errors = r.of_type("subscription_error");
+    assert!(
+        errors.iter().any(|e| e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`chanwatch-test-helper •••• ••••`"))),
+        "{errors:?}"
+    );
+
+    let mut print = args.clone();
+    print.push("--print-config".into());
+    let p = run(dir.path(), "command-print", &print, &[], Script::Exits).await;
+    assert!(p.ok, "{}", p.context());
+    p.assert_clean("auth command --print-config", &forbidden);
+    assert!(
+        p.stdout
+            .contains("command = \"chanwatch-test-helper •••• ••••\""),
+        "{}",
+        p.stdout
+    );
+}
+
+/// The secret and the master key can come from files instead of the command line; a file
+/// that cannot be read or holds no header is a configuration error naming the flag and the
+/// file, never quoting what it holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_files_work_and_bad_ones_are_named() {
+    let server = server().await;
+    let _traffic = server.start_traffic();
+    let forbidden = forbidden(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+    let master = dir.path().join("master-key");
+    std::fs::write(&master, format!("{}\n", master_key_b64())).unwrap();
+    let mut args = host_args(&server);
+    args.extend(strings(&[
+        "--secret-file",
+        secret.to_str().unwrap(),
+        "--encryption-master-key-file",
+        master.to_str().unwrap(),
+        "--app-id",
+        server.app_id(),
+    ]));
+    args.extend(subscribe_args());
+    let mut headless = vec!["--headless".to_string()];
+    headless.extend(args.iter().cloned());
+    let r = run(dir.path(), "files", &headless, &[], live(PRIVATE, true)).await;
+    assert!(r.ok, "{}", r.context());
+    r.assert_clean("secret files", &forbidden);
+    assert_signed("secret files", &r);
+    assert!(
+        r.records
+            .iter()
+            .any(|v| v["type"] == "event" && v["decrypted"] == true),
+        "the master key from the file decrypts the vault\n{}",
+        r.context()
+    );
+    let mut print = args.clone();
+    print.push("--print-config".into());
+    let p = run(dir.path(), "files-print", &print, &[], Script::Exits).await;
+    assert!(p.ok, "{}", p.context());
+    p.assert_clean("secret files --print-config", &forbidden);
+    assert!(
+        p.stdout.contains("secret = \"••••") && p.stdout.contains("encryption_master_key = \"••••"),
+        "{}",
+        p.stdout
+    );
+
+    // The master key from the environment works the same way.
+    let mut by_env = host_args(&server);
+    by_env.extend(subscribe_args());
+    let mk = master_key_b64();
+    let env = [
+        ("PUSHER_APP_SECRET", SECRET),
+        ("PUSHER_ENCRYPTION_MASTER_KEY", mk.as_str()),
+    ];
+    let mut headless = vec!["--headless".to_string()];
+    headless.extend(by_env);
+    let r = run(
+        dir.path(),
+        "env-master-key",
+        &headless,
+        &env,
+        live(PRIVATE, false),
+    )
+    .await;
+    assert!(r.ok, "{}", r.context());
+    r.assert_clean("master key from the environment", &forbidden);
+    assert_signed("master key from the environment", &r);
+
+    let missing = dir.path().join("no-such-file");
+    let bad_headers = dir.path().join("bad-headers.txt");
+    std::fs::write(
+        &bad_headers,
+        format!("Accept: text/plain\nBearer {BEARER}\n"),
+    )
+    .unwrap();
+    for (name, flag, path, needle) in [
+        (
+            "missing secret file",
+            "--secret-file",
+            &missing,
+            "cannot read it",
+        ),
+        (
+            "missing master key file",
+            "--encryption-master-key-file",
+            &missing,
+            "cannot read it",
+        ),
+        (
+            "missing header file",
+            "--auth-header-file",
+            &missing,
+            "cannot read it",
+        ),
+        (
+            "header file with a line that is no header",
+            "--auth-header-file",
+            &bad_headers,
+            "line 2",
+        ),
+    ] {
+        let args = strings(&[
+            "--headless",
+            "--host",
+            "127.0.0.1",
+            "--key",
+            "k",
+            "--auth-endpoint",
+            "http://127.0.0.1:1/auth",
+            flag,
+            path.to_str().unwrap(),
+        ]);
+        let r = run(dir.path(), name, &args, &[], Script::Exits).await;
+        assert!(!r.ok, "{name}: must fail\n{}", r.context());
+        let shown = path.display().to_string();
+        assert!(
+            r.stderr.contains(flag) && r.stderr.contains(&shown) && r.stderr.contains(needle),
+            "{name}: {}",
+            r.stderr
+        );
+        r.assert_clean(name, &forbidden);
+    }
+}

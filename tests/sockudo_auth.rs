@@ -71,14 +71,23 @@ async fn auth_endpoint_gets_params_and_headers_and_its_grants_work() {
     a.seen_or_wait_channel("subscribed", "private-room").await;
     let members = a.seen_or_wait_channel("members", "presence-room").await;
     assert_eq!(members["me"]["id"], "u7", "{members}");
-    // The inspector's record shows the request, with the form as sent.
+    // The inspector's record shows the request: the form's protocol fields as sent, the
+    // configured param and header by name with their values masked.
     let exchange = a
         .seen()
         .iter()
         .find(|r| r["type"] == "auth" && r["channel"] == "private-room")
         .cloned()
         .expect("an auth record");
-    assert_eq!(exchange["request"]["form"]["team"], "blue", "{exchange}");
+    assert_eq!(
+        exchange["request"]["form"]["channel_name"], "private-room",
+        "{exchange}"
+    );
+    assert_eq!(exchange["request"]["form"]["team"], "••••", "{exchange}");
+    assert_eq!(
+        exchange["request"]["headers"]["X-App-Token"], "••••",
+        "{exchange}"
+    );
     assert_eq!(exchange["ok"], true);
     let mut seen = Vec::new();
     while let Ok(r) = requests.try_recv() {

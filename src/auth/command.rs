@@ -25,12 +25,6 @@ const MAX_STDERR: usize = 64 * 1024;
 /// After the kill, how long to wait for the process to be reaped.
 const REAP_WAIT: Duration = Duration::from_secs(5);
 
-/// Interpreters whose first argument (the script) is what names the command in messages.
-const INTERPRETERS: &[&str] = &[
-    "sh", "bash", "dash", "zsh", "env", "python", "python3", "node", "deno", "bun", "ruby", "perl",
-    "php",
-];
-
 #[derive(Clone)]
 pub struct CommandAuthorizer {
     line: String,
@@ -49,13 +43,13 @@ impl CommandAuthorizer {
         }
         Ok(CommandAuthorizer {
             line: line.to_string(),
-            shown: shown_name(line),
+            shown: format!("`{}`", crate::config::mask::shown_command_line(line)),
             timeout,
         })
     }
 
-    /// How messages name the command: its program (and script), never its arguments, which
-    /// may hold tokens. Already in backquotes.
+    /// How messages name the command: its program, every argument masked (an argument may
+    /// be a token). Already in backquotes.
     pub fn shown(&self) -> &str {
         &self.shown
     }
@@ -66,6 +60,7 @@ impl CommandAuthorizer {
 
     /// Authorizes a channel subscription: stdin `{"socket_id","channel_name"}`.
     pub async fn authorize(&self, req: &AuthRequest) -> Result<AuthGrant, AuthFailure> {
+        super::refuse_bad_socket_id(&req.socket_id)?;
         let input = json!({"socket_id": req.socket_id, "channel_name": req.channel});
         let run = self.run(&input).await?;
         interpret_grant(&req.channel, &run.stdout, Origin::Command(&self.shown))
@@ -75,6 +70,7 @@ impl CommandAuthorizer {
     /// Authenticates the user for `pusher:signin`: stdin `{"socket_id"}`, stdout
     /// `{"auth","user_data"}`.
     pub async fn authenticate_user(&self, socket_id: &str) -> Result<UserGrant, AuthFailure> {
+        super::refuse_bad_socket_id(socket_id)?;
         let input = json!({"socket_id": socket_id});
         let run = self.run(&input).await?;
         interpret_user_grant(&run.stdout, Origin::Command(&self.shown))
@@ -303,51 +299,23 @@ fn stderr_part(stderr: &[u8]) -> String {
     format!("; stderr: …{tail}")
 }
 
-/// The program, plus the script when the program is an interpreter, in backquotes; `…`
-/// marks arguments left out.
-fn shown_name<'a>(line: &'a str) -> String {
-    // Quotes around a word are the shell's business; show what they enclose.
-    let unquote = |w: &'a str| -> &'a str {
-        for q in ['\'', '"'] {
-            if let Some(inner) = w.strip_prefix(q).and_then(|w| w.strip_suffix(q)) {
-                return inner;
-            }
-        }
-        w
-    };
-    let words: Vec<&str> = line.split_whitespace().map(unquote).collect();
-    let program = words.first().copied().unwrap_or("");
-    let base = program.rsplit('/').next().unwrap_or(program);
-    let take = if INTERPRETERS.contains(&base) && words.len() > 1 && !words[1].starts_with('-') {
-        2
-    } else {
-        1
-    };
-    let mut shown = words[..take.min(words.len())].join(" ");
-    if words.len() > take {
-        shown.push_str(" …");
-    }
-    format!("`{shown}`")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn names_show_the_program_not_the_arguments() {
-        assert_eq!(shown_name("./auth.sh"), "`./auth.sh`");
-        assert_eq!(shown_name("  my-auth --token s3cr3t "), "`my-auth …`");
-        assert_eq!(shown_name("sh /tmp/x/auth.sh"), "`sh /tmp/x/auth.sh`");
+    fn names_show_the_program_with_its_arguments_masked() {
+        let shown = |line: &str| CommandAuthorizer::new(line, Duration::from_secs(1)).unwrap();
+        assert_eq!(shown("./auth.sh").shown(), "`./auth.sh`");
         assert_eq!(
-            shown_name("sh '/tmp/x/auth.sh' -v"),
-            "`sh /tmp/x/auth.sh …`"
+            shown("  my-auth --token s3cr3t ").shown(),
+            "`my-auth •••• ••••`"
         );
         assert_eq!(
-            shown_name("/usr/bin/python3 auth.py --key s3cr3t"),
-            "`/usr/bin/python3 auth.py …`"
+            shown("/usr/bin/python3 auth.py --key s3cr3t").shown(),
+            "`/usr/bin/python3 •••• •••• ••••`"
         );
-        assert_eq!(shown_name("bash -c 'echo s3cr3t'"), "`bash …`");
+        assert_eq!(shown("bash -c 'echo s3cr3t'").shown(), "`bash •••• ••••`");
     }
 
     #[test]
@@ -364,7 +332,7 @@ mod tests {
         let c = CommandAuthorizer::new("auth --token s3cr3t", Duration::from_secs(1)).unwrap();
         let shown = format!("{c:?}");
         assert!(
-            !shown.contains("s3cr3t") && shown.contains("auth …"),
+            !shown.contains("s3cr3t") && shown.contains("auth ••••"),
             "{shown}"
         );
     }
@@ -384,6 +352,29 @@ mod tests {
             part.chars().count(),
             "; stderr: …".chars().count() + EXCERPT_CHARS
         );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn malformed_socket_ids_are_not_handed_to_the_command() {
+        let dir = std::env::temp_dir().join(format!("chanwatch-sid-{}", std::process::id()));
+        let marker = dir.with_extension("ran");
+        let c = CommandAuthorizer::new(
+            &format!("touch '{}'; echo '{{\"auth\":\"k:s\"}}'", marker.display()),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let f = c
+            .authorize(&AuthRequest {
+                channel: "private-a".into(),
+                socket_id: "1.2\n{}".into(),
+            })
+            .await
+            .unwrap_err();
+        assert!(f.message.contains("socket id"), "{}", f.message);
+        let f = c.authenticate_user("").await.unwrap_err();
+        assert!(f.message.contains("socket id"), "{}", f.message);
+        assert!(!marker.exists(), "the command did not run");
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use super::jsonp::{JSONP_CALLBACK, unwrap_callback};
 use super::response::{excerpt, interpret_response, interpret_user_response};
 use super::user::UserGrant;
 use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
+use crate::http_client::{BodyError, read_capped};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 use std::str::FromStr;
@@ -108,6 +109,9 @@ impl EndpointAuthorizer {
         }
         let client = reqwest::Client::builder()
             .user_agent(concat!("chanwatch/", env!("CARGO_PKG_VERSION")))
+            // The request carries the configured headers and params: they must not follow
+            // a redirect to a server they were not meant for.
+            .redirect(crate::http_client::same_origin_redirects())
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {}", error_chain(&e)))?;
         Ok(EndpointAuthorizer {
@@ -194,18 +198,19 @@ impl EndpointAuthorizer {
     }
 
     /// What [`authorize`](Self::authorize) sends, for the auth inspector: method, URL (without
-    /// credentials), form fields and headers, with secret-looking values masked.
+    /// credentials), form fields and headers, their values masked as [`crate::config::mask`]
+    /// says.
     pub fn describe(&self, req: &AuthRequest) -> serde_json::Value {
-        use crate::config::mask::shown_value;
+        use crate::config::mask::{shown_header, shown_param};
         let fields = self.fields(&req.socket_id, Some(&req.channel));
         let form: serde_json::Map<String, serde_json::Value> = fields
             .iter()
-            .map(|(k, v)| (k.clone(), shown_value(k, v).into()))
+            .map(|(k, v)| (k.clone(), shown_param(k, v).into()))
             .collect();
         let headers: serde_json::Map<String, serde_json::Value> = self
             .headers
             .iter()
-            .map(|(k, v)| (k.clone(), shown_value(k, v).into()))
+            .map(|(k, v)| (k.clone(), shown_header(k, v).into()))
             .collect();
         let method = match self.transport {
             AuthTransport::Ajax => "POST",
@@ -223,6 +228,7 @@ impl EndpointAuthorizer {
 
     /// Authorizes a channel subscription and checks the answer.
     pub async fn authorize(&self, req: &AuthRequest) -> Result<AuthGrant, AuthFailure> {
+        super::refuse_bad_socket_id(&req.socket_id)?;
         let fields = self.fields(&req.socket_id, Some(&req.channel));
         let (status, body) = self.fetch(&fields).await?;
         interpret_response(&req.channel, status, &body)
@@ -231,6 +237,7 @@ impl EndpointAuthorizer {
     /// Authenticates the user for `pusher:signin` (this endpoint is then the user-auth one,
     /// `/pusher/user-auth` by pusher-js's convention) and checks the answer.
     pub async fn authenticate_user(&self, socket_id: &str) -> Result<UserGrant, AuthFailure> {
+        super::refuse_bad_socket_id(socket_id)?;
         let fields = self.fields(socket_id, None);
         let (status, body) = self.fetch(&fields).await?;
         interpret_user_response(status, &body)
@@ -286,18 +293,12 @@ impl EndpointAuthorizer {
                 .body(encode(fields)),
             AuthTransport::Jsonp => self.client.get(self.jsonp_url(fields)),
         };
-        let mut response = request.send().await.map_err(failed)?;
+        let response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failed)? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(format!(
-                    "auth endpoint answered HTTP {status} with a body over {} KiB",
-                    MAX_BODY / 1024
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(response, MAX_BODY).await.map_err(|e| match e {
+            BodyError::TooLarge { .. } => format!("auth endpoint answered HTTP {status}: {e}"),
+            BodyError::Read(e) => failed(e),
+        })?;
         Ok((status, body))
     }
 }
@@ -310,16 +311,18 @@ fn encode(fields: &[(String, String)]) -> String {
     form.finish()
 }
 
-/// Header names and values are shown (they help when debugging), values are not: they are
-/// often bearer tokens.
+/// Names are shown (they help when debugging), values only as [`crate::config::mask`]
+/// allows: they are often tokens.
 impl fmt::Debug for EndpointAuthorizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        use crate::config::{Headers, Params};
+        let params: Params = self.params.iter().cloned().collect();
+        let headers: Headers = self.headers.iter().cloned().collect();
         f.debug_struct("EndpointAuthorizer")
             .field("url", &display_url(&self.url))
             .field("transport", &self.transport)
-            .field("params", &self.params)
-            .field("headers", &names)
+            .field("params", &params)
+            .field("headers", &headers)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -499,19 +502,66 @@ mod tests {
         assert_eq!(display_url(&url), "https://h.test:8443/auth");
     }
 
-    #[test]
-    fn debug_hides_header_values() {
-        let e = EndpointAuthorizer::new(
+    #[tokio::test]
+    async fn malformed_socket_ids_are_not_sent() {
+        // Port 9 (discard) is never asked: the refusal comes first.
+        let e = endpoint(vec![]);
+        let f = e
+            .authorize(&AuthRequest {
+                channel: "private-a".into(),
+                socket_id: "1.2&channel_name=private-b".into(),
+            })
+            .await
+            .unwrap_err();
+        assert!(f.message.contains("socket id"), "{}", f.message);
+        let f = e.authenticate_user("12").await.unwrap_err();
+        assert!(f.message.contains("socket id"), "{}", f.message);
+    }
+
+    fn with_secrets() -> EndpointAuthorizer {
+        EndpointAuthorizer::new(
             "http://h/",
-            vec![],
-            vec![("Authorization".into(), "Bearer s3cr3t".into())],
+            vec![("token".into(), "p4r4m".into())],
+            vec![
+                ("Authorization".into(), "Bearer s3cr3t".into()),
+                ("X-Team-Token".into(), "sekrit".into()),
+                ("accept".into(), "application/json".into()),
+            ],
             DEFAULT_AUTH_TIMEOUT,
         )
-        .unwrap();
-        let shown = format!("{e:?}");
+        .unwrap()
+    }
+
+    #[test]
+    fn debug_hides_header_and_param_values() {
+        let shown = format!("{:?}", with_secrets());
         assert!(
-            shown.contains("Authorization") && !shown.contains("s3cr3t"),
+            shown.contains("Authorization") && shown.contains("X-Team-Token"),
             "{shown}"
+        );
+        for secret in ["s3cr3t", "sekrit", "p4r4m"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("application/json"), "{shown}");
+    }
+
+    #[test]
+    fn describe_masks_all_but_the_allowlist() {
+        let described = with_secrets().describe(&AuthRequest {
+            channel: "private-a".into(),
+            socket_id: "1.2".into(),
+        });
+        let text = described.to_string();
+        for secret in ["s3cr3t", "sekrit", "p4r4m"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert_eq!(described["headers"]["accept"], "application/json");
+        assert_eq!(described["form"]["socket_id"], "1.2");
+        assert_eq!(described["form"]["channel_name"], "private-a");
+        assert_eq!(described["form"]["token"], crate::config::mask::MASK);
+        assert_eq!(
+            described["headers"]["X-Team-Token"],
+            crate::config::mask::MASK
         );
     }
 }

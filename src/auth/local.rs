@@ -89,6 +89,7 @@ impl LocalSigner {
     /// Signs `req`. Encrypted channels are signed like private ones; their `shared_secret` is
     /// derived from the server's encryption master key, so without one they fail.
     pub fn sign(&self, req: &AuthRequest) -> Result<AuthGrant, AuthFailure> {
+        super::refuse_bad_socket_id(&req.socket_id)?;
         let kind = ChannelKind::of(&req.channel);
         match kind {
             ChannelKind::Encrypted => match &self.master_key {
@@ -294,6 +295,21 @@ mod tests {
                 .unwrap_err()
                 .contains("user id")
         );
+    }
+
+    #[test]
+    fn malformed_socket_ids_are_not_signed() {
+        let s = LocalSigner::new(KEY, SECRET, None, None).unwrap();
+        for bad in ["1234.1234:presence-x", "1234", "", "a.b"] {
+            let f = s
+                .sign(&AuthRequest {
+                    channel: "private-foobar".into(),
+                    socket_id: bad.into(),
+                })
+                .unwrap_err();
+            assert_eq!(f.status, None);
+            assert!(f.message.contains("socket id"), "{bad:?}: {}", f.message);
+        }
     }
 
     #[test]

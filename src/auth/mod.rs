@@ -23,3 +23,15 @@ pub use local::LocalSigner;
 pub use response::{check_user_data, excerpt, interpret_response, interpret_user_response};
 pub use signature::{channel_auth, hmac_hex, user_auth};
 pub use user::{LocalUserSigner, UserAuthenticator, UserGrant};
+
+use crate::connection::AuthFailure;
+
+/// Refuses a socket id that is not `DIGITS.DIGITS` before it is signed, sent to an endpoint
+/// or handed to a command. The machine already refuses such a handshake; this keeps every
+/// signing path safe on its own, whoever calls it.
+fn refuse_bad_socket_id(socket_id: &str) -> Result<(), AuthFailure> {
+    crate::protocol::check_socket_id(socket_id).map_err(|e| AuthFailure {
+        status: None,
+        message: format!("not signing: {e}"),
+    })
+}

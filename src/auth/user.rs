@@ -25,7 +25,7 @@ pub enum UserAuthenticator {
 impl UserAuthenticator {
     pub async fn authenticate(&self, socket_id: &str) -> Result<UserGrant, AuthFailure> {
         match self {
-            UserAuthenticator::Local(signer) => Ok(signer.sign(socket_id)),
+            UserAuthenticator::Local(signer) => signer.sign(socket_id),
             UserAuthenticator::Endpoint(endpoint) => endpoint.authenticate_user(socket_id).await,
             UserAuthenticator::Command(command) => command.authenticate_user(socket_id).await,
         }
@@ -67,11 +67,12 @@ impl LocalUserSigner {
         &self.user_data
     }
 
-    pub fn sign(&self, socket_id: &str) -> UserGrant {
-        UserGrant {
+    pub fn sign(&self, socket_id: &str) -> Result<UserGrant, AuthFailure> {
+        super::refuse_bad_socket_id(socket_id)?;
+        Ok(UserGrant {
             auth: user_auth(&self.key, &self.secret, socket_id, &self.user_data),
             user_data: self.user_data.clone(),
-        }
+        })
     }
 }
 
@@ -114,9 +115,18 @@ mod tests {
     fn user_data_is_kept_verbatim() {
         let data = r#"{ "id" : "u1", "user_info": {"name": "Ann"} }"#;
         let signer = LocalUserSigner::new(KEY, SECRET, data).unwrap();
-        let grant = signer.sign("1.2");
+        let grant = signer.sign("1.2").unwrap();
         assert_eq!(grant.user_data, data);
         assert_eq!(grant.auth, user_auth(KEY, SECRET, "1.2", data));
+    }
+
+    #[test]
+    fn malformed_socket_ids_are_not_signed() {
+        let signer = LocalUserSigner::new(KEY, SECRET, r#"{"id":"1"}"#).unwrap();
+        for bad in ["1.2::user::x", "", "1.", "x.1"] {
+            let f = signer.sign(bad).unwrap_err();
+            assert!(f.message.contains("socket id"), "{bad:?}: {}", f.message);
+        }
     }
 
     #[test]

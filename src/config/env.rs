@@ -13,6 +13,7 @@
 //! | `PUSHER_PORT`          | `ws_port` and `wss_port` (one port, either scheme) |
 //! | `PUSHER_TLS`           | `tls` (true/false, 1/0, yes/no, on/off)           |
 //! | `PUSHER_AUTH_ENDPOINT` | `auth.endpoint`                                   |
+//! | `PUSHER_ENCRYPTION_MASTER_KEY` | `auth.encryption_master_key` (base64 of 32 bytes) |
 
 use super::ConfigError;
 use super::layer::{AuthLayer, Layer};
@@ -31,6 +32,7 @@ pub const VARIABLES: &[&str] = &[
     "PUSHER_PORT",
     "PUSHER_TLS",
     "PUSHER_AUTH_ENDPOINT",
+    "PUSHER_ENCRYPTION_MASTER_KEY",
 ];
 
 /// Reads the variables through `lookup` (e.g. `|name| std::env::var(name).ok()`).
@@ -57,6 +59,20 @@ pub fn layer_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Layer, 
         get("PUSHER_AUTH_ENDPOINT"),
         AuthUrl::parse,
     )?;
+    // Like the secret, taken as it is; the setup checks it without quoting it.
+    let master_key = lookup("PUSHER_ENCRYPTION_MASTER_KEY")
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+        .transpose()
+        .map_err(|message| ConfigError::Env {
+            var: "PUSHER_ENCRYPTION_MASTER_KEY".into(),
+            message,
+        })?;
+    let auth = (endpoint.is_some() || master_key.is_some()).then(|| AuthLayer {
+        endpoint,
+        encryption_master_key: master_key,
+        ..AuthLayer::default()
+    });
     let layer = Layer {
         key: read("PUSHER_APP_KEY", get("PUSHER_APP_KEY"), check_key)?,
         // The secret is taken as it is, spaces included: it is compared byte for byte.
@@ -74,10 +90,7 @@ pub fn layer_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Layer, 
         ws_port: port,
         wss_port: port,
         tls: read("PUSHER_TLS", get("PUSHER_TLS"), parse_bool)?,
-        auth: endpoint.map(|endpoint| AuthLayer {
-            endpoint: Some(endpoint),
-            ..AuthLayer::default()
-        }),
+        auth,
         url: read("PUSHER_URL", get("PUSHER_URL"), |v| {
             super::url_form::parse(v)?;
             Ok(v.to_string())
@@ -114,6 +127,7 @@ mod tests {
             ("PUSHER_PORT", "6001"),
             ("PUSHER_TLS", "false"),
             ("PUSHER_AUTH_ENDPOINT", "http://127.0.0.1:3000/pusher/auth"),
+            ("PUSHER_ENCRYPTION_MASTER_KEY", "bWFzdGVy"),
         ]))
         .unwrap();
         assert_eq!(l.key.as_deref(), Some("k"));
@@ -123,10 +137,12 @@ mod tests {
         assert_eq!(l.host.as_deref(), Some("127.0.0.1"));
         assert_eq!((l.ws_port, l.wss_port), (Some(6001), Some(6001)));
         assert_eq!(l.tls, Some(false));
+        let auth = l.auth.unwrap();
         assert_eq!(
-            l.auth.unwrap().endpoint.unwrap().0.as_str(),
+            auth.endpoint.unwrap().0.as_str(),
             "http://127.0.0.1:3000/pusher/auth"
         );
+        assert_eq!(auth.encryption_master_key.unwrap().expose(), "bWFzdGVy");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! `userAuthentication` (= `user_auth`), and the legacy top-level `authEndpoint` /
 //! `authTransport` (folded into `auth` by [`Layer::normalize`]).
 
-use super::values::{AuthTransport, AuthUrl, ExternalCommand, Pairs, Secret, de_opt, ser_opt};
+use super::values::{
+    AuthTransport, AuthUrl, ExternalCommand, Headers, Pairs, Secret, de_opt, ser_opt,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -200,7 +202,7 @@ pub struct AuthLayer {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "de_opt::headers"
     )]
-    pub headers: Option<Pairs>,
+    pub headers: Option<Headers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<ExternalCommand>,
     #[serde(
@@ -246,7 +248,7 @@ pub struct UserAuthLayer {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "de_opt::headers"
     )]
-    pub headers: Option<Pairs>,
+    pub headers: Option<Headers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<ExternalCommand>,
     #[serde(

@@ -11,7 +11,7 @@
 //! 3. The chosen profile `[profiles.NAME]` (`--profile NAME`, else `default_profile`).
 //! 4. The environment: `PUSHER_URL`, then `PUSHER_APP_KEY`, `PUSHER_APP_SECRET`,
 //!    `PUSHER_APP_ID`, `PUSHER_CLUSTER`, `PUSHER_HOST`, `PUSHER_PORT`, `PUSHER_TLS`,
-//!    `PUSHER_AUTH_ENDPOINT` (see [`env`]).
+//!    `PUSHER_AUTH_ENDPOINT`, `PUSHER_ENCRYPTION_MASTER_KEY` (see [`env`]).
 //! 5. The CLI flags (a [`Layer`] the caller builds; `--url` is its `url` field).
 //!
 //! # Merging
@@ -57,10 +57,11 @@ pub use settings::{
     DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
 };
 pub use values::{
-    AuthTransport, AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, MAX_DURATION, MAX_LOG_RING, Pairs,
-    Secret, check_app_id, check_channel, check_cluster, check_header, check_host, check_key,
-    check_log_bytes, check_log_ring, check_object, check_path, check_transport, check_user_data,
-    parse_bool, parse_duration, parse_port,
+    AuthTransport, AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, HeaderKind, Headers, MAX_DURATION,
+    MAX_LOG_RING, PairKind, Pairs, ParamKind, Params, Secret, check_app_id, check_channel,
+    check_cluster, check_header, check_host, check_key, check_log_bytes, check_log_ring,
+    check_object, check_path, check_transport, check_user_data, parse_bool, parse_duration,
+    parse_header_lines, parse_port,
 };
 
 use std::path::PathBuf;

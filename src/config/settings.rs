@@ -3,7 +3,9 @@
 
 use super::ConfigError;
 use super::layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer};
-use super::values::{AuthTransport, AuthUrl, ExternalCommand, Pairs, Secret, format_duration};
+use super::values::{
+    AuthTransport, AuthUrl, ExternalCommand, Headers, Pairs, Secret, format_duration,
+};
 use crate::connection::{Endpoint, MachineConfig, Transports};
 use serde::{Serialize, Serializer};
 use std::time::Duration;
@@ -65,7 +67,7 @@ pub struct ChannelAuth {
     #[serde(skip_serializing_if = "Pairs::is_empty")]
     pub params: Pairs,
     #[serde(skip_serializing_if = "Pairs::is_empty")]
-    pub headers: Pairs,
+    pub headers: Headers,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<ExternalCommand>,
     #[serde(serialize_with = "human")]
@@ -91,7 +93,7 @@ pub struct UserAuth {
     #[serde(skip_serializing_if = "Pairs::is_empty")]
     pub params: Pairs,
     #[serde(skip_serializing_if = "Pairs::is_empty")]
-    pub headers: Pairs,
+    pub headers: Headers,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<ExternalCommand>,
     #[serde(serialize_with = "human")]

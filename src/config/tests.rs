@@ -783,7 +783,7 @@ secret = "{SECRET}"
 host = "127.0.0.1"
 [auth]
 endpoint = "https://bob:pa55word-xyz@auth.example/auth?token=tok-abc-123&team=blue"
-headers = {{ Authorization = "Bearer bearer-token-0001", Cookie = "sid=cookie-0002", "X-Api-Key" = "apikey-0003", "X-Tenant" = "blue-tenant" }}
+headers = {{ Authorization = "Bearer bearer-token-0001", Cookie = "sid=cookie-0002", "X-Api-Key" = "apikey-0003", "X-Tenant" = "blue-tenant", Accept = "application/json" }}
 params = {{ access_token = "param-token-0004", team = "blue" }}
 user_info = {{ name = "Ann" }}
 [user_auth]
@@ -804,6 +804,7 @@ const LEAKS: &[&str] = &[
     "apikey-0003",
     "param-token-0004",
     "csrf-0005",
+    "blue-tenant",
 ];
 
 #[test]
@@ -815,11 +816,12 @@ fn print_config_masks_secrets_and_shows_the_rest() {
     }
     for shown in [
         "key = \"278d425bdf160c739803\"",
-        "X-Tenant = \"blue-tenant\"",
-        "team = \"blue\"",
+        "X-Tenant = \"••••\"",
+        "Accept = \"application/json\"",
+        "team = \"••••\"",
         "secret = \"••••b8\"",
         "Authorization = \"••••01\"",
-        "https://bob:••••@auth.example/auth?token=••••&team=blue",
+        "https://bob:••••@auth.example/auth?token=••••&team=••••",
         "activity_timeout = \"2m\"",
     ] {
         assert!(out.contains(shown), "missing {shown}:\n{out}");

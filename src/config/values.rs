@@ -5,13 +5,16 @@
 //! The types that hold credentials ([`Secret`], [`Pairs`], [`AuthUrl`]) are masked in both
 //! `Debug` and `Serialize`: printing or serialising a configuration can never leak them.
 
-use super::mask::{MASK, is_secret_name, mask, shown_value};
+use super::mask::{
+    MASK, is_shown_param, mask, shown_argv, shown_command_line, shown_header, shown_param,
+};
 use crate::connection::transport::KNOWN_TRANSPORTS;
 use crate::protocol::channel::validate_channel_name;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::time::Duration;
 use url::Url;
 
@@ -195,6 +198,30 @@ pub fn check_header(name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The headers of a header file: one `Name: value` per line, split at the first `:` with
+/// surrounding spaces trimmed; blank lines and lines starting with `#` are skipped. Errors
+/// name the line by number and never quote it: its value is likely a token.
+pub fn parse_header_lines(text: &str) -> Result<Headers, String> {
+    let mut headers = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let n = i + 1;
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!("line {n}: not 'Name: value' (no ':' found)"));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        if name.is_empty() {
+            return Err(format!("line {n}: the header name is empty"));
+        }
+        check_header(name, value).map_err(|e| format!("line {n}: {e}"))?;
+        headers.insert(name.to_string(), value.to_string());
+    }
+    Ok(Pairs(headers, PhantomData))
+}
+
 /// A presence `user_info` or sign-in `user_data`: a JSON object.
 pub fn check_object(what: &str, v: serde_json::Value) -> Result<serde_json::Value, String> {
     if v.is_object() {
@@ -251,12 +278,41 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// Auth params or headers. Values under secret-looking names are masked in `Debug` and
-/// `Serialize`; see [`super::mask::is_secret_name`].
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Pairs(pub BTreeMap<String, String>);
+/// What kind of values a [`Pairs`] holds, which decides which of them are shown
+/// ([`super::mask`] has the rule).
+pub trait PairKind {
+    fn shown(name: &str, value: &str) -> String;
+}
 
-impl Pairs {
+/// Form fields or query parameters: see [`super::mask::SHOWN_PARAMS`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParamKind;
+
+/// HTTP headers: see [`super::mask::SHOWN_HEADERS`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeaderKind;
+
+impl PairKind for ParamKind {
+    fn shown(name: &str, value: &str) -> String {
+        shown_param(name, value)
+    }
+}
+
+impl PairKind for HeaderKind {
+    fn shown(name: &str, value: &str) -> String {
+        shown_header(name, value)
+    }
+}
+
+/// Auth params or headers. `Debug` and `Serialize` mask the values, as [`super::mask`]
+/// says for their kind.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Pairs<K = ParamKind>(pub BTreeMap<String, String>, PhantomData<K>);
+
+pub type Params = Pairs<ParamKind>;
+pub type Headers = Pairs<HeaderKind>;
+
+impl<K: PairKind> Pairs<K> {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -265,8 +321,13 @@ impl Pairs {
         self.0.is_empty()
     }
 
+    /// The pairs in name order, owned (what the authorizers take).
+    pub fn to_vec(&self) -> Vec<(String, String)> {
+        self.0.clone().into_iter().collect()
+    }
+
     /// Every entry of `lower` that `self` does not set: the higher layer wins per name.
-    pub fn over(mut self, lower: Pairs) -> Pairs {
+    pub fn over(mut self, lower: Pairs<K>) -> Pairs<K> {
         for (k, v) in lower.0 {
             self.0.entry(k).or_insert(v);
         }
@@ -274,40 +335,41 @@ impl Pairs {
     }
 
     fn shown(&self) -> BTreeMap<&str, String> {
-        self.iter().map(|(k, v)| (k, shown_value(k, v))).collect()
+        self.iter().map(|(k, v)| (k, K::shown(k, v))).collect()
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Pairs {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Pairs {
+impl<K, N: Into<String>, V: Into<String>> FromIterator<(N, V)> for Pairs<K> {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Pairs<K> {
         Pairs(
             iter.into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            PhantomData,
         )
     }
 }
 
-impl fmt::Debug for Pairs {
+impl<K: PairKind> fmt::Debug for Pairs<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.shown()).finish()
     }
 }
 
-impl Serialize for Pairs {
+impl<K: PairKind> Serialize for Pairs<K> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.shown().serialize(s)
     }
 }
 
-impl<'de> Deserialize<'de> for Pairs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Pairs, D::Error> {
-        Ok(Pairs(BTreeMap::deserialize(d)?))
+impl<'de, K> Deserialize<'de> for Pairs<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Pairs<K>, D::Error> {
+        Ok(Pairs(BTreeMap::deserialize(d)?, PhantomData))
     }
 }
 
-/// An http(s) URL for an auth endpoint. Shown with the password and secret-looking query
-/// values masked.
+/// An http(s) URL for an auth endpoint. Shown with the password and the query's values
+/// masked (query parameters are params: [`super::mask::SHOWN_PARAMS`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthUrl(pub Url);
 
@@ -348,8 +410,9 @@ impl AuthUrl {
             let pairs: Vec<String> = query
                 .split('&')
                 .map(|pair| match pair.split_once('=') {
-                    Some((name, _)) if is_secret_name(name) => format!("{name}={MASK}"),
-                    _ => pair.to_string(),
+                    Some((name, _)) if is_shown_param(name) => pair.to_string(),
+                    Some((name, value)) => format!("{name}={}", mask(value)),
+                    None => mask(pair),
                 })
                 .collect();
             out.push('?');
@@ -423,11 +486,28 @@ impl ExternalCommand {
     }
 }
 
+impl ExternalCommand {
+    /// The program, every argument masked: how the command is shown anywhere.
+    pub fn shown(&self) -> String {
+        match self {
+            ExternalCommand::Shell(line) => shown_command_line(line),
+            ExternalCommand::Argv(argv) => shown_argv(argv),
+        }
+    }
+}
+
+/// Serialised for `--print-config`: the program and masked arguments, in the form it was
+/// given (a string, or an array with each argument masked).
 impl Serialize for ExternalCommand {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            ExternalCommand::Shell(line) => s.serialize_str(line),
-            ExternalCommand::Argv(argv) => argv.serialize(s),
+            ExternalCommand::Shell(line) => s.serialize_str(&shown_command_line(line)),
+            ExternalCommand::Argv(argv) => argv
+                .iter()
+                .enumerate()
+                .map(|(i, a)| if i == 0 { a.as_str() } else { MASK })
+                .collect::<Vec<_>>()
+                .serialize(s),
         }
     }
 }
@@ -538,8 +618,8 @@ pub(super) mod de_opt {
             .map(Some)
             .map_err(de::Error::custom)
     }
-    pub fn headers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Pairs>, D::Error> {
-        let pairs = Pairs::deserialize(d)?;
+    pub fn headers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Headers>, D::Error> {
+        let pairs = Headers::deserialize(d)?;
         for (name, value) in pairs.iter() {
             check_header(name, value).map_err(de::Error::custom)?;
         }
@@ -705,12 +785,17 @@ mod tests {
                 .contains("absolute")
         );
         assert!(AuthUrl::parse("ftp://x/auth").unwrap_err().contains("http"));
-        let u = AuthUrl::parse("https://bob:hunter2@auth.example:8443/auth?tenant=a&token=abc")
-            .unwrap();
+        let u = AuthUrl::parse(
+            "https://bob:hunter2@auth.example:8443/auth?tenant=a&token=abc&socket_id=1.2&bare",
+        )
+        .unwrap();
         let shown = u.to_string();
         assert_eq!(
             shown,
-            format!("https://bob:{MASK}@auth.example:8443/auth?tenant=a&token={MASK}")
+            format!(
+                "https://bob:{MASK}@auth.example:8443/auth?tenant={MASK}&token={MASK}\
+                 &socket_id=1.2&{MASK}"
+            )
         );
         assert!(!format!("{u:?}").contains("hunter2"));
     }
@@ -720,11 +805,48 @@ mod tests {
         let s = Secret::new("7ad3773142a6692b25b8").unwrap();
         assert!(!format!("{s:?}").contains("7ad3773142"));
         assert_eq!(s.expose(), "7ad3773142a6692b25b8");
-        let p: Pairs = [("Authorization", "Bearer xyz-123"), ("X-Tenant", "blue")]
+        let p: Headers = [
+            ("Authorization", "Bearer xyz-123"),
+            ("X-Tenant", "blue"),
+            ("Accept", "application/json"),
+        ]
+        .into_iter()
+        .collect();
+        let dbg = format!("{p:?}");
+        assert!(
+            !dbg.contains("xyz-123") && !dbg.contains("blue") && dbg.contains("application/json"),
+            "{dbg}"
+        );
+        let p: Params = [("token", "sekrit"), ("socket_id", "1.2")]
             .into_iter()
             .collect();
-        let dbg = format!("{p:?}");
-        assert!(!dbg.contains("xyz-123") && dbg.contains("blue"), "{dbg}");
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, format!(r#"{{"socket_id":"1.2","token":"{MASK}"}}"#));
+    }
+
+    #[test]
+    fn header_files_hold_one_header_per_line() {
+        let h = parse_header_lines(
+            "# for the staging endpoint\r\nX-Team-Token: a:b\n\n  Accept : application/json \n",
+        )
+        .unwrap();
+        assert_eq!(
+            h.to_vec(),
+            [
+                ("Accept".to_string(), "application/json".to_string()),
+                ("X-Team-Token".to_string(), "a:b".to_string()),
+            ]
+        );
+        assert!(parse_header_lines("").unwrap().is_empty());
+        let err = parse_header_lines("Accept: x\nBearer sekrit\n").unwrap_err();
+        assert!(
+            err.starts_with("line 2: ") && !err.contains("sekrit"),
+            "{err}"
+        );
+        let err = parse_header_lines(": sekrit").unwrap_err();
+        assert!(err.contains("line 1") && !err.contains("sekrit"), "{err}");
+        let err = parse_header_lines("Bad Name: sekrit").unwrap_err();
+        assert!(err.contains("line 1") && !err.contains("sekrit"), "{err}");
     }
 
     #[test]
@@ -733,6 +855,16 @@ mod tests {
         assert_eq!(c.argv(), ["sh", "-c", "./auth.sh --prod"]);
         let c: ExternalCommand = serde_json::from_str(r#"["node", "auth.js"]"#).unwrap();
         assert_eq!(c.argv(), ["node", "auth.js"]);
+        assert_eq!(c.shown(), format!("node {MASK}"));
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            format!(r#"["node","{MASK}"]"#)
+        );
+        let c = ExternalCommand::Shell("helper --token sekrit".into());
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            format!(r#""helper {MASK} {MASK}""#)
+        );
         assert!(serde_json::from_str::<ExternalCommand>(r#"[]"#).is_err());
         assert!(serde_json::from_str::<ExternalCommand>(r#""  ""#).is_err());
     }

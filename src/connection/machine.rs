@@ -621,6 +621,13 @@ impl Machine {
                     self.retry_after_backoff(now, "bad handshake");
                     return;
                 };
+                // Everything signed or sent to an auth endpoint carries the socket id, so one
+                // of another shape is a broken server, not a connection to use.
+                if let Err(e) = crate::protocol::check_socket_id(&socket_id) {
+                    self.error(None, format!("connection_established refused: {e}"));
+                    self.retry_after_backoff(now, "bad handshake");
+                    return;
+                }
                 // A missing activity_timeout falls back to ours (pusher-js would fail); any
                 // other value is clamped into a sane range first.
                 let server = server_activity(f.data_field("activity_timeout"));

@@ -735,6 +735,36 @@ fn unexpected_first_frame_backs_off() {
 }
 
 #[test]
+fn a_malformed_socket_id_is_a_bad_handshake() {
+    for bad in ["1.2:private-x", "abc", "1.2.3", "", "12"] {
+        let mut h = H::new();
+        h.subscribe("private-a");
+        let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();
+        h.feed(Input::Opened { conn });
+        let out = h.text(conn, &established(bad, Some(120)));
+        assert_eq!(h.m.state(), State::Connecting, "{bad:?}: {out:?}");
+        assert_eq!(delays(&out).len(), 1, "{bad:?}: backs off: {out:?}");
+        let errors = errors(&out);
+        assert!(
+            errors.iter().any(|(_, m)| m.contains("socket id")),
+            "{bad:?}: {errors:?}"
+        );
+        assert!(
+            !out.iter().any(|o| matches!(o, Output::Authorize(_))),
+            "{bad:?}: nothing is authorized with it: {out:?}"
+        );
+    }
+    // The same handshake with a well-formed id connects and authorizes.
+    let mut h = H::new();
+    h.subscribe("private-a");
+    let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();
+    h.feed(Input::Opened { conn });
+    let out = h.text(conn, &established(SOCKET, Some(120)));
+    assert_eq!(h.m.state(), State::Connected);
+    assert!(out.iter().any(|o| matches!(o, Output::Authorize(_))));
+}
+
+#[test]
 fn slow_or_silent_handshakes_time_out_into_a_retry() {
     let mut h = H::with(|c| c.handshake_timeout = Duration::from_secs(5));
     let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();

@@ -6,10 +6,12 @@ pub mod frame;
 pub mod frame_scan;
 mod json_scan;
 pub mod raw_json;
+pub mod socket_id;
 
 pub use channel::ChannelKind;
 pub use frame::Frame;
 pub use raw_json::RawJson;
+pub use socket_id::{SocketIdError, check_socket_id};
 
 /// The protocol version this client speaks; always sent in the URL.
 pub const PROTOCOL_VERSION: u32 = 7;

@@ -630,3 +630,93 @@ fn print_config_masks_secrets_and_names_the_file() {
     );
     assert!(text.contains("encryption master key"), "{text}");
 }
+
+#[test]
+fn secrets_and_headers_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    // One trailing line break is the editor's; a space inside is the secret's.
+    std::fs::write(&secret, "s3cr3t with space\r\n").unwrap();
+    let master = dir.path().join("master");
+    std::fs::write(&master, format!("{MASTER}\n")).unwrap();
+    let headers = dir.path().join("headers");
+    std::fs::write(
+        &headers,
+        "X-Team-Token: from-file\nAccept: text/plain\n# comment\n",
+    )
+    .unwrap();
+    let s = settings(
+        None,
+        &[],
+        &[
+            "--host",
+            "h",
+            "--key",
+            "k",
+            "--secret-file",
+            secret.to_str().unwrap(),
+            "--encryption-master-key-file",
+            master.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(s.secret.unwrap().expose(), "s3cr3t with space");
+    assert_eq!(s.auth.encryption_master_key.unwrap().expose(), MASTER);
+
+    let s = settings(
+        Some("[user_auth]\nheaders = { X-Old = \"file\" }\n"),
+        &[],
+        &[
+            "--host",
+            "h",
+            "--key",
+            "k",
+            "--auth-endpoint",
+            "http://127.0.0.1:1/auth",
+            "--auth-header-file",
+            headers.to_str().unwrap(),
+            "--auth-header",
+            "Accept: application/json",
+            "--user-auth-header-file",
+            headers.to_str().unwrap(),
+        ],
+    );
+    // The flag wins over the file for the same name; the file's others stay.
+    assert_eq!(
+        s.auth.headers.to_vec(),
+        [
+            ("Accept".to_string(), "application/json".to_string()),
+            ("X-Team-Token".to_string(), "from-file".to_string()),
+        ]
+    );
+    // The user-auth header file is a layer over the config file's headers.
+    let user: Vec<(String, String)> = s.user_auth.headers.to_vec();
+    assert_eq!(user.len(), 3, "{user:?}");
+    assert!(!s.user_auth.enabled, "headers alone do not turn sign-in on");
+}
+
+#[test]
+fn unreadable_secret_files_are_config_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    for (flag, path, needle) in [
+        ("--secret-file", &missing, "cannot read it"),
+        ("--secret-file", &empty, "empty"),
+        ("--encryption-master-key-file", &missing, "cannot read it"),
+        ("--auth-header-file", &missing, "cannot read it"),
+        ("--user-auth-header-file", &missing, "cannot read it"),
+    ] {
+        let e = error(
+            None,
+            &[],
+            &["--host", "h", "--key", "k", flag, path.to_str().unwrap()],
+        );
+        assert!(matches!(e, SetupError::SecretFile { .. }), "{e:?}");
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with(&format!("{flag} {}: ", path.display())) && shown.contains(needle),
+            "{shown}"
+        );
+    }
+}

@@ -58,6 +58,8 @@ pub enum Reply {
     Answer(u16, String),
     /// Read the request, then never answer (a hanging endpoint).
     Hang,
+    /// A redirect: the status (301, 302, 303, 307, 308) and the `Location`.
+    Redirect(u16, String),
 }
 
 /// Serve `answer` at `http://127.0.0.1:PORT{path}`; returns that URL and the requests seen.
@@ -140,6 +142,14 @@ async fn read_request(
         Reply::Hang => {
             // Hold the connection open, bounded so a stuck test cannot leak it forever.
             tokio::time::sleep(Duration::from_secs(600)).await;
+        }
+        Reply::Redirect(status, location) => {
+            let response = format!(
+                "HTTP/1.1 {status} Moved\r\nLocation: {location}\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = stream.shutdown().await;
         }
         Reply::Answer(status, text) => {
             let response = format!(
