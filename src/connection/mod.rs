@@ -13,7 +13,7 @@ pub mod transport;
 
 pub use backoff::Backoff;
 pub use machine::{ChannelStatus, Machine};
-pub use members::Members;
+pub use members::{MAX_MEMBERS, Members};
 pub use transport::{Endpoint, Transports};
 
 use crate::record::{Command, Record};

@@ -736,11 +736,11 @@ impl App {
             Record::Members {
                 channel,
                 me,
-                count: _,
+                count,
                 members,
             } => {
                 self.channel_entry(&channel).roster =
-                    Some(Roster::from_snapshot(me.as_ref(), &members));
+                    Some(Roster::from_snapshot(me.as_ref(), &members, count));
             }
             Record::MemberAdded { channel, id, info } => {
                 let c = self.channel_entry(&channel);

@@ -16,12 +16,17 @@ use std::time::{Duration, SystemTime};
 /// How long an answer to `L` or `U` is awaited (the HTTP client gives up after 30 s).
 pub const LIST_WAIT: Duration = Duration::from_secs(60);
 
+/// The most channels the picker lists; the rest of a larger answer is counted ("+N more").
+pub const MAX_PICK: usize = 10_000;
+
 /// The occupied channels of one `L` answer, to subscribe to one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelPicker {
     pub prefix: Option<String>,
     pub items: Vec<PickItem>,
     pub selected: usize,
+    /// Channels in the answer past [`MAX_PICK`], not listed.
+    pub more: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,10 +53,13 @@ impl ChannelPicker {
             })
             .collect();
         items.sort_by(|a, b| a.name.cmp(&b.name));
+        let more = items.len().saturating_sub(MAX_PICK);
+        items.truncate(MAX_PICK);
         Ok(ChannelPicker {
             prefix,
             items,
             selected: 0,
+            more,
         })
     }
 
@@ -453,5 +461,15 @@ mod tests {
         p.move_by(-1);
         assert_eq!(p.selected_item().unwrap().name, "b");
         assert!(ChannelPicker::from_answer(None, &json!([1])).is_err());
+    }
+
+    #[test]
+    fn a_huge_channel_list_is_capped_and_counted() {
+        let n = MAX_PICK + 2_500;
+        let answer: serde_json::Map<String, Value> =
+            (0..n).map(|i| (format!("c-{i:06}"), json!({}))).collect();
+        let p = ChannelPicker::from_answer(None, &Value::Object(answer)).unwrap();
+        assert_eq!((p.items.len(), p.more), (MAX_PICK, 2_500));
+        assert_eq!(p.items[0].name, "c-000000");
     }
 }
