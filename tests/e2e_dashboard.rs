@@ -126,3 +126,27 @@ fn demo_fault_from_the_keyboard() {
     t.keys(&["q"]);
     t.wait_for("the program to exit", WAIT, |_| t.dead());
 }
+
+/// A panic while the dashboard runs: the terminal is given back (no alternate screen, not
+/// raw: the shell's `stty` shows `icanon` and `echo`), one line says what happened, and the
+/// exit status is 70, not 0.
+#[test]
+fn a_panic_restores_the_terminal_and_exits_70() {
+    let command = format!(
+        "CHANWATCH_DEBUG_PANIC=client RUST_BACKTRACE=0 {} demo; echo \"exit=$?\"; \
+         stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo; sleep 60",
+        bin()
+    );
+    let t = Tmux::start("panic", &command, 100, 30);
+    let screen = t.wait_for_text("exit=70", WAIT);
+    assert!(
+        screen.contains("chanwatch: internal error: CHANWATCH_DEBUG_PANIC asked for a panic"),
+        "{screen}"
+    );
+    let modes = t.wait_for_text("icanon echo", WAIT);
+    // Back on the main screen: nothing of the dashboard's panes is left.
+    assert!(
+        !modes.contains("Timeline") && !modes.contains("DEMO"),
+        "{modes}"
+    );
+}
