@@ -105,6 +105,18 @@ pub struct ConnectionArgs {
     /// Path prefix before /app/KEY, e.g. /ws behind a proxy.
     #[arg(long, value_parser = config::check_path)]
     pub path: Option<String>,
+    /// The Origin header sent with the WebSocket upgrade, e.g. https://app.example.com, for
+    /// servers that only accept listed origins.
+    #[arg(long, value_name = "URL", value_parser = config::check_origin)]
+    pub origin: Option<String>,
+    /// Extra header for the WebSocket upgrade, 'Name: value' (repeatable): a reverse proxy's
+    /// credentials, a cookie.
+    #[arg(long = "ws-header", value_parser = Sensitive(parse_ws_header), value_name = "'K: V'", action = ArgAction::Append)]
+    pub ws_headers: Vec<(String, String)>,
+    /// PEM file of CA certificates to trust besides the system's and the bundled ones
+    /// (a private CA), for the WebSocket, the auth endpoint and the HTTP API.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// Transports that may be used (comma list: ws, wss; HTTP fallbacks are reported as unsupported).
     #[arg(long, value_delimiter = ',', value_parser = config::check_transport, value_name = "LIST")]
     pub enabled_transports: Option<Vec<String>>,
@@ -128,6 +140,16 @@ impl fmt::Debug for ConnectionArgs {
             .field("tls", &self.tls)
             .field("no_tls", &self.no_tls)
             .field("path", &self.path)
+            .field("origin", &self.origin)
+            .field(
+                "ws_headers",
+                &self
+                    .ws_headers
+                    .iter()
+                    .map(|(k, _)| (k.as_str(), "***"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("ca_file", &self.ca_file)
             .field("enabled_transports", &self.enabled_transports)
             .field("disabled_transports", &self.disabled_transports)
             .finish()
@@ -334,6 +356,9 @@ impl Cli {
             wss_port: c.wss_port,
             tls: c.tls(),
             path: c.path.clone(),
+            origin: c.origin.clone(),
+            ws_headers: pairs(&c.ws_headers),
+            ca_file: c.ca_file.clone(),
             activity_timeout: t.activity_timeout,
             pong_timeout: t.pong_timeout,
             unavailable_timeout: t.unavailable_timeout,
@@ -450,6 +475,12 @@ impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Sensi
                 .with_cmd(cmd)
         })
     }
+}
+
+fn parse_ws_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = crate::auth::parse_header(s)?;
+    config::check_ws_header(&name, &value)?;
+    Ok((name, value))
 }
 
 fn parse_secret(s: &str) -> Result<Secret, String> {

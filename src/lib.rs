@@ -16,4 +16,5 @@ pub mod protocol;
 pub mod record;
 pub mod session;
 pub mod setup;
+pub mod tls;
 pub mod ui;

@@ -133,6 +133,89 @@ headers = {{ Authorization = "Bearer header-token-42" }}
 }
 
 #[tokio::test]
+async fn handshake_headers_and_ca_file_are_shown_with_credentials_masked() {
+    let home = Home::new();
+    home.write(
+        &home.default_config(),
+        r#"
+key = "k"
+host = "127.0.0.1"
+origin = "https://file.example.com"
+ca_file = "/etc/chanwatch/ca.pem"
+ws_headers = { Authorization = "Bearer file-token-0042", X-Tenant = "blue" }
+"#,
+    );
+    let run = home
+        .run(
+            &[
+                "--print-config",
+                "--origin",
+                "https://app.example.com/some/path",
+                "--ws-header",
+                "Cookie: session=cookie-value-77",
+                "--ws-header",
+                "X-Proxy-Auth: proxy-pass-99",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let out = &run.stdout;
+    for line in [
+        "origin = \"https://app.example.com\"",
+        "ca_file = \"/etc/chanwatch/ca.pem\"",
+        "X-Tenant = \"blue\"",
+        "Authorization = \"••••42\"",
+    ] {
+        assert!(out.contains(line), "missing {line} in\n{out}");
+    }
+    for hidden in ["file-token-0042", "cookie-value-77", "proxy-pass-99"] {
+        assert!(!out.contains(hidden), "{hidden} shown in\n{out}");
+    }
+    // Origin has its own flag; the upgrade's own headers are not ours to replace.
+    for (header, says) in [
+        ("Origin: https://a.example", "--origin"),
+        ("Upgrade: h2c", "set by chanwatch"),
+    ] {
+        let bad = home
+            .run(
+                &[
+                    "--print-config",
+                    "--key",
+                    "k",
+                    "--host",
+                    "h",
+                    "--ws-header",
+                    header,
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(bad.code, Some(2), "{bad:?}");
+        assert!(
+            bad.stderr.contains("--ws-header") && bad.stderr.contains(says),
+            "{bad:?}"
+        );
+    }
+    let bad = home
+        .run(
+            &[
+                "--print-config",
+                "--key",
+                "k",
+                "--host",
+                "h",
+                "--origin",
+                "not an origin",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(bad.stderr.contains("--origin"), "{bad:?}");
+}
+
+#[tokio::test]
 async fn print_config_from_flags_alone() {
     let home = Home::new();
     let run = home

@@ -3,16 +3,18 @@
 
 use super::InputSender;
 use super::ws::codec::{self, Decoder, Message, ReadError};
-use super::ws::handshake::{self, Stream};
+use super::ws::handshake::{self, Dial, Stream};
 use crate::connection::{ConnId, Input};
 use bytes::{Bytes, BytesMut};
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::error::TlsError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Large enough that a 1 MiB (or 16 MiB) frame is read and judged by the machine instead of
@@ -38,12 +40,18 @@ pub(super) struct Socket {
 
 impl Socket {
     /// Start connecting to `url`; progress arrives on `inputs` as `Opened`/`OpenFailed`/...
-    pub fn open(conn: ConnId, url: String, via: Option<SocketAddr>, inputs: InputSender) -> Socket {
+    pub fn open(
+        conn: ConnId,
+        url: String,
+        via: Option<SocketAddr>,
+        dial: Arc<Dial>,
+        inputs: InputSender,
+    ) -> Socket {
         // Unbounded on purpose: the client task must never wait on a socket that is itself
         // waiting for the client task to read its inputs. Outbound volume is bounded by
         // commands and the protocol (subscribes, pongs, client events), not by the server.
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(conn, url, via, inputs, rx));
+        let task = tokio::spawn(run(conn, url, via, dial, inputs, rx));
         Socket { conn, tx, task }
     }
 
@@ -77,11 +85,12 @@ async fn run(
     conn: ConnId,
     url: String,
     via: Option<SocketAddr>,
+    dial: Arc<Dial>,
     inputs: InputSender,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
 ) {
     // tungstenite only does the handshake; the frame size limit is the decoder's.
-    let connect = handshake::open(&url, via, WebSocketConfig::default());
+    let connect = handshake::open(&url, via, &dial, WebSocketConfig::default());
     tokio::pin!(connect);
     let (stream, leftover) = loop {
         tokio::select! {
@@ -432,6 +441,7 @@ pub fn describe_open_error(err: &WsError, url: &str) -> String {
                 format!("HTTP {status} on WebSocket upgrade ({at}): {body}")
             }
         }
+        WsError::Tls(TlsError::Rustls(e)) => crate::tls::describe_failure(&at, e),
         WsError::Tls(e) => format!("TLS error: {e} ({at})"),
         WsError::Url(e) => format!("bad URL {url}: {e}"),
         WsError::Protocol(e) => format!("WebSocket handshake failed: {e} ({at})"),

@@ -3,9 +3,10 @@
 
 /// Header and parameter names whose values are credentials, compared case-insensitively as
 /// substrings: `Authorization`, `Cookie`, `X-Api-Key`, `access_token`, `client_secret`...
+/// `auth` covers the home-made names reverse proxies use (`X-Proxy-Auth`, `X-Auth-User`).
 /// (The app key is not one of these: it is public, it is in every connection URL.)
 const SECRET_NAME_PARTS: &[&str] = &[
-    "authorization",
+    "auth",
     "cookie",
     "token",
     "secret",
@@ -62,6 +63,7 @@ mod tests {
             "client_secret",
             "password",
             "X-Session-Id",
+            "X-Proxy-Auth",
         ] {
             assert!(is_secret_name(name), "{name} should be secret");
         }

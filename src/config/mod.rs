@@ -58,9 +58,9 @@ pub use settings::{
 };
 pub use values::{
     AuthTransport, AuthUrl, ExternalCommand, MAX_DURATION, MAX_LOG_RING, Pairs, Secret,
-    check_app_id, check_channel, check_cluster, check_header, check_host, check_key,
-    check_log_ring, check_object, check_path, check_transport, check_user_data, parse_bool,
-    parse_duration, parse_port,
+    check_app_id, check_ca_file, check_channel, check_cluster, check_header, check_host, check_key,
+    check_log_ring, check_object, check_origin, check_path, check_transport, check_user_data,
+    check_ws_header, parse_bool, parse_duration, parse_port,
 };
 
 use std::path::PathBuf;
