@@ -58,6 +58,28 @@ pub enum Mode {
     /// network, no config file, no credentials. Faults can be injected (key x, or the
     /// headless `fault` command).
     Demo,
+    /// Print a completion script for SHELL on stdout (see the README for where it goes).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`.
+    Man,
+    /// The config file: write a commented starter one, or show where it is looked for.
+    #[command(subcommand)]
+    Config(ConfigAction),
+}
+
+/// `chanwatch config ...`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ConfigAction {
+    /// Write a commented starter config file where chanwatch looks for it (or at --config
+    /// PATH), with its keys in [profiles.NAME] when --profile NAME is given; never
+    /// overwrites a file. Prints the path.
+    Init,
+    /// Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or
+    /// the platform's config directory), whether or not it exists.
+    Path,
 }
 
 #[derive(Clone, Args)]

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod faults;
 pub mod headless;
 pub mod http_api;
+pub mod manual;
 pub mod protocol;
 pub mod record;
 pub mod session;

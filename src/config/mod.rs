@@ -44,6 +44,7 @@ pub mod file;
 mod layer;
 pub mod mask;
 mod settings;
+pub mod starter;
 pub mod url_form;
 mod values;
 

@@ -135,7 +135,10 @@ impl Settings {
         let key = layer.key.ok_or_else(|| {
             invalid(
                 "key",
-                "no app key: set key in the config file, PUSHER_APP_KEY, --key or --url".into(),
+                "no app key: set key in the config file, PUSHER_APP_KEY, --key or --url \
+                 (`chanwatch config init` writes a starter config file; `chanwatch demo` \
+                 needs no server and no key)"
+                    .into(),
             )
         })?;
         let host = match (&layer.host, &layer.cluster) {
