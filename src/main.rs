@@ -241,7 +241,13 @@ fn init_tracing(cli: &Cli) -> anyhow::Result<()> {
                 .with_writer(std::sync::Mutex::new(file))
                 .init();
         }
-        None => builder.with_writer(std::io::stderr).init(),
+        None => {
+            // Colour codes only for a person at a terminal: in a pipe or a CI log they are
+            // noise, and NO_COLOR turns them off as it does the dashboard's colours.
+            use std::io::IsTerminal;
+            let ansi = std::io::stderr().is_terminal() && Theme::from_env() == Theme::coloured();
+            builder.with_ansi(ansi).with_writer(std::io::stderr).init()
+        }
     }
     Ok(())
 }
