@@ -42,7 +42,8 @@ const QUEUED: usize = 16;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let url = format!("ws://127.0.0.1:{}/app/k?protocol=7", args.port);
-    let (mut stream, mut buf) = handshake::open(&url, None, WebSocketConfig::default()).await?;
+    let (mut stream, mut buf) =
+        handshake::open(&url, None, &Default::default(), WebSocketConfig::default()).await?;
     let subscribe = serde_json::json!({
         "event": "pusher:subscribe",
         "data": { "channel": args.channel },

@@ -101,6 +101,7 @@ async fn witness(rig: &Rig) -> Watch {
             subscribe: vec![PRESENCE.into()],
             auto_connect: true,
             connect_via: None,
+            dial: Default::default(),
         },
         auth,
     ));

@@ -70,17 +70,18 @@ pub fn parse_param(arg: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Parses `--auth-header 'Name: value'` (split at the first `:`, surrounding spaces trimmed).
+/// Parses `--auth-header`, `--user-auth-header` and `--ws-header` values, 'Name: value'
+/// (split at the first `:`, surrounding spaces trimmed).
 pub fn parse_header(arg: &str) -> Result<(String, String), String> {
     let Some((name, value)) = arg.split_once(':') else {
         // Never quote the argument: it may be `Bearer <token>` without its name.
-        return Err("an auth header must look like 'Name: value' (no ':' found)".into());
+        return Err("a header must look like 'Name: value' (no ':' found)".into());
     };
     let (name, value) = (name.trim(), value.trim());
     if name.is_empty() {
-        return Err("an auth header has an empty name; use 'Name: value'".into());
+        return Err("a header has an empty name; use 'Name: value'".into());
     }
-    header_pair(name, value).map_err(|e| format!("auth header: {e}"))?;
+    header_pair(name, value).map_err(|e| format!("header: {e}"))?;
     Ok((name.to_string(), value.to_string()))
 }
 

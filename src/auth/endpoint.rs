@@ -107,13 +107,7 @@ impl EndpointAuthorizer {
                 header_map.append(name, value);
             }
         }
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("chanwatch/", env!("CARGO_PKG_VERSION")))
-            // The request carries the configured headers and params: they must not follow
-            // a redirect to a server they were not meant for.
-            .redirect(crate::http_client::same_origin_redirects())
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {}", error_chain(&e)))?;
+        let client = http_client(crate::tls::default_config())?;
         Ok(EndpointAuthorizer {
             url,
             transport: AuthTransport::Ajax,
@@ -123,6 +117,15 @@ impl EndpointAuthorizer {
             timeout,
             client,
         })
+    }
+
+    /// Trusts the CAs of `tls` (the default trust plus `--ca-file`) for an https endpoint.
+    pub fn with_tls(
+        mut self,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+    ) -> Result<EndpointAuthorizer, String> {
+        self.client = http_client(tls)?;
+        Ok(self)
     }
 
     /// Chooses the transport. JSONP cannot carry headers (pusher-js ignores them there), so
@@ -348,9 +351,28 @@ fn display_url(url: &Url) -> String {
     shown.to_string()
 }
 
+fn http_client(tls: std::sync::Arc<rustls::ClientConfig>) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(concat!("chanwatch/", env!("CARGO_PKG_VERSION")))
+        .use_preconfigured_tls((*tls).clone())
+        // The request carries the configured headers and params: they must not follow a
+        // redirect to a server they were not meant for.
+        .redirect(crate::http_client::same_origin_redirects())
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {}", error_chain(&e)))
+}
+
 /// reqwest's top-level message is generic ("error sending request"); the cause
-/// (refused, DNS, TLS) is further down the source chain.
-fn error_chain(e: &reqwest::Error) -> String {
+/// (refused, DNS, TLS) is further down the source chain. A refused certificate is told in
+/// words, with the flag that fixes it.
+pub(crate) fn error_chain(e: &reqwest::Error) -> String {
+    if let Some(tls) = crate::tls::find_rustls_error(e) {
+        let host = e.url().and_then(|u| u.host_str()).unwrap_or("the server");
+        return format!(
+            "TLS handshake with {host} failed: {}",
+            crate::tls::reason(tls)
+        );
+    }
     let mut parts: Vec<String> = Vec::new();
     let top = e.to_string();
     // reqwest appends " for url (...)"; the URL is shown separately, without credentials.

@@ -17,6 +17,7 @@ mod user;
 
 pub use authorizer::{Authorizer, parse_header, parse_param};
 pub use command::CommandAuthorizer;
+pub(crate) use endpoint::error_chain as http_error_chain;
 pub use endpoint::{AuthTransport, DEFAULT_AUTH_TIMEOUT, EndpointAuthorizer};
 pub use jsonp::{JSONP_CALLBACK, unwrap_callback};
 pub use local::LocalSigner;

@@ -74,6 +74,8 @@ pub struct ClientConfig {
     /// Dial this address instead of the URL's host (the fault proxy), still speaking TLS
     /// and HTTP to the URL's host so certificates and Host headers stay right.
     pub connect_via: Option<std::net::SocketAddr>,
+    /// The upgrade's origin and extra headers, and the CAs trusted for `wss`.
+    pub dial: ws::handshake::Dial,
 }
 
 /// The watcher's side of a running client.

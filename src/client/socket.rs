@@ -3,7 +3,7 @@
 
 use super::InputSender;
 use super::ws::codec::{self, Decoder, Message, ReadError};
-use super::ws::handshake::{self, Stream};
+use super::ws::handshake::{self, Dial, Stream};
 use crate::connection::{ConnId, Input};
 use bytes::{Bytes, BytesMut};
 use std::io::ErrorKind;
@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::error::TlsError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Large enough that a 1 MiB (or 16 MiB) frame is read and judged by the machine instead of
@@ -56,7 +57,13 @@ pub(super) struct Stuck {
 
 impl Socket {
     /// Start connecting to `url`; progress arrives on `inputs` as `Opened`/`OpenFailed`/...
-    pub fn open(conn: ConnId, url: String, via: Option<SocketAddr>, inputs: InputSender) -> Socket {
+    pub fn open(
+        conn: ConnId,
+        url: String,
+        via: Option<SocketAddr>,
+        dial: Arc<Dial>,
+        inputs: InputSender,
+    ) -> Socket {
         // Unbounded on purpose: the client task must never wait on a socket that is itself
         // waiting for the client task to read its inputs. Outbound volume is bounded by
         // commands and the protocol (subscribes, pongs, client events), not by the server.
@@ -69,7 +76,7 @@ impl Socket {
             queued: queued.clone(),
             protocol_pongs: pongs,
         };
-        let task = tokio::spawn(run(conn, url, via, inputs, writer));
+        let task = tokio::spawn(run(conn, url, via, dial, inputs, writer));
         Socket {
             conn,
             tx,
@@ -120,11 +127,12 @@ async fn run(
     conn: ConnId,
     url: String,
     via: Option<SocketAddr>,
+    dial: Arc<Dial>,
     inputs: InputSender,
     mut writer_parts: WriterParts,
 ) {
     // tungstenite only does the handshake; the frame size limit is the decoder's.
-    let connect = handshake::open(&url, via, WebSocketConfig::default());
+    let connect = handshake::open(&url, via, &dial, WebSocketConfig::default());
     tokio::pin!(connect);
     let (stream, leftover) = loop {
         tokio::select! {
@@ -503,6 +511,7 @@ pub fn describe_open_error(err: &WsError, url: &str) -> String {
                 format!("HTTP {status} on WebSocket upgrade ({at}): {body}")
             }
         }
+        WsError::Tls(TlsError::Rustls(e)) => crate::tls::describe_failure(&at, e),
         WsError::Tls(e) => format!("TLS error: {e} ({at})"),
         WsError::Url(e) => format!("bad URL {url}: {e}"),
         WsError::Protocol(e) => format!("WebSocket handshake failed: {e} ({at})"),

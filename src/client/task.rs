@@ -2,6 +2,7 @@
 
 use super::records::{BATCH_RECORDS, RecordSender, WatcherGone};
 use super::socket::Socket;
+use super::ws::handshake::Dial;
 use super::{AuthProvider, ClientConfig, InputSender};
 use crate::connection::{AuthFailure, AuthGrant, AuthRequest, Input, Machine, Output};
 use crate::record::{Command, Record, Stamped, State};
@@ -27,6 +28,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 struct Driver {
     machine: Machine,
     connect_via: Option<std::net::SocketAddr>,
+    dial: Arc<Dial>,
     auth: Arc<dyn AuthProvider>,
     records: RecordSender,
     /// Records made while handling the current batch of inputs, sent together at its end.
@@ -60,6 +62,7 @@ pub(super) async fn run(
     let mut driver = Driver {
         machine: Machine::new(config.machine),
         connect_via: config.connect_via,
+        dial: Arc::new(config.dial),
         auth,
         records,
         pending: Vec::new(),
@@ -228,6 +231,7 @@ impl Driver {
                     conn,
                     url,
                     self.connect_via,
+                    self.dial.clone(),
                     self.inputs.clone(),
                 ));
             }

@@ -44,6 +44,7 @@ pub mod file;
 mod layer;
 pub mod mask;
 mod settings;
+pub mod starter;
 pub mod url_form;
 mod values;
 
@@ -58,10 +59,10 @@ pub use settings::{
 };
 pub use values::{
     AuthTransport, AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, HeaderKind, Headers, MAX_DURATION,
-    MAX_LOG_RING, PairKind, Pairs, ParamKind, Params, Secret, check_app_id, check_channel,
-    check_cluster, check_header, check_host, check_key, check_log_bytes, check_log_ring,
-    check_object, check_path, check_transport, check_user_data, parse_bool, parse_duration,
-    parse_header_lines, parse_port,
+    MAX_LOG_RING, PairKind, Pairs, ParamKind, Params, Secret, check_app_id, check_ca_file,
+    check_channel, check_cluster, check_header, check_host, check_key, check_log_bytes,
+    check_log_ring, check_object, check_origin, check_path, check_transport, check_user_data,
+    check_ws_header, parse_bool, parse_duration, parse_header_lines, parse_port,
 };
 
 use std::path::PathBuf;

@@ -8,6 +8,7 @@ use super::values::{
 };
 use crate::connection::{Endpoint, MachineConfig, Transports};
 use serde::{Serialize, Serializer};
+use std::path::PathBuf;
 use std::time::Duration;
 
 // The connection defaults belong to the machine; the file only fills in what is missing.
@@ -35,6 +36,12 @@ pub struct Settings {
     pub wss_port: u16,
     pub tls: bool,
     pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    #[serde(skip_serializing_if = "Pairs::is_empty")]
+    pub ws_headers: Pairs,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     #[serde(serialize_with = "human")]
     pub activity_timeout: Duration,
     #[serde(serialize_with = "human")]
@@ -132,7 +139,10 @@ impl Settings {
         let key = layer.key.ok_or_else(|| {
             invalid(
                 "key",
-                "no app key: set key in the config file, PUSHER_APP_KEY, --key or --url".into(),
+                "no app key: set key in the config file, PUSHER_APP_KEY, --key or --url \
+                 (`chanwatch config init` writes a starter config file; `chanwatch demo` \
+                 needs no server and no key)"
+                    .into(),
             )
         })?;
         let host = match (&layer.host, &layer.cluster) {
@@ -171,6 +181,9 @@ impl Settings {
             wss_port,
             tls,
             path: layer.path.unwrap_or_default(),
+            origin: layer.origin,
+            ws_headers: layer.ws_headers.unwrap_or_default(),
+            ca_file: layer.ca_file,
             activity_timeout: layer.activity_timeout.unwrap_or(DEFAULT_ACTIVITY_TIMEOUT),
             pong_timeout: layer.pong_timeout.unwrap_or(DEFAULT_PONG_TIMEOUT),
             unavailable_timeout: layer

@@ -7,7 +7,7 @@ use super::{
     Output, UserGrant,
 };
 use crate::crypto::{self, DecryptError};
-use crate::protocol::codes::{CloseAction, close_action, describe};
+use crate::protocol::codes::{CloseAction, close_action, describe, hint};
 use crate::protocol::frame::{self, Frame, id_string};
 use crate::protocol::{ChannelKind, channel};
 use crate::record::{Command, Record, State};
@@ -520,6 +520,9 @@ impl Machine {
         if !reason.is_empty() {
             cause.push_str(": ");
             cause.push_str(&reason);
+            if let Some(hint) = hint(Some(i64::from(effective)), &reason) {
+                cause.push_str(&format!(" ({hint})"));
+            }
         }
         if !matches!(effective, 1000 | 1001) {
             self.error(Some(effective as i64), cause.clone());
@@ -1223,6 +1226,10 @@ fn error_fields(f: &Frame) -> (Option<i64>, String) {
         },
         str::to_string,
     );
+    let message = match hint(code, &message) {
+        Some(hint) => format!("{message} ({hint})"),
+        None => message,
+    };
     (code, message)
 }
 

@@ -725,6 +725,29 @@ fn handshake_errors_follow_their_codes() {
 }
 
 #[test]
+fn an_origin_refusal_says_to_set_the_origin() {
+    let mut h = H::new();
+    let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();
+    h.feed(Input::Opened { conn });
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher:error",
+            None,
+            json!({"code":4009,"message":"Origin not allowed"}),
+        ),
+    );
+    assert_eq!(h.m.state(), State::Disconnected);
+    let errors = errors(&out);
+    assert_eq!(errors.len(), 1, "{out:?}");
+    assert_eq!(errors[0].0, Some(4009));
+    assert!(
+        errors[0].1.starts_with("Origin not allowed (") && errors[0].1.contains("--origin"),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn unexpected_first_frame_backs_off() {
     let mut h = H::new();
     let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();

@@ -84,6 +84,7 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
             subscribe: traffic::CHANNELS.iter().map(|c| c.to_string()).collect(),
             auto_connect: true,
             connect_via: None,
+            dial: Default::default(),
         },
         auth: Arc::new(Authorizers {
             channel: Authorizer::Endpoint(channel),

@@ -77,6 +77,7 @@ impl Rig {
             subscribe: channels.to_vec(),
             auto_connect: true,
             connect_via: Some(self.proxy.addr()),
+            dial: Default::default(),
         }
     }
 

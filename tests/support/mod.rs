@@ -387,6 +387,7 @@ pub fn fast_config(port: u16) -> ClientConfig {
         subscribe: Vec::new(),
         auto_connect: true,
         connect_via: None,
+        dial: Default::default(),
     }
 }
 
