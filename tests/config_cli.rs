@@ -164,7 +164,7 @@ ws_headers = { Authorization = "Bearer file-token-0042", X-Tenant = "blue" }
     for line in [
         "origin = \"https://app.example.com\"",
         "ca_file = \"/etc/chanwatch/ca.pem\"",
-        "X-Tenant = \"blue\"",
+        "X-Tenant = \"••••\"",
         "Authorization = \"••••42\"",
     ] {
         assert!(out.contains(line), "missing {line} in\n{out}");

@@ -590,6 +590,15 @@ async fn a_slow_loris_reader_does_not_stall_inbound_events() {
         |r| matches!(r, Record::Event { event, .. } if event == "slow-tick"),
     )
     .await;
+    // 12.5 MiB of client events to a server that reads a byte a second: past 4 MiB they
+    // are refused, each with an error, instead of queued without bound.
+    assert!(
+        errors(&w.seen)
+            .iter()
+            .any(|e| e.starts_with("not sent: the server has left")),
+        "{:#?}",
+        errors(&w.seen)
+    );
     assert_eq!(
         states(&w.seen),
         [State::Connecting, State::Connected],

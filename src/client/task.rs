@@ -42,8 +42,6 @@ struct Driver {
     closing: Vec<JoinHandle<()>>,
     /// Authorization calls in flight.
     authorizing: Vec<JoinHandle<()>>,
-    /// A socket whose server stopped reading our frames, to be given up.
-    stuck: Option<Input>,
 }
 
 enum Step {
@@ -72,7 +70,6 @@ pub(super) async fn run(
         current: None,
         closing: Vec::new(),
         authorizing: Vec::new(),
-        stuck: None,
     };
     let mut start: Vec<Command> = config
         .subscribe
@@ -174,24 +171,6 @@ fn auth_record(
 }
 
 impl Driver {
-    /// The server has left too many of our frames unread: drop the socket now and tell the
-    /// machine it was lost, so it reconnects (or backs off) as after any lost connection.
-    fn give_up_stuck(&mut self, stuck: super::socket::Stuck) {
-        let Some(socket) = self.current.take() else {
-            return;
-        };
-        let conn = socket.conn;
-        socket.abort();
-        self.stuck = Some(Input::Closed {
-            conn,
-            code: None,
-            reason: format!(
-                "the server is not reading: {} KiB of our frames are waiting to be sent",
-                stuck.queued / 1024
-            ),
-        });
-    }
-
     /// Handle a batch of inputs, all at one moment (a batch is what arrived together), and
     /// send the records they made as one batch.
     async fn feed(&mut self, inputs: impl IntoIterator<Item = Input>) -> Result<(), WatcherGone> {
@@ -202,13 +181,6 @@ impl Driver {
             self.machine.handle_into(now, input, &mut outputs);
             for output in outputs.drain(..) {
                 self.perform(output, wall).await;
-            }
-            // Bounded: a stuck socket is dropped, and the next one starts empty.
-            while let Some(lost) = self.stuck.take() {
-                self.machine.handle_into(now, lost, &mut outputs);
-                for output in outputs.drain(..) {
-                    self.perform(output, wall).await;
-                }
             }
         }
         self.outputs = outputs;
@@ -235,10 +207,25 @@ impl Driver {
                     self.inputs.clone(),
                 ));
             }
-            Output::Send { conn, text } => match &self.current {
+            Output::Send {
+                conn,
+                text,
+                droppable,
+            } => match &self.current {
                 Some(socket) if socket.conn == conn => {
-                    if let Err(stuck) = socket.send(text) {
-                        self.give_up_stuck(stuck);
+                    if let Err(stuck) = socket.send(text, droppable) {
+                        let message = format!(
+                            "not sent: the server has left {} KiB of our frames unread; dropped {}",
+                            stuck.queued / 1024,
+                            stuck.what
+                        );
+                        self.pending.push(Stamped {
+                            ts: wall,
+                            record: Record::Error {
+                                code: None,
+                                message,
+                            },
+                        });
                     }
                 }
                 _ => tracing::debug!(conn, "dropping a frame for a socket that is gone"),

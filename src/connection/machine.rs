@@ -386,7 +386,11 @@ impl Machine {
         match self.established_id() {
             Some(conn) => {
                 let text = frame::encode(event, Some(channel), data);
-                self.send(conn, text);
+                self.out.push(Output::Send {
+                    conn,
+                    text,
+                    droppable: true,
+                });
             }
             None => self.error(None, format!("cannot trigger {event}: not connected")),
         }
@@ -1191,7 +1195,11 @@ impl Machine {
     }
 
     fn send(&mut self, conn: ConnId, text: String) {
-        self.out.push(Output::Send { conn, text });
+        self.out.push(Output::Send {
+            conn,
+            text,
+            droppable: false,
+        });
     }
 
     fn record(&mut self, r: Record) {

@@ -146,8 +146,14 @@ pub enum Input {
 pub enum Output {
     /// Open a WebSocket to `url`; report back with `conn`. Drop any older socket first.
     Open { conn: ConnId, url: String },
-    /// Send a text frame on socket `conn`.
-    Send { conn: ConnId, text: String },
+    /// Send a text frame on socket `conn`. A `droppable` frame (a client event, whose volume
+    /// the user sets) may be refused when the server has left too many unread; protocol
+    /// frames (subscribes, sign-in, pings) are few and always queued.
+    Send {
+        conn: ConnId,
+        text: String,
+        droppable: bool,
+    },
     /// Answer a `pusher:ping` on socket `conn`. Kept apart from `Send` so that a flood of
     /// pings queues at most one answer.
     Pong { conn: ConnId },

@@ -72,6 +72,9 @@ impl Rig {
         machine.handshake_timeout = t.handshake;
         machine.retry_cap = t.retry_cap;
         machine.unavailable_timeout = t.unavailable;
+        // Connections here live a fraction of a second between faults: checking each
+        // fault's own reconnect rule needs the storm guard (tested on its own) off.
+        machine.young_connection = Duration::ZERO;
         ClientConfig {
             machine,
             subscribe: channels.to_vec(),
