@@ -1,6 +1,8 @@
 //! chanwatch: a client for the Pusher Channels protocol 7, with a terminal dashboard and a
-//! headless NDJSON mode. Data flows one way: socket -> client task -> [`record::Record`] ->
-//! (headless writer | dashboard); keys or stdin -> [`record::Command`] -> client task.
+//! headless NDJSON mode. Data flows one way: socket -> client task -> session ->
+//! [`record::Record`] -> (headless writer | dashboard); keys or stdin -> [`session::Command`]
+//! -> session, which serves faults, publishing and HTTP API listings itself and passes
+//! [`connection::Command`]s on to the client task. ARCHITECTURE.md has the module map.
 
 pub mod auth;
 pub mod cli;
@@ -12,6 +14,8 @@ pub mod demo;
 pub mod faults;
 pub mod headless;
 pub mod http_api;
+#[cfg(test)]
+mod module_graph;
 pub mod protocol;
 pub mod record;
 pub mod session;

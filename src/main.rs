@@ -2,10 +2,10 @@
 
 use anyhow::Context;
 use chanwatch::cli::{Cli, Mode, TimingArgs};
-use chanwatch::client::{self, ClientHandle};
+use chanwatch::client;
 use chanwatch::connection::{Endpoint, MachineConfig};
 use chanwatch::faults::{FaultHandle, FaultProxy};
-use chanwatch::session::{self, Extras};
+use chanwatch::session::{self, Extras, SessionHandle};
 use chanwatch::setup;
 use chanwatch::ui::{self, AppConfig, Theme};
 use clap::Parser;
@@ -83,7 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let (mut setup, mut extras) = match cli.mode {
         Some(Mode::Demo) => {
-            let (mut setup, extras) = chanwatch::demo::watch::start().await?;
+            let (mut setup, extras) = setup::demo::start().await?;
             apply_timing_flags(&cli.timing, &mut setup.client.machine);
             (setup, extras)
         }
@@ -106,7 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.output.headless {
         return chanwatch::headless::run(handle).await;
     }
-    let ClientHandle {
+    let SessionHandle {
         commands,
         records,
         task,

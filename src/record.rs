@@ -1,6 +1,7 @@
-//! The contract between the client task and whatever watches it (headless writer, dashboard):
-//! [`Record`]s flow out, [`Command`]s flow in. The serde shapes here ARE the headless NDJSON
-//! and stdin formats documented in the README, so change them only compatibly.
+//! What the client task and the session tell whoever watches them (headless writer,
+//! dashboard): [`Record`]s flow out (commands flow in, see `session::Command`). The serde
+//! shapes here ARE the headless NDJSON format documented in the README, so change them only
+//! compatibly.
 
 use crate::protocol::RawJson;
 use serde::{Deserialize, Serialize};
@@ -282,52 +283,6 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(out, s).expect("a str always serialises");
 }
 
-/// What a user or script asks of the client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
-pub enum Command {
-    Subscribe {
-        channel: String,
-    },
-    Unsubscribe {
-        channel: String,
-    },
-    Disconnect,
-    Connect,
-    /// Send a client event (`client-` prefix) on a subscribed private or presence channel.
-    Trigger {
-        channel: String,
-        event: String,
-        #[serde(default)]
-        data: Value,
-    },
-    /// Inject a fault: `{"cmd":"fault","kind":"cut"}`, `{"cmd":"fault","kind":"delay","ms":200}`,
-    /// `{"cmd":"fault","kind":"close","code":4200}` ... (see the README).
-    Fault(crate::faults::FaultKind),
-    /// Publish a server event through the signed HTTP API (needs app id and secret).
-    Publish {
-        channel: String,
-        event: String,
-        #[serde(default)]
-        data: Value,
-        /// Leave this connection out of the delivery (`socket_id` in the API call).
-        #[serde(default)]
-        exclude_self: bool,
-    },
-    /// List occupied channels through the HTTP API, optionally by name prefix.
-    ListChannels {
-        #[serde(default)]
-        prefix: Option<String>,
-    },
-    /// List the users of a presence channel through the HTTP API.
-    ListUsers {
-        channel: String,
-    },
-    /// Sign the user in now and after every reconnect (needs user authentication configured).
-    Signin,
-    Quit,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,39 +383,6 @@ mod tests {
             r#"{"ts":"2023-11-14T22:13:20.005Z","type":"event","channel":"ch","event":"tick","data":{"pad":"x\"yé"}}"#
         );
         assert_eq!(line, s.to_json_line());
-    }
-
-    #[test]
-    fn commands_parse() {
-        let c: Command = serde_json::from_str(r#"{"cmd":"subscribe","channel":"a"}"#).unwrap();
-        assert_eq!(
-            c,
-            Command::Subscribe {
-                channel: "a".into()
-            }
-        );
-        let c: Command = serde_json::from_str(
-            r#"{"cmd":"trigger","channel":"private-a","event":"client-x","data":{"k":1}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            c,
-            Command::Trigger {
-                channel: "private-a".into(),
-                event: "client-x".into(),
-                data: json!({"k":1})
-            }
-        );
-        assert_eq!(
-            serde_json::from_str::<Command>(r#"{"cmd":"quit"}"#).unwrap(),
-            Command::Quit
-        );
-        assert!(serde_json::from_str::<Command>(r#"{"cmd":"nope"}"#).is_err());
-        assert_eq!(
-            serde_json::from_str::<Command>(r#"{"cmd":"fault","kind":"delay","ms":200}"#).unwrap(),
-            Command::Fault(crate::faults::FaultKind::Delay { ms: 200 })
-        );
-        assert!(serde_json::from_str::<Command>(r#"{"cmd":"fault","kind":"melt"}"#).is_err());
     }
 
     #[test]

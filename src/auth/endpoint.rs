@@ -14,8 +14,8 @@ use std::str::FromStr;
 use std::time::Duration;
 use url::Url;
 
-/// pusher-js has no timeout at all; a hung endpoint would leave a subscription pending forever.
-pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+// The default lives with the other configuration defaults; the endpoint applies it.
+pub use crate::config::DEFAULT_AUTH_TIMEOUT;
 
 /// Bodies larger than this are refused: an auth answer is a few hundred bytes.
 const MAX_BODY: usize = 1 << 20;

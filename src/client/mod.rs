@@ -13,8 +13,7 @@ mod socket;
 mod task;
 pub mod ws;
 
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest, MachineConfig, UserGrant};
-use crate::record::Command;
+use crate::connection::{AuthFailure, AuthGrant, AuthRequest, Command, MachineConfig, UserGrant};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 use super::records::{BATCH_RECORDS, RecordSender, WatcherGone};
 use super::socket::Socket;
 use super::{AuthProvider, ClientConfig, InputSender};
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest, Input, Machine, Output};
-use crate::record::{Command, Record, Stamped, State};
+use crate::connection::{AuthFailure, AuthGrant, AuthRequest, Command, Input, Machine, Output};
+use crate::record::{Record, Stamped, State};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

@@ -2,14 +2,14 @@
 //! bookkeeping as one pure value. Timers are deadlines; the caller owns the clock.
 
 use super::{
-    AuthFailure, AuthGrant, AuthRequest, Backoff, ConnId, Endpoint, Input, MachineConfig, Members,
-    Output, UserGrant,
+    AuthFailure, AuthGrant, AuthRequest, Backoff, Command, ConnId, Endpoint, Input, MachineConfig,
+    Members, Output, UserGrant,
 };
 use crate::crypto::{self, DecryptError};
 use crate::protocol::codes::{CloseAction, close_action, describe};
 use crate::protocol::frame::{self, Frame, id_string};
 use crate::protocol::{ChannelKind, channel};
-use crate::record::{Command, Record, State};
+use crate::record::{Record, State};
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -208,20 +208,6 @@ impl Machine {
                 event,
                 data,
             } => self.trigger(&channel, &event, &data),
-            // The session around the client handles these; reaching here means nothing could.
-            Command::Fault(f) => self.error(
-                None,
-                format!(
-                    "cannot inject fault {}: no fault proxy or demo server in this session",
-                    f.label()
-                ),
-            ),
-            Command::Publish { .. } | Command::ListChannels { .. } | Command::ListUsers { .. } => {
-                self.error(
-                    None,
-                    "the HTTP API needs an app id and secret (--app-id and --secret)".into(),
-                )
-            }
             Command::Signin => {
                 self.config.signin = true;
                 if self.user.is_none() {

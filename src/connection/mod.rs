@@ -6,16 +6,18 @@
 //! Tests drive it with virtual time the same way.
 
 mod backoff;
+mod command;
 mod machine;
 mod members;
 pub mod transport;
 
 pub use backoff::Backoff;
+pub use command::Command;
 pub use machine::{ChannelStatus, Machine};
 pub use members::Members;
 pub use transport::{Endpoint, Transports};
 
-use crate::record::{Command, Record};
+use crate::record::Record;
 use std::time::Duration;
 pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 

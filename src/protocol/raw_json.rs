@@ -200,8 +200,8 @@ impl PartialEq<Value> for RawJson {
 }
 
 /// Verbatim, through serde_json's raw value. That reads the text once more, which only the
-/// rare records serialised by serde pay: event lines are written by hand
-/// ([`crate::record::LineWriter`]).
+/// rare records serialised by serde pay: event lines are written by hand (the record
+/// module's `LineWriter`, above this one).
 impl Serialize for RawJson {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let raw: &RawValue = serde_json::from_str(self.get()).map_err(serde::ser::Error::custom)?;
@@ -210,7 +210,7 @@ impl Serialize for RawJson {
 }
 
 /// Through a `Value`: a `RawValue` cannot be read inside serde's internally tagged enums,
-/// which is what [`crate::record::Record`] is.
+/// which is what a record is.
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawJson, D::Error> {
         Value::deserialize(d).map(RawJson::from)

@@ -16,12 +16,14 @@ use super::log::{DEFAULT_CAPACITY, EventLog, Filter, LogEntry};
 use super::presence::Roster;
 use super::theme::Theme;
 use super::view::layout::{self, Areas, Pane};
+use crate::connection;
 use crate::protocol::RawJson;
 use crate::protocol::channel::{
     ChannelKind, is_cache, validate_channel_name, validate_client_event_name,
 };
 use crate::protocol::codes::describe;
-use crate::record::{Command, Record, Stamped, State};
+use crate::record::{Record, Stamped, State};
+use crate::session::Command;
 use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use indexmap::IndexMap;
 use ratatui::layout::Rect;
@@ -89,10 +91,10 @@ impl Update {
         }
     }
 
-    fn command(command: Command) -> Update {
+    fn command(command: impl Into<Command>) -> Update {
         Update {
             redraw: true,
-            command: Some(command),
+            command: Some(command.into()),
             quit: false,
         }
     }
@@ -958,7 +960,7 @@ impl App {
                 match parsed {
                     Ok(data) => {
                         self.notify(format!("sent {event} on {channel}"), NoticeLevel::Info);
-                        Ok(Update::command(Command::Trigger {
+                        Ok(Update::command(connection::Command::Trigger {
                             channel: channel.clone(),
                             event: event.clone(),
                             data,
@@ -995,7 +997,7 @@ impl App {
         }
         self.channel_sel = self.channels.get_index_of(&channel).unwrap_or(0);
         self.members_scroll = 0;
-        Update::command(Command::Subscribe { channel })
+        Update::command(connection::Command::Subscribe { channel })
     }
 
     fn on_action(&mut self, action: Action) -> Update {
@@ -1034,11 +1036,11 @@ impl App {
             Action::Unsubscribe => self.unsubscribe_selected(),
             Action::Disconnect => {
                 self.push_timeline(self.wall_now(), TimelineKind::User("user pressed d".into()));
-                Update::command(Command::Disconnect)
+                Update::command(connection::Command::Disconnect)
             }
             Action::Connect => {
                 self.push_timeline(self.wall_now(), TimelineKind::User("user pressed r".into()));
-                Update::command(Command::Connect)
+                Update::command(connection::Command::Connect)
             }
             Action::Trigger => self.start_trigger(),
             Action::Filter => {
@@ -1143,7 +1145,7 @@ impl App {
         } else {
             c.status = ChannelStatus::Leaving;
         }
-        Update::command(Command::Unsubscribe { channel })
+        Update::command(connection::Command::Unsubscribe { channel })
     }
 
     fn start_trigger(&mut self) -> Update {
@@ -1396,7 +1398,7 @@ impl App {
 fn quit() -> Update {
     Update {
         redraw: false,
-        command: Some(Command::Quit),
+        command: Some(Command::QUIT),
         quit: true,
     }
 }

@@ -8,8 +8,10 @@ use super::app::{
 use super::keymap::{Action, Mode};
 use super::theme::Theme;
 use super::view::{self, layout::Pane};
+use crate::connection::Command as ConnCommand;
 use crate::faults::FaultKind;
-use crate::record::{Command, Member, Record, Stamped, State};
+use crate::record::{Member, Record, Stamped, State};
+use crate::session::Command;
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -245,7 +247,7 @@ fn subscribe_prompt_swallows_binding_keys() {
     let u = fx.key(KeyCode::Enter);
     assert_eq!(
         u.command,
-        Some(Command::Subscribe {
+        conn(ConnCommand::Subscribe {
             channel: "quit-d-r-u-c-p".into()
         })
     );
@@ -280,7 +282,7 @@ fn quit_keys() {
     let mut fx = Fx::new();
     let u = fx.ch('q');
     assert!(u.quit);
-    assert_eq!(u.command, Some(Command::Quit));
+    assert_eq!(u.command, conn(ConnCommand::Quit));
     let mut fx = Fx::new();
     fx.ch('/');
     let u = fx.msg(Msg::Key(KeyEvent::new(
@@ -499,7 +501,7 @@ fn trigger_validates_name_and_json() {
     let u = fx.key(KeyCode::Enter);
     assert_eq!(
         u.command,
-        Some(Command::Trigger {
+        conn(ConnCommand::Trigger {
             channel: "presence-room".into(),
             event: "client-typing".into(),
             data: json!({"who": "q"}),
@@ -520,7 +522,7 @@ fn empty_trigger_data_sends_an_empty_object() {
     let u = fx.key(KeyCode::Enter);
     assert_eq!(
         u.command,
-        Some(Command::Trigger {
+        conn(ConnCommand::Trigger {
             channel: "private-a".into(),
             event: "client-x".into(),
             data: json!({}),
@@ -614,7 +616,7 @@ fn unsubscribe_marks_leaving_until_confirmed() {
     let u = fx.ch('u');
     assert_eq!(
         u.command,
-        Some(Command::Unsubscribe {
+        conn(ConnCommand::Unsubscribe {
             channel: "news".into()
         })
     );
@@ -640,8 +642,8 @@ fn unsubscribe_marks_leaving_until_confirmed() {
 #[test]
 fn disconnect_and_reconnect_are_commands_and_timeline_causes() {
     let mut fx = Fx::new();
-    assert_eq!(fx.ch('d').command, Some(Command::Disconnect));
-    assert_eq!(fx.ch('r').command, Some(Command::Connect));
+    assert_eq!(fx.ch('d').command, conn(ConnCommand::Disconnect));
+    assert_eq!(fx.ch('r').command, conn(ConnCommand::Connect));
     let words: Vec<String> = fx.app.timeline().map(|e| format!("{:?}", e.kind)).collect();
     assert_eq!(words.len(), 2);
     assert!(words[0].contains("user pressed d"), "{words:?}");
@@ -1252,7 +1254,7 @@ fn channel_picker_subscribes_to_the_chosen_channel() {
     let u = fx.key(KeyCode::Enter);
     assert_eq!(
         u.command,
-        Some(Command::Subscribe {
+        conn(ConnCommand::Subscribe {
             channel: "presence-lobby".into()
         })
     );
@@ -1586,4 +1588,9 @@ fn mouse_wheel_moves_inside_the_overlays() {
     }));
     assert_eq!(fx.app.channel_sel, before, "clicks do not reach the panes");
     assert!(fx.app.overlay().is_some());
+}
+
+/// What the dashboard sends when it asks the connection for `c`.
+fn conn(c: ConnCommand) -> Option<Command> {
+    Some(c.into())
 }

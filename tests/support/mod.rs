@@ -7,8 +7,9 @@
 pub mod isolated;
 
 use chanwatch::client::{self, AuthProvider, ClientConfig, ClientHandle};
+use chanwatch::connection::Command;
 use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest, Endpoint, MachineConfig};
-use chanwatch::record::{Command, Record, State};
+use chanwatch::record::{Record, State};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::future::Future;

@@ -7,7 +7,7 @@
 
 use super::{App, ChannelStatus, NoticeLevel, Overlay, Prompt, PromptKind, Update, quit};
 use crate::protocol::channel::{ChannelKind, MAX_EVENT_NAME, validate_channel_name};
-use crate::record::Command;
+use crate::session::Command;
 use crate::ui::keymap::Action;
 use crate::ui::presence::Roster;
 use serde_json::Value;

@@ -4,7 +4,7 @@
 
 use super::{App, Overlay, Prompt, PromptKind, Update, quit};
 use crate::faults::MAX_DELAY_MS;
-use crate::record::Command;
+use crate::session::Command;
 use crate::ui::keymap::Action;
 
 /// The delay offered when the prompt opens.
