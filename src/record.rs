@@ -157,6 +157,10 @@ pub enum Record {
         status: Option<u16>,
         response: Value,
         duration_ms: u64,
+        /// What went wrong, when it did. Not part of the NDJSON line (whose fields are fixed):
+        /// the dashboard matches on it to say what to look at.
+        #[serde(skip)]
+        failure: Option<AuthFailureKind>,
     },
     /// A command served beside the connection failed: `cmd` is `publish`, `list_channels`,
     /// `list_users` or `fault`; `channel` is the one it was about; `status` the HTTP status
@@ -176,6 +180,37 @@ pub enum Record {
     Pong {
         rtt_ms: u64,
     },
+}
+
+/// What kind of thing made an authorization or user authentication fail. The authorizers
+/// say it when they fail; the dashboard's hints match on it (an error message's words are
+/// for people and may change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthFailureKind {
+    /// No authorizer is configured for this channel, or no user authentication for sign-in.
+    NotConfigured,
+    /// The auth endpoint did not answer within the auth timeout.
+    Timeout,
+    /// The auth endpoint could not be reached, or its answer could not be read.
+    Unreachable,
+    /// The auth endpoint answered with this HTTP status instead of 200.
+    HttpStatus(u16),
+    /// The auth endpoint's answer was larger than any grant could be.
+    AnswerTooLarge,
+    /// The answer is not JSON (or, for JSONP, not the callback around it).
+    BadJson,
+    /// The answer is JSON but not a grant: not an object, `auth` missing or not
+    /// `key:signature`, or a user authentication's `user_data` missing or unusable.
+    BadGrant,
+    /// A presence grant's `channel_data` is missing or unusable.
+    BadChannelData,
+    /// An encrypted channel's `shared_secret` is missing or unusable, or the authorizer
+    /// cannot provide one.
+    BadSharedSecret,
+    /// The auth command could not be started, failed, timed out or printed no answer.
+    CommandFailed,
+    /// The authorizer itself broke (it panicked).
+    Internal,
 }
 
 /// A record with the wall-clock time it was produced.

@@ -10,7 +10,7 @@
 
 use super::response::{EXCERPT_CHARS, Origin, interpret_grant, interpret_user_grant};
 use super::user::UserGrant;
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
+use crate::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use serde_json::{Value, json};
 use std::fmt;
 use std::process::{ExitStatus, Stdio};
@@ -84,10 +84,7 @@ impl CommandAuthorizer {
     /// Runs the command with `input` on stdin; a successful exit with something on stdout is
     /// the only success.
     async fn run(&self, input: &Value) -> Result<Finished, AuthFailure> {
-        let fail = |message: String| AuthFailure {
-            status: None,
-            message,
-        };
+        let fail = |message: String| AuthFailure::new(AuthFailureKind::CommandFailed, message);
         let shown = &self.shown;
         let mut child = shell(&self.line)
             .spawn()

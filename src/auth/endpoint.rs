@@ -7,7 +7,7 @@
 use super::jsonp::{JSONP_CALLBACK, unwrap_callback};
 use super::response::{excerpt, interpret_response, interpret_user_response};
 use super::user::UserGrant;
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
+use crate::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 use std::str::FromStr;
@@ -240,42 +240,42 @@ impl EndpointAuthorizer {
     /// the status with the auth JSON: for JSONP, a 200's callback argument.
     async fn fetch(&self, fields: &[(String, String)]) -> Result<(u16, Vec<u8>), AuthFailure> {
         let (status, body) = match tokio::time::timeout(self.timeout, self.exchange(fields)).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(message)) => {
-                return Err(AuthFailure {
-                    status: None,
-                    message,
-                });
-            }
+            Ok(answer) => answer?,
             Err(_) => {
-                return Err(AuthFailure {
-                    status: None,
-                    message: format!(
+                return Err(AuthFailure::new(
+                    AuthFailureKind::Timeout,
+                    format!(
                         "auth endpoint did not answer within {}",
                         humantime::format_duration(self.timeout)
                     ),
-                });
+                ));
             }
         };
         if self.transport == AuthTransport::Jsonp && status == 200 {
-            let inner = unwrap_callback(&body, JSONP_CALLBACK).map_err(|why| AuthFailure {
-                status: Some(200),
-                message: format!(
-                    "auth endpoint answered 200 but not with a JSONP callback ({why}): {}",
-                    excerpt(&body)
-                ),
+            let inner = unwrap_callback(&body, JSONP_CALLBACK).map_err(|why| {
+                AuthFailure::new(
+                    AuthFailureKind::BadJson,
+                    format!(
+                        "auth endpoint answered 200 but not with a JSONP callback ({why}): {}",
+                        excerpt(&body)
+                    ),
+                )
+                .with_status(200)
             })?;
             return Ok((status, inner.as_bytes().to_vec()));
         }
         Ok((status, body))
     }
 
-    async fn exchange(&self, fields: &[(String, String)]) -> Result<(u16, Vec<u8>), String> {
+    async fn exchange(&self, fields: &[(String, String)]) -> Result<(u16, Vec<u8>), AuthFailure> {
         let failed = |e: reqwest::Error| {
-            format!(
-                "auth request to {} failed: {}",
-                display_url(&self.url),
-                error_chain(&e)
+            AuthFailure::new(
+                AuthFailureKind::Unreachable,
+                format!(
+                    "auth request to {} failed: {}",
+                    display_url(&self.url),
+                    error_chain(&e)
+                ),
             )
         };
         let request = match self.transport {
@@ -291,9 +291,12 @@ impl EndpointAuthorizer {
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(failed)? {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(format!(
-                    "auth endpoint answered HTTP {status} with a body over {} KiB",
-                    MAX_BODY / 1024
+                return Err(AuthFailure::new(
+                    AuthFailureKind::AnswerTooLarge,
+                    format!(
+                        "auth endpoint answered HTTP {status} with a body over {} KiB",
+                        MAX_BODY / 1024
+                    ),
                 ));
             }
             body.extend_from_slice(&chunk);

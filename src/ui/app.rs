@@ -787,6 +787,7 @@ impl App {
                 status,
                 response,
                 duration_ms,
+                failure,
             } => {
                 // The subscription_error that follows a failed exchange carries the message;
                 // this keeps the exchange for the inspector.
@@ -800,6 +801,7 @@ impl App {
                         status,
                         response,
                         duration_ms,
+                        failure,
                     },
                 );
             }

@@ -10,7 +10,7 @@ use super::theme::Theme;
 use super::view::{self, layout::Pane};
 use crate::connection::Command as ConnCommand;
 use crate::faults::FaultKind;
-use crate::record::{Member, Record, Stamped, State};
+use crate::record::{AuthFailureKind, Member, Record, Stamped, State};
 use crate::session::Command;
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -1014,6 +1014,7 @@ fn busy_with_auth() -> Fx {
         status: None,
         response: json!({"auth": "app-key:0f3c", "channel_data": null, "shared_secret": null}),
         duration_ms: 0,
+        failure: None,
     });
     fx.rec(Record::Auth {
         channel: "private-secret".into(),
@@ -1030,6 +1031,7 @@ fn busy_with_auth() -> Fx {
         status: Some(403),
         response: json!({"error": "auth endpoint answered HTTP 403 Forbidden: {\"message\":\"no\"}"}),
         duration_ms: 12,
+        failure: Some(AuthFailureKind::HttpStatus(403)),
     });
     fx
 }
@@ -1388,6 +1390,7 @@ fn auth_inspector_shows_request_response_and_hint() {
         status: None,
         response: json!({"auth": "k:s"}),
         duration_ms: 3,
+        failure: None,
     });
     assert!(fx.app.auth_exchange("private-secret").unwrap().ok);
 }

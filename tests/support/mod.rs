@@ -8,7 +8,9 @@ pub mod isolated;
 
 use chanwatch::client::{self, AuthProvider, ClientConfig, ClientHandle};
 use chanwatch::connection::Command;
-use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest, Endpoint, MachineConfig};
+use chanwatch::connection::{
+    AuthFailure, AuthFailureKind, AuthGrant, AuthRequest, Endpoint, MachineConfig,
+};
 use chanwatch::record::{Record, State};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -428,10 +430,11 @@ impl AuthProvider for Refuse {
         req: AuthRequest,
     ) -> Pin<Box<dyn Future<Output = Result<AuthGrant, AuthFailure>> + Send>> {
         Box::pin(async move {
-            Err(AuthFailure {
-                status: Some(403),
-                message: format!("forbidden: {}", req.channel),
-            })
+            Err(AuthFailure::new(
+                AuthFailureKind::HttpStatus(403),
+                format!("forbidden: {}", req.channel),
+            )
+            .with_status(403))
         })
     }
 }
