@@ -229,11 +229,14 @@ impl GroupKill {
     fn fire(&mut self) {
         #[cfg(unix)]
         if let Some(pid) = self.0.take() {
-            // The child leads its own process group (`process_group(0)`), so the negative
-            // pid reaches the shell and its children, e.g. a `sleep` it is waiting for.
-            // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-            unsafe {
-                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            // The child leads its own process group (`process_group(0)`), so killing the
+            // group reaches the shell and its children, e.g. a `sleep` it is waiting for.
+            // A group already gone (ESRCH) is what was wanted.
+            if let Some(pid) = i32::try_from(pid)
+                .ok()
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
             }
         }
         // Elsewhere `kill_on_drop` and `start_kill` reach the direct child only.

@@ -57,6 +57,14 @@ impl RawJson {
         );
         // SAFETY: the scanner builds the text from runs of a `&str` cut at ASCII bytes and
         // from whole encoded `char`s, then trims it at ASCII bytes: it is UTF-8.
+        //
+        // Why not safe code: building `text` as a `String` instead (`push_str` of each run
+        // sliced with `str::get`, `push` of each escaped char) was measured against this on
+        // the decode bench's three frames, the scanner alone, interleaved runs on a loaded
+        // 2-core machine: CPU time +10.6 % / +3.1 % / +8.1 % (best of 6; 155 B, 5 KB and the
+        // escapes frame), instructions (cachegrind) +2.1 % / +1.0 % / +3.0 %. The slice
+        // boundary checks on every run between escapes are what it pays for. Validating the
+        // whole text afterwards (`String::from_utf8`) would read every byte once more.
         let text = unsafe { String::from_utf8_unchecked(text) };
         RawJson(text)
     }
