@@ -6,10 +6,12 @@
 mod api;
 mod auth;
 mod fault_menu;
+mod modal;
 
 pub use api::{ApiUsers, ChannelPicker, LIST_WAIT, PickItem};
 pub use auth::{AuthExchange, AuthView, auth_hint};
 pub use fault_menu::{DEFAULT_DELAY_MS, parse_delay_ms};
+pub use modal::Modal;
 
 use super::keymap::{Action, Keymap, Mode};
 use super::log::{DEFAULT_CAPACITY, EventLog, Filter, LogEntry};
@@ -209,7 +211,8 @@ impl Channel {
     }
 }
 
-/// A box over the panes that takes the keys while it is open.
+/// The boxes that share one place in the modal stack ([`Modal::Overlay`]): opening one
+/// closes the others.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     FaultMenu,
@@ -371,12 +374,9 @@ pub struct App {
     pub(crate) unseen: u64,
     pub(crate) members_scroll: usize,
     pub(crate) focus: Pane,
-    pub(crate) detail: Option<Detail>,
-    pub(crate) prompt: Option<Prompt>,
-    pub(crate) help: bool,
+    /// The boxes over the panes, bottom first; the last takes the keys.
+    pub(crate) modals: Vec<Modal>,
     pub(crate) notice: Option<Notice>,
-    /// The fault menu, the channel picker or the auth inspector.
-    pub(crate) overlay: Option<Overlay>,
     /// The latest authorization exchange per channel, for the auth inspector.
     pub(crate) auth: IndexMap<String, AuthExchange>,
     /// A channel list asked for with `L` (its prefix, and when), so its answer opens the picker.
@@ -416,11 +416,8 @@ impl App {
             unseen: 0,
             members_scroll: 0,
             focus: Pane::Log,
-            detail: None,
-            prompt: None,
-            help: false,
+            modals: Vec::new(),
             notice: None,
-            overlay: None,
             auth: IndexMap::new(),
             pending_list: None,
             pending_users: IndexMap::new(),
@@ -469,15 +466,6 @@ impl App {
     pub fn focus(&self) -> Pane {
         self.focus
     }
-    pub fn prompt(&self) -> Option<&Prompt> {
-        self.prompt.as_ref()
-    }
-    pub fn detail(&self) -> Option<&Detail> {
-        self.detail.as_ref()
-    }
-    pub fn help_visible(&self) -> bool {
-        self.help
-    }
     pub fn notice(&self) -> Option<&Notice> {
         self.notice.as_ref()
     }
@@ -487,20 +475,16 @@ impl App {
     pub fn keymap(&self) -> &Keymap {
         &self.keymap
     }
-    pub fn overlay(&self) -> Option<&Overlay> {
-        self.overlay.as_ref()
-    }
     /// The latest authorization exchange of a channel.
     pub fn auth_exchange(&self, channel: &str) -> Option<&AuthExchange> {
         self.auth.get(channel)
     }
+    /// Which key table applies: the box on top decides.
     pub fn mode(&self) -> Mode {
-        if self.prompt.is_some() {
-            Mode::Editing
-        } else if matches!(self.overlay, Some(Overlay::FaultMenu)) {
-            Mode::FaultMenu
-        } else {
-            Mode::Normal
+        match self.top_modal() {
+            Some(Modal::Prompt(_)) => Mode::Editing,
+            Some(Modal::Overlay(Overlay::FaultMenu)) => Mode::FaultMenu,
+            _ => Mode::Normal,
         }
     }
     pub fn areas(&self) -> Areas {
@@ -517,7 +501,7 @@ impl App {
     pub(crate) fn filter_line_visible(&self) -> bool {
         !self.filter.is_empty()
             || matches!(
-                self.prompt.as_ref().map(|p| &p.kind),
+                self.prompt().map(|p| &p.kind),
                 Some(PromptKind::Filter { .. })
             )
     }
@@ -867,7 +851,7 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Update::default();
         }
-        if self.prompt.is_some() {
+        if let Some(Modal::Prompt(_)) = self.top_modal() {
             return self.on_prompt_key(key);
         }
         match self.keymap.action_for(self.mode(), &key) {
@@ -881,7 +865,7 @@ impl App {
             Some(Action::Quit) => quit(),
             Some(Action::Submit) => self.submit_prompt(),
             Some(Action::Cancel) => {
-                match self.prompt.take() {
+                match self.take_prompt() {
                     Some(Prompt {
                         kind: PromptKind::Filter { previous },
                         ..
@@ -898,7 +882,7 @@ impl App {
                 Update::redraw()
             }
             _ => {
-                let Some(p) = self.prompt.as_mut() else {
+                let Some(p) = self.prompt_mut() else {
                     return Update::default();
                 };
                 if p.input.handle_event(&Event::Key(key)).is_none() {
@@ -925,7 +909,7 @@ impl App {
     }
 
     fn submit_prompt(&mut self) -> Update {
-        let Some(mut p) = self.prompt.take() else {
+        let Some(mut p) = self.take_prompt() else {
             return Update::default();
         };
         let value = p.input.value().trim().to_string();
@@ -942,13 +926,13 @@ impl App {
             PromptKind::ListPrefix => self.submit_list_prefix(&value),
             PromptKind::TriggerEvent { channel } => match validate_client_event_name(&value) {
                 Ok(()) => {
-                    self.prompt = Some(Prompt::new(
+                    self.show(Modal::Prompt(Prompt::new(
                         PromptKind::TriggerData {
                             channel: channel.clone(),
                             event: value,
                         },
                         "",
-                    ));
+                    )));
                     return Update::redraw();
                 }
                 Err(e) => Err(e),
@@ -981,7 +965,7 @@ impl App {
             Ok(u) => u,
             Err(e) => {
                 p.error = Some(e);
-                self.prompt = Some(p);
+                self.show(Modal::Prompt(p));
                 Update::redraw()
             }
         }
@@ -1003,36 +987,34 @@ impl App {
     }
 
     fn on_action(&mut self, action: Action) -> Update {
-        // Overlays take the keys first.
-        if self.help {
-            return match action {
-                Action::Help | Action::Back => {
-                    self.help = false;
-                    Update::redraw()
-                }
-                Action::Quit => quit(),
-                _ => Update::default(),
-            };
-        }
-        if matches!(self.overlay, Some(Overlay::FaultMenu)) {
-            return self.on_fault_menu_action(action);
-        }
-        if self.detail.is_some() {
-            return self.on_detail_action(action);
-        }
-        match self.overlay {
-            Some(Overlay::Picker(_)) => return self.on_picker_action(action),
-            Some(Overlay::Auth(_)) => return self.on_auth_view_action(action),
-            Some(Overlay::FaultMenu) | None => {}
+        // The box on top takes the keys.
+        match self.top_modal() {
+            Some(Modal::Help) => {
+                return match action {
+                    Action::Help | Action::Back => {
+                        self.close_help();
+                        Update::redraw()
+                    }
+                    Action::Quit => quit(),
+                    _ => Update::default(),
+                };
+            }
+            Some(Modal::Overlay(Overlay::FaultMenu)) => return self.on_fault_menu_action(action),
+            Some(Modal::Detail(_)) => return self.on_detail_action(action),
+            Some(Modal::Overlay(Overlay::Picker(_))) => return self.on_picker_action(action),
+            Some(Modal::Overlay(Overlay::Auth(_))) => return self.on_auth_view_action(action),
+            // Its keys go to `on_prompt_key`; an action reaching here is not for it.
+            Some(Modal::Prompt(_)) => return Update::default(),
+            None => {}
         }
         match action {
             Action::Quit => quit(),
             Action::Help => {
-                self.help = true;
+                self.show(Modal::Help);
                 Update::redraw()
             }
             Action::Subscribe => {
-                self.prompt = Some(Prompt::new(PromptKind::Subscribe, ""));
+                self.show(Modal::Prompt(Prompt::new(PromptKind::Subscribe, "")));
                 Update::redraw()
             }
             Action::Unsubscribe => self.unsubscribe_selected(),
@@ -1047,12 +1029,12 @@ impl App {
             Action::Trigger => self.start_trigger(),
             Action::Filter => {
                 let previous = self.filter.text().to_string();
-                self.prompt = Some(Prompt::new(
+                self.show(Modal::Prompt(Prompt::new(
                     PromptKind::Filter {
                         previous: previous.clone(),
                     },
                     &previous,
-                ));
+                )));
                 Update::redraw()
             }
             Action::FocusNext => {
@@ -1112,7 +1094,7 @@ impl App {
 
     fn on_detail_action(&mut self, action: Action) -> Update {
         let page = self.size.height.saturating_sub(6).max(1) as usize;
-        let Some(d) = self.detail.as_mut() else {
+        let Some(d) = self.detail_mut() else {
             return Update::default();
         };
         if scroll_by(&mut d.scroll, action, page) {
@@ -1120,10 +1102,10 @@ impl App {
         }
         match action {
             Action::Quit => return quit(),
-            Action::Back | Action::Open => self.detail = None,
-            Action::Help => self.help = true,
+            Action::Back | Action::Open => self.close_detail(),
+            Action::Help => self.show(Modal::Help),
             Action::Disconnect | Action::Connect => {
-                self.detail = None;
+                self.close_detail();
                 return self.on_action(action);
             }
             _ => return Update::default(),
@@ -1173,7 +1155,10 @@ impl App {
             return Update::redraw();
         }
         let channel = c.name.clone();
-        self.prompt = Some(Prompt::new(PromptKind::TriggerEvent { channel }, "client-"));
+        self.show(Modal::Prompt(Prompt::new(
+            PromptKind::TriggerEvent { channel },
+            "client-",
+        )));
         Update::redraw()
     }
 
@@ -1182,10 +1167,11 @@ impl App {
             Pane::Log => {
                 let (_, sel) = self.visible_log();
                 if let Some(e) = sel.and_then(|i| self.log.get(i)) {
-                    self.detail = Some(Detail {
+                    let detail = Detail {
                         entry: e.clone(),
                         scroll: 0,
-                    });
+                    };
+                    self.show(Modal::Detail(detail));
                     return Update::redraw();
                 }
                 Update::default()
@@ -1355,11 +1341,7 @@ impl App {
             MouseEventKind::ScrollUp => -1,
             MouseEventKind::ScrollDown => 1,
             MouseEventKind::Down(MouseButton::Left) => {
-                if self.prompt.is_some()
-                    || self.help
-                    || self.detail.is_some()
-                    || self.overlay.is_some()
-                {
+                if !self.modals.is_empty() {
                     return Update::default();
                 }
                 return match self.areas().pane_at(m.column, m.row) {
@@ -1373,23 +1355,23 @@ impl App {
             _ => return Update::default(),
         };
         let step = dir * WHEEL_LINES as isize;
-        if let Some(d) = self.detail.as_mut() {
-            d.scroll = d.scroll.saturating_add_signed(step);
-            return Update::redraw();
-        }
-        if self.prompt.is_some() || self.help {
-            return Update::default();
-        }
-        match &mut self.overlay {
-            Some(Overlay::Auth(v)) => {
+        // The wheel, like the keys, moves the box on top.
+        match self.modals.last_mut() {
+            Some(Modal::Detail(d)) => {
+                d.scroll = d.scroll.saturating_add_signed(step);
+                return Update::redraw();
+            }
+            Some(Modal::Overlay(Overlay::Auth(v))) => {
                 v.scroll = v.scroll.saturating_add_signed(step);
                 return Update::redraw();
             }
-            Some(Overlay::Picker(p)) => {
+            Some(Modal::Overlay(Overlay::Picker(p))) => {
                 p.move_by(dir);
                 return Update::redraw();
             }
-            Some(Overlay::FaultMenu) => return Update::default(),
+            Some(Modal::Prompt(_) | Modal::Help | Modal::Overlay(Overlay::FaultMenu)) => {
+                return Update::default();
+            }
             None => {}
         }
         let pane = self.areas().pane_at(m.column, m.row).unwrap_or(self.focus);

@@ -2,8 +2,8 @@
 //! drawn to ratatui's `TestBackend` and compared with reviewed insta snapshots.
 
 use super::app::{
-    App, AppConfig, ChannelStatus, DashboardInfo, LogView, Msg, NoticeLevel, Overlay, PromptKind,
-    TimelineKind, Update,
+    App, AppConfig, ChannelStatus, DashboardInfo, LogView, Modal, Msg, NoticeLevel, Overlay,
+    PromptKind, TimelineKind, Update,
 };
 use super::keymap::{Action, Mode};
 use super::theme::Theme;
@@ -831,7 +831,7 @@ fn no_color_theme_draws_no_colours() {
     std::mem::swap(&mut fx.app.timeline, &mut coloured.app.timeline);
     std::mem::swap(&mut fx.app.log, &mut coloured.app.log);
     std::mem::swap(&mut fx.app.status, &mut coloured.app.status);
-    fx.app.help = true;
+    fx.app.modals.push(Modal::Help);
     let term = fx.render(80, 24);
     for cell in term.backend().buffer().content() {
         assert_eq!(cell.fg, Color::Reset, "{cell:?}");
@@ -1214,6 +1214,80 @@ fn publish_without_the_api_says_why() {
         message: "event x for channel y, which is not subscribed".into(),
     });
     assert!(fx.app.notice().is_none());
+}
+
+/// Boxes stack: a channel list that arrives while an event's detail is open opens the picker
+/// over it, and the picker is both what is drawn on top and what takes the keys. Closing it
+/// gives the keys back to the detail.
+#[test]
+fn a_picker_that_arrives_over_the_detail_is_on_top_and_takes_the_keys() {
+    let mut fx = busy();
+    fx.app.focus = Pane::Log;
+    fx.ch('L');
+    fx.key(KeyCode::Enter); // list every channel
+    fx.key(KeyCode::Enter); // open the selected event
+    assert!(fx.app.detail().is_some());
+    let names = ["zz-orders-eu", "zz-orders-us"];
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(
+        !names.iter().any(|n| text.contains(n)),
+        "not yet listed\n{text}"
+    );
+
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({names[0]: {}, names[1]: {}}),
+    });
+    assert!(matches!(
+        fx.app.top_modal(),
+        Some(Modal::Overlay(Overlay::Picker(_)))
+    ));
+    assert!(fx.app.detail().is_some(), "the detail stays open beneath");
+    assert_eq!(fx.app.mode(), Mode::Normal);
+    // Drawn on top: the picker's rows show over the detail.
+    let text = format!("{}", fx.render(80, 24).backend());
+    for name in names {
+        assert!(text.contains(name), "picker hidden: {name}\n{text}");
+    }
+    // The keys go to it: j moves the picker, not the detail's scroll.
+    fx.ch('j');
+    let Some(Overlay::Picker(p)) = fx.app.overlay() else {
+        panic!("picker open: {:?}", fx.app.overlay());
+    };
+    assert_eq!(p.selected, 1);
+    assert_eq!(fx.app.detail().unwrap().scroll, 0);
+    assert_eq!(
+        fx.key(KeyCode::Enter).command,
+        conn(ConnCommand::Subscribe {
+            channel: names[1].into()
+        })
+    );
+    // The picker closed; the detail has the keys again.
+    assert!(fx.app.overlay().is_none());
+    assert!(matches!(fx.app.top_modal(), Some(Modal::Detail(_))));
+    fx.ch('j');
+    assert_eq!(fx.app.detail().unwrap().scroll, 1);
+    fx.key(KeyCode::Esc);
+    assert!(fx.app.top_modal().is_none());
+}
+
+/// Help opened from the detail goes over it and closes back to it.
+#[test]
+fn help_over_the_detail_closes_back_to_it() {
+    let mut fx = busy();
+    fx.app.focus = Pane::Log;
+    fx.key(KeyCode::Enter);
+    fx.ch('?');
+    assert!(matches!(fx.app.top_modal(), Some(Modal::Help)));
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(
+        text.contains("Help: ? or Esc closes"),
+        "help drawn on top\n{text}"
+    );
+    fx.ch('j'); // help ignores it
+    assert_eq!(fx.app.detail().unwrap().scroll, 0);
+    fx.ch('?');
+    assert!(matches!(fx.app.top_modal(), Some(Modal::Detail(_))));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! A list answer opens the picker only when it answers a request made here (same prefix,
 //! within [`LIST_WAIT`]); any other answer stays a timeline note.
 
-use super::{App, ChannelStatus, NoticeLevel, Overlay, Prompt, PromptKind, Update, quit};
+use super::{App, ChannelStatus, Modal, NoticeLevel, Overlay, Prompt, PromptKind, Update, quit};
 use crate::protocol::channel::{ChannelKind, MAX_EVENT_NAME, validate_channel_name};
 use crate::session::Command;
 use crate::ui::keymap::Action;
@@ -124,7 +124,10 @@ impl App {
             .selected_channel()
             .map(|c| c.name.clone())
             .unwrap_or_default();
-        self.prompt = Some(Prompt::new(PromptKind::PublishChannel, &channel));
+        self.show(Modal::Prompt(Prompt::new(
+            PromptKind::PublishChannel,
+            &channel,
+        )));
         Update::redraw()
     }
 
@@ -181,14 +184,14 @@ impl App {
             }
             _ => return Err("not a publish step".into()),
         };
-        self.prompt = Some(Prompt::new(next.0, &next.1));
+        self.show(Modal::Prompt(Prompt::new(next.0, &next.1)));
         Ok(Update::redraw())
     }
 
     // ----- channel picker -----
 
     pub(super) fn start_list_channels(&mut self) -> Update {
-        self.prompt = Some(Prompt::new(PromptKind::ListPrefix, ""));
+        self.show(Modal::Prompt(Prompt::new(PromptKind::ListPrefix, "")));
         Update::redraw()
     }
 
@@ -227,7 +230,7 @@ impl App {
             }
             Ok(p) => {
                 self.notice = None;
-                self.overlay = Some(Overlay::Picker(p));
+                self.show(Modal::Overlay(Overlay::Picker(p)));
             }
             Err(e) => self.notify(e, NoticeLevel::Error),
         }
@@ -236,13 +239,13 @@ impl App {
 
     pub(super) fn on_picker_action(&mut self, action: Action) -> Update {
         let page = self.size.height.saturating_sub(8).max(1) as isize;
-        let Some(Overlay::Picker(p)) = self.overlay.as_mut() else {
+        let Some(Overlay::Picker(p)) = self.overlay_mut() else {
             return Update::default();
         };
         match action {
             Action::Quit => return quit(),
-            Action::Back => self.overlay = None,
-            Action::Help => self.help = true,
+            Action::Back => self.close_overlay(),
+            Action::Help => self.show(Modal::Help),
             Action::Up => p.move_by(-1),
             Action::Down => p.move_by(1),
             Action::PageUp => p.move_by(-page),
@@ -259,7 +262,7 @@ impl App {
                     self.notify(format!("cannot subscribe: {e}"), NoticeLevel::Error);
                     return Update::redraw();
                 }
-                self.overlay = None;
+                self.close_overlay();
                 if let Some(i) = self.channels.get_index_of(&name)
                     && matches!(
                         self.channels[i].status,

@@ -2,7 +2,7 @@
 //! was asked (method, URL, form and headers, secrets masked by the authorizer) and what
 //! came back, with a hint that names the usual cause of a failure.
 
-use super::{App, NoticeLevel, Overlay, Update, quit};
+use super::{App, Modal, NoticeLevel, Overlay, Update, quit};
 use crate::protocol::channel::ChannelKind;
 use crate::record::AuthFailureKind;
 use crate::ui::keymap::Action;
@@ -130,7 +130,10 @@ impl App {
         };
         let channel = c.name.clone();
         if self.auth.contains_key(&channel) {
-            self.overlay = Some(Overlay::Auth(AuthView { channel, scroll: 0 }));
+            self.show(Modal::Overlay(Overlay::Auth(AuthView {
+                channel,
+                scroll: 0,
+            })));
             return Update::redraw();
         }
         let text = if c.kind.needs_auth() {
@@ -144,7 +147,7 @@ impl App {
 
     pub(super) fn on_auth_view_action(&mut self, action: Action) -> Update {
         let page = self.size.height.saturating_sub(6).max(1) as usize;
-        let Some(Overlay::Auth(v)) = self.overlay.as_mut() else {
+        let Some(Overlay::Auth(v)) = self.overlay_mut() else {
             return Update::default();
         };
         if super::scroll_by(&mut v.scroll, action, page) {
@@ -152,8 +155,8 @@ impl App {
         }
         match action {
             Action::Quit => return quit(),
-            Action::Back | Action::Open | Action::InspectAuth => self.overlay = None,
-            Action::Help => self.help = true,
+            Action::Back | Action::Open | Action::InspectAuth => self.close_overlay(),
+            Action::Help => self.show(Modal::Help),
             _ => return Update::default(),
         }
         Update::redraw()
