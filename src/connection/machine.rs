@@ -292,11 +292,11 @@ impl Machine {
     }
 
     fn subscribe(&mut self, name: String) {
-        if let Err(message) = channel::validate_channel_name(&name) {
+        if let Err(e) = channel::validate_channel_name(&name) {
             self.record(Record::SubscriptionError {
                 channel: name,
                 status: None,
-                message,
+                message: e.to_string(),
             });
             return;
         }
@@ -346,7 +346,7 @@ impl Machine {
 
     fn trigger(&mut self, channel: &str, event: &str, data: &Value) {
         let problem = if let Err(e) = channel::validate_client_event_name(event) {
-            Some(e)
+            Some(e.to_string())
         } else {
             match self.channels.get(channel) {
                 None => Some(format!("cannot trigger on {channel}: not subscribed")),

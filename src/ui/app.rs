@@ -916,7 +916,7 @@ impl App {
         let result = match &p.kind {
             PromptKind::Subscribe => match validate_channel_name(&value) {
                 Ok(()) => Ok(self.subscribe_to(value)),
-                Err(e) => Err(e),
+                Err(e) => Err(e.to_string()),
             },
             PromptKind::FaultDelay => self.submit_fault_delay(&value),
             PromptKind::PublishChannel
@@ -935,7 +935,7 @@ impl App {
                     )));
                     return Update::redraw();
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(e.to_string()),
             },
             PromptKind::TriggerData { channel, event } => {
                 let parsed = if value.is_empty() {

@@ -139,7 +139,7 @@ impl App {
     ) -> Result<Update, String> {
         let next = match kind {
             PromptKind::PublishChannel => {
-                validate_channel_name(value)?;
+                validate_channel_name(value).map_err(|e| e.to_string())?;
                 (
                     PromptKind::PublishEvent {
                         channel: value.to_string(),
@@ -199,7 +199,7 @@ impl App {
         let prefix = if value.is_empty() {
             None
         } else {
-            validate_channel_name(value).map_err(|e| e.replacen("channel name", "prefix", 1))?;
+            validate_channel_name(value).map_err(|e| e.message_for("prefix"))?;
             Some(value.to_string())
         };
         self.pending_list = Some((prefix.clone(), self.now));
