@@ -7,8 +7,7 @@
 
 use chanwatch::auth::{Authorizer, LocalSigner};
 use chanwatch::client::{self, Authorizers, ClientConfig, ClientHandle};
-use chanwatch::connection::Command;
-use chanwatch::connection::{Endpoint, MachineConfig};
+use chanwatch::connection::{Command, Endpoint, MachineConfig};
 use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer};
 use chanwatch::faults::{FaultHandle, FaultProxy};
 use chanwatch::record::{Record, Stamped, State};

@@ -7,9 +7,8 @@
 pub mod isolated;
 
 use chanwatch::client::{self, AuthProvider, ClientConfig, ClientHandle};
-use chanwatch::connection::Command;
 use chanwatch::connection::{
-    AuthFailure, AuthFailureKind, AuthGrant, AuthRequest, Endpoint, MachineConfig,
+    AuthFailure, AuthFailureKind, AuthGrant, AuthRequest, Command, Endpoint, MachineConfig,
 };
 use chanwatch::record::{Record, State};
 use futures_util::{SinkExt, StreamExt};
