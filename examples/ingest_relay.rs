@@ -58,11 +58,9 @@ async fn main() -> anyhow::Result<()> {
     stream.write_all(&frame).await?;
 
     // The same 1 MiB pipe chanwatch asks for, so that both write the same way.
+    // A failure (not a pipe, or over the limit) only leaves the size as it was.
     #[cfg(target_os = "linux")]
-    // SAFETY: fcntl on stdout with an integer argument; a failure only leaves the size.
-    unsafe {
-        libc::fcntl(1, libc::F_SETPIPE_SZ, 1 << 20);
-    }
+    let _ = rustix::pipe::fcntl_setpipe_size(rustix::stdio::stdout(), 1 << 20);
     let (full, to_write) = mpsc::sync_channel::<Vec<u8>>(QUEUED);
     let (empty, reuse) = mpsc::channel::<Vec<u8>>();
     let writer = std::thread::spawn(move || -> std::io::Result<()> {

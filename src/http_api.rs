@@ -217,7 +217,7 @@ impl HttpApi {
         }
         for channel in channels {
             crate::protocol::channel::validate_channel_name(channel)
-                .map_err(HttpApiError::InvalidInput)?;
+                .map_err(|e| HttpApiError::InvalidInput(e.to_string()))?;
         }
         if event.is_empty() {
             return Err(HttpApiError::InvalidInput("event name is empty".into()));
@@ -248,7 +248,7 @@ impl HttpApi {
     /// strings (numeric ids are converted).
     pub async fn channel_users(&self, channel: &str) -> Result<Vec<String>, HttpApiError> {
         crate::protocol::channel::validate_channel_name(channel)
-            .map_err(HttpApiError::InvalidInput)?;
+            .map_err(|e| HttpApiError::InvalidInput(e.to_string()))?;
         let sub_path = format!("/channels/{channel}/users");
         let answer = self.request("GET", &sub_path, &[], None).await?;
         let path = self.full_path(&sub_path);

@@ -1,6 +1,8 @@
 //! chanwatch: a client for the Pusher Channels protocol 7, with a terminal dashboard and a
-//! headless NDJSON mode. Data flows one way: socket -> client task -> [`record::Record`] ->
-//! (headless writer | dashboard); keys or stdin -> [`record::Command`] -> client task.
+//! headless NDJSON mode. Data flows one way: socket -> client task -> session ->
+//! [`record::Record`] -> (headless writer | dashboard); keys or stdin -> [`session::Command`]
+//! -> session, which serves faults, publishing and HTTP API listings itself and passes
+//! [`connection::Command`]s on to the client task. ARCHITECTURE.md has the module map.
 
 pub mod auth;
 pub mod cli;
@@ -14,6 +16,8 @@ pub mod headless;
 pub mod http_api;
 pub mod http_client;
 pub mod manual;
+#[cfg(test)]
+mod module_graph;
 pub mod panic_report;
 pub mod protocol;
 pub mod record;

@@ -2,11 +2,11 @@
 
 use anyhow::Context;
 use chanwatch::cli::{Cli, ConfigAction, Mode, TimingArgs};
-use chanwatch::client::{self, ClientHandle};
+use chanwatch::client;
 use chanwatch::config::{self, starter};
 use chanwatch::connection::{Endpoint, MachineConfig};
 use chanwatch::faults::{FaultHandle, FaultProxy};
-use chanwatch::session::{self, Extras};
+use chanwatch::session::{self, Extras, SessionHandle};
 use chanwatch::setup;
 use chanwatch::ui::{self, AppConfig, Theme};
 use clap::Parser;
@@ -19,11 +19,10 @@ use tracing_subscriber::EnvFilter;
 /// stall the client for milliseconds at a time: at 100 k events it ran a third slower.
 /// 4 KiB pages also keep the resident memory down.
 fn no_transparent_huge_pages() {
+    // The flag is the process's (prctl(2) PR_SET_THP_DISABLE), whatever rustix files it
+    // under; a kernel without it just keeps its default.
     #[cfg(target_os = "linux")]
-    // SAFETY: prctl with integer arguments only; it changes no memory of ours.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
 }
 
 /// mimalloc: a busy stream allocates and frees a few small strings per event, and glibc's
@@ -104,7 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             unreachable!("handled before the runtime starts")
         }
         Some(Mode::Demo) => {
-            let (mut setup, extras) = chanwatch::demo::watch::start().await?;
+            let (mut setup, extras) = setup::demo::start().await?;
             apply_timing_flags(&cli.timing, &mut setup.client.machine);
             (setup, extras)
         }
@@ -127,7 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.output.headless {
         return chanwatch::headless::run(handle).await;
     }
-    let ClientHandle {
+    let SessionHandle {
         commands,
         records,
         task,

@@ -1,6 +1,7 @@
-//! The contract between the client task and whatever watches it (headless writer, dashboard):
-//! [`Record`]s flow out, [`Command`]s flow in. The serde shapes here ARE the headless NDJSON
-//! and stdin formats documented in the README, so change them only compatibly.
+//! What the client task and the session tell whoever watches them (headless writer,
+//! dashboard): [`Record`]s flow out (commands flow in, see `session::Command`). The serde
+//! shapes here ARE the headless NDJSON format documented in the README, so change them only
+//! compatibly.
 
 use crate::protocol::RawJson;
 use serde::{Deserialize, Serialize};
@@ -159,6 +160,10 @@ pub enum Record {
         status: Option<u16>,
         response: Value,
         duration_ms: u64,
+        /// What went wrong, when it did. Not part of the NDJSON line (whose fields are fixed):
+        /// the dashboard matches on it to say what to look at.
+        #[serde(skip)]
+        failure: Option<AuthFailureKind>,
     },
     /// A command served beside the connection failed: `cmd` is `publish`, `list_channels`,
     /// `list_users` or `fault`; `channel` is the one it was about; `status` the HTTP status
@@ -178,6 +183,39 @@ pub enum Record {
     Pong {
         rtt_ms: u64,
     },
+}
+
+/// What kind of thing made an authorization or user authentication fail. The authorizers
+/// say it when they fail; the dashboard's hints match on it (an error message's words are
+/// for people and may change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthFailureKind {
+    /// No authorizer is configured for this channel, or no user authentication for sign-in.
+    NotConfigured,
+    /// The auth endpoint did not answer within the auth timeout.
+    Timeout,
+    /// The auth endpoint could not be reached, or its answer could not be read.
+    Unreachable,
+    /// The auth endpoint answered with this HTTP status instead of 200.
+    HttpStatus(u16),
+    /// The auth endpoint's answer was larger than any grant could be.
+    AnswerTooLarge,
+    /// The answer is not JSON (or, for JSONP, not the callback around it).
+    BadJson,
+    /// The answer is JSON but not a grant: not an object, `auth` missing or not
+    /// `key:signature`, or a user authentication's `user_data` missing or unusable.
+    BadGrant,
+    /// A presence grant's `channel_data` is missing or unusable.
+    BadChannelData,
+    /// An encrypted channel's `shared_secret` is missing or unusable, or the authorizer
+    /// cannot provide one.
+    BadSharedSecret,
+    /// The auth command could not be started, failed, timed out or printed no answer.
+    CommandFailed,
+    /// The socket id to sign is not `digits.digits`: nothing is signed with it.
+    BadSocketId,
+    /// The authorizer itself broke (it panicked).
+    Internal,
 }
 
 /// A record with the wall-clock time it was produced.
@@ -285,52 +323,6 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(out, s).expect("a str always serialises");
 }
 
-/// What a user or script asks of the client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
-pub enum Command {
-    Subscribe {
-        channel: String,
-    },
-    Unsubscribe {
-        channel: String,
-    },
-    Disconnect,
-    Connect,
-    /// Send a client event (`client-` prefix) on a subscribed private or presence channel.
-    Trigger {
-        channel: String,
-        event: String,
-        #[serde(default)]
-        data: Value,
-    },
-    /// Inject a fault: `{"cmd":"fault","kind":"cut"}`, `{"cmd":"fault","kind":"delay","ms":200}`,
-    /// `{"cmd":"fault","kind":"close","code":4200}` ... (see the README).
-    Fault(crate::faults::FaultKind),
-    /// Publish a server event through the signed HTTP API (needs app id and secret).
-    Publish {
-        channel: String,
-        event: String,
-        #[serde(default)]
-        data: Value,
-        /// Leave this connection out of the delivery (`socket_id` in the API call).
-        #[serde(default)]
-        exclude_self: bool,
-    },
-    /// List occupied channels through the HTTP API, optionally by name prefix.
-    ListChannels {
-        #[serde(default)]
-        prefix: Option<String>,
-    },
-    /// List the users of a presence channel through the HTTP API.
-    ListUsers {
-        channel: String,
-    },
-    /// Sign the user in now and after every reconnect (needs user authentication configured).
-    Signin,
-    Quit,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,39 +426,6 @@ mod tests {
             r#"{"ts":"2023-11-14T22:13:20.005Z","type":"event","channel":"ch","event":"tick","data":{"pad":"x\"yé"}}"#
         );
         assert_eq!(line, s.to_json_line());
-    }
-
-    #[test]
-    fn commands_parse() {
-        let c: Command = serde_json::from_str(r#"{"cmd":"subscribe","channel":"a"}"#).unwrap();
-        assert_eq!(
-            c,
-            Command::Subscribe {
-                channel: "a".into()
-            }
-        );
-        let c: Command = serde_json::from_str(
-            r#"{"cmd":"trigger","channel":"private-a","event":"client-x","data":{"k":1}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            c,
-            Command::Trigger {
-                channel: "private-a".into(),
-                event: "client-x".into(),
-                data: json!({"k":1})
-            }
-        );
-        assert_eq!(
-            serde_json::from_str::<Command>(r#"{"cmd":"quit"}"#).unwrap(),
-            Command::Quit
-        );
-        assert!(serde_json::from_str::<Command>(r#"{"cmd":"nope"}"#).is_err());
-        assert_eq!(
-            serde_json::from_str::<Command>(r#"{"cmd":"fault","kind":"delay","ms":200}"#).unwrap(),
-            Command::Fault(crate::faults::FaultKind::Delay { ms: 200 })
-        );
-        assert!(serde_json::from_str::<Command>(r#"{"cmd":"fault","kind":"melt"}"#).is_err());
     }
 
     #[test]

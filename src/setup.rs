@@ -7,6 +7,8 @@
 //! message names the flag, environment variable, or file and line to fix; the binary exits
 //! with [`SetupError::EXIT_CODE`] for them, as it does for a bad flag.
 
+pub mod demo;
+
 use crate::auth::{
     Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalSigner, LocalUserSigner,
     UserAuthenticator,

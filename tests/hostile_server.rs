@@ -11,7 +11,8 @@ mod support;
 
 use chanwatch::client::ws::codec;
 use chanwatch::client::{self, ClientHandle};
-use chanwatch::record::{Command, Record, State};
+use chanwatch::connection::Command;
+use chanwatch::record::{Record, State};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::sync::Arc;

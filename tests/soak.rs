@@ -12,8 +12,8 @@ mod support {
 }
 
 use chanwatch::client::{self, ClientConfig};
-use chanwatch::connection::{Endpoint, MachineConfig};
-use chanwatch::record::{Command, Record, State};
+use chanwatch::connection::{Command, Endpoint, MachineConfig};
+use chanwatch::record::{Record, State};
 use std::time::{Duration, Instant};
 use support::inproc::{Rig, Timings, USER, Watch, rss_kib};
 

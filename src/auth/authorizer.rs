@@ -4,7 +4,7 @@
 use super::command::CommandAuthorizer;
 use super::endpoint::{EndpointAuthorizer, header_pair};
 use super::local::LocalSigner;
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
+use crate::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use crate::protocol::ChannelKind;
 
 #[derive(Clone, Debug, Default)]
@@ -49,13 +49,13 @@ impl Authorizer {
             Authorizer::Local(signer) => signer.sign(req),
             Authorizer::Endpoint(endpoint) => endpoint.authorize(req).await,
             Authorizer::Command(command) => command.authorize(req).await,
-            Authorizer::None => Err(AuthFailure {
-                status: None,
-                message: format!(
+            Authorizer::None => Err(AuthFailure::new(
+                AuthFailureKind::NotConfigured,
+                format!(
                     "{} needs authorization: pass --secret (sign locally) or --auth-endpoint URL",
                     req.channel
                 ),
-            }),
+            )),
         }
     }
 }
@@ -103,6 +103,7 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(f.status, None);
+        assert_eq!(f.kind, AuthFailureKind::NotConfigured);
         assert_eq!(
             f.message,
             "private-orders needs authorization: pass --secret (sign locally) or --auth-endpoint URL"

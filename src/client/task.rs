@@ -4,8 +4,10 @@ use super::records::{BATCH_RECORDS, RecordSender, WatcherGone};
 use super::socket::Socket;
 use super::ws::handshake::Dial;
 use super::{AuthProvider, ClientConfig, InputSender};
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest, Input, Machine, Output};
-use crate::record::{Command, Record, Stamped, State};
+use crate::connection::{
+    AuthFailure, AuthFailureKind, AuthGrant, AuthRequest, Command, Input, Machine, Output,
+};
+use crate::record::{Record, Stamped, State};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -133,10 +135,10 @@ async fn unpanicked<T>(
         .catch_unwind()
         .await
         .unwrap_or_else(|_| {
-            Err(AuthFailure {
-                status: None,
-                message: format!("{who} panicked"),
-            })
+            Err(AuthFailure::new(
+                AuthFailureKind::Internal,
+                format!("{who} panicked"),
+            ))
         })
 }
 
@@ -147,7 +149,7 @@ fn auth_record(
     result: &Result<AuthGrant, AuthFailure>,
     took: Duration,
 ) -> Record {
-    let (ok, status, response) = match result {
+    let (ok, status, response, failure) = match result {
         Ok(grant) => (
             true,
             None,
@@ -156,8 +158,14 @@ fn auth_record(
                 "channel_data": grant.channel_data,
                 "shared_secret": grant.shared_secret.as_deref().map(crate::config::mask::mask),
             }),
+            None,
         ),
-        Err(f) => (false, f.status, serde_json::json!({"error": f.message})),
+        Err(f) => (
+            false,
+            f.status,
+            serde_json::json!({"error": f.message}),
+            Some(f.kind),
+        ),
     };
     Record::Auth {
         channel: request.channel.clone(),
@@ -167,6 +175,7 @@ fn auth_record(
         status,
         response,
         duration_ms: took.as_millis() as u64,
+        failure,
     }
 }
 

@@ -53,9 +53,9 @@ pub use error::{ConfigError, display_path};
 pub use file::{ConfigFile, ConfigLocation, default_path, locate};
 pub use layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer, merge};
 pub use settings::{
-    Api, AuthMethod, ChannelAuth, DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-    DEFAULT_LOG_RING, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP, DEFAULT_UNAVAILABLE_TIMEOUT,
-    DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
+    Api, AuthMethod, ChannelAuth, DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_AUTH_TIMEOUT,
+    DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_LOG_RING, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP,
+    DEFAULT_UNAVAILABLE_TIMEOUT, DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
 };
 pub use values::{
     AuthTransport, AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, HeaderKind, Headers, MAX_DURATION,

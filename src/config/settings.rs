@@ -1,5 +1,5 @@
-//! The final, merged configuration with every default filled in (the defaults of issue 2,
-//! which are pusher-js's), ready to build the connection and the authorizer from.
+//! The final, merged configuration with every default filled in (pusher-js's
+//! defaults), ready to build the connection and the authorizer from.
 
 use super::ConfigError;
 use super::layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer};
@@ -18,6 +18,8 @@ pub use crate::connection::{
     DEFAULT_UNAVAILABLE_TIMEOUT,
 };
 pub const DEFAULT_LOG_RING: usize = 10_000;
+/// pusher-js has no timeout at all; a hung endpoint would leave a subscription pending forever.
+pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The merged configuration. `Debug` and [`Settings::to_masked_toml`] never show the
 /// secret or secret-looking header and param values.
@@ -313,7 +315,7 @@ fn resolve_auth(auth: AuthLayer) -> Result<ChannelAuth, ConfigError> {
         params: auth.params.unwrap_or_default(),
         headers: auth.headers.unwrap_or_default(),
         command: auth.command,
-        timeout: auth.timeout.unwrap_or(crate::auth::DEFAULT_AUTH_TIMEOUT),
+        timeout: auth.timeout.unwrap_or(DEFAULT_AUTH_TIMEOUT),
         user_id: auth.user_id,
         user_info: auth.user_info,
         encryption_master_key: auth.encryption_master_key,
@@ -353,7 +355,7 @@ fn resolve_user_auth(user: UserAuthLayer, has_secret: bool) -> Result<UserAuth, 
         params: user.params.unwrap_or_default(),
         headers: user.headers.unwrap_or_default(),
         command: user.command,
-        timeout: user.timeout.unwrap_or(crate::auth::DEFAULT_AUTH_TIMEOUT),
+        timeout: user.timeout.unwrap_or(DEFAULT_AUTH_TIMEOUT),
         user_data: user.user_data,
     })
 }

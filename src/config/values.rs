@@ -157,7 +157,7 @@ pub fn check_transport(s: &str) -> Result<String, String> {
 }
 
 pub fn check_channel(s: &str) -> Result<String, String> {
-    validate_channel_name(s)?;
+    validate_channel_name(s).map_err(|e| e.to_string())?;
     Ok(s.to_string())
 }
 

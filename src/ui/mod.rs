@@ -23,7 +23,7 @@ mod tests;
 pub use app::{App, AppConfig, DashboardInfo, Msg, Update};
 pub use theme::Theme;
 
-use crate::record::Command;
+use crate::session::Command;
 use anyhow::Context;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
 use crossterm::terminal::{
@@ -179,7 +179,7 @@ pub async fn run_with(
 
 /// Tell the client to close cleanly, without waiting long for a stuck one.
 async fn send_quit(commands: &mpsc::Sender<Command>) {
-    let _ = tokio::time::timeout(Duration::from_millis(500), commands.send(Command::Quit)).await;
+    let _ = tokio::time::timeout(Duration::from_millis(500), commands.send(Command::QUIT)).await;
 }
 
 fn to_msg(ev: Event) -> Option<Msg> {

@@ -7,10 +7,10 @@
 
 use chanwatch::auth::{Authorizer, LocalSigner};
 use chanwatch::client::{self, Authorizers, ClientConfig, ClientHandle};
-use chanwatch::connection::{Endpoint, MachineConfig};
+use chanwatch::connection::{Command, Endpoint, MachineConfig};
 use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer};
 use chanwatch::faults::{FaultHandle, FaultProxy};
-use chanwatch::record::{Command, Record, Stamped, State};
+use chanwatch::record::{Record, Stamped, State};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
