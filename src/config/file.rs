@@ -283,7 +283,7 @@ fn describe(text: &str, span: Option<Range<usize>>, message: &str) -> String {
     }
     // Our own "unknown action \"x\"; did you mean ..." ([keys], [theme]): the table goes
     // after the name, as above.
-    if message.starts_with("unknown ")
+    if (message.starts_with("unknown action ") || message.starts_with("unknown colour role "))
         && let Some(i) = message.find("\"; ")
     {
         return format!("{}{place}{}", &message[..=i], &message[i + 1..]);
