@@ -446,6 +446,9 @@ impl Cli {
             auth: self.auth.layer(),
             user_auth: self.user_auth.layer(),
             api: self.api.layer(),
+            // The dashboard's keys and colours are set in the config file only.
+            keys: None,
+            theme: None,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod manual;
 #[cfg(test)]
 mod module_graph;
 pub mod panic_report;
+pub mod prefs;
 pub mod protocol;
 pub mod record;
 pub mod session;

@@ -103,8 +103,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             unreachable!("handled before the runtime starts")
         }
         Some(Mode::Demo) => {
+            // The file's keys and colours first: a bad [keys] table stops the demo before
+            // its server starts.
+            let prefs = setup::dashboard_prefs(&cli)?;
             let (mut setup, extras) = setup::demo::start().await?;
             apply_timing_flags(&cli.timing, &mut setup.client.machine);
+            setup.prefs = prefs;
             (setup, extras)
         }
         None => {
@@ -134,7 +138,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = AppConfig {
         log_capacity: setup.log_ring,
         log_bytes: setup.log_bytes,
-        theme: Theme::from_env(),
+        // NO_COLOR wins over the file's colours: a monochrome theme ignores its palette.
+        theme: Theme::from_env().with_palette(setup.prefs.palette),
+        keymap: setup.prefs.keymap,
         ..AppConfig::default()
     };
     let result = ui::run_with(commands, records, setup.dashboard, config).await;

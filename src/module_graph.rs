@@ -11,10 +11,14 @@ const LAYERS: &[&[&str]] = &[
     // The wire: frames, channel names, close codes, raw JSON; and how a panic is reported,
     // which every layer may need.
     &["protocol", "panic_report"],
+    // The kinds of fault that can be injected (the proxy itself uses nothing of ours).
+    &["faults"],
     // What the client reports (records) and the payload cipher.
     &["record", "crypto"],
     // The sans-IO connection machine and the commands it takes.
     &["connection"],
+    // The keymap and the theme a user may set.
+    &["prefs"],
     // Configuration from files, environment and flags, with every default.
     &["config"],
     // The CAs trusted, and HTTP bodies read with a cap.
@@ -24,8 +28,7 @@ const LAYERS: &[&[&str]] = &[
     &["http_api"],
     // The client task: the machine against a real socket, clock and authorizer.
     &["client"],
-    // What may stand beside a client: the fault proxy and the demo server.
-    &["faults"],
+    // What may stand beside a client: the demo server (the fault proxy is lower down).
     &["demo"],
     // The client plus its fault proxy, demo server and HTTP API; all commands.
     &["session"],

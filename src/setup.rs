@@ -22,6 +22,8 @@ use crate::config::{
 };
 use crate::http_api::HttpApi;
 use crate::ui::DashboardInfo;
+use crate::ui::keymap::Keymap;
+use crate::ui::theme::Palette;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +40,33 @@ pub struct Setup {
     pub log_ring: usize,
     /// The most memory the dashboard's log may hold.
     pub log_bytes: u64,
+    pub prefs: DashboardPrefs,
+}
+
+/// The dashboard's keys and colours: the config file's `[keys]` and `[theme]`, over the
+/// built-in ones.
+#[derive(Debug, Clone, Default)]
+pub struct DashboardPrefs {
+    pub keymap: Keymap,
+    pub palette: Palette,
+}
+
+impl DashboardPrefs {
+    fn from_settings(
+        keys: &config::KeysLayer,
+        theme: &config::ThemeLayer,
+    ) -> Result<DashboardPrefs, SetupError> {
+        let keymap = keys.keymap().map_err(|e| {
+            SetupError::Config(ConfigError::Invalid {
+                key: format!("keys.{}", e.key),
+                message: e.message,
+            })
+        })?;
+        Ok(DashboardPrefs {
+            keymap,
+            palette: theme.palette(),
+        })
+    }
 }
 
 /// A configuration the session cannot start with.
@@ -80,6 +109,39 @@ pub fn from_cli(cli: &Cli) -> anyhow::Result<Setup> {
 /// profile it came from.
 pub fn print_config(cli: &Cli) -> anyhow::Result<String> {
     Ok(print_config_with(cli, process_env, config::default_path())?)
+}
+
+/// The keys and colours of the config file alone, for `chanwatch demo`, which takes nothing
+/// else from it (its server is its own): `--config`, `CHANWATCH_CONFIG` or the default
+/// file, with `--profile` or `default_profile` applied.
+pub fn dashboard_prefs(cli: &Cli) -> anyhow::Result<DashboardPrefs> {
+    Ok(dashboard_prefs_with(
+        cli,
+        process_env,
+        config::default_path(),
+    )?)
+}
+
+/// [`dashboard_prefs`] with the environment and the default config path given.
+pub fn dashboard_prefs_with(
+    cli: &Cli,
+    env: impl Fn(&str) -> Option<String>,
+    default_path: Option<PathBuf>,
+) -> Result<DashboardPrefs, SetupError> {
+    let env_path = env("CHANWATCH_CONFIG");
+    let location = config::locate(
+        cli.connection.config.as_deref(),
+        env_path.as_deref(),
+        default_path,
+    );
+    let Some(file) = config::ConfigFile::load(&location)? else {
+        return Ok(DashboardPrefs::default());
+    };
+    let layer = file.layer(cli.connection.profile.as_deref())?;
+    DashboardPrefs::from_settings(
+        &layer.keys.unwrap_or_default(),
+        &layer.theme.unwrap_or_default(),
+    )
 }
 
 /// [`from_cli`] with the environment given as a lookup and the default config path given
@@ -240,6 +302,7 @@ fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
         dashboard,
         log_ring: settings.log_ring,
         log_bytes: settings.log_bytes,
+        prefs: DashboardPrefs::from_settings(&settings.keys, &settings.theme)?,
     })
 }
 

@@ -417,3 +417,110 @@ async fn bad_values_exit_2_from_every_source() {
     );
     assert!(!run.stderr.contains("dG9vLXNob3J0"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn keys_and_theme_merge_per_action_and_role_and_print() {
+    let home = Home::new();
+    let cfg = home.file(
+        "keys.toml",
+        "key = \"k\"\nhost = \"h\"\n\
+         [keys]\nquit = [\"e\", \"ctrl-c\"]\nhelp = \"f1\"\n\
+         [theme]\nerror = \"#ff5555\"\nselected_bg = \"blue\"\n\
+         [profiles.p.keys]\nhelp = \"H\"\n\
+         [profiles.p.theme]\nerror = \"light-red\"\n",
+    );
+    let cfg = cfg.to_str().unwrap();
+    let run = home
+        .run(&["--print-config", "--config", cfg, "--profile", "p"], &[])
+        .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    for line in [
+        "[keys]",
+        "quit = [\"e\", \"ctrl-c\"]",
+        "help = \"H\"",
+        "[theme]",
+        "error = \"LightRed\"",
+        "selected_bg = \"Blue\"",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "missing {line} in\n{}",
+            run.stdout
+        );
+    }
+}
+
+/// Every mistake in [keys] and [theme] reads like the other config errors: the file and
+/// line, the key and its table, and exit code 2; the demo reads the same tables.
+#[tokio::test]
+async fn bad_keys_and_colours_exit_2_with_file_line_and_key() {
+    let home = Home::new();
+    let cases: [(&str, &str, &[&str]); 7] = [
+        (
+            "[keys]\nquit = \"e\"\nquiet = \"z\"\n",
+            ":3:",
+            &["unknown action \"quiet\"", "did you mean \"quit\"?"],
+        ),
+        (
+            "[keys]\n\nsubscribe = \"hyper-s\"\n",
+            ":3:",
+            &["\"subscribe\" in [keys]", "\"hyper-s\" is not a key name"],
+        ),
+        (
+            "[keys]\nclear_log = \"q\"\n",
+            ":2:",
+            &[
+                "\"clear_log\" in [keys]",
+                "\"q\" is by default the key of \"quit\" on the dashboard",
+            ],
+        ),
+        (
+            "[keys]\nhelp = \"z\"\n\n[profiles.p.keys]\nclear_log = \"z\"\n",
+            ":5:",
+            &[
+                "\"clear_log\" in [profiles.p.keys]",
+                "\"z\" is also given to \"help\" on the dashboard",
+            ],
+        ),
+        (
+            "[keys]\nsubmit = \"y\"\n",
+            ":2:",
+            &["\"submit\" in [keys]", "\"y\" is text in a prompt"],
+        ),
+        (
+            "[theme]\nok = \"green\"\nerror = \"#ff55\"\n",
+            ":3:",
+            &["\"error\" in [theme]", "\"#ff55\" is not a colour"],
+        ),
+        (
+            "[profiles.p.theme]\nselected = \"blue\"\n",
+            ":2:",
+            &["unknown colour role \"selected\"", "selected_bg"],
+        ),
+    ];
+    for (text, line, says) in cases {
+        let cfg = home.file(
+            "bad-keys.toml",
+            &format!("key = \"k\"\nhost = \"h\"\n{text}"),
+        );
+        // Two header lines come first.
+        let line_no: usize = line.trim_matches(':').parse().unwrap();
+        let at = format!("bad-keys.toml:{}:", line_no + 2);
+        let cfg = cfg.to_str().unwrap();
+        for args in [
+            vec!["--print-config", "--config", cfg],
+            vec!["--config", cfg, "demo"],
+        ] {
+            let run = home.run(&args, &[]).await;
+            assert_eq!(run.code, Some(2), "{text}\n{run:?}");
+            assert!(
+                run.stderr.contains(&at),
+                "{text}: want {at}\n{}",
+                run.stderr
+            );
+            for s in says {
+                assert!(run.stderr.contains(s), "{text}: want {s}\n{}", run.stderr);
+            }
+        }
+    }
+}

@@ -2,9 +2,11 @@
 //! key the configuration knows (so a new key cannot be added without documenting it there).
 
 use chanwatch::config::{
-    ApiLayer, AuthLayer, AuthTransport, AuthUrl, ConfigFile, ExternalCommand, Layer, Pairs, Secret,
-    Settings, UserAuthLayer,
+    ApiLayer, AuthLayer, AuthTransport, AuthUrl, Colour, ConfigFile, ExternalCommand, KeysLayer,
+    Layer, Pairs, Secret, Settings, ThemeLayer, UserAuthLayer, theme::RoleName,
 };
+use chanwatch::ui::keymap::{Action, Keymap};
+use chanwatch::ui::theme::{Palette, Role};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -72,11 +74,56 @@ fn every_key() -> Layer {
             port: Some(1),
             tls: Some(true),
         }),
+        keys: Some(every_action()),
+        theme: Some(ThemeLayer(
+            Role::all()
+                .map(|r| (RoleName(r), Colour::parse("red").unwrap()))
+                .collect(),
+        )),
     }
+}
+
+/// A `[keys]` table naming every action, so the example must show each one.
+fn every_action() -> KeysLayer {
+    let mut keys = KeysLayer::default();
+    for name in Action::names() {
+        keys.bind(name, &["f1"]).unwrap();
+    }
+    keys
 }
 
 /// Tables whose keys are the user's own (names of params, headers, JSON fields).
 const FREE_FORM: &[&str] = &["params", "headers", "ws_headers", "user_info", "user_data"];
+
+/// The `[keys]` and `[theme]` tables, which the example shows commented out (with the
+/// defaults), uncommented.
+fn commented_tables() -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in EXAMPLE.lines() {
+        let Some(l) = line.strip_prefix("# ") else {
+            inside = false;
+            continue;
+        };
+        if l == "[keys]" || l == "[theme]" {
+            inside = true;
+        } else if !(inside && l.split_once(" = ").is_some_and(|(k, _)| !k.contains(' '))) {
+            inside = false;
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+fn commented_example() -> ConfigFile {
+    ConfigFile::parse(
+        &commented_tables(),
+        Path::new("config.example.toml (commented)"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
 
 fn key_paths(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
     for (key, value) in table {
@@ -135,6 +182,8 @@ fn example_uses_every_key() {
     for (_, layer) in &file.profiles {
         used.extend(paths_of_layer(layer));
     }
+    // ...the tables shown commented out...
+    used.extend(paths_of_layer(&commented_example().base));
     // ...and the keys as written, for `url` and the legacy keys that normalizing consumes.
     let raw: toml::Table = EXAMPLE.parse().unwrap();
     let mut written = BTreeSet::new();
@@ -178,4 +227,19 @@ fn example_uses_every_key() {
             "config.example.toml does not mention {alias}"
         );
     }
+}
+
+/// The commented `[keys]` and `[theme]` say what the defaults are, so they must be them.
+#[test]
+fn example_keys_and_theme_are_the_defaults() {
+    let file = commented_example();
+    let keys = file.base.keys.clone().unwrap();
+    assert_eq!(keys.0.len(), Action::names().count());
+    assert_eq!(
+        keys.keymap().unwrap().help_sections(),
+        Keymap::default().help_sections()
+    );
+    let theme = file.base.theme.clone().unwrap();
+    assert_eq!(theme.0.len(), Role::COUNT);
+    assert_eq!(theme.palette(), Palette::default());
 }

@@ -214,3 +214,29 @@ fn a_panic_restores_the_terminal_and_exits_70() {
         "{modes}"
     );
 }
+
+/// A config file's `[keys]` rebinds quit to `e` for the real binary: `q` no longer quits,
+/// the help overlay lists `e`, and `e` quits. The demo reads the file's keys too.
+#[test]
+fn a_rebound_quit_key_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("keys.toml");
+    std::fs::write(&cfg, "[keys]\nquit = [\"e\", \"ctrl-c\"]\n").unwrap();
+    let command = format!("{} --config {} demo", bin(), cfg.display());
+    let t = Tmux::start("rebound", &command, 100, 30);
+    t.wait_for_text("DEMO", WAIT);
+    t.wait_for_text("connecting → connected", WAIT);
+
+    t.keys(&["q"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!t.dead(), "q must not quit once quit is rebound");
+
+    t.keys(&["?"]);
+    t.wait_for("the help overlay listing e for quit", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("e Ctrl-c") && l.contains("quit"))
+    });
+    t.keys(&["Escape"]);
+    t.keys(&["e"]);
+    t.wait_for("the program to exit", WAIT, |_| t.dead());
+}

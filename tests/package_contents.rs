@@ -1,5 +1,6 @@
 //! What `cargo package` would publish: the sources and their documents, none of the test
-//! fixtures, fuzz corpora or bench data; and the metadata crates.io shows.
+//! fixtures, fuzz corpora, bench data or generated assets (screenshots, recordings,
+//! completions); and the metadata crates.io shows.
 
 use std::process::Command;
 
@@ -43,6 +44,7 @@ fn the_package_holds_sources_and_documents_only() {
                 "fuzz/",
                 "scripts/",
                 "examples/",
+                "assets/",
                 ".ci/",
             ]
             .iter()

@@ -11,6 +11,7 @@
 //! `~/.config/chanwatch/config.toml:12: unknown key "activty_timeout" in [profiles.local]`.
 
 use super::ConfigError;
+use super::keys::KeysError;
 use super::layer::Layer;
 use serde::Deserialize;
 use std::ops::Range;
@@ -142,6 +143,33 @@ impl ConfigFile {
             .normalize()
             .map_err(|m| err(None, m))?;
 
+        // The keys as they will be used: the base alone, and each profile over it.
+        let keys_error = |e: KeysError, profile: Option<&str>| {
+            let table = e.span.as_ref().and_then(|s| table_at(text, s.start));
+            let place = table
+                .as_ref()
+                .map(|t| format!(" in [{t}]"))
+                .unwrap_or_default();
+            let with = match profile {
+                Some(p) if !table.is_some_and(|t| t.starts_with(&format!("profiles.{p}."))) => {
+                    format!(" (with [profiles.{p}])")
+                }
+                _ => String::new(),
+            };
+            err(
+                e.span,
+                format!("bad value for \"{}\"{place}{with}: {}", e.key, e.message),
+            )
+        };
+        if let Some(keys) = &base.keys {
+            keys.keymap().map_err(|e| keys_error(e, None))?;
+        }
+        for (name, layer) in &profiles {
+            if let Some(keys) = layer.clone().over(base.clone()).keys {
+                keys.keymap().map_err(|e| keys_error(e, Some(name)))?;
+            }
+        }
+
         if let Some(name) = &default_profile
             && !profiles.iter().any(|(n, _)| n == name.get_ref())
         {
@@ -253,6 +281,13 @@ fn describe(text: &str, span: Option<Range<usize>>, message: &str) -> String {
         };
         return format!("unknown key \"{key}\"{place}{hint}");
     }
+    // Our own "unknown action \"x\"; did you mean ..." ([keys], [theme]): the table goes
+    // after the name, as above.
+    if (message.starts_with("unknown action ") || message.starts_with("unknown colour role "))
+        && let Some(i) = message.find("\"; ")
+    {
+        return format!("{}{place}{}", &message[..=i], &message[i + 1..]);
+    }
     if let Some(rest) = message.strip_prefix("duplicate key") {
         return format!("duplicate key{rest}{place}");
     }
@@ -285,7 +320,7 @@ fn expected_names(tail: &str) -> Option<Vec<String>> {
 }
 
 /// The known name nearest to a misspelt one, when it is near enough to be a typo.
-fn closest(key: &str, names: &[String]) -> Option<String> {
+pub(super) fn closest(key: &str, names: &[String]) -> Option<String> {
     let key_lower = key.to_ascii_lowercase();
     names
         .iter()

@@ -9,6 +9,8 @@
 //! `userAuthentication` (= `user_auth`), and the legacy top-level `authEndpoint` /
 //! `authTransport` (folded into `auth` by [`Layer::normalize`]).
 
+use super::keys::KeysLayer;
+use super::theme::ThemeLayer;
 use super::values::{
     AuthTransport, AuthUrl, ExternalCommand, Headers, Pairs, Secret, de_opt, ser_opt,
 };
@@ -206,6 +208,12 @@ pub struct Layer {
     /// Where the HTTP API is, when it is not where the WebSocket is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<ApiLayer>,
+    /// The dashboard's keys: action name to key names. Merged per action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeysLayer>,
+    /// The dashboard's colours: role name to colour. Merged per role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<ThemeLayer>,
 }
 
 /// How private, presence and encrypted channels are authorized. Without an endpoint or a
@@ -373,6 +381,8 @@ impl Layer {
             auth: merge_with(self.auth, lower.auth, AuthLayer::over),
             user_auth: merge_with(self.user_auth, lower.user_auth, UserAuthLayer::over),
             api: merge_with(self.api, lower.api, ApiLayer::over),
+            keys: merge_with(self.keys, lower.keys, KeysLayer::over),
+            theme: merge_with(self.theme, lower.theme, ThemeLayer::over),
         }
     }
 

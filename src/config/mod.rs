@@ -34,6 +34,10 @@
 //! | `auth: { params, headers }` (legacy)      | `[auth]` `params`, `headers`  |
 //! | `customHandler`                           | `auth.command` / `user_auth.command` |
 //!
+//! # The dashboard's keys and colours
+//! `[keys]` (action name to key names, see [`keys`]) and `[theme]` (role name to colour, see
+//! [`theme`]) are file-only, at the top level or in a profile, merged per action and per role.
+//!
 //! Both spellings of one key in the same table is an error, not a silent choice.
 //! Durations are strings with a unit (`"500ms"`, `"2s"`, `"1m"`), never bare numbers:
 //! pusher-js counts milliseconds where people often mean seconds.
@@ -41,22 +45,26 @@
 mod env;
 mod error;
 pub mod file;
+pub mod keys;
 mod layer;
 pub mod mask;
 mod settings;
 pub mod starter;
+pub mod theme;
 pub mod url_form;
 mod values;
 
 pub use env::{VARIABLES as ENV_VARIABLES, layer_from_env};
 pub use error::{ConfigError, display_path};
 pub use file::{ConfigFile, ConfigLocation, default_path, locate};
+pub use keys::{KeyList, KeysError, KeysLayer};
 pub use layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer, merge};
 pub use settings::{
     Api, AuthMethod, ChannelAuth, DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_AUTH_TIMEOUT,
     DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_LOG_RING, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP,
     DEFAULT_UNAVAILABLE_TIMEOUT, DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
 };
+pub use theme::{Colour, ThemeLayer};
 pub use values::{
     AuthTransport, AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, HeaderKind, Headers, MAX_DURATION,
     MAX_LOG_RING, PairKind, Pairs, ParamKind, Params, Secret, check_app_id, check_ca_file,

@@ -2,7 +2,9 @@
 //! defaults), ready to build the connection and the authorizer from.
 
 use super::ConfigError;
+use super::keys::KeysLayer;
 use super::layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer};
+use super::theme::ThemeLayer;
 use super::values::{
     AuthTransport, AuthUrl, ExternalCommand, Headers, Pairs, Secret, format_duration,
 };
@@ -64,6 +66,12 @@ pub struct Settings {
     pub auth: ChannelAuth,
     pub user_auth: UserAuth,
     pub api: Api,
+    /// The dashboard's rebound keys (the rest keep their defaults).
+    #[serde(skip_serializing_if = "KeysLayer::is_empty")]
+    pub keys: KeysLayer,
+    /// The dashboard's colours that differ from the built-in ones.
+    #[serde(skip_serializing_if = "ThemeLayer::is_empty")]
+    pub theme: ThemeLayer,
 }
 
 /// Channel authorization. The method is the endpoint, else the command, else local signing
@@ -171,6 +179,12 @@ impl Settings {
             wss_port,
         );
         let auth = resolve_auth(layer.auth.unwrap_or_default())?;
+        // The file's reader has checked this already, with line numbers; a layer built
+        // another way is checked here.
+        let keys = layer.keys.clone().unwrap_or_default();
+        if let Err(e) = keys.keymap() {
+            return Err(invalid(&format!("keys.{}", e.key), e.message));
+        }
         let user_auth =
             resolve_user_auth(layer.user_auth.unwrap_or_default(), layer.secret.is_some())?;
         Ok(Settings {
@@ -201,6 +215,8 @@ impl Settings {
             auth,
             user_auth,
             api,
+            keys,
+            theme: layer.theme.unwrap_or_default(),
         })
     }
 

@@ -50,6 +50,8 @@ pub struct AppConfig {
     /// The most memory the log may hold (payloads, names, previews).
     pub log_bytes: u64,
     pub theme: Theme,
+    /// The keys, the config file's `[keys]` over the defaults.
+    pub keymap: Keymap,
     /// The wall-clock time matching the `now` given to [`App::new`]; `None` reads the system
     /// clock. Tests fix it so rendered times are stable.
     pub wall_clock: Option<SystemTime>,
@@ -61,6 +63,7 @@ impl Default for AppConfig {
             log_capacity: DEFAULT_CAPACITY,
             log_bytes: crate::config::DEFAULT_LOG_BYTES,
             theme: Theme::coloured(),
+            keymap: Keymap::default(),
             wall_clock: None,
         }
     }
@@ -395,7 +398,7 @@ impl App {
         App {
             info,
             theme: config.theme,
-            keymap: Keymap::default(),
+            keymap: config.keymap,
             now,
             size: Rect::new(0, 0, 80, 24),
             status: Status {
@@ -575,8 +578,9 @@ impl App {
                 self.status.client_gone = true;
                 self.status.retry_at = None;
                 self.push_timeline(self.wall_now(), TimelineKind::ClientGone);
+                let quit = self.keymap.first_key(Action::Quit).unwrap_or_default();
                 self.notify(
-                    "the client has stopped; press q to quit",
+                    format!("the client has stopped; press {quit} to quit"),
                     NoticeLevel::Error,
                 );
                 Update::redraw()

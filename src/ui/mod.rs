@@ -10,11 +10,11 @@
 pub mod app;
 pub mod format;
 pub mod frame_stats;
-pub mod keymap;
+pub use crate::prefs::keymap;
 pub mod log;
 pub mod pacer;
 pub mod presence;
-pub mod theme;
+pub use crate::prefs::theme;
 pub mod view;
 
 #[cfg(test)]

@@ -1745,3 +1745,81 @@ fn an_event_nested_ten_thousand_deep_opens_and_scrolls() {
     let middle = screen_text(&fx.render(80, 24));
     assert!(middle.contains("[depth 10000] \"core\""), "{middle}");
 }
+
+// ----- keys and colours from the config file -----
+
+/// An app with the config file's `[keys]` quit = ["e", "ctrl-c"], help = "f1".
+fn rebound() -> Fx {
+    let mut keys = crate::config::KeysLayer::default();
+    keys.bind("quit", &["e", "ctrl-c"]).unwrap();
+    keys.bind("help", &["f1"]).unwrap();
+    Fx::with(AppConfig {
+        keymap: keys.keymap().unwrap(),
+        ..AppConfig::default()
+    })
+}
+
+#[test]
+fn rebound_keys_act_and_the_old_ones_do_not() {
+    let mut fx = rebound();
+    assert!(!fx.ch('q').quit, "q is no longer quit");
+    fx.ch('?');
+    assert!(!fx.app.help_visible(), "? is no longer help");
+    fx.key(KeyCode::F(1));
+    assert!(fx.app.help_visible());
+    fx.key(KeyCode::Esc);
+    // In a prompt `e` is text; Ctrl-C still quits there.
+    fx.ch('s');
+    assert!(fx.type_text("presence-e").iter().all(|u| !u.quit));
+    fx.key(KeyCode::Esc);
+    let u = fx.ch('e');
+    assert!(u.quit);
+    assert_eq!(u.command, conn(ConnCommand::Quit));
+}
+
+#[test]
+fn help_overlay_shows_the_rebound_keys() {
+    let mut fx = rebound();
+    fx.msg(Msg::Resize(100, 40));
+    fx.key(KeyCode::F(1));
+    let text = screen_text(&fx.render(100, 40));
+    let quit_row = text
+        .lines()
+        .find(|l| l.contains("quit") && !l.contains("Ctrl-c quit"))
+        .unwrap_or_else(|| panic!("no quit row in\n{text}"));
+    assert!(quit_row.contains("e Ctrl-c"), "{quit_row}\n{text}");
+    assert!(text.contains("F1  "), "{text}");
+    assert!(text.contains("Help: F1 or Esc closes"), "{text}");
+    // The default keys of the rebound actions are gone from the overlay.
+    assert!(!text.contains("q Ctrl-c"), "{text}");
+    // The footer's hint follows the keymap too.
+    fx.key(KeyCode::Esc);
+    let footer = screen_text(&fx.render(100, 40));
+    assert!(
+        footer.lines().last().unwrap().contains("F1 help"),
+        "{footer}"
+    );
+}
+
+#[test]
+fn theme_colours_are_drawn_unless_no_color() {
+    use super::theme::{Palette, Role};
+    let pink = Color::Rgb(0xff, 0x55, 0xaa);
+    let palette = Palette::with([(Role::Title, pink)]);
+    for (theme, want) in [
+        (Theme::coloured().with_palette(palette), true),
+        (Theme::monochrome().with_palette(palette), false),
+    ] {
+        let mut fx = Fx::with(AppConfig {
+            theme,
+            ..AppConfig::default()
+        });
+        fx.msg(Msg::Resize(80, 24));
+        let term = fx.render(80, 24);
+        let cells = term.backend().buffer().content();
+        assert_eq!(cells.iter().any(|c| c.fg == pink), want);
+        if !want {
+            assert!(cells.iter().all(|c| c.fg == Color::Reset));
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use super::centered;
 use crate::protocol::codes::describe;
 use crate::ui::app::App;
-use crate::ui::keymap::FaultPick;
+use crate::ui::keymap::{Action, FaultPick, Mode};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -68,10 +68,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .border_type(BorderType::Rounded)
         .border_style(t.border(true))
         .title(Span::styled(" Inject a fault ", t.title()))
-        .title_bottom(Line::from(Span::styled(
-            " a key injects · Esc closes ",
-            t.dim(),
-        )));
+        .title_bottom(Line::from(Span::styled(closing_hint(app), t.dim())));
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+/// " a key injects · Esc closes ", with the key that closes.
+fn closing_hint(app: &App) -> String {
+    match app.keymap().first_key_in(Mode::FaultMenu, Action::Cancel) {
+        Some(key) => format!(" a key injects · {key} closes "),
+        None => " a key injects ".into(),
+    }
 }

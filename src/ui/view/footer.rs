@@ -1,7 +1,7 @@
 //! The bottom line: the latest message, or the most useful keys.
 
 use crate::ui::app::{App, NoticeLevel};
-use crate::ui::keymap::Action;
+use crate::ui::keymap::{Action, Mode};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -33,10 +33,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         };
         Line::from(vec![Span::raw(" "), Span::styled(n.text.clone(), style)])
     } else if app.prompt().is_some() {
-        Line::from(Span::styled(
-            " Enter accept · Esc cancel · Ctrl-c quit",
-            t.label(),
-        ))
+        let km = app.keymap();
+        let hints: Vec<String> = [
+            (Action::Submit, "accept"),
+            (Action::Cancel, "cancel"),
+            (Action::Quit, "quit"),
+        ]
+        .into_iter()
+        .filter_map(|(action, word)| {
+            km.first_key_in(Mode::Editing, action)
+                .map(|k| format!("{k} {word}"))
+        })
+        .collect();
+        Line::from(Span::styled(format!(" {}", hints.join(" · ")), t.label()))
     } else {
         let km = app.keymap();
         let mut spans = vec![Span::raw(" ")];

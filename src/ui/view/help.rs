@@ -4,6 +4,7 @@
 
 use super::centered;
 use crate::ui::app::App;
+use crate::ui::keymap::Action;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -12,6 +13,20 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 /// Rows the overlay needs besides the bindings: borders, title, blank, the prompt line,
 /// up to three fault menu lines, two notes.
 const EXTRA_ROWS: usize = 10;
+
+/// " Help: ? or Esc closes ", with the keys that do.
+fn title(app: &App) -> String {
+    let km = app.keymap();
+    let keys: Vec<String> = [Action::Help, Action::Back]
+        .into_iter()
+        .filter_map(|a| km.first_key(a))
+        .collect();
+    if keys.is_empty() {
+        " Help ".into()
+    } else {
+        format!(" Help: {} closes ", keys.join(" or "))
+    }
+}
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
@@ -108,7 +123,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let block = Block::bordered()
         .border_type(BorderType::Double)
         .border_style(t.border(true))
-        .title(Span::styled(" Help: ? or Esc closes ", t.title()));
+        .title(Span::styled(title(app), t.title()));
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
