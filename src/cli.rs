@@ -59,6 +59,9 @@ pub enum Mode {
     /// network, no config file, no credentials. Faults can be injected (key x, or the
     /// headless `fault` command).
     Demo,
+    /// Replay a recording made with --record: the dashboard at the recorded pace, or its
+    /// records as NDJSON with --headless.
+    Replay(crate::replay::ReplayArgs),
 }
 
 #[derive(Clone, Args)]
@@ -322,6 +325,10 @@ pub struct OutputArgs {
     /// [default: 64MiB].
     #[arg(long, value_parser = config::check_log_bytes, value_name = "SIZE")]
     pub log_bytes: Option<u64>,
+    /// Record the session to this file: every record, as headless mode prints it, and the
+    /// commands issued, after a header line (see `chanwatch replay`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Write logs to this file instead of stderr (logs never go to stdout).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,

@@ -16,6 +16,8 @@ pub mod http_client;
 pub mod panic_report;
 pub mod protocol;
 pub mod record;
+pub mod recording;
+pub mod replay;
 pub mod session;
 pub mod setup;
 pub mod ui;

@@ -169,6 +169,8 @@ pub struct Keymap {
     normal: Vec<Binding>,
     editing: Vec<Binding>,
     faults: Vec<Binding>,
+    /// Sections for keys handled outside the app (replay's), shown in the help overlay.
+    extra_help: Vec<(&'static str, Vec<(String, &'static str)>)>,
 }
 
 impl Default for Keymap {
@@ -265,6 +267,7 @@ impl Default for Keymap {
                 b(vec![p(Esc)], Action::Cancel, "close"),
                 b(vec![Chord::ctrl('c')], Action::Quit, "quit"),
             ],
+            extra_help: Vec::new(),
         }
     }
 }
@@ -319,11 +322,18 @@ impl Keymap {
                 })
                 .collect()
         };
-        vec![
+        let mut sections = vec![
             ("Keys", rows(&self.normal)),
             ("In a prompt", rows(&self.editing)),
             ("Fault menu (x)", rows(&self.faults)),
-        ]
+        ];
+        sections.extend(self.extra_help.iter().cloned());
+        sections
+    }
+
+    /// Show a table of keys that something around the app handles (replay's) in the help.
+    pub fn add_help_section(&mut self, title: &'static str, rows: Vec<(String, &'static str)>) {
+        self.extra_help.push((title, rows));
     }
 }
 

@@ -14,6 +14,8 @@ pub mod keymap;
 pub mod log;
 pub mod pacer;
 pub mod presence;
+pub mod replay;
+pub mod replay_bar;
 pub mod theme;
 pub mod view;
 
