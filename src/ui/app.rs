@@ -5,10 +5,12 @@
 
 mod api;
 mod auth;
+mod export;
 mod fault_menu;
 
 pub use api::{ApiUsers, ChannelPicker, LIST_WAIT, PickItem};
 pub use auth::{AuthExchange, AuthView, auth_hint};
+pub use export::{ExportKind, default_path as default_export_path};
 pub use fault_menu::{DEFAULT_DELAY_MS, parse_delay_ms};
 
 use super::keymap::{Action, Keymap, Mode};
@@ -253,6 +255,8 @@ pub enum PromptKind {
     },
     /// The optional name prefix for listing occupied channels.
     ListPrefix,
+    /// Where to write the log or the timeline.
+    Export(ExportKind),
 }
 
 #[derive(Debug, Clone)]
@@ -296,6 +300,7 @@ impl Prompt {
             PromptKind::PublishData { event, .. } => format!("Data for {event}"),
             PromptKind::PublishExclude { .. } => "Exclude this connection? (y/n)".into(),
             PromptKind::ListPrefix => "List occupied channels (HTTP API)".into(),
+            PromptKind::Export(kind) => kind.label().into(),
         }
     }
 
@@ -315,6 +320,7 @@ impl Prompt {
                 "y leaves this socket out (socket_id); n or empty: no"
             }
             PromptKind::ListPrefix => "name prefix, e.g. presence-; empty lists all",
+            PromptKind::Export(_) => "a file path; Enter writes it",
         }
     }
 }
@@ -939,6 +945,7 @@ impl App {
             | PromptKind::PublishData { .. }
             | PromptKind::PublishExclude { .. } => self.submit_publish_step(&p.kind, &value),
             PromptKind::ListPrefix => self.submit_list_prefix(&value),
+            PromptKind::Export(kind) => self.submit_export(*kind, &value),
             PromptKind::TriggerEvent { channel } => match validate_client_event_name(&value) {
                 Ok(()) => {
                     self.prompt = Some(Prompt::new(
@@ -1104,6 +1111,8 @@ impl App {
             Action::ListChannels => self.start_list_channels(),
             Action::ListUsers => self.list_users(),
             Action::InspectAuth => self.open_auth_inspector(),
+            Action::ExportLog => self.start_export(ExportKind::Log),
+            Action::ExportTimeline => self.start_export(ExportKind::Timeline),
             // Editing-mode and fault-menu actions never come from the normal table.
             Action::Submit | Action::Cancel | Action::Fault(_) => Update::default(),
         }

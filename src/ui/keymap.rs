@@ -40,6 +40,10 @@ pub enum Action {
     ListUsers,
     /// Open the auth inspector on the selected channel.
     InspectAuth,
+    /// Write the log, as filtered, as NDJSON (a prompt asks where).
+    ExportLog,
+    /// Write the timeline as text (a prompt asks where).
+    ExportTimeline,
     Help,
     Quit,
     /// Fault menu: inject this fault.
@@ -224,6 +228,8 @@ impl Default for Keymap {
                 b(vec![c('L')], Action::ListChannels, "pick occupied channel"),
                 b(vec![c('U')], Action::ListUsers, "presence users (API)"),
                 b(vec![c('a')], Action::InspectAuth, "auth inspector"),
+                b(vec![c('e')], Action::ExportLog, "export log NDJSON"),
+                b(vec![c('w')], Action::ExportTimeline, "export timeline"),
                 b(vec![c('?')], Action::Help, "this help"),
                 b(vec![c('q'), Chord::ctrl('c')], Action::Quit, "quit"),
             ],

@@ -79,6 +79,8 @@ fn acts_on_a_connection(action: Action) -> bool {
     )
 }
 
+const END_NOTICE: &str = "end of the recording";
+
 const REFUSED: &str = "this is a replay: nothing can be sent to a connection";
 
 /// Builds the app afresh for a rebuild, keeping how the user looks at it.
@@ -194,7 +196,7 @@ pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
         if due == Due::End && !end_noted {
             end_noted = true;
             app.notify(
-                "end of the recording: [ < go back, q quits",
+                format!("{END_NOTICE}: [ < go back, q quits"),
                 NoticeLevel::Info,
             );
             pacer.mark_dirty();
@@ -326,8 +328,11 @@ fn on_key(
         if let Some(text) = note {
             app.notify(text, NoticeLevel::Info);
         }
-        if !player.at_end() {
+        if !player.at_end() && *end_noted {
             *end_noted = false;
+            if app.notice().is_some_and(|n| n.text.starts_with(END_NOTICE)) {
+                app.notice = None;
+            }
         }
         return Ok(Update {
             redraw: true,
