@@ -104,6 +104,17 @@ fn pause_step_seek_and_jump() {
     t.wait_for("playing on", WAIT, |s| {
         s.contains("{\"n\":7}") && s.contains("REPLAY ▶")
     });
+    // Filter and export work as live; the timeline goes to the data directory by default.
+    t.keys(&["P", "/"]);
+    t.type_text("channel:news");
+    t.keys(&["Enter"]);
+    t.wait_for_text("channel:news", WAIT);
+    t.keys(&["w"]);
+    t.wait_for_text("Write the timeline as text to", WAIT);
+    t.keys(&["Enter"]);
+    t.wait_for("the export notice", WAIT, |s| {
+        s.contains("wrote") && s.contains("timeline entries")
+    });
     t.keys(&["q"]);
     t.wait_for("exit", WAIT, |_| t.dead());
 }

@@ -168,3 +168,30 @@ fn a_newer_format_exits_2_and_a_missing_file_says_so() {
     let out = replay_headless(&dir.path().join("nope.ndjson"), &["--since", "yesterday"]);
     assert_eq!(out.status.code(), Some(2), "a bad flag");
 }
+
+/// A panic ends the program with code 70; what was recorded up to it is on disk.
+#[test]
+fn a_panic_still_leaves_the_recording_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("panic.ndjson");
+    let out = Command::new(bin())
+        .args(["demo", "--headless", "--record"])
+        .arg(&path)
+        .env(chanwatch::panic_report::DEBUG_PANIC_VAR, "client")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(70));
+    let recording = std::fs::read_to_string(&path).unwrap();
+    // The records up to the panic, and the session's report of it.
+    assert!(recording.contains("asked for a panic"), "{recording}");
+    assert!(
+        recording.contains(r#""current":"disconnected""#),
+        "{recording}"
+    );
+    // Every line the program printed before it stopped was recorded.
+    let printed = String::from_utf8(out.stdout).unwrap();
+    for line in printed.lines() {
+        assert!(recording.contains(line), "{line} is not in the recording");
+    }
+}
