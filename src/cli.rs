@@ -69,6 +69,9 @@ pub enum Mode {
     /// The config file: write a commented starter one, or show where it is looked for.
     #[command(subcommand)]
     Config(ConfigAction),
+    /// Replay a recording made with --record: the dashboard at the recorded pace, or its
+    /// records as NDJSON with --headless.
+    Replay(crate::replay::ReplayArgs),
 }
 
 /// `chanwatch config ...`.
@@ -390,6 +393,10 @@ pub struct OutputArgs {
     /// [default: 64MiB].
     #[arg(global = true, long, value_parser = config::check_log_bytes, value_name = "SIZE")]
     pub log_bytes: Option<u64>,
+    /// Record the session to this file: every record, as headless mode prints it, and the
+    /// commands issued, after a header line (see `chanwatch replay`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Write logs to this file instead of stderr (logs never go to stdout).
     #[arg(global = true, long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,

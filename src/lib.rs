@@ -22,6 +22,8 @@ pub mod panic_report;
 pub mod prefs;
 pub mod protocol;
 pub mod record;
+pub mod recording;
+pub mod replay;
 pub mod session;
 pub mod setup;
 pub mod tls;

@@ -6,12 +6,13 @@ use chanwatch::client;
 use chanwatch::config::{self, starter};
 use chanwatch::connection::{Endpoint, MachineConfig};
 use chanwatch::faults::{FaultHandle, FaultProxy};
+use chanwatch::recording::{self, Recorder};
 use chanwatch::session::{self, Extras, SessionHandle};
 use chanwatch::setup;
 use chanwatch::ui::{self, AppConfig, Theme};
 use clap::Parser;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc asks for transparent huge pages, and where the kernel compacts memory for them
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
         }
         Some(Mode::Man) => return print_bytes(&chanwatch::manual::man()),
         Some(Mode::Config(action)) => return config_command(&cli, action),
-        Some(Mode::Demo) | None => {}
+        Some(Mode::Demo | Mode::Replay(_)) | None => {}
     }
     let logging_to_file = cli.output.log_file.is_some();
     if let Err(e) = init_tracing(&cli) {
@@ -86,6 +87,8 @@ fn main() -> ExitCode {
             // A bad configuration exits like a bad flag.
             if setup::is_config_error(&e) {
                 ExitCode::from(setup::SetupError::EXIT_CODE)
+            } else if let Some(code) = chanwatch::replay::exit_code(&e) {
+                ExitCode::from(code)
             } else {
                 ExitCode::FAILURE
             }
@@ -98,10 +101,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", setup::print_config(&cli)?);
         return Ok(());
     }
-    let (mut setup, mut extras) = match cli.mode {
+    let (mut setup, mut extras) = match &cli.mode {
         Some(Mode::Completions { .. } | Mode::Man | Mode::Config(_)) => {
             unreachable!("handled before the runtime starts")
         }
+        Some(Mode::Replay(args)) => return replay(&cli, args).await,
         Some(Mode::Demo) => {
             // The file's keys and colours first: a bad [keys] table stops the demo before
             // its server starts.
@@ -125,8 +129,65 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         setup.client.connect_via = Some(proxy.addr());
         extras.proxy = Some(proxy);
     }
+    let recorder = start_recording(&cli, &setup)?;
     let client = client::spawn(setup.client, setup.auth);
     let handle = session::wrap(client, extras);
+    let handle = match &recorder {
+        Some(r) => recording::tap(handle, r.clone()),
+        None => handle,
+    };
+    let result = watch(
+        &cli,
+        handle,
+        setup.dashboard,
+        (setup.log_ring, setup.log_bytes),
+        setup.prefs,
+    )
+    .await;
+    if let Some(r) = &recorder {
+        r.flush()?;
+    }
+    result
+}
+
+/// `--record FILE`: the recording starts before the client, so it holds its first record.
+fn start_recording(cli: &Cli, setup: &setup::Setup) -> anyhow::Result<Option<Recorder>> {
+    let Some(path) = &cli.output.record else {
+        return Ok(None);
+    };
+    let channels = setup.client.subscribe.clone();
+    let header = recording::Header::new(&setup.dashboard, channels, SystemTime::now());
+    Ok(Some(Recorder::create(path, &header)?))
+}
+
+/// `chanwatch replay FILE`, headless or in the dashboard.
+async fn replay(cli: &Cli, args: &chanwatch::replay::ReplayArgs) -> anyhow::Result<()> {
+    if cli.output.headless {
+        return Ok(chanwatch::replay::headless::run_stdio(args).await?);
+    }
+    // The file's keys and colours apply to a replay as they do live.
+    let prefs = setup::dashboard_prefs(cli)?;
+    let config = AppConfig {
+        log_capacity: cli.output.log_ring.unwrap_or(ui::log::DEFAULT_CAPACITY),
+        log_bytes: cli
+            .output
+            .log_bytes
+            .unwrap_or(chanwatch::config::DEFAULT_LOG_BYTES),
+        theme: Theme::from_env().with_palette(prefs.palette),
+        keymap: prefs.keymap,
+        ..AppConfig::default()
+    };
+    ui::replay::run(args, config).await
+}
+
+/// Headless output or the dashboard, on a running session.
+async fn watch(
+    cli: &Cli,
+    handle: SessionHandle,
+    dashboard: ui::DashboardInfo,
+    (log_ring, log_bytes): (usize, u64),
+    prefs: setup::DashboardPrefs,
+) -> anyhow::Result<()> {
     if cli.output.headless {
         return chanwatch::headless::run(handle).await;
     }
@@ -136,14 +197,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         task,
     } = handle;
     let config = AppConfig {
-        log_capacity: setup.log_ring,
-        log_bytes: setup.log_bytes,
+        log_capacity: log_ring,
+        log_bytes,
         // NO_COLOR wins over the file's colours: a monochrome theme ignores its palette.
-        theme: Theme::from_env().with_palette(setup.prefs.palette),
-        keymap: setup.prefs.keymap,
+        theme: Theme::from_env().with_palette(prefs.palette),
+        keymap: prefs.keymap,
         ..AppConfig::default()
     };
-    let result = ui::run_with(commands, records, setup.dashboard, config).await;
+    let result = ui::run_with(commands, records, dashboard, config).await;
     // The dashboard has asked the client to quit; give its close frame a moment to go out.
     let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
     result

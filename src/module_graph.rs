@@ -32,6 +32,9 @@ const LAYERS: &[&[&str]] = &[
     &["demo"],
     // The client plus its fault proxy, demo server and HTTP API; all commands.
     &["session"],
+    // A recording of a session, and reading one back for replay.
+    &["recording"],
+    &["replay"],
     // The two watchers of a session.
     &["headless", "ui"],
     // Flags, and the wiring from flags (or the demo) to a session.

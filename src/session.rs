@@ -22,6 +22,16 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// Where a session is connected, as the dashboard shows it and a recording's header keeps
+/// it. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardInfo {
+    pub host: String,
+    pub key: String,
+    pub tls: bool,
+    pub demo: bool,
+}
+
 /// What a session holds besides the client. Everything here lives as long as the session.
 #[derive(Default)]
 pub struct Extras {

@@ -215,13 +215,13 @@ fn a_panic_restores_the_terminal_and_exits_70() {
     );
 }
 
-/// A config file's `[keys]` rebinds quit to `e` for the real binary: `q` no longer quits,
-/// the help overlay lists `e`, and `e` quits. The demo reads the file's keys too.
+/// A config file's `[keys]` rebinds quit to `z` for the real binary: `q` no longer quits,
+/// the help overlay lists `z`, and `z` quits. The demo reads the file's keys too.
 #[test]
 fn a_rebound_quit_key_from_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("keys.toml");
-    std::fs::write(&cfg, "[keys]\nquit = [\"e\", \"ctrl-c\"]\n").unwrap();
+    std::fs::write(&cfg, "[keys]\nquit = [\"z\", \"ctrl-c\"]\n").unwrap();
     let command = format!("{} --config {} demo", bin(), cfg.display());
     let t = Tmux::start("rebound", &command, 100, 30);
     t.wait_for_text("DEMO", WAIT);
@@ -232,11 +232,11 @@ fn a_rebound_quit_key_from_the_config_file() {
     assert!(!t.dead(), "q must not quit once quit is rebound");
 
     t.keys(&["?"]);
-    t.wait_for("the help overlay listing e for quit", WAIT, |s| {
+    t.wait_for("the help overlay listing z for quit", WAIT, |s| {
         s.lines()
-            .any(|l| l.contains("e Ctrl-c") && l.contains("quit"))
+            .any(|l| l.contains("z Ctrl-c") && l.contains("quit"))
     });
     t.keys(&["Escape"]);
-    t.keys(&["e"]);
+    t.keys(&["z"]);
     t.wait_for("the program to exit", WAIT, |_| t.dead());
 }

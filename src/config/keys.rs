@@ -1,5 +1,5 @@
 //! The `[keys]` table: action names (those of [`crate::prefs::keymap::Action::name`]) to one key
-//! name or a list of them, e.g. `quit = ["e", "ctrl-c"]`.
+//! name or a list of them, e.g. `quit = ["z", "ctrl-c"]`.
 //!
 //! Names and key names are checked as the file is read, so serde puts the file position on
 //! those errors. Whether the bindings fit together (no key doing two things in one mode, no
@@ -202,10 +202,10 @@ mod tests {
 
     #[test]
     fn names_and_lists_parse() {
-        let keys = parse("[keys]\nquit = [\"e\", \"ctrl-c\"]\nsubscribe = \"S\"\n").unwrap();
+        let keys = parse("[keys]\nquit = [\"z\", \"ctrl-c\"]\nsubscribe = \"S\"\n").unwrap();
         let km = keys.keymap().unwrap();
         let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        assert_eq!(km.action_for(Mode::Normal, &press('e')), Some(Action::Quit));
+        assert_eq!(km.action_for(Mode::Normal, &press('z')), Some(Action::Quit));
         assert_eq!(
             km.action_for(Mode::Normal, &press('S')),
             Some(Action::Subscribe)
@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(km.action_for(Mode::Normal, &press('s')), None);
         // Written back the way it reads.
         let text = toml::to_string(&keys).unwrap();
-        assert!(text.contains("quit = [\"e\", \"ctrl-c\"]"), "{text}");
+        assert!(text.contains("quit = [\"z\", \"ctrl-c\"]"), "{text}");
         assert!(text.contains("subscribe = \"S\""), "{text}");
     }
 
@@ -263,7 +263,7 @@ mod tests {
     #[test]
     fn a_higher_layer_replaces_an_action_whole() {
         let mut base = KeysLayer::default();
-        base.bind("quit", &["e", "ctrl-c"]).unwrap();
+        base.bind("quit", &["z", "ctrl-c"]).unwrap();
         base.bind("help", &["f1"]).unwrap();
         let mut top = KeysLayer::default();
         top.bind("quit", &["Q"]).unwrap();

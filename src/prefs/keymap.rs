@@ -45,6 +45,10 @@ pub enum Action {
     ListUsers,
     /// Open the auth inspector on the selected channel.
     InspectAuth,
+    /// Write the log, as filtered, as NDJSON (a prompt asks where).
+    ExportLog,
+    /// Write the timeline as text (a prompt asks where).
+    ExportTimeline,
     Help,
     Quit,
     /// Fault menu: inject this fault.
@@ -113,6 +117,8 @@ const ACTION_NAMES: &[(&str, Action)] = &[
     ("list_channels", Action::ListChannels),
     ("list_users", Action::ListUsers),
     ("inspect_auth", Action::InspectAuth),
+    ("export_log", Action::ExportLog),
+    ("export_timeline", Action::ExportTimeline),
     ("help", Action::Help),
     ("quit", Action::Quit),
     ("submit", Action::Submit),
@@ -371,6 +377,8 @@ pub struct Keymap {
     normal: Vec<Binding>,
     editing: Vec<Binding>,
     faults: Vec<Binding>,
+    /// Sections for keys handled outside the app (replay's), shown in the help overlay.
+    extra_help: Vec<(&'static str, Vec<(String, &'static str)>)>,
 }
 
 impl Default for Keymap {
@@ -424,6 +432,8 @@ impl Default for Keymap {
                 b(vec![c('L')], Action::ListChannels, "pick occupied channel"),
                 b(vec![c('U')], Action::ListUsers, "presence users (API)"),
                 b(vec![c('a')], Action::InspectAuth, "auth inspector"),
+                b(vec![c('e')], Action::ExportLog, "export log NDJSON"),
+                b(vec![c('w')], Action::ExportTimeline, "export timeline"),
                 b(vec![c('?')], Action::Help, "this help"),
                 b(vec![c('q'), Chord::ctrl('c')], Action::Quit, "quit"),
             ],
@@ -467,6 +477,7 @@ impl Default for Keymap {
                 b(vec![p(Esc)], Action::Cancel, "close"),
                 b(vec![Chord::ctrl('c')], Action::Quit, "quit"),
             ],
+            extra_help: Vec::new(),
         }
     }
 }
@@ -582,11 +593,22 @@ impl Keymap {
             Some(key) => format!("Fault menu ({key})"),
             None => "Fault menu".into(),
         };
-        vec![
+        let mut sections = vec![
             ("Keys".into(), rows(&self.normal)),
             ("In a prompt".into(), rows(&self.editing)),
             (fault_menu, rows(&self.faults)),
-        ]
+        ];
+        sections.extend(
+            self.extra_help
+                .iter()
+                .map(|(title, rows)| (title.to_string(), rows.clone())),
+        );
+        sections
+    }
+
+    /// Show a table of keys that something around the app handles (replay's) in the help.
+    pub fn add_help_section(&mut self, title: &'static str, rows: Vec<(String, &'static str)>) {
+        self.extra_help.push((title, rows));
     }
 }
 
@@ -730,18 +752,18 @@ mod tests {
         let mut km = Keymap::default();
         km.rebind(
             Action::Quit,
-            &[Chord::plain(KeyCode::Char('e')), Chord::ctrl('c')],
+            &[Chord::plain(KeyCode::Char('o')), Chord::ctrl('c')],
         )
         .unwrap();
-        let e = key(KeyCode::Char('e'), KeyModifiers::NONE);
+        let o = key(KeyCode::Char('o'), KeyModifiers::NONE);
         let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
-        assert_eq!(km.action_for(Mode::Normal, &e), Some(Action::Quit));
+        assert_eq!(km.action_for(Mode::Normal, &o), Some(Action::Quit));
         assert_eq!(km.action_for(Mode::Normal, &q), None);
-        // `e` is text in a prompt and "restore" in the fault menu: neither quits.
-        assert_eq!(km.action_for(Mode::Editing, &e), None);
+        // `o` is text in a prompt and "drop" in the fault menu: neither quits.
+        assert_eq!(km.action_for(Mode::Editing, &o), None);
         assert_eq!(
-            km.action_for(Mode::FaultMenu, &e),
-            Some(Action::Fault(FaultPick::Restore))
+            km.action_for(Mode::FaultMenu, &o),
+            Some(Action::Fault(FaultPick::Drop))
         );
         assert_eq!(km.conflict(), None);
         let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL);
@@ -750,7 +772,7 @@ mod tests {
             km.help_sections()[0]
                 .1
                 .iter()
-                .any(|(k, d)| k == "e Ctrl-c" && *d == "quit")
+                .any(|(k, d)| k == "o Ctrl-c" && *d == "quit")
         );
 
         km.rebind(Action::FaultMenu, &[Chord::plain(KeyCode::F(2))])

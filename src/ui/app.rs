@@ -5,11 +5,13 @@
 
 mod api;
 mod auth;
+mod export;
 mod fault_menu;
 mod modal;
 
 pub use api::{ApiUsers, ChannelPicker, LIST_WAIT, PickItem};
 pub use auth::{AuthExchange, AuthView, auth_hint};
+pub use export::{ExportKind, default_path as default_export_path};
 pub use fault_menu::{DEFAULT_DELAY_MS, parse_delay_ms};
 pub use modal::Modal;
 
@@ -34,14 +36,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-/// What the dashboard shows about where it is connected. Never holds a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DashboardInfo {
-    pub host: String,
-    pub key: String,
-    pub tls: bool,
-    pub demo: bool,
-}
+pub use crate::session::DashboardInfo;
 
 #[derive(Debug, Clone)]
 pub struct AppConfig {
@@ -261,6 +256,8 @@ pub enum PromptKind {
     },
     /// The optional name prefix for listing occupied channels.
     ListPrefix,
+    /// Where to write the log or the timeline.
+    Export(ExportKind),
 }
 
 #[derive(Debug, Clone)]
@@ -304,6 +301,7 @@ impl Prompt {
             PromptKind::PublishData { event, .. } => format!("Data for {event}"),
             PromptKind::PublishExclude { .. } => "Exclude this connection? (y/n)".into(),
             PromptKind::ListPrefix => "List occupied channels (HTTP API)".into(),
+            PromptKind::Export(kind) => kind.label().into(),
         }
     }
 
@@ -323,6 +321,7 @@ impl Prompt {
                 "y leaves this socket out (socket_id); n or empty: no"
             }
             PromptKind::ListPrefix => "name prefix, e.g. presence-; empty lists all",
+            PromptKind::Export(_) => "a file path; Enter writes it",
         }
     }
 }
@@ -931,6 +930,7 @@ impl App {
             | PromptKind::PublishData { .. }
             | PromptKind::PublishExclude { .. } => self.submit_publish_step(&p.kind, &value),
             PromptKind::ListPrefix => self.submit_list_prefix(&value),
+            PromptKind::Export(kind) => self.submit_export(*kind, &value),
             PromptKind::TriggerEvent { channel } => match validate_client_event_name(&value) {
                 Ok(()) => {
                     self.show(Modal::Prompt(Prompt::new(
@@ -1094,6 +1094,8 @@ impl App {
             Action::ListChannels => self.start_list_channels(),
             Action::ListUsers => self.list_users(),
             Action::InspectAuth => self.open_auth_inspector(),
+            Action::ExportLog => self.start_export(ExportKind::Log),
+            Action::ExportTimeline => self.start_export(ExportKind::Timeline),
             // Editing-mode and fault-menu actions never come from the normal table.
             Action::Submit | Action::Cancel | Action::Fault(_) => Update::default(),
         }

@@ -14,6 +14,8 @@ pub use crate::prefs::keymap;
 pub mod log;
 pub mod pacer;
 pub mod presence;
+pub mod replay;
+pub mod replay_bar;
 pub use crate::prefs::theme;
 pub mod view;
 

@@ -1748,10 +1748,10 @@ fn an_event_nested_ten_thousand_deep_opens_and_scrolls() {
 
 // ----- keys and colours from the config file -----
 
-/// An app with the config file's `[keys]` quit = ["e", "ctrl-c"], help = "f1".
+/// An app with the config file's `[keys]` quit = ["z", "ctrl-c"], help = "f1".
 fn rebound() -> Fx {
     let mut keys = crate::config::KeysLayer::default();
-    keys.bind("quit", &["e", "ctrl-c"]).unwrap();
+    keys.bind("quit", &["z", "ctrl-c"]).unwrap();
     keys.bind("help", &["f1"]).unwrap();
     Fx::with(AppConfig {
         keymap: keys.keymap().unwrap(),
@@ -1768,11 +1768,11 @@ fn rebound_keys_act_and_the_old_ones_do_not() {
     fx.key(KeyCode::F(1));
     assert!(fx.app.help_visible());
     fx.key(KeyCode::Esc);
-    // In a prompt `e` is text; Ctrl-C still quits there.
+    // In a prompt `z` is text; Ctrl-C still quits there.
     fx.ch('s');
-    assert!(fx.type_text("presence-e").iter().all(|u| !u.quit));
+    assert!(fx.type_text("presence-z").iter().all(|u| !u.quit));
     fx.key(KeyCode::Esc);
-    let u = fx.ch('e');
+    let u = fx.ch('z');
     assert!(u.quit);
     assert_eq!(u.command, conn(ConnCommand::Quit));
 }
@@ -1787,7 +1787,7 @@ fn help_overlay_shows_the_rebound_keys() {
         .lines()
         .find(|l| l.contains("quit") && !l.contains("Ctrl-c quit"))
         .unwrap_or_else(|| panic!("no quit row in\n{text}"));
-    assert!(quit_row.contains("e Ctrl-c"), "{quit_row}\n{text}");
+    assert!(quit_row.contains("z Ctrl-c"), "{quit_row}\n{text}");
     assert!(text.contains("F1  "), "{text}");
     assert!(text.contains("Help: F1 or Esc closes"), "{text}");
     // The default keys of the rebound actions are gone from the overlay.

@@ -1,0 +1,256 @@
+//! Export what the dashboard shows: the log, as the current filter narrows it, as NDJSON
+//! (the headless `event` lines), and the timeline as text. The path is asked for in a
+//! prompt whose default lies in the platform's data directory.
+
+use super::{App, Modal, NoticeLevel, Prompt, PromptKind, Update};
+use crate::record::{LineWriter, Record, Stamped};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// The log's events that match the filter, as NDJSON.
+    Log,
+    /// The timeline, one line per entry, as text.
+    Timeline,
+}
+
+impl ExportKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportKind::Log => "Write the log (filtered) as NDJSON to",
+            ExportKind::Timeline => "Write the timeline as text to",
+        }
+    }
+
+    fn stem(self) -> &'static str {
+        match self {
+            ExportKind::Log => "log",
+            ExportKind::Timeline => "timeline",
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            ExportKind::Log => "ndjson",
+            ExportKind::Timeline => "txt",
+        }
+    }
+}
+
+/// `<data dir>/chanwatch-<what>-<UTC time>.<ext>`; Linux: `~/.local/share/chanwatch/`.
+pub fn default_path(kind: ExportKind, now: SystemTime) -> PathBuf {
+    let dir = directories::ProjectDirs::from("", "", "chanwatch")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let stamp: String = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .collect();
+    dir.join(format!(
+        "chanwatch-{}-{stamp}.{}",
+        kind.stem(),
+        kind.extension()
+    ))
+}
+
+impl App {
+    pub(super) fn start_export(&mut self, kind: ExportKind) -> Update {
+        let path = default_path(kind, self.wall_now());
+        self.show(Modal::Prompt(Prompt::new(
+            PromptKind::Export(kind),
+            &path.display().to_string(),
+        )));
+        Update::redraw()
+    }
+
+    /// Write the file and say where, or why not. The prompt stays open on an empty path.
+    pub(super) fn submit_export(&mut self, kind: ExportKind, path: &str) -> Result<Update, String> {
+        if path.is_empty() {
+            return Err("a path is needed".into());
+        }
+        let path = expand_home(path);
+        let written = match kind {
+            ExportKind::Log => self.write_log(&path),
+            ExportKind::Timeline => self.write_timeline(&path),
+        };
+        match written {
+            Ok(n) => {
+                let what = match kind {
+                    ExportKind::Log => "events",
+                    ExportKind::Timeline => "timeline entries",
+                };
+                self.notify(
+                    format!("wrote {n} {what} to {}", path.display()),
+                    NoticeLevel::Info,
+                );
+            }
+            Err(e) => self.notify(
+                format!("cannot write {}: {e}", path.display()),
+                NoticeLevel::Error,
+            ),
+        }
+        Ok(Update::redraw())
+    }
+
+    fn write_log(&self, path: &Path) -> io::Result<usize> {
+        write_file(path, |out| {
+            let mut lines = LineWriter::default();
+            let mut line = Vec::new();
+            let mut n = 0;
+            for e in (0..self.log.len()).filter_map(|i| self.log.get(i)) {
+                if !self.filter.matches(e) {
+                    continue;
+                }
+                let s = Stamped {
+                    ts: e.ts,
+                    record: Record::Event {
+                        channel: e.channel.clone(),
+                        event: e.event.clone(),
+                        data: e.data.clone(),
+                        user_id: e.user_id.clone(),
+                        decrypted: e.decrypted,
+                    },
+                };
+                line.clear();
+                lines.write(&s, &mut line);
+                line.push(b'\n');
+                out.write_all(&line)?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+
+    fn write_timeline(&self, path: &Path) -> io::Result<usize> {
+        write_file(path, |out| {
+            for e in &self.timeline {
+                let line = crate::ui::view::timeline::line(&self.theme, e, true);
+                let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+                writeln!(out, "{text}")?;
+            }
+            Ok(self.timeline.len())
+        })
+    }
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), directories::BaseDirs::new()) {
+        (Some(rest), Some(dirs)) => dirs.home_dir().join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Create the file (and its directory), owner-only: events may be private.
+fn write_file(
+    path: &Path,
+    body: impl FnOnce(&mut io::BufWriter<std::fs::File>) -> io::Result<usize>,
+) -> io::Result<usize> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).write(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = io::BufWriter::new(options.open(path)?);
+    let n = body(&mut out)?;
+    out.flush()?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::app::{AppConfig, DashboardInfo, Msg};
+    use crate::ui::log::Filter;
+    use std::time::{Duration, Instant, UNIX_EPOCH};
+
+    fn app() -> App {
+        let info = DashboardInfo {
+            host: "h".into(),
+            key: "k".into(),
+            tls: false,
+            demo: false,
+        };
+        let mut app = App::new(info, AppConfig::default(), Instant::now());
+        for (i, channel) in ["a", "b", "a"].into_iter().enumerate() {
+            let s = Stamped {
+                ts: UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + i as u64),
+                record: Record::Event {
+                    channel: Some(channel.into()),
+                    event: "e".into(),
+                    data: serde_json::json!({ "i": i }).into(),
+                    user_id: None,
+                    decrypted: false,
+                },
+            };
+            app.update(Msg::Record(s), Instant::now());
+        }
+        app.update(
+            Msg::Record(Stamped {
+                ts: UNIX_EPOCH,
+                record: Record::Fault {
+                    fault: "cut".into(),
+                },
+            }),
+            Instant::now(),
+        );
+        app
+    }
+
+    #[test]
+    fn the_filtered_log_is_written_as_event_lines_and_a_notice_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/log.ndjson");
+        let mut app = app();
+        app.filter = Filter::parse("channel:a");
+        app.submit_export(ExportKind::Log, path.to_str().unwrap())
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "{\"ts\":\"2023-11-14T22:13:20.000Z\",\"type\":\"event\",\"channel\":\"a\",\"event\":\"e\",\"data\":{\"i\":0}}\n\
+             {\"ts\":\"2023-11-14T22:13:20.002Z\",\"type\":\"event\",\"channel\":\"a\",\"event\":\"e\",\"data\":{\"i\":2}}\n"
+        );
+        let notice = app.notice().unwrap();
+        assert_eq!(notice.level, NoticeLevel::Info);
+        assert!(notice.text.contains("wrote 2 events to"), "{}", notice.text);
+        assert!(notice.text.contains("log.ndjson"), "{}", notice.text);
+    }
+
+    #[test]
+    fn the_timeline_is_written_as_text_and_failures_say_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("timeline.txt");
+        let mut app = app();
+        app.submit_export(ExportKind::Timeline, path.to_str().unwrap())
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with("fault: cut\n"), "{text}");
+        // A directory where the file should be.
+        app.submit_export(ExportKind::Timeline, dir.path().to_str().unwrap())
+            .unwrap();
+        let notice = app.notice().unwrap();
+        assert_eq!(notice.level, NoticeLevel::Error);
+        assert!(notice.text.starts_with("cannot write"), "{}", notice.text);
+        assert!(app.submit_export(ExportKind::Log, "").is_err());
+    }
+
+    #[test]
+    fn the_default_path_is_in_the_data_directory() {
+        let p = default_path(
+            ExportKind::Log,
+            UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        );
+        let name = p.file_name().unwrap().to_str().unwrap();
+        assert_eq!(name, "chanwatch-log-20231114T221320.ndjson");
+        assert!(
+            p.parent().unwrap().ends_with("chanwatch"),
+            "{}",
+            p.display()
+        );
+    }
+}
