@@ -424,7 +424,7 @@ async fn keys_and_theme_merge_per_action_and_role_and_print() {
     let cfg = home.file(
         "keys.toml",
         "key = \"k\"\nhost = \"h\"\n\
-         [keys]\nquit = [\"e\", \"ctrl-c\"]\nhelp = \"f1\"\n\
+         [keys]\nquit = [\"z\", \"ctrl-c\"]\nhelp = \"f1\"\n\
          [theme]\nerror = \"#ff5555\"\nselected_bg = \"blue\"\n\
          [profiles.p.keys]\nhelp = \"H\"\n\
          [profiles.p.theme]\nerror = \"light-red\"\n",
@@ -436,7 +436,7 @@ async fn keys_and_theme_merge_per_action_and_role_and_print() {
     assert_eq!(run.code, Some(0), "{run:?}");
     for line in [
         "[keys]",
-        "quit = [\"e\", \"ctrl-c\"]",
+        "quit = [\"z\", \"ctrl-c\"]",
         "help = \"H\"",
         "[theme]",
         "error = \"LightRed\"",
