@@ -104,6 +104,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             (setup, extras)
         }
     };
+    extras.sidecar = cli
+        .measures
+        .options(matches!(cli.mode, Some(Mode::Demo)), cli.output.headless);
     if cli.output.fault_proxy && extras.proxy.is_none() {
         let proxy = start_fault_proxy(&setup.client.machine.endpoint).await?;
         setup.client.connect_via = Some(proxy.addr());

@@ -178,6 +178,27 @@ pub enum Record {
     Pong {
         rtt_ms: u64,
     },
+    /// Live measures every `--stats-interval`: rates, round trips, probe percentiles, uptime
+    /// and outages (see [`crate::measures::Stats`]).
+    Stats(crate::measures::Stats),
+    /// One latency probe (`--probe`): published through the HTTP API, then received here
+    /// after `latency_ms`, or `lost`; `api_ms` is the HTTP API's own response time.
+    Probe {
+        seq: u64,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        latency_ms: Option<u64>,
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        lost: bool,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        api_ms: Option<u64>,
+        /// Why the publish failed, when it did.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        error: Option<String>,
+    },
+    /// The app's occupied channels with their counts, from one poll of the HTTP API.
+    Occupancy {
+        channels: Vec<crate::occupancy::OccupiedChannel>,
+    },
 }
 
 /// A record with the wall-clock time it was produced.
@@ -328,6 +349,10 @@ pub enum Command {
     },
     /// Sign the user in now and after every reconnect (needs user authentication configured).
     Signin,
+    /// Poll the HTTP API for occupied channels and their counts (`on: true`) or stop.
+    Occupancy {
+        on: bool,
+    },
     Quit,
 }
 

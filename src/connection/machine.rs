@@ -219,7 +219,10 @@ impl Machine {
                     f.label()
                 ),
             ),
-            Command::Publish { .. } | Command::ListChannels { .. } | Command::ListUsers { .. } => {
+            Command::Publish { .. }
+            | Command::ListChannels { .. }
+            | Command::ListUsers { .. }
+            | Command::Occupancy { .. } => {
                 self.error(
                     None,
                     "the HTTP API needs an app id and secret (--app-id and --secret)".into(),

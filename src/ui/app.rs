@@ -49,6 +49,8 @@ pub struct AppConfig {
     /// The wall-clock time matching the `now` given to [`App::new`]; `None` reads the system
     /// clock. Tests fix it so rendered times are stable.
     pub wall_clock: Option<SystemTime>,
+    /// Feed the measures model (off only to measure what it costs).
+    pub measures: bool,
 }
 
 impl Default for AppConfig {
@@ -58,6 +60,7 @@ impl Default for AppConfig {
             log_bytes: crate::config::DEFAULT_LOG_BYTES,
             theme: Theme::coloured(),
             wall_clock: None,
+            measures: true,
         }
     }
 }
@@ -384,6 +387,8 @@ pub struct App {
     pub(crate) pending_list: Option<(Option<String>, Instant)>,
     /// Presence channels whose users were asked for with `U`, and when.
     pub(crate) pending_users: IndexMap<String, Instant>,
+    /// The measures and occupancy screens.
+    pub(crate) measures: super::measures::Panel,
     start: Instant,
     start_wall: SystemTime,
 }
@@ -425,6 +430,7 @@ impl App {
             auth: IndexMap::new(),
             pending_list: None,
             pending_users: IndexMap::new(),
+            measures: super::measures::Panel::new(now, config.measures),
             start: now,
             start_wall: config.wall_clock.unwrap_or_else(SystemTime::now),
         }
@@ -487,6 +493,9 @@ impl App {
     }
     pub fn keymap(&self) -> &Keymap {
         &self.keymap
+    }
+    pub fn measures(&self) -> &super::measures::Panel {
+        &self.measures
     }
     pub fn overlay(&self) -> Option<&Overlay> {
         self.overlay.as_ref()
@@ -567,6 +576,7 @@ impl App {
                 Update::redraw()
             }
             Msg::Tick => {
+                self.measures.on_tick(now);
                 for c in self.channels.values_mut() {
                     if let Some(r) = c.roster.as_mut() {
                         r.expire(now);
@@ -619,6 +629,7 @@ impl App {
 
     fn on_record(&mut self, s: Stamped) {
         let now = self.now;
+        self.measures.on_record(now, &s.record);
         match s.record {
             Record::State {
                 previous,
@@ -846,6 +857,18 @@ impl App {
                 self.status.last_rtt = Some(rtt);
                 self.push_timeline(s.ts, TimelineKind::Pong(rtt));
             }
+            // The measures panel has taken these.
+            Record::Stats(_) | Record::Probe { .. } | Record::Occupancy { .. } => {}
+        }
+    }
+
+    fn on_measures_outcome(&mut self, outcome: super::measures::Outcome) -> Update {
+        use super::measures::Outcome;
+        match outcome {
+            Outcome::Redraw => Update::redraw(),
+            Outcome::Command(c) => Update::command(c),
+            Outcome::Subscribe(channel) => self.subscribe_to(channel),
+            Outcome::MoveChannel(d) => self.move_in(Pane::Channels, Move::By(d)),
         }
     }
 
@@ -1024,6 +1047,9 @@ impl App {
             Some(Overlay::Auth(_)) => return self.on_auth_view_action(action),
             Some(Overlay::FaultMenu) | None => {}
         }
+        if let Some(outcome) = self.measures.on_action(action) {
+            return self.on_measures_outcome(outcome);
+        }
         match action {
             Action::Quit => quit(),
             Action::Help => {
@@ -1106,6 +1132,8 @@ impl App {
             Action::InspectAuth => self.open_auth_inspector(),
             // Editing-mode and fault-menu actions never come from the normal table.
             Action::Submit | Action::Cancel | Action::Fault(_) => Update::default(),
+            // Taken by the measures panel above when they apply.
+            Action::Measures | Action::Occupancy | Action::SortOccupancy => Update::default(),
         }
     }
 

@@ -40,6 +40,12 @@ pub enum Action {
     ListUsers,
     /// Open the auth inspector on the selected channel.
     InspectAuth,
+    /// Show or hide the measures screen (rates, latency, state band).
+    Measures,
+    /// Show or hide the occupancy screen (occupied channels from the HTTP API).
+    Occupancy,
+    /// Occupancy screen: sort by name or by count.
+    SortOccupancy,
     Help,
     Quit,
     /// Fault menu: inject this fault.
@@ -222,6 +228,9 @@ impl Default for Keymap {
                 b(vec![c('L')], Action::ListChannels, "pick occupied channel"),
                 b(vec![c('U')], Action::ListUsers, "presence users (API)"),
                 b(vec![c('a')], Action::InspectAuth, "auth inspector"),
+                b(vec![c('m')], Action::Measures, "measures: rates, latency"),
+                b(vec![c('o')], Action::Occupancy, "server occupancy (API)"),
+                b(vec![c('S')], Action::SortOccupancy, "occupancy: sort name/count"),
                 b(vec![c('?')], Action::Help, "this help"),
                 b(vec![c('q'), Chord::ctrl('c')], Action::Quit, "quit"),
             ],

@@ -12,6 +12,7 @@ pub mod format;
 pub mod frame_stats;
 pub mod keymap;
 pub mod log;
+pub mod measures;
 pub mod pacer;
 pub mod presence;
 pub mod theme;
