@@ -126,6 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         log_capacity: setup.log_ring,
         log_bytes: setup.log_bytes,
         theme: Theme::from_env(),
+        measures: ui::measures::Panel::enabled_from_env(),
         ..AppConfig::default()
     };
     let result = ui::run_with(commands, records, setup.dashboard, config).await;

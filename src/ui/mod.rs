@@ -19,6 +19,8 @@ pub mod theme;
 pub mod view;
 
 #[cfg(test)]
+mod measures_tests;
+#[cfg(test)]
 mod tests;
 
 pub use app::{App, AppConfig, DashboardInfo, Msg, Update};

@@ -9,13 +9,16 @@ pub mod footer;
 pub mod help;
 pub mod json;
 pub mod layout;
+pub mod measures;
 pub mod members;
+pub mod occupancy;
 pub mod picker;
 pub mod prompt;
 pub mod status;
 pub mod timeline;
 
 use super::app::{App, Overlay, PromptKind};
+use super::measures::Screen;
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -26,25 +29,19 @@ use ratatui::widgets::{Block, BorderType, Borders};
 pub fn render(app: &App, frame: &mut Frame) {
     let areas = layout::compute(frame.area(), app.focus());
     status::render(app, frame, areas.status);
-    if let Some(r) = areas.channels {
-        channels::render(app, frame, r);
-    }
-    if let Some(r) = areas.members {
-        members::render(app, frame, r);
-    }
-    if let Some(r) = areas.log {
-        events::render(app, frame, r);
-    }
-    if let Some(r) = areas.timeline {
-        timeline::render(app, frame, r);
-    }
-    footer::render(app, frame, areas.footer);
     let main = Rect::new(
         frame.area().x,
         areas.status.bottom(),
         frame.area().width,
         areas.footer.y.saturating_sub(areas.status.bottom()),
     );
+    // A measures screen takes the panes' place; overlays still open over it.
+    match app.measures().screen() {
+        Some(Screen::Measures) => measures::render(app, frame, main),
+        Some(Screen::Occupancy) => occupancy::render(app, frame, main),
+        None => render_panes(app, frame, &areas),
+    }
+    footer::render(app, frame, areas.footer);
     if app.detail().is_some() {
         detail::render(app, frame, main);
     }
@@ -61,6 +58,21 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     if app.help_visible() {
         help::render(app, frame, frame.area());
+    }
+}
+
+fn render_panes(app: &App, frame: &mut Frame, areas: &layout::Areas) {
+    if let Some(r) = areas.channels {
+        channels::render(app, frame, r);
+    }
+    if let Some(r) = areas.members {
+        members::render(app, frame, r);
+    }
+    if let Some(r) = areas.log {
+        events::render(app, frame, r);
+    }
+    if let Some(r) = areas.timeline {
+        timeline::render(app, frame, r);
     }
 }
 

@@ -69,6 +69,22 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled(duration(rtt), t.value()),
         ]);
     }
+    let measures = app.measures();
+    if measures.enabled() {
+        let m = measures.model();
+        second.extend([
+            sep(),
+            Span::styled("ev/s ", t.label()),
+            Span::styled(m.events_per_s(app.now).to_string(), t.value()),
+        ]);
+        if let Some(p) = m.probe().percentiles() {
+            second.extend([
+                sep(),
+                Span::styled("probe p50 ", t.label()),
+                Span::styled(format!("{}ms", p.p50), t.value()),
+            ]);
+        }
+    }
     if let Some(at) = st.retry_at
         && at > app.now
     {
