@@ -7,6 +7,8 @@
 #
 #   bench/dashboard-load.sh                 # 20 000 events/s for 30 s, results in bench/results-dashboard.md
 #   RATE=5000 DURATION=10 OUT=/tmp/r.md bench/dashboard-load.sh
+#   MEASURES=off bench/dashboard-load.sh     # the same without the live measures model
+#                                            # (CHANWATCH_NO_MEASURES), to see what it costs
 #
 # Needs tmux and python3. Loopback only. Builds the release binary and the feeder example.
 set -euo pipefail
@@ -16,6 +18,12 @@ RATE=${RATE:-20000}
 DURATION=${DURATION:-30}
 OUT=${OUT:-bench/results-dashboard.md}
 LOG_RING=${LOG_RING:-10000}
+MEASURES=${MEASURES:-on}
+case "$MEASURES" in
+  on) no_measures="" ;;
+  off) no_measures="CHANWATCH_NO_MEASURES=1" ;;
+  *) echo "MEASURES is on or off" >&2; exit 2 ;;
+esac
 command -v tmux >/dev/null || { echo "tmux is needed (apt-get install tmux)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 2; }
 
@@ -39,16 +47,16 @@ port=$(awk '/^port /{print $2}' "$work/feeder.out")
 
 # exec: the pane's process is chanwatch itself, so its pid is the pane's pid.
 tmux new-session -d -s "$session" -x 200 -y 50 -e TERM=xterm-256color \
-  "exec env CHANWATCH_FRAME_STATS=$work/frames.txt XDG_CONFIG_HOME=$work HOME=$work \
+  "exec env $no_measures CHANWATCH_FRAME_STATS=$work/frames.txt XDG_CONFIG_HOME=$work HOME=$work \
    $PWD/target/release/chanwatch --no-tls --host 127.0.0.1 --ws-port $port --key demo-key \
    --log-ring $LOG_RING -s load"
 tmux set-option -t "$session" remain-on-exit on >/dev/null
 pid=$(tmux display-message -p -t "$session" '#{pane_pid}')
 
-python3 - "$session" "$pid" "$work" "$RATE" "$DURATION" "$OUT" "$LOG_RING" <<'PY'
+python3 - "$session" "$pid" "$work" "$RATE" "$DURATION" "$OUT" "$LOG_RING" "$MEASURES" <<'PY'
 import os, random, subprocess, sys, time, datetime, platform
 
-session, pid, work, rate, duration, out, log_ring = sys.argv[1:]
+session, pid, work, rate, duration, out, log_ring, measures = sys.argv[1:]
 pid, rate, duration = int(pid), int(rate), int(duration)
 tck = os.sysconf("SC_CLK_TCK")
 MARK = "words match anywhere"  # a line of the help overlay
@@ -169,7 +177,8 @@ md = [
     "# Dashboard under load",
     "",
     f"`bench/dashboard-load.sh` run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on "
-    f"{os.cpu_count()} cores ({cpu_model or platform.machine()}), release build, tmux 200x50.",
+    f"{os.cpu_count()} cores ({cpu_model or platform.machine()}), release build, tmux 200x50, "
+    f"live measures {measures}.",
     f"Feeder: {done} (target {rate}/s for {duration} s, one public channel, ~120-byte events); "
     f"measured over {wall:.1f} s.",
     "",

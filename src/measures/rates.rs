@@ -2,7 +2,7 @@
 //! per channel. A bucket is two counters in a fixed ring, so counting an event is O(1) and
 //! allocates nothing (a channel's first event allocates its ring, once).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Seconds of history: ten minutes of one-second buckets.
 pub const WINDOW_SECS: usize = 600;
@@ -51,11 +51,17 @@ impl RateRing {
 
     /// Count one event of `bytes` in second `sec`. Seconds older than the window are dropped.
     pub fn add(&mut self, sec: u64, bytes: u64) {
+        self.add_at(sec, slot(sec), bytes);
+    }
+
+    /// [`RateRing::add`] with the bucket index already computed (one division per event
+    /// for every ring it is counted in).
+    fn add_at(&mut self, sec: u64, slot: usize, bytes: u64) {
         self.advance(sec);
         if self.head - sec >= WINDOW_SECS as u64 {
             return;
         }
-        let b = &mut self.buckets[(sec % WINDOW_SECS as u64) as usize];
+        let b = &mut self.buckets[slot];
         b.events = b.events.saturating_add(1);
         b.bytes = b.bytes.saturating_add(bytes);
     }
@@ -90,31 +96,49 @@ impl RateRing {
     }
 }
 
+fn slot(sec: u64) -> usize {
+    (sec % WINDOW_SECS as u64) as usize
+}
+
 /// Rates in total and per channel (the first [`MAX_TRACKED_CHANNELS`] channels seen).
 #[derive(Debug, Default)]
 pub struct Rates {
     total: RateRing,
-    index: HashMap<Box<str>, usize>,
+    index: FxHashMap<Box<str>, usize>,
     channels: Vec<(Box<str>, RateRing)>,
     untracked_events: u64,
+    /// The channel of the previous event: a busy stream is often one channel, and comparing
+    /// names is cheaper than hashing one.
+    last: Option<usize>,
 }
 
 impl Rates {
     /// Count one event. `channel` is `None` for events on the connection itself.
     pub fn add(&mut self, sec: u64, channel: Option<&str>, bytes: u64) {
-        self.total.add(sec, bytes);
+        let slot = slot(sec);
+        self.total.add_at(sec, slot, bytes);
         let Some(name) = channel else { return };
-        match self.index.get(name) {
-            Some(&i) => self.channels[i].1.add(sec, bytes),
+        if let Some(i) = self.last
+            && *self.channels[i].0 == *name
+        {
+            self.channels[i].1.add_at(sec, slot, bytes);
+            return;
+        }
+        let i = match self.index.get(name) {
+            Some(&i) => i,
             None if self.channels.len() < MAX_TRACKED_CHANNELS => {
                 let i = self.channels.len();
-                let mut ring = RateRing::default();
-                ring.add(sec, bytes);
-                self.channels.push((name.into(), ring));
+                self.channels.push((name.into(), RateRing::default()));
                 self.index.insert(name.into(), i);
+                i
             }
-            None => self.untracked_events += 1,
-        }
+            None => {
+                self.untracked_events += 1;
+                return;
+            }
+        };
+        self.last = Some(i);
+        self.channels[i].1.add_at(sec, slot, bytes);
     }
 
     pub fn total(&self) -> &RateRing {
