@@ -160,7 +160,7 @@ lat_ms = [l * 1000 for l in latencies]
 # Frames during the load only would need timestamps; all frames of the run are reported,
 # and the run is dominated by the load phase.
 rows = [
-    ("CPU (utime+stime / wall)", f"{cpu:.2f} cores", "< 1 core", cpu < 1.0),
+    ("CPU (utime+stime / wall)", f"{cpu:.3f} cores", "< 1 core", cpu < 1.0),
     ("frame draw p50 / p99 / max", f"{pct(frames,50):.2f} / {pct(frames,99):.2f} / {max(frames or [0]):.2f} ms ({len(frames)} frames)", "p99 < 16 ms", pct(frames, 99) < 16),
     ("key-to-screen p50 / p90 / p99 / max", f"{pct(lat_ms,50):.1f} / {pct(lat_ms,90):.1f} / {pct(lat_ms,99):.1f} / {max(lat_ms or [0]):.1f} ms ({len(lat_ms)} probes, {missed} missed)", "< 50 ms", bool(lat_ms) and pct(lat_ms, 99) < 50 and missed == 0),
     ("key-to-screen without load p50 / max", f"{pct(idle,50):.1f} / {max(idle or [0]):.1f} ms ({len(idle)} probes)", "(baseline: tmux round trips)", True),
