@@ -180,7 +180,9 @@ impl Table {
 
     fn sort_rows(&mut self) {
         match self.sort {
-            SortBy::Name => self.rows.sort_by(|a, b| a.channel.name.cmp(&b.channel.name)),
+            SortBy::Name => self
+                .rows
+                .sort_by(|a, b| a.channel.name.cmp(&b.channel.name)),
             SortBy::Count => self.rows.sort_by(|a, b| {
                 b.channel
                     .count()

@@ -239,12 +239,21 @@ mod tests {
         let r = t.on_api(seq, ms(6), Ok(())).unwrap();
         assert_eq!(
             r,
-            Record::Probe { seq: 1, latency_ms: Some(4), lost: false, api_ms: Some(6), error: None }
+            Record::Probe {
+                seq: 1,
+                latency_ms: Some(4),
+                lost: false,
+                api_ms: Some(6),
+                error: None
+            }
         );
         assert!(t.ready());
         // Another run's probe and garbage are ignored.
         let (seq, _) = t.start(ms(1000), 0);
-        assert_eq!(t.on_event(ms(1001), r#"{"seq":2,"sent_at":0,"run":8}"#), None);
+        assert_eq!(
+            t.on_event(ms(1001), r#"{"seq":2,"sent_at":0,"run":8}"#),
+            None
+        );
         assert_eq!(t.on_event(ms(1001), "nope"), None);
         assert_eq!(t.on_api(seq, ms(1002), Ok(())), None);
         assert!(t.is_probe(Some(DEFAULT_CHANNEL), PROBE_EVENT));
@@ -263,11 +272,24 @@ mod tests {
         let lost = t.expire(ms(5000));
         assert_eq!(
             lost,
-            [Record::Probe { seq: 1, latency_ms: None, lost: true, api_ms: Some(3), error: None }]
+            [Record::Probe {
+                seq: 1,
+                latency_ms: None,
+                lost: true,
+                api_ms: Some(3),
+                error: None
+            }]
         );
         let (seq, _) = t.start(ms(6000), 0);
         let r = t.on_api(seq, ms(6010), Err("HTTP 500".into())).unwrap();
-        assert!(matches!(r, Record::Probe { lost: true, error: Some(_), .. }));
+        assert!(matches!(
+            r,
+            Record::Probe {
+                lost: true,
+                error: Some(_),
+                ..
+            }
+        ));
         assert_eq!(t.next_expiry(), None);
         // Losing the connection stops the probes until subscribed again.
         t.on_record(&Record::State {

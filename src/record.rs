@@ -179,8 +179,9 @@ pub enum Record {
         rtt_ms: u64,
     },
     /// Live measures every `--stats-interval`: rates, round trips, probe percentiles, uptime
-    /// and outages (see [`crate::measures::Stats`]).
-    Stats(crate::measures::Stats),
+    /// and outages (see [`crate::measures::Stats`]). Boxed: records are moved by value on
+    /// the hot path, and this one is several times the size of the others.
+    Stats(Box<crate::measures::Stats>),
     /// One latency probe (`--probe`): published through the HTTP API, then received here
     /// after `latency_ms`, or `lost`; `api_ms` is the HTTP API's own response time.
     Probe {

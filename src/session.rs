@@ -58,7 +58,9 @@ async fn route(
         extras.api.clone(),
         std::time::Instant::now(),
     );
-    let _ = out.send_batch(notices.into_iter().map(Stamped::now).collect()).await;
+    let _ = out
+        .send_batch(notices.into_iter().map(Stamped::now).collect())
+        .await;
     for command in to_start {
         if let Some(tx) = &to_client {
             let _ = tx.send(command).await;

@@ -38,7 +38,8 @@ impl Default for SidecarOptions {
     }
 }
 
-const NO_API: &str = "needs the HTTP API: an app id and secret (--app-id and --secret, or the config file)";
+const NO_API: &str =
+    "needs the HTTP API: an app id and secret (--app-id and --secret, or the config file)";
 
 enum Done {
     Probe {
@@ -255,7 +256,7 @@ impl Sidecar {
                 *at += *every;
             }
             measures.tick(now);
-            out.push(Record::Stats(measures.stats(now)));
+            out.push(Record::Stats(Box::new(measures.stats(now))));
         }
         self.count(&out, now);
         out

@@ -145,7 +145,9 @@ fn demo_measures_and_occupancy_screens() {
         s.contains("Occupancy") && s.contains("ticker") && s.contains("presence-lobby")
     });
     t.keys(&["Escape"]);
-    t.wait_for("the panes again", WAIT, |s| s.contains("Channels") && s.contains("Events"));
+    t.wait_for("the panes again", WAIT, |s| {
+        s.contains("Channels") && s.contains("Events")
+    });
     t.keys(&["q"]);
     t.wait_for("the program to exit", WAIT, |_| t.dead());
 }

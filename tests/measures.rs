@@ -31,25 +31,38 @@ async fn probe_latency_and_loss_against_sockudo() {
     let server = Sockudo::start();
     let mut extra = api_args();
     // A long activity timeout: the cut is seen by the probe, not by a reconnect.
-    extra.extend(["--probe", "300ms", "--fault-proxy", "--activity-timeout", "60s"]);
+    extra.extend([
+        "--probe",
+        "300ms",
+        "--fault-proxy",
+        "--activity-timeout",
+        "60s",
+    ]);
     let mut c = Headless::spawn("probe", &sockudo_args(server.port(), &extra));
     c.wait_state("connected").await;
-    c.seen_or_wait_channel("subscribed", "chanwatch-probe").await;
+    c.seen_or_wait_channel("subscribed", "chanwatch-probe")
+        .await;
     let mut latencies = Vec::new();
     for _ in 0..5 {
-        let r = c.wait_for("a probe with its latency", is_probe_with_latency).await;
+        let r = c
+            .wait_for("a probe with its latency", is_probe_with_latency)
+            .await;
         assert!(r["api_ms"].is_u64(), "{r}");
         latencies.push(r["latency_ms"].as_u64().unwrap());
     }
     eprintln!("sockudo probe latencies (ms): {latencies:?}");
 
-    c.send(serde_json::json!({"cmd":"fault","kind":"cut"})).await;
+    c.send(serde_json::json!({"cmd":"fault","kind":"cut"}))
+        .await;
     c.wait_for("the cut", |r| r["type"] == "fault").await;
     let lost = c
-        .wait_for("a lost probe", |r| r["type"] == "probe" && r["lost"] == true)
+        .wait_for("a lost probe", |r| {
+            r["type"] == "probe" && r["lost"] == true
+        })
         .await;
     assert!(lost["latency_ms"].is_null(), "{lost}");
-    c.send(serde_json::json!({"cmd":"fault","kind":"restore"})).await;
+    c.send(serde_json::json!({"cmd":"fault","kind":"restore"}))
+        .await;
     c.wait_for("the restore", |r| r["type"] == "fault").await;
     // Probes sent after the restore arrive within milliseconds again.
     c.wait_for("a fast probe after the restore", |r| {
@@ -128,7 +141,8 @@ async fn the_probe_makes_one_request_per_interval() {
     extra.extend(["--api-host", "127.0.0.1", "--api-port", &api_port]);
     extra.extend(["--probe", "200ms"]);
     let mut c = Headless::spawn("counted", &sockudo_args(server.port(), &extra));
-    c.seen_or_wait_channel("subscribed", "chanwatch-probe").await;
+    c.seen_or_wait_channel("subscribed", "chanwatch-probe")
+        .await;
     // Let the first requests come, then count over a measured span.
     tokio::time::sleep(Duration::from_millis(500)).await;
     while requests.try_recv().is_ok() {}
@@ -146,7 +160,10 @@ async fn the_probe_makes_one_request_per_interval() {
         seen.len()
     );
     for r in &seen {
-        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/apps/app1/events"));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/apps/app1/events")
+        );
     }
     assert!(c.quit().await.success());
 }
@@ -156,13 +173,23 @@ async fn the_probe_makes_one_request_per_interval() {
 #[tokio::test]
 async fn without_credentials_the_probe_says_so_once() {
     let server = Sockudo::start();
-    let extra = ["--probe", "200ms", "--stats-interval", "500ms", "-s", "news"];
+    let extra = [
+        "--probe",
+        "200ms",
+        "--stats-interval",
+        "500ms",
+        "-s",
+        "news",
+    ];
     let mut c = Headless::spawn("no-api", &sockudo_args(server.port(), &extra));
     let e = c
         .wait_for("the probe's notice", |r| r["type"] == "command_error")
         .await;
     assert_eq!(e["cmd"], "probe", "{e}");
-    assert!(e["message"].as_str().unwrap().contains("app id and secret"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("app id and secret"),
+        "{e}"
+    );
     let stats = c
         .wait_for("a stats record while connected", |r| {
             r["type"] == "stats" && r["state"] == "connected"
@@ -174,6 +201,9 @@ async fn without_credentials_the_probe_says_so_once() {
     let notices = all.iter().filter(|r| r["type"] == "command_error").count();
     assert_eq!(notices, 1);
     assert!(!all.iter().any(|r| r["type"] == "probe"));
-    assert!(!all.iter().any(|r| r["channel"] == "chanwatch-probe"), "nothing subscribed");
+    assert!(
+        !all.iter().any(|r| r["channel"] == "chanwatch-probe"),
+        "nothing subscribed"
+    );
     assert!(c.quit().await.success());
 }

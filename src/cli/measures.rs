@@ -83,15 +83,25 @@ mod tests {
 
     #[test]
     fn probe_flags() {
-        let o = parse(&["--probe", "--key", "k"]).measures.options(false, true);
+        let o = parse(&["--probe", "--key", "k"])
+            .measures
+            .options(false, true);
         assert_eq!(o.probe.unwrap().interval, Duration::from_secs(1));
         let o = parse(&["--probe", "250ms"]).measures.options(false, false);
         assert_eq!(o.probe.unwrap().interval, Duration::from_millis(250));
         assert!(parse(&[]).measures.options(false, false).probe.is_none());
         let demo = parse(&["demo"]).measures.options(true, false);
         assert_eq!(demo.probe.unwrap().channel, "chanwatch-probe");
-        assert!(parse(&["demo", "--no-probe"]).measures.options(true, false).probe.is_none());
-        let c = parse(&["demo", "--probe-channel", "p2", "--show-probe"]).measures.options(true, false);
+        assert!(
+            parse(&["demo", "--no-probe"])
+                .measures
+                .options(true, false)
+                .probe
+                .is_none()
+        );
+        let c = parse(&["demo", "--probe-channel", "p2", "--show-probe"])
+            .measures
+            .options(true, false);
         assert!(c.probe.as_ref().unwrap().show);
         assert_eq!(c.probe.unwrap().channel, "p2");
         assert!(Cli::try_parse_from(["chanwatch", "--probe", "10ms"]).is_err());
@@ -105,8 +115,16 @@ mod tests {
         assert!(o.occupancy_at_start);
         assert_eq!(o.occupancy_interval, Duration::from_secs(2));
         assert_eq!(o.stats_interval, Some(Duration::from_secs(1)));
-        let o = parse(&["--occupancy-interval", "2s"]).measures.options(false, false);
-        assert!(!o.occupancy_at_start, "the dashboard polls only while the view is open");
-        assert_eq!(parse(&[]).measures.options(false, true).stats_interval, None);
+        let o = parse(&["--occupancy-interval", "2s"])
+            .measures
+            .options(false, false);
+        assert!(
+            !o.occupancy_at_start,
+            "the dashboard polls only while the view is open"
+        );
+        assert_eq!(
+            parse(&[]).measures.options(false, true).stats_interval,
+            None
+        );
     }
 }

@@ -222,12 +222,10 @@ impl Machine {
             Command::Publish { .. }
             | Command::ListChannels { .. }
             | Command::ListUsers { .. }
-            | Command::Occupancy { .. } => {
-                self.error(
-                    None,
-                    "the HTTP API needs an app id and secret (--app-id and --secret)".into(),
-                )
-            }
+            | Command::Occupancy { .. } => self.error(
+                None,
+                "the HTTP API needs an app id and secret (--app-id and --secret)".into(),
+            ),
             Command::Signin => {
                 self.config.signin = true;
                 if self.user.is_none() {

@@ -296,7 +296,10 @@ impl Measures {
             rtt_ms: self.rtt_window.percentiles(),
             probe,
             state: self.uptime.state(),
-            uptime_pct: self.uptime.uptime_pct(now).map(|p| (p * 100.0).round() / 100.0),
+            uptime_pct: self
+                .uptime
+                .uptime_pct(now)
+                .map(|p| (p * 100.0).round() / 100.0),
             time_in_state_ms: uptime::STATES
                 .iter()
                 .map(|s| (s.as_str().to_string(), self.uptime.time_in(*s, now)))
@@ -309,11 +312,7 @@ impl Measures {
                 .mean_time_to_reconnect()
                 .map(|d| d.as_millis() as u64),
             recent_outages: recent,
-            auth_ms: self
-                .auth
-                .iter()
-                .map(|(c, t)| (c.to_string(), *t))
-                .collect(),
+            auth_ms: self.auth.iter().map(|(c, t)| (c.to_string(), *t)).collect(),
         }
     }
 }
@@ -384,7 +383,12 @@ mod tests {
         for (i, lat) in [Some(5), Some(7), None, Some(9)].into_iter().enumerate() {
             m.on_record(t(6000 + i as u64 * 1000), &probe(i as u64, lat, 3));
         }
-        m.on_record(t(7000), &Record::Fault { fault: "cut".into() });
+        m.on_record(
+            t(7000),
+            &Record::Fault {
+                fault: "cut".into(),
+            },
+        );
         m.on_record(t(8000), &state(State::Connecting, Some("pong timeout")));
         m.on_record(t(10_000), &state(State::Connected, None));
 
@@ -416,7 +420,10 @@ mod tests {
         assert_eq!(pts[3].p50, Some(7));
         // The stats record has the shape the README documents.
         let v = serde_json::to_value(m.stats(now)).unwrap();
-        assert!(v["rtt_ms"]["p99"].is_u64() && v["probe"]["p50_ms"].is_u64(), "{v}");
+        assert!(
+            v["rtt_ms"]["p99"].is_u64() && v["probe"]["p50_ms"].is_u64(),
+            "{v}"
+        );
         // A minute later the probe window has emptied.
         m.tick(t(80_000));
         assert!(m.probe().is_empty());

@@ -135,7 +135,10 @@ mod tests {
     fn nearest_rank_percentiles() {
         let v: Vec<u64> = (1..=100).collect();
         let p = percentiles_of_sorted(&v).unwrap();
-        assert_eq!((p.p50, p.p95, p.p99, p.max, p.count), (50, 95, 99, 100, 100));
+        assert_eq!(
+            (p.p50, p.p95, p.p99, p.max, p.count),
+            (50, 95, 99, 100, 100)
+        );
         let p = percentiles_of_sorted(&[7]).unwrap();
         assert_eq!((p.p50, p.p99, p.max), (7, 7, 7));
         assert_eq!(percentiles_of_sorted(&[]), None);

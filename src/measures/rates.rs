@@ -91,7 +91,9 @@ impl RateRing {
         let n = n.min(WINDOW_SECS as u64 - 1);
         (0..n).map(move |i| {
             let back = n - i;
-            now_sec.checked_sub(back).map_or_else(Bucket::default, |s| self.get(s))
+            now_sec
+                .checked_sub(back)
+                .map_or_else(Bucket::default, |s| self.get(s))
         })
     }
 }
@@ -170,8 +172,20 @@ mod tests {
         r.add(0, 10);
         r.add(0, 5);
         r.add(1, 1);
-        assert_eq!(r.get(0), Bucket { events: 2, bytes: 15 });
-        assert_eq!(r.sum(2, 2), Bucket { events: 3, bytes: 16 });
+        assert_eq!(
+            r.get(0),
+            Bucket {
+                events: 2,
+                bytes: 15
+            }
+        );
+        assert_eq!(
+            r.sum(2, 2),
+            Bucket {
+                events: 3,
+                bytes: 16
+            }
+        );
         // The current second is not complete: sum(1, ..) sees only second 0.
         assert_eq!(r.sum(1, 10).events, 2);
         r.add(600, 1);
@@ -207,7 +221,10 @@ mod tests {
         rates.add(0, None, 1);
         assert_eq!(rates.channels().count(), MAX_TRACKED_CHANNELS);
         assert_eq!(rates.untracked_events(), 3);
-        assert_eq!(rates.total().get(0).events as usize, MAX_TRACKED_CHANNELS + 4);
+        assert_eq!(
+            rates.total().get(0).events as usize,
+            MAX_TRACKED_CHANNELS + 4
+        );
         assert_eq!(rates.channel("ch-0").unwrap().get(0).events, 1);
         assert!(rates.channel("ch-70").is_none());
     }

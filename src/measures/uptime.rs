@@ -265,8 +265,14 @@ mod tests {
         u.on_state(at(t0, 20), 20, State::Connecting, Some("closed 4200"));
         u.on_state(at(t0, 21), 21, State::Connected, None);
         let now = at(t0, 30);
-        assert_eq!(u.time_in(State::Connected, now), Duration::from_secs(8 + 4 + 9));
-        assert_eq!(u.time_in(State::Connecting, now), Duration::from_secs(2 + 4 + 1));
+        assert_eq!(
+            u.time_in(State::Connected, now),
+            Duration::from_secs(8 + 4 + 9)
+        );
+        assert_eq!(
+            u.time_in(State::Connecting, now),
+            Duration::from_secs(2 + 4 + 1)
+        );
         assert_eq!(u.time_in(State::Unavailable, now), Duration::from_secs(2));
         assert_eq!(u.uptime_pct(now), Some(70.0));
         let outages: Vec<_> = u.outages().cloned().collect();
@@ -274,7 +280,10 @@ mod tests {
         assert_eq!(outages[0].duration, Duration::from_secs(6));
         assert_eq!(outages[0].cause.as_deref(), Some("pong timeout"));
         assert_eq!(outages[1].duration, Duration::from_secs(1));
-        assert_eq!(u.mean_time_to_reconnect(), Some(Duration::from_millis(3500)));
+        assert_eq!(
+            u.mean_time_to_reconnect(),
+            Some(Duration::from_millis(3500))
+        );
         assert!(u.open_outage().is_none());
         u.on_state(at(t0, 31), 31, State::Disconnected, Some("user"));
         assert_eq!(u.open_outage().unwrap().1, Some("user"));
@@ -295,7 +304,10 @@ mod tests {
         assert_eq!(
             bands,
             // Second 7 was partly spent unavailable: the band shows the worst.
-            [Connected, Connected, Connected, Connected, Connected, Down, Down, Down, Connected, Connected]
+            [
+                Connected, Connected, Connected, Connected, Connected, Down, Down, Down, Connected,
+                Connected
+            ]
         );
         assert!(cells[3].fault && !cells[4].fault);
         // Before the first record there is nothing to show.

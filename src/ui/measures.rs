@@ -111,7 +111,10 @@ impl Panel {
     fn show(&mut self, screen: Option<Screen>) -> Outcome {
         let was = self.screen;
         self.screen = screen;
-        match (was == Some(Screen::Occupancy), screen == Some(Screen::Occupancy)) {
+        match (
+            was == Some(Screen::Occupancy),
+            screen == Some(Screen::Occupancy),
+        ) {
             (false, true) => Outcome::Command(Command::Occupancy { on: true }),
             (true, false) => Outcome::Command(Command::Occupancy { on: false }),
             _ => Outcome::Redraw,
@@ -120,9 +123,8 @@ impl Panel {
 
     /// The panel's answer to an action, or `None` when the action is not the panel's.
     pub fn on_action(&mut self, action: Action) -> Option<Outcome> {
-        let toggle = |target: Screen, current: Option<Screen>| {
-            (current != Some(target)).then_some(target)
-        };
+        let toggle =
+            |target: Screen, current: Option<Screen>| (current != Some(target)).then_some(target);
         match (action, self.screen) {
             (Action::Measures, s) => Some(self.show(toggle(Screen::Measures, s))),
             (Action::Occupancy, s) => Some(self.show(toggle(Screen::Occupancy, s))),
@@ -177,9 +179,17 @@ mod tests {
             subscription_count: Some(c),
             user_count: None,
         };
-        p.on_record(t0, &Record::Occupancy { channels: vec![ch("a", 1), ch("b", 5)] });
+        p.on_record(
+            t0,
+            &Record::Occupancy {
+                channels: vec![ch("a", 1), ch("b", 5)],
+            },
+        );
         assert_eq!(p.on_action(Action::Down), Some(Outcome::Redraw));
-        assert_eq!(p.on_action(Action::Open), Some(Outcome::Subscribe("b".into())));
+        assert_eq!(
+            p.on_action(Action::Open),
+            Some(Outcome::Subscribe("b".into()))
+        );
         p.on_action(Action::SortOccupancy);
         assert_eq!(p.occupancy().rows()[0].channel.name, "b");
         assert_eq!(

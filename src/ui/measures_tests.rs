@@ -49,12 +49,14 @@ impl Fx {
     fn key(&mut self, ms: u64, c: char) -> super::app::Update {
         let now = self.t0 + Duration::from_millis(ms);
         let code = KeyCode::Char(c);
-        self.app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
+        self.app
+            .update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
     }
 
     fn code(&mut self, ms: u64, code: KeyCode) -> super::app::Update {
         let now = self.t0 + Duration::from_millis(ms);
-        self.app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
+        self.app
+            .update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
     }
 
     fn render(&self) -> Terminal<TestBackend> {
@@ -142,10 +144,23 @@ fn session(theme: Theme) -> Fx {
             fx.rec(at + 100, Record::Pong { rtt_ms: 1 + s / 20 });
         }
     }
-    fx.rec(60_000, Record::Fault { fault: "cut".into() });
-    fx.rec(70_000, state(State::Connected, State::Connecting, Some("pong timeout")));
+    fx.rec(
+        60_000,
+        Record::Fault {
+            fault: "cut".into(),
+        },
+    );
+    fx.rec(
+        70_000,
+        state(State::Connected, State::Connecting, Some("pong timeout")),
+    );
     fx.rec(75_000, state(State::Connecting, State::Unavailable, None));
-    fx.rec(79_500, Record::Fault { fault: "restore".into() });
+    fx.rec(
+        79_500,
+        Record::Fault {
+            fault: "restore".into(),
+        },
+    );
     fx.rec(80_000, state(State::Unavailable, State::Connected, None));
     fx
 }
@@ -160,7 +175,11 @@ fn snapshot_measures_80x24() {
     let term = fx.render();
     insta::assert_snapshot!("measures_80x24", term.backend());
     assert!(
-        term.backend().buffer().content().iter().any(|c| c.fg != Color::Reset),
+        term.backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.fg != Color::Reset),
         "the coloured theme does use colour"
     );
 }
@@ -177,7 +196,16 @@ fn snapshot_measures_80x24_no_color() {
     }
     let text = format!("{}", term.backend());
     // Without colour, the series and states still differ by their glyphs.
-    for glyph in ["⣿ total", "• ticker", "• rtt", "⣿ probe p50", "▀ p99", "█", "░", "!"] {
+    for glyph in [
+        "⣿ total",
+        "• ticker",
+        "• rtt",
+        "⣿ probe p50",
+        "▀ p99",
+        "█",
+        "░",
+        "!",
+    ] {
         assert!(text.contains(glyph), "{glyph:?} missing\n{text}");
     }
     insta::assert_snapshot!("measures_80x24_no_color", term.backend());
@@ -187,7 +215,8 @@ fn snapshot_measures_80x24_no_color() {
 fn the_status_bar_shows_events_per_second_and_the_probe_p50() {
     let fx = session(Theme::coloured());
     let mut fx = fx;
-    fx.app.update(Msg::Tick, fx.t0 + Duration::from_millis(119_500));
+    fx.app
+        .update(Msg::Tick, fx.t0 + Duration::from_millis(119_500));
     let text = format!("{}", fx.render().backend());
     assert!(text.contains("ev/s 39"), "{text}");
     assert!(text.contains("probe p50 "), "{text}");
@@ -245,7 +274,13 @@ fn with_measures_off_nothing_is_counted() {
     };
     let mut app = App::new(info, config, t0);
     let ts = SystemTime::now();
-    app.update(Msg::Record(Stamped { ts, record: event("a") }), t0);
+    app.update(
+        Msg::Record(Stamped {
+            ts,
+            record: event("a"),
+        }),
+        t0,
+    );
     let later = t0 + Duration::from_secs(1);
     assert_eq!(app.measures().model().events_per_s(later), 0);
 }

@@ -109,10 +109,7 @@ fn render_rates(
         Span::styled(now_total.to_string(), t.value()),
     ];
     if let Some(name) = selected {
-        let n = m
-            .rates()
-            .channel(name)
-            .map_or(0, |r| r.sum(sec, 1).events);
+        let n = m.rates().channel(name).map_or(0, |r| r.sum(sec, 1).events);
         extra.extend([
             Span::raw("  "),
             Span::styled(format!("{} {name} ", glyph::CHANNEL), t.event()),
@@ -338,7 +335,8 @@ fn render_summary(
         )],
         p => {
             let v = |f: fn(&crate::measures::Percentiles) -> u64| {
-                p.as_ref().map_or_else(|| "–".into(), |p| format!("{}ms", f(p)))
+                p.as_ref()
+                    .map_or_else(|| "–".into(), |p| format!("{}ms", f(p)))
             };
             let api = m.probe_api().percentiles();
             vec![
@@ -351,7 +349,11 @@ fn render_summary(
                 Span::styled("lost ", t.label()),
                 Span::styled(
                     format!("{}/{}", probe.lost(), probe.len()),
-                    if probe.lost() > 0 { t.error() } else { t.value() },
+                    if probe.lost() > 0 {
+                        t.error()
+                    } else {
+                        t.value()
+                    },
                 ),
                 sep(),
                 Span::styled("api ", t.label()),
@@ -369,7 +371,10 @@ fn render_summary(
             Some(a) => third.extend([
                 Span::styled("auth ", t.label()),
                 Span::styled(
-                    format!("last {}ms mean {}ms max {}ms", a.last_ms, a.mean_ms, a.max_ms),
+                    format!(
+                        "last {}ms mean {}ms max {}ms",
+                        a.last_ms, a.mean_ms, a.max_ms
+                    ),
                     t.value(),
                 ),
             ]),
@@ -378,14 +383,21 @@ fn render_summary(
         third.push(sep());
     }
     if !app.measures().enabled() {
-        third.push(Span::styled("measures off (CHANWATCH_NO_MEASURES)", t.warn()));
+        third.push(Span::styled(
+            "measures off (CHANWATCH_NO_MEASURES)",
+            t.warn(),
+        ));
     } else {
         third.push(Span::styled("↑↓ channel  Esc back", t.dim()));
     }
     let block = pane_block(t, true, title(t, "Measures", String::new()));
     frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(second), Line::from(third)])
-            .block(block.borders(ratatui::widgets::Borders::TOP)),
+        Paragraph::new(vec![
+            Line::from(first),
+            Line::from(second),
+            Line::from(third),
+        ])
+        .block(block.borders(ratatui::widgets::Borders::TOP)),
         area,
     );
 }

@@ -66,13 +66,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let style = if i == sel { t.selected() } else { t.channel() };
         let line = Line::from(vec![
             Span::styled(format!(" {name:<NAME_W$}"), style),
-            Span::styled(format!("{:>COUNT_W$}", count(c.subscription_count)), t.value()),
+            Span::styled(
+                format!("{:>COUNT_W$}", count(c.subscription_count)),
+                t.value(),
+            ),
             Span::styled(format!("{:>COUNT_W$}", count(c.user_count)), t.value()),
         ]);
-        frame.render_widget(Paragraph::new(line), Rect { y, height: 1, ..inner });
+        frame.render_widget(
+            Paragraph::new(line),
+            Rect {
+                y,
+                height: 1,
+                ..inner
+            },
+        );
         if spark_x + 2 < inner.right() {
             let w = inner.right() - spark_x - 1;
-            let data: Vec<u64> = row.history.iter().rev().take(w as usize).rev().copied().collect();
+            let data: Vec<u64> = row
+                .history
+                .iter()
+                .rev()
+                .take(w as usize)
+                .rev()
+                .copied()
+                .collect();
             // A sparkline scales to its own maximum; the count column gives the scale.
             let spark = Sparkline::default().data(&data).style(t.ok());
             frame.render_widget(spark, Rect::new(spark_x + 1, y, w, 1));
