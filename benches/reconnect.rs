@@ -62,7 +62,7 @@ async fn recovery(rig: &Rig, label: &str, names: &[String], skip_wait: bool) -> 
     rig.proxy.restore();
     let backoff = match announce.record {
         Record::ConnectingIn { .. } if skip_wait => {
-            w.command(chanwatch::record::Command::Connect).await;
+            w.command(chanwatch::connection::Command::Connect).await;
             Duration::ZERO
         }
         Record::ConnectingIn { delay_ms, .. } => {

@@ -4,6 +4,8 @@
 //!    measures model alone per event.
 //! 2. Frames: drawing the whole dashboard with a full log to a 200x50 `TestBackend`, following,
 //!    filtered (the filter walks the ring) and paused; mean and p99 per frame.
+//! 3. Detail: opening a 1 MB event and one nested 10 000 deep in the detail view (Enter and
+//!    the first frame), then a frame at its bottom.
 
 use chanwatch::record::{Record, Stamped, State};
 use chanwatch::ui::app::{App, AppConfig, DashboardInfo, Msg};
@@ -179,4 +181,47 @@ fn main() {
     frames("paused", &app, &mut term);
     key(&mut app, 'm');
     frames("measures", &app, &mut term);
+
+    let items: Vec<_> = (0..16_000)
+        .map(|i| json!({"id": i, "name": format!("item-{i:05}"), "pad": "x".repeat(20)}))
+        .collect();
+    let big = json!({ "items": items }).to_string();
+    let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+    for (label, text) in [("1 MB", big), ("10k deep", deep)] {
+        detail(label, &text, &mut term);
+    }
+}
+
+/// Open one event in the detail view: the time to the first frame, and a frame at the bottom.
+fn detail(label: &str, text: &str, term: &mut Terminal<TestBackend>) {
+    let mut app = App::new(info(), AppConfig::default(), Instant::now());
+    app.update(Msg::Resize(200, 50), Instant::now());
+    let data = chanwatch::protocol::RawJson::parse(text).expect("valid JSON");
+    app.update(
+        Msg::Record(Stamped::now(Record::Event {
+            channel: Some("big".into()),
+            event: "dump".into(),
+            data,
+            user_id: None,
+            decrypted: false,
+        })),
+        Instant::now(),
+    );
+    let start = Instant::now();
+    app.update(
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        Instant::now(),
+    );
+    term.draw(|f| view::render(black_box(&app), f)).unwrap();
+    let open = start.elapsed();
+    key(&mut app, 'G');
+    let start = Instant::now();
+    term.draw(|f| view::render(black_box(&app), f)).unwrap();
+    let bottom = start.elapsed();
+    println!(
+        "detail {label:<9} ({} bytes): open + first frame {:>7.3} ms, frame at the bottom {:>7.3} ms",
+        text.len(),
+        open.as_secs_f64() * 1e3,
+        bottom.as_secs_f64() * 1e3
+    );
 }

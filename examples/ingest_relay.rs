@@ -42,7 +42,8 @@ const QUEUED: usize = 16;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let url = format!("ws://127.0.0.1:{}/app/k?protocol=7", args.port);
-    let (mut stream, mut buf) = handshake::open(&url, None, WebSocketConfig::default()).await?;
+    let (mut stream, mut buf) =
+        handshake::open(&url, None, &Default::default(), WebSocketConfig::default()).await?;
     let subscribe = serde_json::json!({
         "event": "pusher:subscribe",
         "data": { "channel": args.channel },
@@ -57,11 +58,9 @@ async fn main() -> anyhow::Result<()> {
     stream.write_all(&frame).await?;
 
     // The same 1 MiB pipe chanwatch asks for, so that both write the same way.
+    // A failure (not a pipe, or over the limit) only leaves the size as it was.
     #[cfg(target_os = "linux")]
-    // SAFETY: fcntl on stdout with an integer argument; a failure only leaves the size.
-    unsafe {
-        libc::fcntl(1, libc::F_SETPIPE_SZ, 1 << 20);
-    }
+    let _ = rustix::pipe::fcntl_setpipe_size(rustix::stdio::stdout(), 1 << 20);
     let (full, to_write) = mpsc::sync_channel::<Vec<u8>>(QUEUED);
     let (empty, reuse) = mpsc::channel::<Vec<u8>>();
     let writer = std::thread::spawn(move || -> std::io::Result<()> {

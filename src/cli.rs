@@ -61,6 +61,28 @@ pub enum Mode {
     /// network, no config file, no credentials. Faults can be injected (key x, or the
     /// headless `fault` command).
     Demo,
+    /// Print a completion script for SHELL on stdout (see the README for where it goes).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`.
+    Man,
+    /// The config file: write a commented starter one, or show where it is looked for.
+    #[command(subcommand)]
+    Config(ConfigAction),
+}
+
+/// `chanwatch config ...`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ConfigAction {
+    /// Write a commented starter config file where chanwatch looks for it (or at --config
+    /// PATH), with its keys in [profiles.NAME] when --profile NAME is given; never
+    /// overwrites a file. Prints the path.
+    Init,
+    /// Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or
+    /// the platform's config directory), whether or not it exists.
+    Path,
 }
 
 #[derive(Clone, Args)]
@@ -71,6 +93,7 @@ pub enum Mode {
 pub struct ConnectionArgs {
     /// Config file to read instead of the default one (it must exist).
     #[arg(
+        global = true,
         long,
         env = "CHANWATCH_CONFIG",
         value_name = "PATH",
@@ -78,41 +101,53 @@ pub struct ConnectionArgs {
     )]
     pub config: Option<PathBuf>,
     /// Profile of the config file to apply: [profiles.NAME] (default: its default_profile).
-    #[arg(long, env = "CHANWATCH_PROFILE", value_name = "NAME", value_parser = parse_nonempty, hide_env_values = true)]
+    #[arg(global = true, long, env = "CHANWATCH_PROFILE", value_name = "NAME", value_parser = parse_nonempty, hide_env_values = true)]
     pub profile: Option<String>,
     /// Everything at once: pusher://KEY:SECRET@HOST:PORT/apps/ID (pushers:// for TLS);
     /// the other flags win over its parts.
-    #[arg(long, value_name = "URL")]
+    #[arg(global = true, long, value_name = "URL")]
     pub url: Option<String>,
     /// The app key (never the secret).
-    #[arg(long, value_parser = config::check_key)]
+    #[arg(global = true, long, value_parser = config::check_key)]
     pub key: Option<String>,
     /// Pusher cluster, e.g. eu or mt1: connects to ws-CLUSTER.pusher.com.
-    #[arg(long, group = "server", value_parser = config::check_cluster)]
+    #[arg(global = true, long, group = "server", value_parser = config::check_cluster)]
     pub cluster: Option<String>,
     /// Server host name or address (sockudo, soketi, Reverb, ...), instead of --cluster.
-    #[arg(long, group = "server", value_parser = config::check_host)]
+    #[arg(global = true, long, group = "server", value_parser = config::check_host)]
     pub host: Option<String>,
     /// Port for plain ws:// connections [default: 80].
-    #[arg(long, value_name = "PORT", value_parser = config::parse_port)]
+    #[arg(global = true, long, value_name = "PORT", value_parser = config::parse_port)]
     pub ws_port: Option<u16>,
     /// Port for TLS wss:// connections [default: 443].
-    #[arg(long, value_name = "PORT", value_parser = config::parse_port)]
+    #[arg(global = true, long, value_name = "PORT", value_parser = config::parse_port)]
     pub wss_port: Option<u16>,
     /// Use TLS (wss://); this is the default.
-    #[arg(long, overrides_with = "no_tls")]
+    #[arg(global = true, long, overrides_with = "no_tls")]
     pub tls: bool,
     /// Use plain ws:// (falls back to wss:// if the ws transport is disabled).
-    #[arg(long, overrides_with = "tls")]
+    #[arg(global = true, long, overrides_with = "tls")]
     pub no_tls: bool,
     /// Path prefix before /app/KEY, e.g. /ws behind a proxy.
-    #[arg(long, value_parser = config::check_path)]
+    #[arg(global = true, long, value_parser = config::check_path)]
     pub path: Option<String>,
+    /// The Origin header sent with the WebSocket upgrade, e.g. https://app.example.com, for
+    /// servers that only accept listed origins.
+    #[arg(global = true, long, value_name = "URL", value_parser = config::check_origin)]
+    pub origin: Option<String>,
+    /// Extra header for the WebSocket upgrade, 'Name: value' (repeatable): a reverse proxy's
+    /// credentials, a cookie.
+    #[arg(global = true, long = "ws-header", value_parser = Sensitive(parse_ws_header), value_name = "'K: V'", action = ArgAction::Append)]
+    pub ws_headers: Vec<(String, String)>,
+    /// PEM file of CA certificates to trust besides the system's and the bundled ones
+    /// (a private CA), for the WebSocket, the auth endpoint and the HTTP API.
+    #[arg(global = true, long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// Transports that may be used (comma list: ws, wss; HTTP fallbacks are reported as unsupported).
-    #[arg(long, value_delimiter = ',', value_parser = config::check_transport, value_name = "LIST")]
+    #[arg(global = true, long, value_delimiter = ',', value_parser = config::check_transport, value_name = "LIST")]
     pub enabled_transports: Option<Vec<String>>,
     /// Transports that must not be used (comma list); wins over --enabled-transports.
-    #[arg(long, value_delimiter = ',', value_parser = config::check_transport, value_name = "LIST")]
+    #[arg(global = true, long, value_delimiter = ',', value_parser = config::check_transport, value_name = "LIST")]
     pub disabled_transports: Option<Vec<String>>,
 }
 
@@ -131,6 +166,16 @@ impl fmt::Debug for ConnectionArgs {
             .field("tls", &self.tls)
             .field("no_tls", &self.no_tls)
             .field("path", &self.path)
+            .field("origin", &self.origin)
+            .field(
+                "ws_headers",
+                &self
+                    .ws_headers
+                    .iter()
+                    .map(|(k, _)| (k.as_str(), "***"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("ca_file", &self.ca_file)
             .field("enabled_transports", &self.enabled_transports)
             .field("disabled_transports", &self.disabled_transports)
             .finish()
@@ -141,19 +186,19 @@ impl fmt::Debug for ConnectionArgs {
 #[command(next_help_heading = "Timing")]
 pub struct TimingArgs {
     /// Ping after this long without an inbound frame (the server's value wins if smaller) [default: 120s].
-    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    #[arg(global = true, long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub activity_timeout: Option<Duration>,
     /// Reconnect when nothing arrives this long after a ping [default: 30s].
-    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    #[arg(global = true, long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub pong_timeout: Option<Duration>,
     /// Report `unavailable` after trying to connect for this long [default: 10s].
-    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    #[arg(global = true, long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub unavailable_timeout: Option<Duration>,
     /// The longest wait between connection attempts [default: 15s].
-    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    #[arg(global = true, long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub retry_cap: Option<Duration>,
     /// Give up on an attempt that has not completed the Pusher handshake by then [default: 15s].
-    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    #[arg(global = true, long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub handshake_timeout: Option<Duration>,
 }
 
@@ -161,7 +206,7 @@ pub struct TimingArgs {
 #[command(next_help_heading = "Channels")]
 pub struct ChannelArgs {
     /// Subscribe to CHANNEL at start (repeatable; replaces the config file's list).
-    #[arg(short = 's', long = "subscribe", value_parser = config::check_channel, value_name = "CHANNEL", action = ArgAction::Append)]
+    #[arg(global = true, short = 's', long = "subscribe", value_parser = config::check_channel, value_name = "CHANNEL", action = ArgAction::Append)]
     pub subscribe: Vec<String>,
 }
 
@@ -171,46 +216,51 @@ pub struct ChannelArgs {
 pub struct AuthArgs {
     /// App secret: sign subscriptions locally (HMAC-SHA256). Never shown or logged.
     /// Prefer PUSHER_APP_SECRET or --secret-file: other users can read a command line.
-    #[arg(long, value_parser = parse_secret, value_name = "SECRET")]
+    #[arg(global = true, long, value_parser = parse_secret, value_name = "SECRET")]
     pub secret: Option<Secret>,
     /// Read the app secret from this file (one trailing newline is ignored).
-    #[arg(long, value_name = "PATH", conflicts_with = "secret")]
+    #[arg(global = true, long, value_name = "PATH", conflicts_with = "secret")]
     pub secret_file: Option<PathBuf>,
     /// Authorization endpoint: POST socket_id and channel_name as a form.
-    #[arg(long, value_parser = Sensitive(AuthUrl::parse), value_name = "URL")]
+    #[arg(global = true, long, value_parser = Sensitive(AuthUrl::parse), value_name = "URL")]
     pub auth_endpoint: Option<AuthUrl>,
     /// How to call the auth endpoint: ajax (form POST) or jsonp (GET with a callback) [default: ajax].
-    #[arg(long, value_parser = AuthTransport::parse, value_name = "ajax|jsonp")]
+    #[arg(global = true, long, value_parser = AuthTransport::parse, value_name = "ajax|jsonp")]
     pub auth_transport: Option<AuthTransport>,
     /// Extra form parameter for the auth endpoint, k=v (repeatable).
-    #[arg(long = "auth-param", value_parser = Sensitive(crate::auth::parse_param), value_name = "K=V", action = ArgAction::Append)]
+    #[arg(global = true, long = "auth-param", value_parser = Sensitive(crate::auth::parse_param), value_name = "K=V", action = ArgAction::Append)]
     pub auth_params: Vec<(String, String)>,
     /// Extra header for the auth endpoint, 'Name: value' (repeatable).
-    #[arg(long = "auth-header", value_parser = Sensitive(crate::auth::parse_header), value_name = "'K: V'", action = ArgAction::Append)]
+    #[arg(global = true, long = "auth-header", value_parser = Sensitive(crate::auth::parse_header), value_name = "'K: V'", action = ArgAction::Append)]
     pub auth_headers: Vec<(String, String)>,
     /// Headers for the auth endpoint from a file, one 'Name: value' per line (blank lines
     /// and lines starting with # are skipped); --auth-header wins for the same name.
-    #[arg(long, value_name = "PATH")]
+    #[arg(global = true, long, value_name = "PATH")]
     pub auth_header_file: Option<PathBuf>,
     /// Shell command that authorizes: gets {"socket_id","channel_name"} JSON on stdin, prints
     /// the auth JSON. Instead of --auth-endpoint.
-    #[arg(long, value_parser = parse_command, value_name = "CMD", conflicts_with = "auth_endpoint")]
+    #[arg(global = true, long, value_parser = parse_command, value_name = "CMD", conflicts_with = "auth_endpoint")]
     pub auth_command: Option<ExternalCommand>,
     /// Presence user id when signing locally (a random id when absent).
-    #[arg(long, value_parser = parse_user_id, value_name = "ID")]
+    #[arg(global = true, long, value_parser = parse_user_id, value_name = "ID")]
     pub user_id: Option<String>,
     /// Presence user_info as a JSON object when signing locally.
-    #[arg(long, value_parser = parse_user_info, value_name = "JSON")]
+    #[arg(global = true, long, value_parser = parse_user_info, value_name = "JSON")]
     pub user_info: Option<Value>,
     /// The server's encryption master key (base64 of 32 bytes), so that local signing also
     /// gives encrypted channels their key. Never shown or logged.
-    #[arg(long, value_name = "BASE64")]
+    #[arg(global = true, long, value_name = "BASE64")]
     pub encryption_master_key: Option<String>,
     /// Read the encryption master key (base64) from this file.
-    #[arg(long, value_name = "PATH", conflicts_with = "encryption_master_key")]
+    #[arg(
+        global = true,
+        long,
+        value_name = "PATH",
+        conflicts_with = "encryption_master_key"
+    )]
     pub encryption_master_key_file: Option<PathBuf>,
     /// Give up on an authorization request after this long [default: 10s].
-    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
+    #[arg(global = true, long, value_parser = config::parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub auth_timeout: Option<Duration>,
 }
 
@@ -252,24 +302,30 @@ impl fmt::Debug for AuthArgs {
 pub struct UserAuthArgs {
     /// Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint,
     /// --user-auth-command, or locally with --secret and --user-data.
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub signin: bool,
     /// User authentication endpoint: POST socket_id as a form (implies --signin).
-    #[arg(long, value_parser = Sensitive(AuthUrl::parse), value_name = "URL")]
+    #[arg(global = true, long, value_parser = Sensitive(AuthUrl::parse), value_name = "URL")]
     pub user_auth_endpoint: Option<AuthUrl>,
     /// How to call the user authentication endpoint: ajax or jsonp [default: ajax].
-    #[arg(long, value_parser = AuthTransport::parse, value_name = "ajax|jsonp")]
+    #[arg(global = true, long, value_parser = AuthTransport::parse, value_name = "ajax|jsonp")]
     pub user_auth_transport: Option<AuthTransport>,
+    /// Extra form parameter for the user authentication endpoint, k=v (repeatable).
+    #[arg(global = true, long = "user-auth-param", value_parser = Sensitive(crate::auth::parse_param), value_name = "K=V", action = ArgAction::Append)]
+    pub user_auth_params: Vec<(String, String)>,
+    /// Extra header for the user authentication endpoint, 'Name: value' (repeatable).
+    #[arg(global = true, long = "user-auth-header", value_parser = Sensitive(crate::auth::parse_header), value_name = "'K: V'", action = ArgAction::Append)]
+    pub user_auth_headers: Vec<(String, String)>,
     /// Shell command that signs the user in: gets {"socket_id"} JSON on stdin, prints
     /// {"auth","user_data"} (implies --signin).
-    #[arg(long, value_parser = parse_command, value_name = "CMD", conflicts_with = "user_auth_endpoint")]
+    #[arg(global = true, long, value_parser = parse_command, value_name = "CMD", conflicts_with = "user_auth_endpoint")]
     pub user_auth_command: Option<ExternalCommand>,
     /// The user to sign in as when signing locally with --secret: a JSON object with a string
     /// "id" (implies --signin).
-    #[arg(long, value_parser = parse_user_data, value_name = "JSON")]
+    #[arg(global = true, long, value_parser = parse_user_data, value_name = "JSON")]
     pub user_data: Option<Value>,
     /// Headers for the user authentication endpoint from a file, one 'Name: value' per line.
-    #[arg(long, value_name = "PATH")]
+    #[arg(global = true, long, value_name = "PATH")]
     pub user_auth_header_file: Option<PathBuf>,
 }
 
@@ -280,6 +336,18 @@ impl fmt::Debug for UserAuthArgs {
             .field("signin", &self.signin)
             .field("user_auth_endpoint", &self.user_auth_endpoint)
             .field("user_auth_transport", &self.user_auth_transport)
+            .field(
+                "user_auth_params",
+                &Params::from_iter(self.user_auth_params.clone()),
+            )
+            .field(
+                "user_auth_headers",
+                &self
+                    .user_auth_headers
+                    .iter()
+                    .map(|(k, _)| (k.as_str(), "***"))
+                    .collect::<Vec<_>>(),
+            )
             .field(
                 "user_auth_command",
                 &self.user_auth_command.as_ref().map(|_| "<set>"),
@@ -294,13 +362,13 @@ impl fmt::Debug for UserAuthArgs {
 #[command(next_help_heading = "HTTP API")]
 pub struct ApiArgs {
     /// The app id: with the secret, enables the signed HTTP API (publishing, channel queries).
-    #[arg(long, value_parser = config::check_app_id, value_name = "ID")]
+    #[arg(global = true, long, value_parser = config::check_app_id, value_name = "ID")]
     pub app_id: Option<String>,
     /// HTTP API host, when not the WebSocket's (default: --host, or api-CLUSTER.pusher.com).
-    #[arg(long, value_parser = config::check_host, value_name = "HOST")]
+    #[arg(global = true, long, value_parser = config::check_host, value_name = "HOST")]
     pub api_host: Option<String>,
     /// HTTP API port, when not the WebSocket's.
-    #[arg(long, value_parser = config::parse_port, value_name = "PORT")]
+    #[arg(global = true, long, value_parser = config::parse_port, value_name = "PORT")]
     pub api_port: Option<u16>,
 }
 
@@ -315,20 +383,20 @@ pub struct OutputArgs {
     #[arg(long, global = true)]
     pub fault_proxy: bool,
     /// Print the merged configuration (secrets masked) and where it came from, then exit.
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub print_config: bool,
     /// How many events the dashboard's log keeps [default: 10000].
-    #[arg(long, value_parser = parse_log_ring, value_name = "N")]
+    #[arg(global = true, long, value_parser = parse_log_ring, value_name = "N")]
     pub log_ring: Option<usize>,
     /// The most memory the dashboard's log may use, e.g. 64MiB; the oldest events go first
     /// [default: 64MiB].
-    #[arg(long, value_parser = config::check_log_bytes, value_name = "SIZE")]
+    #[arg(global = true, long, value_parser = config::check_log_bytes, value_name = "SIZE")]
     pub log_bytes: Option<u64>,
     /// Write logs to this file instead of stderr (logs never go to stdout).
-    #[arg(long, value_name = "PATH")]
+    #[arg(global = true, long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
     /// More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given).
-    #[arg(short, long, action = ArgAction::Count)]
+    #[arg(global = true, short, long, action = ArgAction::Count)]
     pub verbose: u8,
 }
 
@@ -362,6 +430,9 @@ impl Cli {
             wss_port: c.wss_port,
             tls: c.tls(),
             path: c.path.clone(),
+            origin: c.origin.clone(),
+            ws_headers: pairs(&c.ws_headers),
+            ca_file: c.ca_file.clone(),
             activity_timeout: t.activity_timeout,
             pong_timeout: t.pong_timeout,
             unavailable_timeout: t.unavailable_timeout,
@@ -411,6 +482,8 @@ impl UserAuthArgs {
             enabled: wants.then_some(true),
             endpoint: self.user_auth_endpoint.clone(),
             transport: self.user_auth_transport,
+            params: pairs(&self.user_auth_params),
+            headers: pairs(&self.user_auth_headers),
             command: self.user_auth_command.clone(),
             user_data: self.user_data.clone(),
             ..UserAuthLayer::default()
@@ -479,6 +552,12 @@ impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Sensi
                 .with_cmd(cmd)
         })
     }
+}
+
+fn parse_ws_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = crate::auth::parse_header(s)?;
+    config::check_ws_header(&name, &value)?;
+    Ok((name, value))
 }
 
 fn parse_secret(s: &str) -> Result<Secret, String> {

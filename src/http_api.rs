@@ -98,7 +98,10 @@ pub enum HttpApiError {
     #[error("invalid HTTP API request: {0}")]
     InvalidInput(String),
     /// No HTTP answer: connection refused, timeout, TLS, bad base URL.
-    #[error("{method} {path}: request failed: {source}")]
+    #[error(
+        "{method} {path}: request failed: {}",
+        crate::auth::http_error_chain(source)
+    )]
     Transport {
         method: &'static str,
         path: String,
@@ -172,12 +175,7 @@ impl HttpApi {
         key: impl Into<String>,
         secret: impl Into<String>,
     ) -> HttpApi {
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("chanwatch/", env!("CARGO_PKG_VERSION")))
-            .build()
-            // Only fails when the TLS backend cannot initialise, which is a broken build.
-            .expect("reqwest client with rustls builds");
+        let client = Self::client(crate::tls::default_config());
         HttpApi {
             base_url: base_url.into().trim_end_matches('/').to_string(),
             app_id: app_id.into(),
@@ -185,6 +183,22 @@ impl HttpApi {
             secret: secret.into(),
             client,
         }
+    }
+
+    /// Trusts the CAs of `tls` (the default trust plus `--ca-file`) for an https API.
+    pub fn with_tls(mut self, tls: std::sync::Arc<rustls::ClientConfig>) -> HttpApi {
+        self.client = Self::client(tls);
+        self
+    }
+
+    fn client(tls: std::sync::Arc<rustls::ClientConfig>) -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("chanwatch/", env!("CARGO_PKG_VERSION")))
+            .use_preconfigured_tls((*tls).clone())
+            .build()
+            // Only fails when the TLS backend cannot initialise, which is a broken build.
+            .expect("reqwest client with rustls builds")
     }
 
     /// `POST /apps/<id>/events`: send `event` with `data` (sent as the string it is) to every
@@ -203,7 +217,7 @@ impl HttpApi {
         }
         for channel in channels {
             crate::protocol::channel::validate_channel_name(channel)
-                .map_err(HttpApiError::InvalidInput)?;
+                .map_err(|e| HttpApiError::InvalidInput(e.to_string()))?;
         }
         if event.is_empty() {
             return Err(HttpApiError::InvalidInput("event name is empty".into()));
@@ -252,7 +266,7 @@ impl HttpApi {
     /// strings (numeric ids are converted).
     pub async fn channel_users(&self, channel: &str) -> Result<Vec<String>, HttpApiError> {
         crate::protocol::channel::validate_channel_name(channel)
-            .map_err(HttpApiError::InvalidInput)?;
+            .map_err(|e| HttpApiError::InvalidInput(e.to_string()))?;
         let sub_path = format!("/channels/{channel}/users");
         let answer = self.request("GET", &sub_path, &[], None).await?;
         let path = self.full_path(&sub_path);

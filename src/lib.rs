@@ -1,6 +1,8 @@
 //! chanwatch: a client for the Pusher Channels protocol 7, with a terminal dashboard and a
-//! headless NDJSON mode. Data flows one way: socket -> client task -> [`record::Record`] ->
-//! (headless writer | dashboard); keys or stdin -> [`record::Command`] -> client task.
+//! headless NDJSON mode. Data flows one way: socket -> client task -> session ->
+//! [`record::Record`] -> (headless writer | dashboard); keys or stdin -> [`session::Command`]
+//! -> session, which serves faults, publishing and HTTP API listings itself and passes
+//! [`connection::Command`]s on to the client task. ARCHITECTURE.md has the module map.
 
 pub mod auth;
 pub mod cli;
@@ -13,7 +15,10 @@ pub mod faults;
 pub mod headless;
 pub mod http_api;
 pub mod http_client;
+pub mod manual;
 pub mod measures;
+#[cfg(test)]
+mod module_graph;
 pub mod occupancy;
 pub mod panic_report;
 pub mod probe;
@@ -22,4 +27,5 @@ pub mod record;
 pub mod session;
 pub mod setup;
 pub mod sidecar;
+pub mod tls;
 pub mod ui;

@@ -1,11 +1,12 @@
 //! The `chanwatch` binary: parse flags, set up logging, start the client, run a mode.
 
 use anyhow::Context;
-use chanwatch::cli::{Cli, Mode, TimingArgs};
-use chanwatch::client::{self, ClientHandle};
+use chanwatch::cli::{Cli, ConfigAction, Mode, TimingArgs};
+use chanwatch::client;
+use chanwatch::config::{self, starter};
 use chanwatch::connection::{Endpoint, MachineConfig};
 use chanwatch::faults::{FaultHandle, FaultProxy};
-use chanwatch::session::{self, Extras};
+use chanwatch::session::{self, Extras, SessionHandle};
 use chanwatch::setup;
 use chanwatch::ui::{self, AppConfig, Theme};
 use clap::Parser;
@@ -18,11 +19,10 @@ use tracing_subscriber::EnvFilter;
 /// stall the client for milliseconds at a time: at 100 k events it ran a third slower.
 /// 4 KiB pages also keep the resident memory down.
 fn no_transparent_huge_pages() {
+    // The flag is the process's (prctl(2) PR_SET_THP_DISABLE), whatever rustix files it
+    // under; a kernel without it just keeps its default.
     #[cfg(target_os = "linux")]
-    // SAFETY: prctl with integer arguments only; it changes no memory of ours.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
 }
 
 /// mimalloc: a busy stream allocates and frees a few small strings per event, and glibc's
@@ -35,6 +35,15 @@ fn main() -> ExitCode {
     chanwatch::panic_report::install();
     // Bad flags exit here with code 2 and a message naming the flag.
     let cli = Cli::parse();
+    // Commands that print or write a file and need neither logging nor a runtime.
+    match &cli.mode {
+        Some(Mode::Completions { shell }) => {
+            return print_bytes(&chanwatch::manual::completions(*shell));
+        }
+        Some(Mode::Man) => return print_bytes(&chanwatch::manual::man()),
+        Some(Mode::Config(action)) => return config_command(&cli, action),
+        Some(Mode::Demo) | None => {}
+    }
     let logging_to_file = cli.output.log_file.is_some();
     if let Err(e) = init_tracing(&cli) {
         eprintln!("chanwatch: {e:#}");
@@ -90,8 +99,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let (mut setup, mut extras) = match cli.mode {
+        Some(Mode::Completions { .. } | Mode::Man | Mode::Config(_)) => {
+            unreachable!("handled before the runtime starts")
+        }
         Some(Mode::Demo) => {
-            let (mut setup, extras) = chanwatch::demo::watch::start().await?;
+            let (mut setup, extras) = setup::demo::start().await?;
             apply_timing_flags(&cli.timing, &mut setup.client.machine);
             (setup, extras)
         }
@@ -117,7 +129,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.output.headless {
         return chanwatch::headless::run(handle).await;
     }
-    let ClientHandle {
+    let SessionHandle {
         commands,
         records,
         task,
@@ -133,6 +145,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // The dashboard has asked the client to quit; give its close frame a moment to go out.
     let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
     result
+}
+
+/// Generated text to stdout; a reader that stops early (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chanwatch: cannot write to stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `chanwatch config init|path`: where the config file is (`--config`, which also reads
+/// `CHANWATCH_CONFIG`, else the platform's config directory), and a starter file there.
+fn config_command(cli: &Cli, action: &ConfigAction) -> ExitCode {
+    let location = config::locate(
+        cli.connection.config.as_deref(),
+        None,
+        config::default_path(),
+    );
+    let Some(path) = location.path() else {
+        eprintln!("chanwatch: {}", starter::InitError::NoLocation);
+        return ExitCode::FAILURE;
+    };
+    match action {
+        ConfigAction::Path => {
+            println!("{}", path.display());
+            if !path.exists() {
+                eprintln!("(no file there yet: `chanwatch config init` writes a starter one)");
+            }
+            ExitCode::SUCCESS
+        }
+        ConfigAction::Init => {
+            let text = starter::text(cli.connection.profile.as_deref());
+            match starter::write_new(path, &text) {
+                Ok(()) => {
+                    println!("{}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("chanwatch: config init: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
 }
 
 /// The demo has its own short timings; timing flags given on the command line still win.
@@ -196,7 +258,13 @@ fn init_tracing(cli: &Cli) -> anyhow::Result<()> {
                 .with_writer(std::sync::Mutex::new(file))
                 .init();
         }
-        None => builder.with_writer(std::io::stderr).init(),
+        None => {
+            // Colour codes only for a person at a terminal: in a pipe or a CI log they are
+            // noise, and NO_COLOR turns them off as it does the dashboard's colours.
+            use std::io::IsTerminal;
+            let ansi = std::io::stderr().is_terminal() && Theme::from_env() == Theme::coloured();
+            builder.with_ansi(ansi).with_writer(std::io::stderr).init()
+        }
     }
     Ok(())
 }

@@ -10,27 +10,10 @@
 //! the second only when there are presence channels.
 
 use crate::http_api::{HttpApi, HttpApiError};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::VecDeque;
 
-/// One occupied channel as an `occupancy` record carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OccupiedChannel {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub subscription_count: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub user_count: Option<u64>,
-}
-
-impl OccupiedChannel {
-    /// The number the table sorts by and draws: users on presence channels, connections
-    /// elsewhere.
-    pub fn count(&self) -> Option<u64> {
-        self.user_count.or(self.subscription_count)
-    }
-}
+pub use crate::record::OccupiedChannel;
 
 /// Channels of a listing answer (`{"channels":{"<name>":{...}}}`), sorted by name.
 pub fn parse_listing(answer: &Value) -> Vec<OccupiedChannel> {

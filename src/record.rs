@@ -1,10 +1,12 @@
-//! The contract between the client task and whatever watches it (headless writer, dashboard):
-//! [`Record`]s flow out, [`Command`]s flow in. The serde shapes here ARE the headless NDJSON
-//! and stdin formats documented in the README, so change them only compatibly.
+//! What the client task and the session tell whoever watches them (headless writer,
+//! dashboard): [`Record`]s flow out (commands flow in, see `session::Command`). The serde
+//! shapes here ARE the headless NDJSON format documented in the README, so change them only
+//! compatibly.
 
 use crate::protocol::RawJson;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 /// Connection states, named as pusher-js names them.
@@ -159,6 +161,10 @@ pub enum Record {
         status: Option<u16>,
         response: Value,
         duration_ms: u64,
+        /// What went wrong, when it did. Not part of the NDJSON line (whose fields are fixed):
+        /// the dashboard matches on it to say what to look at.
+        #[serde(skip)]
+        failure: Option<AuthFailureKind>,
     },
     /// A command served beside the connection failed: `cmd` is `publish`, `list_channels`,
     /// `list_users` or `fault`; `channel` is the one it was about; `status` the HTTP status
@@ -179,9 +185,9 @@ pub enum Record {
         rtt_ms: u64,
     },
     /// Live measures every `--stats-interval`: rates, round trips, probe percentiles, uptime
-    /// and outages (see [`crate::measures::Stats`]). Boxed: records are moved by value on
+    /// and outages (see [`Stats`]). Boxed: records are moved by value on
     /// the hot path, and this one is several times the size of the others.
-    Stats(Box<crate::measures::Stats>),
+    Stats(Box<Stats>),
     /// One latency probe (`--probe`): published through the HTTP API, then received here
     /// after `latency_ms`, or `lost`; `api_ms` is the HTTP API's own response time.
     Probe {
@@ -198,8 +204,41 @@ pub enum Record {
     },
     /// The app's occupied channels with their counts, from one poll of the HTTP API.
     Occupancy {
-        channels: Vec<crate::occupancy::OccupiedChannel>,
+        channels: Vec<OccupiedChannel>,
     },
+}
+
+/// What kind of thing made an authorization or user authentication fail. The authorizers
+/// say it when they fail; the dashboard's hints match on it (an error message's words are
+/// for people and may change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthFailureKind {
+    /// No authorizer is configured for this channel, or no user authentication for sign-in.
+    NotConfigured,
+    /// The auth endpoint did not answer within the auth timeout.
+    Timeout,
+    /// The auth endpoint could not be reached, or its answer could not be read.
+    Unreachable,
+    /// The auth endpoint answered with this HTTP status instead of 200.
+    HttpStatus(u16),
+    /// The auth endpoint's answer was larger than any grant could be.
+    AnswerTooLarge,
+    /// The answer is not JSON (or, for JSONP, not the callback around it).
+    BadJson,
+    /// The answer is JSON but not a grant: not an object, `auth` missing or not
+    /// `key:signature`, or a user authentication's `user_data` missing or unusable.
+    BadGrant,
+    /// A presence grant's `channel_data` is missing or unusable.
+    BadChannelData,
+    /// An encrypted channel's `shared_secret` is missing or unusable, or the authorizer
+    /// cannot provide one.
+    BadSharedSecret,
+    /// The auth command could not be started, failed, timed out or printed no answer.
+    CommandFailed,
+    /// The socket id to sign is not `digits.digits`: nothing is signed with it.
+    BadSocketId,
+    /// The authorizer itself broke (it panicked).
+    Internal,
 }
 
 /// A record with the wall-clock time it was produced.
@@ -307,54 +346,106 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(out, s).expect("a str always serialises");
 }
 
-/// What a user or script asks of the client.
+// ----- the shapes inside `stats` and `occupancy` records -----
+
+/// The numbers of a `stats` record (see the README's record table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
-pub enum Command {
-    Subscribe {
-        channel: String,
-    },
-    Unsubscribe {
-        channel: String,
-    },
-    Disconnect,
-    Connect,
-    /// Send a client event (`client-` prefix) on a subscribed private or presence channel.
-    Trigger {
-        channel: String,
-        event: String,
-        #[serde(default)]
-        data: Value,
-    },
-    /// Inject a fault: `{"cmd":"fault","kind":"cut"}`, `{"cmd":"fault","kind":"delay","ms":200}`,
-    /// `{"cmd":"fault","kind":"close","code":4200}` ... (see the README).
-    Fault(crate::faults::FaultKind),
-    /// Publish a server event through the signed HTTP API (needs app id and secret).
-    Publish {
-        channel: String,
-        event: String,
-        #[serde(default)]
-        data: Value,
-        /// Leave this connection out of the delivery (`socket_id` in the API call).
-        #[serde(default)]
-        exclude_self: bool,
-    },
-    /// List occupied channels through the HTTP API, optionally by name prefix.
-    ListChannels {
-        #[serde(default)]
-        prefix: Option<String>,
-    },
-    /// List the users of a presence channel through the HTTP API.
-    ListUsers {
-        channel: String,
-    },
-    /// Sign the user in now and after every reconnect (needs user authentication configured).
-    Signin,
-    /// Poll the HTTP API for occupied channels and their counts (`on: true`) or stop.
-    Occupancy {
-        on: bool,
-    },
-    Quit,
+pub struct Stats {
+    /// Events in the last complete second, all channels.
+    pub events_per_s: u64,
+    /// Bytes of event data in the last complete second.
+    pub bytes_per_s: u64,
+    /// Mean events per second over the last minute.
+    pub events_per_s_1m: f64,
+    /// Channels with events in the last minute (the first 64 channels seen are tracked).
+    pub channels: BTreeMap<String, ChannelRate>,
+    /// Ping round trips (the last 300 pongs), when there were any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rtt_ms: Option<Percentiles>,
+    /// The latency probe over its window, when it has run.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub probe: Option<ProbeStats>,
+    pub state: State,
+    /// Share of the time since the first state change spent connected.
+    pub uptime_pct: Option<f64>,
+    /// Time spent in each state, by state name.
+    pub time_in_state_ms: BTreeMap<String, u64>,
+    /// Outages (connected, then not, then connected again) since the start.
+    pub outages: u64,
+    pub mean_reconnect_ms: Option<u64>,
+    /// The latest outages, newest last, with the one going on now.
+    pub recent_outages: Vec<OutageStat>,
+    /// Authorization round trips per channel.
+    pub auth_ms: BTreeMap<String, AuthTimes>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ChannelRate {
+    pub events_per_s: u64,
+    pub bytes_per_s: u64,
+    pub events_per_s_1m: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeStats {
+    /// Probes received in the window.
+    pub received: usize,
+    /// Probes lost in the window.
+    pub lost: usize,
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+    pub p99_ms: Option<u64>,
+    pub max_ms: Option<u64>,
+    /// The HTTP API's own response time to the probe's publish.
+    pub api_p50_ms: Option<u64>,
+    pub api_max_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutageStat {
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cause: Option<String>,
+    /// Still going on.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub ongoing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub max: u64,
+    /// Received samples in the window.
+    pub count: usize,
+}
+
+/// Authorization round trips of one channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthTimes {
+    pub count: u64,
+    pub last_ms: u64,
+    pub mean_ms: u64,
+    pub max_ms: u64,
+}
+
+/// One occupied channel as an `occupancy` record carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OccupiedChannel {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub subscription_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_count: Option<u64>,
+}
+
+impl OccupiedChannel {
+    /// The number the table sorts by and draws: users on presence channels, connections
+    /// elsewhere.
+    pub fn count(&self) -> Option<u64> {
+        self.user_count.or(self.subscription_count)
+    }
 }
 
 #[cfg(test)]
@@ -460,39 +551,6 @@ mod tests {
             r#"{"ts":"2023-11-14T22:13:20.005Z","type":"event","channel":"ch","event":"tick","data":{"pad":"x\"yé"}}"#
         );
         assert_eq!(line, s.to_json_line());
-    }
-
-    #[test]
-    fn commands_parse() {
-        let c: Command = serde_json::from_str(r#"{"cmd":"subscribe","channel":"a"}"#).unwrap();
-        assert_eq!(
-            c,
-            Command::Subscribe {
-                channel: "a".into()
-            }
-        );
-        let c: Command = serde_json::from_str(
-            r#"{"cmd":"trigger","channel":"private-a","event":"client-x","data":{"k":1}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            c,
-            Command::Trigger {
-                channel: "private-a".into(),
-                event: "client-x".into(),
-                data: json!({"k":1})
-            }
-        );
-        assert_eq!(
-            serde_json::from_str::<Command>(r#"{"cmd":"quit"}"#).unwrap(),
-            Command::Quit
-        );
-        assert!(serde_json::from_str::<Command>(r#"{"cmd":"nope"}"#).is_err());
-        assert_eq!(
-            serde_json::from_str::<Command>(r#"{"cmd":"fault","kind":"delay","ms":200}"#).unwrap(),
-            Command::Fault(crate::faults::FaultKind::Delay { ms: 200 })
-        );
-        assert!(serde_json::from_str::<Command>(r#"{"cmd":"fault","kind":"melt"}"#).is_err());
     }
 
     #[test]

@@ -1,17 +1,26 @@
 //! A session: the client task plus what may stand beside it, namely the fault proxy, the
 //! demo server and the HTTP API. Commands that are not the connection's (`fault`,
-//! `publish`) are served here. Every other command goes to the client. The client's records
-//! pass through unchanged, with this layer's own records (fault marks, publish results)
-//! merged in the order things happened. Headless mode and the dashboard both see one
-//! [`ClientHandle`], whatever a session holds.
+//! `publish`, `list_channels`, `list_users`) are served here; connection commands go to the
+//! client. The client's records pass through unchanged, with this layer's own records
+//! (fault marks, publish and listing results) merged in the order things happened. Headless
+//! mode and the dashboard both see one [`SessionHandle`], whatever a session holds.
 
-use crate::client::{COMMANDS_CAPACITY, ClientHandle, RECORDS_CAPACITY, RecordSender, records};
+mod command;
+mod inject;
+
+pub use command::Command;
+pub use inject::inject_fault;
+
+use crate::client::{
+    COMMANDS_CAPACITY, ClientHandle, RECORDS_CAPACITY, RecordSender, Records, records,
+};
 use crate::demo::{DemoHandle, Traffic};
-use crate::faults::{self, FaultHandle};
+use crate::faults::FaultHandle;
 use crate::http_api::HttpApi;
-use crate::record::{Command, Record, Stamped, State};
+use crate::record::{Record, Stamped, State};
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 /// What a session holds besides the client. Everything here lives as long as the session.
 #[derive(Default)]
@@ -24,12 +33,22 @@ pub struct Extras {
     pub sidecar: crate::sidecar::SidecarOptions,
 }
 
-/// Put `extras` around a running client; the result is used exactly like the client.
-pub fn wrap(inner: ClientHandle, extras: Extras) -> ClientHandle {
+/// The watcher's side of a running session: like a [`ClientHandle`], but it takes every
+/// [`Command`], not only the connection's.
+pub struct SessionHandle {
+    pub commands: mpsc::Sender<Command>,
+    /// Closes after the client task has ended; the last client record before that is always
+    /// a `state` record with `current: disconnected`.
+    pub records: Records,
+    pub task: JoinHandle<()>,
+}
+
+/// Put `extras` around a running client.
+pub fn wrap(inner: ClientHandle, extras: Extras) -> SessionHandle {
     let (commands, command_rx) = mpsc::channel(COMMANDS_CAPACITY);
     let (record_tx, records) = records::channel(RECORDS_CAPACITY);
     let task = tokio::spawn(route(inner, extras, command_rx, record_tx));
-    ClientHandle {
+    SessionHandle {
         commands,
         records,
         task,
@@ -71,7 +90,7 @@ async fn route(
             command = commands.recv(), if to_client.is_some() => match command {
                 None => to_client = None,
                 Some(Command::Fault(kind)) => {
-                    let record = match faults::apply(&kind, extras.proxy.as_ref(), extras.demo.as_ref()) {
+                    let record = match inject_fault(&kind, extras.proxy.as_ref(), extras.demo.as_ref()) {
                         Ok(()) => Record::Fault { fault: kind.label() },
                         Err(e) => command_error("fault", None, None, format!("cannot inject fault: {e}")),
                     };
@@ -102,9 +121,9 @@ async fn route(
                         to_client = None;
                     }
                 }
-                Some(other) => {
+                Some(Command::Connection(command)) => {
                     let sent = match &to_client {
-                        Some(tx) => tx.send(other).await.is_ok(),
+                        Some(tx) => tx.send(command).await.is_ok(),
                         None => false,
                     };
                     if !sent {

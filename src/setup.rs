@@ -7,11 +7,14 @@
 //! message names the flag, environment variable, or file and line to fix; the binary exits
 //! with [`SetupError::EXIT_CODE`] for them, as it does for a bad flag.
 
+pub mod demo;
+
 use crate::auth::{
     Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalSigner, LocalUserSigner,
     UserAuthenticator,
 };
 use crate::cli::Cli;
+use crate::client::ws::handshake::Dial;
 use crate::client::{AuthProvider, Authorizers, ClientConfig};
 use crate::config::{
     self, AuthLayer, AuthMethod, AuthTransport, ConfigError, ExternalCommand, Headers, Layer,
@@ -194,15 +197,17 @@ fn read_header_file(flag: &'static str, path: &Path) -> Result<Headers, SetupErr
 
 /// Everything a session needs from the merged settings.
 fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
+    let tls = crate::tls::client_config(settings.ca_file.as_deref())
+        .map_err(|e| SetupError::Invalid(e.to_string()))?;
     // The flag wins over the config file's `auth.encryption_master_key`.
     let master_key = cli.auth.encryption_master_key.as_deref().or(settings
         .auth
         .encryption_master_key
         .as_ref()
         .map(|k| k.expose()));
-    let channel = channel_authorizer(settings, master_key)?;
+    let channel = channel_authorizer(settings, master_key, &tls)?;
     let user = if settings.user_auth.enabled {
-        Some(user_authenticator(settings)?)
+        Some(user_authenticator(settings, &tls)?)
     } else {
         None
     };
@@ -220,9 +225,18 @@ fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
             subscribe: settings.subscribe.clone(),
             auto_connect: true,
             connect_via: None,
+            dial: Dial {
+                origin: settings.origin.clone(),
+                headers: settings
+                    .ws_headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                tls: tls.clone(),
+            },
         },
         auth: Arc::new(Authorizers { channel, user }),
-        api: http_api(settings),
+        api: http_api(settings).map(|api| api.with_tls(tls)),
         dashboard,
         log_ring: settings.log_ring,
         log_bytes: settings.log_bytes,
@@ -234,6 +248,7 @@ fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
 fn channel_authorizer(
     settings: &Settings,
     master_key: Option<&str>,
+    tls: &Arc<rustls::ClientConfig>,
 ) -> Result<Authorizer, SetupError> {
     let auth = &settings.auth;
     let method = settings.auth_method();
@@ -251,6 +266,7 @@ fn channel_authorizer(
             &auth.params,
             &auth.headers,
             auth.timeout,
+            tls,
             "auth (--auth-endpoint)",
         )?),
         AuthMethod::Command(command) => Authorizer::Command(
@@ -278,7 +294,10 @@ fn channel_authorizer(
 
 /// The user authenticator for `pusher:signin`. Only called when sign-in is enabled, which
 /// [`Settings::resolve`] allows only with a way to sign.
-fn user_authenticator(settings: &Settings) -> Result<UserAuthenticator, SetupError> {
+fn user_authenticator(
+    settings: &Settings,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<UserAuthenticator, SetupError> {
     let user = &settings.user_auth;
     Ok(match settings.user_auth_method() {
         AuthMethod::Endpoint(url, transport) => UserAuthenticator::Endpoint(endpoint(
@@ -287,6 +306,7 @@ fn user_authenticator(settings: &Settings) -> Result<UserAuthenticator, SetupErr
             &user.params,
             &user.headers,
             user.timeout,
+            tls,
             "user_auth (--user-auth-endpoint)",
         )?),
         AuthMethod::Command(command) => UserAuthenticator::Command(
@@ -326,6 +346,7 @@ fn endpoint(
     params: &Params,
     headers: &Headers,
     timeout: Duration,
+    tls: &Arc<rustls::ClientConfig>,
     what: &str,
 ) -> Result<EndpointAuthorizer, SetupError> {
     let transport = match transport {
@@ -334,6 +355,7 @@ fn endpoint(
     };
     EndpointAuthorizer::new(url, params.to_vec(), headers.to_vec(), timeout)
         .and_then(|e| e.with_transport(transport))
+        .and_then(|e| e.with_tls(tls.clone()))
         .map_err(|e| SetupError::Invalid(format!("{what}: {e}")))
 }
 

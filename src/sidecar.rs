@@ -4,11 +4,12 @@
 //! [`Sidecar::next`] for the records it produces; the logic lives in [`crate::probe`],
 //! [`crate::occupancy`] and [`crate::measures`], this module does the timing and the calls.
 
+use crate::connection::Command;
 use crate::http_api::HttpApi;
 use crate::measures::Measures;
 use crate::occupancy::{OccupiedChannel, Poller};
 use crate::probe::{ProbeConfig, Tracker};
-use crate::record::{Command, Record, Stamped};
+use crate::record::{Record, Stamped};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 

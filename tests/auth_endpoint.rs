@@ -6,7 +6,7 @@ mod support {
 }
 
 use chanwatch::auth::{Authorizer, EndpointAuthorizer};
-use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest};
+use chanwatch::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use std::time::Duration;
 use support::http_stub::{self, Reply, Seen};
 use tokio::net::TcpListener;
@@ -236,6 +236,7 @@ async fn hanging_endpoint_times_out() {
     let (result, _) = run(Canned::Hang, "private-orders", Duration::from_millis(300)).await;
     let failure = result.unwrap_err();
     assert_eq!(failure.status, None);
+    assert_eq!(failure.kind, AuthFailureKind::Timeout);
     assert_eq!(failure.message, "auth endpoint did not answer within 300ms");
 }
 
@@ -255,6 +256,7 @@ async fn refused_port() {
     .expect("authorize must finish on its own")
     .unwrap_err();
     assert_eq!(failure.status, None);
+    assert_eq!(failure.kind, AuthFailureKind::Unreachable);
     assert!(
         failure.message.starts_with(&format!(
             "auth request to http://127.0.0.1:{port}/pusher/auth failed: "

@@ -10,7 +10,7 @@ use chanwatch::auth::{
     AuthTransport, Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalUserSigner,
     UserAuthenticator, UserGrant, user_auth,
 };
-use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest};
+use chanwatch::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -509,6 +509,7 @@ wait
         .await
         .unwrap_err();
     assert_eq!(failure.status, None);
+    assert_eq!(failure.kind, AuthFailureKind::CommandFailed);
     assert!(
         failure.message.ends_with(
             "`sh ••••` did not finish within 500ms and was killed; stderr: working on it"

@@ -133,6 +133,153 @@ headers = {{ Authorization = "Bearer header-token-42" }}
 }
 
 #[tokio::test]
+async fn handshake_headers_and_ca_file_are_shown_with_credentials_masked() {
+    let home = Home::new();
+    home.write(
+        &home.default_config(),
+        r#"
+key = "k"
+host = "127.0.0.1"
+origin = "https://file.example.com"
+ca_file = "/etc/chanwatch/ca.pem"
+ws_headers = { Authorization = "Bearer file-token-0042", X-Tenant = "blue" }
+"#,
+    );
+    let run = home
+        .run(
+            &[
+                "--print-config",
+                "--origin",
+                "https://app.example.com/some/path",
+                "--ws-header",
+                "Cookie: session=cookie-value-77",
+                "--ws-header",
+                "X-Proxy-Auth: proxy-pass-99",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let out = &run.stdout;
+    for line in [
+        "origin = \"https://app.example.com\"",
+        "ca_file = \"/etc/chanwatch/ca.pem\"",
+        "X-Tenant = \"••••\"",
+        "Authorization = \"••••42\"",
+    ] {
+        assert!(out.contains(line), "missing {line} in\n{out}");
+    }
+    for hidden in ["file-token-0042", "cookie-value-77", "proxy-pass-99"] {
+        assert!(!out.contains(hidden), "{hidden} shown in\n{out}");
+    }
+    // Origin has its own flag; the upgrade's own headers are not ours to replace.
+    for (header, says) in [
+        ("Origin: https://a.example", "--origin"),
+        ("Upgrade: h2c", "set by chanwatch"),
+    ] {
+        let bad = home
+            .run(
+                &[
+                    "--print-config",
+                    "--key",
+                    "k",
+                    "--host",
+                    "h",
+                    "--ws-header",
+                    header,
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(bad.code, Some(2), "{bad:?}");
+        assert!(
+            bad.stderr.contains("--ws-header") && bad.stderr.contains(says),
+            "{bad:?}"
+        );
+    }
+    let bad = home
+        .run(
+            &[
+                "--print-config",
+                "--key",
+                "k",
+                "--host",
+                "h",
+                "--origin",
+                "not an origin",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(bad.stderr.contains("--origin"), "{bad:?}");
+}
+
+#[tokio::test]
+async fn config_init_writes_a_starter_where_it_is_read_and_never_overwrites() {
+    let home = Home::new();
+    let expected = home.default_config();
+    let path = home.run(&["config", "path"], &[]).await;
+    assert_eq!(path.code, Some(0), "{path:?}");
+    assert_eq!(path.stdout.trim(), expected.to_str().unwrap());
+    assert!(path.stderr.contains("chanwatch config init"), "{path:?}");
+
+    let init = home.run(&["config", "init"], &[]).await;
+    assert_eq!(init.code, Some(0), "{init:?}");
+    assert_eq!(init.stdout.trim(), expected.to_str().unwrap());
+    let written = std::fs::read_to_string(&expected).unwrap();
+    assert!(written.contains("# key = "), "{written}");
+
+    // It is the file chanwatch reads: a key given on top of it resolves.
+    let read = home
+        .run(&["--print-config", "--key", "k", "--host", "h"], &[])
+        .await;
+    assert_eq!(read.code, Some(0), "{read:?}");
+    assert!(read.stdout.contains("config.toml"), "{read:?}");
+
+    std::fs::write(&expected, "key = \"mine\"\n").unwrap();
+    let again = home.run(&["config", "init"], &[]).await;
+    assert_eq!(again.code, Some(1), "{again:?}");
+    assert!(again.stderr.contains("already exists"), "{again:?}");
+    assert_eq!(
+        std::fs::read_to_string(&expected).unwrap(),
+        "key = \"mine\"\n"
+    );
+
+    // --config names another file, and --profile puts the keys in that profile.
+    let other = home.dir.path().join("elsewhere/work.toml");
+    let other_arg = other.to_str().unwrap();
+    let init = home
+        .run(
+            &["config", "init", "--profile", "work", "--config", other_arg],
+            &[],
+        )
+        .await;
+    assert_eq!(init.code, Some(0), "{init:?}");
+    assert_eq!(init.stdout.trim(), other_arg);
+    let read = home
+        .run(
+            &[
+                "--print-config",
+                "--config",
+                other_arg,
+                "--key",
+                "k",
+                "--host",
+                "h",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(read.code, Some(0), "{read:?}");
+    assert!(read.stdout.contains("profile: work"), "{read:?}");
+    let path = home
+        .run(&["config", "path"], &[("CHANWATCH_CONFIG", other_arg)])
+        .await;
+    assert_eq!(path.stdout.trim(), other_arg, "{path:?}");
+}
+
+#[tokio::test]
 async fn print_config_from_flags_alone() {
     let home = Home::new();
     let run = home
@@ -220,6 +367,12 @@ async fn missing_key_names_the_flag_the_variable_and_the_key() {
     assert_eq!(run.code, Some(2), "{run:?}");
     for name in ["--key", "PUSHER_APP_KEY", "key"] {
         assert!(run.stderr.contains(name), "{name}: {}", run.stderr);
+    }
+    // A first run with nothing at all points at the ways to start.
+    let first = home.run(&["--headless"], &[]).await;
+    assert_eq!(first.code, Some(2), "{first:?}");
+    for way in ["chanwatch demo", "chanwatch config init"] {
+        assert!(first.stderr.contains(way), "{way}: {}", first.stderr);
     }
 }
 

@@ -31,6 +31,9 @@ fn every_key() -> Layer {
         wss_port: Some(2),
         tls: Some(true),
         path: Some("/p".into()),
+        origin: Some("https://o.example".into()),
+        ws_headers: Some(pairs.clone()),
+        ca_file: Some("/ca.pem".into()),
         activity_timeout: Some(Duration::from_secs(1)),
         pong_timeout: Some(Duration::from_secs(1)),
         unavailable_timeout: Some(Duration::from_secs(1)),
@@ -73,7 +76,7 @@ fn every_key() -> Layer {
 }
 
 /// Tables whose keys are the user's own (names of params, headers, JSON fields).
-const FREE_FORM: &[&str] = &["params", "headers", "user_info", "user_data"];
+const FREE_FORM: &[&str] = &["params", "headers", "ws_headers", "user_info", "user_data"];
 
 fn key_paths(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
     for (key, value) in table {

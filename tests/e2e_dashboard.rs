@@ -151,3 +151,91 @@ fn demo_measures_and_occupancy_screens() {
     t.keys(&["q"]);
     t.wait_for("the program to exit", WAIT, |_| t.dead());
 }
+
+/// The demo under a shell that, once chanwatch ends, prints its exit status and whether the
+/// terminal is back in cooked mode (`icanon` and `echo` in `stty -a`).
+fn demo_then_report(env: &str) -> String {
+    format!(
+        "{env} RUST_BACKTRACE=0 {} demo; echo \"exit=$?\"; \
+         stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo; sleep 60",
+        bin()
+    )
+}
+
+/// The children of process `pid` (from /proc: no procps needed).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+                // pid (comm) state ppid ...: comm may hold spaces, so split after the ')'.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn quit_restores_the_terminal_and_exits_0() {
+    let t = Tmux::start("quit", &demo_then_report(""), 100, 30);
+    t.wait_for("demo events", WAIT, |s| {
+        s.contains("price") && s.contains("ticker")
+    });
+    t.keys(&["q"]);
+    let screen = t.wait_for_text("icanon echo", WAIT);
+    assert!(screen.contains("exit=0"), "{screen}");
+    assert!(
+        !screen.contains("DEMO"),
+        "back on the main screen: {screen}"
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits_0() {
+    let t = Tmux::start("term", &demo_then_report(""), 100, 30);
+    t.wait_for("demo events", WAIT, |s| {
+        s.contains("price") && s.contains("ticker")
+    });
+    let shell = t.pane_pid();
+    let kids = children(shell);
+    assert_eq!(kids.len(), 1, "one chanwatch under the shell: {kids:?}");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &kids[0].to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let screen = t.wait_for_text("icanon echo", WAIT);
+    assert!(screen.contains("exit=0"), "{screen}");
+    assert!(
+        !screen.contains("DEMO"),
+        "back on the main screen: {screen}"
+    );
+}
+
+/// A panic while the dashboard runs: the terminal is given back (no alternate screen, not
+/// raw: the shell's `stty` shows `icanon` and `echo`), one line says what happened, and the
+/// exit status is 70, not 0.
+#[test]
+fn a_panic_restores_the_terminal_and_exits_70() {
+    let t = Tmux::start(
+        "panic",
+        &demo_then_report("CHANWATCH_DEBUG_PANIC=client"),
+        100,
+        30,
+    );
+    let screen = t.wait_for_text("exit=70", WAIT);
+    assert!(
+        screen.contains("chanwatch: internal error: CHANWATCH_DEBUG_PANIC asked for a panic"),
+        "{screen}"
+    );
+    let modes = t.wait_for_text("icanon echo", WAIT);
+    // Back on the main screen: nothing of the dashboard's panes is left.
+    assert!(
+        !modes.contains("Timeline") && !modes.contains("DEMO"),
+        "{modes}"
+    );
+}

@@ -242,7 +242,7 @@ async fn websocket_through_the_proxy_to_the_demo_server() {
 
 #[tokio::test]
 async fn apply_routes_each_fault_to_where_it_acts() {
-    use chanwatch::faults::apply;
+    use chanwatch::session::inject_fault as apply;
     let server = DemoServer::start(DemoConfig::default()).await.unwrap();
     let p = FaultProxy::start(server.addr()).await.unwrap();
     apply(&FaultKind::Cut, Some(&p), Some(&server)).unwrap();

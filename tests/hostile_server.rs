@@ -11,7 +11,8 @@ mod support;
 
 use chanwatch::client::ws::codec;
 use chanwatch::client::{self, ClientHandle};
-use chanwatch::record::{Command, Record, State};
+use chanwatch::connection::Command;
+use chanwatch::record::{Record, State};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::sync::Arc;
@@ -590,11 +591,298 @@ async fn a_slow_loris_reader_does_not_stall_inbound_events() {
         |r| matches!(r, Record::Event { event, .. } if event == "slow-tick"),
     )
     .await;
+    // 12.5 MiB of client events to a server that reads a byte a second: past 4 MiB they
+    // are refused, each with an error, instead of queued without bound.
+    assert!(
+        errors(&w.seen)
+            .iter()
+            .any(|e| e.starts_with("not sent: the server has left")),
+        "{:#?}",
+        errors(&w.seen)
+    );
     assert_eq!(
         states(&w.seen),
         [State::Connecting, State::Connected],
         "{:#?}",
         w.seen
     );
+    w.quit().await;
+}
+
+// ----- numbers out of range, storms, protocol ping floods, huge rosters -----
+
+/// Upgrade, send `connection_established` with this raw `activity_timeout` text, answer the
+/// subscribe to `channel` (with presence data `presence` when given).
+async fn established_raw(
+    conn: Conn,
+    activity: &str,
+    channel: &str,
+    presence: Option<String>,
+) -> Option<WebSocketStream<TcpStream>> {
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(64 << 20))
+        .max_frame_size(Some(64 << 20));
+    let mut ws = tokio_tungstenite::accept_async_with_config(conn.tcp, Some(config))
+        .await
+        .ok()?;
+    let data = format!(
+        r#"{{"socket_id":"{}.1","activity_timeout":{activity}}}"#,
+        conn.index + 1
+    );
+    let hello = json!({ "event": "pusher:connection_established", "data": data });
+    ws.send(Message::text(hello.to_string())).await.ok()?;
+    while let Some(Ok(msg)) = ws.next().await {
+        let Message::Text(text) = msg else { continue };
+        let frame: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
+        if frame["event"] == "pusher:subscribe" && frame["data"]["channel"] == channel {
+            let data = presence.unwrap_or_else(|| "{}".into());
+            let ok = json!({
+                "event": "pusher_internal:subscription_succeeded",
+                "channel": channel,
+                "data": data,
+            });
+            ws.send(Message::text(ok.to_string())).await.ok()?;
+            return Some(ws);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn numbers_of_any_size_sign_or_type_in_every_field_never_panic() {
+    let server = Server::start(|conn| async move {
+        let Some(mut ws) = established_raw(conn, "1e20", "presence-room", None).await else {
+            return;
+        };
+        let extremes = [
+            "1e308", "-1e308", "18446744073709551616", "-9223372036854775809", "5e-324",
+            "-0", r#""1e20""#, "{}", "[]", "null", "true",
+        ];
+        for n in extremes {
+            for text in [
+                format!(r#"{{"event":"pusher:error","data":{{"code":{n},"message":{n}}}}}"#),
+                format!(r#"{{"event":"pusher:subscription_error","channel":"presence-room","data":{{"status":{n}}}}}"#),
+                format!(r#"{{"event":"pusher_internal:member_added","channel":"presence-room","data":{{"user_id":{n},"user_info":{n}}}}}"#),
+                format!(r#"{{"event":"pusher_internal:member_removed","channel":"presence-room","data":{{"user_id":{n}}}}}"#),
+                format!(r#"{{"event":"pusher:signin_success","data":{{"user_data":{n}}}}}"#),
+                format!(r#"{{"event":"pusher_internal:watchlist_events","data":{{"events":[{{"name":{n},"user_ids":{n}}}]}}}}"#),
+                format!(r#"{{"event":{n},"channel":{n},"data":{n},"user_id":{n}}}"#),
+                format!(r#"{{"event":"x","channel":"presence-room","data":{n},"user_id":{n}}}"#),
+                format!(r#"{{"event":"pusher:ping","data":{n}}}"#),
+                format!(r#"{{"event":"pusher:pong","data":{n}}}"#),
+            ] {
+                if ws.send(Message::text(text)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let after = r#"{"event":"after","channel":"presence-room","data":"{}"}"#;
+        let _ = ws.send(Message::text(after)).await;
+        linger(ws).await;
+    })
+    .await;
+    let mut w = Watch::spawn(
+        subscribing(server.port, &["presence-room"]),
+        Arc::new(GrantAll),
+    );
+    w.wait_for(
+        "the event after the barrage",
+        |r| matches!(r, Record::Event { event, .. } if event == "after"),
+    )
+    .await;
+    let words = all_words(&w.seen).join("\n");
+    assert!(
+        words.contains("activity_timeout 1e+20 s is out of range"),
+        "{words}"
+    );
+    assert_eq!(states(&w.seen), [State::Connecting, State::Connected]);
+    assert_eq!(server.accepted(), 1);
+    let records = w.quit().await;
+    assert!(
+        records.iter().any(|r| matches!(
+            r,
+            Record::State {
+                current: State::Disconnected,
+                ..
+            }
+        )),
+        "the client task ends normally, no panic"
+    );
+}
+
+#[tokio::test]
+async fn a_4200_storm_sees_about_one_attempt_a_second_at_most() {
+    // Every connection: handshake, the private channel authorized and subscribed, then 4200.
+    let server = Server::start(|conn| async move {
+        let Some(mut ws) = subscribed_raw(conn, "private-orders").await else {
+            return;
+        };
+        let _ = ws
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: 4200.into(),
+                reason: "go away".into(),
+            }))
+            .await;
+        linger(ws).await;
+    })
+    .await;
+    let mut config = subscribing(server.port, &["private-orders"]);
+    config.machine.retry_cap = Duration::from_secs(15);
+    config.machine.unavailable_timeout = Duration::from_secs(60);
+    let mut w = Watch::spawn(config, Arc::new(GrantAll));
+    let watched = Duration::from_secs(8);
+    w.collect_for(watched).await;
+    let attempts = server.accepted();
+    let waits: Vec<(u64, String)> = w
+        .seen
+        .iter()
+        .filter_map(|r| match r {
+            Record::ConnectingIn { delay_ms, reason } => {
+                Some((*delay_ms, reason.clone().unwrap_or_default()))
+            }
+            _ => None,
+        })
+        .collect();
+    eprintln!("4200 storm: {attempts} attempts in {watched:?}; waits {waits:?}");
+    // Back-off 1, 2, 4 s ...: attempts at about 0, 1, 3 and 7 s.
+    assert!(
+        (2..=6).contains(&attempts),
+        "{attempts} attempts: {waits:?}"
+    );
+    assert!(!waits.is_empty());
+    for (delay, reason) in &waits {
+        assert!(*delay >= 1000, "{waits:?}");
+        assert!(
+            reason.contains("4200") && reason.contains("backs off"),
+            "{reason}"
+        );
+    }
+    w.quit().await;
+}
+
+#[tokio::test]
+async fn a_pusher_ping_flood_at_a_server_that_reads_nothing_queues_at_most_one_pong() {
+    const FLOOD: usize = 200_000;
+    let pongs = Arc::new(std::sync::Mutex::new((0usize, false)));
+    let record = pongs.clone();
+    let server = Server::start(move |conn| {
+        let record = record.clone();
+        async move {
+            let Some(mut ws) = subscribed_raw(conn, "p").await else {
+                return;
+            };
+            let _ = ws.flush().await;
+            // Written straight to the socket, reading nothing meanwhile.
+            let ping = raw_text_frame(br#"{"event":"pusher:ping","data":{}}"#);
+            let batch = ping.repeat(1000);
+            let tcp = ws.get_mut();
+            for _ in 0..FLOOD / 1000 {
+                if tcp.write_all(&batch).await.is_err() {
+                    return;
+                }
+            }
+            let after = raw_text_frame(br#"{"event":"after","channel":"p","data":"{}"}"#);
+            let _ = tcp.write_all(&after).await;
+            // Now read: count the answers until a quiet second.
+            while let Ok(Some(Ok(msg))) =
+                tokio::time::timeout(Duration::from_secs(1), ws.next()).await
+            {
+                if let Message::Text(t) = msg
+                    && t.as_str().contains("pusher:pong")
+                {
+                    record.lock().unwrap().0 += 1;
+                }
+            }
+            // A ping now is still answered.
+            let _ = ws
+                .send(Message::text(r#"{"event":"pusher:ping","data":{}}"#))
+                .await;
+            while let Ok(Some(Ok(msg))) =
+                tokio::time::timeout(Duration::from_secs(10), ws.next()).await
+            {
+                if let Message::Text(t) = msg
+                    && t.as_str().contains("pusher:pong")
+                {
+                    record.lock().unwrap().1 = true;
+                    break;
+                }
+            }
+            linger(ws).await;
+        }
+    })
+    .await;
+    let mut w = Watch::spawn(subscribing(server.port, &["p"]), Arc::new(GrantAll));
+    w.wait_for(
+        "the event after the flood",
+        |r| matches!(r, Record::Event { event, .. } if event == "after"),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while !pongs.lock().unwrap().1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (count, answered_later) = *pongs.lock().unwrap();
+    eprintln!(
+        "pusher:ping flood: {FLOOD} pings, {count} pongs; peak RSS of the test process {:?} KiB",
+        vm_hwm_kb()
+    );
+    assert!(count >= 1, "the flood is answered");
+    assert!(
+        count < FLOOD / 10,
+        "answers are merged, not queued: {count}"
+    );
+    assert!(answered_later, "a later ping is answered");
+    assert_eq!(states(&w.seen), [State::Connecting, State::Connected]);
+    assert_eq!(server.accepted(), 1);
+    w.quit().await;
+}
+
+#[tokio::test]
+async fn a_million_member_presence_snapshot_is_counted_not_kept() {
+    const MEMBERS: usize = 1_000_000;
+    let server = Server::start(|conn| async move {
+        let ids: Vec<String> = (0..MEMBERS).map(|i| format!("\"u{i}\"")).collect();
+        let presence = format!(
+            r#"{{"presence":{{"count":{MEMBERS},"ids":[{}],"hash":{{}}}}}}"#,
+            ids.join(",")
+        );
+        drop(ids);
+        let Some(mut ws) = established_raw(conn, "120", "presence-big", Some(presence)).await
+        else {
+            return;
+        };
+        let joined = json!({
+            "event": "pusher_internal:member_added",
+            "channel": "presence-big",
+            "data": json!({"user_id": "late", "user_info": {"n": 1}}).to_string(),
+        });
+        let _ = ws.send(Message::text(joined.to_string())).await;
+        linger(ws).await;
+    })
+    .await;
+    let mut w = Watch::spawn(
+        subscribing(server.port, &["presence-big"]),
+        Arc::new(GrantAll),
+    );
+    let snapshot = w
+        .wait_for("the members snapshot", |r| {
+            matches!(r, Record::Members { .. })
+        })
+        .await;
+    let Record::Members { count, members, .. } = snapshot else {
+        unreachable!()
+    };
+    assert_eq!(count, MEMBERS);
+    assert_eq!(members.len(), chanwatch::connection::MAX_MEMBERS);
+    w.wait_for(
+        "the late join",
+        |r| matches!(r, Record::MemberAdded { id, .. } if id == "late"),
+    )
+    .await;
+    eprintln!(
+        "million-member snapshot: peak RSS of the test process {:?} KiB",
+        vm_hwm_kb()
+    );
+    assert_eq!(states(&w.seen), [State::Connecting, State::Connected]);
     w.quit().await;
 }

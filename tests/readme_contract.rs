@@ -1,14 +1,16 @@
-//! The README's "Headless mode" section documents the NDJSON records and stdin commands of
-//! `src/record.rs`. These tests keep the two in step: every example must parse as the type
+//! The README's "Headless mode" section documents the NDJSON records of `src/record.rs` and
+//! the stdin commands of `src/session/command.rs`. These tests keep the two in step: every example must parse as the type
 //! it documents and serialise back to the same JSON, and every record type and command must
 //! have a table row and an example.
 
-use chanwatch::record::{Command, Record, Stamped};
+use chanwatch::record::{Record, Stamped};
+use chanwatch::session::Command;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 const README: &str = include_str!("../README.md");
 const RECORD_RS: &str = include_str!("../src/record.rs");
+const COMMAND_RS: &str = include_str!("../src/session/command.rs");
 
 /// The text of the README section that starts with `heading` and runs to the next heading
 /// of the same or a higher level.
@@ -54,14 +56,19 @@ fn table_names(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The variant names of `pub enum <name>` in src/record.rs, in snake_case as serde renames
-/// them. Reading the source keeps this test from needing a list that could itself go stale.
+/// The variant names of `Record` (in src/record.rs) or `Command` (the flat stdin shape,
+/// `enum Wire` in src/session/command.rs), in snake_case as serde renames them. Reading the
+/// source keeps this test from needing a list that could itself go stale.
 fn variants(name: &str) -> BTreeSet<String> {
-    let header = format!("pub enum {name} {{");
-    let start = RECORD_RS
-        .find(&header)
-        .unwrap_or_else(|| panic!("src/record.rs has no {header:?}"));
-    let body = &RECORD_RS[start + header.len()..];
+    let (source, header) = match name {
+        "Record" => (RECORD_RS, "pub enum Record {"),
+        "Command" => (COMMAND_RS, "enum Wire {"),
+        other => panic!("no source known for {other}"),
+    };
+    let start = source
+        .find(header)
+        .unwrap_or_else(|| panic!("the source has no {header:?}"));
+    let body = &source[start + header.len()..];
     let body = &body[..body.find("\n}").expect("enum ends")];
     body.lines()
         .filter(|l| l.starts_with("    ") && !l.starts_with("     "))

@@ -5,7 +5,8 @@
 
 mod support;
 
-use chanwatch::record::{Command, Record, State};
+use chanwatch::connection::Command;
+use chanwatch::record::{Record, State};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;

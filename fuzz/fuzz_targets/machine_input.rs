@@ -78,24 +78,60 @@ enum Step {
     Wait(u16),
 }
 
+/// A number as a hostile server may write it: any integer or float (infinities and NaN
+/// become out-of-range literals), a huge integer beyond 64 bits, a string, or nothing.
+#[derive(Debug, Arbitrary)]
+enum Num {
+    Int(i64),
+    Float(f64),
+    /// An integer literal of this many digits (up to 255).
+    Huge(u8),
+    /// An exponent literal such as 1e308 or -5e-324.
+    Exp { negative: bool, mantissa: u8, exp: i16 },
+    Text(String),
+    Missing,
+}
+
+impl Num {
+    fn to_value(&self) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let literal = |text: String| serde_json::from_str::<Value>(&text).unwrap_or(Value::Null);
+        match self {
+            Num::Int(n) => json!(n),
+            Num::Float(f) if f.is_finite() => json!(f),
+            Num::Float(f) => literal(if *f > 0.0 { "1e308".into() } else { "-1e308".into() }),
+            Num::Huge(digits) => literal(format!("9{}", "9".repeat(*digits as usize))),
+            Num::Exp { negative, mantissa, exp } => {
+                let sign = if *negative { "-" } else { "" };
+                literal(format!("{sign}{mantissa}e{}", exp % 400))
+            }
+            Num::Text(s) => json!(s),
+            Num::Missing => Value::Null,
+        }
+    }
+}
+
 #[derive(Debug, Arbitrary)]
 enum Data {
     Text(String),
     Members {
         ids: Vec<u8>,
-        count: Option<i32>,
+        count: Num,
     },
     Member {
         id: u8,
         info: Option<String>,
     },
     Error {
-        code: Option<i32>,
+        code: Num,
         message: String,
     },
     Established {
         socket_id: String,
-        activity_timeout: Option<i64>,
+        activity_timeout: Num,
+    },
+    SubscriptionError {
+        status: Num,
     },
 }
 
@@ -108,14 +144,15 @@ impl Data {
                 let ids: Vec<String> = ids.iter().map(|i| format!("u{i}")).collect();
                 let hash: serde_json::Map<String, serde_json::Value> =
                     ids.iter().map(|i| (i.clone(), json!({ "n": i }))).collect();
-                json!({ "presence": { "ids": ids, "hash": hash, "count": count } })
+                json!({ "presence": { "ids": ids, "hash": hash, "count": count.to_value() } })
             }
             Data::Member { id, info } => json!({ "user_id": format!("u{id}"), "user_info": info }),
-            Data::Error { code, message } => json!({ "code": code, "message": message }),
+            Data::Error { code, message } => json!({ "code": code.to_value(), "message": message }),
             Data::Established {
                 socket_id,
                 activity_timeout,
-            } => json!({ "socket_id": socket_id, "activity_timeout": activity_timeout }),
+            } => json!({ "socket_id": socket_id, "activity_timeout": activity_timeout.to_value() }),
+            Data::SubscriptionError { status } => json!({ "status": status.to_value() }),
         }
     }
 }
@@ -142,7 +179,7 @@ impl Harness {
                         "outbound frame without event: {text}"
                     );
                 }
-                Output::Close { .. } => {}
+                Output::Close { .. } | Output::Pong { .. } => {}
                 Output::Authorize(req) => self.pending_auth.push(req),
                 Output::AuthenticateUser { socket_id } => self.pending_user.push(socket_id),
                 Output::Record(record) => {

@@ -4,7 +4,7 @@
 use super::command::CommandAuthorizer;
 use super::endpoint::{EndpointAuthorizer, header_pair};
 use super::local::LocalSigner;
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
+use crate::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use crate::protocol::ChannelKind;
 
 #[derive(Clone, Debug, Default)]
@@ -49,13 +49,13 @@ impl Authorizer {
             Authorizer::Local(signer) => signer.sign(req),
             Authorizer::Endpoint(endpoint) => endpoint.authorize(req).await,
             Authorizer::Command(command) => command.authorize(req).await,
-            Authorizer::None => Err(AuthFailure {
-                status: None,
-                message: format!(
+            Authorizer::None => Err(AuthFailure::new(
+                AuthFailureKind::NotConfigured,
+                format!(
                     "{} needs authorization: pass --secret (sign locally) or --auth-endpoint URL",
                     req.channel
                 ),
-            }),
+            )),
         }
     }
 }
@@ -70,17 +70,18 @@ pub fn parse_param(arg: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Parses `--auth-header 'Name: value'` (split at the first `:`, surrounding spaces trimmed).
+/// Parses `--auth-header`, `--user-auth-header` and `--ws-header` values, 'Name: value'
+/// (split at the first `:`, surrounding spaces trimmed).
 pub fn parse_header(arg: &str) -> Result<(String, String), String> {
     let Some((name, value)) = arg.split_once(':') else {
         // Never quote the argument: it may be `Bearer <token>` without its name.
-        return Err("an auth header must look like 'Name: value' (no ':' found)".into());
+        return Err("a header must look like 'Name: value' (no ':' found)".into());
     };
     let (name, value) = (name.trim(), value.trim());
     if name.is_empty() {
-        return Err("an auth header has an empty name; use 'Name: value'".into());
+        return Err("a header has an empty name; use 'Name: value'".into());
     }
-    header_pair(name, value).map_err(|e| format!("auth header: {e}"))?;
+    header_pair(name, value).map_err(|e| format!("header: {e}"))?;
     Ok((name.to_string(), value.to_string()))
 }
 
@@ -102,6 +103,7 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(f.status, None);
+        assert_eq!(f.kind, AuthFailureKind::NotConfigured);
         assert_eq!(
             f.message,
             "private-orders needs authorization: pass --secret (sign locally) or --auth-endpoint URL"

@@ -10,7 +10,7 @@
 
 use super::response::{EXCERPT_CHARS, Origin, interpret_grant, interpret_user_grant};
 use super::user::UserGrant;
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
+use crate::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use serde_json::{Value, json};
 use std::fmt;
 use std::process::{ExitStatus, Stdio};
@@ -80,10 +80,7 @@ impl CommandAuthorizer {
     /// Runs the command with `input` on stdin; a successful exit with something on stdout is
     /// the only success.
     async fn run(&self, input: &Value) -> Result<Finished, AuthFailure> {
-        let fail = |message: String| AuthFailure {
-            status: None,
-            message,
-        };
+        let fail = |message: String| AuthFailure::new(AuthFailureKind::CommandFailed, message);
         let shown = &self.shown;
         let mut child = shell(&self.line)
             .spawn()
@@ -228,11 +225,14 @@ impl GroupKill {
     fn fire(&mut self) {
         #[cfg(unix)]
         if let Some(pid) = self.0.take() {
-            // The child leads its own process group (`process_group(0)`), so the negative
-            // pid reaches the shell and its children, e.g. a `sleep` it is waiting for.
-            // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-            unsafe {
-                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            // The child leads its own process group (`process_group(0)`), so killing the
+            // group reaches the shell and its children, e.g. a `sleep` it is waiting for.
+            // A group already gone (ESRCH) is what was wanted.
+            if let Some(pid) = i32::try_from(pid)
+                .ok()
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
             }
         }
         // Elsewhere `kill_on_drop` and `start_kill` reach the direct child only.

@@ -7,7 +7,7 @@
 use super::jsonp::{JSONP_CALLBACK, unwrap_callback};
 use super::response::{excerpt, interpret_response, interpret_user_response};
 use super::user::UserGrant;
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
+use crate::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use crate::http_client::{BodyError, read_capped};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
@@ -15,8 +15,8 @@ use std::str::FromStr;
 use std::time::Duration;
 use url::Url;
 
-/// pusher-js has no timeout at all; a hung endpoint would leave a subscription pending forever.
-pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+// The default lives with the other configuration defaults; the endpoint applies it.
+pub use crate::config::DEFAULT_AUTH_TIMEOUT;
 
 /// Bodies larger than this are refused: an auth answer is a few hundred bytes.
 const MAX_BODY: usize = 1 << 20;
@@ -107,13 +107,7 @@ impl EndpointAuthorizer {
                 header_map.append(name, value);
             }
         }
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("chanwatch/", env!("CARGO_PKG_VERSION")))
-            // The request carries the configured headers and params: they must not follow
-            // a redirect to a server they were not meant for.
-            .redirect(crate::http_client::same_origin_redirects())
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {}", error_chain(&e)))?;
+        let client = http_client(crate::tls::default_config())?;
         Ok(EndpointAuthorizer {
             url,
             transport: AuthTransport::Ajax,
@@ -123,6 +117,15 @@ impl EndpointAuthorizer {
             timeout,
             client,
         })
+    }
+
+    /// Trusts the CAs of `tls` (the default trust plus `--ca-file`) for an https endpoint.
+    pub fn with_tls(
+        mut self,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+    ) -> Result<EndpointAuthorizer, String> {
+        self.client = http_client(tls)?;
+        Ok(self)
     }
 
     /// Chooses the transport. JSONP cannot carry headers (pusher-js ignores them there), so
@@ -247,42 +250,42 @@ impl EndpointAuthorizer {
     /// the status with the auth JSON: for JSONP, a 200's callback argument.
     async fn fetch(&self, fields: &[(String, String)]) -> Result<(u16, Vec<u8>), AuthFailure> {
         let (status, body) = match tokio::time::timeout(self.timeout, self.exchange(fields)).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(message)) => {
-                return Err(AuthFailure {
-                    status: None,
-                    message,
-                });
-            }
+            Ok(answer) => answer?,
             Err(_) => {
-                return Err(AuthFailure {
-                    status: None,
-                    message: format!(
+                return Err(AuthFailure::new(
+                    AuthFailureKind::Timeout,
+                    format!(
                         "auth endpoint did not answer within {}",
                         humantime::format_duration(self.timeout)
                     ),
-                });
+                ));
             }
         };
         if self.transport == AuthTransport::Jsonp && status == 200 {
-            let inner = unwrap_callback(&body, JSONP_CALLBACK).map_err(|why| AuthFailure {
-                status: Some(200),
-                message: format!(
-                    "auth endpoint answered 200 but not with a JSONP callback ({why}): {}",
-                    excerpt(&body)
-                ),
+            let inner = unwrap_callback(&body, JSONP_CALLBACK).map_err(|why| {
+                AuthFailure::new(
+                    AuthFailureKind::BadJson,
+                    format!(
+                        "auth endpoint answered 200 but not with a JSONP callback ({why}): {}",
+                        excerpt(&body)
+                    ),
+                )
+                .with_status(200)
             })?;
             return Ok((status, inner.as_bytes().to_vec()));
         }
         Ok((status, body))
     }
 
-    async fn exchange(&self, fields: &[(String, String)]) -> Result<(u16, Vec<u8>), String> {
+    async fn exchange(&self, fields: &[(String, String)]) -> Result<(u16, Vec<u8>), AuthFailure> {
         let failed = |e: reqwest::Error| {
-            format!(
-                "auth request to {} failed: {}",
-                display_url(&self.url),
-                error_chain(&e)
+            AuthFailure::new(
+                AuthFailureKind::Unreachable,
+                format!(
+                    "auth request to {} failed: {}",
+                    display_url(&self.url),
+                    error_chain(&e)
+                ),
             )
         };
         let request = match self.transport {
@@ -296,7 +299,10 @@ impl EndpointAuthorizer {
         let response = request.send().await.map_err(failed)?;
         let status = response.status().as_u16();
         let body = read_capped(response, MAX_BODY).await.map_err(|e| match e {
-            BodyError::TooLarge { .. } => format!("auth endpoint answered HTTP {status}: {e}"),
+            BodyError::TooLarge { .. } => AuthFailure::new(
+                AuthFailureKind::AnswerTooLarge,
+                format!("auth endpoint answered HTTP {status}: {e}"),
+            ),
             BodyError::Read(e) => failed(e),
         })?;
         Ok((status, body))
@@ -348,9 +354,28 @@ fn display_url(url: &Url) -> String {
     shown.to_string()
 }
 
+fn http_client(tls: std::sync::Arc<rustls::ClientConfig>) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(concat!("chanwatch/", env!("CARGO_PKG_VERSION")))
+        .use_preconfigured_tls((*tls).clone())
+        // The request carries the configured headers and params: they must not follow a
+        // redirect to a server they were not meant for.
+        .redirect(crate::http_client::same_origin_redirects())
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {}", error_chain(&e)))
+}
+
 /// reqwest's top-level message is generic ("error sending request"); the cause
-/// (refused, DNS, TLS) is further down the source chain.
-fn error_chain(e: &reqwest::Error) -> String {
+/// (refused, DNS, TLS) is further down the source chain. A refused certificate is told in
+/// words, with the flag that fixes it.
+pub(crate) fn error_chain(e: &reqwest::Error) -> String {
+    if let Some(tls) = crate::tls::find_rustls_error(e) {
+        let host = e.url().and_then(|u| u.host_str()).unwrap_or("the server");
+        return format!(
+            "TLS handshake with {host} failed: {}",
+            crate::tls::reason(tls)
+        );
+    }
     let mut parts: Vec<String> = Vec::new();
     let top = e.to_string();
     // reqwest appends " for url (...)"; the URL is shown separately, without credentials.

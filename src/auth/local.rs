@@ -2,7 +2,7 @@
 //! given the server's encryption master key, handing out encrypted channels' keys too.
 
 use super::signature::channel_auth;
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest};
+use crate::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use crate::crypto::MasterKey;
 use crate::protocol::ChannelKind;
 use serde_json::Value;
@@ -98,15 +98,15 @@ impl LocalSigner {
                     channel_data: None,
                     shared_secret: Some(master_key.shared_secret_for(&req.channel)),
                 }),
-                None => Err(AuthFailure {
-                    status: None,
-                    message: format!(
+                None => Err(AuthFailure::new(
+                    AuthFailureKind::BadSharedSecret,
+                    format!(
                         "{}: local signing cannot provide the shared_secret an encrypted channel \
                          needs (it comes from the server's encryption master key); pass \
                          --encryption-master-key BASE64 or use --auth-endpoint URL",
                         req.channel
                     ),
-                }),
+                )),
             },
             ChannelKind::Presence => {
                 let data = self.channel_data();

@@ -17,6 +17,7 @@ mod user;
 
 pub use authorizer::{Authorizer, parse_header, parse_param};
 pub use command::CommandAuthorizer;
+pub(crate) use endpoint::error_chain as http_error_chain;
 pub use endpoint::{AuthTransport, DEFAULT_AUTH_TIMEOUT, EndpointAuthorizer};
 pub use jsonp::{JSONP_CALLBACK, unwrap_callback};
 pub use local::LocalSigner;
@@ -30,8 +31,10 @@ use crate::connection::AuthFailure;
 /// or handed to a command. The machine already refuses such a handshake; this keeps every
 /// signing path safe on its own, whoever calls it.
 fn refuse_bad_socket_id(socket_id: &str) -> Result<(), AuthFailure> {
-    crate::protocol::check_socket_id(socket_id).map_err(|e| AuthFailure {
-        status: None,
-        message: format!("not signing: {e}"),
+    crate::protocol::check_socket_id(socket_id).map_err(|e| {
+        AuthFailure::new(
+            crate::connection::AuthFailureKind::BadSocketId,
+            format!("not signing: {e}"),
+        )
     })
 }

@@ -5,7 +5,7 @@
 //! the actual problem.
 
 use super::user::UserGrant;
-use crate::connection::{AuthFailure, AuthGrant};
+use crate::connection::{AuthFailure, AuthFailureKind, AuthGrant};
 use crate::protocol::ChannelKind;
 use crate::protocol::frame::json_kind as kind_of;
 use base64::Engine;
@@ -43,8 +43,9 @@ impl Origin<'_> {
         }
     }
 
-    fn fail(self, message: String) -> AuthFailure {
+    fn fail(self, kind: AuthFailureKind, message: String) -> AuthFailure {
         AuthFailure {
+            kind,
             status: self.status(),
             message,
         }
@@ -78,13 +79,14 @@ fn check_status(status: u16, body: &[u8]) -> Result<(), AuthFailure> {
         .and_then(|s| s.canonical_reason())
         .map(|r| format!(" {r}"))
         .unwrap_or_default();
-    Err(AuthFailure {
-        status: Some(status),
-        message: format!(
+    Err(AuthFailure::new(
+        AuthFailureKind::HttpStatus(status),
+        format!(
             "auth endpoint answered HTTP {status}{reason}: {}",
             excerpt(body)
         ),
-    })
+    )
+    .with_status(status))
 }
 
 /// The JSON object and its `auth` string, common to channel and user answers.
@@ -93,35 +95,49 @@ fn parse_auth_object(
     origin: Origin,
     expected: &str,
 ) -> Result<(Map<String, Value>, String), AuthFailure> {
-    let fail = |message: String| origin.fail(message);
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| fail(format!("{} ({e}): {}", origin.not_json(), excerpt(body))))?;
+    let fail = |kind, message: String| origin.fail(kind, message);
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        let message = format!("{} ({e}): {}", origin.not_json(), excerpt(body));
+        fail(AuthFailureKind::BadJson, message)
+    })?;
     let Value::Object(obj) = value else {
-        return Err(fail(format!(
-            "auth response must be a JSON object like {expected}, got: {}",
-            excerpt(body)
-        )));
+        return Err(fail(
+            AuthFailureKind::BadGrant,
+            format!(
+                "auth response must be a JSON object like {expected}, got: {}",
+                excerpt(body)
+            ),
+        ));
     };
     let auth = match obj.get("auth") {
         Some(Value::String(a)) => a.clone(),
         Some(_) => {
-            return Err(fail(format!(
-                "auth response field `auth` must be a string like {EXPECTED_SHAPE}, got: {}",
-                excerpt(body)
-            )));
+            return Err(fail(
+                AuthFailureKind::BadGrant,
+                format!(
+                    "auth response field `auth` must be a string like {EXPECTED_SHAPE}, got: {}",
+                    excerpt(body)
+                ),
+            ));
         }
         None => {
-            return Err(fail(format!(
-                "auth response has no `auth` field; expected {expected}, got: {}",
-                excerpt(body)
-            )));
+            return Err(fail(
+                AuthFailureKind::BadGrant,
+                format!(
+                    "auth response has no `auth` field; expected {expected}, got: {}",
+                    excerpt(body)
+                ),
+            ));
         }
     };
     if !auth.contains(':') {
-        return Err(fail(format!(
-            "auth value {} is not of the form key:signature",
-            excerpt(auth.as_bytes())
-        )));
+        return Err(fail(
+            AuthFailureKind::BadGrant,
+            format!(
+                "auth value {} is not of the form key:signature",
+                excerpt(auth.as_bytes())
+            ),
+        ));
     }
     Ok((obj, auth))
 }
@@ -132,30 +148,32 @@ pub(super) fn interpret_grant(
     body: &[u8],
     origin: Origin,
 ) -> Result<AuthGrant, AuthFailure> {
-    let fail = |message: String| origin.fail(message);
+    let fail = |kind, message: String| origin.fail(kind, message);
     let (obj, auth) = parse_auth_object(body, origin, EXPECTED_SHAPE)?;
-    let channel_data = optional_string(&obj, "channel_data").map_err(fail)?;
-    let shared_secret = optional_string(&obj, "shared_secret").map_err(fail)?;
+    let bad_channel_data = |m| fail(AuthFailureKind::BadChannelData, m);
+    let bad_shared_secret = |m| fail(AuthFailureKind::BadSharedSecret, m);
+    let channel_data = optional_string(&obj, "channel_data").map_err(bad_channel_data)?;
+    let shared_secret = optional_string(&obj, "shared_secret").map_err(bad_shared_secret)?;
 
     match ChannelKind::of(channel) {
         ChannelKind::Presence => {
             let Some(data) = &channel_data else {
-                return Err(fail(format!(
+                return Err(bad_channel_data(format!(
                     "presence authorization has no channel_data: the endpoint must answer \
                      {{\"auth\":\"key:signature\",\"channel_data\":\"{{\\\"user_id\\\":\\\"...\\\"}}\"}}, \
                      got: {}",
                     excerpt(body)
                 )));
             };
-            check_presence_data(data).map_err(fail)?;
+            check_presence_data(data).map_err(bad_channel_data)?;
         }
         ChannelKind::Encrypted => match &shared_secret {
             None => {
-                return Err(fail(format!(
+                return Err(bad_shared_secret(format!(
                     "No shared_secret key in auth payload for encrypted channel: {channel}"
                 )));
             }
-            Some(s) => check_shared_secret(s).map_err(fail)?,
+            Some(s) => check_shared_secret(s).map_err(bad_shared_secret)?,
         },
         ChannelKind::Private | ChannelKind::Public => {}
     }
@@ -168,7 +186,7 @@ pub(super) fn interpret_grant(
 
 /// Checks a user authentication's JSON: `auth` plus a `user_data` string.
 pub(super) fn interpret_user_grant(body: &[u8], origin: Origin) -> Result<UserGrant, AuthFailure> {
-    let fail = |message: String| origin.fail(message);
+    let fail = |message: String| origin.fail(AuthFailureKind::BadGrant, message);
     let (obj, auth) = parse_auth_object(body, origin, EXPECTED_USER_SHAPE)?;
     let Some(user_data) = optional_string(&obj, "user_data").map_err(fail)? else {
         return Err(fail(format!(
@@ -412,6 +430,47 @@ mod tests {
 
         let f = err("private-a", 200, r#"{"auth":"nocolon"}"#);
         assert!(f.message.contains("key:signature"), "{}", f.message);
+    }
+
+    /// The kind is what the dashboard's hints match on, so each failure names its own.
+    #[test]
+    fn every_failure_says_its_kind() {
+        use AuthFailureKind as K;
+        let presence = r#"{"auth":"k:a","channel_data":"{\"user_id\":\"u\"}"}"#;
+        for (channel, status, body, kind) in [
+            ("private-a", 403, "no", K::HttpStatus(403)),
+            ("private-a", 200, "<html>", K::BadJson),
+            ("private-a", 200, "[1]", K::BadGrant),
+            ("private-a", 200, r#"{"auth":"nocolon"}"#, K::BadGrant),
+            ("presence-a", 200, r#"{"auth":"k:a"}"#, K::BadChannelData),
+            (
+                "presence-a",
+                200,
+                r#"{"auth":"k:a","channel_data":{}}"#,
+                K::BadChannelData,
+            ),
+            (
+                "presence-a",
+                200,
+                r#"{"auth":"k:a","channel_data":"{}"}"#,
+                K::BadChannelData,
+            ),
+            (
+                "private-encrypted-a",
+                200,
+                r#"{"auth":"k:a"}"#,
+                K::BadSharedSecret,
+            ),
+            ("private-encrypted-a", 200, presence, K::BadSharedSecret),
+        ] {
+            assert_eq!(
+                err(channel, status, body).kind,
+                kind,
+                "{channel} {status} {body}"
+            );
+        }
+        let f = interpret_user_response(200, br#"{"auth":"k:a"}"#).unwrap_err();
+        assert_eq!(f.kind, K::BadGrant);
     }
 
     #[test]

@@ -501,3 +501,59 @@ fn help_groups_options() {
         assert!(help.contains(flag), "missing {flag} in\n{help}");
     }
 }
+
+#[test]
+fn flags_work_before_and_after_a_subcommand() {
+    for args in [
+        &["demo", "--activity-timeout", "2s", "--pong-timeout", "1s"][..],
+        &["--activity-timeout", "2s", "demo", "--pong-timeout", "1s"][..],
+        &["--activity-timeout", "2s", "--pong-timeout", "1s", "demo"][..],
+    ] {
+        let cli = parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert!(matches!(cli.mode, Some(Mode::Demo)), "{args:?}");
+        assert_eq!(cli.timing.activity_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(cli.timing.pong_timeout, Some(Duration::from_secs(1)));
+    }
+    let cli = parse(&[
+        "demo",
+        "--headless",
+        "--key",
+        "k",
+        "-s",
+        "news",
+        "--verbose",
+    ])
+    .unwrap();
+    assert!(cli.output.headless && cli.output.verbose == 1);
+    assert_eq!(cli.connection.key.as_deref(), Some("k"));
+    assert_eq!(cli.channels.subscribe, ["news"]);
+    // A bad value after the subcommand is still refused with the flag's name.
+    assert!(error_text(&["demo", "--activity-timeout", "soon"]).contains("--activity-timeout"));
+}
+
+#[test]
+fn user_auth_params_and_headers_reach_the_user_auth_layer() {
+    let layer = layer_of(&[
+        "--user-auth-endpoint",
+        "https://app.example/user-auth",
+        "--user-auth-param",
+        "team=blue",
+        "--user-auth-header",
+        "Authorization: Bearer u-token",
+        "--user-auth-header",
+        "X-Tenant: t1",
+    ]);
+    let user = layer.user_auth.unwrap();
+    assert_eq!(user.enabled, Some(true));
+    let params = user.params.unwrap();
+    assert_eq!(params.iter().collect::<Vec<_>>(), [("team", "blue")]);
+    let headers = user.headers.unwrap();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [("Authorization", "Bearer u-token"), ("X-Tenant", "t1")]
+    );
+    // Channel auth is untouched.
+    assert_eq!(layer.auth, None);
+    let err = error_text(&["--user-auth-header", "no colon"]);
+    assert!(err.contains("--user-auth-header"), "{err}");
+}

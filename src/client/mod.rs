@@ -13,8 +13,9 @@ mod socket;
 mod task;
 pub mod ws;
 
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest, MachineConfig, UserGrant};
-use crate::record::Command;
+use crate::connection::{
+    AuthFailure, AuthFailureKind, AuthGrant, AuthRequest, Command, MachineConfig, UserGrant,
+};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -53,12 +54,11 @@ pub trait AuthProvider: Send + Sync + 'static {
         _socket_id: String,
     ) -> Pin<Box<dyn Future<Output = Result<UserGrant, AuthFailure>> + Send>> {
         Box::pin(async {
-            Err(AuthFailure {
-                status: None,
-                message: "user sign-in is not configured: set a user-auth endpoint or command, \
-                          or --secret with --user-data"
-                    .into(),
-            })
+            Err(AuthFailure::new(
+                AuthFailureKind::NotConfigured,
+                "user sign-in is not configured: set a user-auth endpoint or command, \
+                 or --secret with --user-data",
+            ))
         })
     }
 }
@@ -74,6 +74,8 @@ pub struct ClientConfig {
     /// Dial this address instead of the URL's host (the fault proxy), still speaking TLS
     /// and HTTP to the URL's host so certificates and Host headers stay right.
     pub connect_via: Option<std::net::SocketAddr>,
+    /// The upgrade's origin and extra headers, and the CAs trusted for `wss`.
+    pub dial: ws::handshake::Dial,
 }
 
 /// The watcher's side of a running client.

@@ -3,7 +3,7 @@
 
 use super::InputSender;
 use super::ws::codec::{self, Decoder, Message, ReadError};
-use super::ws::handshake::{self, Stream};
+use super::ws::handshake::{self, Dial, Stream};
 use crate::connection::{ConnId, Input};
 use bytes::{Bytes, BytesMut};
 use std::io::ErrorKind;
@@ -15,15 +15,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::error::TlsError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Large enough that a 1 MiB (or 16 MiB) frame is read and judged by the machine instead of
 /// killing the socket; small enough that a hostile server cannot make us buffer gigabytes.
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
-/// The most our own frames (subscribes, client events, pongs) may pile up unwritten. A
-/// server that stops reading its socket fills this, and the connection is then given up
-/// like a lost one instead of buffering without bound.
+/// The most our own frames may pile up unwritten. A server that reads slowly or not at all
+/// fills this with client events; further client events are then refused (and reported)
+/// instead of buffered without bound, and the connection stays: what the server sends
+/// still arrives, and if it has stopped altogether the pong timeout tells. Protocol frames
+/// (subscribes, sign-in, pings) are bounded by the channels and always go.
 pub const MAX_QUEUED_BYTES: usize = 4 << 20;
 
 /// How long a clean close may take (our close frame out, the server's answer in) before the
@@ -52,11 +55,19 @@ pub(super) struct Socket {
 #[derive(Debug)]
 pub(super) struct Stuck {
     pub queued: usize,
+    /// The refused frame's start, for the message.
+    pub what: String,
 }
 
 impl Socket {
     /// Start connecting to `url`; progress arrives on `inputs` as `Opened`/`OpenFailed`/...
-    pub fn open(conn: ConnId, url: String, via: Option<SocketAddr>, inputs: InputSender) -> Socket {
+    pub fn open(
+        conn: ConnId,
+        url: String,
+        via: Option<SocketAddr>,
+        dial: Arc<Dial>,
+        inputs: InputSender,
+    ) -> Socket {
         // Unbounded on purpose: the client task must never wait on a socket that is itself
         // waiting for the client task to read its inputs. Outbound volume is bounded by
         // commands and the protocol (subscribes, pongs, client events), not by the server.
@@ -69,7 +80,7 @@ impl Socket {
             queued: queued.clone(),
             protocol_pongs: pongs,
         };
-        let task = tokio::spawn(run(conn, url, via, inputs, writer));
+        let task = tokio::spawn(run(conn, url, via, dial, inputs, writer));
         Socket {
             conn,
             tx,
@@ -79,12 +90,21 @@ impl Socket {
         }
     }
 
-    /// Queue a text frame, unless the server has left too much of ours unread.
-    pub fn send(&self, text: String) -> Result<(), Stuck> {
-        let queued = self.queued.fetch_add(text.len(), Ordering::Relaxed) + text.len();
-        if queued > MAX_QUEUED_BYTES {
-            return Err(Stuck { queued });
+    /// Queue a text frame; a `droppable` one is refused when the server has left too much
+    /// of ours unread.
+    pub fn send(&self, text: String, droppable: bool) -> Result<(), Stuck> {
+        let queued = self.queued.load(Ordering::Relaxed);
+        if droppable && queued + text.len() > MAX_QUEUED_BYTES {
+            let mut end = text.len().min(80);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            return Err(Stuck {
+                queued,
+                what: text[..end].to_string(),
+            });
         }
+        self.queued.fetch_add(text.len(), Ordering::Relaxed);
         // A send error means the task has ended; its `Closed` input is already on its way.
         let _ = self.tx.send(Outgoing::Text(text));
         Ok(())
@@ -120,11 +140,12 @@ async fn run(
     conn: ConnId,
     url: String,
     via: Option<SocketAddr>,
+    dial: Arc<Dial>,
     inputs: InputSender,
     mut writer_parts: WriterParts,
 ) {
     // tungstenite only does the handshake; the frame size limit is the decoder's.
-    let connect = handshake::open(&url, via, WebSocketConfig::default());
+    let connect = handshake::open(&url, via, &dial, WebSocketConfig::default());
     tokio::pin!(connect);
     let (stream, leftover) = loop {
         tokio::select! {
@@ -392,8 +413,8 @@ async fn write_loop(
         queued,
         mut protocol_pongs,
     } = parts;
-    // Only answers asked for from now on: the first value is not a ping.
-    protocol_pongs.mark_unchanged();
+    // The channel's first value counts as seen, so a ping answered before this task
+    // started (the reader runs first) is still pending here and gets its pong.
     let mut protocol_pongs_open = true;
     let mut out = Vec::new();
     let mut pings_open = true;
@@ -503,6 +524,7 @@ pub fn describe_open_error(err: &WsError, url: &str) -> String {
                 format!("HTTP {status} on WebSocket upgrade ({at}): {body}")
             }
         }
+        WsError::Tls(TlsError::Rustls(e)) => crate::tls::describe_failure(&at, e),
         WsError::Tls(e) => format!("TLS error: {e} ({at})"),
         WsError::Url(e) => format!("bad URL {url}: {e}"),
         WsError::Protocol(e) => format!("WebSocket handshake failed: {e} ({at})"),

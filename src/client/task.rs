@@ -2,9 +2,12 @@
 
 use super::records::{BATCH_RECORDS, RecordSender, WatcherGone};
 use super::socket::Socket;
+use super::ws::handshake::Dial;
 use super::{AuthProvider, ClientConfig, InputSender};
-use crate::connection::{AuthFailure, AuthGrant, AuthRequest, Input, Machine, Output};
-use crate::record::{Command, Record, Stamped, State};
+use crate::connection::{
+    AuthFailure, AuthFailureKind, AuthGrant, AuthRequest, Command, Input, Machine, Output,
+};
+use crate::record::{Record, Stamped, State};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -27,6 +30,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 struct Driver {
     machine: Machine,
     connect_via: Option<std::net::SocketAddr>,
+    dial: Arc<Dial>,
     auth: Arc<dyn AuthProvider>,
     records: RecordSender,
     /// Records made while handling the current batch of inputs, sent together at its end.
@@ -40,8 +44,6 @@ struct Driver {
     closing: Vec<JoinHandle<()>>,
     /// Authorization calls in flight.
     authorizing: Vec<JoinHandle<()>>,
-    /// A socket whose server stopped reading our frames, to be given up.
-    stuck: Option<Input>,
 }
 
 enum Step {
@@ -60,6 +62,7 @@ pub(super) async fn run(
     let mut driver = Driver {
         machine: Machine::new(config.machine),
         connect_via: config.connect_via,
+        dial: Arc::new(config.dial),
         auth,
         records,
         pending: Vec::new(),
@@ -69,7 +72,6 @@ pub(super) async fn run(
         current: None,
         closing: Vec::new(),
         authorizing: Vec::new(),
-        stuck: None,
     };
     let mut start: Vec<Command> = config
         .subscribe
@@ -133,10 +135,10 @@ async fn unpanicked<T>(
         .catch_unwind()
         .await
         .unwrap_or_else(|_| {
-            Err(AuthFailure {
-                status: None,
-                message: format!("{who} panicked"),
-            })
+            Err(AuthFailure::new(
+                AuthFailureKind::Internal,
+                format!("{who} panicked"),
+            ))
         })
 }
 
@@ -147,7 +149,7 @@ fn auth_record(
     result: &Result<AuthGrant, AuthFailure>,
     took: Duration,
 ) -> Record {
-    let (ok, status, response) = match result {
+    let (ok, status, response, failure) = match result {
         Ok(grant) => (
             true,
             None,
@@ -156,8 +158,14 @@ fn auth_record(
                 "channel_data": grant.channel_data,
                 "shared_secret": grant.shared_secret.as_deref().map(crate::config::mask::mask),
             }),
+            None,
         ),
-        Err(f) => (false, f.status, serde_json::json!({"error": f.message})),
+        Err(f) => (
+            false,
+            f.status,
+            serde_json::json!({"error": f.message}),
+            Some(f.kind),
+        ),
     };
     Record::Auth {
         channel: request.channel.clone(),
@@ -167,28 +175,11 @@ fn auth_record(
         status,
         response,
         duration_ms: took.as_millis() as u64,
+        failure,
     }
 }
 
 impl Driver {
-    /// The server has left too many of our frames unread: drop the socket now and tell the
-    /// machine it was lost, so it reconnects (or backs off) as after any lost connection.
-    fn give_up_stuck(&mut self, stuck: super::socket::Stuck) {
-        let Some(socket) = self.current.take() else {
-            return;
-        };
-        let conn = socket.conn;
-        socket.abort();
-        self.stuck = Some(Input::Closed {
-            conn,
-            code: None,
-            reason: format!(
-                "the server is not reading: {} KiB of our frames are waiting to be sent",
-                stuck.queued / 1024
-            ),
-        });
-    }
-
     /// Handle a batch of inputs, all at one moment (a batch is what arrived together), and
     /// send the records they made as one batch.
     async fn feed(&mut self, inputs: impl IntoIterator<Item = Input>) -> Result<(), WatcherGone> {
@@ -199,13 +190,6 @@ impl Driver {
             self.machine.handle_into(now, input, &mut outputs);
             for output in outputs.drain(..) {
                 self.perform(output, wall).await;
-            }
-            // Bounded: a stuck socket is dropped, and the next one starts empty.
-            while let Some(lost) = self.stuck.take() {
-                self.machine.handle_into(now, lost, &mut outputs);
-                for output in outputs.drain(..) {
-                    self.perform(output, wall).await;
-                }
             }
         }
         self.outputs = outputs;
@@ -228,13 +212,29 @@ impl Driver {
                     conn,
                     url,
                     self.connect_via,
+                    self.dial.clone(),
                     self.inputs.clone(),
                 ));
             }
-            Output::Send { conn, text } => match &self.current {
+            Output::Send {
+                conn,
+                text,
+                droppable,
+            } => match &self.current {
                 Some(socket) if socket.conn == conn => {
-                    if let Err(stuck) = socket.send(text) {
-                        self.give_up_stuck(stuck);
+                    if let Err(stuck) = socket.send(text, droppable) {
+                        let message = format!(
+                            "not sent: the server has left {} KiB of our frames unread; dropped {}",
+                            stuck.queued / 1024,
+                            stuck.what
+                        );
+                        self.pending.push(Stamped {
+                            ts: wall,
+                            record: Record::Error {
+                                code: None,
+                                message,
+                            },
+                        });
                     }
                 }
                 _ => tracing::debug!(conn, "dropping a frame for a socket that is gone"),

@@ -13,6 +13,7 @@ use super::values::{
     AuthTransport, AuthUrl, ExternalCommand, Headers, Pairs, Secret, de_opt, ser_opt,
 };
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -78,6 +79,29 @@ pub struct Layer {
         deserialize_with = "de_opt::path"
     )]
     pub path: Option<String>,
+    /// The `Origin` sent with the WebSocket upgrade, for servers with an origin allow-list.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt::origin"
+    )]
+    pub origin: Option<String>,
+    /// Extra headers for the WebSocket upgrade (a reverse proxy's credentials, a cookie).
+    /// Merged per name across layers.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt::ws_headers"
+    )]
+    pub ws_headers: Option<Pairs>,
+    /// A PEM file of CAs trusted besides the system's and the bundled ones (a private CA),
+    /// for the WebSocket and the HTTP clients.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt::ca_file"
+    )]
+    pub ca_file: Option<PathBuf>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -331,6 +355,9 @@ impl Layer {
             wss_port: pick(self.wss_port, lower.wss_port),
             tls: pick(self.tls, lower.tls),
             path: pick(self.path, lower.path),
+            origin: pick(self.origin, lower.origin),
+            ws_headers: merge_with(self.ws_headers, lower.ws_headers, Pairs::over),
+            ca_file: pick(self.ca_file, lower.ca_file),
             activity_timeout: pick(self.activity_timeout, lower.activity_timeout),
             pong_timeout: pick(self.pong_timeout, lower.pong_timeout),
             unavailable_timeout: pick(self.unavailable_timeout, lower.unavailable_timeout),

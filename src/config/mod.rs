@@ -44,6 +44,7 @@ pub mod file;
 mod layer;
 pub mod mask;
 mod settings;
+pub mod starter;
 pub mod url_form;
 mod values;
 
@@ -52,16 +53,16 @@ pub use error::{ConfigError, display_path};
 pub use file::{ConfigFile, ConfigLocation, default_path, locate};
 pub use layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer, merge};
 pub use settings::{
-    Api, AuthMethod, ChannelAuth, DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-    DEFAULT_LOG_RING, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP, DEFAULT_UNAVAILABLE_TIMEOUT,
-    DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
+    Api, AuthMethod, ChannelAuth, DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_AUTH_TIMEOUT,
+    DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_LOG_RING, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP,
+    DEFAULT_UNAVAILABLE_TIMEOUT, DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
 };
 pub use values::{
     AuthTransport, AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, HeaderKind, Headers, MAX_DURATION,
-    MAX_LOG_RING, PairKind, Pairs, ParamKind, Params, Secret, check_app_id, check_channel,
-    check_cluster, check_header, check_host, check_key, check_log_bytes, check_log_ring,
-    check_object, check_path, check_transport, check_user_data, parse_bool, parse_duration,
-    parse_header_lines, parse_port,
+    MAX_LOG_RING, PairKind, Pairs, ParamKind, Params, Secret, check_app_id, check_ca_file,
+    check_channel, check_cluster, check_header, check_host, check_key, check_log_bytes,
+    check_log_ring, check_object, check_origin, check_path, check_transport, check_user_data,
+    check_ws_header, parse_bool, parse_duration, parse_header_lines, parse_port,
 };
 
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
-//! The final, merged configuration with every default filled in (the defaults of issue 2,
-//! which are pusher-js's), ready to build the connection and the authorizer from.
+//! The final, merged configuration with every default filled in (pusher-js's
+//! defaults), ready to build the connection and the authorizer from.
 
 use super::ConfigError;
 use super::layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer};
@@ -8,6 +8,7 @@ use super::values::{
 };
 use crate::connection::{Endpoint, MachineConfig, Transports};
 use serde::{Serialize, Serializer};
+use std::path::PathBuf;
 use std::time::Duration;
 
 // The connection defaults belong to the machine; the file only fills in what is missing.
@@ -17,6 +18,8 @@ pub use crate::connection::{
     DEFAULT_UNAVAILABLE_TIMEOUT,
 };
 pub const DEFAULT_LOG_RING: usize = 10_000;
+/// pusher-js has no timeout at all; a hung endpoint would leave a subscription pending forever.
+pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The merged configuration. `Debug` and [`Settings::to_masked_toml`] never show the
 /// secret or secret-looking header and param values.
@@ -35,6 +38,12 @@ pub struct Settings {
     pub wss_port: u16,
     pub tls: bool,
     pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    #[serde(skip_serializing_if = "Pairs::is_empty")]
+    pub ws_headers: Pairs,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     #[serde(serialize_with = "human")]
     pub activity_timeout: Duration,
     #[serde(serialize_with = "human")]
@@ -132,7 +141,10 @@ impl Settings {
         let key = layer.key.ok_or_else(|| {
             invalid(
                 "key",
-                "no app key: set key in the config file, PUSHER_APP_KEY, --key or --url".into(),
+                "no app key: set key in the config file, PUSHER_APP_KEY, --key or --url \
+                 (`chanwatch config init` writes a starter config file; `chanwatch demo` \
+                 needs no server and no key)"
+                    .into(),
             )
         })?;
         let host = match (&layer.host, &layer.cluster) {
@@ -171,6 +183,9 @@ impl Settings {
             wss_port,
             tls,
             path: layer.path.unwrap_or_default(),
+            origin: layer.origin,
+            ws_headers: layer.ws_headers.unwrap_or_default(),
+            ca_file: layer.ca_file,
             activity_timeout: layer.activity_timeout.unwrap_or(DEFAULT_ACTIVITY_TIMEOUT),
             pong_timeout: layer.pong_timeout.unwrap_or(DEFAULT_PONG_TIMEOUT),
             unavailable_timeout: layer
@@ -300,7 +315,7 @@ fn resolve_auth(auth: AuthLayer) -> Result<ChannelAuth, ConfigError> {
         params: auth.params.unwrap_or_default(),
         headers: auth.headers.unwrap_or_default(),
         command: auth.command,
-        timeout: auth.timeout.unwrap_or(crate::auth::DEFAULT_AUTH_TIMEOUT),
+        timeout: auth.timeout.unwrap_or(DEFAULT_AUTH_TIMEOUT),
         user_id: auth.user_id,
         user_info: auth.user_info,
         encryption_master_key: auth.encryption_master_key,
@@ -340,7 +355,7 @@ fn resolve_user_auth(user: UserAuthLayer, has_secret: bool) -> Result<UserAuth, 
         params: user.params.unwrap_or_default(),
         headers: user.headers.unwrap_or_default(),
         command: user.command,
-        timeout: user.timeout.unwrap_or(crate::auth::DEFAULT_AUTH_TIMEOUT),
+        timeout: user.timeout.unwrap_or(DEFAULT_AUTH_TIMEOUT),
         user_data: user.user_data,
     })
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
 
@@ -156,7 +157,7 @@ pub fn check_transport(s: &str) -> Result<String, String> {
 }
 
 pub fn check_channel(s: &str) -> Result<String, String> {
-    validate_channel_name(s)?;
+    validate_channel_name(s).map_err(|e| e.to_string())?;
     Ok(s.to_string())
 }
 
@@ -220,6 +221,55 @@ pub fn parse_header_lines(text: &str) -> Result<Headers, String> {
         headers.insert(name.to_string(), value.to_string());
     }
     Ok(Pairs(headers, PhantomData))
+}
+
+/// Headers the WebSocket upgrade itself is made of: replacing them would break it.
+const UPGRADE_HEADERS: &[&str] = &[
+    "host",
+    "upgrade",
+    "connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-accept",
+];
+
+/// An extra header for the WebSocket upgrade: a valid HTTP header that is not part of the
+/// upgrade itself, and not `Origin`, which has a key of its own.
+pub fn check_ws_header(name: &str, value: &str) -> Result<(), String> {
+    check_header(name, value)?;
+    let lower = name.to_ascii_lowercase();
+    if lower == "origin" {
+        return Err("set the Origin header with --origin (config key origin)".into());
+    }
+    if UPGRADE_HEADERS.contains(&lower.as_str()) {
+        return Err(format!(
+            "\"{name}\" is part of the WebSocket upgrade and is set by chanwatch itself"
+        ));
+    }
+    Ok(())
+}
+
+/// The `Origin` to send: `scheme://host[:port]`, as a browser sends it; a path or a trailing
+/// slash is dropped rather than sent (servers compare origins exactly).
+pub fn check_origin(s: &str) -> Result<String, String> {
+    let url = url::Url::parse(s.trim())
+        .map_err(|e| format!("\"{s}\" is not an origin like https://app.example.com ({e})"))?;
+    match url.origin() {
+        url::Origin::Tuple(..) => Ok(url.origin().ascii_serialization()),
+        url::Origin::Opaque(_) => Err(format!(
+            "\"{s}\" is not an origin like https://app.example.com (it needs a scheme and a host)"
+        )),
+    }
+}
+
+/// A `ca_file` path; whether it holds certificates is checked when the session starts.
+pub fn check_ca_file(s: &str) -> Result<PathBuf, String> {
+    if s.trim().is_empty() {
+        Err("the CA file path is empty".into())
+    } else {
+        Ok(PathBuf::from(s))
+    }
 }
 
 /// A presence `user_info` or sign-in `user_data`: a JSON object.
@@ -624,6 +674,19 @@ pub(super) mod de_opt {
             check_header(name, value).map_err(de::Error::custom)?;
         }
         Ok(Some(pairs))
+    }
+    pub fn ws_headers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Pairs>, D::Error> {
+        let pairs = Pairs::deserialize(d)?;
+        for (name, value) in pairs.iter() {
+            check_ws_header(name, value).map_err(de::Error::custom)?;
+        }
+        Ok(Some(pairs))
+    }
+    pub fn origin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        checked(d, check_origin)
+    }
+    pub fn ca_file<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+        checked(d, check_ca_file)
     }
     pub fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
         let n = integer(d, "a port number (1 to 65535)")?;

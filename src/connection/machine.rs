@@ -3,14 +3,14 @@
 
 use super::server_values::{ServerActivity, effective_activity, server_activity};
 use super::{
-    AuthFailure, AuthGrant, AuthRequest, Backoff, ConnId, Endpoint, Input, MachineConfig, Members,
-    Output, UserGrant,
+    AuthFailure, AuthGrant, AuthRequest, Backoff, Command, ConnId, Endpoint, Input, MachineConfig,
+    Members, Output, UserGrant,
 };
 use crate::crypto::{self, DecryptError};
-use crate::protocol::codes::{CloseAction, close_action, describe};
+use crate::protocol::codes::{CloseAction, close_action, describe, hint};
 use crate::protocol::frame::{self, Frame, id_string};
 use crate::protocol::{ChannelKind, channel};
-use crate::record::{Command, Record, State};
+use crate::record::{Record, State};
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -211,21 +211,6 @@ impl Machine {
                 event,
                 data,
             } => self.trigger(&channel, &event, &data),
-            // The session around the client handles these; reaching here means nothing could.
-            Command::Fault(f) => self.error(
-                None,
-                format!(
-                    "cannot inject fault {}: no fault proxy or demo server in this session",
-                    f.label()
-                ),
-            ),
-            Command::Publish { .. }
-            | Command::ListChannels { .. }
-            | Command::ListUsers { .. }
-            | Command::Occupancy { .. } => self.error(
-                None,
-                "the HTTP API needs an app id and secret (--app-id and --secret)".into(),
-            ),
             Command::Signin => {
                 self.config.signin = true;
                 if self.user.is_none() {
@@ -310,11 +295,11 @@ impl Machine {
     }
 
     fn subscribe(&mut self, name: String) {
-        if let Err(message) = channel::validate_channel_name(&name) {
+        if let Err(e) = channel::validate_channel_name(&name) {
             self.record(Record::SubscriptionError {
                 channel: name,
                 status: None,
-                message,
+                message: e.to_string(),
             });
             return;
         }
@@ -364,7 +349,7 @@ impl Machine {
 
     fn trigger(&mut self, channel: &str, event: &str, data: &Value) {
         let problem = if let Err(e) = channel::validate_client_event_name(event) {
-            Some(e)
+            Some(e.to_string())
         } else {
             match self.channels.get(channel) {
                 None => Some(format!("cannot trigger on {channel}: not subscribed")),
@@ -387,7 +372,11 @@ impl Machine {
         match self.established_id() {
             Some(conn) => {
                 let text = frame::encode(event, Some(channel), data);
-                self.send(conn, text);
+                self.out.push(Output::Send {
+                    conn,
+                    text,
+                    droppable: true,
+                });
             }
             None => self.error(None, format!("cannot trigger {event}: not connected")),
         }
@@ -521,6 +510,9 @@ impl Machine {
         if !reason.is_empty() {
             cause.push_str(": ");
             cause.push_str(&reason);
+            if let Some(hint) = hint(Some(i64::from(effective)), &reason) {
+                cause.push_str(&format!(" ({hint})"));
+            }
         }
         if !matches!(effective, 1000 | 1001) {
             self.error(Some(effective as i64), cause.clone());
@@ -1189,7 +1181,11 @@ impl Machine {
     }
 
     fn send(&mut self, conn: ConnId, text: String) {
-        self.out.push(Output::Send { conn, text });
+        self.out.push(Output::Send {
+            conn,
+            text,
+            droppable: false,
+        });
     }
 
     fn record(&mut self, r: Record) {
@@ -1224,6 +1220,10 @@ fn error_fields(f: &Frame) -> (Option<i64>, String) {
         },
         str::to_string,
     );
+    let message = match hint(code, &message) {
+        Some(hint) => format!("{message} ({hint})"),
+        None => message,
+    };
     (code, message)
 }
 

@@ -1,7 +1,7 @@
 //! The state machine under virtual time: no sockets, no clocks, every path of the protocol notes.
 
 use super::*;
-use crate::connection::{DEFAULT_YOUNG_CONNECTION, Transports};
+use crate::connection::{AuthFailureKind, DEFAULT_YOUNG_CONNECTION, Transports};
 use serde_json::json;
 
 struct H {
@@ -289,10 +289,9 @@ fn auth_failure_becomes_a_subscription_error_with_status() {
     let req = auth_requests(&h.subscribe("private-a")).remove(0);
     let out = h.feed(Input::Authorized {
         request: req,
-        result: Err(AuthFailure {
-            status: Some(403),
-            message: "forbidden".into(),
-        }),
+        result: Err(
+            AuthFailure::new(AuthFailureKind::HttpStatus(403), "forbidden").with_status(403),
+        ),
     });
     assert_eq!(
         records(&out),
@@ -725,6 +724,29 @@ fn handshake_errors_follow_their_codes() {
 }
 
 #[test]
+fn an_origin_refusal_says_to_set_the_origin() {
+    let mut h = H::new();
+    let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();
+    h.feed(Input::Opened { conn });
+    let out = h.text(
+        conn,
+        &frame(
+            "pusher:error",
+            None,
+            json!({"code":4009,"message":"Origin not allowed"}),
+        ),
+    );
+    assert_eq!(h.m.state(), State::Disconnected);
+    let errors = errors(&out);
+    assert_eq!(errors.len(), 1, "{out:?}");
+    assert_eq!(errors[0].0, Some(4009));
+    assert!(
+        errors[0].1.starts_with("Origin not allowed (") && errors[0].1.contains("--origin"),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn unexpected_first_frame_backs_off() {
     let mut h = H::new();
     let (conn, _) = opened(&h.cmd(Command::Connect)).unwrap();
@@ -1103,10 +1125,7 @@ fn signin_failures_are_reported() {
     assert_eq!(signin_requests(&out), vec![SOCKET.to_string()]);
     let out = h.feed(Input::UserAuthenticated {
         socket_id: SOCKET.into(),
-        result: Err(AuthFailure {
-            status: Some(403),
-            message: "no".into(),
-        }),
+        result: Err(AuthFailure::new(AuthFailureKind::HttpStatus(403), "no").with_status(403)),
     });
     assert_eq!(
         records(&out),

@@ -6,16 +6,25 @@ use crate::record::Member;
 use indexmap::IndexMap;
 use serde_json::Value;
 
+/// The most members a roster keeps with their info. A presence channel may be far larger
+/// (or a hostile server may claim a million members): beyond this, members are only
+/// counted, and shown as "+N more".
+pub const MAX_MEMBERS: usize = 10_000;
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Members {
     pub my_id: Option<String>,
     members: IndexMap<String, Value>,
+    /// Members beyond [`MAX_MEMBERS`], counted but not kept. Their ids are not known, so a
+    /// repeated join or an unknown leave past the cap moves this count by one.
+    more: usize,
 }
 
 impl Members {
     /// Fill from `subscription_succeeded` data `{"presence":{"ids":[..],"hash":{..},"count":N}}`.
     pub fn load(&mut self, data: &Value) {
         self.members.clear();
+        self.more = 0;
         let presence = data.get("presence");
         let hash = presence
             .and_then(|p| p.get("hash"))
@@ -25,35 +34,55 @@ impl Members {
             .and_then(Value::as_array);
         if let Some(ids) = ids {
             for id in ids.iter().filter_map(id_string) {
-                let info = hash
-                    .and_then(|h| h.get(&id))
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                self.members.insert(id, info);
+                if self.members.contains_key(&id) {
+                    continue;
+                }
+                let info = hash.and_then(|h| h.get(&id)).unwrap_or(&Value::Null);
+                self.keep(id, info);
             }
         }
         if let Some(hash) = hash {
             for (id, info) in hash {
-                self.members
-                    .entry(id.clone())
-                    .or_insert_with(|| info.clone());
+                if !self.members.contains_key(id) && ids.is_none_or(|ids| ids.is_empty()) {
+                    self.keep(id.clone(), info);
+                }
             }
+        }
+    }
+
+    /// Keep a member not yet present, or only count it past the cap (ourselves excepted).
+    fn keep(&mut self, id: String, info: &Value) {
+        if self.members.len() < MAX_MEMBERS || self.my_id.as_ref() == Some(&id) {
+            self.members.insert(id, info.clone());
+        } else {
+            self.more += 1;
         }
     }
 
     /// Returns the member as added; an id already present just gets new info.
     pub fn add(&mut self, id: String, info: Value) -> Member {
-        self.members.insert(id.clone(), info.clone());
+        match self.members.get_mut(&id) {
+            Some(known) => *known = info.clone(),
+            None => self.keep(id.clone(), &info),
+        }
         Member { id, info }
     }
 
-    /// Returns whether the id was present.
+    /// Returns whether the id was present (or, past the cap, may have been).
     pub fn remove(&mut self, id: &str) -> bool {
-        self.members.shift_remove(id).is_some()
+        if self.members.shift_remove(id).is_some() {
+            return true;
+        }
+        if self.more > 0 {
+            self.more -= 1;
+            return true;
+        }
+        false
     }
 
+    /// Every member, kept or only counted.
     pub fn count(&self) -> usize {
-        self.members.len()
+        self.members.len() + self.more
     }
 
     pub fn list(&self) -> Vec<Member> {
@@ -76,6 +105,7 @@ impl Members {
 
     pub fn clear(&mut self) {
         self.members.clear();
+        self.more = 0;
     }
 }
 
@@ -102,5 +132,35 @@ mod tests {
         assert!(!m.remove("1"));
         assert_eq!(m.count(), 2);
         assert_eq!(m.list()[1].info, json!({"n":"b"}));
+    }
+
+    #[test]
+    fn a_huge_snapshot_keeps_the_cap_and_counts_the_rest() {
+        let n = MAX_MEMBERS * 3;
+        let ids: Vec<Value> = (0..n).map(|i| json!(i.to_string())).collect();
+        let mut m = Members {
+            my_id: Some((n - 1).to_string()),
+            ..Default::default()
+        };
+        m.load(&json!({"presence": {"ids": ids, "hash": {}, "count": n}}));
+        assert_eq!(m.count(), n);
+        assert_eq!(m.list().len(), MAX_MEMBERS + 1, "the cap, and me");
+        assert_eq!(m.me().unwrap().id, (n - 1).to_string());
+        m.add("new".into(), json!(null));
+        assert_eq!(m.count(), n + 1);
+        assert!(m.remove("someone-never-kept"));
+        assert!(m.remove("0"));
+        assert_eq!(m.count(), n - 1);
+        m.clear();
+        assert_eq!(m.count(), 0);
+        assert!(!m.remove("x"));
+    }
+
+    #[test]
+    fn a_hash_without_ids_is_read_too() {
+        let mut m = Members::default();
+        m.load(&json!({"presence": {"hash": {"a": 1, "b": 2}}}));
+        assert_eq!(m.count(), 2);
+        assert_eq!(m.list()[0].id, "a");
     }
 }

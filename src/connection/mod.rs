@@ -6,17 +6,19 @@
 //! Tests drive it with virtual time the same way.
 
 mod backoff;
+mod command;
 mod machine;
 mod members;
 pub mod server_values;
 pub mod transport;
 
 pub use backoff::Backoff;
+pub use command::Command;
 pub use machine::{ChannelStatus, Machine};
-pub use members::Members;
+pub use members::{MAX_MEMBERS, Members};
 pub use transport::{Endpoint, Transports};
 
-use crate::record::{Command, Record};
+use crate::record::Record;
 use std::time::Duration;
 pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -90,11 +92,32 @@ pub struct AuthGrant {
     pub shared_secret: Option<String>,
 }
 
-/// A failed authorization, with the HTTP status when there was one.
+pub use crate::record::AuthFailureKind;
+
+/// A failed authorization: what kind of failure, the HTTP status when there was one (a 200
+/// whose body is unusable has one too), and the message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthFailure {
+    pub kind: AuthFailureKind,
     pub status: Option<u16>,
     pub message: String,
+}
+
+impl AuthFailure {
+    /// A failure without an HTTP status.
+    pub fn new(kind: AuthFailureKind, message: impl Into<String>) -> AuthFailure {
+        AuthFailure {
+            kind,
+            status: None,
+            message: message.into(),
+        }
+    }
+
+    /// The same failure, with the HTTP status of the answer it is about.
+    pub fn with_status(mut self, status: u16) -> AuthFailure {
+        self.status = Some(status);
+        self
+    }
 }
 
 /// A signed user-authentication answer: `auth` for `pusher:signin` and the exact `user_data` signed.
@@ -146,8 +169,14 @@ pub enum Input {
 pub enum Output {
     /// Open a WebSocket to `url`; report back with `conn`. Drop any older socket first.
     Open { conn: ConnId, url: String },
-    /// Send a text frame on socket `conn`.
-    Send { conn: ConnId, text: String },
+    /// Send a text frame on socket `conn`. A `droppable` frame (a client event, whose volume
+    /// the user sets) may be refused when the server has left too many unread; protocol
+    /// frames (subscribes, sign-in, pings) are few and always queued.
+    Send {
+        conn: ConnId,
+        text: String,
+        droppable: bool,
+    },
     /// Answer a `pusher:ping` on socket `conn`. Kept apart from `Send` so that a flood of
     /// pings queues at most one answer.
     Pong { conn: ConnId },

@@ -369,7 +369,7 @@ pub fn authorize(
     user_id: Option<&str>,
     user_info: Option<Value>,
 ) -> Result<AuthGrant, String> {
-    crate::protocol::channel::validate_channel_name(channel)?;
+    crate::protocol::channel::validate_channel_name(channel).map_err(|e| e.to_string())?;
     let kind = ChannelKind::of(channel);
     if !kind.needs_auth() {
         return Err(format!("{channel:?} is public and needs no authorization"));

@@ -279,7 +279,7 @@ impl Hub {
         if let Err(e) = validate_channel_name(channel)
             .or_else(|e| if own_user_channel { Ok(()) } else { Err(e) })
         {
-            reply(out, error_frame(Some(4300), &e));
+            reply(out, error_frame(Some(4300), &e.to_string()));
             return;
         }
         let socket_id = self.conns[&conn].socket_id.clone();
@@ -545,7 +545,7 @@ impl Hub {
             return Err(refuse(400, "give 1 to 100 channels"));
         }
         for c in &p.channels {
-            validate_channel_name(c).map_err(|e| refuse(400, e))?;
+            validate_channel_name(c).map_err(|e| refuse(400, e.to_string()))?;
         }
         if p.channels.len() > 1
             && p.channels

@@ -20,7 +20,6 @@ pub mod hub;
 mod server;
 pub mod sign;
 pub mod traffic;
-pub mod watch;
 
 pub use hub::{App, Publish, PublishError};
 pub use traffic::Traffic;

@@ -4,8 +4,9 @@
 //! `quit` command do, after the final `state` record. A reader that goes away (EPIPE) ends
 //! the program quietly.
 
-use crate::client::{ClientHandle, Records};
-use crate::record::{Command, Record, Stamped};
+use crate::client::Records;
+use crate::record::{Record, Stamped};
+use crate::session::{Command, SessionHandle};
 use std::future::Future;
 use std::io::BufRead;
 use std::time::Duration;
@@ -25,7 +26,7 @@ const QUOTE_LIMIT: usize = 120;
 pub type StdinLine = Result<String, String>;
 
 /// Run headless on the process's stdin, stdout and signals until quit.
-pub async fn run(handle: ClientHandle) -> anyhow::Result<()> {
+pub async fn run(handle: SessionHandle) -> anyhow::Result<()> {
     let lines = stdin_lines();
     let shutdown = signals()?;
     let stdout = StdoutThread::start()?;
@@ -35,7 +36,7 @@ pub async fn run(handle: ClientHandle) -> anyhow::Result<()> {
 /// The same loop over any line source, output and shutdown-request source (for tests).
 /// `shutdown` yields once per request: the first quits cleanly, a second one stops at once.
 pub async fn run_with<W, S>(
-    handle: ClientHandle,
+    handle: SessionHandle,
     mut lines: mpsc::Receiver<StdinLine>,
     output: W,
     mut shutdown: S,
@@ -44,7 +45,7 @@ where
     W: RecordSink,
     S: FnMut() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 {
-    let ClientHandle {
+    let SessionHandle {
         commands,
         mut records,
         task,
@@ -67,7 +68,7 @@ where
                 Some(line) => match parse_command(line) {
                     Ok(None) => {}
                     Ok(Some(command)) => {
-                        let quitting = command == Command::Quit;
+                        let quitting = command == Command::QUIT;
                         if commands.send(command).await.is_err() {
                             // The client task has ended; its records channel is closing.
                             continue;
@@ -93,7 +94,7 @@ where
                     return Ok(());
                 }
                 tracing::info!("shutdown requested");
-                let _ = commands.send(Command::Quit).await;
+                let _ = commands.send(Command::QUIT).await;
                 quit_deadline = Some(tokio::time::Instant::now() + QUIT_GRACE);
                 shutdown_request = shutdown();
             }
@@ -121,7 +122,7 @@ async fn stop_quietly(
     task: tokio::task::JoinHandle<()>,
 ) -> anyhow::Result<()> {
     tracing::info!("stdout closed; stopping");
-    let _ = commands.try_send(Command::Quit);
+    let _ = commands.try_send(Command::QUIT);
     drop(records);
     drop(commands);
     if tokio::time::timeout(QUIT_GRACE, task).await.is_err() {
@@ -225,12 +226,12 @@ mod tests {
 
     /// A fake client: echoes every command as an `event` record, and on quit emits the
     /// final state record and ends, like the real one.
-    fn fake_client() -> ClientHandle {
+    fn fake_client() -> SessionHandle {
         let (commands, mut command_rx) = mpsc::channel::<Command>(8);
         let (record_tx, records) = crate::client::records::channel(8);
         let task = tokio::spawn(async move {
             while let Some(command) = command_rx.recv().await {
-                if command == Command::Quit {
+                if command == Command::QUIT {
                     let _ = record_tx
                         .send(Stamped::now(Record::State {
                             previous: State::Connected,
@@ -254,7 +255,7 @@ mod tests {
                 }
             }
         });
-        ClientHandle {
+        SessionHandle {
             commands,
             records,
             task,
@@ -287,7 +288,7 @@ mod tests {
         assert_eq!(parse_command(Ok("   \n".into())), Ok(None));
         assert_eq!(
             parse_command(Ok("{\"cmd\":\"connect\"}\n".into())),
-            Ok(Some(Command::Connect))
+            Ok(Some(crate::connection::Command::Connect.into()))
         );
         let err = parse_command(Ok("{\"cmd\":\"fly\"}".into())).unwrap_err();
         assert!(err.starts_with("bad command on stdin: "), "{err}");

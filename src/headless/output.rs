@@ -96,7 +96,7 @@ impl StdoutThread {
             .name("stdout".into())
             .spawn(move || {
                 grow_pipe();
-                let _ = end_tx.send(write_batches(rx, &mut *raw_stdout()));
+                let _ = end_tx.send(write_batches(rx, &mut raw_stdout()));
             })?;
         Ok(StdoutThread {
             batches: Some(batches),
@@ -163,13 +163,16 @@ impl RecordSink for StdoutThread {
     }
 }
 
-/// fd 1 as a `File` that is never closed by us: std's `Stdout` would add a line buffer and
-/// a lock to every write.
+/// Standard output as a `File` of its own: std's `Stdout` would add a line buffer and a
+/// lock to every write. It is a duplicate of fd 1 (same pipe or file, same offset), so
+/// closing it leaves fd 1 open; if it cannot be made, std's `Stdout` serves.
 #[cfg(unix)]
-fn raw_stdout() -> std::mem::ManuallyDrop<std::fs::File> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: fd 1 stays open for the life of the process; ManuallyDrop never closes it.
-    std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) })
+fn raw_stdout() -> Box<dyn std::io::Write + Send> {
+    use std::os::fd::AsFd;
+    match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(std::io::stdout()),
+    }
 }
 
 #[cfg(not(unix))]
@@ -181,11 +184,11 @@ fn raw_stdout() -> Box<std::io::Stdout> {
 /// 1 MiB (the unprivileged limit). Quietly keeps the default where that is refused.
 fn grow_pipe() {
     #[cfg(target_os = "linux")]
-    // SAFETY: fstat and fcntl on fd 1 with a valid stat buffer; no memory is shared.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(1, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO {
-            libc::fcntl(1, libc::F_SETPIPE_SZ, 1 << 20);
+    {
+        use rustix::fs::{FileType, fstat};
+        let stdout = rustix::stdio::stdout();
+        if fstat(stdout).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Fifo) {
+            let _ = rustix::pipe::fcntl_setpipe_size(stdout, 1 << 20);
         }
     }
 }

@@ -18,9 +18,9 @@ pub use rates::{Bucket, MAX_TRACKED_CHANNELS, RateRing, Rates, WINDOW_SECS};
 pub use rtt::{AuthRoundTrips, AuthTimes, Series};
 pub use uptime::{Band, BandCell, Outage, Uptime};
 
-use crate::record::{Record, State};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+pub use crate::record::{ChannelRate, OutageStat, ProbeStats, Stats};
+
+use crate::record::Record;
 use std::time::{Duration, Instant};
 
 /// Probe percentiles cover the last this many probes ...
@@ -31,69 +31,6 @@ pub const PROBE_WINDOW_AGE: Duration = Duration::from_secs(60);
 pub const RTT_KEPT: usize = 300;
 /// Outages listed in a `stats` record (all of them count in `outages`).
 pub const STATS_OUTAGES: usize = 5;
-
-/// The numbers of a `stats` record (see the README's record table).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Events in the last complete second, all channels.
-    pub events_per_s: u64,
-    /// Bytes of event data in the last complete second.
-    pub bytes_per_s: u64,
-    /// Mean events per second over the last minute.
-    pub events_per_s_1m: f64,
-    /// Channels with events in the last minute (the first 64 channels seen are tracked).
-    pub channels: BTreeMap<String, ChannelRate>,
-    /// Ping round trips (the last 300 pongs), when there were any.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub rtt_ms: Option<Percentiles>,
-    /// The latency probe over its window, when it has run.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub probe: Option<ProbeStats>,
-    pub state: State,
-    /// Share of the time since the first state change spent connected.
-    pub uptime_pct: Option<f64>,
-    /// Time spent in each state, by state name.
-    pub time_in_state_ms: BTreeMap<String, u64>,
-    /// Outages (connected, then not, then connected again) since the start.
-    pub outages: u64,
-    pub mean_reconnect_ms: Option<u64>,
-    /// The latest outages, newest last, with the one going on now.
-    pub recent_outages: Vec<OutageStat>,
-    /// Authorization round trips per channel.
-    pub auth_ms: BTreeMap<String, AuthTimes>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ChannelRate {
-    pub events_per_s: u64,
-    pub bytes_per_s: u64,
-    pub events_per_s_1m: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProbeStats {
-    /// Probes received in the window.
-    pub received: usize,
-    /// Probes lost in the window.
-    pub lost: usize,
-    pub p50_ms: Option<u64>,
-    pub p95_ms: Option<u64>,
-    pub p99_ms: Option<u64>,
-    pub max_ms: Option<u64>,
-    /// The HTTP API's own response time to the probe's publish.
-    pub api_p50_ms: Option<u64>,
-    pub api_max_ms: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutageStat {
-    pub duration_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub cause: Option<String>,
-    /// Still going on.
-    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
-    pub ongoing: bool,
-}
 
 /// One probe as the model keeps it, for the latency chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,6 +258,7 @@ impl Measures {
 mod tests {
     use super::*;
     use crate::protocol::RawJson;
+    use crate::record::State;
 
     fn event(channel: &str, data: &str) -> Record {
         Record::Event {
@@ -378,6 +316,7 @@ mod tests {
                 status: None,
                 response: serde_json::json!({}),
                 duration_ms: 40,
+                failure: None,
             },
         );
         for (i, lat) in [Some(5), Some(7), None, Some(9)].into_iter().enumerate() {

@@ -10,15 +10,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Percentiles {
-    pub p50: u64,
-    pub p95: u64,
-    pub p99: u64,
-    pub max: u64,
-    /// Received samples in the window.
-    pub count: usize,
-}
+pub use crate::record::Percentiles;
 
 #[derive(Debug, Clone)]
 pub struct Window {

@@ -44,31 +44,30 @@ impl<T: Copy> Series<T> {
     }
 }
 
-/// Authorization round trips of one channel.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AuthTimes {
-    pub count: u64,
-    pub last_ms: u64,
-    pub mean_ms: u64,
-    pub max_ms: u64,
-    #[serde(skip)]
+pub use crate::record::AuthTimes;
+
+/// One channel's times and the sum its mean comes from.
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    times: AuthTimes,
     sum_ms: u64,
 }
 
-impl AuthTimes {
+impl Acc {
     fn add(&mut self, ms: u64) {
-        self.count += 1;
-        self.last_ms = ms;
+        let t = &mut self.times;
+        t.count += 1;
+        t.last_ms = ms;
         self.sum_ms = self.sum_ms.saturating_add(ms);
-        self.mean_ms = self.sum_ms / self.count;
-        self.max_ms = self.max_ms.max(ms);
+        t.mean_ms = self.sum_ms / t.count;
+        t.max_ms = t.max_ms.max(ms);
     }
 }
 
 /// Authorization round trips per channel, for as many channels as rates track.
 #[derive(Debug, Default)]
 pub struct AuthRoundTrips {
-    by_channel: HashMap<String, AuthTimes>,
+    by_channel: HashMap<String, Acc>,
 }
 
 impl AuthRoundTrips {
@@ -76,18 +75,18 @@ impl AuthRoundTrips {
         if let Some(t) = self.by_channel.get_mut(channel) {
             t.add(ms);
         } else if self.by_channel.len() < super::rates::MAX_TRACKED_CHANNELS {
-            let mut t = AuthTimes::default();
+            let mut t = Acc::default();
             t.add(ms);
             self.by_channel.insert(channel.to_string(), t);
         }
     }
 
     pub fn get(&self, channel: &str) -> Option<&AuthTimes> {
-        self.by_channel.get(channel)
+        self.by_channel.get(channel).map(|a| &a.times)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &AuthTimes)> {
-        self.by_channel.iter().map(|(k, v)| (k.as_str(), v))
+        self.by_channel.iter().map(|(k, v)| (k.as_str(), &v.times))
     }
 }
 

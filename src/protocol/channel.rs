@@ -64,45 +64,82 @@ pub fn is_cache(name: &str) -> bool {
 pub const MAX_CHANNEL_NAME: usize = 200;
 pub const MAX_EVENT_NAME: usize = 200;
 
+/// Why a channel name cannot be sent. Its message names the value "channel name";
+/// [`ChannelNameError::message_for`] words it for other uses of a name (a prefix).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message_for("channel name"))]
+pub enum ChannelNameError {
+    Empty,
+    /// `#` starts the names servers keep for themselves (`#server-to-user-…`).
+    Reserved {
+        name: String,
+    },
+    TooLong {
+        len: usize,
+    },
+    BadCharacter {
+        name: String,
+        bad: char,
+    },
+}
+
+impl ChannelNameError {
+    /// The message, with `subject` for what the name is ("channel name", "prefix").
+    pub fn message_for(&self, subject: &str) -> String {
+        match self {
+            ChannelNameError::Empty => format!("{subject} is empty"),
+            ChannelNameError::Reserved { name } => {
+                format!("{subject} {name:?} starts with '#', which is reserved")
+            }
+            ChannelNameError::TooLong { len } => {
+                format!("{subject} is {len} characters long; the limit is {MAX_CHANNEL_NAME}")
+            }
+            ChannelNameError::BadCharacter { name, bad } => format!(
+                "{subject} {name:?} contains {bad:?}; allowed are A-Z a-z 0-9 and _ - = @ , . ;"
+            ),
+        }
+    }
+}
+
 /// Check a channel name before sending it, with a message a person can act on.
-pub fn validate_channel_name(name: &str) -> Result<(), String> {
+pub fn validate_channel_name(name: &str) -> Result<(), ChannelNameError> {
     if name.is_empty() {
-        return Err("channel name is empty".into());
+        return Err(ChannelNameError::Empty);
     }
     if name.starts_with('#') {
-        return Err(format!(
-            "channel name {name:?} starts with '#', which is reserved"
-        ));
+        return Err(ChannelNameError::Reserved { name: name.into() });
     }
     if name.len() > MAX_CHANNEL_NAME {
-        return Err(format!(
-            "channel name is {} characters long; the limit is {MAX_CHANNEL_NAME}",
-            name.len()
-        ));
+        return Err(ChannelNameError::TooLong { len: name.len() });
     }
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "_-=@,.;".contains(*c)))
     {
-        return Err(format!(
-            "channel name {name:?} contains {bad:?}; allowed are A-Z a-z 0-9 and _ - = @ , . ;"
-        ));
+        return Err(ChannelNameError::BadCharacter {
+            name: name.into(),
+            bad,
+        });
     }
     Ok(())
 }
 
+/// Why a client event name cannot be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventNameError {
+    #[error("client event {0:?} must start with \"client-\"")]
+    NotClientEvent(String),
+    #[error("event name is {0} characters long; the limit is {MAX_EVENT_NAME}")]
+    TooLong(usize),
+}
+
 /// Check a client event name: `client-` prefix, length limit.
-pub fn validate_client_event_name(event: &str) -> Result<(), String> {
+pub fn validate_client_event_name(event: &str) -> Result<(), EventNameError> {
     if !event.starts_with("client-") {
-        return Err(format!(
-            "client event {event:?} must start with \"client-\""
-        ));
+        return Err(EventNameError::NotClientEvent(event.into()));
     }
     if event.len() > MAX_EVENT_NAME {
-        return Err(format!(
-            "event name is {} characters long; the limit is {MAX_EVENT_NAME}",
-            event.len()
-        ));
+        return Err(EventNameError::TooLong(event.len()));
     }
     Ok(())
 }
@@ -142,5 +179,26 @@ mod tests {
         assert!(validate_channel_name(&"a".repeat(201)).is_err());
         assert!(validate_client_event_name("client-typing").is_ok());
         assert!(validate_client_event_name("typing").is_err());
+    }
+
+    #[test]
+    fn name_errors_keep_their_words_and_can_name_another_subject() {
+        let e = validate_channel_name("#x").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r##"channel name "#x" starts with '#', which is reserved"##
+        );
+        assert_eq!(
+            e.message_for("prefix"),
+            r##"prefix "#x" starts with '#', which is reserved"##
+        );
+        assert_eq!(
+            validate_channel_name("a b").unwrap_err().to_string(),
+            r#"channel name "a b" contains ' '; allowed are A-Z a-z 0-9 and _ - = @ , . ;"#
+        );
+        assert_eq!(
+            validate_client_event_name("x").unwrap_err().to_string(),
+            r#"client event "x" must start with "client-""#
+        );
     }
 }

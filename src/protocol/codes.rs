@@ -65,6 +65,21 @@ pub fn describe(code: i64) -> &'static str {
     }
 }
 
+/// What to change on our side when a refusal says so: appended to the server's message.
+/// Servers with an origin allow-list (sockudo's `allowed_origins`, Reverb's
+/// `allowed_origins`) refuse a connection without a matching `Origin` with 4009 and a
+/// message about the origin; a terminal client sends no Origin unless told to.
+pub fn hint(code: Option<i64>, message: &str) -> Option<&'static str> {
+    let origin = message.to_ascii_lowercase().contains("origin");
+    match code {
+        Some(4009) if origin => Some(
+            "the server accepts only listed origins: send one with --origin URL \
+             (config key origin)",
+        ),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +106,14 @@ mod tests {
         assert_eq!(describe(4004), "over connection quota");
         assert_eq!(describe(4200), "server asked to reconnect");
         assert_eq!(describe(4150), "server asked to back off");
+    }
+
+    #[test]
+    fn an_origin_refusal_names_the_flag() {
+        let h = hint(Some(4009), "Origin not allowed").unwrap();
+        assert!(h.contains("--origin"), "{h}");
+        assert_eq!(hint(Some(4009), "Invalid signature"), None);
+        assert_eq!(hint(Some(4001), "Origin not allowed"), None);
+        assert_eq!(hint(None, "Origin not allowed"), None);
     }
 }

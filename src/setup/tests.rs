@@ -346,7 +346,9 @@ async fn local_signing_with_the_master_key() {
         ],
     )
     .unwrap();
-    let Authorizer::Local(signer) = channel_authorizer(&s, Some(MASTER)).unwrap() else {
+    let Authorizer::Local(signer) =
+        channel_authorizer(&s, Some(MASTER), &crate::tls::default_config()).unwrap()
+    else {
         panic!("expected local signing");
     };
     assert!(signer.has_master_key());
@@ -444,7 +446,9 @@ params = { team = "blue" }
 timeout = "3s"
 "#;
     let s = settings(Some(file), &[], &[]);
-    let Authorizer::Endpoint(e) = channel_authorizer(&s, None).unwrap() else {
+    let Authorizer::Endpoint(e) =
+        channel_authorizer(&s, None, &crate::tls::default_config()).unwrap()
+    else {
         panic!("expected the endpoint");
     };
     assert_eq!(e.url().as_str(), "http://127.0.0.1:9000/auth");
@@ -459,14 +463,16 @@ timeout = "3s"
 
     // The command line replaces the file's way to authorize.
     let s = settings(Some(file), &[], &["--auth-command", "./auth.sh --prod"]);
-    let Authorizer::Command(c) = channel_authorizer(&s, None).unwrap() else {
+    let Authorizer::Command(c) =
+        channel_authorizer(&s, None, &crate::tls::default_config()).unwrap()
+    else {
         panic!("expected the command");
     };
     assert_eq!(c.timeout(), Duration::from_secs(3));
 
     let s = settings(Some("key = \"k\"\nhost = \"h\"\n"), &[], &[]);
     assert!(matches!(
-        channel_authorizer(&s, None).unwrap(),
+        channel_authorizer(&s, None, &crate::tls::default_config()).unwrap(),
         Authorizer::None
     ));
 }
@@ -490,7 +496,7 @@ host = "h"
 command = ["printf", "%s", "{\"auth\":\"k:it's $HOME\"}"]
 "#;
     let s = settings(Some(file), &[], &[]);
-    let authorizer = channel_authorizer(&s, None).unwrap();
+    let authorizer = channel_authorizer(&s, None, &crate::tls::default_config()).unwrap();
     let grant = tokio::time::timeout(
         Duration::from_secs(30),
         authorizer.authorize(&req("private-x")),
@@ -542,7 +548,7 @@ async fn sign_in_locally_endpoint_or_not_at_all() {
         ],
     );
     assert!(matches!(
-        user_authenticator(&s).unwrap(),
+        user_authenticator(&s, &crate::tls::default_config()).unwrap(),
         UserAuthenticator::Endpoint(_)
     ));
 

@@ -6,22 +6,26 @@
 mod api;
 mod auth;
 mod fault_menu;
+mod modal;
 
 pub use api::{ApiUsers, ChannelPicker, LIST_WAIT, PickItem};
 pub use auth::{AuthExchange, AuthView, auth_hint};
 pub use fault_menu::{DEFAULT_DELAY_MS, parse_delay_ms};
+pub use modal::Modal;
 
 use super::keymap::{Action, Keymap, Mode};
 use super::log::{DEFAULT_CAPACITY, EventLog, Filter, LogEntry};
 use super::presence::Roster;
 use super::theme::Theme;
 use super::view::layout::{self, Areas, Pane};
+use crate::connection;
 use crate::protocol::RawJson;
 use crate::protocol::channel::{
     ChannelKind, is_cache, validate_channel_name, validate_client_event_name,
 };
 use crate::protocol::codes::describe;
-use crate::record::{Command, Record, Stamped, State};
+use crate::record::{Record, Stamped, State};
+use crate::session::Command;
 use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use indexmap::IndexMap;
 use ratatui::layout::Rect;
@@ -95,10 +99,10 @@ impl Update {
         }
     }
 
-    fn command(command: Command) -> Update {
+    fn command(command: impl Into<Command>) -> Update {
         Update {
             redraw: true,
-            command: Some(command),
+            command: Some(command.into()),
             quit: false,
         }
     }
@@ -213,7 +217,8 @@ impl Channel {
     }
 }
 
-/// A box over the panes that takes the keys while it is open.
+/// The boxes that share one place in the modal stack ([`Modal::Overlay`]): opening one
+/// closes the others.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     FaultMenu,
@@ -375,12 +380,9 @@ pub struct App {
     pub(crate) unseen: u64,
     pub(crate) members_scroll: usize,
     pub(crate) focus: Pane,
-    pub(crate) detail: Option<Detail>,
-    pub(crate) prompt: Option<Prompt>,
-    pub(crate) help: bool,
+    /// The boxes over the panes, bottom first; the last takes the keys.
+    pub(crate) modals: Vec<Modal>,
     pub(crate) notice: Option<Notice>,
-    /// The fault menu, the channel picker or the auth inspector.
-    pub(crate) overlay: Option<Overlay>,
     /// The latest authorization exchange per channel, for the auth inspector.
     pub(crate) auth: IndexMap<String, AuthExchange>,
     /// A channel list asked for with `L` (its prefix, and when), so its answer opens the picker.
@@ -422,11 +424,8 @@ impl App {
             unseen: 0,
             members_scroll: 0,
             focus: Pane::Log,
-            detail: None,
-            prompt: None,
-            help: false,
+            modals: Vec::new(),
             notice: None,
-            overlay: None,
             auth: IndexMap::new(),
             pending_list: None,
             pending_users: IndexMap::new(),
@@ -476,15 +475,6 @@ impl App {
     pub fn focus(&self) -> Pane {
         self.focus
     }
-    pub fn prompt(&self) -> Option<&Prompt> {
-        self.prompt.as_ref()
-    }
-    pub fn detail(&self) -> Option<&Detail> {
-        self.detail.as_ref()
-    }
-    pub fn help_visible(&self) -> bool {
-        self.help
-    }
     pub fn notice(&self) -> Option<&Notice> {
         self.notice.as_ref()
     }
@@ -497,20 +487,16 @@ impl App {
     pub fn measures(&self) -> &super::measures::Panel {
         &self.measures
     }
-    pub fn overlay(&self) -> Option<&Overlay> {
-        self.overlay.as_ref()
-    }
     /// The latest authorization exchange of a channel.
     pub fn auth_exchange(&self, channel: &str) -> Option<&AuthExchange> {
         self.auth.get(channel)
     }
+    /// Which key table applies: the box on top decides.
     pub fn mode(&self) -> Mode {
-        if self.prompt.is_some() {
-            Mode::Editing
-        } else if matches!(self.overlay, Some(Overlay::FaultMenu)) {
-            Mode::FaultMenu
-        } else {
-            Mode::Normal
+        match self.top_modal() {
+            Some(Modal::Prompt(_)) => Mode::Editing,
+            Some(Modal::Overlay(Overlay::FaultMenu)) => Mode::FaultMenu,
+            _ => Mode::Normal,
         }
     }
     pub fn areas(&self) -> Areas {
@@ -527,7 +513,7 @@ impl App {
     pub(crate) fn filter_line_visible(&self) -> bool {
         !self.filter.is_empty()
             || matches!(
-                self.prompt.as_ref().map(|p| &p.kind),
+                self.prompt().map(|p| &p.kind),
                 Some(PromptKind::Filter { .. })
             )
     }
@@ -747,11 +733,11 @@ impl App {
             Record::Members {
                 channel,
                 me,
-                count: _,
+                count,
                 members,
             } => {
                 self.channel_entry(&channel).roster =
-                    Some(Roster::from_snapshot(me.as_ref(), &members));
+                    Some(Roster::from_snapshot(me.as_ref(), &members, count));
             }
             Record::MemberAdded { channel, id, info } => {
                 let c = self.channel_entry(&channel);
@@ -799,6 +785,7 @@ impl App {
                 status,
                 response,
                 duration_ms,
+                failure,
             } => {
                 // The subscription_error that follows a failed exchange carries the message;
                 // this keeps the exchange for the inspector.
@@ -812,6 +799,7 @@ impl App {
                         status,
                         response,
                         duration_ms,
+                        failure,
                     },
                 );
             }
@@ -889,7 +877,7 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Update::default();
         }
-        if self.prompt.is_some() {
+        if let Some(Modal::Prompt(_)) = self.top_modal() {
             return self.on_prompt_key(key);
         }
         match self.keymap.action_for(self.mode(), &key) {
@@ -903,7 +891,7 @@ impl App {
             Some(Action::Quit) => quit(),
             Some(Action::Submit) => self.submit_prompt(),
             Some(Action::Cancel) => {
-                match self.prompt.take() {
+                match self.take_prompt() {
                     Some(Prompt {
                         kind: PromptKind::Filter { previous },
                         ..
@@ -920,7 +908,7 @@ impl App {
                 Update::redraw()
             }
             _ => {
-                let Some(p) = self.prompt.as_mut() else {
+                let Some(p) = self.prompt_mut() else {
                     return Update::default();
                 };
                 if p.input.handle_event(&Event::Key(key)).is_none() {
@@ -947,14 +935,14 @@ impl App {
     }
 
     fn submit_prompt(&mut self) -> Update {
-        let Some(mut p) = self.prompt.take() else {
+        let Some(mut p) = self.take_prompt() else {
             return Update::default();
         };
         let value = p.input.value().trim().to_string();
         let result = match &p.kind {
             PromptKind::Subscribe => match validate_channel_name(&value) {
                 Ok(()) => Ok(self.subscribe_to(value)),
-                Err(e) => Err(e),
+                Err(e) => Err(e.to_string()),
             },
             PromptKind::FaultDelay => self.submit_fault_delay(&value),
             PromptKind::PublishChannel
@@ -964,16 +952,16 @@ impl App {
             PromptKind::ListPrefix => self.submit_list_prefix(&value),
             PromptKind::TriggerEvent { channel } => match validate_client_event_name(&value) {
                 Ok(()) => {
-                    self.prompt = Some(Prompt::new(
+                    self.show(Modal::Prompt(Prompt::new(
                         PromptKind::TriggerData {
                             channel: channel.clone(),
                             event: value,
                         },
                         "",
-                    ));
+                    )));
                     return Update::redraw();
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(e.to_string()),
             },
             PromptKind::TriggerData { channel, event } => {
                 let parsed = if value.is_empty() {
@@ -984,7 +972,7 @@ impl App {
                 match parsed {
                     Ok(data) => {
                         self.notify(format!("sent {event} on {channel}"), NoticeLevel::Info);
-                        Ok(Update::command(Command::Trigger {
+                        Ok(Update::command(connection::Command::Trigger {
                             channel: channel.clone(),
                             event: event.clone(),
                             data,
@@ -1003,7 +991,7 @@ impl App {
             Ok(u) => u,
             Err(e) => {
                 p.error = Some(e);
-                self.prompt = Some(p);
+                self.show(Modal::Prompt(p));
                 Update::redraw()
             }
         }
@@ -1021,31 +1009,29 @@ impl App {
         }
         self.channel_sel = self.channels.get_index_of(&channel).unwrap_or(0);
         self.members_scroll = 0;
-        Update::command(Command::Subscribe { channel })
+        Update::command(connection::Command::Subscribe { channel })
     }
 
     fn on_action(&mut self, action: Action) -> Update {
-        // Overlays take the keys first.
-        if self.help {
-            return match action {
-                Action::Help | Action::Back => {
-                    self.help = false;
-                    Update::redraw()
-                }
-                Action::Quit => quit(),
-                _ => Update::default(),
-            };
-        }
-        if matches!(self.overlay, Some(Overlay::FaultMenu)) {
-            return self.on_fault_menu_action(action);
-        }
-        if self.detail.is_some() {
-            return self.on_detail_action(action);
-        }
-        match self.overlay {
-            Some(Overlay::Picker(_)) => return self.on_picker_action(action),
-            Some(Overlay::Auth(_)) => return self.on_auth_view_action(action),
-            Some(Overlay::FaultMenu) | None => {}
+        // The box on top takes the keys.
+        match self.top_modal() {
+            Some(Modal::Help) => {
+                return match action {
+                    Action::Help | Action::Back => {
+                        self.close_help();
+                        Update::redraw()
+                    }
+                    Action::Quit => quit(),
+                    _ => Update::default(),
+                };
+            }
+            Some(Modal::Overlay(Overlay::FaultMenu)) => return self.on_fault_menu_action(action),
+            Some(Modal::Detail(_)) => return self.on_detail_action(action),
+            Some(Modal::Overlay(Overlay::Picker(_))) => return self.on_picker_action(action),
+            Some(Modal::Overlay(Overlay::Auth(_))) => return self.on_auth_view_action(action),
+            // Its keys go to `on_prompt_key`; an action reaching here is not for it.
+            Some(Modal::Prompt(_)) => return Update::default(),
+            None => {}
         }
         if let Some(outcome) = self.measures.on_action(action) {
             return self.on_measures_outcome(outcome);
@@ -1053,31 +1039,31 @@ impl App {
         match action {
             Action::Quit => quit(),
             Action::Help => {
-                self.help = true;
+                self.show(Modal::Help);
                 Update::redraw()
             }
             Action::Subscribe => {
-                self.prompt = Some(Prompt::new(PromptKind::Subscribe, ""));
+                self.show(Modal::Prompt(Prompt::new(PromptKind::Subscribe, "")));
                 Update::redraw()
             }
             Action::Unsubscribe => self.unsubscribe_selected(),
             Action::Disconnect => {
                 self.push_timeline(self.wall_now(), TimelineKind::User("user pressed d".into()));
-                Update::command(Command::Disconnect)
+                Update::command(connection::Command::Disconnect)
             }
             Action::Connect => {
                 self.push_timeline(self.wall_now(), TimelineKind::User("user pressed r".into()));
-                Update::command(Command::Connect)
+                Update::command(connection::Command::Connect)
             }
             Action::Trigger => self.start_trigger(),
             Action::Filter => {
                 let previous = self.filter.text().to_string();
-                self.prompt = Some(Prompt::new(
+                self.show(Modal::Prompt(Prompt::new(
                     PromptKind::Filter {
                         previous: previous.clone(),
                     },
                     &previous,
-                ));
+                )));
                 Update::redraw()
             }
             Action::FocusNext => {
@@ -1139,7 +1125,7 @@ impl App {
 
     fn on_detail_action(&mut self, action: Action) -> Update {
         let page = self.size.height.saturating_sub(6).max(1) as usize;
-        let Some(d) = self.detail.as_mut() else {
+        let Some(d) = self.detail_mut() else {
             return Update::default();
         };
         if scroll_by(&mut d.scroll, action, page) {
@@ -1147,10 +1133,10 @@ impl App {
         }
         match action {
             Action::Quit => return quit(),
-            Action::Back | Action::Open => self.detail = None,
-            Action::Help => self.help = true,
+            Action::Back | Action::Open => self.close_detail(),
+            Action::Help => self.show(Modal::Help),
             Action::Disconnect | Action::Connect => {
-                self.detail = None;
+                self.close_detail();
                 return self.on_action(action);
             }
             _ => return Update::default(),
@@ -1174,7 +1160,7 @@ impl App {
         } else {
             c.status = ChannelStatus::Leaving;
         }
-        Update::command(Command::Unsubscribe { channel })
+        Update::command(connection::Command::Unsubscribe { channel })
     }
 
     fn start_trigger(&mut self) -> Update {
@@ -1200,7 +1186,10 @@ impl App {
             return Update::redraw();
         }
         let channel = c.name.clone();
-        self.prompt = Some(Prompt::new(PromptKind::TriggerEvent { channel }, "client-"));
+        self.show(Modal::Prompt(Prompt::new(
+            PromptKind::TriggerEvent { channel },
+            "client-",
+        )));
         Update::redraw()
     }
 
@@ -1209,10 +1198,11 @@ impl App {
             Pane::Log => {
                 let (_, sel) = self.visible_log();
                 if let Some(e) = sel.and_then(|i| self.log.get(i)) {
-                    self.detail = Some(Detail {
+                    let detail = Detail {
                         entry: e.clone(),
                         scroll: 0,
-                    });
+                    };
+                    self.show(Modal::Detail(detail));
                     return Update::redraw();
                 }
                 Update::default()
@@ -1382,11 +1372,7 @@ impl App {
             MouseEventKind::ScrollUp => -1,
             MouseEventKind::ScrollDown => 1,
             MouseEventKind::Down(MouseButton::Left) => {
-                if self.prompt.is_some()
-                    || self.help
-                    || self.detail.is_some()
-                    || self.overlay.is_some()
-                {
+                if !self.modals.is_empty() {
                     return Update::default();
                 }
                 return match self.areas().pane_at(m.column, m.row) {
@@ -1400,23 +1386,23 @@ impl App {
             _ => return Update::default(),
         };
         let step = dir * WHEEL_LINES as isize;
-        if let Some(d) = self.detail.as_mut() {
-            d.scroll = d.scroll.saturating_add_signed(step);
-            return Update::redraw();
-        }
-        if self.prompt.is_some() || self.help {
-            return Update::default();
-        }
-        match &mut self.overlay {
-            Some(Overlay::Auth(v)) => {
+        // The wheel, like the keys, moves the box on top.
+        match self.modals.last_mut() {
+            Some(Modal::Detail(d)) => {
+                d.scroll = d.scroll.saturating_add_signed(step);
+                return Update::redraw();
+            }
+            Some(Modal::Overlay(Overlay::Auth(v))) => {
                 v.scroll = v.scroll.saturating_add_signed(step);
                 return Update::redraw();
             }
-            Some(Overlay::Picker(p)) => {
+            Some(Modal::Overlay(Overlay::Picker(p))) => {
                 p.move_by(dir);
                 return Update::redraw();
             }
-            Some(Overlay::FaultMenu) => return Update::default(),
+            Some(Modal::Prompt(_) | Modal::Help | Modal::Overlay(Overlay::FaultMenu)) => {
+                return Update::default();
+            }
             None => {}
         }
         let pane = self.areas().pane_at(m.column, m.row).unwrap_or(self.focus);
@@ -1427,7 +1413,7 @@ impl App {
 fn quit() -> Update {
     Update {
         redraw: false,
-        command: Some(Command::Quit),
+        command: Some(Command::QUIT),
         quit: true,
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The mode decides which table is consulted: while a prompt is open (editing) only
 //! submit / cancel / Ctrl-C are bindings and every other key is text, so typing `q` in a
-//! channel name never quits (the bug ratatui's template once had, templates#38). The fault
+//! channel name never quits (a bug ratatui's app template once had). The fault
 //! menu has its own table too, so there `c` means cut, not "clear the log".
 
 use crate::faults::FaultKind;

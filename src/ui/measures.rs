@@ -6,7 +6,8 @@
 use super::keymap::Action;
 use crate::measures::Measures;
 use crate::occupancy::{SortBy, Table};
-use crate::record::{Command, Record};
+use crate::record::Record;
+use crate::session::Command;
 use std::time::Instant;
 
 /// Set to a non-empty value, the measures model is not fed: for measuring what it costs

@@ -5,9 +5,11 @@ use super::app::{App, AppConfig, DashboardInfo, Msg};
 use super::measures::Screen;
 use super::theme::Theme;
 use super::view;
+use crate::connection;
 use crate::occupancy::OccupiedChannel;
 use crate::protocol::RawJson;
-use crate::record::{Command, Record, Stamped, State};
+use crate::record::{Record, Stamped, State};
+use crate::session::Command;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -104,6 +106,7 @@ fn session(theme: Theme) -> Fx {
             status: None,
             response: serde_json::json!({}),
             duration_ms: 14,
+            failure: None,
         },
     );
     let cut = 60..80;
@@ -250,9 +253,9 @@ fn occupancy_screen_polls_only_while_shown_and_enter_subscribes() {
     let u = fx.code(25_000, KeyCode::Enter);
     assert_eq!(
         u.command,
-        Some(Command::Subscribe {
+        Some(Command::Connection(connection::Command::Subscribe {
             channel: "presence-lobby".into()
-        })
+        }))
     );
     let u = fx.key(25_000, 'o');
     assert_eq!(u.command, Some(Command::Occupancy { on: false }));

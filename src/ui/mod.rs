@@ -26,7 +26,7 @@ mod tests;
 pub use app::{App, AppConfig, DashboardInfo, Msg, Update};
 pub use theme::Theme;
 
-use crate::record::Command;
+use crate::session::Command;
 use anyhow::Context;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
 use crossterm::terminal::{
@@ -83,16 +83,19 @@ pub async fn run_with(
     let mut frame_stats = frame_stats::FrameStats::from_env();
 
     loop {
-        // A panic elsewhere has given the terminal back and said what happened: stop
-        // before drawing over the shell.
-        if let Some(message) = crate::panic_report::message() {
-            anyhow::bail!("{message}");
-        }
         if pacer.should_draw(Instant::now()) {
             let started = Instant::now();
-            term.terminal
-                .draw(|f| view::render(&app, f))
-                .context("drawing the dashboard")?;
+            {
+                // Drawing and the panic hook's restore exclude each other, so a panic on
+                // another thread never leaves a half-drawn frame over the shell.
+                let _drawing = TERMINAL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(message) = crate::panic_report::message() {
+                    anyhow::bail!("{message}");
+                }
+                term.terminal
+                    .draw(|f| view::render(&app, f))
+                    .context("drawing the dashboard")?;
+            }
             let now = Instant::now();
             frame_stats.record(now - started);
             pacer.drawn(now);
@@ -179,7 +182,7 @@ pub async fn run_with(
 
 /// Tell the client to close cleanly, without waiting long for a stuck one.
 async fn send_quit(commands: &mpsc::Sender<Command>) {
-    let _ = tokio::time::timeout(Duration::from_millis(500), commands.send(Command::Quit)).await;
+    let _ = tokio::time::timeout(Duration::from_millis(500), commands.send(Command::QUIT)).await;
 }
 
 fn to_msg(ev: Event) -> Option<Msg> {
@@ -276,14 +279,34 @@ pub fn restore_terminal() {
     );
 }
 
-/// Restore the terminal before the panic message is printed, so it is readable.
+/// Held while a frame is drawn, and by the panic hook while it gives the terminal back.
+static TERMINAL_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Restore the terminal before the panic message is printed, so it is readable. The hook
+/// waits for a frame being drawn on another thread to finish (briefly: a panic inside
+/// drawing holds the lock itself, and then the terminal is restored all the same).
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            let deadline = std::time::Instant::now() + Duration::from_millis(200);
+            let guard = loop {
+                match TERMINAL_LOCK.try_lock() {
+                    Ok(g) => break Some(g),
+                    Err(std::sync::TryLockError::Poisoned(p)) => break Some(p.into_inner()),
+                    Err(std::sync::TryLockError::WouldBlock)
+                        if std::time::Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => break None,
+                }
+            };
             restore_terminal();
+            // Still holding the lock: the message is set before any frame could follow.
             previous(info);
+            drop(guard);
         }));
     });
 }

@@ -1,6 +1,7 @@
 //! Presence members of one channel, with recent joins and leaves remembered for a few seconds
 //! so the members pane can highlight them.
 
+use crate::connection::MAX_MEMBERS;
 use crate::record::Member;
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -8,6 +9,9 @@ use std::time::{Duration, Instant};
 
 /// How long a join or a leave stays highlighted.
 pub const HIGHLIGHT: Duration = Duration::from_secs(5);
+
+/// The most recent leaves kept for highlighting.
+const MAX_DEPARTED: usize = 500;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberRow {
@@ -29,11 +33,16 @@ pub struct Roster {
     pub members: IndexMap<String, MemberRow>,
     /// Members who left within [`HIGHLIGHT`], newest last.
     pub departed: Vec<Departed>,
+    /// Members past [`MAX_MEMBERS`]: counted, shown as "+N more", not kept.
+    pub more: usize,
 }
 
 impl Roster {
-    pub fn from_snapshot(me: Option<&Member>, members: &[Member]) -> Roster {
+    /// `count` is the channel's whole membership, which may exceed the members listed.
+    pub fn from_snapshot(me: Option<&Member>, members: &[Member], count: usize) -> Roster {
+        let members = &members[..members.len().min(MAX_MEMBERS + 1)];
         Roster {
+            more: count.saturating_sub(members.len()),
             me: me.map(|m| m.id.clone()),
             members: members
                 .iter()
@@ -53,6 +62,10 @@ impl Roster {
 
     pub fn add(&mut self, id: &str, info: Value, now: Instant) {
         self.departed.retain(|d| d.id != id);
+        if !self.members.contains_key(id) && self.members.len() >= MAX_MEMBERS {
+            self.more += 1;
+            return;
+        }
         self.members.insert(
             id.to_string(),
             MemberRow {
@@ -64,11 +77,17 @@ impl Roster {
 
     pub fn remove(&mut self, id: &str, now: Instant) {
         if let Some(row) = self.members.shift_remove(id) {
+            // Bounded like the roster: a mass leave highlights the newest few hundred.
+            if self.departed.len() >= MAX_DEPARTED {
+                self.departed.remove(0);
+            }
             self.departed.push(Departed {
                 id: id.to_string(),
                 info: row.info,
                 at: now,
             });
+        } else if self.more > 0 {
+            self.more -= 1;
         }
     }
 
@@ -90,8 +109,9 @@ impl Roster {
         changed
     }
 
+    /// Every member, listed or only counted.
     pub fn count(&self) -> usize {
-        self.members.len()
+        self.members.len() + self.more
     }
 }
 
@@ -107,7 +127,7 @@ mod tests {
             id: "1".into(),
             info: json!({"name": "me"}),
         };
-        let mut r = Roster::from_snapshot(Some(&me), std::slice::from_ref(&me));
+        let mut r = Roster::from_snapshot(Some(&me), std::slice::from_ref(&me), 1);
         r.add("2", json!(null), t0);
         assert_eq!(r.count(), 2);
         r.remove("2", t0 + Duration::from_secs(1));
@@ -121,5 +141,30 @@ mod tests {
         r.add("3", json!(1), t0);
         assert!(r.expire(t0 + HIGHLIGHT));
         assert_eq!(r.members["3"].joined_at, None);
+    }
+
+    #[test]
+    fn a_huge_roster_lists_the_cap_and_counts_the_rest() {
+        let t0 = Instant::now();
+        let listed: Vec<Member> = (0..MAX_MEMBERS)
+            .map(|i| Member {
+                id: i.to_string(),
+                info: json!(null),
+            })
+            .collect();
+        let mut r = Roster::from_snapshot(None, &listed, 1_000_000);
+        assert_eq!(
+            (r.members.len(), r.count(), r.more),
+            (MAX_MEMBERS, 1_000_000, 1_000_000 - MAX_MEMBERS)
+        );
+        r.add("late", json!(null), t0);
+        assert_eq!((r.members.len(), r.count()), (MAX_MEMBERS, 1_000_001));
+        r.remove("0", t0);
+        r.remove("unknown", t0);
+        assert_eq!(r.count(), 999_999);
+        for i in 1..2_000 {
+            r.remove(&i.to_string(), t0);
+        }
+        assert!(r.departed.len() <= MAX_DEPARTED);
     }
 }

@@ -2,14 +2,16 @@
 //! drawn to ratatui's `TestBackend` and compared with reviewed insta snapshots.
 
 use super::app::{
-    App, AppConfig, ChannelStatus, DashboardInfo, LogView, Msg, NoticeLevel, Overlay, PromptKind,
-    TimelineKind, Update,
+    App, AppConfig, ChannelStatus, DashboardInfo, LogView, Modal, Msg, NoticeLevel, Overlay,
+    PromptKind, TimelineKind, Update,
 };
 use super::keymap::{Action, Mode};
 use super::theme::Theme;
 use super::view::{self, layout::Pane};
+use crate::connection::Command as ConnCommand;
 use crate::faults::FaultKind;
-use crate::record::{Command, Member, Record, Stamped, State};
+use crate::record::{AuthFailureKind, Member, Record, Stamped, State};
+use crate::session::Command;
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -248,7 +250,7 @@ fn subscribe_prompt_swallows_binding_keys() {
     let u = fx.key(KeyCode::Enter);
     assert_eq!(
         u.command,
-        Some(Command::Subscribe {
+        conn(ConnCommand::Subscribe {
             channel: "quit-d-r-u-c-p".into()
         })
     );
@@ -283,7 +285,7 @@ fn quit_keys() {
     let mut fx = Fx::new();
     let u = fx.ch('q');
     assert!(u.quit);
-    assert_eq!(u.command, Some(Command::Quit));
+    assert_eq!(u.command, conn(ConnCommand::Quit));
     let mut fx = Fx::new();
     fx.ch('/');
     let u = fx.msg(Msg::Key(KeyEvent::new(
@@ -502,7 +504,7 @@ fn trigger_validates_name_and_json() {
     let u = fx.key(KeyCode::Enter);
     assert_eq!(
         u.command,
-        Some(Command::Trigger {
+        conn(ConnCommand::Trigger {
             channel: "presence-room".into(),
             event: "client-typing".into(),
             data: json!({"who": "q"}),
@@ -523,7 +525,7 @@ fn empty_trigger_data_sends_an_empty_object() {
     let u = fx.key(KeyCode::Enter);
     assert_eq!(
         u.command,
-        Some(Command::Trigger {
+        conn(ConnCommand::Trigger {
             channel: "private-a".into(),
             event: "client-x".into(),
             data: json!({}),
@@ -620,7 +622,7 @@ fn unsubscribe_marks_leaving_until_confirmed() {
     let u = fx.ch('u');
     assert_eq!(
         u.command,
-        Some(Command::Unsubscribe {
+        conn(ConnCommand::Unsubscribe {
             channel: "news".into()
         })
     );
@@ -646,8 +648,8 @@ fn unsubscribe_marks_leaving_until_confirmed() {
 #[test]
 fn disconnect_and_reconnect_are_commands_and_timeline_causes() {
     let mut fx = Fx::new();
-    assert_eq!(fx.ch('d').command, Some(Command::Disconnect));
-    assert_eq!(fx.ch('r').command, Some(Command::Connect));
+    assert_eq!(fx.ch('d').command, conn(ConnCommand::Disconnect));
+    assert_eq!(fx.ch('r').command, conn(ConnCommand::Connect));
     let words: Vec<String> = fx.app.timeline().map(|e| format!("{:?}", e.kind)).collect();
     assert_eq!(words.len(), 2);
     assert!(words[0].contains("user pressed d"), "{words:?}");
@@ -835,7 +837,7 @@ fn no_color_theme_draws_no_colours() {
     std::mem::swap(&mut fx.app.timeline, &mut coloured.app.timeline);
     std::mem::swap(&mut fx.app.log, &mut coloured.app.log);
     std::mem::swap(&mut fx.app.status, &mut coloured.app.status);
-    fx.app.help = true;
+    fx.app.modals.push(Modal::Help);
     let term = fx.render(80, 24);
     for cell in term.backend().buffer().content() {
         assert_eq!(cell.fg, Color::Reset, "{cell:?}");
@@ -1021,6 +1023,7 @@ fn busy_with_auth() -> Fx {
         status: None,
         response: json!({"auth": "app-key:0f3c", "channel_data": null, "shared_secret": null}),
         duration_ms: 0,
+        failure: None,
     });
     fx.rec(Record::Auth {
         channel: "private-secret".into(),
@@ -1037,6 +1040,7 @@ fn busy_with_auth() -> Fx {
         status: Some(403),
         response: json!({"error": "auth endpoint answered HTTP 403 Forbidden: {\"message\":\"no\"}"}),
         duration_ms: 12,
+        failure: Some(AuthFailureKind::HttpStatus(403)),
     });
     fx
 }
@@ -1221,6 +1225,80 @@ fn publish_without_the_api_says_why() {
     assert!(fx.app.notice().is_none());
 }
 
+/// Boxes stack: a channel list that arrives while an event's detail is open opens the picker
+/// over it, and the picker is both what is drawn on top and what takes the keys. Closing it
+/// gives the keys back to the detail.
+#[test]
+fn a_picker_that_arrives_over_the_detail_is_on_top_and_takes_the_keys() {
+    let mut fx = busy();
+    fx.app.focus = Pane::Log;
+    fx.ch('L');
+    fx.key(KeyCode::Enter); // list every channel
+    fx.key(KeyCode::Enter); // open the selected event
+    assert!(fx.app.detail().is_some());
+    let names = ["zz-orders-eu", "zz-orders-us"];
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(
+        !names.iter().any(|n| text.contains(n)),
+        "not yet listed\n{text}"
+    );
+
+    fx.rec(Record::Channels {
+        prefix: None,
+        channels: json!({names[0]: {}, names[1]: {}}),
+    });
+    assert!(matches!(
+        fx.app.top_modal(),
+        Some(Modal::Overlay(Overlay::Picker(_)))
+    ));
+    assert!(fx.app.detail().is_some(), "the detail stays open beneath");
+    assert_eq!(fx.app.mode(), Mode::Normal);
+    // Drawn on top: the picker's rows show over the detail.
+    let text = format!("{}", fx.render(80, 24).backend());
+    for name in names {
+        assert!(text.contains(name), "picker hidden: {name}\n{text}");
+    }
+    // The keys go to it: j moves the picker, not the detail's scroll.
+    fx.ch('j');
+    let Some(Overlay::Picker(p)) = fx.app.overlay() else {
+        panic!("picker open: {:?}", fx.app.overlay());
+    };
+    assert_eq!(p.selected, 1);
+    assert_eq!(fx.app.detail().unwrap().scroll, 0);
+    assert_eq!(
+        fx.key(KeyCode::Enter).command,
+        conn(ConnCommand::Subscribe {
+            channel: names[1].into()
+        })
+    );
+    // The picker closed; the detail has the keys again.
+    assert!(fx.app.overlay().is_none());
+    assert!(matches!(fx.app.top_modal(), Some(Modal::Detail(_))));
+    fx.ch('j');
+    assert_eq!(fx.app.detail().unwrap().scroll, 1);
+    fx.key(KeyCode::Esc);
+    assert!(fx.app.top_modal().is_none());
+}
+
+/// Help opened from the detail goes over it and closes back to it.
+#[test]
+fn help_over_the_detail_closes_back_to_it() {
+    let mut fx = busy();
+    fx.app.focus = Pane::Log;
+    fx.key(KeyCode::Enter);
+    fx.ch('?');
+    assert!(matches!(fx.app.top_modal(), Some(Modal::Help)));
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(
+        text.contains("Help: ? or Esc closes"),
+        "help drawn on top\n{text}"
+    );
+    fx.ch('j'); // help ignores it
+    assert_eq!(fx.app.detail().unwrap().scroll, 0);
+    fx.ch('?');
+    assert!(matches!(fx.app.top_modal(), Some(Modal::Detail(_))));
+}
+
 #[test]
 fn channel_picker_subscribes_to_the_chosen_channel() {
     let mut fx = busy();
@@ -1261,7 +1339,7 @@ fn channel_picker_subscribes_to_the_chosen_channel() {
     let u = fx.key(KeyCode::Enter);
     assert_eq!(
         u.command,
-        Some(Command::Subscribe {
+        conn(ConnCommand::Subscribe {
             channel: "presence-lobby".into()
         })
     );
@@ -1395,6 +1473,7 @@ fn auth_inspector_shows_request_response_and_hint() {
         status: None,
         response: json!({"auth": "k:s"}),
         duration_ms: 3,
+        failure: None,
     });
     assert!(fx.app.auth_exchange("private-secret").unwrap().ok);
 }
@@ -1595,6 +1674,11 @@ fn mouse_wheel_moves_inside_the_overlays() {
     }));
     assert_eq!(fx.app.channel_sel, before, "clicks do not reach the panes");
     assert!(fx.app.overlay().is_some());
+}
+
+/// What the dashboard sends when it asks the connection for `c`.
+fn conn(c: ConnCommand) -> Option<Command> {
+    Some(c.into())
 }
 
 /// Text of the whole buffer, row by row.

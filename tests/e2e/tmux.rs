@@ -8,8 +8,20 @@ pub struct Tmux {
     session: String,
 }
 
+/// This test process's own tmux server: no user's sessions, config or environment leak in,
+/// and nothing of ours into theirs.
+fn socket() -> String {
+    format!("chanwatch-tests-{}", std::process::id())
+}
+
 fn tmux(args: &[&str]) -> std::process::Output {
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
     Command::new("tmux")
+        .env_clear()
+        .env("PATH", path)
+        .env("TERM", "xterm-256color")
+        .env("LANG", "C.UTF-8")
+        .args(["-L", &socket(), "-f", "/dev/null"])
         .args(args)
         .output()
         .expect("tmux must be installed (apt-get install tmux)")
@@ -69,6 +81,15 @@ impl Tmux {
     pub fn screen(&self) -> String {
         let out = tmux(&["capture-pane", "-p", "-t", &self.session]);
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The pid of the pane's first process (the program, or the shell running it).
+    pub fn pane_pid(&self) -> u32 {
+        let out = tmux(&["display-message", "-p", "-t", &self.session, "#{pane_pid}"]);
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("tmux gives the pane's pid")
     }
 
     /// Whether the program in the pane has exited.

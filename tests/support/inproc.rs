@@ -7,10 +7,10 @@
 
 use chanwatch::auth::{Authorizer, LocalSigner};
 use chanwatch::client::{self, Authorizers, ClientConfig, ClientHandle};
-use chanwatch::connection::{Endpoint, MachineConfig};
+use chanwatch::connection::{Command, Endpoint, MachineConfig};
 use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer};
 use chanwatch::faults::{FaultHandle, FaultProxy};
-use chanwatch::record::{Command, Record, Stamped, State};
+use chanwatch::record::{Record, Stamped, State};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,11 +72,15 @@ impl Rig {
         machine.handshake_timeout = t.handshake;
         machine.retry_cap = t.retry_cap;
         machine.unavailable_timeout = t.unavailable;
+        // Connections here live a fraction of a second between faults: checking each
+        // fault's own reconnect rule needs the storm guard (tested on its own) off.
+        machine.young_connection = Duration::ZERO;
         ClientConfig {
             machine,
             subscribe: channels.to_vec(),
             auto_connect: true,
             connect_via: Some(self.proxy.addr()),
+            dial: Default::default(),
         }
     }
 

@@ -7,8 +7,10 @@
 pub mod isolated;
 
 use chanwatch::client::{self, AuthProvider, ClientConfig, ClientHandle};
-use chanwatch::connection::{AuthFailure, AuthGrant, AuthRequest, Endpoint, MachineConfig};
-use chanwatch::record::{Command, Record, State};
+use chanwatch::connection::{
+    AuthFailure, AuthFailureKind, AuthGrant, AuthRequest, Command, Endpoint, MachineConfig,
+};
+use chanwatch::record::{Record, State};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::future::Future;
@@ -387,6 +389,7 @@ pub fn fast_config(port: u16) -> ClientConfig {
         subscribe: Vec::new(),
         auto_connect: true,
         connect_via: None,
+        dial: Default::default(),
     }
 }
 
@@ -427,10 +430,11 @@ impl AuthProvider for Refuse {
         req: AuthRequest,
     ) -> Pin<Box<dyn Future<Output = Result<AuthGrant, AuthFailure>> + Send>> {
         Box::pin(async move {
-            Err(AuthFailure {
-                status: Some(403),
-                message: format!("forbidden: {}", req.channel),
-            })
+            Err(AuthFailure::new(
+                AuthFailureKind::HttpStatus(403),
+                format!("forbidden: {}", req.channel),
+            )
+            .with_status(403))
         })
     }
 }

@@ -10,7 +10,7 @@ use bytes::BytesMut;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -23,14 +23,69 @@ use tokio_tungstenite::tungstenite::{Error as WsError, client::uri_mode, stream:
 
 pub type Stream = MaybeTlsStream<TcpStream>;
 
+/// What goes into every upgrade besides the URL: the `Origin` a browser would send (servers
+/// with an origin allow-list refuse connections without it), extra headers (a reverse
+/// proxy's credentials, a cookie) and the certificate authorities trusted for `wss`.
+#[derive(Clone)]
+pub struct Dial {
+    pub origin: Option<String>,
+    /// Checked when configured ([`crate::config::check_ws_header`]); sent in this order.
+    pub headers: Vec<(String, String)>,
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+impl Default for Dial {
+    fn default() -> Dial {
+        Dial {
+            origin: None,
+            headers: Vec::new(),
+            tls: crate::tls::default_config(),
+        }
+    }
+}
+
+/// Header values may be credentials: only their names are shown.
+impl std::fmt::Debug for Dial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Dial")
+            .field("origin", &self.origin)
+            .field("headers", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dial {
+    /// The upgrade request for `url`: tungstenite's, with our origin and headers added.
+    fn request(&self, url: &str) -> Result<http::Request<()>, WsError> {
+        // Checked when configured; an error here is still reported rather than unwrapped.
+        fn format<E: Into<http::Error>>(e: E) -> WsError {
+            WsError::HttpFormat(e.into())
+        }
+        let mut request = url.into_client_request()?;
+        let headers = request.headers_mut();
+        if let Some(origin) = &self.origin {
+            let value = http::HeaderValue::from_str(origin).map_err(format)?;
+            headers.insert(http::header::ORIGIN, value);
+        }
+        for (name, value) in &self.headers {
+            let name = http::header::HeaderName::from_bytes(name.as_bytes()).map_err(format)?;
+            let value = http::HeaderValue::from_str(value).map_err(format)?;
+            headers.append(name, value);
+        }
+        Ok(request)
+    }
+}
+
 /// Connect to `url` (through `via` when given: TCP there, TLS and HTTP for the URL's host)
 /// and upgrade. Returns the stream and the bytes the server sent after its response.
 pub async fn open(
     url: &str,
     via: Option<SocketAddr>,
+    dial: &Dial,
     config: WebSocketConfig,
 ) -> Result<(Stream, BytesMut), WsError> {
-    let request = url.into_client_request()?;
+    let request = dial.request(url)?;
     let (host, port) = host_and_port(request.uri())?;
     let mode = uri_mode(request.uri())?;
     let tcp = match via {
@@ -45,10 +100,10 @@ pub async fn open(
         Mode::Tls => {
             let name = rustls::pki_types::ServerName::try_from(host)
                 .map_err(|_| WsError::Tls(TlsError::InvalidDnsName))?;
-            let tls = tokio_rustls::TlsConnector::from(tls_config())
+            let tls = tokio_rustls::TlsConnector::from(dial.tls.clone())
                 .connect(name, tcp)
                 .await
-                .map_err(WsError::Io)?;
+                .map_err(tls_error)?;
             MaybeTlsStream::Rustls(tls)
         }
     };
@@ -68,21 +123,13 @@ pub async fn open(
     }
 }
 
-/// The same trust as tokio-tungstenite's default: the webpki roots, no client certificate.
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            Arc::new(
-                rustls::ClientConfig::builder()
-                    .with_root_certificates(roots)
-                    .with_no_client_auth(),
-            )
-        })
-        .clone()
+/// tokio-rustls reports a refused handshake as an `io::Error` around the rustls error; the
+/// rustls error says why (unknown issuer, expired ...), so it is kept as such.
+fn tls_error(e: io::Error) -> WsError {
+    match crate::tls::find_rustls_error(&e) {
+        Some(tls) => WsError::Tls(TlsError::Rustls(Box::new(tls.clone()))),
+        None => WsError::Io(e),
+    }
 }
 
 /// Where a ws/wss URL points (with the brackets of an IPv6 address removed, so that it
@@ -267,7 +314,9 @@ mod tests {
     async fn a_frame_in_the_same_packet_as_the_response_is_kept() {
         let (addr, server) = eager_server().await;
         let url = format!("ws://{addr}/app/k?protocol=7");
-        let (_stream, rest) = open(&url, None, WebSocketConfig::default()).await.unwrap();
+        let (_stream, rest) = open(&url, None, &Dial::default(), WebSocketConfig::default())
+            .await
+            .unwrap();
         assert_eq!(&rest[..], b"\x81\x02hi");
         server.await.unwrap();
     }
@@ -293,11 +342,20 @@ mod tests {
         let url = format!("wss://localhost:{}/app/k", addr.port());
         let opened = tokio::time::timeout(
             std::time::Duration::from_secs(10),
-            open(&url, Some(addr), WebSocketConfig::default()),
+            open(
+                &url,
+                Some(addr),
+                &Dial::default(),
+                WebSocketConfig::default(),
+            ),
         )
         .await
         .expect("fails, does not hang");
-        assert!(matches!(opened, Err(WsError::Io(_))), "{:?}", opened.err());
+        assert!(
+            matches!(opened, Err(WsError::Io(_) | WsError::Tls(_))),
+            "{:?}",
+            opened.err()
+        );
     }
 
     #[test]
@@ -328,13 +386,54 @@ mod tests {
         let addr =
             replying(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\n\r\napp disabled").await;
         let url = format!("ws://{addr}/app/k");
-        match open(&url, None, WebSocketConfig::default()).await {
+        match open(&url, None, &Dial::default(), WebSocketConfig::default()).await {
             Err(WsError::Http(response)) => {
                 assert_eq!(response.status(), 403);
                 assert_eq!(response.body().as_deref(), Some(&b"app disabled"[..]));
             }
             other => panic!("{:?}", other.map(|_| ())),
         }
+    }
+
+    #[tokio::test]
+    async fn the_upgrade_carries_the_origin_and_extra_headers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !request.ends_with(b"\r\n\r\n") {
+                let n = tcp.read(&mut chunk).await.unwrap();
+                request.extend_from_slice(&chunk[..n]);
+            }
+            let _ = tcp.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
+            String::from_utf8(request).unwrap().to_ascii_lowercase()
+        });
+        let dial = Dial {
+            origin: Some("https://app.example.com".into()),
+            headers: vec![
+                ("X-Proxy-Token".into(), "abc".into()),
+                ("Cookie".into(), "s=1".into()),
+            ],
+            ..Dial::default()
+        };
+        let url = format!("ws://{addr}/app/k");
+        let opened = open(&url, None, &dial, WebSocketConfig::default()).await;
+        assert!(matches!(opened, Err(WsError::Http(_))));
+        let request = server.await.unwrap();
+        for line in [
+            "origin: https://app.example.com\r\n",
+            "x-proxy-token: abc\r\n",
+            "cookie: s=1\r\n",
+            "sec-websocket-key: ",
+        ] {
+            assert!(request.contains(line), "{line:?} in {request}");
+        }
+        assert!(
+            !format!("{dial:?}").contains("abc"),
+            "header values stay out of Debug"
+        );
     }
 
     #[tokio::test]

@@ -5,9 +5,9 @@
 //! A list answer opens the picker only when it answers a request made here (same prefix,
 //! within [`LIST_WAIT`]); any other answer stays a timeline note.
 
-use super::{App, ChannelStatus, NoticeLevel, Overlay, Prompt, PromptKind, Update, quit};
+use super::{App, ChannelStatus, Modal, NoticeLevel, Overlay, Prompt, PromptKind, Update, quit};
 use crate::protocol::channel::{ChannelKind, MAX_EVENT_NAME, validate_channel_name};
-use crate::record::Command;
+use crate::session::Command;
 use crate::ui::keymap::Action;
 use crate::ui::presence::Roster;
 use serde_json::Value;
@@ -16,12 +16,17 @@ use std::time::{Duration, SystemTime};
 /// How long an answer to `L` or `U` is awaited (the HTTP client gives up after 30 s).
 pub const LIST_WAIT: Duration = Duration::from_secs(60);
 
+/// The most channels the picker lists; the rest of a larger answer is counted ("+N more").
+pub const MAX_PICK: usize = 10_000;
+
 /// The occupied channels of one `L` answer, to subscribe to one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelPicker {
     pub prefix: Option<String>,
     pub items: Vec<PickItem>,
     pub selected: usize,
+    /// Channels in the answer past [`MAX_PICK`], not listed.
+    pub more: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,10 +53,13 @@ impl ChannelPicker {
             })
             .collect();
         items.sort_by(|a, b| a.name.cmp(&b.name));
+        let more = items.len().saturating_sub(MAX_PICK);
+        items.truncate(MAX_PICK);
         Ok(ChannelPicker {
             prefix,
             items,
             selected: 0,
+            more,
         })
     }
 
@@ -124,7 +132,10 @@ impl App {
             .selected_channel()
             .map(|c| c.name.clone())
             .unwrap_or_default();
-        self.prompt = Some(Prompt::new(PromptKind::PublishChannel, &channel));
+        self.show(Modal::Prompt(Prompt::new(
+            PromptKind::PublishChannel,
+            &channel,
+        )));
         Update::redraw()
     }
 
@@ -136,7 +147,7 @@ impl App {
     ) -> Result<Update, String> {
         let next = match kind {
             PromptKind::PublishChannel => {
-                validate_channel_name(value)?;
+                validate_channel_name(value).map_err(|e| e.to_string())?;
                 (
                     PromptKind::PublishEvent {
                         channel: value.to_string(),
@@ -181,14 +192,14 @@ impl App {
             }
             _ => return Err("not a publish step".into()),
         };
-        self.prompt = Some(Prompt::new(next.0, &next.1));
+        self.show(Modal::Prompt(Prompt::new(next.0, &next.1)));
         Ok(Update::redraw())
     }
 
     // ----- channel picker -----
 
     pub(super) fn start_list_channels(&mut self) -> Update {
-        self.prompt = Some(Prompt::new(PromptKind::ListPrefix, ""));
+        self.show(Modal::Prompt(Prompt::new(PromptKind::ListPrefix, "")));
         Update::redraw()
     }
 
@@ -196,7 +207,7 @@ impl App {
         let prefix = if value.is_empty() {
             None
         } else {
-            validate_channel_name(value).map_err(|e| e.replacen("channel name", "prefix", 1))?;
+            validate_channel_name(value).map_err(|e| e.message_for("prefix"))?;
             Some(value.to_string())
         };
         self.pending_list = Some((prefix.clone(), self.now));
@@ -227,7 +238,7 @@ impl App {
             }
             Ok(p) => {
                 self.notice = None;
-                self.overlay = Some(Overlay::Picker(p));
+                self.show(Modal::Overlay(Overlay::Picker(p)));
             }
             Err(e) => self.notify(e, NoticeLevel::Error),
         }
@@ -236,13 +247,13 @@ impl App {
 
     pub(super) fn on_picker_action(&mut self, action: Action) -> Update {
         let page = self.size.height.saturating_sub(8).max(1) as isize;
-        let Some(Overlay::Picker(p)) = self.overlay.as_mut() else {
+        let Some(Overlay::Picker(p)) = self.overlay_mut() else {
             return Update::default();
         };
         match action {
             Action::Quit => return quit(),
-            Action::Back => self.overlay = None,
-            Action::Help => self.help = true,
+            Action::Back => self.close_overlay(),
+            Action::Help => self.show(Modal::Help),
             Action::Up => p.move_by(-1),
             Action::Down => p.move_by(1),
             Action::PageUp => p.move_by(-page),
@@ -259,7 +270,7 @@ impl App {
                     self.notify(format!("cannot subscribe: {e}"), NoticeLevel::Error);
                     return Update::redraw();
                 }
-                self.overlay = None;
+                self.close_overlay();
                 if let Some(i) = self.channels.get_index_of(&name)
                     && matches!(
                         self.channels[i].status,
@@ -453,5 +464,15 @@ mod tests {
         p.move_by(-1);
         assert_eq!(p.selected_item().unwrap().name, "b");
         assert!(ChannelPicker::from_answer(None, &json!([1])).is_err());
+    }
+
+    #[test]
+    fn a_huge_channel_list_is_capped_and_counted() {
+        let n = MAX_PICK + 2_500;
+        let answer: serde_json::Map<String, Value> =
+            (0..n).map(|i| (format!("c-{i:06}"), json!({}))).collect();
+        let p = ChannelPicker::from_answer(None, &Value::Object(answer)).unwrap();
+        assert_eq!((p.items.len(), p.more), (MAX_PICK, 2_500));
+        assert_eq!(p.items[0].name, "c-000000");
     }
 }

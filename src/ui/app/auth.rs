@@ -2,8 +2,9 @@
 //! was asked (method, URL, form and headers, secrets masked by the authorizer) and what
 //! came back, with a hint that names the usual cause of a failure.
 
-use super::{App, NoticeLevel, Overlay, Update, quit};
+use super::{App, Modal, NoticeLevel, Overlay, Update, quit};
 use crate::protocol::channel::ChannelKind;
+use crate::record::AuthFailureKind;
 use crate::ui::keymap::Action;
 use serde_json::Value;
 use std::time::SystemTime;
@@ -21,6 +22,8 @@ pub struct AuthExchange {
     pub status: Option<u16>,
     pub response: Value,
     pub duration_ms: u64,
+    /// What went wrong, when it did.
+    pub failure: Option<AuthFailureKind>,
 }
 
 impl AuthExchange {
@@ -50,55 +53,69 @@ pub struct AuthView {
 /// What to look at when an exchange failed; `None` when it succeeded or nothing specific
 /// is known.
 pub fn auth_hint(channel: &str, x: &AuthExchange) -> Option<String> {
+    use AuthFailureKind as K;
     if x.ok {
         return None;
     }
-    let hint = match x.status {
-        Some(401) => {
+    let hint = match x.failure? {
+        K::HttpStatus(401) => {
             "the endpoint wants credentials: send them with auth headers or params \
-                      (no browser cookie travels from here)"
+             (no browser cookie travels from here)"
         }
-        Some(403) => {
+        K::HttpStatus(403) => {
             "the endpoint refused: check its logs and middleware (is the user \
-                      logged in, and allowed on this channel?)"
+             logged in, and allowed on this channel?)"
         }
-        Some(404) => "nothing answers at this URL: check the endpoint's path",
-        Some(405) => "wrong method for this URL: ajax sends a POST, jsonp a GET",
-        Some(419) => "CSRF token mismatch (Laravel): send X-CSRF-TOKEN or exempt the route",
-        Some(422) => "the endpoint rejected the form; it should read socket_id and channel_name",
-        Some(s) if s >= 500 => "the endpoint failed: its logs hold the error",
-        Some(_) => "the endpoint must answer 200 with {\"auth\":\"key:signature\"}",
-        None => {
-            let m = x.error().unwrap_or_default();
-            if m.contains("channel_data") {
-                if ChannelKind::of(channel) == ChannelKind::Presence {
-                    "presence channels need channel_data in the answer: a JSON string \
-                     holding {\"user_id\":...,\"user_info\":...}"
-                } else {
-                    "the answer's channel_data is unusable"
-                }
-            } else if m.contains("shared_secret") {
-                "encrypted channels need shared_secret in the answer (from the server \
-                 library's encryption master key)"
-            } else if m.contains("did not answer within") {
-                "the endpoint did not answer in time: is it stuck, or is the URL a \
-                 black hole?"
-            } else if m.contains("needs authorization") {
-                "no authorizer is configured: pass --secret (sign locally) or --auth-endpoint"
-            } else if m.contains("auth request to") {
-                "the endpoint could not be reached: is it running at that URL?"
-            } else if m.contains("not valid JSON") || m.contains("JSONP") {
-                "the answer is not the JSON expected; a login or error page is the usual cause"
-            } else if m.contains("auth command") {
-                "the auth command failed: run it by hand with {\"socket_id\":..,\
-                 \"channel_name\":..} on stdin"
+        K::HttpStatus(404) => "nothing answers at this URL: check the endpoint's path",
+        K::HttpStatus(405) => "wrong method for this URL: ajax sends a POST, jsonp a GET",
+        K::HttpStatus(419) => {
+            "CSRF token mismatch (Laravel): send X-CSRF-TOKEN or exempt the route"
+        }
+        K::HttpStatus(422) => {
+            "the endpoint rejected the form; it should read socket_id and channel_name"
+        }
+        K::HttpStatus(s) if s >= 500 => "the endpoint failed: its logs hold the error",
+        // Another status, or a 200 whose body is no grant: the endpoint answered, but not
+        // what it should.
+        K::HttpStatus(_) => ANSWER_200,
+        _ if x.status.is_some() => ANSWER_200,
+        K::BadChannelData => {
+            if ChannelKind::of(channel) == ChannelKind::Presence {
+                "presence channels need channel_data in the answer: a JSON string \
+                 holding {\"user_id\":...,\"user_info\":...}"
             } else {
-                return None;
+                "the answer's channel_data is unusable"
             }
         }
+        K::BadSharedSecret => {
+            "encrypted channels need shared_secret in the answer (from the server \
+             library's encryption master key)"
+        }
+        K::Timeout => {
+            "the endpoint did not answer in time: is it stuck, or is the URL a \
+             black hole?"
+        }
+        K::NotConfigured => {
+            "no authorizer is configured: pass --secret (sign locally) or --auth-endpoint"
+        }
+        K::Unreachable => "the endpoint could not be reached: is it running at that URL?",
+        K::BadJson => {
+            "the answer is not the JSON expected; a login or error page is the usual cause"
+        }
+        K::CommandFailed => {
+            "the auth command failed: run it by hand with {\"socket_id\":..,\
+             \"channel_name\":..} on stdin"
+        }
+        K::BadSocketId => {
+            "the server's socket_id is not digits.digits, so nothing was signed with it: \
+             the server is broken or not a Pusher-protocol server"
+        }
+        K::BadGrant | K::AnswerTooLarge | K::Internal => return None,
     };
     Some(hint.to_string())
 }
+
+const ANSWER_200: &str = "the endpoint must answer 200 with {\"auth\":\"key:signature\"}";
 
 impl App {
     pub(super) fn keep_auth(&mut self, channel: String, exchange: AuthExchange) {
@@ -117,7 +134,10 @@ impl App {
         };
         let channel = c.name.clone();
         if self.auth.contains_key(&channel) {
-            self.overlay = Some(Overlay::Auth(AuthView { channel, scroll: 0 }));
+            self.show(Modal::Overlay(Overlay::Auth(AuthView {
+                channel,
+                scroll: 0,
+            })));
             return Update::redraw();
         }
         let text = if c.kind.needs_auth() {
@@ -131,7 +151,7 @@ impl App {
 
     pub(super) fn on_auth_view_action(&mut self, action: Action) -> Update {
         let page = self.size.height.saturating_sub(6).max(1) as usize;
-        let Some(Overlay::Auth(v)) = self.overlay.as_mut() else {
+        let Some(Overlay::Auth(v)) = self.overlay_mut() else {
             return Update::default();
         };
         if super::scroll_by(&mut v.scroll, action, page) {
@@ -139,8 +159,8 @@ impl App {
         }
         match action {
             Action::Quit => return quit(),
-            Action::Back | Action::Open | Action::InspectAuth => self.overlay = None,
-            Action::Help => self.help = true,
+            Action::Back | Action::Open | Action::InspectAuth => self.close_overlay(),
+            Action::Help => self.show(Modal::Help),
             _ => return Update::default(),
         }
         Update::redraw()
@@ -152,49 +172,56 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn failed(status: Option<u16>, error: &str) -> AuthExchange {
+    fn failed(kind: AuthFailureKind, status: Option<u16>) -> AuthExchange {
         AuthExchange {
             ts: SystemTime::UNIX_EPOCH,
             socket_id: "1.2".into(),
             request: json!({}),
             ok: false,
             status,
-            response: json!({ "error": error }),
+            response: json!({ "error": "words that the hint does not read" }),
             duration_ms: 12,
+            failure: Some(kind),
         }
     }
 
     #[test]
     fn hints_name_the_usual_cause() {
+        use AuthFailureKind as K;
         let h = |ch: &str, x: &AuthExchange| auth_hint(ch, x).unwrap_or_default();
-        assert!(h("private-a", &failed(Some(403), "x")).contains("refused"));
-        assert!(h("private-a", &failed(Some(503), "x")).contains("logs"));
+        let status = |s: u16| failed(K::HttpStatus(s), Some(s));
+        assert!(h("private-a", &status(403)).contains("refused"));
+        assert!(h("private-a", &status(503)).contains("logs"));
+        assert!(h("private-a", &status(302)).contains("must answer 200"));
         assert!(
-            h(
-                "presence-a",
-                &failed(None, "presence authorization has no channel_data: ...")
-            )
-            .contains("presence channels need channel_data")
+            h("presence-a", &failed(K::BadChannelData, None))
+                .contains("presence channels need channel_data")
         );
         assert!(
-            h(
-                "private-encrypted-a",
-                &failed(None, "No shared_secret key in auth payload")
-            )
-            .contains("shared_secret")
+            h("private-a", &failed(K::BadChannelData, None)).contains("channel_data is unusable")
         );
         assert!(
-            h(
-                "private-a",
-                &failed(None, "auth endpoint did not answer within 10s")
-            )
-            .contains("in time")
+            h("private-encrypted-a", &failed(K::BadSharedSecret, None)).contains("shared_secret")
         );
-        assert_eq!(auth_hint("private-a", &failed(None, "something new")), None);
-        let mut ok = failed(None, "");
+        assert!(h("private-a", &failed(K::Timeout, None)).contains("in time"));
+        assert!(h("private-a", &failed(K::NotConfigured, None)).contains("--secret"));
+        assert!(h("private-a", &failed(K::Unreachable, None)).contains("could not be reached"));
+        assert!(h("private-a", &failed(K::BadJson, None)).contains("login or error page"));
+        assert!(h("private-a", &failed(K::CommandFailed, None)).contains("by hand"));
+        // An endpoint's 200 that is no grant gets the endpoint's hint, whatever is wrong.
+        assert!(h("presence-a", &failed(K::BadChannelData, Some(200))).contains("must answer 200"));
+        for kind in [K::BadGrant, K::AnswerTooLarge, K::Internal] {
+            assert_eq!(
+                auth_hint("private-a", &failed(kind, None)),
+                None,
+                "{kind:?}"
+            );
+        }
+        let mut ok = failed(K::Internal, None);
         ok.ok = true;
+        ok.failure = None;
         assert_eq!(auth_hint("private-a", &ok), None);
         assert_eq!(ok.summary(), "ok (12 ms)");
-        assert_eq!(failed(Some(403), "").summary(), "failed 403 (12 ms)");
+        assert_eq!(status(403).summary(), "failed 403 (12 ms)");
     }
 }

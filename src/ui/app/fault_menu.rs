@@ -2,9 +2,9 @@
 //! one sends [`Command::Fault`] and closes the menu; `delay` first asks for its length. The
 //! timeline shows the session's `fault` record, so the key press itself is not noted there.
 
-use super::{App, Overlay, Prompt, PromptKind, Update, quit};
+use super::{App, Modal, Overlay, Prompt, PromptKind, Update, quit};
 use crate::faults::MAX_DELAY_MS;
-use crate::record::Command;
+use crate::session::Command;
 use crate::ui::keymap::Action;
 
 /// The delay offered when the prompt opens.
@@ -12,7 +12,7 @@ pub const DEFAULT_DELAY_MS: u64 = 500;
 
 impl App {
     pub(super) fn open_fault_menu(&mut self) -> Update {
-        self.overlay = Some(Overlay::FaultMenu);
+        self.show(Modal::Overlay(Overlay::FaultMenu));
         Update::redraw()
     }
 
@@ -20,18 +20,18 @@ impl App {
         match action {
             Action::Quit => quit(),
             Action::Cancel => {
-                self.overlay = None;
+                self.close_overlay();
                 Update::redraw()
             }
             Action::Fault(pick) => {
-                self.overlay = None;
+                self.close_overlay();
                 match pick.kind() {
                     Some(kind) => Update::command(Command::Fault(kind)),
                     None => {
-                        self.prompt = Some(Prompt::new(
+                        self.show(Modal::Prompt(Prompt::new(
                             PromptKind::FaultDelay,
                             &DEFAULT_DELAY_MS.to_string(),
-                        ));
+                        )));
                         Update::redraw()
                     }
                 }

@@ -66,6 +66,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Span::styled(" left", t.dim()),
             ]));
         }
+        if r.more > 0 {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "+{} more (the first {} are listed)",
+                    r.more,
+                    crate::connection::MAX_MEMBERS
+                ),
+                t.dim(),
+            )));
+        }
         if let Some(api) = &c.api_users {
             lines.extend(api_lines(t, api, c));
         }
@@ -179,10 +189,9 @@ fn api_lines(t: &Theme, api: &ApiUsers, c: &Channel) -> Vec<Line<'static>> {
 
 /// Rows the members pane has for a channel, for scrolling.
 pub fn row_count(c: &Channel) -> usize {
-    let members = c
-        .roster
-        .as_ref()
-        .map_or(0, |r| r.count() + r.departed.len());
+    let members = c.roster.as_ref().map_or(0, |r| {
+        r.members.len() + r.departed.len() + usize::from(r.more > 0)
+    });
     let api = c.api_users.as_ref().map_or(0, |a| {
         1 + a.ids.len() + usize::from(!a.missing(c.roster.as_ref()).is_empty())
     });

@@ -17,7 +17,7 @@ pub mod prompt;
 pub mod status;
 pub mod timeline;
 
-use super::app::{App, Overlay, PromptKind};
+use super::app::{App, Modal, Overlay, PromptKind};
 use super::measures::Screen;
 use super::theme::Theme;
 use ratatui::Frame;
@@ -35,29 +35,25 @@ pub fn render(app: &App, frame: &mut Frame) {
         frame.area().width,
         areas.footer.y.saturating_sub(areas.status.bottom()),
     );
-    // A measures screen takes the panes' place; overlays still open over it.
+    // A measures screen takes the panes' place; the modals still open over it.
     match app.measures().screen() {
         Some(Screen::Measures) => measures::render(app, frame, main),
         Some(Screen::Occupancy) => occupancy::render(app, frame, main),
         None => render_panes(app, frame, &areas),
     }
     footer::render(app, frame, areas.footer);
-    if app.detail().is_some() {
-        detail::render(app, frame, main);
-    }
-    match app.overlay() {
-        Some(Overlay::FaultMenu) => fault_menu::render(app, frame, main),
-        Some(Overlay::Picker(_)) => picker::render(app, frame, main),
-        Some(Overlay::Auth(_)) => auth::render(app, frame, main),
-        None => {}
-    }
-    if let Some(p) = app.prompt()
-        && !matches!(p.kind, PromptKind::Filter { .. })
-    {
-        prompt::render(app, frame, main);
-    }
-    if app.help_visible() {
-        help::render(app, frame, frame.area());
+    // Bottom-up, so the box that takes the keys is the one drawn on top.
+    for modal in app.modals() {
+        match modal {
+            Modal::Detail(_) => detail::render(app, frame, main),
+            Modal::Overlay(Overlay::FaultMenu) => fault_menu::render(app, frame, main),
+            Modal::Overlay(Overlay::Picker(_)) => picker::render(app, frame, main),
+            Modal::Overlay(Overlay::Auth(_)) => auth::render(app, frame, main),
+            // The filter is edited in the log pane's title, not in a box.
+            Modal::Prompt(p) if matches!(p.kind, PromptKind::Filter { .. }) => {}
+            Modal::Prompt(_) => prompt::render(app, frame, main),
+            Modal::Help => help::render(app, frame, frame.area()),
+        }
     }
 }
 

@@ -62,9 +62,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             }
         })
         .collect();
+    let count = match p.more {
+        0 => p.items.len().to_string(),
+        more => format!("{}, +{more} more", p.items.len()),
+    };
     let what = match &p.prefix {
-        Some(pre) => format!(" Occupied channels {pre}* ({}) ", p.items.len()),
-        None => format!(" Occupied channels ({}) ", p.items.len()),
+        Some(pre) => format!(" Occupied channels {pre}* ({count}) "),
+        None => format!(" Occupied channels ({count}) "),
     };
     let block = Block::bordered()
         .border_type(BorderType::Rounded)

@@ -1,14 +1,14 @@
 //! `chanwatch demo`: the demo server, its traffic and the fault proxy started in-process,
 //! and a session set up to watch them: no network, no config file, no credentials.
 
-use super::{DemoConfig, DemoServer, traffic};
+use super::{DEFAULT_LOG_RING, Setup};
 use crate::auth::{Authorizer, EndpointAuthorizer, LocalUserSigner, UserAuthenticator};
 use crate::client::{Authorizers, ClientConfig};
 use crate::connection::{Endpoint, MachineConfig, Transports};
+use crate::demo::{DemoConfig, DemoServer, traffic};
 use crate::faults::FaultProxy;
 use crate::http_api::HttpApi;
 use crate::session::Extras;
-use crate::setup::{DEFAULT_LOG_RING, Setup};
 use crate::ui::DashboardInfo;
 use anyhow::Context;
 use std::sync::Arc;
@@ -84,6 +84,7 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
             subscribe: traffic::CHANNELS.iter().map(|c| c.to_string()).collect(),
             auto_connect: true,
             connect_via: None,
+            dial: Default::default(),
         },
         auth: Arc::new(Authorizers {
             channel: Authorizer::Endpoint(channel),

@@ -1,0 +1,250 @@
+//! What a user or script asks of a session: a command for the connection, or one that the
+//! session serves itself beside it (a fault, a publish, an HTTP API listing). On stdin each
+//! is one flat JSON object tagged by `cmd`, the format documented in the README; [`Wire`]
+//! is that shape and [`Command`] the split that code matches on.
+
+use crate::connection;
+use crate::faults::FaultKind;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A command for a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Wire", into = "Wire")]
+pub enum Command {
+    /// Passed on to the client task and its connection machine.
+    Connection(connection::Command),
+    /// Inject a fault through the fault proxy or the demo server.
+    Fault(FaultKind),
+    /// Publish a server event through the signed HTTP API (needs app id and secret).
+    Publish {
+        channel: String,
+        event: String,
+        data: Value,
+        /// Leave this connection out of the delivery (`socket_id` in the API call).
+        exclude_self: bool,
+    },
+    /// List occupied channels through the HTTP API, optionally by name prefix.
+    ListChannels { prefix: Option<String> },
+    /// List the users of a presence channel through the HTTP API.
+    ListUsers { channel: String },
+    /// Poll the HTTP API for occupied channels and their counts (`on: true`) or stop.
+    Occupancy { on: bool },
+}
+
+impl Command {
+    /// Close the connection and end the session.
+    pub const QUIT: Command = Command::Connection(connection::Command::Quit);
+}
+
+impl From<connection::Command> for Command {
+    fn from(command: connection::Command) -> Command {
+        Command::Connection(command)
+    }
+}
+
+impl From<FaultKind> for Command {
+    fn from(kind: FaultKind) -> Command {
+        Command::Fault(kind)
+    }
+}
+
+/// The stdin shape: `{"cmd":"subscribe","channel":"a"}`, `{"cmd":"fault","kind":"cut"}` ...
+/// Its variants, their order and their fields are the format (and the order in which an
+/// unknown `cmd` lists the known ones), so change them only compatibly.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+enum Wire {
+    Subscribe {
+        channel: String,
+    },
+    Unsubscribe {
+        channel: String,
+    },
+    Disconnect,
+    Connect,
+    Trigger {
+        channel: String,
+        event: String,
+        #[serde(default)]
+        data: Value,
+    },
+    /// `{"cmd":"fault","kind":"cut"}`, `{"cmd":"fault","kind":"delay","ms":200}`,
+    /// `{"cmd":"fault","kind":"close","code":4200}` ... (see the README).
+    Fault(FaultKind),
+    Publish {
+        channel: String,
+        event: String,
+        #[serde(default)]
+        data: Value,
+        #[serde(default)]
+        exclude_self: bool,
+    },
+    ListChannels {
+        #[serde(default)]
+        prefix: Option<String>,
+    },
+    ListUsers {
+        channel: String,
+    },
+    Signin,
+    Occupancy {
+        on: bool,
+    },
+    Quit,
+}
+
+impl From<Wire> for Command {
+    fn from(wire: Wire) -> Command {
+        use connection::Command as C;
+        match wire {
+            Wire::Subscribe { channel } => C::Subscribe { channel }.into(),
+            Wire::Unsubscribe { channel } => C::Unsubscribe { channel }.into(),
+            Wire::Disconnect => C::Disconnect.into(),
+            Wire::Connect => C::Connect.into(),
+            Wire::Trigger {
+                channel,
+                event,
+                data,
+            } => C::Trigger {
+                channel,
+                event,
+                data,
+            }
+            .into(),
+            Wire::Signin => C::Signin.into(),
+            Wire::Quit => C::Quit.into(),
+            Wire::Fault(kind) => Command::Fault(kind),
+            Wire::Publish {
+                channel,
+                event,
+                data,
+                exclude_self,
+            } => Command::Publish {
+                channel,
+                event,
+                data,
+                exclude_self,
+            },
+            Wire::ListChannels { prefix } => Command::ListChannels { prefix },
+            Wire::ListUsers { channel } => Command::ListUsers { channel },
+            Wire::Occupancy { on } => Command::Occupancy { on },
+        }
+    }
+}
+
+impl From<Command> for Wire {
+    fn from(command: Command) -> Wire {
+        use connection::Command as C;
+        match command {
+            Command::Connection(c) => match c {
+                C::Subscribe { channel } => Wire::Subscribe { channel },
+                C::Unsubscribe { channel } => Wire::Unsubscribe { channel },
+                C::Disconnect => Wire::Disconnect,
+                C::Connect => Wire::Connect,
+                C::Trigger {
+                    channel,
+                    event,
+                    data,
+                } => Wire::Trigger {
+                    channel,
+                    event,
+                    data,
+                },
+                C::Signin => Wire::Signin,
+                C::Quit => Wire::Quit,
+            },
+            Command::Fault(kind) => Wire::Fault(kind),
+            Command::Publish {
+                channel,
+                event,
+                data,
+                exclude_self,
+            } => Wire::Publish {
+                channel,
+                event,
+                data,
+                exclude_self,
+            },
+            Command::ListChannels { prefix } => Wire::ListChannels { prefix },
+            Command::ListUsers { channel } => Wire::ListUsers { channel },
+            Command::Occupancy { on } => Wire::Occupancy { on },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn commands_parse() {
+        let c: Command = serde_json::from_str(r#"{"cmd":"subscribe","channel":"a"}"#).unwrap();
+        assert_eq!(
+            c,
+            Command::Connection(connection::Command::Subscribe {
+                channel: "a".into()
+            })
+        );
+        let c: Command = serde_json::from_str(
+            r#"{"cmd":"trigger","channel":"private-a","event":"client-x","data":{"k":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            Command::Connection(connection::Command::Trigger {
+                channel: "private-a".into(),
+                event: "client-x".into(),
+                data: json!({"k":1})
+            })
+        );
+        assert_eq!(
+            serde_json::from_str::<Command>(r#"{"cmd":"quit"}"#).unwrap(),
+            Command::QUIT
+        );
+        assert!(serde_json::from_str::<Command>(r#"{"cmd":"nope"}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<Command>(r#"{"cmd":"fault","kind":"delay","ms":200}"#).unwrap(),
+            Command::Fault(FaultKind::Delay { ms: 200 })
+        );
+        assert!(serde_json::from_str::<Command>(r#"{"cmd":"fault","kind":"melt"}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<Command>(r#"{"cmd":"list_channels"}"#).unwrap(),
+            Command::ListChannels { prefix: None }
+        );
+    }
+
+    /// An unknown `cmd` is reported with the known ones in the order the README lists them.
+    #[test]
+    fn an_unknown_command_lists_the_known_ones_in_order() {
+        let e = serde_json::from_str::<Command>(r#"{"cmd":"nope"}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown variant `nope`, expected one of `subscribe`, `unsubscribe`, `disconnect`, \
+             `connect`, `trigger`, `fault`, `publish`, `list_channels`, `list_users`, `signin`, \
+             `occupancy`, `quit` at line 1 column 13"
+        );
+    }
+
+    #[test]
+    fn every_command_serialises_back_to_its_line() {
+        for line in [
+            r#"{"cmd":"subscribe","channel":"a"}"#,
+            r#"{"cmd":"unsubscribe","channel":"a"}"#,
+            r#"{"cmd":"disconnect"}"#,
+            r#"{"cmd":"occupancy","on":true}"#,
+            r#"{"cmd":"connect"}"#,
+            r#"{"cmd":"trigger","channel":"private-a","event":"client-x","data":{"k":1}}"#,
+            r#"{"cmd":"fault","kind":"close","code":4200}"#,
+            r#"{"cmd":"publish","channel":"a","event":"e","data":"x","exclude_self":true}"#,
+            r#"{"cmd":"list_channels","prefix":"presence-"}"#,
+            r#"{"cmd":"list_users","channel":"presence-a"}"#,
+            r#"{"cmd":"signin"}"#,
+            r#"{"cmd":"quit"}"#,
+        ] {
+            let c: Command = serde_json::from_str(line).unwrap();
+            assert_eq!(serde_json::to_string(&c).unwrap(), line);
+        }
+    }
+}
