@@ -7,6 +7,8 @@
 #
 #   bench/dashboard-load.sh                 # 20 000 events/s for 30 s, results in bench/results-dashboard.md
 #   RATE=5000 DURATION=10 OUT=/tmp/r.md bench/dashboard-load.sh
+#   MEASURES=off bench/dashboard-load.sh     # the same without the live measures model
+#                                            # (CHANWATCH_NO_MEASURES), to see what it costs
 #
 # Needs tmux and python3. Loopback only. Builds the release binary and the feeder example.
 set -euo pipefail
@@ -16,6 +18,12 @@ RATE=${RATE:-20000}
 DURATION=${DURATION:-30}
 OUT=${OUT:-bench/results-dashboard.md}
 LOG_RING=${LOG_RING:-10000}
+MEASURES=${MEASURES:-on}
+case "$MEASURES" in
+  on) no_measures="" ;;
+  off) no_measures="CHANWATCH_NO_MEASURES=1" ;;
+  *) echo "MEASURES is on or off" >&2; exit 2 ;;
+esac
 command -v tmux >/dev/null || { echo "tmux is needed (apt-get install tmux)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 2; }
 
@@ -39,16 +47,16 @@ port=$(awk '/^port /{print $2}' "$work/feeder.out")
 
 # exec: the pane's process is chanwatch itself, so its pid is the pane's pid.
 tmux new-session -d -s "$session" -x 200 -y 50 -e TERM=xterm-256color \
-  "exec env CHANWATCH_FRAME_STATS=$work/frames.txt XDG_CONFIG_HOME=$work HOME=$work \
+  "exec env $no_measures CHANWATCH_FRAME_STATS=$work/frames.txt XDG_CONFIG_HOME=$work HOME=$work \
    $PWD/target/release/chanwatch --no-tls --host 127.0.0.1 --ws-port $port --key demo-key \
    --log-ring $LOG_RING -s load"
 tmux set-option -t "$session" remain-on-exit on >/dev/null
 pid=$(tmux display-message -p -t "$session" '#{pane_pid}')
 
-python3 - "$session" "$pid" "$work" "$RATE" "$DURATION" "$OUT" "$LOG_RING" <<'PY'
+python3 - "$session" "$pid" "$work" "$RATE" "$DURATION" "$OUT" "$LOG_RING" "$MEASURES" <<'PY'
 import os, random, subprocess, sys, time, datetime, platform
 
-session, pid, work, rate, duration, out, log_ring = sys.argv[1:]
+session, pid, work, rate, duration, out, log_ring, measures = sys.argv[1:]
 pid, rate, duration = int(pid), int(rate), int(duration)
 tck = os.sysconf("SC_CLK_TCK")
 MARK = "words match anywhere"  # a line of the help overlay
@@ -152,7 +160,7 @@ lat_ms = [l * 1000 for l in latencies]
 # Frames during the load only would need timestamps; all frames of the run are reported,
 # and the run is dominated by the load phase.
 rows = [
-    ("CPU (utime+stime / wall)", f"{cpu:.2f} cores", "< 1 core", cpu < 1.0),
+    ("CPU (utime+stime / wall)", f"{cpu:.3f} cores", "< 1 core", cpu < 1.0),
     ("frame draw p50 / p99 / max", f"{pct(frames,50):.2f} / {pct(frames,99):.2f} / {max(frames or [0]):.2f} ms ({len(frames)} frames)", "p99 < 16 ms", pct(frames, 99) < 16),
     ("key-to-screen p50 / p90 / p99 / max", f"{pct(lat_ms,50):.1f} / {pct(lat_ms,90):.1f} / {pct(lat_ms,99):.1f} / {max(lat_ms or [0]):.1f} ms ({len(lat_ms)} probes, {missed} missed)", "< 50 ms", bool(lat_ms) and pct(lat_ms, 99) < 50 and missed == 0),
     ("key-to-screen without load p50 / max", f"{pct(idle,50):.1f} / {max(idle or [0]):.1f} ms ({len(idle)} probes)", "(baseline: tmux round trips)", True),
@@ -169,7 +177,8 @@ md = [
     "# Dashboard under load",
     "",
     f"`bench/dashboard-load.sh` run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on "
-    f"{os.cpu_count()} cores ({cpu_model or platform.machine()}), release build, tmux 200x50.",
+    f"{os.cpu_count()} cores ({cpu_model or platform.machine()}), release build, tmux 200x50, "
+    f"live measures {measures}.",
     f"Feeder: {done} (target {rate}/s for {duration} s, one public channel, ~120-byte events); "
     f"measured over {wall:.1f} s.",
     "",

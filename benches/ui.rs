@@ -1,5 +1,7 @@
 //! Dashboard cost, measured with std::time only: `cargo bench --bench ui`.
 //! 1. Ingest: 100 000 `event` records through `App::update` (log ring of 10 000).
+//!    The same with the measures model off (`AppConfig::measures`), runs interleaved, and the
+//!    measures model alone per event.
 //! 2. Frames: drawing the whole dashboard with a full log to a 200x50 `TestBackend`, following,
 //!    filtered (the filter walks the ring) and paused; mean and p99 per frame.
 //! 3. Detail: opening a 1 MB event and one nested 10 000 deep in the detail view (Enter and
@@ -79,8 +81,13 @@ fn frames(label: &str, app: &App, term: &mut Terminal<TestBackend>) {
     );
 }
 
-fn main() {
-    let mut app = App::new(info(), AppConfig::default(), Instant::now());
+/// The app after connecting and subscribing to the bench's eight channels.
+fn connected_app(measures: bool) -> App {
+    let config = AppConfig {
+        measures,
+        ..AppConfig::default()
+    };
+    let mut app = App::new(info(), config, Instant::now());
     app.update(Msg::Resize(200, 50), Instant::now());
     app.update(
         Msg::Record(Stamped::now(Record::State {
@@ -99,14 +106,53 @@ fn main() {
             Instant::now(),
         );
     }
+    app
+}
 
-    let (events, _) = scale();
+/// Time `events` records through a fresh app.
+fn ingest(measures: bool, events: usize) -> (App, Duration) {
+    let mut app = connected_app(measures);
     let input = records(events);
     let start = Instant::now();
     for r in input {
         black_box(app.update(Msg::Record(r), Instant::now()));
     }
+    (app, start.elapsed())
+}
+
+fn main() {
+    let (events, _) = scale();
+    // Measures on and off, interleaved so that a busy neighbour slows both alike.
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        off.push(ingest(false, events).1);
+        on.push(ingest(true, events).1);
+    }
+    let best = |v: &[Duration]| *v.iter().min().unwrap();
+    println!(
+        "ingest {events} events, best of 3: measures on {:.1} ms, off {:.1} ms ({:+.1} %)",
+        best(&on).as_secs_f64() * 1e3,
+        best(&off).as_secs_f64() * 1e3,
+        (best(&on).as_secs_f64() / best(&off).as_secs_f64() - 1.0) * 100.0
+    );
+    // The model alone, over records already in cache (as they are when they arrive from
+    // the socket), eight channels in turn so the last-channel shortcut never applies.
+    let mut model = chanwatch::measures::Measures::new(Instant::now());
+    let input = records(1000);
+    let now = Instant::now();
+    let start = Instant::now();
+    for _ in 0..events / 1000 {
+        for r in &input {
+            model.on_record(black_box(now), black_box(&r.record));
+        }
+    }
     let took = start.elapsed();
+    println!(
+        "measures model alone: {:.1} ns per event",
+        took.as_secs_f64() * 1e9 / events as f64
+    );
+
+    let (mut app, took) = ingest(true, events);
     println!(
         "ingest {events} events: {:.1} ms, {:.0} events/s (log holds {}, dropped {})",
         took.as_secs_f64() * 1e3,
@@ -133,6 +179,8 @@ fn main() {
     );
     key(&mut app, 'g');
     frames("paused", &app, &mut term);
+    key(&mut app, 'm');
+    frames("measures", &app, &mut term);
 
     let items: Vec<_> = (0..16_000)
         .map(|i| json!({"id": i, "name": format!("item-{i:05}"), "pad": "x".repeat(20)}))

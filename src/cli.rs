@@ -50,6 +50,8 @@ pub struct Cli {
     pub api: ApiArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub measures: measures::MeasureArgs,
 }
 
 /// What to watch, when it is not the server named by the flags.
@@ -607,6 +609,8 @@ fn parse_log_ring(s: &str) -> Result<usize, String> {
         .map_err(|_| format!("\"{s}\" is not a number of events"))?;
     config::check_log_ring(n)
 }
+
+pub mod measures;
 
 #[cfg(test)]
 mod tests;

@@ -244,6 +244,24 @@ impl HttpApi {
         self.request("GET", "/channels", &params, None).await
     }
 
+    /// `GET /apps/<id>/channels` with `info` (a comma list: `subscription_count`,
+    /// `user_count`); which attributes a server accepts for a listing varies (see
+    /// [`crate::occupancy`]).
+    pub async fn channels_with_info(
+        &self,
+        prefix: Option<&str>,
+        info: Option<&str>,
+    ) -> Result<Value, HttpApiError> {
+        let mut params: Vec<(String, String)> = Vec::new();
+        if let Some(p) = prefix {
+            params.push(("filter_by_prefix".to_string(), p.to_string()));
+        }
+        if let Some(i) = info {
+            params.push(("info".to_string(), i.to_string()));
+        }
+        self.request("GET", "/channels", &params, None).await
+    }
+
     /// `GET /apps/<id>/channels/<channel>/users`: the user ids on a presence channel, as
     /// strings (numeric ids are converted).
     pub async fn channel_users(&self, channel: &str) -> Result<Vec<String>, HttpApiError> {

@@ -124,6 +124,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             (setup, extras)
         }
     };
+    extras.sidecar = cli
+        .measures
+        .options(matches!(cli.mode, Some(Mode::Demo)), cli.output.headless);
     if cli.output.fault_proxy && extras.proxy.is_none() {
         let proxy = start_fault_proxy(&setup.client.machine.endpoint).await?;
         setup.client.connect_via = Some(proxy.addr());
@@ -202,6 +205,7 @@ async fn watch(
         // NO_COLOR wins over the file's colours: a monochrome theme ignores its palette.
         theme: Theme::from_env().with_palette(prefs.palette),
         keymap: prefs.keymap,
+        measures: ui::measures::Panel::enabled_from_env(),
         ..AppConfig::default()
     };
     let result = ui::run_with(commands, records, dashboard, config).await;

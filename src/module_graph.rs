@@ -15,6 +15,8 @@ const LAYERS: &[&[&str]] = &[
     &["faults"],
     // What the client reports (records) and the payload cipher.
     &["record", "crypto"],
+    // Live measures and the latency probe's bookkeeping, fed by records (sans-IO).
+    &["measures", "probe"],
     // The sans-IO connection machine and the commands it takes.
     &["connection"],
     // The keymap and the theme a user may set.
@@ -26,10 +28,14 @@ const LAYERS: &[&[&str]] = &[
     // Channel authorization and user authentication.
     &["auth"],
     &["http_api"],
+    // Occupancy polling through the HTTP API, and its table.
+    &["occupancy"],
     // The client task: the machine against a real socket, clock and authorizer.
     &["client"],
     // What may stand beside a client: the demo server (the fault proxy is lower down).
     &["demo"],
+    // The probe, occupancy poll and stats records run beside a session's client.
+    &["sidecar"],
     // The client plus its fault proxy, demo server and HTTP API; all commands.
     &["session"],
     // A recording of a session, and reading one back for replay.

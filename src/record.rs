@@ -6,6 +6,7 @@
 use crate::protocol::RawJson;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 /// Connection states, named as pusher-js names them.
@@ -183,6 +184,28 @@ pub enum Record {
     Pong {
         rtt_ms: u64,
     },
+    /// Live measures every `--stats-interval`: rates, round trips, probe percentiles, uptime
+    /// and outages (see [`Stats`]). Boxed: records are moved by value on
+    /// the hot path, and this one is several times the size of the others.
+    Stats(Box<Stats>),
+    /// One latency probe (`--probe`): published through the HTTP API, then received here
+    /// after `latency_ms`, or `lost`; `api_ms` is the HTTP API's own response time.
+    Probe {
+        seq: u64,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        latency_ms: Option<u64>,
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        lost: bool,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        api_ms: Option<u64>,
+        /// Why the publish failed, when it did.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        error: Option<String>,
+    },
+    /// The app's occupied channels with their counts, from one poll of the HTTP API.
+    Occupancy {
+        channels: Vec<OccupiedChannel>,
+    },
 }
 
 /// What kind of thing made an authorization or user authentication fail. The authorizers
@@ -321,6 +344,108 @@ impl LineWriter {
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(out, s).expect("a str always serialises");
+}
+
+// ----- the shapes inside `stats` and `occupancy` records -----
+
+/// The numbers of a `stats` record (see the README's record table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Events in the last complete second, all channels.
+    pub events_per_s: u64,
+    /// Bytes of event data in the last complete second.
+    pub bytes_per_s: u64,
+    /// Mean events per second over the last minute.
+    pub events_per_s_1m: f64,
+    /// Channels with events in the last minute (the first 64 channels seen are tracked).
+    pub channels: BTreeMap<String, ChannelRate>,
+    /// Ping round trips (the last 300 pongs), when there were any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rtt_ms: Option<Percentiles>,
+    /// The latency probe over its window, when it has run.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub probe: Option<ProbeStats>,
+    pub state: State,
+    /// Share of the time since the first state change spent connected.
+    pub uptime_pct: Option<f64>,
+    /// Time spent in each state, by state name.
+    pub time_in_state_ms: BTreeMap<String, u64>,
+    /// Outages (connected, then not, then connected again) since the start.
+    pub outages: u64,
+    pub mean_reconnect_ms: Option<u64>,
+    /// The latest outages, newest last, with the one going on now.
+    pub recent_outages: Vec<OutageStat>,
+    /// Authorization round trips per channel.
+    pub auth_ms: BTreeMap<String, AuthTimes>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ChannelRate {
+    pub events_per_s: u64,
+    pub bytes_per_s: u64,
+    pub events_per_s_1m: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeStats {
+    /// Probes received in the window.
+    pub received: usize,
+    /// Probes lost in the window.
+    pub lost: usize,
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+    pub p99_ms: Option<u64>,
+    pub max_ms: Option<u64>,
+    /// The HTTP API's own response time to the probe's publish.
+    pub api_p50_ms: Option<u64>,
+    pub api_max_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutageStat {
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cause: Option<String>,
+    /// Still going on.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub ongoing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub max: u64,
+    /// Received samples in the window.
+    pub count: usize,
+}
+
+/// Authorization round trips of one channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthTimes {
+    pub count: u64,
+    pub last_ms: u64,
+    pub mean_ms: u64,
+    pub max_ms: u64,
+}
+
+/// One occupied channel as an `occupancy` record carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OccupiedChannel {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub subscription_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_count: Option<u64>,
+}
+
+impl OccupiedChannel {
+    /// The number the table sorts by and draws: users on presence channels, connections
+    /// elsewhere.
+    pub fn count(&self) -> Option<u64> {
+        self.user_count.or(self.subscription_count)
+    }
 }
 
 #[cfg(test)]

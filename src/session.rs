@@ -39,6 +39,8 @@ pub struct Extras {
     pub demo: Option<DemoHandle>,
     pub traffic: Option<Traffic>,
     pub api: Option<HttpApi>,
+    /// The latency probe, occupancy poll and stats records (see [`crate::sidecar`]).
+    pub sidecar: crate::sidecar::SidecarOptions,
 }
 
 /// The watcher's side of a running session: like a [`ClientHandle`], but it takes every
@@ -80,6 +82,19 @@ async fn route(
     let mut last_state = State::Initialized;
     // Publish calls run beside the loop; their results come back here.
     let (side_tx, mut side_rx) = mpsc::channel::<Record>(64);
+    let (mut sidecar, notices, to_start) = crate::sidecar::Sidecar::start(
+        extras.sidecar.clone(),
+        extras.api.clone(),
+        std::time::Instant::now(),
+    );
+    let _ = out
+        .send_batch(notices.into_iter().map(Stamped::now).collect())
+        .await;
+    for command in to_start {
+        if let Some(tx) = &to_client {
+            let _ = tx.send(command).await;
+        }
+    }
     loop {
         tokio::select! {
             command = commands.recv(), if to_client.is_some() => match command {
@@ -109,6 +124,13 @@ async fn route(
                         tokio::spawn(list_users(api, channel, side_tx.clone()));
                     }
                 }
+                Some(Command::Occupancy { on }) => {
+                    if let Some(record) = sidecar.set_occupancy(on, std::time::Instant::now())
+                        && out.send(Stamped::now(record)).await.is_err()
+                    {
+                        to_client = None;
+                    }
+                }
                 Some(Command::Connection(command)) => {
                     let sent = match &to_client {
                         Some(tx) => tx.send(command).await.is_ok(),
@@ -120,7 +142,9 @@ async fn route(
                 }
             },
             batch = from_client.recv_batch() => {
-                let Some(batch) = batch else { break }; // the client has ended
+                let Some(mut batch) = batch else { break }; // the client has ended
+                let probes = sidecar.observe(&mut batch, std::time::Instant::now());
+                batch.extend(probes.into_iter().map(Stamped::now));
                 for stamped in &batch {
                     if let Record::State { current, socket_id: id, .. } = &stamped.record {
                         socket_id = if *current == State::Connected { id.clone() } else { None };
@@ -129,6 +153,13 @@ async fn route(
                 }
                 if out.send_batch(batch).await.is_err() {
                     to_client = None; // nobody listens: let the client quit
+                }
+            }
+            records = sidecar.next() => {
+                if !records.is_empty()
+                    && out.send_batch(records.into_iter().map(Stamped::now).collect()).await.is_err()
+                {
+                    to_client = None;
                 }
             }
             Some(record) = side_rx.recv() => {

@@ -127,6 +127,31 @@ fn demo_fault_from_the_keyboard() {
     t.wait_for("the program to exit", WAIT, |_| t.dead());
 }
 
+/// `chanwatch demo` with its probe: `m` shows the measures screen with the probe's numbers,
+/// `o` the server's occupancy with the demo's channels, `Esc` goes back to the panes.
+#[test]
+fn demo_measures_and_occupancy_screens() {
+    let command = format!("{} --occupancy-interval 1s demo", bin());
+    let t = Tmux::start("measures", &command, 80, 24);
+    t.wait_for_text("DEMO", WAIT);
+    t.wait_for_text("probe p50", WAIT);
+    t.keys(&["m"]);
+    t.wait_for_text("Events/s", WAIT);
+    t.wait_for("the probe's percentiles and the state band", WAIT, |s| {
+        s.contains("probe p50") && s.contains("p99") && s.contains("█ connected")
+    });
+    t.keys(&["o"]);
+    t.wait_for("the demo's channels with counts", WAIT, |s| {
+        s.contains("Occupancy") && s.contains("ticker") && s.contains("presence-lobby")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("the panes again", WAIT, |s| {
+        s.contains("Channels") && s.contains("Events")
+    });
+    t.keys(&["q"]);
+    t.wait_for("the program to exit", WAIT, |_| t.dead());
+}
+
 /// The demo under a shell that, once chanwatch ends, prints its exit status and whether the
 /// terminal is back in cooked mode (`icanon` and `echo` in `stty -a`).
 fn demo_then_report(env: &str) -> String {

@@ -202,19 +202,19 @@ mod tests {
 
     #[test]
     fn names_and_lists_parse() {
-        let keys = parse("[keys]\nquit = [\"z\", \"ctrl-c\"]\nsubscribe = \"S\"\n").unwrap();
+        let keys = parse("[keys]\nquit = [\"z\", \"ctrl-c\"]\nsubscribe = \"A\"\n").unwrap();
         let km = keys.keymap().unwrap();
         let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(km.action_for(Mode::Normal, &press('z')), Some(Action::Quit));
         assert_eq!(
-            km.action_for(Mode::Normal, &press('S')),
+            km.action_for(Mode::Normal, &press('A')),
             Some(Action::Subscribe)
         );
         assert_eq!(km.action_for(Mode::Normal, &press('s')), None);
         // Written back the way it reads.
         let text = toml::to_string(&keys).unwrap();
         assert!(text.contains("quit = [\"z\", \"ctrl-c\"]"), "{text}");
-        assert!(text.contains("subscribe = \"S\""), "{text}");
+        assert!(text.contains("subscribe = \"A\""), "{text}");
     }
 
     #[test]

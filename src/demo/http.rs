@@ -243,13 +243,17 @@ fn query_route(hub: &Hub, req: &Request, rest: &str) -> Response {
         if user_count && !prefix.starts_with("presence-") {
             return Response::error(400, "info=user_count needs filter_by_prefix=presence-");
         }
+        // As sockudo does: subscription_count for every channel in a listing.
+        let subscription_count = info.contains(&"subscription_count");
         let mut channels = serde_json::Map::new();
         for (name, members) in hub.occupied(prefix) {
-            let attrs = if user_count {
-                json!({ "user_count": members })
-            } else {
-                json!({})
-            };
+            let mut attrs = json!({});
+            if user_count {
+                attrs["user_count"] = Value::from(members);
+            }
+            if subscription_count {
+                attrs["subscription_count"] = Value::from(hub.subscriber_count(&name));
+            }
             channels.insert(name, attrs);
         }
         return Response::json(200, json!({ "channels": channels }));

@@ -49,6 +49,12 @@ pub enum Action {
     ExportLog,
     /// Write the timeline as text (a prompt asks where).
     ExportTimeline,
+    /// Show or hide the measures screen (rates, latency, state band).
+    Measures,
+    /// Show or hide the occupancy screen (occupied channels from the HTTP API).
+    Occupancy,
+    /// Occupancy screen: sort by name or by count.
+    SortOccupancy,
     Help,
     Quit,
     /// Fault menu: inject this fault.
@@ -119,6 +125,9 @@ const ACTION_NAMES: &[(&str, Action)] = &[
     ("inspect_auth", Action::InspectAuth),
     ("export_log", Action::ExportLog),
     ("export_timeline", Action::ExportTimeline),
+    ("measures", Action::Measures),
+    ("occupancy", Action::Occupancy),
+    ("sort_occupancy", Action::SortOccupancy),
     ("help", Action::Help),
     ("quit", Action::Quit),
     ("submit", Action::Submit),
@@ -434,6 +443,9 @@ impl Default for Keymap {
                 b(vec![c('a')], Action::InspectAuth, "auth inspector"),
                 b(vec![c('e')], Action::ExportLog, "export log NDJSON"),
                 b(vec![c('w')], Action::ExportTimeline, "export timeline"),
+                b(vec![c('m')], Action::Measures, "measures screen"),
+                b(vec![c('o')], Action::Occupancy, "occupancy (HTTP API)"),
+                b(vec![c('S')], Action::SortOccupancy, "sort occupancy"),
                 b(vec![c('?')], Action::Help, "this help"),
                 b(vec![c('q'), Chord::ctrl('c')], Action::Quit, "quit"),
             ],
@@ -752,18 +764,18 @@ mod tests {
         let mut km = Keymap::default();
         km.rebind(
             Action::Quit,
-            &[Chord::plain(KeyCode::Char('o')), Chord::ctrl('c')],
+            &[Chord::plain(KeyCode::Char('n')), Chord::ctrl('c')],
         )
         .unwrap();
-        let o = key(KeyCode::Char('o'), KeyModifiers::NONE);
+        let o = key(KeyCode::Char('n'), KeyModifiers::NONE);
         let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
         assert_eq!(km.action_for(Mode::Normal, &o), Some(Action::Quit));
         assert_eq!(km.action_for(Mode::Normal, &q), None);
-        // `o` is text in a prompt and "drop" in the fault menu: neither quits.
+        // `n` is text in a prompt and "no pong" in the fault menu: neither quits.
         assert_eq!(km.action_for(Mode::Editing, &o), None);
         assert_eq!(
             km.action_for(Mode::FaultMenu, &o),
-            Some(Action::Fault(FaultPick::Drop))
+            Some(Action::Fault(FaultPick::NoPong))
         );
         assert_eq!(km.conflict(), None);
         let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL);
@@ -772,7 +784,7 @@ mod tests {
             km.help_sections()[0]
                 .1
                 .iter()
-                .any(|(k, d)| k == "o Ctrl-c" && *d == "quit")
+                .any(|(k, d)| k == "n Ctrl-c" && *d == "quit")
         );
 
         km.rebind(Action::FaultMenu, &[Chord::plain(KeyCode::F(2))])

@@ -28,6 +28,8 @@ pub enum Command {
     ListChannels { prefix: Option<String> },
     /// List the users of a presence channel through the HTTP API.
     ListUsers { channel: String },
+    /// Poll the HTTP API for occupied channels and their counts (`on: true`) or stop.
+    Occupancy { on: bool },
 }
 
 impl Command {
@@ -86,6 +88,9 @@ enum Wire {
         channel: String,
     },
     Signin,
+    Occupancy {
+        on: bool,
+    },
     Quit,
 }
 
@@ -123,6 +128,7 @@ impl From<Wire> for Command {
             },
             Wire::ListChannels { prefix } => Command::ListChannels { prefix },
             Wire::ListUsers { channel } => Command::ListUsers { channel },
+            Wire::Occupancy { on } => Command::Occupancy { on },
         }
     }
 }
@@ -162,6 +168,7 @@ impl From<Command> for Wire {
             },
             Command::ListChannels { prefix } => Wire::ListChannels { prefix },
             Command::ListUsers { channel } => Wire::ListUsers { channel },
+            Command::Occupancy { on } => Wire::Occupancy { on },
         }
     }
 }
@@ -216,7 +223,7 @@ mod tests {
             e.to_string(),
             "unknown variant `nope`, expected one of `subscribe`, `unsubscribe`, `disconnect`, \
              `connect`, `trigger`, `fault`, `publish`, `list_channels`, `list_users`, `signin`, \
-             `quit` at line 1 column 13"
+             `occupancy`, `quit` at line 1 column 13"
         );
     }
 
@@ -226,6 +233,7 @@ mod tests {
             r#"{"cmd":"subscribe","channel":"a"}"#,
             r#"{"cmd":"unsubscribe","channel":"a"}"#,
             r#"{"cmd":"disconnect"}"#,
+            r#"{"cmd":"occupancy","on":true}"#,
             r#"{"cmd":"connect"}"#,
             r#"{"cmd":"trigger","channel":"private-a","event":"client-x","data":{"k":1}}"#,
             r#"{"cmd":"fault","kind":"close","code":4200}"#,

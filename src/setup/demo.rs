@@ -106,6 +106,7 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
         demo: Some(server),
         traffic: Some(traffic),
         api: Some(api),
+        sidecar: Default::default(),
     };
     Ok((setup, extras))
 }

@@ -50,6 +50,8 @@ pub struct AppConfig {
     /// The wall-clock time matching the `now` given to [`App::new`]; `None` reads the system
     /// clock. Tests fix it so rendered times are stable.
     pub wall_clock: Option<SystemTime>,
+    /// Feed the measures model (off only to measure what it costs).
+    pub measures: bool,
 }
 
 impl Default for AppConfig {
@@ -60,6 +62,7 @@ impl Default for AppConfig {
             theme: Theme::coloured(),
             keymap: Keymap::default(),
             wall_clock: None,
+            measures: true,
         }
     }
 }
@@ -388,6 +391,8 @@ pub struct App {
     pub(crate) pending_list: Option<(Option<String>, Instant)>,
     /// Presence channels whose users were asked for with `U`, and when.
     pub(crate) pending_users: IndexMap<String, Instant>,
+    /// The measures and occupancy screens.
+    pub(crate) measures: super::measures::Panel,
     start: Instant,
     start_wall: SystemTime,
 }
@@ -426,6 +431,7 @@ impl App {
             auth: IndexMap::new(),
             pending_list: None,
             pending_users: IndexMap::new(),
+            measures: super::measures::Panel::new(now, config.measures),
             start: now,
             start_wall: config.wall_clock.unwrap_or_else(SystemTime::now),
         }
@@ -479,6 +485,9 @@ impl App {
     }
     pub fn keymap(&self) -> &Keymap {
         &self.keymap
+    }
+    pub fn measures(&self) -> &super::measures::Panel {
+        &self.measures
     }
     /// The latest authorization exchange of a channel.
     pub fn auth_exchange(&self, channel: &str) -> Option<&AuthExchange> {
@@ -555,6 +564,7 @@ impl App {
                 Update::redraw()
             }
             Msg::Tick => {
+                self.measures.on_tick(now);
                 for c in self.channels.values_mut() {
                     if let Some(r) = c.roster.as_mut() {
                         r.expire(now);
@@ -608,6 +618,7 @@ impl App {
 
     fn on_record(&mut self, s: Stamped) {
         let now = self.now;
+        self.measures.on_record(now, &s.record);
         match s.record {
             Record::State {
                 previous,
@@ -837,6 +848,18 @@ impl App {
                 self.status.last_rtt = Some(rtt);
                 self.push_timeline(s.ts, TimelineKind::Pong(rtt));
             }
+            // The measures panel has taken these.
+            Record::Stats(_) | Record::Probe { .. } | Record::Occupancy { .. } => {}
+        }
+    }
+
+    fn on_measures_outcome(&mut self, outcome: super::measures::Outcome) -> Update {
+        use super::measures::Outcome;
+        match outcome {
+            Outcome::Redraw => Update::redraw(),
+            Outcome::Command(c) => Update::command(c),
+            Outcome::Subscribe(channel) => self.subscribe_to(channel),
+            Outcome::MoveChannel(d) => self.move_in(Pane::Channels, Move::By(d)),
         }
     }
 
@@ -1014,6 +1037,9 @@ impl App {
             Some(Modal::Prompt(_)) => return Update::default(),
             None => {}
         }
+        if let Some(outcome) = self.measures.on_action(action) {
+            return self.on_measures_outcome(outcome);
+        }
         match action {
             Action::Quit => quit(),
             Action::Help => {
@@ -1098,6 +1124,8 @@ impl App {
             Action::ExportTimeline => self.start_export(ExportKind::Timeline),
             // Editing-mode and fault-menu actions never come from the normal table.
             Action::Submit | Action::Cancel | Action::Fault(_) => Update::default(),
+            // Taken by the measures panel above when they apply.
+            Action::Measures | Action::Occupancy | Action::SortOccupancy => Update::default(),
         }
     }
 

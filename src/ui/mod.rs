@@ -12,6 +12,7 @@ pub mod format;
 pub mod frame_stats;
 pub use crate::prefs::keymap;
 pub mod log;
+pub mod measures;
 pub mod pacer;
 pub mod presence;
 pub mod replay;
@@ -19,6 +20,8 @@ pub mod replay_bar;
 pub use crate::prefs::theme;
 pub mod view;
 
+#[cfg(test)]
+mod measures_tests;
 #[cfg(test)]
 mod tests;
 

@@ -9,13 +9,16 @@ pub mod footer;
 pub mod help;
 pub mod json;
 pub mod layout;
+pub mod measures;
 pub mod members;
+pub mod occupancy;
 pub mod picker;
 pub mod prompt;
 pub mod status;
 pub mod timeline;
 
 use super::app::{App, Modal, Overlay, PromptKind};
+use super::measures::Screen;
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -26,25 +29,19 @@ use ratatui::widgets::{Block, BorderType, Borders};
 pub fn render(app: &App, frame: &mut Frame) {
     let areas = layout::compute(frame.area(), app.focus());
     status::render(app, frame, areas.status);
-    if let Some(r) = areas.channels {
-        channels::render(app, frame, r);
-    }
-    if let Some(r) = areas.members {
-        members::render(app, frame, r);
-    }
-    if let Some(r) = areas.log {
-        events::render(app, frame, r);
-    }
-    if let Some(r) = areas.timeline {
-        timeline::render(app, frame, r);
-    }
-    footer::render(app, frame, areas.footer);
     let main = Rect::new(
         frame.area().x,
         areas.status.bottom(),
         frame.area().width,
         areas.footer.y.saturating_sub(areas.status.bottom()),
     );
+    // A measures screen takes the panes' place; the modals still open over it.
+    match app.measures().screen() {
+        Some(Screen::Measures) => measures::render(app, frame, main),
+        Some(Screen::Occupancy) => occupancy::render(app, frame, main),
+        None => render_panes(app, frame, &areas),
+    }
+    footer::render(app, frame, areas.footer);
     // Bottom-up, so the box that takes the keys is the one drawn on top.
     for modal in app.modals() {
         match modal {
@@ -57,6 +54,21 @@ pub fn render(app: &App, frame: &mut Frame) {
             Modal::Prompt(_) => prompt::render(app, frame, main),
             Modal::Help => help::render(app, frame, frame.area()),
         }
+    }
+}
+
+fn render_panes(app: &App, frame: &mut Frame, areas: &layout::Areas) {
+    if let Some(r) = areas.channels {
+        channels::render(app, frame, r);
+    }
+    if let Some(r) = areas.members {
+        members::render(app, frame, r);
+    }
+    if let Some(r) = areas.log {
+        events::render(app, frame, r);
+    }
+    if let Some(r) = areas.timeline {
+        timeline::render(app, frame, r);
     }
 }
 

@@ -43,6 +43,23 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             t.value(),
         ),
     ];
+    // Rates and the probe come before the socket id, so that 80 columns still show them.
+    let measures = app.measures();
+    if measures.enabled() {
+        let m = measures.model();
+        second.extend([
+            sep(),
+            Span::styled("ev/s ", t.label()),
+            Span::styled(m.events_per_s(app.now).to_string(), t.value()),
+        ]);
+        if let Some(p) = m.probe().percentiles() {
+            second.extend([
+                sep(),
+                Span::styled("probe p50 ", t.label()),
+                Span::styled(format!("{}ms", p.p50), t.value()),
+            ]);
+        }
+    }
     if let Some(id) = &st.socket_id {
         second.extend([
             sep(),

@@ -1,0 +1,130 @@
+//! Flags of the live measures: the latency probe, the occupancy poll and `stats` records.
+
+use crate::config;
+use crate::probe::{DEFAULT_INTERVAL, ProbeConfig};
+use crate::sidecar::{DEFAULT_OCCUPANCY_INTERVAL, SidecarOptions};
+use clap::Args;
+use std::time::Duration;
+
+/// Below this, probing would mostly measure itself (and load the server's API).
+const MIN_PROBE_INTERVAL: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Measures")]
+pub struct MeasureArgs {
+    /// End-to-end latency probe: publish a small event through the HTTP API every INTERVAL
+    /// [default: 1s] and time its arrival here (needs the app id and secret; on in the demo).
+    #[arg(long, global = true, value_name = "INTERVAL", num_args = 0..=1,
+          default_missing_value = "1s", value_parser = parse_probe_interval)]
+    pub probe: Option<Duration>,
+    /// No latency probe, not even in the demo.
+    #[arg(long, global = true, conflicts_with = "probe")]
+    pub no_probe: bool,
+    /// The channel probes go through, subscribed automatically [default: chanwatch-probe].
+    #[arg(long, global = true, value_name = "CHANNEL", value_parser = config::check_channel)]
+    pub probe_channel: Option<String>,
+    /// Show probe events in the log and the record stream (hidden by default).
+    #[arg(long, global = true)]
+    pub show_probe: bool,
+    /// Poll the HTTP API for occupied channels and their counts this often [default: 5s]:
+    /// in the dashboard while its occupancy view is open; headless only when given.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = config::parse_duration)]
+    pub occupancy_interval: Option<Duration>,
+    /// Emit a `stats` record this often (headless; off by default).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = config::parse_duration)]
+    pub stats_interval: Option<Duration>,
+}
+
+fn parse_probe_interval(s: &str) -> Result<Duration, String> {
+    let d = config::parse_duration(s)?;
+    if d < MIN_PROBE_INTERVAL {
+        return Err("must be at least 100ms".into());
+    }
+    Ok(d)
+}
+
+impl MeasureArgs {
+    /// The session's options. `demo`: the probe is on unless `--no-probe`. `headless`: the
+    /// occupancy poll starts at once when `--occupancy-interval` is given.
+    pub fn options(&self, demo: bool, headless: bool) -> SidecarOptions {
+        let interval = match (self.probe, demo && !self.no_probe) {
+            (Some(d), _) => Some(d),
+            (None, true) => Some(DEFAULT_INTERVAL),
+            (None, false) => None,
+        };
+        let probe = interval.map(|interval| {
+            let mut p = ProbeConfig::new(interval);
+            if let Some(c) = &self.probe_channel {
+                p.channel = c.clone();
+            }
+            p.show = self.show_probe;
+            p
+        });
+        SidecarOptions {
+            probe,
+            occupancy_interval: self
+                .occupancy_interval
+                .unwrap_or(DEFAULT_OCCUPANCY_INTERVAL),
+            occupancy_at_start: headless && self.occupancy_interval.is_some(),
+            stats_interval: self.stats_interval,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::Cli;
+    use clap::Parser;
+    use std::time::Duration;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("chanwatch").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn probe_flags() {
+        let o = parse(&["--probe", "--key", "k"])
+            .measures
+            .options(false, true);
+        assert_eq!(o.probe.unwrap().interval, Duration::from_secs(1));
+        let o = parse(&["--probe", "250ms"]).measures.options(false, false);
+        assert_eq!(o.probe.unwrap().interval, Duration::from_millis(250));
+        assert!(parse(&[]).measures.options(false, false).probe.is_none());
+        let demo = parse(&["demo"]).measures.options(true, false);
+        assert_eq!(demo.probe.unwrap().channel, "chanwatch-probe");
+        assert!(
+            parse(&["demo", "--no-probe"])
+                .measures
+                .options(true, false)
+                .probe
+                .is_none()
+        );
+        let c = parse(&["demo", "--probe-channel", "p2", "--show-probe"])
+            .measures
+            .options(true, false);
+        assert!(c.probe.as_ref().unwrap().show);
+        assert_eq!(c.probe.unwrap().channel, "p2");
+        assert!(Cli::try_parse_from(["chanwatch", "--probe", "10ms"]).is_err());
+    }
+
+    #[test]
+    fn occupancy_and_stats_flags() {
+        let o = parse(&["--occupancy-interval", "2s", "--stats-interval", "1s"])
+            .measures
+            .options(false, true);
+        assert!(o.occupancy_at_start);
+        assert_eq!(o.occupancy_interval, Duration::from_secs(2));
+        assert_eq!(o.stats_interval, Some(Duration::from_secs(1)));
+        let o = parse(&["--occupancy-interval", "2s"])
+            .measures
+            .options(false, false);
+        assert!(
+            !o.occupancy_at_start,
+            "the dashboard polls only while the view is open"
+        );
+        assert_eq!(
+            parse(&[]).measures.options(false, true).stats_interval,
+            None
+        );
+    }
+}

@@ -1,0 +1,289 @@
+//! The measures and occupancy screens driven through the app, drawn to `TestBackend` and
+//! compared with reviewed insta snapshots (80x24, in colour and with `NO_COLOR`).
+
+use super::app::{App, AppConfig, DashboardInfo, Msg};
+use super::measures::Screen;
+use super::theme::Theme;
+use super::view;
+use crate::connection;
+use crate::occupancy::OccupiedChannel;
+use crate::protocol::RawJson;
+use crate::record::{Record, Stamped, State};
+use crate::session::Command;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+struct Fx {
+    app: App,
+    t0: Instant,
+    wall0: SystemTime,
+}
+
+impl Fx {
+    fn new(theme: Theme) -> Fx {
+        let t0 = Instant::now();
+        let wall0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let config = AppConfig {
+            theme,
+            wall_clock: Some(wall0),
+            ..AppConfig::default()
+        };
+        let info = DashboardInfo {
+            host: "127.0.0.1:6001".into(),
+            key: "app-key".into(),
+            tls: false,
+            demo: true,
+        };
+        let mut app = App::new(info, config, t0);
+        app.update(Msg::Resize(80, 24), t0);
+        Fx { app, t0, wall0 }
+    }
+
+    fn rec(&mut self, ms: u64, record: Record) {
+        let ts = self.wall0 + Duration::from_millis(ms);
+        let now = self.t0 + Duration::from_millis(ms);
+        self.app.update(Msg::Record(Stamped { ts, record }), now);
+    }
+
+    fn key(&mut self, ms: u64, c: char) -> super::app::Update {
+        let now = self.t0 + Duration::from_millis(ms);
+        let code = KeyCode::Char(c);
+        self.app
+            .update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
+    }
+
+    fn code(&mut self, ms: u64, code: KeyCode) -> super::app::Update {
+        let now = self.t0 + Duration::from_millis(ms);
+        self.app
+            .update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
+    }
+
+    fn render(&self) -> Terminal<TestBackend> {
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        term.draw(|f| view::render(&self.app, f)).unwrap();
+        term
+    }
+}
+
+fn state(previous: State, current: State, cause: Option<&str>) -> Record {
+    Record::State {
+        previous,
+        current,
+        socket_id: (current == State::Connected).then(|| "1.2".to_string()),
+        cause: cause.map(str::to_string),
+    }
+}
+
+fn event(channel: &str) -> Record {
+    Record::Event {
+        channel: Some(channel.into()),
+        event: "tick".into(),
+        data: RawJson::parse(r#"{"n":1}"#).unwrap(),
+        user_id: None,
+        decrypted: false,
+    }
+}
+
+/// Two minutes of a demo-like session: two channels at varying rates, pings, a probe a
+/// second, and a cut that ends in a reconnect.
+fn session(theme: Theme) -> Fx {
+    let mut fx = Fx::new(theme);
+    fx.rec(0, state(State::Initialized, State::Connecting, None));
+    fx.rec(300, state(State::Connecting, State::Connected, None));
+    for ch in ["news", "ticker"] {
+        fx.rec(310, Record::Subscribed { channel: ch.into() });
+    }
+    fx.rec(
+        320,
+        Record::Auth {
+            channel: "ticker".into(),
+            socket_id: "1.2".into(),
+            request: serde_json::json!({}),
+            ok: true,
+            status: None,
+            response: serde_json::json!({}),
+            duration_ms: 14,
+            failure: None,
+        },
+    );
+    let cut = 60..80;
+    for s in 0..120u64 {
+        let at = s * 1000;
+        if !cut.contains(&s) {
+            let ticker = 10 + (s % 20);
+            for i in 0..ticker {
+                fx.rec(at + i * 20, event("ticker"));
+            }
+            for i in 0..(s / 10) {
+                fx.rec(at + 500 + i, event("news"));
+            }
+            let latency = 3 + (s % 7);
+            fx.rec(
+                at + 900,
+                Record::Probe {
+                    seq: s,
+                    latency_ms: Some(latency),
+                    lost: false,
+                    api_ms: Some(2),
+                    error: None,
+                },
+            );
+        } else if s < 66 {
+            fx.rec(
+                at + 900,
+                Record::Probe {
+                    seq: s,
+                    latency_ms: None,
+                    lost: true,
+                    api_ms: Some(2),
+                    error: None,
+                },
+            );
+        }
+        if s % 10 == 5 && !cut.contains(&s) {
+            fx.rec(at + 100, Record::Pong { rtt_ms: 1 + s / 20 });
+        }
+    }
+    fx.rec(
+        60_000,
+        Record::Fault {
+            fault: "cut".into(),
+        },
+    );
+    fx.rec(
+        70_000,
+        state(State::Connected, State::Connecting, Some("pong timeout")),
+    );
+    fx.rec(75_000, state(State::Connecting, State::Unavailable, None));
+    fx.rec(
+        79_500,
+        Record::Fault {
+            fault: "restore".into(),
+        },
+    );
+    fx.rec(80_000, state(State::Unavailable, State::Connected, None));
+    fx
+}
+
+#[test]
+fn snapshot_measures_80x24() {
+    let mut fx = session(Theme::coloured());
+    fx.key(120_000, 'm');
+    fx.code(120_000, KeyCode::Down); // select "ticker"
+    assert_eq!(fx.app.measures().screen(), Some(Screen::Measures));
+    assert_eq!(fx.app.selected_channel().unwrap().name, "ticker");
+    let term = fx.render();
+    insta::assert_snapshot!("measures_80x24", term.backend());
+    assert!(
+        term.backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.fg != Color::Reset),
+        "the coloured theme does use colour"
+    );
+}
+
+#[test]
+fn snapshot_measures_80x24_no_color() {
+    let mut fx = session(Theme::monochrome());
+    fx.key(120_000, 'm');
+    fx.code(120_000, KeyCode::Down);
+    let term = fx.render();
+    for cell in term.backend().buffer().content() {
+        assert_eq!(cell.fg, Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, Color::Reset, "{cell:?}");
+    }
+    let text = format!("{}", term.backend());
+    // Without colour, the series and states still differ by their glyphs.
+    for glyph in [
+        "⣿ total",
+        "• ticker",
+        "• rtt",
+        "⣿ probe p50",
+        "▀ p99",
+        "█",
+        "░",
+        "!",
+    ] {
+        assert!(text.contains(glyph), "{glyph:?} missing\n{text}");
+    }
+    insta::assert_snapshot!("measures_80x24_no_color", term.backend());
+}
+
+#[test]
+fn the_status_bar_shows_events_per_second_and_the_probe_p50() {
+    let fx = session(Theme::coloured());
+    let mut fx = fx;
+    fx.app
+        .update(Msg::Tick, fx.t0 + Duration::from_millis(119_500));
+    let text = format!("{}", fx.render().backend());
+    assert!(text.contains("ev/s 39"), "{text}");
+    assert!(text.contains("probe p50 "), "{text}");
+}
+
+#[test]
+fn occupancy_screen_polls_only_while_shown_and_enter_subscribes() {
+    let mut fx = Fx::new(Theme::coloured());
+    let u = fx.key(0, 'o');
+    assert_eq!(u.command, Some(Command::Occupancy { on: true }));
+    let ch = |name: &str, subs: Option<u64>, users: Option<u64>| OccupiedChannel {
+        name: name.into(),
+        subscription_count: subs,
+        user_count: users,
+    };
+    for (i, n) in [1u64, 2, 4, 3, 5].into_iter().enumerate() {
+        fx.rec(
+            i as u64 * 5000,
+            Record::Occupancy {
+                channels: vec![
+                    ch("news", Some(n), None),
+                    ch("presence-lobby", Some(3), Some(n + 1)),
+                    ch("ticker", Some(12), None),
+                ],
+            },
+        );
+    }
+    fx.key(25_000, 'S'); // by count: ticker (12), presence-lobby (6), news (5)
+    fx.code(25_000, KeyCode::Down);
+    insta::assert_snapshot!("occupancy_80x24", fx.render().backend());
+    let u = fx.code(25_000, KeyCode::Enter);
+    assert_eq!(
+        u.command,
+        Some(Command::Connection(connection::Command::Subscribe {
+            channel: "presence-lobby".into()
+        }))
+    );
+    let u = fx.key(25_000, 'o');
+    assert_eq!(u.command, Some(Command::Occupancy { on: false }));
+    assert_eq!(fx.app.measures().screen(), None);
+}
+
+#[test]
+fn with_measures_off_nothing_is_counted() {
+    let t0 = Instant::now();
+    let config = AppConfig {
+        measures: false,
+        ..AppConfig::default()
+    };
+    let info = DashboardInfo {
+        host: "h".into(),
+        key: "k".into(),
+        tls: false,
+        demo: false,
+    };
+    let mut app = App::new(info, config, t0);
+    let ts = SystemTime::now();
+    app.update(
+        Msg::Record(Stamped {
+            ts,
+            record: event("a"),
+        }),
+        t0,
+    );
+    let later = t0 + Duration::from_secs(1);
+    assert_eq!(app.measures().model().events_per_s(later), 0);
+}
