@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chanwatch_global_optspecs
-    string join \n config= profile= url= key= cluster= host= ws-port= wss-port= tls no-tls path= origin= ws-header= ca-file= enabled-transports= disabled-transports= activity-timeout= pong-timeout= unavailable-timeout= retry-cap= handshake-timeout= s/subscribe= secret= secret-file= auth-endpoint= auth-transport= auth-param= auth-header= auth-header-file= auth-command= user-id= user-info= encryption-master-key= encryption-master-key-file= auth-timeout= signin user-auth-endpoint= user-auth-transport= user-auth-param= user-auth-header= user-auth-command= user-data= user-auth-header-file= app-id= api-host= api-port= headless fault-proxy print-config log-ring= log-bytes= log-file= v/verbose h/help V/version
+    string join \n config= profile= url= key= cluster= host= ws-port= wss-port= tls no-tls path= origin= ws-header= ca-file= enabled-transports= disabled-transports= activity-timeout= pong-timeout= unavailable-timeout= retry-cap= handshake-timeout= s/subscribe= secret= secret-file= auth-endpoint= auth-transport= auth-param= auth-header= auth-header-file= auth-command= user-id= user-info= encryption-master-key= encryption-master-key-file= auth-timeout= signin user-auth-endpoint= user-auth-transport= user-auth-param= user-auth-header= user-auth-command= user-data= user-auth-header-file= app-id= api-host= api-port= headless fault-proxy print-config log-ring= log-bytes= record= log-file= v/verbose probe= no-probe probe-channel= show-probe occupancy-interval= stats-interval= h/help V/version
 end
 
 function __fish_chanwatch_needs_command
@@ -69,7 +69,12 @@ complete -c chanwatch -n "__fish_chanwatch_needs_command" -l api-host -d 'HTTP A
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l api-port -d 'HTTP API port, when not the WebSocket\'s' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l log-ring -d 'How many events the dashboard\'s log keeps [default: 10000]' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l log-bytes -d 'The most memory the dashboard\'s log may use, e.g. 64MiB; the oldest events go first [default: 64MiB]' -r
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l record -d 'Record the session to this file: every record, as headless mode prints it, and the commands issued, after a header line (see `chanwatch replay`)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -77,12 +82,15 @@ complete -c chanwatch -n "__fish_chanwatch_needs_command" -l headless -d 'No das
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l fault-proxy -d 'Put a fault-injection proxy on loopback between chanwatch and the server, so that cut/drop/down/delay faults can be injected (always on in the demo)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l print-config -d 'Print the merged configuration (secrets masked) and where it came from, then exit'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -s v -l verbose -d 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)'
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l no-probe -d 'No latency probe, not even in the demo'
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -s h -l help -d 'Print help'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -s V -l version -d 'Print version'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "demo" -d 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "completions" -d 'Print a completion script for SHELL on stdout (see the README for where it goes)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "config" -d 'The config file: write a commented starter one, or show where it is looked for'
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "replay" -d 'Replay a recording made with --record: the dashboard at the recorded pace, or its records as NDJSON with --headless'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l config -d 'Config file to read instead of the default one (it must exist)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l profile -d 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)' -r
@@ -129,7 +137,12 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l api-host -d
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l api-port -d 'HTTP API port, when not the WebSocket\'s' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l log-ring -d 'How many events the dashboard\'s log keeps [default: 10000]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l log-bytes -d 'The most memory the dashboard\'s log may use, e.g. 64MiB; the oldest events go first [default: 64MiB]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l record -d 'Record the session to this file: every record, as headless mode prints it, and the commands issued, after a header line (see `chanwatch replay`)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -137,6 +150,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l headless -d
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l fault-proxy -d 'Put a fault-injection proxy on loopback between chanwatch and the server, so that cut/drop/down/delay faults can be injected (always on in the demo)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l print-config -d 'Print the merged configuration (secrets masked) and where it came from, then exit'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -s v -l verbose -d 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l no-probe -d 'No latency probe, not even in the demo'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l config -d 'Config file to read instead of the default one (it must exist)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l profile -d 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)' -r
@@ -183,7 +198,12 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l api-
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l api-port -d 'HTTP API port, when not the WebSocket\'s' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l log-ring -d 'How many events the dashboard\'s log keeps [default: 10000]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l log-bytes -d 'The most memory the dashboard\'s log may use, e.g. 64MiB; the oldest events go first [default: 64MiB]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l record -d 'Record the session to this file: every record, as headless mode prints it, and the commands issued, after a header line (see `chanwatch replay`)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -191,6 +211,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l head
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l fault-proxy -d 'Put a fault-injection proxy on loopback between chanwatch and the server, so that cut/drop/down/delay faults can be injected (always on in the demo)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l print-config -d 'Print the merged configuration (secrets masked) and where it came from, then exit'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -s v -l verbose -d 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l no-probe -d 'No latency probe, not even in the demo'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l config -d 'Config file to read instead of the default one (it must exist)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l profile -d 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)' -r
@@ -237,7 +259,12 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l api-host -d 
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l api-port -d 'HTTP API port, when not the WebSocket\'s' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l log-ring -d 'How many events the dashboard\'s log keeps [default: 10000]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l log-bytes -d 'The most memory the dashboard\'s log may use, e.g. 64MiB; the oldest events go first [default: 64MiB]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l record -d 'Record the session to this file: every record, as headless mode prints it, and the commands issued, after a header line (see `chanwatch replay`)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -245,6 +272,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l headless -d 
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l fault-proxy -d 'Put a fault-injection proxy on loopback between chanwatch and the server, so that cut/drop/down/delay faults can be injected (always on in the demo)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l print-config -d 'Print the merged configuration (secrets masked) and where it came from, then exit'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -s v -l verbose -d 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l no-probe -d 'No latency probe, not even in the demo'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -s h -l help -d 'Print help'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l config -d 'Config file to read instead of the default one (it must exist)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l profile -d 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)' -r
@@ -291,7 +320,12 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fi
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l api-port -d 'HTTP API port, when not the WebSocket\'s' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l log-ring -d 'How many events the dashboard\'s log keeps [default: 10000]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l log-bytes -d 'The most memory the dashboard\'s log may use, e.g. 64MiB; the oldest events go first [default: 64MiB]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l record -d 'Record the session to this file: every record, as headless mode prints it, and the commands issued, after a header line (see `chanwatch replay`)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -299,6 +333,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fi
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l fault-proxy -d 'Put a fault-injection proxy on loopback between chanwatch and the server, so that cut/drop/down/delay faults can be injected (always on in the demo)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l print-config -d 'Print the merged configuration (secrets masked) and where it came from, then exit'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -s v -l verbose -d 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l no-probe -d 'No latency probe, not even in the demo'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -s h -l help -d 'Print help'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -f -a "init" -d 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given; never overwrites a file. Prints the path'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -f -a "path" -d 'Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or the platform\'s config directory), whether or not it exists'
@@ -348,7 +384,12 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l api-port -d 'HTTP API port, when not the WebSocket\'s' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l log-ring -d 'How many events the dashboard\'s log keeps [default: 10000]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l log-bytes -d 'The most memory the dashboard\'s log may use, e.g. 64MiB; the oldest events go first [default: 64MiB]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l record -d 'Record the session to this file: every record, as headless mode prints it, and the commands issued, after a header line (see `chanwatch replay`)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -356,6 +397,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l fault-proxy -d 'Put a fault-injection proxy on loopback between chanwatch and the server, so that cut/drop/down/delay faults can be injected (always on in the demo)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l print-config -d 'Print the merged configuration (secrets masked) and where it came from, then exit'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l no-probe -d 'No latency probe, not even in the demo'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l config -d 'Config file to read instead of the default one (it must exist)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l profile -d 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)' -r
@@ -402,7 +445,12 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l api-port -d 'HTTP API port, when not the WebSocket\'s' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l log-ring -d 'How many events the dashboard\'s log keeps [default: 10000]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l log-bytes -d 'The most memory the dashboard\'s log may use, e.g. 64MiB; the oldest events go first [default: 64MiB]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l record -d 'Record the session to this file: every record, as headless mode prints it, and the commands issued, after a header line (see `chanwatch replay`)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -410,14 +458,83 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l fault-proxy -d 'Put a fault-injection proxy on loopback between chanwatch and the server, so that cut/drop/down/delay faults can be injected (always on in the demo)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l print-config -d 'Print the merged configuration (secrets masked) and where it came from, then exit'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -s v -l verbose -d 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l no-probe -d 'No latency probe, not even in the demo'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "init" -d 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given; never overwrites a file. Prints the path'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or the platform\'s config directory), whether or not it exists'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config help" -f -a "demo" -d 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command)'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config help" -f -a "completions" -d 'Print a completion script for SHELL on stdout (see the README for where it goes)'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config help" -f -a "man" -d 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config help" -f -a "config" -d 'The config file: write a commented starter one, or show where it is looked for'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l speed -d 'How fast: a factor of the recorded pace (4, 0.5), or max for as fast as possible [default: 1]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l channel -d 'Headless: only records on this channel (repeatable)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l event -d 'Headless: only records with this event name (repeatable)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l since -d 'Headless: only records from this time on: RFC 3339, or an offset from the start of the recording such as 30s or 2m' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l until -d 'Headless: only records up to this time: RFC 3339, or an offset from the start' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l config -d 'Config file to read instead of the default one (it must exist)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l profile -d 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l url -d 'Everything at once: pusher://KEY:SECRET@HOST:PORT/apps/ID (pushers:// for TLS); the other flags win over its parts' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l key -d 'The app key (never the secret)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l cluster -d 'Pusher cluster, e.g. eu or mt1: connects to ws-CLUSTER.pusher.com' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l host -d 'Server host name or address (sockudo, soketi, Reverb, ...), instead of --cluster' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l ws-port -d 'Port for plain ws:// connections [default: 80]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l wss-port -d 'Port for TLS wss:// connections [default: 443]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l path -d 'Path prefix before /app/KEY, e.g. /ws behind a proxy' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l origin -d 'The Origin header sent with the WebSocket upgrade, e.g. https://app.example.com, for servers that only accept listed origins' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l ws-header -d 'Extra header for the WebSocket upgrade, \'Name: value\' (repeatable): a reverse proxy\'s credentials, a cookie' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l ca-file -d 'PEM file of CA certificates to trust besides the system\'s and the bundled ones (a private CA), for the WebSocket, the auth endpoint and the HTTP API' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l enabled-transports -d 'Transports that may be used (comma list: ws, wss; HTTP fallbacks are reported as unsupported)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l disabled-transports -d 'Transports that must not be used (comma list); wins over --enabled-transports' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l activity-timeout -d 'Ping after this long without an inbound frame (the server\'s value wins if smaller) [default: 120s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l pong-timeout -d 'Reconnect when nothing arrives this long after a ping [default: 30s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l unavailable-timeout -d 'Report `unavailable` after trying to connect for this long [default: 10s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l retry-cap -d 'The longest wait between connection attempts [default: 15s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l handshake-timeout -d 'Give up on an attempt that has not completed the Pusher handshake by then [default: 15s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -s s -l subscribe -d 'Subscribe to CHANNEL at start (repeatable; replaces the config file\'s list)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l secret -d 'App secret: sign subscriptions locally (HMAC-SHA256). Never shown or logged. Prefer PUSHER_APP_SECRET or --secret-file: other users can read a command line' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l secret-file -d 'Read the app secret from this file (one trailing newline is ignored)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l auth-endpoint -d 'Authorization endpoint: POST socket_id and channel_name as a form' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l auth-transport -d 'How to call the auth endpoint: ajax (form POST) or jsonp (GET with a callback) [default: ajax]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l auth-param -d 'Extra form parameter for the auth endpoint, k=v (repeatable)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l auth-header -d 'Extra header for the auth endpoint, \'Name: value\' (repeatable)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l auth-header-file -d 'Headers for the auth endpoint from a file, one \'Name: value\' per line (blank lines and lines starting with # are skipped); --auth-header wins for the same name' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l auth-command -d 'Shell command that authorizes: gets {"socket_id","channel_name"} JSON on stdin, prints the auth JSON. Instead of --auth-endpoint' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l user-id -d 'Presence user id when signing locally (a random id when absent)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l user-info -d 'Presence user_info as a JSON object when signing locally' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l encryption-master-key -d 'The server\'s encryption master key (base64 of 32 bytes), so that local signing also gives encrypted channels their key. Never shown or logged' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l encryption-master-key-file -d 'Read the encryption master key (base64) from this file' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l auth-timeout -d 'Give up on an authorization request after this long [default: 10s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l user-auth-endpoint -d 'User authentication endpoint: POST socket_id as a form (implies --signin)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l user-auth-transport -d 'How to call the user authentication endpoint: ajax or jsonp [default: ajax]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l user-auth-param -d 'Extra form parameter for the user authentication endpoint, k=v (repeatable)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l user-auth-header -d 'Extra header for the user authentication endpoint, \'Name: value\' (repeatable)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l user-auth-command -d 'Shell command that signs the user in: gets {"socket_id"} JSON on stdin, prints {"auth","user_data"} (implies --signin)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l user-data -d 'The user to sign in as when signing locally with --secret: a JSON object with a string "id" (implies --signin)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l user-auth-header-file -d 'Headers for the user authentication endpoint from a file, one \'Name: value\' per line' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l app-id -d 'The app id: with the secret, enables the signed HTTP API (publishing, channel queries)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l api-host -d 'HTTP API host, when not the WebSocket\'s (default: --host, or api-CLUSTER.pusher.com)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l api-port -d 'HTTP API port, when not the WebSocket\'s' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l log-ring -d 'How many events the dashboard\'s log keeps [default: 10000]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l log-bytes -d 'The most memory the dashboard\'s log may use, e.g. 64MiB; the oldest events go first [default: 64MiB]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l record -d 'Record the session to this file: every record, as headless mode prints it, and the commands issued, after a header line (see `chanwatch replay`)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l tls -d 'Use TLS (wss://); this is the default'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l headless -d 'No dashboard: one JSON record per line on stdout, JSON commands on stdin'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l fault-proxy -d 'Put a fault-injection proxy on loopback between chanwatch and the server, so that cut/drop/down/delay faults can be injected (always on in the demo)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l print-config -d 'Print the merged configuration (secrets masked) and where it came from, then exit'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -s v -l verbose -d 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l no-probe -d 'No latency probe, not even in the demo'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -s h -l help -d 'Print help'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "demo" -d 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "completions" -d 'Print a completion script for SHELL on stdout (see the README for where it goes)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "man" -d 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "config" -d 'The config file: write a commented starter one, or show where it is looked for'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "replay" -d 'Replay a recording made with --record: the dashboard at the recorded pace, or its records as NDJSON with --headless'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "init" -d 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given; never overwrites a file. Prints the path'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or the platform\'s config directory), whether or not it exists'
