@@ -10,7 +10,7 @@
 //!
 //! Without `--bench` (as under `cargo test --all-targets`) it runs a small smoke version.
 
-#[path = "../tests/support/inproc.rs"]
+#[path = "../tests/integration/support/inproc.rs"]
 mod inproc;
 
 use chanwatch::record::{Record, State};

@@ -4,7 +4,7 @@
 //!
 //! `cargo run --example screenshot -- assets` writes `assets/dashboard.svg` (120x36) and
 //! `assets/dashboard-80x24.svg`; `scripts/gen-assets.sh` runs it. The output depends on
-//! nothing but this file and the dashboard's code, so `tests/assets.rs` renders it again
+//! nothing but this file and the dashboard's code, so `tests/integration/assets.rs` renders it again
 //! and compares it with the committed files byte for byte.
 
 use chanwatch::record::{Member, Record, Stamped, State};

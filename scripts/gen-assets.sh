@@ -2,7 +2,7 @@
 # Regenerates everything under assets/: the dashboard screenshots (examples/screenshot.rs),
 # the shell completions and the man page (from the flag definitions), and the recording of
 # the reconnection demo (scripts/record-demo-cast.sh; skipped with --no-cast).
-# tests/assets.rs fails when a committed screenshot, completion script or man page differs
+# tests/integration/assets.rs fails when a committed screenshot, completion script or man page differs
 # from what this writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."

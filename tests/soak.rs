@@ -7,8 +7,10 @@
 //!
 //! Bounded: every wait has a limit; the whole run takes about a minute on two busy cores.
 
+#[path = "integration/support/inproc.rs"]
+pub mod inproc;
 mod support {
-    pub mod inproc;
+    pub use super::inproc;
 }
 
 use chanwatch::client::{self, ClientConfig};

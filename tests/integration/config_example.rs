@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-const EXAMPLE: &str = include_str!("../config.example.toml");
+const EXAMPLE: &str = include_str!("../../config.example.toml");
 
 fn example() -> ConfigFile {
     ConfigFile::parse(EXAMPLE, Path::new("config.example.toml")).unwrap_or_else(|e| panic!("{e}"))

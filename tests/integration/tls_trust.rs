@@ -2,19 +2,12 @@
 //! API connect when `--ca-file` names the CA, and fail without it with a message that names
 //! the host, the reason in words and the flag.
 
-mod support {
-    pub mod headless;
-    pub mod isolated;
-    pub mod sockudo;
-    pub mod tls_server;
-}
-
+use crate::support::headless::Headless;
+use crate::support::tls_server::{self, Pki};
 use chanwatch::auth::EndpointAuthorizer;
 use chanwatch::connection::AuthRequest;
 use chanwatch::http_api::HttpApi;
 use std::time::Duration;
-use support::headless::Headless;
-use support::tls_server::{self, Pki};
 
 fn wss_args(port: u16, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
@@ -75,7 +68,7 @@ async fn a_ca_file_without_certificates_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.pem");
     std::fs::write(&bad, "no certificate here\n").unwrap();
-    let out = support::isolated::chanwatch()
+    let out = crate::support::isolated::chanwatch()
         .args(wss_args(1, &["--ca-file", bad.to_str().unwrap()]))
         .stdin(std::process::Stdio::null())
         .output()

@@ -2,11 +2,7 @@
 //! between state changes and faults, and the refusal of connection commands.
 //! Needs tmux (`apt-get install tmux`).
 
-mod e2e {
-    pub mod tmux;
-}
-
-use e2e::tmux::Tmux;
+use crate::support::tmux::Tmux;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -2,18 +2,11 @@
 //! binary: against sockudo (a real server, with the fault proxy for loss), against an HTTP
 //! stub that counts the probe's requests, and without credentials.
 
-mod support {
-    pub mod headless;
-    pub mod http_stub;
-    pub mod isolated;
-    pub mod sockudo;
-}
-
+use crate::support::headless::{Headless, sockudo_args};
+use crate::support::http_stub::{self, Reply};
+use crate::support::sockudo::{APP_ID, SECRET, Sockudo};
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::headless::{Headless, sockudo_args};
-use support::http_stub::{self, Reply};
-use support::sockudo::{APP_ID, SECRET, Sockudo};
 
 fn api_args() -> Vec<&'static str> {
     vec!["--app-id", APP_ID, "--secret", SECRET]

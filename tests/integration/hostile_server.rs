@@ -7,8 +7,7 @@
 //! The flood sends the full million frames of issue 6 (about 3 s in a debug build);
 //! CHANWATCH_FLOOD_EVENTS=N sends N instead.
 
-mod support;
-
+use crate::support::*;
 use chanwatch::client::ws::codec;
 use chanwatch::client::{self, ClientHandle};
 use chanwatch::connection::Command;
@@ -18,7 +17,6 @@ use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;

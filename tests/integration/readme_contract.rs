@@ -8,9 +8,9 @@ use chanwatch::session::Command;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-const README: &str = include_str!("../README.md");
-const RECORD_RS: &str = include_str!("../src/record.rs");
-const COMMAND_RS: &str = include_str!("../src/session/command.rs");
+const README: &str = include_str!("../../README.md");
+const RECORD_RS: &str = include_str!("../../src/record.rs");
+const COMMAND_RS: &str = include_str!("../../src/session/command.rs");
 
 /// The text of the README section that starts with `heading` and runs to the next heading
 /// of the same or a higher level.

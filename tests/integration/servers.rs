@@ -8,19 +8,12 @@
 //!
 //! Needs sockudo installed for the `::sockudo` tests: `scripts/install-sockudo.sh`.
 
-mod support {
-    pub mod headless;
-    pub mod isolated;
-    pub mod server;
-    pub mod sockudo;
-}
-
+use crate::support::headless::{Headless, WAIT};
+use crate::support::server::{ServerKind, TestServer};
 use chanwatch::http_api::HttpApi;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::headless::{Headless, WAIT};
-use support::server::{ServerKind, TestServer};
 use tokio_tungstenite::tungstenite::Message;
 
 /// For every scenario named, a module of that name with two tests, `sockudo` and `demo`,

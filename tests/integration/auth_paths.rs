@@ -2,10 +2,7 @@
 //! against a tiny HTTP/1.1 server on 127.0.0.1 written here, and the command authorizer with
 //! `sh` scripts written to a temporary directory.
 
-mod support {
-    pub mod http_stub;
-}
-
+use crate::support::http_stub::{self, Reply, Seen};
 use chanwatch::auth::{
     AuthTransport, Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalUserSigner,
     UserAuthenticator, UserGrant, user_auth,
@@ -14,7 +11,6 @@ use chanwatch::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::http_stub::{self, Reply, Seen};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 

@@ -1,13 +1,11 @@
 //! The real `chanwatch --headless` binary against a scripted server on 127.0.0.1: NDJSON on
 //! stdout, commands on stdin, signals, exit codes. Every wait is bounded.
 
-mod support;
-
+use crate::support::isolated;
+use crate::support::*;
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::time::Duration;
-use support::isolated;
-use support::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 

@@ -3,15 +3,9 @@
 //! presence members rebuilt. The same binary and records as against sockudo
 //! (tests/servers.rs); only the server differs.
 
-mod support {
-    pub mod headless;
-    pub mod isolated;
-    pub mod sockudo;
-}
-
+use crate::support::headless::Headless;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::headless::Headless;
 
 /// Short timings so each scenario takes seconds: ping after 2 s of silence, give up 1 s later.
 const ACTIVITY: Duration = Duration::from_secs(2);

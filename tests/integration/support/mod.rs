@@ -4,7 +4,15 @@
 //! Each test binary uses only part of this module, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod headless;
+pub mod http_stub;
+pub mod inproc;
 pub mod isolated;
+pub mod server;
+pub mod sockudo;
+pub mod tls_server;
+#[allow(dead_code)] // not every method is used
+pub mod tmux;
 
 use chanwatch::client::{self, AuthProvider, ClientConfig, ClientHandle};
 use chanwatch::connection::{

@@ -8,14 +8,6 @@
 //! Every live case runs against a demo server started with the secret, so private, presence
 //! and encrypted subscriptions really sign with it and the HTTP API calls are really signed.
 
-mod support {
-    pub mod isolated;
-}
-#[allow(dead_code)] // only part of the tmux driver is used here
-mod e2e {
-    pub mod tmux;
-}
-
 use base64::Engine;
 use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer};
 use chanwatch::record::{Record, Stamped};
@@ -136,7 +128,7 @@ enum Script {
 /// the developer's settings, with `env` added.
 async fn run(dir: &Path, name: &str, args: &[String], env: &[(&str, &str)], script: Script) -> Run {
     let log_path = dir.join(format!("{name}.log"));
-    let mut cmd = tokio::process::Command::from(support::isolated::chanwatch());
+    let mut cmd = tokio::process::Command::from(crate::support::isolated::chanwatch());
     // Before the others: `demo` is a subcommand and these are top-level options.
     if !args.iter().any(|a| a == "--print-config") {
         cmd.arg("-vvv").arg("--log-file").arg(&log_path);
@@ -766,13 +758,13 @@ fn dashboard_screens_never_show_the_secret() {
     args.extend(subscribe_args());
     let command = format!(
         "{} {}",
-        support::isolated::BIN,
+        crate::support::isolated::BIN,
         args.iter()
             .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let t = e2e::tmux::Tmux::start("secrets", &command, 160, 50);
+    let t = crate::support::tmux::Tmux::start("secrets", &command, 160, 50);
     let limit = Duration::from_secs(20);
     t.wait_for("the encrypted channel subscribed", limit, |s| {
         s.contains("private-encrypted-vault") && s.contains("connected")

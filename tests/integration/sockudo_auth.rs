@@ -5,19 +5,12 @@
 //!
 //! Needs sockudo installed: `scripts/install-sockudo.sh`.
 
-mod support {
-    pub mod headless;
-    pub mod http_stub;
-    pub mod isolated;
-    pub mod sockudo;
-}
-
+use crate::support::headless::{Headless, sockudo_args};
+use crate::support::http_stub::{self, Reply, Seen};
+use crate::support::sockudo::{self, KEY, SECRET, Sockudo};
 use chanwatch::auth::channel_auth;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::headless::{Headless, sockudo_args};
-use support::http_stub::{self, Reply, Seen};
-use support::sockudo::{self, KEY, SECRET, Sockudo};
 
 const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 

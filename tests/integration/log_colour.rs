@@ -1,10 +1,6 @@
 //! Log lines on stderr carry ANSI colour codes only for a terminal, and not even there with
 //! NO_COLOR set. The terminal is a pty from `script` (util-linux).
 
-mod support {
-    pub mod isolated;
-}
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -37,7 +33,7 @@ fn stderr_of(mut cmd: Command) -> String {
 
 #[test]
 fn a_piped_stderr_gets_no_colour_codes() {
-    let mut cmd = support::isolated::chanwatch();
+    let mut cmd = crate::support::isolated::chanwatch();
     cmd.args(ARGS).env_remove("NO_COLOR");
     let stderr = stderr_of(cmd);
     assert!(stderr.contains("opening socket"), "no log lines: {stderr}");
@@ -50,11 +46,11 @@ fn a_piped_stderr_gets_no_colour_codes() {
 /// The client under `script`, which gives it a pty for stdin, stdout and stderr and copies
 /// what it prints to our pipe.
 fn in_a_terminal(no_color: Option<&str>) -> String {
-    let line = format!("{} {} 2>&1", support::isolated::BIN, ARGS.join(" "));
+    let line = format!("{} {} 2>&1", crate::support::isolated::BIN, ARGS.join(" "));
     let mut cmd = Command::new("script");
     cmd.args(["-qfec", &line, "/dev/null"]);
     // The isolated environment of the other tests, applied to `script` and so to its child.
-    let isolated = support::isolated::chanwatch();
+    let isolated = crate::support::isolated::chanwatch();
     for (name, value) in isolated.get_envs() {
         match value {
             Some(v) => cmd.env(name, v),

@@ -1,12 +1,8 @@
 //! The real binary's dashboard in a real terminal (tmux): what a person sees and types.
 //! Needs tmux (`apt-get install tmux`; scripts/install-test-deps.sh installs it).
 
-mod e2e {
-    pub mod tmux;
-}
-
+use crate::support::tmux::Tmux;
 use chanwatch::demo::{DemoConfig, DemoServer};
-use e2e::tmux::Tmux;
 use std::time::Duration;
 
 /// Generous: a loaded CI machine may take a while to start and draw.

@@ -1,14 +1,10 @@
 //! The endpoint authorizer against a tiny HTTP/1.1 server written here: one request per
 //! connection, parsed by hand, so the test sees exactly what went over the wire.
 
-mod support {
-    pub mod http_stub;
-}
-
+use crate::support::http_stub::{self, Reply, Seen};
 use chanwatch::auth::{Authorizer, EndpointAuthorizer};
 use chanwatch::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use std::time::Duration;
-use support::http_stub::{self, Reply, Seen};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::timeout;

@@ -1,14 +1,10 @@
 //! `chanwatch completions SHELL` and `chanwatch man` from the real binary: each names the
 //! binary and the flags, and the bash script is valid bash.
 
-mod support {
-    pub mod isolated;
-}
-
 use std::process::Output;
 
 fn run(args: &[&str]) -> Output {
-    let out = support::isolated::chanwatch()
+    let out = crate::support::isolated::chanwatch()
         .args(args)
         .stdin(std::process::Stdio::null())
         .output()
@@ -65,7 +61,7 @@ fn the_bash_script_is_valid_bash() {
 
 #[test]
 fn an_unknown_shell_is_refused() {
-    let out = support::isolated::chanwatch()
+    let out = crate::support::isolated::chanwatch()
         .args(["completions", "tcsh"])
         .output()
         .unwrap();

@@ -4,14 +4,8 @@
 //!
 //! Needs sockudo installed: `scripts/install-sockudo.sh`.
 
-mod support {
-    pub mod headless;
-    pub mod isolated;
-    pub mod sockudo;
-}
-
-use support::headless::{Headless, sockudo_args};
-use support::sockudo::Sockudo;
+use crate::support::headless::{Headless, sockudo_args};
+use crate::support::sockudo::Sockudo;
 
 const ALLOWED: &str = "https://app.example.com";
 

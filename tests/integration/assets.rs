@@ -5,7 +5,7 @@
 //! run), so only its format is checked.
 
 #[allow(dead_code)]
-#[path = "../examples/screenshot.rs"]
+#[path = "../../examples/screenshot.rs"]
 mod screenshot;
 
 use clap_complete::Shell;

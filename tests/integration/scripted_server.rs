@@ -3,14 +3,12 @@
 //! Timings are short (activity 1 s, pong 1 s, unavailable 2 s, retry cap 2 s) and every
 //! wait is bounded; assertions are on the order of records, not on wall-clock speed.
 
-mod support;
-
+use crate::support::*;
 use chanwatch::connection::Command;
 use chanwatch::record::{Record, State};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use support::*;
 use tokio_tungstenite::tungstenite::Message;
 
 fn states(records: &[Record]) -> Vec<State> {
