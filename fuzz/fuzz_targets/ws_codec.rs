@@ -1,34 +1,7 @@
-//! The WebSocket frame decoder over arbitrary server bytes: it must never panic, and the
-//! messages (and the error, if any) must not depend on how the bytes were split into reads.
+//! The WebSocket frame decoder over arbitrary server bytes: see checks/ws_codec.rs.
 #![no_main]
 
-use bytes::BytesMut;
-use chanwatch::client::ws::codec::{Decoder, Message, ReadError};
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks/ws_codec.rs"]
+mod check;
 
-/// Small, so that the size limit is reached too.
-const MAX: usize = 64 * 1024;
-
-fn decode(bytes: &[u8], chunk: usize) -> (Vec<Message>, Option<ReadError>) {
-    let mut decoder = Decoder::new(MAX);
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    for piece in bytes.chunks(chunk.max(1)) {
-        buf.extend_from_slice(piece);
-        loop {
-            match decoder.next(&mut buf) {
-                Ok(Some(m)) => out.push(m),
-                Ok(None) => break,
-                Err(e) => return (out, Some(e)),
-            }
-        }
-    }
-    (out, None)
-}
-
-fuzz_target!(|input: (u8, &[u8])| {
-    let (chunk, bytes) = input;
-    let whole = decode(bytes, bytes.len());
-    let split = decode(bytes, usize::from(chunk));
-    assert_eq!(whole, split);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

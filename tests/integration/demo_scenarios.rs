@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Short timings so each scenario takes seconds: ping after 2 s of silence, give up 1 s later.
-const ACTIVITY: Duration = Duration::from_secs(2);
 const PONG: Duration = Duration::from_secs(1);
 
 /// Every channel the demo subscribes to at start.
@@ -19,7 +18,7 @@ fn demo(name: &str) -> Headless {
         "--activity-timeout",
         "2s",
         "--pong-timeout",
-        "1s",
+        &format!("{}s", PONG.as_secs()),
         "--unavailable-timeout",
         "3s",
         "--retry-cap",
@@ -111,12 +110,12 @@ async fn cut_is_found_by_ping_and_pong_then_restore_recovers() {
                     .is_some_and(|c| c.contains("pong timeout"))
         })
         .await;
-    // Silence is noticed after at most activity + pong timeout (plus scheduling slack), and
-    // never before the pong timeout has run.
+    // Silence is never noticed before the pong timeout has run, and it is the pong timeout
+    // that notices it. (How soon after is the timers' business, tested under virtual time in
+    // the machine's tests: no wall-clock upper bound here.)
     let took = ts_ms(&dropped) - ts_ms(&cut);
-    let most = (ACTIVITY + PONG).as_millis() as i64 + 1500;
     assert!(
-        took >= PONG.as_millis() as i64 && took <= most,
+        took >= PONG.as_millis() as i64,
         "pong timeout after {took} ms"
     );
     h.wait_state("unavailable").await;

@@ -18,6 +18,7 @@ mod demo_server;
 mod e2e_dashboard;
 mod e2e_replay;
 mod fault_proxy;
+mod fuzz_corpus;
 mod headless_cli;
 mod hostile_server;
 mod http_api_demo;

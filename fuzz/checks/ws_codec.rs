@@ -1,0 +1,38 @@
+//! The WebSocket frame decoder over arbitrary server bytes: it must never panic, and the
+//! messages (and the error, if any) must not depend on how the bytes were split into reads.
+
+use bytes::BytesMut;
+use chanwatch::client::ws::codec::{Decoder, Message, ReadError};
+
+/// Small, so that the size limit is reached too.
+const MAX: usize = 64 * 1024;
+
+fn decode(bytes: &[u8], chunk: usize) -> (Vec<Message>, Option<ReadError>) {
+    let mut decoder = Decoder::new(MAX);
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for piece in bytes.chunks(chunk.max(1)) {
+        buf.extend_from_slice(piece);
+        loop {
+            match decoder.next(&mut buf) {
+                Ok(Some(m)) => out.push(m),
+                Ok(None) => break,
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+    (out, None)
+}
+
+/// The fuzzer's bytes as the target takes them: a chunk size, then the server's bytes.
+pub fn check(data: &[u8]) {
+    use arbitrary::Arbitrary;
+    let Ok(input) = <(u8, &[u8])>::arbitrary_take_rest(arbitrary::Unstructured::new(data)) else {
+        return;
+    };
+
+    let (chunk, bytes) = input;
+    let whole = decode(bytes, bytes.len());
+    let split = decode(bytes, usize::from(chunk));
+    assert_eq!(whole, split);
+}
