@@ -27,7 +27,7 @@ pub const FAULT: char = '!';
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
-    let m = app.measures().model();
+    let m = app.measured().model();
     let now = app.now;
     let [events, latency, band, summary] = Layout::vertical([
         Constraint::Fill(1),
@@ -382,7 +382,7 @@ fn render_summary(
         }
         third.push(sep());
     }
-    if !app.measures().enabled() {
+    if !app.measured().enabled() {
         third.push(Span::styled(
             "measures off (CHANWATCH_NO_MEASURES)",
             t.warn(),
