@@ -7,7 +7,9 @@ mod api;
 mod auth;
 mod export;
 mod fault_menu;
+mod log_view;
 mod modal;
+mod prompt;
 
 pub use super::model::{
     ApiUsers, AuthExchange, Channel, ChannelStatus, LIST_WAIT, Model, Status, TIMELINE_CAPACITY,
@@ -17,7 +19,9 @@ pub use api::{ChannelPicker, PickItem};
 pub use auth::AuthView;
 pub use export::{ExportKind, default_path as default_export_path};
 pub use fault_menu::{DEFAULT_DELAY_MS, parse_delay_ms};
+pub use log_view::LogView;
 pub use modal::Modal;
+pub use prompt::{Prompt, PromptKind};
 
 use super::keymap::{Action, Keymap, Mode};
 use super::log::{DEFAULT_CAPACITY, EventLog, Filter, LogEntry};
@@ -25,15 +29,12 @@ use super::model::{Limits, News};
 use super::theme::Theme;
 use super::view::layout::{self, Areas, Pane};
 use crate::connection;
-use crate::protocol::channel::{validate_channel_name, validate_client_event_name};
 use crate::protocol::codes::describe;
 use crate::record::Stamped;
 use crate::session::Command;
-use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use std::time::{Duration, Instant, SystemTime};
-use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
 
 pub use crate::session::DashboardInfo;
 
@@ -119,111 +120,6 @@ pub enum Overlay {
     Auth(AuthView),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum PromptKind {
-    Subscribe,
-    TriggerEvent {
-        channel: String,
-    },
-    TriggerData {
-        channel: String,
-        event: String,
-    },
-    /// The filter being edited; `previous` is restored on Esc.
-    Filter {
-        previous: String,
-    },
-    /// The fault menu's delay, in milliseconds.
-    FaultDelay,
-    /// Publish, step 1 of 4: the channel.
-    PublishChannel,
-    /// Publish, step 2: the event name.
-    PublishEvent {
-        channel: String,
-    },
-    /// Publish, step 3: the data.
-    PublishData {
-        channel: String,
-        event: String,
-    },
-    /// Publish, step 4: leave this connection out of the delivery?
-    PublishExclude {
-        channel: String,
-        event: String,
-        data: serde_json::Value,
-    },
-    /// The optional name prefix for listing occupied channels.
-    ListPrefix,
-    /// Where to write the log or the timeline.
-    Export(ExportKind),
-}
-
-#[derive(Debug, Clone)]
-pub struct Prompt {
-    pub kind: PromptKind,
-    pub input: Input,
-    /// Why the last submit was refused.
-    pub error: Option<String>,
-}
-
-impl PromptKind {
-    fn is_publish(&self) -> bool {
-        matches!(
-            self,
-            PromptKind::PublishChannel
-                | PromptKind::PublishEvent { .. }
-                | PromptKind::PublishData { .. }
-                | PromptKind::PublishExclude { .. }
-        )
-    }
-}
-
-impl Prompt {
-    fn new(kind: PromptKind, initial: &str) -> Prompt {
-        Prompt {
-            kind,
-            input: Input::new(initial.to_string()),
-            error: None,
-        }
-    }
-
-    pub fn label(&self) -> String {
-        match &self.kind {
-            PromptKind::Subscribe => "Subscribe to channel".into(),
-            PromptKind::TriggerEvent { channel } => format!("Client event name on {channel}"),
-            PromptKind::TriggerData { event, .. } => format!("JSON data for {event}"),
-            PromptKind::Filter { .. } => "Filter".into(),
-            PromptKind::FaultDelay => "Fault: delay every chunk by (ms)".into(),
-            PromptKind::PublishChannel => "Publish (HTTP API) to channel".into(),
-            PromptKind::PublishEvent { channel } => format!("Event name to publish on {channel}"),
-            PromptKind::PublishData { event, .. } => format!("Data for {event}"),
-            PromptKind::PublishExclude { .. } => "Exclude this connection? (y/n)".into(),
-            PromptKind::ListPrefix => "List occupied channels (HTTP API)".into(),
-            PromptKind::Export(kind) => kind.label().into(),
-        }
-    }
-
-    pub fn hint(&self) -> &'static str {
-        match &self.kind {
-            PromptKind::Subscribe => "e.g. my-channel, private-x, presence-room",
-            PromptKind::TriggerEvent { .. } => "must start with client-",
-            PromptKind::TriggerData { .. } => "any JSON value; empty means {}",
-            PromptKind::Filter { .. } => "words; channel:NAME event:NAME",
-            PromptKind::FaultDelay => "1 to 60000; empty means 500",
-            PromptKind::PublishChannel => "any channel name, subscribed or not",
-            PromptKind::PublishEvent { .. } => "1 to 200 characters",
-            PromptKind::PublishData { .. } => {
-                "JSON, or plain text sent as a string; empty means {}"
-            }
-            PromptKind::PublishExclude { .. } => {
-                "y leaves this socket out (socket_id); n or empty: no"
-            }
-            PromptKind::ListPrefix => "name prefix, e.g. presence-; empty lists all",
-            PromptKind::Export(_) => "a file path; Enter writes it",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeLevel {
     Info,
@@ -242,19 +138,6 @@ pub struct Notice {
 pub struct Detail {
     pub entry: LogEntry,
     pub scroll: usize,
-}
-
-/// Position in the event log. Following shows the newest matches; paused keeps the view
-/// on the selected entry while new events arrive below.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogView {
-    Follow,
-    Paused {
-        /// Sequence number of the selected entry.
-        selected: u64,
-        /// Sequence number of the top visible row.
-        top: u64,
-    },
 }
 
 /// The interaction layer over the [`Model`]: focus, selections and scrolling, the modal
@@ -413,30 +296,6 @@ impl App {
             )
     }
 
-    /// The indices of the log entries on screen, oldest first, and the selected one.
-    pub fn visible_log(&self) -> (Vec<usize>, Option<usize>) {
-        let rows = self.log_rows();
-        match self.log_view {
-            LogView::Follow => {
-                let v = self.model.log().tail(rows, &self.filter);
-                let sel = v.last().copied();
-                (v, sel)
-            }
-            LogView::Paused { selected, top } => {
-                let Some(top_i) = self.model.log().index_of(top) else {
-                    return (Vec::new(), None);
-                };
-                let v = self.model.log().window(top_i, rows, &self.filter);
-                let sel = self
-                    .model
-                    .log()
-                    .index_of(selected)
-                    .filter(|i| v.contains(i));
-                (v, sel)
-            }
-        }
-    }
-
     /// Show a message in the footer.
     pub fn notify(&mut self, text: impl Into<String>, level: NoticeLevel) {
         self.notice = Some(Notice {
@@ -572,119 +431,6 @@ impl App {
         }
     }
 
-    fn on_prompt_key(&mut self, key: KeyEvent) -> Update {
-        match self.keymap.action_for(Mode::Editing, &key) {
-            Some(Action::Quit) => quit(),
-            Some(Action::Submit) => self.submit_prompt(),
-            Some(Action::Cancel) => {
-                match self.take_prompt() {
-                    Some(Prompt {
-                        kind: PromptKind::Filter { previous },
-                        ..
-                    }) => self.set_filter(&previous),
-                    Some(Prompt {
-                        kind: PromptKind::ListPrefix,
-                        ..
-                    }) => self.notify("listing channels cancelled", NoticeLevel::Info),
-                    Some(Prompt { kind, .. }) if kind.is_publish() => {
-                        self.notify("nothing published", NoticeLevel::Info)
-                    }
-                    _ => {}
-                }
-                Update::redraw()
-            }
-            _ => {
-                let Some(p) = self.prompt_mut() else {
-                    return Update::default();
-                };
-                if p.input.handle_event(&Event::Key(key)).is_none() {
-                    return Update::default();
-                }
-                p.error = None;
-                if matches!(p.kind, PromptKind::Filter { .. }) {
-                    let text = p.input.value().to_string();
-                    self.set_filter(&text);
-                }
-                Update::redraw()
-            }
-        }
-    }
-
-    fn set_filter(&mut self, text: &str) {
-        let f = Filter::parse(text);
-        if f != self.filter {
-            self.filter = f;
-            // A paused position may not match any more: show the newest matches.
-            self.log_view = LogView::Follow;
-            self.unseen = 0;
-        }
-    }
-
-    fn submit_prompt(&mut self) -> Update {
-        let Some(mut p) = self.take_prompt() else {
-            return Update::default();
-        };
-        let value = p.input.value().trim().to_string();
-        let result = match &p.kind {
-            PromptKind::Subscribe => match validate_channel_name(&value) {
-                Ok(()) => Ok(self.subscribe_to(value)),
-                Err(e) => Err(e.to_string()),
-            },
-            PromptKind::FaultDelay => self.submit_fault_delay(&value),
-            PromptKind::PublishChannel
-            | PromptKind::PublishEvent { .. }
-            | PromptKind::PublishData { .. }
-            | PromptKind::PublishExclude { .. } => self.submit_publish_step(&p.kind, &value),
-            PromptKind::ListPrefix => self.submit_list_prefix(&value),
-            PromptKind::Export(kind) => self.submit_export(*kind, &value),
-            PromptKind::TriggerEvent { channel } => match validate_client_event_name(&value) {
-                Ok(()) => {
-                    self.show(Modal::Prompt(Prompt::new(
-                        PromptKind::TriggerData {
-                            channel: channel.clone(),
-                            event: value,
-                        },
-                        "",
-                    )));
-                    return Update::redraw();
-                }
-                Err(e) => Err(e.to_string()),
-            },
-            PromptKind::TriggerData { channel, event } => {
-                let parsed = if value.is_empty() {
-                    Ok(serde_json::json!({}))
-                } else {
-                    serde_json::from_str(&value).map_err(|e| format!("not valid JSON: {e}"))
-                };
-                match parsed {
-                    Ok(data) => {
-                        self.notify(format!("sent {event} on {channel}"), NoticeLevel::Info);
-                        Ok(Update::command(connection::Command::Trigger {
-                            channel: channel.clone(),
-                            event: event.clone(),
-                            data,
-                        }))
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            PromptKind::Filter { .. } => {
-                self.set_filter(&value);
-                Ok(Update::redraw())
-            }
-        };
-        match result {
-            // A step that opened the next prompt (publish) has already put it in place.
-            Ok(u) => u,
-            Err(e) => {
-                p.error = Some(e);
-                self.show(Modal::Prompt(p));
-                Update::redraw()
-            }
-        }
-    }
-
-    /// Subscribe to a channel the user named or picked, and select it.
     fn subscribe_to(&mut self, channel: String) -> Update {
         self.channel_sel = self.model.subscribing(&channel);
         self.members_scroll = 0;
@@ -694,28 +440,32 @@ impl App {
     fn on_action(&mut self, action: Action) -> Update {
         // The box on top takes the keys.
         match self.top_modal() {
-            Some(Modal::Help) => {
-                return match action {
-                    Action::Help | Action::Back => {
-                        self.close_help();
-                        Update::redraw()
-                    }
-                    Action::Quit => quit(),
-                    _ => Update::default(),
-                };
-            }
-            Some(Modal::Overlay(Overlay::FaultMenu)) => return self.on_fault_menu_action(action),
-            Some(Modal::Detail(_)) => return self.on_detail_action(action),
-            Some(Modal::Overlay(Overlay::Picker(_))) => return self.on_picker_action(action),
-            Some(Modal::Overlay(Overlay::Auth(_))) => return self.on_auth_view_action(action),
+            Some(Modal::Help) => match action {
+                Action::Help | Action::Back => {
+                    self.close_help();
+                    Update::redraw()
+                }
+                Action::Quit => quit(),
+                _ => Update::default(),
+            },
+            Some(Modal::Overlay(Overlay::FaultMenu)) => self.on_fault_menu_action(action),
+            Some(Modal::Detail(_)) => self.on_detail_action(action),
+            Some(Modal::Overlay(Overlay::Picker(_))) => self.on_picker_action(action),
+            Some(Modal::Overlay(Overlay::Auth(_))) => self.on_auth_view_action(action),
             // Its keys go to `on_prompt_key`; an action reaching here is not for it.
-            Some(Modal::Prompt(_)) => return Update::default(),
-            None => {}
+            Some(Modal::Prompt(_)) => Update::default(),
+            None => {
+                let occupancy = self.model.measured().occupancy();
+                match self.measures.on_action(action, occupancy) {
+                    Some(outcome) => self.on_measures_outcome(outcome),
+                    None => self.on_pane_action(action),
+                }
+            }
         }
-        let occupancy = self.model.measured().occupancy();
-        if let Some(outcome) = self.measures.on_action(action, occupancy) {
-            return self.on_measures_outcome(outcome);
-        }
+    }
+
+    /// An action with no box open and no measures screen taking it.
+    fn on_pane_action(&mut self, action: Action) -> Update {
         match action {
             Action::Quit => quit(),
             Action::Help => {
@@ -837,36 +587,6 @@ impl App {
         Update::command(connection::Command::Unsubscribe { channel })
     }
 
-    fn start_trigger(&mut self) -> Update {
-        let Some(c) = self.selected_channel() else {
-            self.notify(
-                "select a private or presence channel first (Channels pane)",
-                NoticeLevel::Error,
-            );
-            return Update::redraw();
-        };
-        if !c.kind.allows_client_events() {
-            let text = format!(
-                "client events need a private or presence channel; {} is {}",
-                c.name,
-                c.kind.label()
-            );
-            self.notify(text, NoticeLevel::Error);
-            return Update::redraw();
-        }
-        if c.status != ChannelStatus::Subscribed {
-            let text = format!("{} is not subscribed yet", c.name);
-            self.notify(text, NoticeLevel::Error);
-            return Update::redraw();
-        }
-        let channel = c.name.clone();
-        self.show(Modal::Prompt(Prompt::new(
-            PromptKind::TriggerEvent { channel },
-            "client-",
-        )));
-        Update::redraw()
-    }
-
     fn open(&mut self) -> Update {
         match self.focus {
             Pane::Log => {
@@ -933,112 +653,6 @@ impl App {
             Pane::Log => self.move_log(m),
         }
         Update::redraw()
-    }
-
-    fn follow(&mut self) {
-        self.log_view = LogView::Follow;
-        self.unseen = 0;
-    }
-
-    fn pause_at_newest(&mut self) {
-        let rows = self.log_rows();
-        let tail = self.model.log().tail(rows, &self.filter);
-        if let (Some(&first), Some(&last)) = (tail.first(), tail.last()) {
-            self.log_view = LogView::Paused {
-                selected: self.model.log().get(last).map_or(0, |e| e.seq),
-                top: self.model.log().get(first).map_or(0, |e| e.seq),
-            };
-        } else {
-            // Nothing to hold on to yet: pause at whatever arrives first.
-            let seq = self.model.log().get(0).map_or(0, |e| e.seq);
-            self.log_view = LogView::Paused {
-                selected: seq,
-                top: seq,
-            };
-        }
-        self.unseen = 0;
-    }
-
-    fn move_log(&mut self, m: Move) {
-        if self.model.log().is_empty() {
-            return;
-        }
-        if m == Move::Bottom {
-            self.follow();
-            return;
-        }
-        if self.log_view == LogView::Follow {
-            self.pause_at_newest();
-        }
-        let LogView::Paused { selected, .. } = self.log_view else {
-            return;
-        };
-        let Some(mut i) = self.model.log().index_of(selected) else {
-            return;
-        };
-        match m {
-            Move::Top => {
-                if let Some(first) = self.model.log().match_at_or_after(0, &self.filter) {
-                    i = first;
-                }
-            }
-            Move::By(d) if d < 0 => {
-                for _ in 0..d.unsigned_abs() {
-                    match i
-                        .checked_sub(1)
-                        .and_then(|j| self.model.log().match_at_or_before(j, &self.filter))
-                    {
-                        Some(j) => i = j,
-                        None => break,
-                    }
-                }
-            }
-            Move::By(d) => {
-                for _ in 0..d {
-                    match self.model.log().match_at_or_after(i + 1, &self.filter) {
-                        Some(j) => i = j,
-                        None => break,
-                    }
-                }
-            }
-            Move::Bottom => unreachable!("handled above"),
-        }
-        let seq = self.model.log().get(i).map_or(selected, |e| e.seq);
-        let top = match self.log_view {
-            LogView::Paused { top, .. } => top,
-            LogView::Follow => seq,
-        };
-        self.log_view = LogView::Paused { selected: seq, top };
-        self.clamp_log_view();
-    }
-
-    /// Keep the selected log entry inside the visible rows, scrolling the top as needed.
-    fn clamp_log_view(&mut self) {
-        let LogView::Paused { selected, top } = self.log_view else {
-            return;
-        };
-        let (Some(sel_i), Some(mut top_i)) = (
-            self.model.log().index_of(selected),
-            self.model.log().index_of(top),
-        ) else {
-            return;
-        };
-        let rows = self.log_rows();
-        if sel_i < top_i {
-            top_i = sel_i;
-        } else {
-            // Matches from top to the selection, inclusive; move top down until it fits.
-            let between = self.model.log().window(top_i, usize::MAX, &self.filter);
-            let upto: Vec<usize> = between.into_iter().take_while(|&i| i <= sel_i).collect();
-            if upto.len() > rows {
-                top_i = upto[upto.len() - rows];
-            }
-        }
-        let seq = |i: usize| self.model.log().get(i).map_or(0, |e| e.seq);
-        self.log_view = LogView::Paused {
-            selected: seq(sel_i),
-            top: seq(top_i),
-        };
     }
 
     // ----- mouse -----
