@@ -7,34 +7,34 @@ mod api;
 mod auth;
 mod export;
 mod fault_menu;
+mod log_view;
 mod modal;
+mod prompt;
 
-pub use api::{ApiUsers, ChannelPicker, LIST_WAIT, PickItem};
-pub use auth::{AuthExchange, AuthView, auth_hint};
+pub use super::model::{
+    ApiUsers, AuthExchange, Channel, ChannelStatus, LIST_WAIT, Model, Status, TIMELINE_CAPACITY,
+    TimelineEntry, TimelineKind, auth_hint, subscription_count,
+};
+pub use api::{ChannelPicker, PickItem};
+pub use auth::AuthView;
 pub use export::{ExportKind, default_path as default_export_path};
 pub use fault_menu::{DEFAULT_DELAY_MS, parse_delay_ms};
+pub use log_view::LogView;
 pub use modal::Modal;
+pub use prompt::{Prompt, PromptKind};
 
 use super::keymap::{Action, Keymap, Mode};
 use super::log::{DEFAULT_CAPACITY, EventLog, Filter, LogEntry};
-use super::presence::Roster;
+use super::model::{Limits, News};
 use super::theme::Theme;
 use super::view::layout::{self, Areas, Pane};
 use crate::connection;
-use crate::protocol::RawJson;
-use crate::protocol::channel::{
-    ChannelKind, is_cache, validate_channel_name, validate_client_event_name,
-};
 use crate::protocol::codes::describe;
-use crate::record::{Record, Stamped, State};
+use crate::record::Stamped;
 use crate::session::Command;
-use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
-use indexmap::IndexMap;
+use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
-use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
-use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
 
 pub use crate::session::DashboardInfo;
 
@@ -106,114 +106,10 @@ impl Update {
     }
 }
 
-/// How many timeline entries are kept.
-pub const TIMELINE_CAPACITY: usize = 1000;
 /// How long a footer message stays.
 pub const NOTICE_TTL: Duration = Duration::from_secs(6);
 /// Lines moved by one mouse-wheel step.
 pub const WHEEL_LINES: usize = 3;
-
-/// The connection as the status bar shows it.
-#[derive(Debug, Clone)]
-pub struct Status {
-    pub state: State,
-    pub socket_id: Option<String>,
-    /// When the current state began (arrival of its record).
-    pub since: Instant,
-    /// Times `connected` was reached again after the first time.
-    pub reconnects: u32,
-    connected_before: bool,
-    pub last_rtt: Option<Duration>,
-    /// When the next connection attempt is due, from the last `connecting_in`.
-    pub retry_at: Option<Instant>,
-    /// The client task has ended; nothing more will arrive.
-    pub client_gone: bool,
-    /// The user signed in on this connection (`pusher:signin_success`).
-    pub user_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum TimelineKind {
-    State {
-        previous: State,
-        current: State,
-        /// Time spent in `previous`, when the dashboard saw it begin.
-        in_previous: Option<Duration>,
-        cause: Option<String>,
-    },
-    Error {
-        code: Option<i64>,
-        message: String,
-    },
-    ConnectingIn(Duration),
-    PingSent(Duration),
-    Pong(Duration),
-    /// Something the user did, so cause and effect read in order.
-    User(String),
-    /// An injected fault ("cut", "close 4200"...), marked so its effects read after it.
-    Fault(String),
-    /// Sign-in, watchlist and HTTP API news.
-    Note(String),
-    ClientGone,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimelineEntry {
-    pub ts: SystemTime,
-    pub kind: TimelineKind,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ChannelStatus {
-    Pending,
-    Subscribed,
-    Failed {
-        status: Option<u16>,
-        message: String,
-    },
-    /// `u` was pressed; waiting for `unsubscribed`.
-    Leaving,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Channel {
-    pub name: String,
-    pub kind: ChannelKind,
-    pub cache: bool,
-    pub status: ChannelStatus,
-    pub events: u64,
-    /// Presence channels only, once the member list arrived.
-    pub roster: Option<Roster>,
-    /// The server's `pusher:subscription_count` for this subscription, when it sent one.
-    pub subscription_count: Option<u64>,
-    /// A cache channel's subscription found nothing cached (`pusher:cache_miss`).
-    pub cache_miss: bool,
-    /// The users the HTTP API reported for this presence channel (`U`).
-    pub api_users: Option<ApiUsers>,
-}
-
-impl Channel {
-    fn new(name: &str) -> Channel {
-        Channel {
-            name: name.to_string(),
-            kind: ChannelKind::of(name),
-            cache: is_cache(name),
-            status: ChannelStatus::Pending,
-            events: 0,
-            roster: None,
-            subscription_count: None,
-            cache_miss: false,
-            api_users: None,
-        }
-    }
-
-    /// Forget what belonged to one subscription, which the next one reports afresh.
-    fn reset_subscription_facts(&mut self) {
-        self.roster = None;
-        self.subscription_count = None;
-        self.cache_miss = false;
-    }
-}
 
 /// The boxes that share one place in the modal stack ([`Modal::Overlay`]): opening one
 /// closes the others.
@@ -222,111 +118,6 @@ pub enum Overlay {
     FaultMenu,
     Picker(ChannelPicker),
     Auth(AuthView),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum PromptKind {
-    Subscribe,
-    TriggerEvent {
-        channel: String,
-    },
-    TriggerData {
-        channel: String,
-        event: String,
-    },
-    /// The filter being edited; `previous` is restored on Esc.
-    Filter {
-        previous: String,
-    },
-    /// The fault menu's delay, in milliseconds.
-    FaultDelay,
-    /// Publish, step 1 of 4: the channel.
-    PublishChannel,
-    /// Publish, step 2: the event name.
-    PublishEvent {
-        channel: String,
-    },
-    /// Publish, step 3: the data.
-    PublishData {
-        channel: String,
-        event: String,
-    },
-    /// Publish, step 4: leave this connection out of the delivery?
-    PublishExclude {
-        channel: String,
-        event: String,
-        data: serde_json::Value,
-    },
-    /// The optional name prefix for listing occupied channels.
-    ListPrefix,
-    /// Where to write the log or the timeline.
-    Export(ExportKind),
-}
-
-#[derive(Debug, Clone)]
-pub struct Prompt {
-    pub kind: PromptKind,
-    pub input: Input,
-    /// Why the last submit was refused.
-    pub error: Option<String>,
-}
-
-impl PromptKind {
-    fn is_publish(&self) -> bool {
-        matches!(
-            self,
-            PromptKind::PublishChannel
-                | PromptKind::PublishEvent { .. }
-                | PromptKind::PublishData { .. }
-                | PromptKind::PublishExclude { .. }
-        )
-    }
-}
-
-impl Prompt {
-    fn new(kind: PromptKind, initial: &str) -> Prompt {
-        Prompt {
-            kind,
-            input: Input::new(initial.to_string()),
-            error: None,
-        }
-    }
-
-    pub fn label(&self) -> String {
-        match &self.kind {
-            PromptKind::Subscribe => "Subscribe to channel".into(),
-            PromptKind::TriggerEvent { channel } => format!("Client event name on {channel}"),
-            PromptKind::TriggerData { event, .. } => format!("JSON data for {event}"),
-            PromptKind::Filter { .. } => "Filter".into(),
-            PromptKind::FaultDelay => "Fault: delay every chunk by (ms)".into(),
-            PromptKind::PublishChannel => "Publish (HTTP API) to channel".into(),
-            PromptKind::PublishEvent { channel } => format!("Event name to publish on {channel}"),
-            PromptKind::PublishData { event, .. } => format!("Data for {event}"),
-            PromptKind::PublishExclude { .. } => "Exclude this connection? (y/n)".into(),
-            PromptKind::ListPrefix => "List occupied channels (HTTP API)".into(),
-            PromptKind::Export(kind) => kind.label().into(),
-        }
-    }
-
-    pub fn hint(&self) -> &'static str {
-        match &self.kind {
-            PromptKind::Subscribe => "e.g. my-channel, private-x, presence-room",
-            PromptKind::TriggerEvent { .. } => "must start with client-",
-            PromptKind::TriggerData { .. } => "any JSON value; empty means {}",
-            PromptKind::Filter { .. } => "words; channel:NAME event:NAME",
-            PromptKind::FaultDelay => "1 to 60000; empty means 500",
-            PromptKind::PublishChannel => "any channel name, subscribed or not",
-            PromptKind::PublishEvent { .. } => "1 to 200 characters",
-            PromptKind::PublishData { .. } => {
-                "JSON, or plain text sent as a string; empty means {}"
-            }
-            PromptKind::PublishExclude { .. } => {
-                "y leaves this socket out (socket_id); n or empty: no"
-            }
-            PromptKind::ListPrefix => "name prefix, e.g. presence-; empty lists all",
-            PromptKind::Export(_) => "a file path; Enter writes it",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,33 +140,21 @@ pub struct Detail {
     pub scroll: usize,
 }
 
-/// Position in the event log. Following shows the newest matches; paused keeps the view
-/// on the selected entry while new events arrive below.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogView {
-    Follow,
-    Paused {
-        /// Sequence number of the selected entry.
-        selected: u64,
-        /// Sequence number of the top visible row.
-        top: u64,
-    },
-}
-
+/// The interaction layer over the [`Model`]: focus, selections and scrolling, the modal
+/// stack, notices, the keymap, the filter and the log's pause. Records go to the model;
+/// keys, mouse and ticks are handled here.
 pub struct App {
     pub(crate) info: DashboardInfo,
     pub(crate) theme: Theme,
     pub(crate) keymap: Keymap,
+    /// What the records say.
+    pub(crate) model: Model,
     /// The time of the last update, used by the views for clocks and highlights.
     pub(crate) now: Instant,
     pub(crate) size: Rect,
-    pub(crate) status: Status,
-    pub(crate) timeline: VecDeque<TimelineEntry>,
     /// Rows scrolled up from the newest timeline entry.
     pub(crate) timeline_scroll: usize,
-    pub(crate) channels: IndexMap<String, Channel>,
     pub(crate) channel_sel: usize,
-    pub(crate) log: EventLog,
     pub(crate) filter: Filter,
     pub(crate) log_view: LogView,
     /// Events that arrived while the log was paused.
@@ -385,13 +164,7 @@ pub struct App {
     /// The boxes over the panes, bottom first; the last takes the keys.
     pub(crate) modals: Vec<Modal>,
     pub(crate) notice: Option<Notice>,
-    /// The latest authorization exchange per channel, for the auth inspector.
-    pub(crate) auth: IndexMap<String, AuthExchange>,
-    /// A channel list asked for with `L` (its prefix, and when), so its answer opens the picker.
-    pub(crate) pending_list: Option<(Option<String>, Instant)>,
-    /// Presence channels whose users were asked for with `U`, and when.
-    pub(crate) pending_users: IndexMap<String, Instant>,
-    /// The measures and occupancy screens.
+    /// Which measures screen is shown, and the occupancy table's selection.
     pub(crate) measures: super::measures::Panel,
     start: Instant,
     start_wall: SystemTime,
@@ -403,24 +176,18 @@ impl App {
             info,
             theme: config.theme,
             keymap: config.keymap,
+            model: Model::new(
+                Limits {
+                    log_capacity: config.log_capacity,
+                    log_bytes: config.log_bytes,
+                    measures: config.measures,
+                },
+                now,
+            ),
             now,
             size: Rect::new(0, 0, 80, 24),
-            status: Status {
-                state: State::Initialized,
-                socket_id: None,
-                since: now,
-                reconnects: 0,
-                connected_before: false,
-                last_rtt: None,
-                retry_at: None,
-                client_gone: false,
-                user_id: None,
-            },
-            timeline: VecDeque::new(),
             timeline_scroll: 0,
-            channels: IndexMap::new(),
             channel_sel: 0,
-            log: EventLog::new(config.log_capacity, config.log_bytes),
             filter: Filter::default(),
             log_view: LogView::Follow,
             unseen: 0,
@@ -428,10 +195,7 @@ impl App {
             focus: Pane::Log,
             modals: Vec::new(),
             notice: None,
-            auth: IndexMap::new(),
-            pending_list: None,
-            pending_users: IndexMap::new(),
-            measures: super::measures::Panel::new(now, config.measures),
+            measures: super::measures::Panel::default(),
             start: now,
             start_wall: config.wall_clock.unwrap_or_else(SystemTime::now),
         }
@@ -447,11 +211,15 @@ impl App {
     pub fn info(&self) -> &DashboardInfo {
         &self.info
     }
+    /// What the records say.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
     pub fn status(&self) -> &Status {
-        &self.status
+        self.model.status()
     }
     pub fn log(&self) -> &EventLog {
-        &self.log
+        self.model.log()
     }
     pub fn filter(&self) -> &Filter {
         &self.filter
@@ -463,16 +231,19 @@ impl App {
         self.log_view == LogView::Follow
     }
     pub fn channels(&self) -> impl Iterator<Item = &Channel> {
-        self.channels.values()
+        self.model.channels().values()
     }
     pub fn channel(&self, name: &str) -> Option<&Channel> {
-        self.channels.get(name)
+        self.model.channels().get(name)
     }
     pub fn selected_channel(&self) -> Option<&Channel> {
-        self.channels.get_index(self.channel_sel).map(|(_, c)| c)
+        self.model
+            .channels()
+            .get_index(self.channel_sel)
+            .map(|(_, c)| c)
     }
     pub fn timeline(&self) -> impl DoubleEndedIterator<Item = &TimelineEntry> + ExactSizeIterator {
-        self.timeline.iter()
+        self.model.timeline().iter()
     }
     pub fn focus(&self) -> Pane {
         self.focus
@@ -486,12 +257,17 @@ impl App {
     pub fn keymap(&self) -> &Keymap {
         &self.keymap
     }
+    /// Which measures screen is shown.
     pub fn measures(&self) -> &super::measures::Panel {
         &self.measures
     }
+    /// What the measures screens draw.
+    pub fn measured(&self) -> &super::model::Measured {
+        self.model.measured()
+    }
     /// The latest authorization exchange of a channel.
     pub fn auth_exchange(&self, channel: &str) -> Option<&AuthExchange> {
-        self.auth.get(channel)
+        self.model.auth_exchange(channel)
     }
     /// Which key table applies: the box on top decides.
     pub fn mode(&self) -> Mode {
@@ -520,26 +296,6 @@ impl App {
             )
     }
 
-    /// The indices of the log entries on screen, oldest first, and the selected one.
-    pub fn visible_log(&self) -> (Vec<usize>, Option<usize>) {
-        let rows = self.log_rows();
-        match self.log_view {
-            LogView::Follow => {
-                let v = self.log.tail(rows, &self.filter);
-                let sel = v.last().copied();
-                (v, sel)
-            }
-            LogView::Paused { selected, top } => {
-                let Some(top_i) = self.log.index_of(top) else {
-                    return (Vec::new(), None);
-                };
-                let v = self.log.window(top_i, rows, &self.filter);
-                let sel = self.log.index_of(selected).filter(|i| v.contains(i));
-                (v, sel)
-            }
-        }
-    }
-
     /// Show a message in the footer.
     pub fn notify(&mut self, text: impl Into<String>, level: NoticeLevel) {
         self.notice = Some(Notice {
@@ -564,12 +320,7 @@ impl App {
                 Update::redraw()
             }
             Msg::Tick => {
-                self.measures.on_tick(now);
-                for c in self.channels.values_mut() {
-                    if let Some(r) = c.roster.as_mut() {
-                        r.expire(now);
-                    }
-                }
+                self.model.tick(now);
                 if self
                     .notice
                     .as_ref()
@@ -577,16 +328,13 @@ impl App {
                 {
                     self.notice = None;
                 }
-                if self.status.retry_at.is_some_and(|t| t <= now) {
-                    self.status.retry_at = None;
-                }
                 // The status bar's "time in state" moves every second.
                 Update::redraw()
             }
             Msg::RecordsClosed => {
-                self.status.client_gone = true;
-                self.status.retry_at = None;
-                self.push_timeline(self.wall_now(), TimelineKind::ClientGone);
+                let pushed = self.model.timeline().pushed();
+                self.model.client_gone(self.wall_now());
+                self.keep_timeline_rows(pushed);
                 let quit = self.keymap.first_key(Action::Quit).unwrap_or_default();
                 self.notify(
                     format!("the client has stopped; press {quit} to quit"),
@@ -599,257 +347,49 @@ impl App {
 
     // ----- records -----
 
-    fn push_timeline(&mut self, ts: SystemTime, kind: TimelineKind) {
-        if self.timeline.len() == TIMELINE_CAPACITY {
-            self.timeline.pop_front();
-        }
-        self.timeline.push_back(TimelineEntry { ts, kind });
-        if self.timeline_scroll > 0 {
-            // Keep the rows the user is reading in place.
-            self.timeline_scroll += 1;
-        }
-    }
-
-    fn channel_entry(&mut self, name: &str) -> &mut Channel {
-        self.channels
-            .entry(name.to_string())
-            .or_insert_with(|| Channel::new(name))
-    }
-
+    /// A record goes to the model; what it means for the screen (a notice, a picker, a
+    /// channel gone from under the selection) is handled here.
     fn on_record(&mut self, s: Stamped) {
-        let now = self.now;
-        self.measures.on_record(now, &s.record);
-        match s.record {
-            Record::State {
-                previous,
-                current,
-                socket_id,
-                cause,
-            } => {
-                let in_previous = Some(now.saturating_duration_since(self.status.since));
-                self.push_timeline(
-                    s.ts,
-                    TimelineKind::State {
-                        previous,
-                        current,
-                        in_previous,
-                        cause,
-                    },
-                );
-                let was = self.status.state;
-                self.status.state = current;
-                self.status.since = now;
-                if current == State::Connected {
-                    self.status.socket_id = socket_id;
-                    self.status.retry_at = None;
-                    if self.status.connected_before {
-                        self.status.reconnects += 1;
-                    }
-                    self.status.connected_before = true;
-                } else {
-                    self.status.socket_id = None;
-                    // Sign-in belongs to one connection; the next one signs in again.
-                    self.status.user_id = None;
-                }
-                if matches!(current, State::Disconnected | State::Failed) {
-                    self.status.retry_at = None;
-                }
-                if was == State::Connected && current != State::Connected {
-                    // The client resubscribes everything on the next connection.
-                    for c in self.channels.values_mut() {
-                        if c.status == ChannelStatus::Subscribed {
-                            c.status = ChannelStatus::Pending;
-                        }
-                        c.reset_subscription_facts();
-                    }
+        let pushed = self.model.timeline().pushed();
+        let news = self.model.apply(s, self.now);
+        // An occupancy record may have shortened the table under the selection.
+        self.measures.clamp(self.model.measured().occupancy());
+        self.keep_timeline_rows(pushed);
+        match news {
+            None => {}
+            Some(News::Event) => {
+                if let LogView::Paused { .. } = self.log_view {
+                    self.unseen += 1;
                 }
             }
-            Record::ConnectingIn { delay_ms, .. } => {
-                let d = Duration::from_millis(delay_ms);
-                self.status.retry_at = Some(now + d);
-                self.push_timeline(s.ts, TimelineKind::ConnectingIn(d));
-            }
-            Record::Error { code, message } => {
-                self.push_timeline(s.ts, TimelineKind::Error { code, message });
-            }
-            Record::CommandError {
-                cmd,
-                channel,
-                status,
-                message,
-            } => {
-                self.on_side_error(&cmd, channel.as_deref(), &message);
-                let code = status.map(i64::from);
-                self.push_timeline(s.ts, TimelineKind::Error { code, message });
-            }
-            Record::Subscribed { channel } => {
-                let c = self.channel_entry(&channel);
-                if c.status != ChannelStatus::Leaving {
-                    c.status = ChannelStatus::Subscribed;
-                }
-            }
-            Record::SubscriptionError {
-                channel,
-                status,
-                message,
-            } => {
-                let text = match status {
-                    Some(code) => format!("subscribing {channel} failed ({code}): {message}"),
-                    None => format!("subscribing {channel} failed: {message}"),
-                };
-                self.channel_entry(&channel).status = ChannelStatus::Failed { status, message };
-                let inspect = self.keymap.first_key(Action::InspectAuth);
-                let text = match inspect {
-                    Some(k) if self.auth.get(&channel).is_some_and(|a| !a.ok) => {
-                        format!("{text} · {k} inspects the auth exchange")
-                    }
+            Some(News::Info(text)) => self.notify(text, NoticeLevel::Info),
+            Some(News::Error(text)) => self.notify(text, NoticeLevel::Error),
+            Some(News::SubscriptionFailed { text, auth_failed }) => {
+                let text = match self.keymap.first_key(Action::InspectAuth) {
+                    Some(k) if auth_failed => format!("{text} · {k} inspects the auth exchange"),
                     _ => text,
                 };
                 self.notify(text, NoticeLevel::Error);
             }
-            Record::Unsubscribed { channel } => self.remove_channel(&channel),
-            Record::Event {
-                channel,
-                event,
-                data,
-                user_id,
-                decrypted,
-            } => {
-                if let Some(c) = channel.as_deref().and_then(|n| self.channels.get_mut(n)) {
-                    c.events += 1;
-                    match event.as_str() {
-                        "pusher:subscription_count" => {
-                            if let Some(n) = subscription_count(&data) {
-                                c.subscription_count = Some(n);
-                            }
-                        }
-                        "pusher:cache_miss" => c.cache_miss = true,
-                        _ => {}
-                    }
-                }
-                if let LogView::Paused { .. } = self.log_view {
-                    self.unseen += 1;
-                }
-                self.log
-                    .push(s.ts, channel, event, user_id, data, decrypted);
+            Some(News::ChannelList { prefix, channels }) => {
+                self.open_channel_list(prefix, &channels)
             }
-            Record::Members {
-                channel,
-                me,
-                count,
-                members,
-            } => {
-                self.channel_entry(&channel).roster =
-                    Some(Roster::from_snapshot(me.as_ref(), &members, count));
-            }
-            Record::MemberAdded { channel, id, info } => {
-                let c = self.channel_entry(&channel);
-                c.roster
-                    .get_or_insert_with(Roster::default)
-                    .add(&id, info, now);
-            }
-            Record::MemberRemoved { channel, id } => {
-                if let Some(r) = self
-                    .channels
-                    .get_mut(&channel)
-                    .and_then(|c| c.roster.as_mut())
-                {
-                    r.remove(&id, now);
-                }
-            }
-            Record::PingSent { after_ms } => {
-                self.push_timeline(
-                    s.ts,
-                    TimelineKind::PingSent(Duration::from_millis(after_ms)),
-                );
-            }
-            Record::Fault { fault } => self.push_timeline(s.ts, TimelineKind::Fault(fault)),
-            Record::Channels { prefix, channels } => {
-                if !self.on_channels_answer(prefix.as_deref(), &channels) {
-                    let names: Vec<&str> = channels
-                        .as_object()
-                        .map(|o| o.keys().map(String::as_str).collect())
-                        .unwrap_or_default();
-                    let text = format!("{} occupied channel(s): {}", names.len(), names.join(", "));
-                    self.push_timeline(s.ts, TimelineKind::Note(text));
-                }
-            }
-            Record::Users { channel, users } => {
-                if !self.on_users_answer(s.ts, &channel, &users) {
-                    let text = format!("{channel} users: {}", users.join(", "));
-                    self.push_timeline(s.ts, TimelineKind::Note(text));
-                }
-            }
-            Record::Auth {
-                channel,
-                socket_id,
-                request,
-                ok,
-                status,
-                response,
-                duration_ms,
-                failure,
-            } => {
-                // The subscription_error that follows a failed exchange carries the message;
-                // this keeps the exchange for the inspector.
-                self.keep_auth(
-                    channel,
-                    AuthExchange {
-                        ts: s.ts,
-                        socket_id,
-                        request,
-                        ok,
-                        status,
-                        response,
-                        duration_ms,
-                        failure,
-                    },
-                );
-            }
-            Record::SignedIn { user_id, .. } => {
-                self.push_timeline(s.ts, TimelineKind::Note(format!("signed in as {user_id}")));
-                self.status.user_id = Some(user_id);
-            }
-            Record::SigninError { status, message } => {
-                self.status.user_id = None;
-                let text = match status {
-                    Some(code) => format!("sign-in failed ({code}): {message}"),
-                    None => format!("sign-in failed: {message}"),
-                };
-                self.push_timeline(
-                    s.ts,
-                    TimelineKind::Error {
-                        code: None,
-                        message: text.clone(),
-                    },
-                );
-                self.notify(text, NoticeLevel::Error);
-            }
-            Record::Watchlist { event, user_ids } => {
-                let text = format!("watchlist {event}: {}", user_ids.join(", "));
-                self.push_timeline(s.ts, TimelineKind::Note(text));
-            }
-            Record::Published {
-                channel,
-                event,
-                excluded_socket_id,
-            } => {
-                let excluded = if excluded_socket_id.is_some() {
-                    " (this connection excluded)"
-                } else {
-                    ""
-                };
-                let text = format!("published {event} to {channel}{excluded}");
-                self.push_timeline(s.ts, TimelineKind::Note(text.clone()));
-                self.notify(text, NoticeLevel::Info);
-            }
-            Record::Pong { rtt_ms } => {
-                let rtt = Duration::from_millis(rtt_ms);
-                self.status.last_rtt = Some(rtt);
-                self.push_timeline(s.ts, TimelineKind::Pong(rtt));
-            }
-            // The measures panel has taken these.
-            Record::Stats(_) | Record::Probe { .. } | Record::Occupancy { .. } => {}
+            Some(News::ChannelRemoved(i)) => self.channel_removed(i),
+        }
+    }
+
+    /// Something the user did, in the timeline.
+    fn push_timeline(&mut self, ts: SystemTime, kind: TimelineKind) {
+        let pushed = self.model.timeline().pushed();
+        self.model.note(ts, kind);
+        self.keep_timeline_rows(pushed);
+    }
+
+    /// Keep the timeline rows the user scrolled back to in place as entries arrive.
+    fn keep_timeline_rows(&mut self, pushed_before: u64) {
+        let new = self.model.timeline().pushed() - pushed_before;
+        if self.timeline_scroll > 0 {
+            self.timeline_scroll += new as usize;
         }
     }
 
@@ -860,17 +400,19 @@ impl App {
             Outcome::Command(c) => Update::command(c),
             Outcome::Subscribe(channel) => self.subscribe_to(channel),
             Outcome::MoveChannel(d) => self.move_in(Pane::Channels, Move::By(d)),
+            Outcome::Sort(sort) => {
+                self.model.measured_mut().sort_occupancy(sort);
+                Update::redraw()
+            }
         }
     }
 
-    fn remove_channel(&mut self, name: &str) {
-        if let Some(i) = self.channels.get_index_of(name) {
-            self.channels.shift_remove_index(i);
-            if self.channel_sel > i || self.channel_sel >= self.channels.len() {
-                self.channel_sel = self.channel_sel.saturating_sub(1);
-            }
-            self.members_scroll = 0;
+    /// The channel at `i` is gone: the selection stays on the same channel where it can.
+    fn channel_removed(&mut self, i: usize) {
+        if self.channel_sel > i || self.channel_sel >= self.model.channels().len() {
+            self.channel_sel = self.channel_sel.saturating_sub(1);
         }
+        self.members_scroll = 0;
     }
 
     // ----- keys -----
@@ -889,129 +431,8 @@ impl App {
         }
     }
 
-    fn on_prompt_key(&mut self, key: KeyEvent) -> Update {
-        match self.keymap.action_for(Mode::Editing, &key) {
-            Some(Action::Quit) => quit(),
-            Some(Action::Submit) => self.submit_prompt(),
-            Some(Action::Cancel) => {
-                match self.take_prompt() {
-                    Some(Prompt {
-                        kind: PromptKind::Filter { previous },
-                        ..
-                    }) => self.set_filter(&previous),
-                    Some(Prompt {
-                        kind: PromptKind::ListPrefix,
-                        ..
-                    }) => self.notify("listing channels cancelled", NoticeLevel::Info),
-                    Some(Prompt { kind, .. }) if kind.is_publish() => {
-                        self.notify("nothing published", NoticeLevel::Info)
-                    }
-                    _ => {}
-                }
-                Update::redraw()
-            }
-            _ => {
-                let Some(p) = self.prompt_mut() else {
-                    return Update::default();
-                };
-                if p.input.handle_event(&Event::Key(key)).is_none() {
-                    return Update::default();
-                }
-                p.error = None;
-                if matches!(p.kind, PromptKind::Filter { .. }) {
-                    let text = p.input.value().to_string();
-                    self.set_filter(&text);
-                }
-                Update::redraw()
-            }
-        }
-    }
-
-    fn set_filter(&mut self, text: &str) {
-        let f = Filter::parse(text);
-        if f != self.filter {
-            self.filter = f;
-            // A paused position may not match any more: show the newest matches.
-            self.log_view = LogView::Follow;
-            self.unseen = 0;
-        }
-    }
-
-    fn submit_prompt(&mut self) -> Update {
-        let Some(mut p) = self.take_prompt() else {
-            return Update::default();
-        };
-        let value = p.input.value().trim().to_string();
-        let result = match &p.kind {
-            PromptKind::Subscribe => match validate_channel_name(&value) {
-                Ok(()) => Ok(self.subscribe_to(value)),
-                Err(e) => Err(e.to_string()),
-            },
-            PromptKind::FaultDelay => self.submit_fault_delay(&value),
-            PromptKind::PublishChannel
-            | PromptKind::PublishEvent { .. }
-            | PromptKind::PublishData { .. }
-            | PromptKind::PublishExclude { .. } => self.submit_publish_step(&p.kind, &value),
-            PromptKind::ListPrefix => self.submit_list_prefix(&value),
-            PromptKind::Export(kind) => self.submit_export(*kind, &value),
-            PromptKind::TriggerEvent { channel } => match validate_client_event_name(&value) {
-                Ok(()) => {
-                    self.show(Modal::Prompt(Prompt::new(
-                        PromptKind::TriggerData {
-                            channel: channel.clone(),
-                            event: value,
-                        },
-                        "",
-                    )));
-                    return Update::redraw();
-                }
-                Err(e) => Err(e.to_string()),
-            },
-            PromptKind::TriggerData { channel, event } => {
-                let parsed = if value.is_empty() {
-                    Ok(serde_json::json!({}))
-                } else {
-                    serde_json::from_str(&value).map_err(|e| format!("not valid JSON: {e}"))
-                };
-                match parsed {
-                    Ok(data) => {
-                        self.notify(format!("sent {event} on {channel}"), NoticeLevel::Info);
-                        Ok(Update::command(connection::Command::Trigger {
-                            channel: channel.clone(),
-                            event: event.clone(),
-                            data,
-                        }))
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            PromptKind::Filter { .. } => {
-                self.set_filter(&value);
-                Ok(Update::redraw())
-            }
-        };
-        match result {
-            // A step that opened the next prompt (publish) has already put it in place.
-            Ok(u) => u,
-            Err(e) => {
-                p.error = Some(e);
-                self.show(Modal::Prompt(p));
-                Update::redraw()
-            }
-        }
-    }
-
-    /// Subscribe to a channel the user named or picked, and select it.
     fn subscribe_to(&mut self, channel: String) -> Update {
-        let c = self.channel_entry(&channel);
-        if matches!(
-            c.status,
-            ChannelStatus::Failed { .. } | ChannelStatus::Leaving
-        ) {
-            c.status = ChannelStatus::Pending;
-            c.reset_subscription_facts();
-        }
-        self.channel_sel = self.channels.get_index_of(&channel).unwrap_or(0);
+        self.channel_sel = self.model.subscribing(&channel);
         self.members_scroll = 0;
         Update::command(connection::Command::Subscribe { channel })
     }
@@ -1019,27 +440,32 @@ impl App {
     fn on_action(&mut self, action: Action) -> Update {
         // The box on top takes the keys.
         match self.top_modal() {
-            Some(Modal::Help) => {
-                return match action {
-                    Action::Help | Action::Back => {
-                        self.close_help();
-                        Update::redraw()
-                    }
-                    Action::Quit => quit(),
-                    _ => Update::default(),
-                };
-            }
-            Some(Modal::Overlay(Overlay::FaultMenu)) => return self.on_fault_menu_action(action),
-            Some(Modal::Detail(_)) => return self.on_detail_action(action),
-            Some(Modal::Overlay(Overlay::Picker(_))) => return self.on_picker_action(action),
-            Some(Modal::Overlay(Overlay::Auth(_))) => return self.on_auth_view_action(action),
+            Some(Modal::Help) => match action {
+                Action::Help | Action::Back => {
+                    self.close_help();
+                    Update::redraw()
+                }
+                Action::Quit => quit(),
+                _ => Update::default(),
+            },
+            Some(Modal::Overlay(Overlay::FaultMenu)) => self.on_fault_menu_action(action),
+            Some(Modal::Detail(_)) => self.on_detail_action(action),
+            Some(Modal::Overlay(Overlay::Picker(_))) => self.on_picker_action(action),
+            Some(Modal::Overlay(Overlay::Auth(_))) => self.on_auth_view_action(action),
             // Its keys go to `on_prompt_key`; an action reaching here is not for it.
-            Some(Modal::Prompt(_)) => return Update::default(),
-            None => {}
+            Some(Modal::Prompt(_)) => Update::default(),
+            None => {
+                let occupancy = self.model.measured().occupancy();
+                match self.measures.on_action(action, occupancy) {
+                    Some(outcome) => self.on_measures_outcome(outcome),
+                    None => self.on_pane_action(action),
+                }
+            }
         }
-        if let Some(outcome) = self.measures.on_action(action) {
-            return self.on_measures_outcome(outcome);
-        }
+    }
+
+    /// An action with no box open and no measures screen taking it.
+    fn on_pane_action(&mut self, action: Action) -> Update {
         match action {
             Action::Quit => quit(),
             Action::Help => {
@@ -1109,7 +535,7 @@ impl App {
                 Update::redraw()
             }
             Action::ClearLog => {
-                self.log.clear();
+                self.model.clear_log();
                 self.log_view = LogView::Follow;
                 self.unseen = 0;
                 self.notify("log cleared", NoticeLevel::Info);
@@ -1151,59 +577,21 @@ impl App {
     }
 
     fn unsubscribe_selected(&mut self) -> Update {
-        let Some(c) = self
-            .channels
-            .get_index_mut(self.channel_sel)
-            .map(|(_, c)| c)
-        else {
+        let Some((channel, forgotten)) = self.model.unsubscribing(self.channel_sel) else {
             self.notify("no channel selected", NoticeLevel::Error);
             return Update::redraw();
         };
-        let channel = c.name.clone();
-        if matches!(c.status, ChannelStatus::Failed { .. }) {
-            // Nothing is subscribed on the server; forget it now.
-            self.remove_channel(&channel);
-        } else {
-            c.status = ChannelStatus::Leaving;
+        if forgotten {
+            self.channel_removed(self.channel_sel);
         }
         Update::command(connection::Command::Unsubscribe { channel })
-    }
-
-    fn start_trigger(&mut self) -> Update {
-        let Some(c) = self.selected_channel() else {
-            self.notify(
-                "select a private or presence channel first (Channels pane)",
-                NoticeLevel::Error,
-            );
-            return Update::redraw();
-        };
-        if !c.kind.allows_client_events() {
-            let text = format!(
-                "client events need a private or presence channel; {} is {}",
-                c.name,
-                c.kind.label()
-            );
-            self.notify(text, NoticeLevel::Error);
-            return Update::redraw();
-        }
-        if c.status != ChannelStatus::Subscribed {
-            let text = format!("{} is not subscribed yet", c.name);
-            self.notify(text, NoticeLevel::Error);
-            return Update::redraw();
-        }
-        let channel = c.name.clone();
-        self.show(Modal::Prompt(Prompt::new(
-            PromptKind::TriggerEvent { channel },
-            "client-",
-        )));
-        Update::redraw()
     }
 
     fn open(&mut self) -> Update {
         match self.focus {
             Pane::Log => {
                 let (_, sel) = self.visible_log();
-                if let Some(e) = sel.and_then(|i| self.log.get(i)) {
+                if let Some(e) = sel.and_then(|i| self.model.log().get(i)) {
                     let detail = Detail {
                         entry: e.clone(),
                         scroll: 0,
@@ -1240,7 +628,7 @@ impl App {
     fn move_in(&mut self, pane: Pane, m: Move) -> Update {
         match pane {
             Pane::Channels => {
-                let n = self.channels.len();
+                let n = self.model.channels().len();
                 if n == 0 {
                     return Update::default();
                 }
@@ -1255,7 +643,7 @@ impl App {
             }
             Pane::Timeline => {
                 // Scroll counts up from the newest entry, so the directions swap.
-                let max = self.timeline.len().saturating_sub(1);
+                let max = self.model.timeline().len().saturating_sub(1);
                 self.timeline_scroll = match m {
                     Move::Top => max,
                     Move::Bottom => 0,
@@ -1265,110 +653,6 @@ impl App {
             Pane::Log => self.move_log(m),
         }
         Update::redraw()
-    }
-
-    fn follow(&mut self) {
-        self.log_view = LogView::Follow;
-        self.unseen = 0;
-    }
-
-    fn pause_at_newest(&mut self) {
-        let rows = self.log_rows();
-        let tail = self.log.tail(rows, &self.filter);
-        if let (Some(&first), Some(&last)) = (tail.first(), tail.last()) {
-            self.log_view = LogView::Paused {
-                selected: self.log.get(last).map_or(0, |e| e.seq),
-                top: self.log.get(first).map_or(0, |e| e.seq),
-            };
-        } else {
-            // Nothing to hold on to yet: pause at whatever arrives first.
-            let seq = self.log.get(0).map_or(0, |e| e.seq);
-            self.log_view = LogView::Paused {
-                selected: seq,
-                top: seq,
-            };
-        }
-        self.unseen = 0;
-    }
-
-    fn move_log(&mut self, m: Move) {
-        if self.log.is_empty() {
-            return;
-        }
-        if m == Move::Bottom {
-            self.follow();
-            return;
-        }
-        if self.log_view == LogView::Follow {
-            self.pause_at_newest();
-        }
-        let LogView::Paused { selected, .. } = self.log_view else {
-            return;
-        };
-        let Some(mut i) = self.log.index_of(selected) else {
-            return;
-        };
-        match m {
-            Move::Top => {
-                if let Some(first) = self.log.match_at_or_after(0, &self.filter) {
-                    i = first;
-                }
-            }
-            Move::By(d) if d < 0 => {
-                for _ in 0..d.unsigned_abs() {
-                    match i
-                        .checked_sub(1)
-                        .and_then(|j| self.log.match_at_or_before(j, &self.filter))
-                    {
-                        Some(j) => i = j,
-                        None => break,
-                    }
-                }
-            }
-            Move::By(d) => {
-                for _ in 0..d {
-                    match self.log.match_at_or_after(i + 1, &self.filter) {
-                        Some(j) => i = j,
-                        None => break,
-                    }
-                }
-            }
-            Move::Bottom => unreachable!("handled above"),
-        }
-        let seq = self.log.get(i).map_or(selected, |e| e.seq);
-        let top = match self.log_view {
-            LogView::Paused { top, .. } => top,
-            LogView::Follow => seq,
-        };
-        self.log_view = LogView::Paused { selected: seq, top };
-        self.clamp_log_view();
-    }
-
-    /// Keep the selected log entry inside the visible rows, scrolling the top as needed.
-    fn clamp_log_view(&mut self) {
-        let LogView::Paused { selected, top } = self.log_view else {
-            return;
-        };
-        let (Some(sel_i), Some(mut top_i)) = (self.log.index_of(selected), self.log.index_of(top))
-        else {
-            return;
-        };
-        let rows = self.log_rows();
-        if sel_i < top_i {
-            top_i = sel_i;
-        } else {
-            // Matches from top to the selection, inclusive; move top down until it fits.
-            let between = self.log.window(top_i, usize::MAX, &self.filter);
-            let upto: Vec<usize> = between.into_iter().take_while(|&i| i <= sel_i).collect();
-            if upto.len() > rows {
-                top_i = upto[upto.len() - rows];
-            }
-        }
-        let seq = |i: usize| self.log.get(i).map_or(0, |e| e.seq);
-        self.log_view = LogView::Paused {
-            selected: seq(sel_i),
-            top: seq(top_i),
-        };
     }
 
     // ----- mouse -----
@@ -1438,16 +722,6 @@ impl Move {
             Move::Bottom => max,
             Move::By(d) => current.saturating_add_signed(d).min(max),
         }
-    }
-}
-
-/// The count in a `pusher:subscription_count` event's data, `{"subscription_count":N}`, also
-/// when the data arrived as a JSON string.
-pub fn subscription_count(data: &RawJson) -> Option<u64> {
-    let field = |v: &serde_json::Value| v.get("subscription_count").and_then(|n| n.as_u64());
-    match &data.to_value() {
-        serde_json::Value::String(s) => serde_json::from_str(s).ok().as_ref().and_then(field),
-        other => field(other),
     }
 }
 

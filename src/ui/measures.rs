@@ -1,18 +1,13 @@
-//! The dashboard's measures and occupancy screens: their state apart from the rest of the
-//! app. [`Panel`] keeps the measures model fed by every record, the occupancy table fed by
-//! `occupancy` records, and which screen is shown; it answers the keys meant for a shown
+//! The dashboard's measures and occupancy screens: which one is shown and the occupancy
+//! table's selection, apart from the rest of the app. What they draw is fed by records in
+//! the model ([`super::model::Measured`]); [`Panel`] answers the keys meant for a shown
 //! screen with an [`Outcome`] the app carries out.
 
 use super::keymap::Action;
-use crate::measures::Measures;
 use crate::occupancy::{SortBy, Table};
-use crate::record::Record;
 use crate::session::Command;
-use std::time::Instant;
 
-/// Set to a non-empty value, the measures model is not fed: for measuring what it costs
-/// (bench/dashboard-load.sh). The screens still open, empty.
-pub const DISABLE_ENV: &str = "CHANWATCH_NO_MEASURES";
+pub use super::model::measured::DISABLE_ENV;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -30,83 +25,32 @@ pub enum Outcome {
     Subscribe(String),
     /// Move the channel selection (the measures screen charts the selected channel).
     MoveChannel(isize),
+    /// Sort the occupancy table this way.
+    Sort(SortBy),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Panel {
-    enabled: bool,
-    model: Measures,
     screen: Option<Screen>,
-    occupancy: Table,
     selected: usize,
-    occupancy_error: Option<String>,
 }
 
 impl Panel {
-    pub fn new(now: Instant, enabled: bool) -> Panel {
-        Panel {
-            enabled,
-            model: Measures::new(now),
-            screen: None,
-            occupancy: Table::default(),
-            selected: 0,
-            occupancy_error: None,
-        }
-    }
-
     /// Whether measuring is on, from [`DISABLE_ENV`].
     pub fn enabled_from_env() -> bool {
-        std::env::var_os(DISABLE_ENV).is_none_or(|v| v.is_empty())
+        super::model::Measured::enabled_from_env()
     }
 
-    pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-    pub fn model(&self) -> &Measures {
-        &self.model
-    }
     pub fn screen(&self) -> Option<Screen> {
         self.screen
-    }
-    pub fn occupancy(&self) -> &Table {
-        &self.occupancy
     }
     pub fn occupancy_selected(&self) -> usize {
         self.selected
     }
-    pub fn occupancy_error(&self) -> Option<&str> {
-        self.occupancy_error.as_deref()
-    }
 
-    /// Every record passes here first: O(1) for events.
-    pub fn on_record(&mut self, now: Instant, record: &Record) {
-        if !self.enabled {
-            return;
-        }
-        self.model.on_record(now, record);
-        match record {
-            Record::Occupancy { channels } => {
-                self.occupancy.apply(channels);
-                self.occupancy_error = None;
-                self.clamp();
-            }
-            Record::CommandError { cmd, message, .. } if cmd == "occupancy" => {
-                self.occupancy_error = Some(message.clone());
-            }
-            _ => {}
-        }
-    }
-
-    pub fn on_tick(&mut self, now: Instant) {
-        if self.enabled {
-            self.model.tick(now);
-        }
-    }
-
-    fn clamp(&mut self) {
-        self.selected = self
-            .selected
-            .min(self.occupancy.rows().len().saturating_sub(1));
+    /// Keep the selection on a row of `occupancy`, which a record may have shortened.
+    pub fn clamp(&mut self, occupancy: &Table) {
+        self.selected = self.selected.min(occupancy.rows().len().saturating_sub(1));
     }
 
     fn show(&mut self, screen: Option<Screen>) -> Outcome {
@@ -123,7 +67,7 @@ impl Panel {
     }
 
     /// The panel's answer to an action, or `None` when the action is not the panel's.
-    pub fn on_action(&mut self, action: Action) -> Option<Outcome> {
+    pub fn on_action(&mut self, action: Action, occupancy: &Table) -> Option<Outcome> {
         let toggle =
             |target: Screen, current: Option<Screen>| (current != Some(target)).then_some(target);
         match (action, self.screen) {
@@ -133,7 +77,7 @@ impl Panel {
             (Action::Up, Some(Screen::Measures)) => Some(Outcome::MoveChannel(-1)),
             (Action::Down, Some(Screen::Measures)) => Some(Outcome::MoveChannel(1)),
             (Action::Up | Action::Down | Action::Top | Action::Bottom, Some(Screen::Occupancy)) => {
-                let last = self.occupancy.rows().len().saturating_sub(1);
+                let last = occupancy.rows().len().saturating_sub(1);
                 self.selected = match action {
                     Action::Up => self.selected.saturating_sub(1),
                     Action::Down => (self.selected + 1).min(last),
@@ -143,15 +87,13 @@ impl Panel {
                 Some(Outcome::Redraw)
             }
             (Action::SortOccupancy, Some(Screen::Occupancy)) => {
-                let next = match self.occupancy.sort() {
+                let next = match occupancy.sort() {
                     SortBy::Name => SortBy::Count,
                     SortBy::Count => SortBy::Name,
                 };
-                self.occupancy.set_sort(next);
-                Some(Outcome::Redraw)
+                Some(Outcome::Sort(next))
             }
-            (Action::Open, Some(Screen::Occupancy)) => self
-                .occupancy
+            (Action::Open, Some(Screen::Occupancy)) => occupancy
                 .rows()
                 .get(self.selected)
                 .map(|r| Outcome::Subscribe(r.channel.name.clone())),
@@ -164,15 +106,22 @@ impl Panel {
 mod tests {
     use super::*;
     use crate::occupancy::OccupiedChannel;
+    use crate::record::Record;
+    use crate::ui::model::Measured;
+    use std::time::Instant;
 
     #[test]
     fn screens_toggle_and_the_occupancy_poll_follows_its_screen() {
         let t0 = Instant::now();
-        let mut p = Panel::new(t0, true);
-        assert_eq!(p.on_action(Action::Measures), Some(Outcome::Redraw));
+        let mut m = Measured::new(t0, true);
+        let mut p = Panel::default();
+        assert_eq!(
+            p.on_action(Action::Measures, m.occupancy()),
+            Some(Outcome::Redraw)
+        );
         assert_eq!(p.screen(), Some(Screen::Measures));
         assert_eq!(
-            p.on_action(Action::Occupancy),
+            p.on_action(Action::Occupancy, m.occupancy()),
             Some(Outcome::Command(Command::Occupancy { on: true }))
         );
         let ch = |n: &str, c| OccupiedChannel {
@@ -180,24 +129,30 @@ mod tests {
             subscription_count: Some(c),
             user_count: None,
         };
-        p.on_record(
+        m.on_record(
             t0,
             &Record::Occupancy {
                 channels: vec![ch("a", 1), ch("b", 5)],
             },
         );
-        assert_eq!(p.on_action(Action::Down), Some(Outcome::Redraw));
         assert_eq!(
-            p.on_action(Action::Open),
+            p.on_action(Action::Down, m.occupancy()),
+            Some(Outcome::Redraw)
+        );
+        assert_eq!(
+            p.on_action(Action::Open, m.occupancy()),
             Some(Outcome::Subscribe("b".into()))
         );
-        p.on_action(Action::SortOccupancy);
-        assert_eq!(p.occupancy().rows()[0].channel.name, "b");
         assert_eq!(
-            p.on_action(Action::Back),
+            p.on_action(Action::SortOccupancy, m.occupancy()),
+            Some(Outcome::Sort(SortBy::Count))
+        );
+        assert_eq!(
+            p.on_action(Action::Back, m.occupancy()),
             Some(Outcome::Command(Command::Occupancy { on: false }))
         );
-        assert_eq!(p.on_action(Action::Up), None, "no screen: the panes move");
-        assert_eq!(p.on_action(Action::Back), None);
+        let none = p.on_action(Action::Up, m.occupancy());
+        assert_eq!(none, None, "no screen: the panes move");
+        assert_eq!(p.on_action(Action::Back, m.occupancy()), None);
     }
 }

@@ -285,5 +285,5 @@ fn with_measures_off_nothing_is_counted() {
         t0,
     );
     let later = t0 + Duration::from_secs(1);
-    assert_eq!(app.measures().model().events_per_s(later), 0);
+    assert_eq!(app.measured().model().events_per_s(later), 0);
 }

@@ -1,6 +1,6 @@
 //! The terminal dashboard. It only consumes [`Stamped`] records and produces [`Command`]s, so
-//! it knows nothing of sockets: [`run`] owns the terminal and the event loop, [`app::App`]
-//! the state, [`view`] the drawing.
+//! it knows nothing of sockets: [`run`] owns the terminal and the event loop, [`model`] what
+//! the records say, [`app::App`] the interaction over it, [`view`] the drawing.
 //!
 //! Loop rules: crossterm's `EventStream` (no blocking poll inside a future); a frame is drawn
 //! only after something changed and at most every [`FRAME_INTERVAL`], after draining every
@@ -13,6 +13,7 @@ pub mod frame_stats;
 pub use crate::prefs::keymap;
 pub mod log;
 pub mod measures;
+pub mod model;
 pub mod pacer;
 pub mod presence;
 pub mod replay;

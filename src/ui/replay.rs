@@ -135,15 +135,20 @@ impl Feed<'_> {
     }
 }
 
-pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
+/// The player over the file, and how to build its dashboard; whether the index of marks
+/// was cut short. One pass over the file before the screen is taken: its length and the
+/// marks to jump to.
+fn open(
+    args: &ReplayArgs,
+    config: AppConfig,
+    t0: Instant,
+) -> anyhow::Result<(Player<FileSource>, Fresh, bool)> {
     let (header, mut reader) = file::open(&args.file)?;
-    // One pass before the screen is taken: the length and the marks to jump to.
     let index = Index::build(&mut reader, header.started);
     drop(reader);
-    let t0 = Instant::now();
     let speed = args.speed.unwrap_or_default();
     let truncated = index.truncated;
-    let mut player = Player::new(
+    let player = Player::new(
         FileSource(args.file.clone()),
         header.started,
         index,
@@ -158,6 +163,35 @@ pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
         },
         t0,
     };
+    Ok((player, fresh, truncated))
+}
+
+/// One frame: the dashboard with the replay bar over its status line.
+fn draw(
+    term: &mut TerminalGuard,
+    app: &App,
+    player: &Player<FileSource>,
+    now: Instant,
+) -> anyhow::Result<()> {
+    let bar = ReplayBar {
+        position: player.position(now),
+        total: player.index.end,
+        speed: player.clock.speed(),
+        paused: player.clock.is_paused(),
+        ended: player.at_end(),
+    };
+    term.terminal
+        .draw(|f| {
+            view::render(app, f);
+            replay_bar::render(&bar, app, f);
+        })
+        .context("drawing the dashboard")?;
+    Ok(())
+}
+
+pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let (mut player, fresh, truncated) = open(args, config, t0)?;
 
     let mut term = TerminalGuard::enter()?;
     let mut app = fresh.app();
@@ -200,19 +234,7 @@ pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
             pacer.mark_dirty();
         }
         if pacer.should_draw(now) {
-            let bar = ReplayBar {
-                position: player.position(now),
-                total: player.index.end,
-                speed: player.clock.speed(),
-                paused: player.clock.is_paused(),
-                ended: player.at_end(),
-            };
-            term.terminal
-                .draw(|f| {
-                    view::render(&app, f);
-                    replay_bar::render(&bar, &app, f);
-                })
-                .context("drawing the dashboard")?;
+            draw(&mut term, &app, &player, now)?;
             pacer.drawn(Instant::now());
         }
         let wake = pacer.wake_at();

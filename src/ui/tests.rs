@@ -833,10 +833,7 @@ fn no_color_theme_draws_no_colours() {
     let mut coloured = busy();
     fx.msg(Msg::Resize(80, 24));
     // Same content as the busy fixture, but monochrome.
-    std::mem::swap(&mut fx.app.channels, &mut coloured.app.channels);
-    std::mem::swap(&mut fx.app.timeline, &mut coloured.app.timeline);
-    std::mem::swap(&mut fx.app.log, &mut coloured.app.log);
-    std::mem::swap(&mut fx.app.status, &mut coloured.app.status);
+    std::mem::swap(&mut fx.app.model, &mut coloured.app.model);
     fx.app.modals.push(Modal::Help);
     let term = fx.render(80, 24);
     for cell in term.backend().buffer().content() {

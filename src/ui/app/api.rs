@@ -3,18 +3,13 @@
 //! from) and a presence channel's users (`U`, compared with the live member list).
 //!
 //! A list answer opens the picker only when it answers a request made here (same prefix,
-//! within [`LIST_WAIT`]); any other answer stays a timeline note.
+//! within [`crate::ui::model::LIST_WAIT`]); any other answer stays a timeline note.
 
 use super::{App, ChannelStatus, Modal, NoticeLevel, Overlay, Prompt, PromptKind, Update, quit};
 use crate::protocol::channel::{ChannelKind, MAX_EVENT_NAME, validate_channel_name};
 use crate::session::Command;
 use crate::ui::keymap::Action;
-use crate::ui::presence::Roster;
 use serde_json::Value;
-use std::time::{Duration, SystemTime};
-
-/// How long an answer to `L` or `U` is awaited (the HTTP client gives up after 30 s).
-pub const LIST_WAIT: Duration = Duration::from_secs(60);
 
 /// The most channels the picker lists; the rest of a larger answer is counted ("+N more").
 pub const MAX_PICK: usize = 10_000;
@@ -85,42 +80,6 @@ fn attrs_line(attrs: &Value) -> String {
             .join(", "),
         Value::Null => String::new(),
         other => other.to_string(),
-    }
-}
-
-/// The users the HTTP API reported for a presence channel.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiUsers {
-    pub ids: Vec<String>,
-    pub ts: SystemTime,
-}
-
-impl ApiUsers {
-    /// Whether the live member list lacks this id (the API and the socket disagree).
-    pub fn is_live(id: &str, roster: Option<&Roster>) -> bool {
-        roster.is_some_and(|r| r.members.contains_key(id))
-    }
-
-    /// The API's ids missing from the live member list.
-    pub fn not_live<'a>(&'a self, roster: Option<&Roster>) -> Vec<&'a str> {
-        self.ids
-            .iter()
-            .filter(|id| !ApiUsers::is_live(id, roster))
-            .map(String::as_str)
-            .collect()
-    }
-
-    /// Live members the API did not report.
-    pub fn missing<'a>(&self, roster: Option<&'a Roster>) -> Vec<&'a str> {
-        roster
-            .map(|r| {
-                r.members
-                    .keys()
-                    .filter(|id| !self.ids.contains(id))
-                    .map(String::as_str)
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 }
 
@@ -210,7 +169,7 @@ impl App {
             validate_channel_name(value).map_err(|e| e.message_for("prefix"))?;
             Some(value.to_string())
         };
-        self.pending_list = Some((prefix.clone(), self.now));
+        self.model.await_channel_list(prefix.clone(), self.now);
         self.notify(
             "asking the HTTP API for occupied channels…",
             NoticeLevel::Info,
@@ -218,31 +177,20 @@ impl App {
         Ok(Update::command(Command::ListChannels { prefix }))
     }
 
-    /// A `channels` record: opens the picker when it answers our request. False when it is
-    /// unsolicited and belongs in the timeline.
-    pub(super) fn on_channels_answer(&mut self, prefix: Option<&str>, channels: &Value) -> bool {
-        let asked = self.pending_list.as_ref().is_some_and(|(p, at)| {
-            p.as_deref() == prefix && self.now.saturating_duration_since(*at) <= LIST_WAIT
-        });
-        if !asked {
-            return false;
-        }
-        self.pending_list = None;
-        match ChannelPicker::from_answer(prefix.map(str::to_string), channels) {
-            Ok(p) if p.items.is_empty() => {
-                let text = match prefix {
-                    Some(pre) => format!("no occupied channels start with {pre}"),
-                    None => "no occupied channels".to_string(),
-                };
-                self.notify(text, NoticeLevel::Info);
-            }
+    /// The answer to the user's channel list: the picker, or a notice saying why not.
+    pub(super) fn open_channel_list(&mut self, prefix: Option<String>, channels: &Value) {
+        let text = match &prefix {
+            Some(pre) => format!("no occupied channels start with {pre}"),
+            None => "no occupied channels".to_string(),
+        };
+        match ChannelPicker::from_answer(prefix, channels) {
+            Ok(p) if p.items.is_empty() => self.notify(text, NoticeLevel::Info),
             Ok(p) => {
                 self.notice = None;
                 self.show(Modal::Overlay(Overlay::Picker(p)));
             }
             Err(e) => self.notify(e, NoticeLevel::Error),
         }
-        true
     }
 
     pub(super) fn on_picker_action(&mut self, action: Action) -> Update {
@@ -271,9 +219,10 @@ impl App {
                     return Update::redraw();
                 }
                 self.close_overlay();
-                if let Some(i) = self.channels.get_index_of(&name)
+                let channels = self.model.channels();
+                if let Some(i) = channels.get_index_of(&name)
                     && matches!(
-                        self.channels[i].status,
+                        channels[i].status,
                         ChannelStatus::Subscribed | ChannelStatus::Pending
                     )
                 {
@@ -310,71 +259,12 @@ impl App {
             return Update::redraw();
         }
         let channel = c.name.clone();
-        self.pending_users.insert(channel.clone(), self.now);
+        self.model.await_users(&channel, self.now);
         self.notify(
             format!("asking the HTTP API for the users of {channel}…"),
             NoticeLevel::Info,
         );
         Update::command(Command::ListUsers { channel })
-    }
-
-    /// A `users` record: kept on its channel for the members pane and, when it answers our
-    /// request, summed up in a notice. False when it is unsolicited (a timeline note).
-    pub(super) fn on_users_answer(
-        &mut self,
-        ts: SystemTime,
-        channel: &str,
-        users: &[String],
-    ) -> bool {
-        let asked = self
-            .pending_users
-            .shift_remove(channel)
-            .is_some_and(|at| self.now.saturating_duration_since(at) <= LIST_WAIT);
-        let Some(c) = self.channels.get_mut(channel) else {
-            return false;
-        };
-        let api = ApiUsers {
-            ids: users.to_vec(),
-            ts,
-        };
-        let not_live = api.not_live(c.roster.as_ref()).len();
-        let missing = api.missing(c.roster.as_ref()).len();
-        c.api_users = Some(api);
-        if !asked {
-            return false;
-        }
-        let text = match &c.roster {
-            Some(_) => {
-                let mut text = format!(
-                    "HTTP API: {} user(s) on {channel}, {not_live} not in the live member list",
-                    users.len()
-                );
-                if missing > 0 {
-                    text.push_str(&format!(", {missing} live member(s) missing from it"));
-                }
-                text
-            }
-            None => format!(
-                "HTTP API: {} user(s) on {channel} (no live member list to compare)",
-                users.len()
-            ),
-        };
-        self.notify(text, NoticeLevel::Info);
-        true
-    }
-
-    /// A failed side command (HTTP API, faults): the request it answers is no longer
-    /// awaited, and the footer says what went wrong, since the user just pressed a key and
-    /// is waiting for something to happen.
-    pub(super) fn on_side_error(&mut self, cmd: &str, channel: Option<&str>, message: &str) {
-        match (cmd, channel) {
-            ("list_channels", _) => self.pending_list = None,
-            ("list_users", Some(channel)) => {
-                self.pending_users.shift_remove(channel);
-            }
-            _ => {}
-        }
-        self.notify(message, NoticeLevel::Error);
     }
 }
 

@@ -100,7 +100,8 @@ impl App {
             let mut lines = LineWriter::default();
             let mut line = Vec::new();
             let mut n = 0;
-            for e in (0..self.log.len()).filter_map(|i| self.log.get(i)) {
+            let log = self.model.log();
+            for e in (0..log.len()).filter_map(|i| log.get(i)) {
                 if !self.filter.matches(e) {
                     continue;
                 }
@@ -126,12 +127,12 @@ impl App {
 
     fn write_timeline(&self, path: &Path) -> io::Result<usize> {
         write_file(path, |out| {
-            for e in &self.timeline {
+            for e in self.model.timeline().iter() {
                 let line = crate::ui::view::timeline::line(&self.theme, e, true);
                 let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
                 writeln!(out, "{text}")?;
             }
-            Ok(self.timeline.len())
+            Ok(self.model.timeline().len())
         })
     }
 }

@@ -18,7 +18,7 @@ const WIDE: u16 = 64;
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
     let focused = app.focus() == Pane::Channels;
-    let n = app.channels.len();
+    let n = app.model().channels().len();
     let block = pane_block(t, focused, title(t, "Channels", n.to_string()));
     if n == 0 {
         let hint = format!(

@@ -27,7 +27,7 @@ pub const FAULT: char = '!';
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
-    let m = app.measures().model();
+    let m = app.measured().model();
     let now = app.now;
     let [events, latency, band, summary] = Layout::vertical([
         Constraint::Fill(1),
@@ -288,7 +288,25 @@ fn render_summary(
     frame: &mut Frame,
     area: Rect,
 ) {
-    let sep = || Span::styled("  ", t.dim());
+    let block = pane_block(t, true, title(t, "Measures", String::new()));
+    frame.render_widget(
+        Paragraph::new(vec![
+            uptime_line(t, m, now),
+            probe_line(t, m),
+            channel_line(t, app, m, selected),
+        ])
+        .block(block.borders(ratatui::widgets::Borders::TOP)),
+        area,
+    );
+}
+
+fn sep(t: &Theme) -> Span<'static> {
+    Span::styled("  ", t.dim())
+}
+
+/// Uptime, outages, the mean time to reconnect and the current or last outage.
+fn uptime_line(t: &Theme, m: &Measures, now: Instant) -> Line<'static> {
+    let sep = || sep(t);
     let u = m.uptime();
     let mut first = vec![
         Span::styled("uptime ", t.label()),
@@ -327,6 +345,12 @@ fn render_summary(
             first.push(Span::styled(format!(": {c}"), t.label()));
         }
     }
+    Line::from(first)
+}
+
+/// The latency probe's percentiles, losses and the HTTP API's round trip.
+fn probe_line(t: &Theme, m: &Measures) -> Line<'static> {
+    let sep = || sep(t);
     let probe = m.probe();
     let second = match probe.percentiles() {
         _ if probe.is_empty() => vec![Span::styled(
@@ -364,6 +388,12 @@ fn render_summary(
             ]
         }
     };
+    Line::from(second)
+}
+
+/// The selected channel's authorization times, and the keys.
+fn channel_line(t: &Theme, app: &App, m: &Measures, selected: Option<&str>) -> Line<'static> {
+    let sep = || sep(t);
     let mut third = Vec::new();
     if let Some(name) = selected {
         third.push(Span::styled(format!("{name} "), t.channel()));
@@ -382,7 +412,7 @@ fn render_summary(
         }
         third.push(sep());
     }
-    if !app.measures().enabled() {
+    if !app.measured().enabled() {
         third.push(Span::styled(
             "measures off (CHANWATCH_NO_MEASURES)",
             t.warn(),
@@ -390,16 +420,7 @@ fn render_summary(
     } else {
         third.push(Span::styled("↑↓ channel  Esc back", t.dim()));
     }
-    let block = pane_block(t, true, title(t, "Measures", String::new()));
-    frame.render_widget(
-        Paragraph::new(vec![
-            Line::from(first),
-            Line::from(second),
-            Line::from(third),
-        ])
-        .block(block.borders(ratatui::widgets::Borders::TOP)),
-        area,
-    );
+    Line::from(third)
 }
 
 #[cfg(test)]

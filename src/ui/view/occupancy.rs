@@ -15,7 +15,7 @@ const COUNT_W: usize = 7;
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
     let panel = app.measures();
-    let table = panel.occupancy();
+    let table = app.measured().occupancy();
     let sort = match table.sort() {
         SortBy::Name => "by name",
         SortBy::Count => "by count",
@@ -34,7 +34,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled("  history", t.label()),
     ]);
     frame.render_widget(Paragraph::new(header), Rect { height: 1, ..inner });
-    let hint_text = match panel.occupancy_error() {
+    let hint_text = match app.measured().occupancy_error() {
         Some(e) => Span::styled(e.to_string(), t.error()),
         None if table.polls() == 0 => Span::styled("waiting for the HTTP API…", t.dim()),
         None => Span::styled("↑↓ select  Enter subscribe  S sort  Esc back", t.dim()),

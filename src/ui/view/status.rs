@@ -44,7 +44,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ),
     ];
     // Rates and the probe come before the socket id, so that 80 columns still show them.
-    let measures = app.measures();
+    let measures = app.measured();
     if measures.enabled() {
         let m = measures.model();
         second.extend([

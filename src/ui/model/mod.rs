@@ -1,0 +1,223 @@
+//! The dashboard's model: everything the records say, apart from how the user looks at it.
+//! [`Model::apply`] takes each record with the time it arrived and updates the status, the
+//! channels and their rosters, the event log, the timeline, the auth exchanges, the HTTP
+//! API's answers and the measures. No keys, no screen and no clock here, so every record's
+//! effect is testable on its own; what the interaction layer should show about a record (a
+//! notice, a picker) comes back as [`News`].
+
+pub mod api;
+pub mod auth;
+pub mod channels;
+pub mod measured;
+pub mod status;
+pub mod timeline;
+
+#[cfg(test)]
+mod tests;
+
+pub use api::{ApiUsers, LIST_WAIT};
+pub use auth::{AuthExchange, auth_hint};
+pub use channels::{Channel, ChannelStatus, subscription_count};
+pub use measured::Measured;
+pub use status::Status;
+pub use timeline::{TIMELINE_CAPACITY, Timeline, TimelineEntry, TimelineKind};
+
+use super::log::EventLog;
+use crate::record::{Record, Stamped};
+use indexmap::IndexMap;
+use serde_json::Value;
+use std::time::{Instant, SystemTime};
+
+/// What a record means for the interaction layer, beyond the model it changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum News {
+    /// An event went into the log.
+    Event,
+    /// Something for the footer.
+    Info(String),
+    /// Something that went wrong, for the footer.
+    Error(String),
+    /// A subscription failed; `auth_failed` when its authorization did, so that the
+    /// exchange is worth inspecting.
+    SubscriptionFailed { text: String, auth_failed: bool },
+    /// The occupied channels the user asked for.
+    ChannelList {
+        prefix: Option<String>,
+        channels: Value,
+    },
+    /// The channel at this index was forgotten.
+    ChannelRemoved(usize),
+}
+
+/// How big the model may grow, and whether the measures are fed.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Events kept in the log ring.
+    pub log_capacity: usize,
+    /// The most memory the log may hold.
+    pub log_bytes: u64,
+    /// Feed the measures model.
+    pub measures: bool,
+}
+
+#[derive(Debug)]
+pub struct Model {
+    status: Status,
+    channels: IndexMap<String, Channel>,
+    log: EventLog,
+    timeline: Timeline,
+    /// The latest authorization exchange per channel, for the auth inspector.
+    auth: IndexMap<String, AuthExchange>,
+    awaited: api::Awaited,
+    measured: Measured,
+}
+
+impl Model {
+    pub fn new(limits: Limits, now: Instant) -> Model {
+        Model {
+            status: Status::new(now),
+            channels: IndexMap::new(),
+            log: EventLog::new(limits.log_capacity, limits.log_bytes),
+            timeline: Timeline::default(),
+            auth: IndexMap::new(),
+            awaited: api::Awaited::default(),
+            measured: Measured::new(now, limits.measures),
+        }
+    }
+
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+    pub fn channels(&self) -> &IndexMap<String, Channel> {
+        &self.channels
+    }
+    pub fn log(&self) -> &EventLog {
+        &self.log
+    }
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+    /// The latest authorization exchange of a channel.
+    pub fn auth_exchange(&self, channel: &str) -> Option<&AuthExchange> {
+        self.auth.get(channel)
+    }
+    pub fn measured(&self) -> &Measured {
+        &self.measured
+    }
+    pub fn measured_mut(&mut self) -> &mut Measured {
+        &mut self.measured
+    }
+
+    /// The user cleared the log.
+    pub fn clear_log(&mut self) {
+        self.log.clear();
+    }
+
+    /// Something that did not come as a record (the user's doing), in the timeline.
+    pub fn note(&mut self, ts: SystemTime, kind: TimelineKind) {
+        self.timeline.push(ts, kind);
+    }
+
+    /// The record channel closed: the client task has ended.
+    pub fn client_gone(&mut self, ts: SystemTime) {
+        self.status.client_gone();
+        self.timeline.push(ts, TimelineKind::ClientGone);
+    }
+
+    /// About once a second: highlights fade, countdowns end, the measures move on.
+    pub fn tick(&mut self, now: Instant) {
+        self.measured.on_tick(now);
+        for c in self.channels.values_mut() {
+            if let Some(r) = c.roster.as_mut() {
+                r.expire(now);
+            }
+        }
+        self.status.tick(now);
+    }
+
+    /// Apply one record that arrived at `now`.
+    pub fn apply(&mut self, stamped: Stamped, now: Instant) -> Option<News> {
+        self.measured.on_record(now, &stamped.record);
+        let ts = stamped.ts;
+        match stamped.record {
+            Record::State {
+                current,
+                previous,
+                socket_id,
+                cause,
+            } => self.on_state(ts, previous, current, socket_id, cause, now),
+            Record::Event {
+                channel,
+                event,
+                data,
+                user_id,
+                decrypted,
+            } => {
+                self.count_event(channel.as_deref(), &event, &data);
+                self.log.push(ts, channel, event, user_id, data, decrypted);
+                return Some(News::Event);
+            }
+            Record::Subscribed { channel } => self.on_subscribed(&channel),
+            Record::SubscriptionError {
+                channel,
+                status,
+                message,
+            } => return Some(self.on_subscription_error(channel, status, message)),
+            Record::Unsubscribed { channel } => return self.on_unsubscribed(&channel),
+            Record::Members {
+                channel,
+                me,
+                count,
+                members,
+            } => self.on_members(&channel, me.as_ref(), &members, count),
+            Record::MemberAdded { channel, id, info } => {
+                self.on_member_added(&channel, &id, info, now)
+            }
+            Record::MemberRemoved { channel, id } => self.on_member_removed(&channel, &id, now),
+            record => return self.apply_other(ts, record, now),
+        }
+        None
+    }
+
+    /// The records about the session rather than one channel's subscription.
+    fn apply_other(&mut self, ts: SystemTime, record: Record, now: Instant) -> Option<News> {
+        match record {
+            Record::Channels { prefix, channels } => {
+                self.on_channels_answer(ts, prefix, channels, now)
+            }
+            Record::Users { channel, users } => self.on_users_answer(ts, channel, users, now),
+            Record::CommandError {
+                cmd,
+                channel,
+                status,
+                message,
+            } => Some(self.on_command_error(ts, &cmd, channel.as_deref(), status, message)),
+            Record::Auth {
+                channel,
+                socket_id,
+                request,
+                ok,
+                status,
+                response,
+                duration_ms,
+                failure,
+            } => {
+                // The subscription_error that follows a failed exchange carries the message;
+                // this keeps the exchange for the inspector.
+                let exchange = AuthExchange {
+                    ts,
+                    socket_id,
+                    request,
+                    ok,
+                    status,
+                    response,
+                    duration_ms,
+                    failure,
+                };
+                self.keep_auth(channel, exchange);
+                None
+            }
+            record => self.apply_connection(ts, record, now),
+        }
+    }
+}
