@@ -1820,3 +1820,71 @@ fn theme_colours_are_drawn_unless_no_color() {
         }
     }
 }
+
+/// Where colour carries meaning, the cells carry it: the state word in the status bar, the
+/// selected channel's row, a member who just joined, one who just left.
+#[test]
+fn colour_that_carries_meaning_is_on_the_cells() {
+    let theme = Theme::coloured();
+    let mut fx = Fx::with(AppConfig {
+        theme,
+        ..AppConfig::default()
+    });
+    fx.msg(Msg::Resize(100, 30));
+    fx.at(0).state(State::Initialized, State::Connecting, None);
+    fx.at(100).state(State::Connecting, State::Connected, None);
+    fx.subscribed("news");
+    fx.subscribed("presence-room");
+    fx.rec(Record::Members {
+        channel: "presence-room".into(),
+        me: Some(member("1", "Ann")),
+        count: 2,
+        members: vec![member("1", "Ann"), member("2", "Bob")],
+    });
+    fx.select_channel("presence-room");
+    fx.at(200).rec(Record::MemberAdded {
+        channel: "presence-room".into(),
+        id: "3".into(),
+        info: json!({"name": "Cy"}),
+    });
+    fx.rec(Record::MemberRemoved {
+        channel: "presence-room".into(),
+        id: "2".into(),
+    });
+    let term = fx.render(100, 30);
+    let buf = term.backend().buffer();
+    // The style of the first cell of the first place `text` is drawn.
+    let style_of = |text: &str| {
+        for y in 0..buf.area.height {
+            let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+            if let Some(byte) = row.find(text) {
+                let x = row[..byte].chars().count() as u16;
+                return buf[(x, y)].style();
+            }
+        }
+        panic!("{text:?} is not on screen:\n{}", screen_text(&term));
+    };
+    let fg = |s: ratatui::style::Style| s.fg;
+    assert_eq!(fg(style_of("connected")), theme.state(State::Connected).fg);
+    assert_ne!(
+        theme.state(State::Connected).fg,
+        theme.state(State::Connecting).fg,
+        "states are told apart by colour too"
+    );
+    let marks = |s: ratatui::style::Style| (s.bg, s.add_modifier);
+    let selected = style_of("presence-room");
+    let want = theme.selected();
+    assert!(
+        selected.add_modifier.contains(want.add_modifier)
+            && (want.bg.is_none() || selected.bg == want.bg),
+        "the selected row: {selected:?}, the theme's selection: {want:?}"
+    );
+    assert_ne!(
+        marks(style_of("news")),
+        marks(selected),
+        "an unselected row differs"
+    );
+    assert_eq!(fg(style_of("+ 3")), theme.joined().fg, "a join");
+    assert_eq!(fg(style_of("- 2")), theme.left().fg, "a leave");
+    assert_ne!(theme.joined().fg, theme.left().fg);
+}
