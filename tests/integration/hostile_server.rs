@@ -529,8 +529,26 @@ async fn stalled_client(server: &Server) -> Watch {
         })
         .await;
     }
-    // Give the socket time to fill its buffers and block on the write.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A marker after them: a client event on a channel we are not on, refused at once. Its
+    // error means every trigger before it has been handled.
+    w.send(Command::Trigger {
+        channel: "marker".into(),
+        event: "client-marker".into(),
+        data: json!({}),
+    })
+    .await;
+    w.wait_for("the marker's refusal", |r| {
+        matches!(r, Record::Error { message, .. } if message.contains("cannot trigger on marker"))
+    })
+    .await;
+    // And the write really is blocked: past 4 MiB unwritten, client events were refused.
+    assert!(
+        errors(&w.seen)
+            .iter()
+            .any(|e| e.starts_with("not sent: the server has left")),
+        "the socket never filled up: {:#?}",
+        errors(&w.seen)
+    );
     w
 }
 
