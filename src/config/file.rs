@@ -71,6 +71,15 @@ pub struct ConfigFile {
     pub default_profile: Option<String>,
 }
 
+/// Paths the file names relative to itself become paths from its own directory.
+fn anchor_paths(layer: &mut Layer, dir: &Path) {
+    if let Some(ca) = layer.ca_file.as_mut()
+        && ca.is_relative()
+    {
+        *ca = dir.join(&*ca);
+    }
+}
+
 impl ConfigFile {
     /// Reads the file at `location`: `Ok(None)` when a default file does not exist.
     pub fn load(location: &ConfigLocation) -> Result<Option<ConfigFile>, ConfigError> {
@@ -138,7 +147,7 @@ impl ConfigFile {
                 profiles.push((name, layer));
             }
         }
-        let base = Layer::deserialize(toml::de::Deserializer::from(root))
+        let mut base = Layer::deserialize(toml::de::Deserializer::from(root))
             .map_err(located)?
             .normalize()
             .map_err(|m| err(None, m))?;
@@ -182,6 +191,12 @@ impl ConfigFile {
                     available(&profiles)
                 ),
             ));
+        }
+        // A relative path in the file means a file beside it, wherever chanwatch runs from.
+        let dir = path.parent().unwrap_or(Path::new(""));
+        anchor_paths(&mut base, dir);
+        for (_, layer) in &mut profiles {
+            anchor_paths(layer, dir);
         }
         Ok(ConfigFile {
             path: path.to_path_buf(),
@@ -365,6 +380,29 @@ mod tests {
             ConfigLocation::Default(default.clone().unwrap())
         );
         assert_eq!(locate(None, None, None), ConfigLocation::Nowhere);
+    }
+
+    #[test]
+    fn a_relative_ca_file_is_beside_the_config_file() {
+        let text = "ca_file = \"certs/ca.pem\"\n[profiles.abs]\nca_file = \"/etc/ca.pem\"\n\
+                    [profiles.rel]\nca_file = \"other.pem\"\n";
+        let file = ConfigFile::parse(text, Path::new("/home/u/.config/chanwatch/config.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            file.base.ca_file.as_deref(),
+            Some(Path::new("/home/u/.config/chanwatch/certs/ca.pem"))
+        );
+        let profile = |name: &str| {
+            file.profiles
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, l)| l.ca_file.clone())
+        };
+        assert_eq!(profile("abs"), Some(PathBuf::from("/etc/ca.pem")));
+        assert_eq!(
+            profile("rel"),
+            Some(PathBuf::from("/home/u/.config/chanwatch/other.pem"))
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ fn the_package_holds_sources_and_documents_only() {
         "Cargo.lock",
         "README.md",
         "config.example.toml",
+        "LICENSE",
         "src/main.rs",
         "src/lib.rs",
     ] {
