@@ -171,6 +171,14 @@ pub struct App {
 }
 
 impl App {
+    /// The timeline's words for a key the user pressed, with the key in force for it.
+    fn pressed(&self, action: Action) -> String {
+        match self.keymap.first_key(action) {
+            Some(key) => format!("user pressed {key}"),
+            None => format!("user asked to {}", action.name().replace('_', " ")),
+        }
+    }
+
     pub fn new(info: DashboardInfo, config: AppConfig, now: Instant) -> App {
         App {
             info,
@@ -478,11 +486,11 @@ impl App {
             }
             Action::Unsubscribe => self.unsubscribe_selected(),
             Action::Disconnect => {
-                self.push_timeline(self.wall_now(), TimelineKind::User("user pressed d".into()));
+                self.push_timeline(self.wall_now(), TimelineKind::User(self.pressed(action)));
                 Update::command(connection::Command::Disconnect)
             }
             Action::Connect => {
-                self.push_timeline(self.wall_now(), TimelineKind::User("user pressed r".into()));
+                self.push_timeline(self.wall_now(), TimelineKind::User(self.pressed(action)));
                 Update::command(connection::Command::Connect)
             }
             Action::Trigger => self.start_trigger(),

@@ -654,6 +654,17 @@ fn disconnect_and_reconnect_are_commands_and_timeline_causes() {
     assert_eq!(words.len(), 2);
     assert!(words[0].contains("user pressed d"), "{words:?}");
     assert!(words[1].contains("user pressed r"), "{words:?}");
+
+    // Rebound, the timeline names the key in force.
+    let mut keys = crate::config::keys::KeysLayer::default();
+    keys.bind("disconnect", &["D"]).unwrap();
+    let mut fx = Fx::with(AppConfig {
+        keymap: keys.keymap().unwrap(),
+        ..AppConfig::default()
+    });
+    assert_eq!(fx.ch('D').command, conn(ConnCommand::Disconnect));
+    let words: Vec<String> = fx.app.timeline().map(|e| format!("{:?}", e.kind)).collect();
+    assert!(words[0].contains("user pressed D"), "{words:?}");
 }
 
 #[test]
