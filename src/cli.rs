@@ -458,6 +458,7 @@ impl Cli {
             // The dashboard's keys and colours are set in the config file only.
             keys: None,
             theme: None,
+            measures: self.measures.layer(),
         }
     }
 }

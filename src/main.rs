@@ -124,9 +124,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             (setup, extras)
         }
     };
-    extras.sidecar = cli
-        .measures
-        .options(matches!(cli.mode, Some(Mode::Demo)), cli.output.headless);
+    // The demo takes these from its flags alone; a session from the merged configuration.
+    extras.sidecar = match cli.mode {
+        Some(Mode::Demo) => cli.measures.options(true, cli.output.headless),
+        _ => chanwatch::cli::measures::options(&setup.measures, false, cli.output.headless),
+    };
     if cli.output.fault_proxy && extras.proxy.is_none() {
         let proxy = start_fault_proxy(&setup.client.machine.endpoint).await?;
         setup.client.connect_via = Some(proxy.addr());

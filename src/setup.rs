@@ -41,6 +41,8 @@ pub struct Setup {
     /// The most memory the dashboard's log may hold.
     pub log_bytes: u64,
     pub prefs: DashboardPrefs,
+    /// The probe, occupancy and stats settings: the file's `[measures]` under the flags.
+    pub measures: config::MeasuresLayer,
 }
 
 /// The dashboard's keys and colours: the config file's `[keys]` and `[theme]`, over the
@@ -303,6 +305,7 @@ fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
         log_ring: settings.log_ring,
         log_bytes: settings.log_bytes,
         prefs: DashboardPrefs::from_settings(&settings.keys, &settings.theme)?,
+        measures: settings.measures.clone(),
     })
 }
 

@@ -1,13 +1,10 @@
 //! Flags of the live measures: the latency probe, the occupancy poll and `stats` records.
 
-use crate::config;
+use crate::config::{self, MeasuresLayer, Probe};
 use crate::probe::{DEFAULT_INTERVAL, ProbeConfig};
 use crate::sidecar::{DEFAULT_OCCUPANCY_INTERVAL, SidecarOptions};
 use clap::Args;
 use std::time::Duration;
-
-/// Below this, probing would mostly measure itself (and load the server's API).
-const MIN_PROBE_INTERVAL: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Args, Default)]
 #[command(next_help_heading = "Measures")]
@@ -15,7 +12,7 @@ pub struct MeasureArgs {
     /// End-to-end latency probe: publish a small event through the HTTP API every INTERVAL
     /// [default: 1s] and time its arrival here (needs the app id and secret; on in the demo).
     #[arg(long, global = true, value_name = "INTERVAL", num_args = 0..=1,
-          default_missing_value = "1s", value_parser = parse_probe_interval)]
+          default_missing_value = "1s", value_parser = config::measures::parse_probe_interval)]
     pub probe: Option<Duration>,
     /// No latency probe, not even in the demo.
     #[arg(long, global = true, conflicts_with = "probe")]
@@ -35,39 +32,53 @@ pub struct MeasureArgs {
     pub stats_interval: Option<Duration>,
 }
 
-fn parse_probe_interval(s: &str) -> Result<Duration, String> {
-    let d = config::parse_duration(s)?;
-    if d < MIN_PROBE_INTERVAL {
-        return Err("must be at least 100ms".into());
+impl MeasureArgs {
+    /// The flags as a config layer, which wins over the file's `[measures]`.
+    pub fn layer(&self) -> Option<MeasuresLayer> {
+        let probe = match (self.no_probe, self.probe) {
+            (true, _) => Some(Probe::Off),
+            (false, Some(d)) => Some(Probe::Every(d)),
+            (false, None) => None,
+        };
+        let layer = MeasuresLayer {
+            probe,
+            probe_channel: self.probe_channel.clone(),
+            show_probe: self.show_probe.then_some(true),
+            occupancy_interval: self.occupancy_interval,
+            stats_interval: self.stats_interval,
+        };
+        (!layer.is_empty()).then_some(layer)
     }
-    Ok(d)
+
+    /// The session's options from the flags alone (`chanwatch demo` reads no config file
+    /// for these); see [`options`].
+    pub fn options(&self, demo: bool, headless: bool) -> SidecarOptions {
+        options(&self.layer().unwrap_or_default(), demo, headless)
+    }
 }
 
-impl MeasureArgs {
-    /// The session's options. `demo`: the probe is on unless `--no-probe`. `headless`: the
-    /// occupancy poll starts at once when `--occupancy-interval` is given.
-    pub fn options(&self, demo: bool, headless: bool) -> SidecarOptions {
-        let interval = match (self.probe, demo && !self.no_probe) {
-            (Some(d), _) => Some(d),
-            (None, true) => Some(DEFAULT_INTERVAL),
-            (None, false) => None,
-        };
-        let probe = interval.map(|interval| {
-            let mut p = ProbeConfig::new(interval);
-            if let Some(c) = &self.probe_channel {
-                p.channel = c.clone();
-            }
-            p.show = self.show_probe;
-            p
-        });
-        SidecarOptions {
-            probe,
-            occupancy_interval: self
-                .occupancy_interval
-                .unwrap_or(DEFAULT_OCCUPANCY_INTERVAL),
-            occupancy_at_start: headless && self.occupancy_interval.is_some(),
-            stats_interval: self.stats_interval,
+/// The session's options from merged settings. `demo`: the probe is on unless turned off.
+/// `headless`: the occupancy poll starts at once when an interval is set.
+pub fn options(m: &MeasuresLayer, demo: bool, headless: bool) -> SidecarOptions {
+    let interval = match m.probe {
+        Some(Probe::Every(d)) => Some(d),
+        Some(Probe::Off) => None,
+        None if demo => Some(DEFAULT_INTERVAL),
+        None => None,
+    };
+    let probe = interval.map(|interval| {
+        let mut p = ProbeConfig::new(interval);
+        if let Some(c) = &m.probe_channel {
+            p.channel = c.clone();
         }
+        p.show = m.show_probe.unwrap_or(false);
+        p
+    });
+    SidecarOptions {
+        probe,
+        occupancy_interval: m.occupancy_interval.unwrap_or(DEFAULT_OCCUPANCY_INTERVAL),
+        occupancy_at_start: headless && m.occupancy_interval.is_some(),
+        stats_interval: m.stats_interval,
     }
 }
 

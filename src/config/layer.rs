@@ -10,6 +10,7 @@
 //! `authTransport` (folded into `auth` by [`Layer::normalize`]).
 
 use super::keys::KeysLayer;
+use super::measures::MeasuresLayer;
 use super::theme::ThemeLayer;
 use super::values::{
     AuthTransport, AuthUrl, ExternalCommand, Headers, Pairs, Secret, de_opt, ser_opt,
@@ -214,6 +215,9 @@ pub struct Layer {
     /// The dashboard's colours: role name to colour. Merged per role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<ThemeLayer>,
+    /// The latency probe, the occupancy poll and `stats` records. Merged per setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measures: Option<MeasuresLayer>,
 }
 
 /// How private, presence and encrypted channels are authorized. Without an endpoint or a
@@ -383,6 +387,7 @@ impl Layer {
             api: merge_with(self.api, lower.api, ApiLayer::over),
             keys: merge_with(self.keys, lower.keys, KeysLayer::over),
             theme: merge_with(self.theme, lower.theme, ThemeLayer::over),
+            measures: merge_with(self.measures, lower.measures, MeasuresLayer::over),
         }
     }
 

@@ -48,6 +48,7 @@ pub mod file;
 pub mod keys;
 mod layer;
 pub mod mask;
+pub mod measures;
 mod settings;
 pub mod starter;
 pub mod theme;
@@ -59,6 +60,7 @@ pub use error::{ConfigError, display_path};
 pub use file::{ConfigFile, ConfigLocation, default_path, locate};
 pub use keys::{KeyList, KeysError, KeysLayer};
 pub use layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer, merge};
+pub use measures::{MeasuresLayer, Probe};
 pub use settings::{
     Api, AuthMethod, ChannelAuth, DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_AUTH_TIMEOUT,
     DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_LOG_RING, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP,

@@ -4,6 +4,7 @@
 use super::ConfigError;
 use super::keys::KeysLayer;
 use super::layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer};
+use super::measures::MeasuresLayer;
 use super::theme::ThemeLayer;
 use super::values::{
     AuthTransport, AuthUrl, ExternalCommand, Headers, Pairs, Secret, format_duration,
@@ -72,6 +73,9 @@ pub struct Settings {
     /// The dashboard's colours that differ from the built-in ones.
     #[serde(skip_serializing_if = "ThemeLayer::is_empty")]
     pub theme: ThemeLayer,
+    /// The probe, occupancy and stats settings given (the rest take their defaults).
+    #[serde(skip_serializing_if = "MeasuresLayer::is_empty")]
+    pub measures: MeasuresLayer,
 }
 
 /// Channel authorization. The method is the endpoint, else the command, else local signing
@@ -217,6 +221,7 @@ impl Settings {
             api,
             keys,
             theme: layer.theme.unwrap_or_default(),
+            measures: layer.measures.unwrap_or_default(),
         })
     }
 

@@ -100,6 +100,7 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
         log_ring: DEFAULT_LOG_RING,
         log_bytes: crate::config::DEFAULT_LOG_BYTES,
         prefs: Default::default(),
+        measures: Default::default(),
     };
     let extras = Extras {
         proxy: Some(proxy),

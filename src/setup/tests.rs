@@ -136,6 +136,22 @@ fn cases() -> Vec<Case> {
             expect: ["50", "", "70"],
         },
         Case {
+            name: "measures",
+            file: "measures = { probe = \"2s\", stats_interval = \"10s\" }",
+            env: None,
+            cli: &["--probe", "3s", "--stats-interval", "4s"],
+            get: |s| format!("{:?} {:?}", s.measures.probe, s.measures.stats_interval),
+            expect: ["Some(Every(2s)) Some(10s)", "", "Some(Every(3s)) Some(4s)"],
+        },
+        Case {
+            name: "measures",
+            file: "measures = { probe = \"2s\", show_probe = true }",
+            env: None,
+            cli: &["--no-probe"],
+            get: |s| format!("{:?}", s.measures.probe),
+            expect: ["Some(Every(2s))", "", "Some(Off)"],
+        },
+        Case {
             name: "api",
             file: "app_id = \"1\"\nsecret = \"filesecret\"",
             env: Some(("PUSHER_APP_ID", "2")),

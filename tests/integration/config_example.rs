@@ -80,6 +80,13 @@ fn every_key() -> Layer {
                 .map(|r| (RoleName(r), Colour::parse("red").unwrap()))
                 .collect(),
         )),
+        measures: Some(chanwatch::config::MeasuresLayer {
+            probe: Some(chanwatch::config::Probe::Off),
+            probe_channel: Some("p".into()),
+            show_probe: Some(true),
+            occupancy_interval: Some(Duration::from_secs(1)),
+            stats_interval: Some(Duration::from_secs(1)),
+        }),
     }
 }
 

@@ -1,0 +1,190 @@
+//! The `[measures]` table: the latency probe, the occupancy poll and `stats` records, the
+//! same settings as the flags `--probe`, `--no-probe`, `--probe-channel`, `--show-probe`,
+//! `--occupancy-interval` and `--stats-interval`, which win over it.
+//!
+//! ```toml
+//! [measures]
+//! probe = "2s"              # or true (every second), or false (off, even in the demo)
+//! probe_channel = "chanwatch-probe"
+//! show_probe = false
+//! occupancy_interval = "5s"
+//! stats_interval = "10s"
+//! ```
+
+use super::values::{check_channel, parse_duration};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+use std::time::Duration;
+
+/// Below this, probing would mostly measure itself (and load the server's API).
+pub const MIN_PROBE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// What `probe = ...` (or `--probe` / `--no-probe`) asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    Off,
+    Every(Duration),
+}
+
+/// One layer's measures settings; each unset value falls through to the layer below.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasuresLayer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "channel"
+    )]
+    pub probe_channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_probe: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "duration",
+        serialize_with = "human"
+    )]
+    pub occupancy_interval: Option<Duration>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "duration",
+        serialize_with = "human"
+    )]
+    pub stats_interval: Option<Duration>,
+}
+
+impl MeasuresLayer {
+    /// `self` over `lower`, value by value.
+    pub fn over(self, lower: MeasuresLayer) -> MeasuresLayer {
+        MeasuresLayer {
+            probe: self.probe.or(lower.probe),
+            probe_channel: self.probe_channel.or(lower.probe_channel),
+            show_probe: self.show_probe.or(lower.show_probe),
+            occupancy_interval: self.occupancy_interval.or(lower.occupancy_interval),
+            stats_interval: self.stats_interval.or(lower.stats_interval),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == MeasuresLayer::default()
+    }
+}
+
+/// A probe interval as a flag or the file writes it: a duration of at least 100ms.
+pub fn parse_probe_interval(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < MIN_PROBE_INTERVAL {
+        return Err("must be at least 100ms".into());
+    }
+    Ok(d)
+}
+
+impl Serialize for Probe {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Probe::Off => s.serialize_bool(false),
+            Probe::Every(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Probe {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Probe, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Probe;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an interval such as \"2s\", true (every second) or false (off)")
+            }
+            fn visit_bool<E: de::Error>(self, on: bool) -> Result<Probe, E> {
+                Ok(if on {
+                    Probe::Every(crate::probe::DEFAULT_INTERVAL)
+                } else {
+                    Probe::Off
+                })
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Probe, E> {
+                parse_probe_interval(s).map(Probe::Every).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn channel<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    check_channel(&String::deserialize(d)?)
+        .map(Some)
+        .map_err(de::Error::custom)
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    parse_duration(&String::deserialize(d)?)
+        .map(Some)
+        .map_err(de::Error::custom)
+}
+
+fn human<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<MeasuresLayer, String> {
+        toml::from_str::<MeasuresLayer>(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_setting_parses() {
+        let m = parse(
+            "probe = \"2s\"\nprobe_channel = \"p\"\nshow_probe = true\n\
+             occupancy_interval = \"3s\"\nstats_interval = \"10s\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.probe, Some(Probe::Every(Duration::from_secs(2))));
+        assert_eq!(m.probe_channel.as_deref(), Some("p"));
+        assert_eq!(m.show_probe, Some(true));
+        assert_eq!(m.occupancy_interval, Some(Duration::from_secs(3)));
+        assert_eq!(m.stats_interval, Some(Duration::from_secs(10)));
+        assert_eq!(parse("probe = false").unwrap().probe, Some(Probe::Off));
+        assert_eq!(
+            parse("probe = true").unwrap().probe,
+            Some(Probe::Every(crate::probe::DEFAULT_INTERVAL))
+        );
+    }
+
+    #[test]
+    fn bad_settings_say_why() {
+        for (text, why) in [
+            ("probe = \"10ms\"", "at least 100ms"),
+            ("probe = 5", "an interval"),
+            ("probe_channel = \"bad name\"", "channel"),
+            ("stats_interval = \"soon\"", "soon"),
+            ("probes = true", "unknown field"),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.contains(why), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn upper_layers_win_value_by_value() {
+        let file = parse("probe = \"2s\"\nstats_interval = \"10s\"").unwrap();
+        let flags = MeasuresLayer {
+            probe: Some(Probe::Off),
+            ..MeasuresLayer::default()
+        };
+        let m = flags.over(file);
+        assert_eq!(m.probe, Some(Probe::Off));
+        assert_eq!(m.stats_interval, Some(Duration::from_secs(10)));
+        assert!(MeasuresLayer::default().is_empty());
+    }
+}
