@@ -42,7 +42,8 @@ pub fn message() -> Option<&'static str> {
     FIRST.get().map(String::as_str)
 }
 
-/// Whether the debug hook asks the client task to panic.
+/// Whether the debug hook asks the client task to panic (the environment is read once).
 pub fn debug_panic_requested() -> bool {
-    std::env::var_os(DEBUG_PANIC_VAR).is_some_and(|v| v == "client")
+    static REQUESTED: OnceLock<bool> = OnceLock::new();
+    *REQUESTED.get_or_init(|| std::env::var_os(DEBUG_PANIC_VAR).is_some_and(|v| v == "client"))
 }

@@ -468,17 +468,17 @@ impl Machine {
             self.error(Some(effective as i64), cause.clone());
         }
         let young = self.young_loss(now, c.established_at);
-        let action = match close_action(effective) {
+        let action = match (close_action(effective), young) {
             // A socket that never finished the handshake, or died young, backs off
             // instead of hammering the server.
-            CloseAction::Reconnect | CloseAction::ReconnectNow if !was_established => {
+            (CloseAction::Reconnect | CloseAction::ReconnectNow, _) if !was_established => {
                 CloseAction::Backoff
             }
-            CloseAction::Reconnect | CloseAction::ReconnectNow if young.is_some() => {
-                cause = format!("{cause}; {}", young.unwrap_or_default());
+            (CloseAction::Reconnect | CloseAction::ReconnectNow, Some(words)) => {
+                cause = format!("{cause}; {words}");
                 CloseAction::Backoff
             }
-            a => a,
+            (a, _) => a,
         };
         self.apply(now, action, cause);
     }

@@ -56,12 +56,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let head = lines.len();
     let inner_h = area.height.saturating_sub(2) as usize;
     // Only the visible part of the data is laid out (from the text, so that keys keep
-    // their order and numbers their spelling); the first pass counts its lines.
-    let total = head + json::window(t, e.data.get(), 0, 0).total;
-    let max_scroll = total.saturating_sub(inner_h);
+    // their order and numbers their spelling). The pass also counts every line, so only a
+    // scroll past the end (G asks for the very bottom) needs a second one.
+    let window_at =
+        |scroll: usize| json::window(t, e.data.get(), scroll.saturating_sub(head), inner_h);
+    let mut data = window_at(d.scroll);
+    let max_scroll = (head + data.total).saturating_sub(inner_h);
     let scroll = d.scroll.min(max_scroll);
-    let data_skip = scroll.saturating_sub(head);
-    let data = json::window(t, e.data.get(), data_skip, inner_h);
+    if scroll != d.scroll {
+        data = window_at(scroll);
+    }
     lines.extend(data.lines);
     let block = Block::bordered()
         .border_type(BorderType::Thick)

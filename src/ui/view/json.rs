@@ -1,6 +1,7 @@
 //! Pretty-printed JSON as coloured lines: keys, strings, numbers and literals each get a style
 //! from the theme (none under NO_COLOR).
 
+use crate::ui::format::prefix_bytes;
 use crate::ui::theme::Theme;
 use ratatui::text::{Line, Span};
 
@@ -134,11 +135,11 @@ fn shown(tok: &str) -> String {
     if tok.len() <= MAX_TOKEN_BYTES {
         return tok.to_owned();
     }
-    let mut end = MAX_TOKEN_BYTES;
-    while !tok.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &tok[..end], tok.len())
+    format!(
+        "{}… ({} bytes)",
+        prefix_bytes(tok, MAX_TOKEN_BYTES),
+        tok.len()
+    )
 }
 
 /// The tokens of JSON text, as slices of it, whitespace dropped. The text is valid JSON
