@@ -219,18 +219,22 @@ fn cli_layer(cli: &Cli) -> Result<Layer, SetupError> {
     if let Some(path) = &a.auth_header_file {
         let from_file = read_header_file("--auth-header-file", path)?;
         let auth = layer.auth.get_or_insert_with(AuthLayer::default);
-        // The flags name headers one by one: they win over the file's.
-        auth.headers = Some(match auth.headers.take() {
-            Some(flags) => flags.over(from_file),
-            None => from_file,
-        });
+        auth.headers = Some(flags_over_file(auth.headers.take(), from_file));
     }
     if let Some(path) = &cli.user_auth.user_auth_header_file {
         let from_file = read_header_file("--user-auth-header-file", path)?;
         let user = layer.user_auth.get_or_insert_with(UserAuthLayer::default);
-        user.headers = Some(from_file);
+        user.headers = Some(flags_over_file(user.headers.take(), from_file));
     }
     Ok(layer)
+}
+
+/// The flags name headers one by one: they win over a header file's.
+fn flags_over_file(flags: Option<config::Headers>, from_file: config::Headers) -> config::Headers {
+    match flags {
+        Some(flags) => flags.over(from_file),
+        None => from_file,
+    }
 }
 
 fn file_error(flag: &'static str, path: &Path, message: String) -> SetupError {

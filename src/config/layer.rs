@@ -96,7 +96,7 @@ pub struct Layer {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "de_opt::ws_headers"
     )]
-    pub ws_headers: Option<Pairs>,
+    pub ws_headers: Option<Headers>,
     /// A PEM file of CAs trusted besides the system's and the bundled ones (a private CA),
     /// for the WebSocket and the HTTP clients.
     #[serde(
@@ -368,7 +368,7 @@ impl Layer {
             tls: pick(self.tls, lower.tls),
             path: pick(self.path, lower.path),
             origin: pick(self.origin, lower.origin),
-            ws_headers: merge_with(self.ws_headers, lower.ws_headers, Pairs::over),
+            ws_headers: merge_with(self.ws_headers, lower.ws_headers, Headers::over),
             ca_file: pick(self.ca_file, lower.ca_file),
             activity_timeout: pick(self.activity_timeout, lower.activity_timeout),
             pong_timeout: pick(self.pong_timeout, lower.pong_timeout),

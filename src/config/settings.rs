@@ -44,7 +44,7 @@ pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     #[serde(skip_serializing_if = "Pairs::is_empty")]
-    pub ws_headers: Pairs,
+    pub ws_headers: Headers,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
     #[serde(serialize_with = "human")]
@@ -385,15 +385,38 @@ fn human<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*d))
 }
 
-/// Sizes as written in the config (`64MiB`), so that the printed config reads back.
+/// Sizes as the config is written (`64MiB`), exactly, so that the printed config reads
+/// back to the same number of bytes.
 fn bytes<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(
-        &bytesize::ByteSize::b(*n)
-            .display()
-            .iec_short()
-            .to_string()
-            .replace(' ', ""),
-    )
+    s.serialize_str(&exact_size(*n))
+}
+
+fn exact_size(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    UNITS
+        .iter()
+        .find(|(unit, _)| n >= *unit && n % unit == 0)
+        .map_or_else(
+            || n.to_string(),
+            |(unit, name)| format!("{}{name}", n / unit),
+        )
+}
+
+#[cfg(test)]
+#[test]
+fn sizes_print_exactly_and_read_back() {
+    for n in [
+        64 << 20,
+        1 << 20,
+        3 << 30,
+        (1 << 20) + 1024,
+        1_500_000,
+        16 << 30,
+    ] {
+        let text = exact_size(n);
+        assert_eq!(super::check_log_bytes(&text), Ok(n), "{text}");
+    }
+    assert_eq!(exact_size(64 << 20), "64MiB");
 }
 
 /// TOML has no null: a JSON null inside user_info (possible from a CLI flag) is shown as

@@ -675,8 +675,8 @@ pub(super) mod de_opt {
         }
         Ok(Some(pairs))
     }
-    pub fn ws_headers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Pairs>, D::Error> {
-        let pairs = Pairs::deserialize(d)?;
+    pub fn ws_headers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Headers>, D::Error> {
+        let pairs = Headers::deserialize(d)?;
         for (name, value) in pairs.iter() {
             check_ws_header(name, value).map_err(de::Error::custom)?;
         }

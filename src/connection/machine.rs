@@ -426,13 +426,7 @@ impl Machine {
                         humantime::format_duration(self.config.pong_timeout)
                     );
                     let established_at = c.established_at;
-                    match self.young_loss(now, established_at) {
-                        Some(young) => {
-                            let delay = self.backoff.next_delay();
-                            self.retry_in(now, delay, format!("{cause}; {young}"));
-                        }
-                        None => self.retry_in(now, Duration::ZERO, cause),
-                    }
+                    self.lost(now, established_at, CloseAction::ReconnectNow, cause);
                 } else if c.ping_at.is_some_and(|t| t <= now) {
                     let (id, after) = (c.id, c.activity);
                     if let Some(c) = self.conn.as_mut() {
@@ -454,7 +448,6 @@ impl Machine {
     }
 
     fn on_closed(&mut self, now: Instant, c: Conn, code: Option<u16>, reason: String) {
-        let was_established = matches!(c.phase, Phase::Established { .. });
         let effective = code.unwrap_or(1006);
         let mut cause = format!("closed {effective} ({})", describe(effective as i64));
         if !reason.is_empty() {
@@ -467,35 +460,39 @@ impl Machine {
         if !matches!(effective, 1000 | 1001) {
             self.error(Some(effective as i64), cause.clone());
         }
-        let young = self.young_loss(now, c.established_at);
-        let action = match (close_action(effective), young) {
-            // A socket that never finished the handshake, or died young, backs off
-            // instead of hammering the server.
-            (CloseAction::Reconnect | CloseAction::ReconnectNow, _) if !was_established => {
-                CloseAction::Backoff
-            }
-            (CloseAction::Reconnect | CloseAction::ReconnectNow, Some(words)) => {
-                cause = format!("{cause}; {words}");
-                CloseAction::Backoff
-            }
-            (a, _) => a,
-        };
-        self.apply(now, action, cause);
+        self.lost(now, c.established_at, close_action(effective), cause);
     }
 
-    /// For a connection lost after `established_at`: `Some(words)` when it lived less than
-    /// `young_connection` (the loss counts as a failure for the back-off), `None` when it
-    /// lived long enough, in which case the back-off starts again from 1 s.
-    fn young_loss(&mut self, now: Instant, established_at: Option<Instant>) -> Option<String> {
-        let lived = now.saturating_duration_since(established_at?);
-        if lived >= self.config.young_connection {
-            self.backoff.reset();
-            return None;
-        }
-        Some(format!(
-            "it ended {} ms after connecting, so the retry backs off",
-            lived.as_millis()
-        ))
+    /// A connection is gone (`established_at` is when its handshake finished, if it did):
+    /// do what `action` says, except that one lost before its handshake, or sooner than
+    /// `young_connection` after it, backs off instead of reconnecting, so that a server
+    /// that drops every connection is not hammered. One that lived longer restarts the
+    /// back-off from 1 s.
+    fn lost(
+        &mut self,
+        now: Instant,
+        established_at: Option<Instant>,
+        action: CloseAction,
+        mut cause: String,
+    ) {
+        let reconnect = matches!(action, CloseAction::Reconnect | CloseAction::ReconnectNow);
+        let lived = established_at.map(|t| now.saturating_duration_since(t));
+        let action = match lived {
+            Some(lived) if lived >= self.config.young_connection => {
+                self.backoff.reset();
+                action
+            }
+            Some(lived) if reconnect => {
+                cause = format!(
+                    "{cause}; it ended {} ms after connecting, so the retry backs off",
+                    lived.as_millis()
+                );
+                CloseAction::Backoff
+            }
+            None if reconnect => CloseAction::Backoff,
+            _ => action,
+        };
+        self.apply(now, action, cause);
     }
 
     fn apply(&mut self, now: Instant, action: CloseAction, cause: String) {

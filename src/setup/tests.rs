@@ -700,6 +700,10 @@ fn secrets_and_headers_come_from_files() {
             "Accept: application/json",
             "--user-auth-header-file",
             headers.to_str().unwrap(),
+            "--user-auth-header",
+            "X-From-Flag: flag",
+            "--user-auth-header",
+            "Accept: application/json",
         ],
     );
     // The flag wins over the file for the same name; the file's others stay.
@@ -710,9 +714,18 @@ fn secrets_and_headers_come_from_files() {
             ("X-Team-Token".to_string(), "from-file".to_string()),
         ]
     );
-    // The user-auth header file is a layer over the config file's headers.
+    // The user-auth header file is a layer over the config file's headers, and the flags
+    // are a layer over it.
     let user: Vec<(String, String)> = s.user_auth.headers.to_vec();
-    assert_eq!(user.len(), 3, "{user:?}");
+    assert_eq!(user.len(), 4, "{user:?}");
+    let value = |name: &str| {
+        user.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(value("X-From-Flag"), Some("flag"));
+    assert_eq!(value("Accept"), Some("application/json"), "the flag wins");
+    assert_eq!(value("X-Old"), Some("file"));
     assert!(!s.user_auth.enabled, "headers alone do not turn sign-in on");
 }
 

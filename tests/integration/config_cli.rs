@@ -130,6 +130,16 @@ headers = {{ Authorization = "Bearer header-token-42" }}
         .run(&["--print-config", "--config", back.to_str().unwrap()], &[])
         .await;
     assert_eq!(again.code, Some(0), "{again:?}");
+    // ...to the same values: sizes and durations are printed exactly.
+    for key in ["log_bytes = ", "log_ring = ", "activity_timeout = "] {
+        let line = |text: &str| {
+            text.lines()
+                .find(|l| l.starts_with(key))
+                .map(str::to_string)
+        };
+        assert!(line(out).is_some(), "no {key} in\n{out}");
+        assert_eq!(line(out), line(&again.stdout), "{key}");
+    }
 }
 
 #[tokio::test]
@@ -155,6 +165,9 @@ ws_headers = { Authorization = "Bearer file-token-0042", X-Tenant = "blue" }
                 "Cookie: session=cookie-value-77",
                 "--ws-header",
                 "X-Proxy-Auth: proxy-pass-99",
+                // A header, even one named like a protocol param, follows the header rule.
+                "--ws-header",
+                "socket_id: ws-secret-value-55",
             ],
             &[],
         )
@@ -169,7 +182,12 @@ ws_headers = { Authorization = "Bearer file-token-0042", X-Tenant = "blue" }
     ] {
         assert!(out.contains(line), "missing {line} in\n{out}");
     }
-    for hidden in ["file-token-0042", "cookie-value-77", "proxy-pass-99"] {
+    for hidden in [
+        "file-token-0042",
+        "cookie-value-77",
+        "proxy-pass-99",
+        "ws-secret-value-55",
+    ] {
         assert!(!out.contains(hidden), "{hidden} shown in\n{out}");
     }
     // Origin has its own flag; the upgrade's own headers are not ours to replace.

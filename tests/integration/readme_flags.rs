@@ -42,3 +42,18 @@ fn every_flag_is_in_the_readme() {
         );
     }
 }
+
+/// The README lists the `[keys]` actions by name; a new action must be added there.
+#[test]
+fn every_key_action_is_in_the_readme() {
+    let readme = readme();
+    let missing: Vec<&str> = chanwatch::prefs::keymap::Action::names()
+        .filter(|name| !readme.contains(&format!("`{name}`")))
+        // Close codes after the first are named together ("also 4004, 4100 ...").
+        .filter(|name| !name.starts_with("fault_close_") || *name == "fault_close_4001")
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md lacks the actions {missing:?}"
+    );
+}
