@@ -34,7 +34,7 @@ fn every_key() -> Layer {
         tls: Some(true),
         path: Some("/p".into()),
         origin: Some("https://o.example".into()),
-        ws_headers: Some(pairs.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        ws_headers: Some(pairs.iter().collect()),
         ca_file: Some("/ca.pem".into()),
         activity_timeout: Some(Duration::from_secs(1)),
         pong_timeout: Some(Duration::from_secs(1)),
