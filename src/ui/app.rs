@@ -38,6 +38,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub use crate::session::DashboardInfo;
 
+/// What a read-only app (a replay) says when asked to act on a connection.
+pub const READ_ONLY: &str = "this is a replay: nothing can be sent to a connection";
+
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     /// Events kept in the log ring.
@@ -52,6 +55,9 @@ pub struct AppConfig {
     pub wall_clock: Option<SystemTime>,
     /// Feed the measures model (off only to measure what it costs).
     pub measures: bool,
+    /// A replay: nothing is sent to a connection, and nothing the app would change before
+    /// sending (a channel it subscribes to) is changed.
+    pub read_only: bool,
 }
 
 impl Default for AppConfig {
@@ -63,6 +69,7 @@ impl Default for AppConfig {
             keymap: Keymap::default(),
             wall_clock: None,
             measures: true,
+            read_only: false,
         }
     }
 }
@@ -166,6 +173,7 @@ pub struct App {
     pub(crate) notice: Option<Notice>,
     /// Which measures screen is shown, and the occupancy table's selection.
     pub(crate) measures: super::measures::Panel,
+    read_only: bool,
     start: Instant,
     start_wall: SystemTime,
 }
@@ -184,6 +192,7 @@ impl App {
             info,
             theme: config.theme,
             keymap: config.keymap,
+            read_only: config.read_only,
             model: Model::new(
                 Limits {
                     log_capacity: config.log_capacity,
@@ -405,6 +414,8 @@ impl App {
         use super::measures::Outcome;
         match outcome {
             Outcome::Redraw => Update::redraw(),
+            // In a replay the occupancy view shows what was recorded: no poll to start.
+            Outcome::Command(_) if self.read_only => Update::redraw(),
             Outcome::Command(c) => Update::command(c),
             Outcome::Subscribe(channel) => self.subscribe_to(channel),
             Outcome::MoveChannel(d) => self.move_in(Pane::Channels, Move::By(d)),
@@ -440,6 +451,10 @@ impl App {
     }
 
     fn subscribe_to(&mut self, channel: String) -> Update {
+        if self.read_only {
+            self.notify(READ_ONLY, NoticeLevel::Error);
+            return Update::redraw();
+        }
         self.channel_sel = self.model.subscribing(&channel);
         self.members_scroll = 0;
         Update::command(connection::Command::Subscribe { channel })

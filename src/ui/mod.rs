@@ -88,17 +88,7 @@ pub async fn run_with(
     loop {
         if pacer.should_draw(Instant::now()) {
             let started = Instant::now();
-            {
-                // Drawing and the panic hook's restore exclude each other, so a panic on
-                // another thread never leaves a half-drawn frame over the shell.
-                let _drawing = TERMINAL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(message) = crate::panic_report::message() {
-                    anyhow::bail!("{message}");
-                }
-                term.terminal
-                    .draw(|f| view::render(&app, f))
-                    .context("drawing the dashboard")?;
-            }
+            term.draw(|f| view::render(&app, f))?;
             let now = Instant::now();
             frame_stats.record(now - started);
             pacer.drawn(now);
@@ -254,6 +244,22 @@ impl TerminalGuard {
                 Err(e).context("opening the terminal")
             }
         }
+    }
+}
+
+impl TerminalGuard {
+    /// Draw one frame. Drawing and the panic hook's restore exclude each other, so a panic
+    /// on another thread never leaves a half-drawn frame over the shell; after one, nothing
+    /// is drawn and the panic's message is the error.
+    fn draw(&mut self, render: impl FnOnce(&mut ratatui::Frame)) -> anyhow::Result<()> {
+        let _drawing = TERMINAL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(message) = crate::panic_report::message() {
+            anyhow::bail!("{message}");
+        }
+        self.terminal
+            .draw(render)
+            .context("drawing the dashboard")?;
+        Ok(())
     }
 }
 

@@ -81,8 +81,6 @@ fn acts_on_a_connection(action: Action) -> bool {
 
 const END_NOTICE: &str = "end of the recording";
 
-const REFUSED: &str = "this is a replay: nothing can be sent to a connection";
-
 /// Builds the app afresh for a rebuild, keeping how the user looks at it.
 struct Fresh {
     info: DashboardInfo,
@@ -107,6 +105,8 @@ impl Fresh {
         app.size = old.size;
         app.focus = old.focus;
         app.filter = old.filter.clone();
+        app.channel_sel = old.channel_sel;
+        app.measures = std::mem::take(&mut old.measures);
         app.modals = std::mem::take(&mut old.modals);
         app.notice = old.notice.take();
         *old = app;
@@ -159,6 +159,7 @@ fn open(
         info: header.dashboard_info(),
         config: AppConfig {
             wall_clock: Some(header.started),
+            read_only: true,
             ..config
         },
         t0,
@@ -180,13 +181,10 @@ fn draw(
         paused: player.clock.is_paused(),
         ended: player.at_end(),
     };
-    term.terminal
-        .draw(|f| {
-            view::render(app, f);
-            replay_bar::render(&bar, app, f);
-        })
-        .context("drawing the dashboard")?;
-    Ok(())
+    term.draw(|f| {
+        view::render(app, f);
+        replay_bar::render(&bar, app, f);
+    })
 }
 
 pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
@@ -227,8 +225,9 @@ pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
         }
         if due == Due::End && !end_noted {
             end_noted = true;
+            let quit = app.keymap().first_key(Action::Quit).unwrap_or_default();
             app.notify(
-                format!("{END_NOTICE}: [ < go back, q quits"),
+                format!("{END_NOTICE}: [ < go back, {quit} quits"),
                 NoticeLevel::Info,
             );
             pacer.mark_dirty();
@@ -309,9 +308,7 @@ fn on_key(
                 player.clock.toggle(now);
                 None
             }
-            ReplayAction::Step => {
-                (!player.step(now, &mut sink)).then(|| "end of the recording".to_string())
-            }
+            ReplayAction::Step => (!player.step(now, &mut sink)).then(|| END_NOTICE.to_string()),
             ReplayAction::PrevMark | ReplayAction::NextMark => {
                 let forward = action == ReplayAction::NextMark;
                 match player.jump(forward, now, &mut sink)? {
@@ -368,7 +365,7 @@ fn on_key(
         && !app.help_visible()
     {
         app.update(Msg::Tick, vnow);
-        app.notify(REFUSED, NoticeLevel::Error);
+        app.notify(super::app::READ_ONLY, NoticeLevel::Error);
         return Ok(Update {
             redraw: true,
             ..Update::default()
@@ -380,7 +377,7 @@ fn on_key(
     {
         // Nothing should get here (the keys are refused above); if it does, it goes nowhere.
         tracing::debug!("replay: dropped {command:?}");
-        app.notify(REFUSED, NoticeLevel::Error);
+        app.notify(super::app::READ_ONLY, NoticeLevel::Error);
         update.redraw = true;
     }
     Ok(update)

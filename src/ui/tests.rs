@@ -1899,3 +1899,23 @@ fn colour_that_carries_meaning_is_on_the_cells() {
     assert_eq!(fg(style_of("- 2")), theme.left().fg, "a leave");
     assert_ne!(theme.joined().fg, theme.left().fg);
 }
+
+/// A read-only app (a replay) changes nothing it would change before sending: a channel
+/// asked for is not added, and the notice says why.
+#[test]
+fn a_read_only_app_subscribes_to_nothing() {
+    let mut fx = Fx::with(AppConfig {
+        read_only: true,
+        ..AppConfig::default()
+    });
+    fx.msg(Msg::Resize(80, 24));
+    fx.ch('s');
+    fx.type_text("news");
+    let u = fx.key(KeyCode::Enter);
+    assert_eq!(u.command, None);
+    assert!(fx.app.channel("news").is_none());
+    assert_eq!(
+        fx.app.notice().map(|n| n.text.as_str()),
+        Some(super::app::READ_ONLY)
+    );
+}
