@@ -238,10 +238,7 @@ impl HttpApi {
     /// `GET /apps/<id>/channels`: the occupied channels, optionally only those whose name
     /// starts with `prefix`. Returns the whole JSON answer, `{"channels":{"<name>":{..}}}`.
     pub async fn channels(&self, prefix: Option<&str>) -> Result<Value, HttpApiError> {
-        let params: Vec<(String, String)> = prefix
-            .map(|p| vec![("filter_by_prefix".to_string(), p.to_string())])
-            .unwrap_or_default();
-        self.request("GET", "/channels", &params, None).await
+        self.channels_with_info(prefix, None).await
     }
 
     /// `GET /apps/<id>/channels` with `info` (a comma list: `subscription_count`,

@@ -371,10 +371,7 @@ fn http_client(tls: std::sync::Arc<rustls::ClientConfig>) -> Result<reqwest::Cli
 pub(crate) fn error_chain(e: &reqwest::Error) -> String {
     if let Some(tls) = crate::tls::find_rustls_error(e) {
         let host = e.url().and_then(|u| u.host_str()).unwrap_or("the server");
-        return format!(
-            "TLS handshake with {host} failed: {}",
-            crate::tls::reason(tls)
-        );
+        return crate::tls::describe_failure(host, tls);
     }
     let mut parts: Vec<String> = Vec::new();
     let top = e.to_string();

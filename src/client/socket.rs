@@ -47,7 +47,7 @@ pub(super) struct Socket {
     queued: Arc<AtomicUsize>,
     /// Bumped for each `pusher:ping` to answer; the writer sends one `pusher:pong` for
     /// however many bumps it finds, so a ping flood queues at most one answer.
-    pong: watch::Sender<u64>,
+    pong: watch::Sender<()>,
     task: JoinHandle<()>,
 }
 
@@ -69,12 +69,12 @@ impl Socket {
         inputs: InputSender,
     ) -> Socket {
         // Unbounded on purpose: the client task must never wait on a socket that is itself
-        // waiting for the client task to read its inputs. Outbound volume is bounded by
-        // commands and the protocol (subscribes, pongs, client events), not by the server.
-        // (Its size is watched: see `send`.)
+        // waiting for the client task to read its inputs. What goes through it is bounded
+        // by the protocol (subscribes, sign-in) and, for client events, by `send`'s byte
+        // count; pongs go through a watch of their own.
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
-        let (pong, pongs) = watch::channel(0);
+        let (pong, pongs) = watch::channel(());
         let writer = WriterParts {
             rx,
             queued: queued.clone(),
@@ -112,7 +112,7 @@ impl Socket {
 
     /// Answer a `pusher:ping` (merged with any answer not yet written).
     pub fn pong(&self) {
-        self.pong.send_modify(|n| *n = n.wrapping_add(1));
+        self.pong.send_replace(());
     }
 
     /// Close cleanly in the background; the returned handle ends within twice
@@ -396,7 +396,7 @@ async fn send_frame(
 struct WriterParts {
     rx: mpsc::UnboundedReceiver<Outgoing>,
     queued: Arc<AtomicUsize>,
-    protocol_pongs: watch::Receiver<u64>,
+    protocol_pongs: watch::Receiver<()>,
 }
 
 async fn write_loop(
@@ -460,9 +460,9 @@ async fn write_loop(
             }
             changed = protocol_pongs.changed(), if protocol_pongs_open => {
                 protocol_pongs_open = changed.is_ok();
-                let pong = crate::protocol::frame::pong();
+                let pong = crate::protocol::frame::PONG.as_bytes();
                 if protocol_pongs_open
-                    && let Err(e) = send_frame(&mut io, &mut out, codec::OP_TEXT, pong.as_bytes()).await
+                    && let Err(e) = send_frame(&mut io, &mut out, codec::OP_TEXT, pong).await
                 {
                     let _ = inputs.send(failed(e)).await;
                     break WriterEnd::Failed;

@@ -76,11 +76,6 @@ impl Measures {
         now.saturating_duration_since(self.origin).as_secs()
     }
 
-    /// The instant second `sec` began.
-    pub fn instant_of(&self, sec: u64) -> Instant {
-        self.origin + Duration::from_secs(sec)
-    }
-
     pub fn on_record(&mut self, now: Instant, record: &Record) {
         match record {
             Record::Event { channel, data, .. } => {

@@ -34,14 +34,6 @@ impl Window {
         }
     }
 
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    pub fn max_age(&self) -> Duration {
-        self.max_age
-    }
-
     /// Add a latency (`Some(ms)`) or a loss (`None`) seen at `now`.
     pub fn push(&mut self, now: Instant, sample: Option<u64>) {
         if self.samples.len() == self.capacity {

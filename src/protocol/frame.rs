@@ -215,8 +215,18 @@ pub fn ping() -> String {
     encode("pusher:ping", None, &Map::new())
 }
 
+/// The answer to a `pusher:ping`, as [`encode`] writes it (checked by a test): a constant,
+/// since a flood of pings may ask for it often.
+pub const PONG: &str = r#"{"event":"pusher:pong","data":{}}"#;
+
 pub fn pong() -> String {
-    encode("pusher:pong", None, &Map::new())
+    PONG.to_string()
+}
+
+#[cfg(test)]
+#[test]
+fn the_pong_constant_is_what_encode_writes() {
+    assert_eq!(PONG, encode("pusher:pong", None, &Map::new()));
 }
 
 /// `pusher:subscribe`. pusher-js always sends `auth`, empty for public channels.

@@ -82,10 +82,6 @@ impl Recorder {
         Ok(Recorder { shared })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.shared.path
-    }
-
     /// Append records, each exactly as headless mode prints it.
     pub fn records(&self, records: &[Stamped]) {
         self.with_sink(|sink| {

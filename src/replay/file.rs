@@ -5,7 +5,6 @@
 use super::ReplayError;
 use crate::record::{Record, Stamped};
 use crate::recording::{COMMAND_TYPE, FORMAT_VERSION, HEADER_TYPE, Header};
-use crate::session::Command;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::fs::File;
@@ -51,17 +50,6 @@ impl Line<'_> {
             ts: self.ts,
             record,
         })
-    }
-
-    /// The command on a command line.
-    pub fn command(&self) -> Result<Command, LineError> {
-        #[derive(Deserialize)]
-        struct CommandLine {
-            command: Command,
-        }
-        serde_json::from_str::<CommandLine>(self.text)
-            .map(|c| c.command)
-            .map_err(|e| self.error(e))
     }
 
     fn error(&self, e: impl std::fmt::Display) -> LineError {
@@ -153,11 +141,6 @@ impl<R: BufRead> Reader<R> {
         let header: Header = serde_json::from_str(first)
             .map_err(|e| not_a_recording(format!("its header cannot be read: {e}")))?;
         Ok((header, reader))
-    }
-
-    /// The number of the last line read.
-    pub fn line_no(&self) -> u64 {
-        self.line
     }
 
     /// The next line; `None` at the end of the file. Blank lines are skipped.

@@ -95,10 +95,6 @@ impl<S: Source> Player<S> {
         self.ended && self.ahead.is_none()
     }
 
-    pub fn applied_line(&self) -> u64 {
-        self.applied_line
-    }
-
     /// The next record, read ahead; bad lines on the way go to the sink.
     fn peek(&mut self, sink: &mut impl FnMut(Item)) -> Option<&Ahead> {
         while self.ahead.is_none() && !self.ended {
