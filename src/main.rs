@@ -113,6 +113,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (mut setup, extras) = setup::demo::start().await?;
             apply_timing_flags(&cli.timing, &mut setup.client.machine);
             setup.prefs = prefs;
+            // The log's size flags apply to the demo as to any session.
+            if let Some(n) = cli.output.log_ring {
+                setup.log_ring = n;
+            }
+            if let Some(n) = cli.output.log_bytes {
+                setup.log_bytes = n;
+            }
             (setup, extras)
         }
         None => {
