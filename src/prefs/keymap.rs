@@ -755,6 +755,12 @@ mod tests {
                 .any(|m| km.table(m).iter().any(|b| b.action == action));
             assert!(bound, "{name} is in no table");
         }
+        // And the other way: every bound action has a name a `[keys]` table can use.
+        for mode in [Mode::Normal, Mode::Editing, Mode::FaultMenu] {
+            for b in km.table(mode) {
+                assert_ne!(b.action.name(), "?", "{:?} has no name", b.action);
+            }
+        }
         assert_eq!(Action::from_name("reconnect"), None);
         assert_eq!(km.conflict(), None, "the defaults never clash");
     }

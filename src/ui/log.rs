@@ -46,16 +46,18 @@ impl LogEntry {
         user_id: Option<String>,
         data: RawJson,
     ) -> LogEntry {
-        let (data, cut_from) = if data.get().len() > MAX_EVENT_BYTES {
+        let (data, text, cut_from) = if data.get().len() > MAX_EVENT_BYTES {
+            // The preview is the start of the text kept, without decoding it back.
             let whole = data.get();
             let kept = prefix_bytes(whole, MAX_EVENT_BYTES);
-            (RawJson::string(kept), whole.len())
+            let text = prefix_bytes(kept, TEXT_BYTES).to_string();
+            (RawJson::string(kept), text, whole.len())
         } else {
-            (data, 0)
-        };
-        let text = match data.as_string() {
-            Some(s) => prefix_bytes(&s, TEXT_BYTES).to_string(),
-            None => prefix_bytes(data.get(), TEXT_BYTES).to_string(),
+            let text = match data.as_string() {
+                Some(s) => prefix_bytes(&s, TEXT_BYTES).to_string(),
+                None => prefix_bytes(data.get(), TEXT_BYTES).to_string(),
+            };
+            (data, text, 0)
         };
         LogEntry {
             seq,

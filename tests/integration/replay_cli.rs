@@ -92,22 +92,41 @@ fn a_recorded_demo_with_faults_replays_to_the_same_lines() {
         "the same records, in order, with the same ts"
     );
 
-    // Narrowed: only the faults.
+    // The three faults are in the replay, as the demo printed them.
+    let faults = replayed
+        .iter()
+        .filter(|l| l.contains(r#""type":"fault""#))
+        .count();
+    assert_eq!(faults, 3);
+
+    // `--since 0s` is the whole recording ...
     let out = replay_headless(&path, &["--since", "0s"]);
     assert_eq!(
         out.stdout.len(),
         printed.iter().map(|l| l.len() + 1).sum::<usize>()
     );
-    let faults = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "{} replay {} --headless --speed max | grep -c '\"type\":\"fault\"'",
-            bin(),
-            path.display()
-        ))
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&faults.stdout).trim(), "3");
+    // ... and `--channel` keeps exactly the recorded lines on that channel.
+    let channel_of = |l: &str| {
+        serde_json::from_str::<serde_json::Value>(l).unwrap()["channel"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let channel = printed
+        .iter()
+        .find_map(|l| channel_of(l))
+        .expect("the demo recorded events on a channel");
+    let want: Vec<&String> = printed
+        .iter()
+        .filter(|l| channel_of(l).as_deref() == Some(channel.as_str()))
+        .collect();
+    let out = replay_headless(&path, &["--channel", &channel]);
+    let narrowed: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(narrowed.len() < printed.len(), "narrowed to {channel}");
+    assert_eq!(narrowed.iter().collect::<Vec<_>>(), want);
 }
 
 fn write_recording(dir: &std::path::Path, header_format: u32, body: &[&str]) -> std::path::PathBuf {

@@ -28,7 +28,7 @@ pub struct ApiUsers {
 }
 
 impl ApiUsers {
-    /// Whether the live member list lacks this id (the API and the socket disagree).
+    /// Whether the live member list has this id (else the API and the socket disagree).
     pub fn is_live(id: &str, roster: Option<&Roster>) -> bool {
         roster.is_some_and(|r| r.members.contains_key(id))
     }

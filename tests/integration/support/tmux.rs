@@ -84,7 +84,6 @@ impl Tmux {
     }
 
     /// The pid of the pane's first process (the program, or the shell running it).
-    #[allow(dead_code)] // not every test binary that includes this module needs it
     pub fn pane_pid(&self) -> u32 {
         let out = tmux(&["display-message", "-p", "-t", &self.session, "#{pane_pid}"]);
         String::from_utf8_lossy(&out.stdout)
