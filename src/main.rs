@@ -179,17 +179,29 @@ async fn replay(cli: &Cli, args: &chanwatch::replay::ReplayArgs) -> anyhow::Resu
     }
     // The file's keys and colours apply to a replay as they do live.
     let prefs = setup::dashboard_prefs(cli)?;
-    let config = AppConfig {
-        log_capacity: cli.output.log_ring.unwrap_or(ui::log::DEFAULT_CAPACITY),
-        log_bytes: cli
-            .output
+    let log = (
+        cli.output.log_ring.unwrap_or(setup::DEFAULT_LOG_RING),
+        cli.output
             .log_bytes
             .unwrap_or(chanwatch::config::DEFAULT_LOG_BYTES),
+    );
+    ui::replay::run(args, dashboard_config(log, prefs)).await
+}
+
+/// The dashboard's settings, live or in a replay.
+fn dashboard_config(
+    (log_ring, log_bytes): (usize, u64),
+    prefs: setup::DashboardPrefs,
+) -> AppConfig {
+    AppConfig {
+        log_capacity: log_ring,
+        log_bytes,
+        // NO_COLOR wins over the file's colours: a monochrome theme ignores its palette.
         theme: Theme::from_env().with_palette(prefs.palette),
         keymap: prefs.keymap,
+        measures: ui::measures::Panel::enabled_from_env(),
         ..AppConfig::default()
-    };
-    ui::replay::run(args, config).await
+    }
 }
 
 /// Headless output or the dashboard, on a running session.
@@ -197,7 +209,7 @@ async fn watch(
     cli: &Cli,
     handle: SessionHandle,
     dashboard: ui::DashboardInfo,
-    (log_ring, log_bytes): (usize, u64),
+    log: (usize, u64),
     prefs: setup::DashboardPrefs,
 ) -> anyhow::Result<()> {
     if cli.output.headless {
@@ -208,16 +220,7 @@ async fn watch(
         records,
         task,
     } = handle;
-    let config = AppConfig {
-        log_capacity: log_ring,
-        log_bytes,
-        // NO_COLOR wins over the file's colours: a monochrome theme ignores its palette.
-        theme: Theme::from_env().with_palette(prefs.palette),
-        keymap: prefs.keymap,
-        measures: ui::measures::Panel::enabled_from_env(),
-        ..AppConfig::default()
-    };
-    let result = ui::run_with(commands, records, dashboard, config).await;
+    let result = ui::run_with(commands, records, dashboard, dashboard_config(log, prefs)).await;
     // The dashboard has asked the client to quit; give its close frame a moment to go out.
     let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
     result
