@@ -3,8 +3,8 @@
 //! string of 100 B and 5 KB, plus one with escapes and numbers), through each of the three
 //! decoders in turn: the hand scanner, serde's borrowed reader and the general decoder.
 
-use chanwatch::protocol::Frame;
-use chanwatch::protocol::frame_scan;
+use chanwatch_core::protocol::Frame;
+use chanwatch_core::protocol::frame_scan;
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -13,7 +13,7 @@
 #[path = "../tests/integration/support/inproc.rs"]
 mod inproc;
 
-use chanwatch::record::{Record, State};
+use chanwatch_core::record::{Record, State};
 use inproc::{Rig, Timings, Watch};
 use std::time::{Duration, SystemTime};
 
@@ -62,7 +62,8 @@ async fn recovery(rig: &Rig, label: &str, names: &[String], skip_wait: bool) -> 
     rig.proxy.restore();
     let backoff = match announce.record {
         Record::ConnectingIn { .. } if skip_wait => {
-            w.command(chanwatch::connection::Command::Connect).await;
+            w.command(chanwatch_core::connection::Command::Connect)
+                .await;
             Duration::ZERO
         }
         Record::ConnectingIn { delay_ms, .. } => {

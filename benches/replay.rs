@@ -3,11 +3,12 @@
 //! dashboard's path, the index pass and the player parsing every record. Measured, never
 //! asserted. `RECORDS=200000 cargo bench --bench replay` for a shorter run.
 
-use chanwatch::record::{Record, Stamped, State};
 use chanwatch::recording::{Header, Recorder};
 use chanwatch::replay::index::Index;
 use chanwatch::replay::player::{FileSource, Item, Player};
 use chanwatch::replay::{Speed, file};
+use chanwatch::session_record::SessionRecord;
+use chanwatch_core::record::{Record, Stamped, State};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -50,7 +51,7 @@ fn main() {
         };
         batch.push(Stamped {
             ts: started + Duration::from_micros(i * 100),
-            record,
+            record: SessionRecord::Client(record),
         });
         if batch.len() == 1000 {
             rec.records(&batch);

@@ -12,9 +12,10 @@
 //! Without `--bench` (as under `cargo test --all-targets`) it runs a small smoke version.
 
 use chanwatch::demo::{DemoConfig, DemoServer};
-use chanwatch::record::{Record, Stamped};
+use chanwatch::session_record::SessionRecord;
 use chanwatch::ui::app::{App, AppConfig, DashboardInfo, Msg};
 use chanwatch::ui::view;
+use chanwatch_core::record::{Record, Stamped};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::{Value, json};
@@ -256,7 +257,10 @@ fn app_costs(records: &[Value], channels: usize, members: usize, frames: usize) 
         let mut worst = Duration::ZERO;
         for s in slice {
             let t = Instant::now();
-            black_box(app.update(Msg::Record(s.clone()), Instant::now()));
+            black_box(app.update(
+                Msg::Record(s.clone().map(SessionRecord::Client)),
+                Instant::now(),
+            ));
             worst = worst.max(t.elapsed());
         }
         let took = start.elapsed();

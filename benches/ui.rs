@@ -6,8 +6,11 @@
 //!    filtered (the filter walks the ring) and paused; mean and p99 per frame.
 //! 3. Detail: opening a 1 MB event and one nested 10 000 deep in the detail view (Enter and
 //!    the first frame), then a frame at its bottom.
+use chanwatch::session_record::SessionRecord;
 
-use chanwatch::record::{Record, Stamped, State};
+use chanwatch_core::record::{Record, State};
+
+use chanwatch::session_record::Stamped;
 use chanwatch::ui::app::{App, AppConfig, DashboardInfo, Msg};
 use chanwatch::ui::view;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -44,14 +47,14 @@ fn records(n: usize) -> Vec<Stamped> {
     (0..n)
         .map(|i| Stamped {
             ts: t0 + Duration::from_micros(i as u64 * 50),
-            record: Record::Event {
+            record: SessionRecord::Client(Record::Event {
                 channel: Some(format!("channel-{}", i % 8)),
                 event: "price-update".into(),
                 data: json!({"id": i, "symbol": "ABC", "price": 101.25, "qty": 3, "side": "buy"})
                     .into(),
                 user_id: None,
                 decrypted: false,
-            },
+            }),
         })
         .collect()
 }
@@ -90,19 +93,19 @@ fn connected_app(measures: bool) -> App {
     let mut app = App::new(info(), config, Instant::now());
     app.update(Msg::Resize(200, 50), Instant::now());
     app.update(
-        Msg::Record(Stamped::now(Record::State {
+        Msg::Record(Stamped::now(SessionRecord::Client(Record::State {
             previous: State::Connecting,
             current: State::Connected,
             socket_id: Some("1.1".into()),
             cause: None,
-        })),
+        }))),
         Instant::now(),
     );
     for c in 0..8 {
         app.update(
-            Msg::Record(Stamped::now(Record::Subscribed {
+            Msg::Record(Stamped::now(SessionRecord::Client(Record::Subscribed {
                 channel: format!("channel-{c}"),
-            })),
+            }))),
             Instant::now(),
         );
     }
@@ -196,15 +199,15 @@ fn main() {
 fn detail(label: &str, text: &str, term: &mut Terminal<TestBackend>) {
     let mut app = App::new(info(), AppConfig::default(), Instant::now());
     app.update(Msg::Resize(200, 50), Instant::now());
-    let data = chanwatch::protocol::RawJson::parse(text).expect("valid JSON");
+    let data = chanwatch_core::protocol::RawJson::parse(text).expect("valid JSON");
     app.update(
-        Msg::Record(Stamped::now(Record::Event {
+        Msg::Record(Stamped::now(SessionRecord::Client(Record::Event {
             channel: Some("big".into()),
             event: "dump".into(),
             data,
             user_id: None,
             decrypted: false,
-        })),
+        }))),
         Instant::now(),
     );
     let start = Instant::now();

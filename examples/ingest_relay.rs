@@ -17,7 +17,7 @@
 //! cargo run --release --example ingest_relay -- --port 6001 | cargo run --release --example ingest_count
 //! ```
 
-use chanwatch::client::ws::{codec, handshake};
+use chanwatch_core::client::ws::{codec, handshake};
 use clap::Parser;
 use std::io::Write;
 use std::sync::mpsc;

@@ -14,7 +14,7 @@
 //! cargo run --release --example ingest_server -- --port 0 --events 100000 --payload 100
 //! ```
 
-use chanwatch::client::ws::codec;
+use chanwatch_core::client::ws::codec;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use std::io::Write;

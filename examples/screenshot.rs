@@ -6,8 +6,11 @@
 //! `assets/dashboard-80x24.svg`; `scripts/gen-assets.sh` runs it. The output depends on
 //! nothing but this file and the dashboard's code, so `tests/integration/assets.rs` renders it again
 //! and compares it with the committed files byte for byte.
+use chanwatch::session_record::SessionRecord;
 
-use chanwatch::record::{Member, Record, Stamped, State};
+use chanwatch_core::record::{Member, Record, State};
+
+use chanwatch::session_record::Stamped;
 use chanwatch::ui::{App, AppConfig, DashboardInfo, Msg, view};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -66,7 +69,7 @@ impl Script {
         self.app.update(m, now);
     }
 
-    fn rec(&mut self, record: Record) {
+    fn rec(&mut self, record: SessionRecord) {
         let ts = self.wall0 + Duration::from_millis(self.ms);
         self.msg(Msg::Record(Stamped { ts, record }));
     }
@@ -77,31 +80,31 @@ impl Script {
 
     fn state(&mut self, previous: State, current: State, cause: Option<&str>) {
         let socket_id = (current == State::Connected).then(|| "218904.7731506".to_string());
-        self.rec(Record::State {
+        self.rec(SessionRecord::Client(Record::State {
             previous,
             current,
             socket_id,
             cause: cause.map(str::to_string),
-        });
+        }));
     }
 
     fn event(&mut self, channel: &str, event: &str, data: Value) {
-        self.rec(Record::Event {
+        self.rec(SessionRecord::Client(Record::Event {
             channel: Some(channel.into()),
             event: event.into(),
             data: data.into(),
             user_id: None,
             decrypted: channel.starts_with("private-encrypted-"),
-        });
+        }));
     }
 
     fn subscribe_all(&mut self) {
         for channel in CHANNELS {
-            self.rec(Record::Subscribed {
+            self.rec(SessionRecord::Client(Record::Subscribed {
                 channel: channel.into(),
-            });
+            }));
         }
-        self.rec(Record::Members {
+        self.rec(SessionRecord::Client(Record::Members {
             channel: "presence-lobby".into(),
             me: Some(member("you", "You (chanwatch)")),
             count: 4,
@@ -111,7 +114,7 @@ impl Script {
                 member("grace", "Grace"),
                 member("linus", "Linus"),
             ],
-        });
+        }));
     }
 
     /// Demo-like traffic from `from` ms for `seconds`: prices every 500 ms, a headline,
@@ -134,13 +137,13 @@ impl Script {
                     "headline",
                     json!({ "n": n, "title": HEADLINES[(n as usize / 6) % HEADLINES.len()] }),
                 ),
-                3 => self.at(t + 200).rec(Record::Event {
+                3 => self.at(t + 200).rec(SessionRecord::Client(Record::Event {
                     channel: Some("private-chat".into()),
                     event: "client-message".into(),
                     data: json!({ "from": "Grace", "text": "anyone seen the 4201s?" }).into(),
                     user_id: None,
                     decrypted: false,
-                }),
+                })),
                 5 => self.at(t + 250).event(
                     "private-encrypted-vault",
                     "balance",
@@ -202,34 +205,35 @@ fn session(width: u16, height: u16) -> App {
         Some("connect requested"),
     );
     s.at(5).state(State::Connecting, State::Connected, None);
-    s.rec(Record::SignedIn {
+    s.rec(SessionRecord::Client(Record::SignedIn {
         user_id: "you".into(),
         user_data: json!({ "id": "you", "name": "You (chanwatch)" }),
-    });
+    }));
     s.at(12).subscribe_all();
     s.traffic(500, 8);
-    s.at(8_600).rec(Record::MemberAdded {
+    s.at(8_600).rec(SessionRecord::Client(Record::MemberAdded {
         channel: "presence-lobby".into(),
         id: "barbara".into(),
         info: json!({ "name": "Barbara" }),
-    });
+    }));
     // The cut: the socket stays open, only the ping can tell.
-    s.at(9_000).rec(Record::Fault {
+    s.at(9_000).rec(SessionRecord::Fault {
         fault: "cut".into(),
     });
-    s.at(11_000).rec(Record::PingSent { after_ms: 2_000 });
+    s.at(11_000)
+        .rec(SessionRecord::Client(Record::PingSent { after_ms: 2_000 }));
     s.at(12_000)
         .state(State::Connected, State::Connecting, Some("pong timeout"));
-    s.rec(Record::ConnectingIn {
+    s.rec(SessionRecord::Client(Record::ConnectingIn {
         delay_ms: 1_000,
         reason: Some("pong timeout".into()),
-    });
+    }));
     s.at(15_000).state(
         State::Connecting,
         State::Unavailable,
         Some("still trying after 3s"),
     );
-    s.at(16_000).rec(Record::Fault {
+    s.at(16_000).rec(SessionRecord::Fault {
         fault: "restore".into(),
     });
     s.at(16_210)
@@ -237,13 +241,16 @@ fn session(width: u16, height: u16) -> App {
     s.at(16_214)
         .state(State::Connecting, State::Connected, None);
     s.at(16_230).subscribe_all();
-    s.at(16_300).rec(Record::MemberRemoved {
-        channel: "presence-lobby".into(),
-        id: "linus".into(),
-    });
+    s.at(16_300)
+        .rec(SessionRecord::Client(Record::MemberRemoved {
+            channel: "presence-lobby".into(),
+            id: "linus".into(),
+        }));
     s.traffic(16_500, 6);
-    s.at(22_000).rec(Record::PingSent { after_ms: 2_000 });
-    s.at(22_003).rec(Record::Pong { rtt_ms: 3 });
+    s.at(22_000)
+        .rec(SessionRecord::Client(Record::PingSent { after_ms: 2_000 }));
+    s.at(22_003)
+        .rec(SessionRecord::Client(Record::Pong { rtt_ms: 3 }));
     // presence-lobby, the last channel, selected: its members show.
     s.at(22_500).key(KeyCode::BackTab);
     s.key(KeyCode::End);

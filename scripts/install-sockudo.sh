@@ -2,17 +2,25 @@
 # Install the sockudo server the integration tests run against, once.
 #
 # Idempotent: when $CHANWATCH_SOCKUDO_ROOT/bin/sockudo exists (default root
-# $HOME/.cache/chanwatch-sockudo) nothing happens. Otherwise protoc is installed from apt if
-# missing (sockudo's build needs it) and sockudo is built with cargo into that root; the build
-# takes 10-20 minutes on 2 cores.
+# $HOME/.cache/chanwatch-sockudo) and was built with the features below, nothing happens.
+# Otherwise protoc is installed from apt if missing (sockudo's build needs it) and sockudo is
+# built with cargo into that root, replacing a build without those features; the build takes
+# 10-20 minutes on 2 cores.
+#
+# The `redis` feature lets the cluster tests join several nodes through Redis (adapter and
+# cache); one build serves the single-node tests too.
 set -euo pipefail
 
 SOCKUDO_VERSION=5.2.0
 root="${CHANWATCH_SOCKUDO_ROOT:-$HOME/.cache/chanwatch-sockudo}"
+SOCKUDO_FEATURES=redis
 bin="$root/bin/sockudo"
+# Written after a successful build: which version and features the binary has.
+stamp="$root/build-features"
+want="$SOCKUDO_VERSION features=$SOCKUDO_FEATURES"
 
-if [[ -x "$bin" ]]; then
-    echo "install-sockudo: $bin already installed ($("$bin" --version 2>/dev/null || echo 'version unknown')), nothing to do"
+if [[ -x "$bin" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then
+    echo "install-sockudo: $bin already installed ($want), nothing to do"
     exit 0
 fi
 
@@ -33,11 +41,13 @@ else
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y protobuf-compiler
 fi
 
-echo "install-sockudo: building sockudo $SOCKUDO_VERSION into $root (takes 10-20 minutes)"
+echo "install-sockudo: building sockudo $want into $root (takes 10-20 minutes)"
 start=$(date +%s)
-cargo install --root "$root" sockudo --version "$SOCKUDO_VERSION" --locked
+cargo install --force --root "$root" sockudo --version "$SOCKUDO_VERSION" --locked \
+    --features "$SOCKUDO_FEATURES"
 if [[ ! -x "$bin" ]]; then
     echo "install-sockudo: cargo install finished but $bin is not there" >&2
     exit 1
 fi
+echo "$want" >"$stamp"
 echo "install-sockudo: installed $bin in $(( $(date +%s) - start ))s"

@@ -12,9 +12,9 @@
 //! message; the setup's messages never do.
 
 use crate::config::{
-    self, AuthLayer, AuthTransport, AuthUrl, ExternalCommand, Layer, Pairs, Params, Secret,
-    UserAuthLayer,
+    self, AuthLayer, AuthTransport, AuthUrl, ExternalCommand, Layer, Secret, UserAuthLayer,
 };
+use chanwatch_core::pairs::{Pairs, Params};
 use clap::{ArgAction, ArgGroup, Args, Parser};
 use serde_json::Value;
 use std::fmt;
@@ -231,10 +231,10 @@ pub struct AuthArgs {
     #[arg(global = true, long, value_parser = AuthTransport::parse, value_name = "ajax|jsonp")]
     pub auth_transport: Option<AuthTransport>,
     /// Extra form parameter for the auth endpoint, k=v (repeatable).
-    #[arg(global = true, long = "auth-param", value_parser = Sensitive(crate::auth::parse_param), value_name = "K=V", action = ArgAction::Append)]
+    #[arg(global = true, long = "auth-param", value_parser = Sensitive(chanwatch_core::auth::parse_param), value_name = "K=V", action = ArgAction::Append)]
     pub auth_params: Vec<(String, String)>,
     /// Extra header for the auth endpoint, 'Name: value' (repeatable).
-    #[arg(global = true, long = "auth-header", value_parser = Sensitive(crate::auth::parse_header), value_name = "'K: V'", action = ArgAction::Append)]
+    #[arg(global = true, long = "auth-header", value_parser = Sensitive(chanwatch_core::auth::parse_header), value_name = "'K: V'", action = ArgAction::Append)]
     pub auth_headers: Vec<(String, String)>,
     /// Headers for the auth endpoint from a file, one 'Name: value' per line (blank lines
     /// and lines starting with # are skipped); --auth-header wins for the same name.
@@ -314,10 +314,10 @@ pub struct UserAuthArgs {
     #[arg(global = true, long, value_parser = AuthTransport::parse, value_name = "ajax|jsonp")]
     pub user_auth_transport: Option<AuthTransport>,
     /// Extra form parameter for the user authentication endpoint, k=v (repeatable).
-    #[arg(global = true, long = "user-auth-param", value_parser = Sensitive(crate::auth::parse_param), value_name = "K=V", action = ArgAction::Append)]
+    #[arg(global = true, long = "user-auth-param", value_parser = Sensitive(chanwatch_core::auth::parse_param), value_name = "K=V", action = ArgAction::Append)]
     pub user_auth_params: Vec<(String, String)>,
     /// Extra header for the user authentication endpoint, 'Name: value' (repeatable).
-    #[arg(global = true, long = "user-auth-header", value_parser = Sensitive(crate::auth::parse_header), value_name = "'K: V'", action = ArgAction::Append)]
+    #[arg(global = true, long = "user-auth-header", value_parser = Sensitive(chanwatch_core::auth::parse_header), value_name = "'K: V'", action = ArgAction::Append)]
     pub user_auth_headers: Vec<(String, String)>,
     /// Shell command that signs the user in: gets {"socket_id"} JSON on stdin, prints
     /// {"auth","user_data"} (implies --signin).
@@ -566,7 +566,7 @@ impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Sensi
 }
 
 fn parse_ws_header(s: &str) -> Result<(String, String), String> {
-    let (name, value) = crate::auth::parse_header(s)?;
+    let (name, value) = chanwatch_core::auth::parse_header(s)?;
     config::check_ws_header(&name, &value)?;
     Ok((name, value))
 }

@@ -1,20 +1,17 @@
-//! chanwatch: a client for the Pusher Channels protocol 7, with a terminal dashboard and a
-//! headless NDJSON mode. Data flows one way: socket -> client task -> session ->
-//! [`record::Record`] -> (headless writer | dashboard); keys or stdin -> [`session::Command`]
-//! -> session, which serves faults, publishing and HTTP API listings itself and passes
-//! [`connection::Command`]s on to the client task. ARCHITECTURE.md has the module map.
+//! chanwatch: a terminal dashboard and a headless NDJSON mode over the Pusher Channels
+//! protocol 7 client of `chanwatch_core`. Data flows one way: socket -> client task ->
+//! session -> [`session_record::SessionRecord`] -> (headless writer | dashboard); keys or
+//! stdin -> [`session::Command`] -> session, which serves faults, publishing and HTTP API
+//! listings itself and passes `chanwatch_core::connection::Command`s on to the client task.
+//! ARCHITECTURE.md has the module map.
 
-pub mod auth;
+#![deny(unsafe_code)]
+
 pub mod cli;
-pub mod client;
 pub mod config;
-pub mod connection;
-pub mod crypto;
 pub mod demo;
 pub mod faults;
 pub mod headless;
-pub mod http_api;
-pub mod http_client;
 pub mod manual;
 pub mod measures;
 #[cfg(test)]
@@ -23,12 +20,10 @@ pub mod occupancy;
 pub mod panic_report;
 pub mod prefs;
 pub mod probe;
-pub mod protocol;
-pub mod record;
 pub mod recording;
 pub mod replay;
 pub mod session;
+pub mod session_record;
 pub mod setup;
 pub mod sidecar;
-pub mod tls;
 pub mod ui;

@@ -2,14 +2,14 @@
 
 use anyhow::Context;
 use chanwatch::cli::{Cli, ConfigAction, Mode, TimingArgs};
-use chanwatch::client;
 use chanwatch::config::{self, starter};
-use chanwatch::connection::{Endpoint, MachineConfig};
 use chanwatch::faults::{FaultHandle, FaultProxy};
 use chanwatch::recording::{self, Recorder};
 use chanwatch::session::{self, Extras, SessionHandle};
 use chanwatch::setup;
 use chanwatch::ui::{self, AppConfig, Theme};
+use chanwatch_core::client;
+use chanwatch_core::connection::{Endpoint, MachineConfig};
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};

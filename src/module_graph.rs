@@ -1,37 +1,49 @@
-//! Imports between the crate's top-level modules run one way, down the layers below. This
-//! test reads the sources (every `crate::<module>` path outside comments, tests included)
-//! and fails on any import that goes up or sideways, which also rules out every cycle.
-//! A new top-level module has to be placed in a layer before the test passes.
+//! Imports between each crate's top-level modules run one way, down the layers below (the
+//! client crate's and the binary's; that the client crate imports nothing of the binary, and
+//! no terminal or command-line crate, Cargo itself enforces). This test reads the sources
+//! (every `crate::<module>` path outside comments, tests included) and fails on any import
+//! that goes up or sideways, which also rules out every cycle. A new top-level module has
+//! to be placed in a layer before the test passes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Lowest first. A module may import modules of lower layers only.
-const LAYERS: &[&[&str]] = &[
-    // The wire: frames, channel names, close codes, raw JSON; and how a panic is reported,
-    // which every layer may need.
-    &["protocol", "panic_report"],
-    // The kinds of fault that can be injected (the proxy itself uses nothing of ours).
-    &["faults"],
-    // What the client reports (records) and the payload cipher.
-    &["record", "crypto"],
-    // Live measures and the latency probe's bookkeeping, fed by records (sans-IO).
-    &["measures", "probe"],
+/// The client crate's layers, lowest first. A module may import modules of lower layers
+/// only (and nothing of the binary crate: Cargo enforces that).
+const CORE_LAYERS: &[&[&str]] = &[
+    // The wire: frames, channel names, close codes, raw JSON; and what is shown of a
+    // configured value.
+    &["protocol", "mask"],
+    // What the client reports, the payload cipher, named request values (masked).
+    &["record", "crypto", "pairs"],
     // The sans-IO connection machine and the commands it takes.
     &["connection"],
-    // The keymap and the theme a user may set.
-    &["prefs"],
-    // Configuration from files, environment and flags, with every default.
-    &["config"],
     // The CAs trusted, and HTTP bodies read with a cap.
     &["tls", "http_client"],
     // Channel authorization and user authentication.
     &["auth"],
+    // The signed HTTP API.
     &["http_api"],
-    // Occupancy polling through the HTTP API, and its table.
-    &["occupancy"],
     // The client task: the machine against a real socket, clock and authorizer.
     &["client"],
+];
+
+/// The binary crate's layers, lowest first, over `chanwatch_core`.
+const LAYERS: &[&[&str]] = &[
+    // How a panic is reported, which every layer may need; files read with a size cap.
+    &["panic_report"],
+    // The kinds of fault that can be injected (the proxy itself uses nothing of ours).
+    &["faults"],
+    // What a session reports: the client's records and its own.
+    &["session_record"],
+    // Live measures and the latency probe's bookkeeping, fed by records (sans-IO).
+    &["measures", "probe"],
+    // The keymap and the theme a user may set.
+    &["prefs"],
+    // Configuration from files, environment and flags, with every default.
+    &["config"],
+    // Occupancy polling through the HTTP API, and its table.
+    &["occupancy"],
     // What may stand beside a client: the demo server (the fault proxy is lower down).
     &["demo"],
     // The probe, occupancy poll and stats records run beside a session's client.
@@ -49,8 +61,17 @@ const LAYERS: &[&[&str]] = &[
     &["setup", "manual"],
 ];
 
-fn layer_of(module: &str) -> Option<usize> {
-    LAYERS.iter().position(|layer| layer.contains(&module))
+fn layer_of(layers: &[&[&str]], module: &str) -> Option<usize> {
+    layers.iter().position(|layer| layer.contains(&module))
+}
+
+/// The source folders checked, with their layers.
+fn crates() -> [(PathBuf, &'static [&'static [&'static str]]); 2] {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        (root.join("crates/chanwatch-core/src"), CORE_LAYERS),
+        (root.join("src"), LAYERS),
+    ]
 }
 
 /// Every `.rs` file of a top-level module: `src/<m>.rs` and everything under `src/<m>/`.
@@ -125,9 +146,8 @@ fn imported(text: &str) -> BTreeSet<String> {
     out
 }
 
-/// Module -> the other top-level modules it imports.
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// Module -> the other top-level modules of its crate that it imports.
+fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut modules = BTreeSet::new();
     for entry in std::fs::read_dir(&src).unwrap() {
         let path = entry.unwrap().path();
@@ -145,7 +165,7 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         .iter()
         .map(|m| {
             let mut deps = BTreeSet::new();
-            for file in files_of(&src, m) {
+            for file in files_of(src, m) {
                 deps.extend(imported(&std::fs::read_to_string(&file).unwrap()));
             }
             deps.remove(m);
@@ -199,40 +219,46 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 
 #[test]
 fn the_module_graph_has_no_cycle() {
-    let graph = graph();
-    assert!(graph.contains_key("connection") && graph.contains_key("session"));
-    if let Some(cycle) = find_cycle(&graph) {
-        panic!(
-            "import cycle: {}\n\nthe graph:\n{}",
-            cycle.join(" -> "),
-            show(&graph)
-        );
+    for (src, _) in crates() {
+        let graph = graph(&src);
+        assert!(graph.len() > 5, "{} has too few modules", src.display());
+        if let Some(cycle) = find_cycle(&graph) {
+            panic!(
+                "import cycle in {}: {}\n\nthe graph:\n{}",
+                src.display(),
+                cycle.join(" -> "),
+                show(&graph)
+            );
+        }
     }
 }
 
 #[test]
 fn imports_run_down_the_layers() {
-    let graph = graph();
-    let mut wrong = Vec::new();
-    for (m, deps) in &graph {
-        let Some(layer) = layer_of(m) else {
-            wrong.push(format!("{m} is in no layer: add it to LAYERS"));
-            continue;
-        };
-        for dep in deps {
-            match layer_of(dep) {
-                Some(l) if l < layer => {}
-                Some(_) => wrong.push(format!("{m} imports {dep}, which is not below it")),
-                None => wrong.push(format!("{m} imports {dep}, which is in no layer")),
+    for (src, layers) in crates() {
+        let graph = graph(&src);
+        let mut wrong = Vec::new();
+        for (m, deps) in &graph {
+            let Some(layer) = layer_of(layers, m) else {
+                wrong.push(format!("{m} is in no layer: add it to the layers"));
+                continue;
+            };
+            for dep in deps {
+                match layer_of(layers, dep) {
+                    Some(l) if l < layer => {}
+                    Some(_) => wrong.push(format!("{m} imports {dep}, which is not below it")),
+                    None => wrong.push(format!("{m} imports {dep}, which is in no layer")),
+                }
             }
         }
+        assert!(
+            wrong.is_empty(),
+            "{}: {}\n\nthe graph:\n{}",
+            src.display(),
+            wrong.join("\n"),
+            show(&graph)
+        );
     }
-    assert!(
-        wrong.is_empty(),
-        "{}\n\nthe graph:\n{}",
-        wrong.join("\n"),
-        show(&graph)
-    );
 }
 
 #[test]

@@ -9,11 +9,11 @@
 //! is refused too, for the bare list) and for `user_count` on `presence-` channels apart,
 //! the second only when there are presence channels.
 
-use crate::http_api::{HttpApi, HttpApiError};
+use chanwatch_core::http_api::{HttpApi, HttpApiError};
 use serde_json::Value;
 use std::collections::VecDeque;
 
-pub use crate::record::OccupiedChannel;
+pub use crate::session_record::OccupiedChannel;
 
 /// Channels of a listing answer (`{"channels":{"<name>":{...}}}`), sorted by name.
 pub fn parse_listing(answer: &Value) -> Vec<OccupiedChannel> {

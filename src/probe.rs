@@ -8,8 +8,9 @@
 //! the previous publish has been answered, so there is never more than one HTTP request per
 //! interval. A probe not received within the timeout is lost. Probe events carry this run's
 //! id, so two chanwatch processes probing one app do not take each other's probes for theirs.
+use crate::session_record::SessionRecord;
 
-use crate::record::{Record, State};
+use chanwatch_core::record::{Record, State};
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -108,7 +109,12 @@ impl Tracker {
     }
 
     /// The HTTP API answered the publish of `seq` at `now` (`Err`: why it failed).
-    pub fn on_api(&mut self, seq: u64, now: Instant, result: Result<(), String>) -> Option<Record> {
+    pub fn on_api(
+        &mut self,
+        seq: u64,
+        now: Instant,
+        result: Result<(), String>,
+    ) -> Option<SessionRecord> {
         self.in_flight = false;
         let i = self.pending.iter().position(|p| p.seq == seq)?;
         let p = &mut self.pending[i];
@@ -117,7 +123,7 @@ impl Tracker {
         match result {
             Err(error) => {
                 let p = self.pending.remove(i)?;
-                Some(Record::Probe {
+                Some(SessionRecord::Probe {
                     seq,
                     latency_ms: None,
                     lost: true,
@@ -136,7 +142,7 @@ impl Tracker {
     }
 
     /// A probe event arrived at `now` with this data.
-    pub fn on_event(&mut self, now: Instant, data: &str) -> Option<Record> {
+    pub fn on_event(&mut self, now: Instant, data: &str) -> Option<SessionRecord> {
         let payload: Payload = serde_json::from_str(data).ok()?;
         if payload.run != Some(self.run) {
             return None; // someone else's probe
@@ -150,9 +156,9 @@ impl Tracker {
         if p.api_done { self.finish(i) } else { None }
     }
 
-    fn finish(&mut self, i: usize) -> Option<Record> {
+    fn finish(&mut self, i: usize) -> Option<SessionRecord> {
         let p = self.pending.remove(i)?;
-        Some(Record::Probe {
+        Some(SessionRecord::Probe {
             seq: p.seq,
             latency_ms: p.latency_ms,
             lost: false,
@@ -163,14 +169,14 @@ impl Tracker {
 
     /// Probes older than the timeout: lost unless received (then reported without the API
     /// time, which has not come back).
-    pub fn expire(&mut self, now: Instant) -> Vec<Record> {
+    pub fn expire(&mut self, now: Instant) -> Vec<SessionRecord> {
         let mut out = Vec::new();
         while let Some(p) = self.pending.front() {
             if now.saturating_duration_since(p.sent) < self.timeout {
                 break;
             }
             let p = self.pending.pop_front().expect("front exists");
-            out.push(Record::Probe {
+            out.push(SessionRecord::Probe {
                 seq: p.seq,
                 latency_ms: p.latency_ms,
                 lost: p.latency_ms.is_none(),
@@ -239,7 +245,7 @@ mod tests {
         let r = t.on_api(seq, ms(6), Ok(())).unwrap();
         assert_eq!(
             r,
-            Record::Probe {
+            SessionRecord::Probe {
                 seq: 1,
                 latency_ms: Some(4),
                 lost: false,
@@ -272,7 +278,7 @@ mod tests {
         let lost = t.expire(ms(5000));
         assert_eq!(
             lost,
-            [Record::Probe {
+            [SessionRecord::Probe {
                 seq: 1,
                 latency_ms: None,
                 lost: true,
@@ -284,7 +290,7 @@ mod tests {
         let r = t.on_api(seq, ms(6010), Err("HTTP 500".into())).unwrap();
         assert!(matches!(
             r,
-            Record::Probe {
+            SessionRecord::Probe {
                 lost: true,
                 error: Some(_),
                 ..

@@ -8,16 +8,16 @@
 mod command;
 mod inject;
 
+use crate::session_record::SessionRecord;
 pub use command::Command;
 pub use inject::inject_fault;
 
-use crate::client::{
-    COMMANDS_CAPACITY, ClientHandle, RECORDS_CAPACITY, RecordSender, Records, records,
-};
 use crate::demo::{DemoHandle, Traffic};
 use crate::faults::FaultHandle;
-use crate::http_api::HttpApi;
-use crate::record::{Record, Stamped, State};
+use crate::session_record::Stamped;
+use chanwatch_core::client::{COMMANDS_CAPACITY, ClientHandle, RECORDS_CAPACITY, batch};
+use chanwatch_core::http_api::HttpApi;
+use chanwatch_core::record::{Record, State};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -49,14 +49,14 @@ pub struct SessionHandle {
     pub commands: mpsc::Sender<Command>,
     /// Closes after the client task has ended; the last client record before that is always
     /// a `state` record with `current: disconnected`.
-    pub records: Records,
+    pub records: batch::Records<Stamped>,
     pub task: JoinHandle<()>,
 }
 
 /// Put `extras` around a running client.
 pub fn wrap(inner: ClientHandle, extras: Extras) -> SessionHandle {
     let (commands, command_rx) = mpsc::channel(COMMANDS_CAPACITY);
-    let (record_tx, records) = records::channel(RECORDS_CAPACITY);
+    let (record_tx, records) = batch::channel(RECORDS_CAPACITY);
     let task = tokio::spawn(route(inner, extras, command_rx, record_tx));
     SessionHandle {
         commands,
@@ -69,7 +69,7 @@ async fn route(
     inner: ClientHandle,
     extras: Extras,
     mut commands: mpsc::Receiver<Command>,
-    out: RecordSender,
+    out: batch::RecordSender<Stamped>,
 ) {
     let ClientHandle {
         commands: to_client,
@@ -81,7 +81,7 @@ async fn route(
     let mut socket_id: Option<String> = None;
     let mut last_state = State::Initialized;
     // Publish calls run beside the loop; their results come back here.
-    let (side_tx, mut side_rx) = mpsc::channel::<Record>(64);
+    let (side_tx, mut side_rx) = mpsc::channel::<SessionRecord>(64);
     let (mut sidecar, notices, to_start) = crate::sidecar::Sidecar::start(
         extras.sidecar.clone(),
         extras.api.clone(),
@@ -101,7 +101,7 @@ async fn route(
                 None => to_client = None,
                 Some(Command::Fault(kind)) => {
                     let record = match inject_fault(&kind, extras.proxy.as_ref(), extras.demo.as_ref()) {
-                        Ok(()) => Record::Fault { fault: kind.label() },
+                        Ok(()) => SessionRecord::Fault { fault: kind.label() },
                         Err(e) => command_error("fault", None, None, format!("cannot inject fault: {e}")),
                     };
                     if out.send(Stamped::now(record)).await.is_err() {
@@ -144,13 +144,15 @@ async fn route(
             batch = from_client.recv_batch() => {
                 let Some(mut batch) = batch else { break }; // the client has ended
                 let probes = sidecar.observe(&mut batch, std::time::Instant::now());
-                batch.extend(probes.into_iter().map(Stamped::now));
                 for stamped in &batch {
                     if let Record::State { current, socket_id: id, .. } = &stamped.record {
                         socket_id = if *current == State::Connected { id.clone() } else { None };
                         last_state = *current;
                     }
                 }
+                let mut batch: Vec<Stamped> =
+                    batch.into_iter().map(|s| s.map(SessionRecord::Client)).collect();
+                batch.extend(probes.into_iter().map(Stamped::now));
                 if out.send_batch(batch).await.is_err() {
                     to_client = None; // nobody listens: let the client quit
                 }
@@ -179,24 +181,29 @@ async fn route(
             .unwrap_or("internal error: the client task panicked")
             .to_string();
         let last = vec![
-            Stamped::now(Record::Error {
+            Stamped::now(SessionRecord::Client(Record::Error {
                 code: None,
                 message: message.clone(),
-            }),
-            Stamped::now(Record::State {
+            })),
+            Stamped::now(SessionRecord::Client(Record::State {
                 previous: last_state,
                 current: State::Disconnected,
                 socket_id: None,
                 cause: Some(message),
-            }),
+            })),
         ];
         let _ = out.send_batch(last).await;
         std::panic::resume_unwind(e.into_panic());
     }
 }
 
-fn command_error(cmd: &str, channel: Option<&str>, status: Option<u16>, message: String) -> Record {
-    Record::CommandError {
+fn command_error(
+    cmd: &str,
+    channel: Option<&str>,
+    status: Option<u16>,
+    message: String,
+) -> SessionRecord {
+    SessionRecord::CommandError {
         cmd: cmd.to_string(),
         channel: channel.map(str::to_string),
         status,
@@ -207,7 +214,7 @@ fn command_error(cmd: &str, channel: Option<&str>, status: Option<u16>, message:
 /// The HTTP API client, or an error record saying what is missing.
 async fn api_or_error(
     extras: &Extras,
-    out: &RecordSender,
+    out: &batch::RecordSender<Stamped>,
     cmd: &str,
     channel: Option<&str>,
 ) -> Option<HttpApi> {
@@ -220,9 +227,9 @@ async fn api_or_error(
     extras.api.clone()
 }
 
-async fn list_channels(api: HttpApi, prefix: Option<String>, results: mpsc::Sender<Record>) {
+async fn list_channels(api: HttpApi, prefix: Option<String>, results: mpsc::Sender<SessionRecord>) {
     let record = match api.channels(prefix.as_deref()).await {
-        Ok(body) => Record::Channels {
+        Ok(body) => SessionRecord::Channels {
             prefix,
             channels: body.get("channels").cloned().unwrap_or(body),
         },
@@ -236,9 +243,9 @@ async fn list_channels(api: HttpApi, prefix: Option<String>, results: mpsc::Send
     let _ = results.send(record).await;
 }
 
-async fn list_users(api: HttpApi, channel: String, results: mpsc::Sender<Record>) {
+async fn list_users(api: HttpApi, channel: String, results: mpsc::Sender<SessionRecord>) {
     let record = match api.channel_users(&channel).await {
-        Ok(users) => Record::Users { channel, users },
+        Ok(users) => SessionRecord::Users { channel, users },
         Err(e) => command_error(
             "list_users",
             Some(&channel),
@@ -255,7 +262,7 @@ async fn publish(
     event: String,
     data: Value,
     excluded_socket_id: Option<String>,
-    results: mpsc::Sender<Record>,
+    results: mpsc::Sender<SessionRecord>,
 ) {
     // The HTTP API carries `data` as a string; a JSON string is sent as it is.
     let data = match data {
@@ -267,7 +274,7 @@ async fn publish(
         .trigger(&channels, &event, &data, excluded_socket_id.as_deref())
         .await
     {
-        Ok(()) => Record::Published {
+        Ok(()) => SessionRecord::Published {
             channel,
             event,
             excluded_socket_id,

@@ -9,21 +9,22 @@
 
 pub mod demo;
 
-use crate::auth::{
-    Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalSigner, LocalUserSigner,
-    UserAuthenticator,
-};
 use crate::cli::Cli;
-use crate::client::ws::handshake::Dial;
-use crate::client::{AuthProvider, Authorizers, ClientConfig};
 use crate::config::{
-    self, AuthLayer, AuthMethod, AuthTransport, ConfigError, ExternalCommand, Headers, Layer,
-    LoadOptions, Loaded, Params, Secret, Settings, UserAuthLayer,
+    self, AuthLayer, AuthMethod, AuthTransport, ConfigError, ExternalCommand, Layer, LoadOptions,
+    Loaded, Secret, Settings, UserAuthLayer,
 };
-use crate::http_api::HttpApi;
 use crate::ui::DashboardInfo;
 use crate::ui::keymap::Keymap;
 use crate::ui::theme::Palette;
+use chanwatch_core::auth::{
+    Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalSigner, LocalUserSigner,
+    UserAuthenticator,
+};
+use chanwatch_core::client::ws::handshake::Dial;
+use chanwatch_core::client::{AuthProvider, Authorizers, ClientConfig};
+use chanwatch_core::http_api::HttpApi;
+use chanwatch_core::pairs::{Headers, Params};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -230,7 +231,10 @@ fn cli_layer(cli: &Cli) -> Result<Layer, SetupError> {
 }
 
 /// The flags name headers one by one: they win over a header file's.
-fn flags_over_file(flags: Option<config::Headers>, from_file: config::Headers) -> config::Headers {
+fn flags_over_file(
+    flags: Option<chanwatch_core::pairs::Headers>,
+    from_file: chanwatch_core::pairs::Headers,
+) -> chanwatch_core::pairs::Headers {
     match flags {
         Some(flags) => flags.over(from_file),
         None => from_file,
@@ -265,7 +269,7 @@ fn read_header_file(flag: &'static str, path: &Path) -> Result<Headers, SetupErr
 
 /// Everything a session needs from the merged settings.
 fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
-    let tls = crate::tls::client_config(settings.ca_file.as_deref())
+    let tls = chanwatch_core::tls::client_config(settings.ca_file.as_deref())
         .map_err(|e| SetupError::Invalid(e.to_string()))?;
     // The flag wins over the config file's `auth.encryption_master_key`.
     let master_key = cli.auth.encryption_master_key.as_deref().or(settings
@@ -302,6 +306,7 @@ fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
                     .collect(),
                 tls: tls.clone(),
             },
+            panic_once_connected: crate::panic_report::debug_panic_requested(),
         },
         auth: Arc::new(Authorizers { channel, user }),
         api: http_api(settings).map(|api| api.with_tls(tls)),
@@ -420,8 +425,8 @@ fn endpoint(
     what: &str,
 ) -> Result<EndpointAuthorizer, SetupError> {
     let transport = match transport {
-        AuthTransport::Ajax => crate::auth::AuthTransport::Ajax,
-        AuthTransport::Jsonp => crate::auth::AuthTransport::Jsonp,
+        AuthTransport::Ajax => chanwatch_core::auth::AuthTransport::Ajax,
+        AuthTransport::Jsonp => chanwatch_core::auth::AuthTransport::Jsonp,
     };
     EndpointAuthorizer::new(url, params.to_vec(), headers.to_vec(), timeout)
         .and_then(|e| e.with_transport(transport))

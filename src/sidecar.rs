@@ -3,13 +3,14 @@
 //! records ([`Sidecar::observe`], which also hides probe events) and awaits
 //! [`Sidecar::next`] for the records it produces; the logic lives in [`crate::probe`],
 //! [`crate::occupancy`] and [`crate::measures`], this module does the timing and the calls.
+use crate::session_record::SessionRecord;
 
-use crate::connection::Command;
-use crate::http_api::HttpApi;
 use crate::measures::Measures;
 use crate::occupancy::{OccupiedChannel, Poller};
 use crate::probe::{ProbeConfig, Tracker};
-use crate::record::{Record, Stamped};
+use chanwatch_core::connection::Command;
+use chanwatch_core::http_api::HttpApi;
+use chanwatch_core::record::{Record, Stamped};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
@@ -81,7 +82,7 @@ impl Sidecar {
         options: SidecarOptions,
         api: Option<HttpApi>,
         now: Instant,
-    ) -> (Sidecar, Vec<Record>, Vec<Command>) {
+    ) -> (Sidecar, Vec<SessionRecord>, Vec<Command>) {
         let (done_tx, done_rx) = mpsc::channel(8);
         let mut records = Vec::new();
         let mut commands = Vec::new();
@@ -121,7 +122,7 @@ impl Sidecar {
     }
 
     /// Turn the occupancy poll on (the first poll is due at once) or off.
-    pub fn set_occupancy(&mut self, on: bool, now: Instant) -> Option<Record> {
+    pub fn set_occupancy(&mut self, on: bool, now: Instant) -> Option<SessionRecord> {
         if !on {
             self.occupancy = None;
             return None;
@@ -139,7 +140,7 @@ impl Sidecar {
     /// Look at a batch of client records: follow the connection for the probe, take the
     /// probes that came back (hiding them unless `--show-probe`) and count for `stats`.
     /// Returns the probe records completed by this batch.
-    pub fn observe(&mut self, batch: &mut Vec<Stamped>, now: Instant) -> Vec<Record> {
+    pub fn observe(&mut self, batch: &mut Vec<Stamped>, now: Instant) -> Vec<SessionRecord> {
         let mut out = Vec::new();
         if let Some(probe) = &mut self.probe {
             let mut seen = false;
@@ -170,7 +171,7 @@ impl Sidecar {
         }
         if let Some((measures, ..)) = &mut self.stats {
             for s in batch.iter() {
-                measures.on_record(now, &s.record);
+                measures.on_client(now, &s.record);
             }
             for r in &out {
                 measures.on_record(now, r);
@@ -191,7 +192,7 @@ impl Sidecar {
 
     /// Wait for the next thing to do and do it; returns the records it produced (often none).
     /// Cancel-safe: state changes only after a wait has completed.
-    pub async fn next(&mut self) -> Vec<Record> {
+    pub async fn next(&mut self) -> Vec<SessionRecord> {
         let deadline = self.next_deadline();
         tokio::select! {
             () = sleep_until(deadline) => self.on_timer(Instant::now()),
@@ -199,7 +200,7 @@ impl Sidecar {
         }
     }
 
-    fn on_timer(&mut self, now: Instant) -> Vec<Record> {
+    fn on_timer(&mut self, now: Instant) -> Vec<SessionRecord> {
         let mut out = Vec::new();
         if let Some(p) = &mut self.probe {
             out.extend(p.tracker.expire(now));
@@ -257,13 +258,13 @@ impl Sidecar {
                 *at += *every;
             }
             measures.tick(now);
-            out.push(Record::Stats(Box::new(measures.stats(now))));
+            out.push(SessionRecord::Stats(Box::new(measures.stats(now))));
         }
         self.count(&out, now);
         out
     }
 
-    fn on_done(&mut self, done: Done, now: Instant) -> Vec<Record> {
+    fn on_done(&mut self, done: Done, now: Instant) -> Vec<SessionRecord> {
         let mut out = Vec::new();
         match done {
             Done::Probe { seq, at, result } => {
@@ -281,8 +282,8 @@ impl Sidecar {
                     *next = Some(now + self.occupancy_interval);
                 }
                 out.push(match result {
-                    Ok(channels) => Record::Occupancy { channels },
-                    Err(message) => Record::CommandError {
+                    Ok(channels) => SessionRecord::Occupancy { channels },
+                    Err(message) => SessionRecord::CommandError {
                         cmd: "occupancy".into(),
                         channel: None,
                         status,
@@ -296,10 +297,10 @@ impl Sidecar {
     }
 
     /// The sidecar's own records count in `stats` too (probe latencies).
-    fn count(&mut self, records: &[Record], now: Instant) {
+    fn count(&mut self, records: &[SessionRecord], now: Instant) {
         if let Some((measures, ..)) = &mut self.stats {
             for r in records {
-                if matches!(r, Record::Probe { .. }) {
+                if matches!(r, SessionRecord::Probe { .. }) {
                     measures.on_record(now, r);
                 }
             }
@@ -307,8 +308,8 @@ impl Sidecar {
     }
 }
 
-fn no_api(cmd: &str, what: &str) -> Record {
-    Record::CommandError {
+fn no_api(cmd: &str, what: &str) -> SessionRecord {
+    SessionRecord::CommandError {
         cmd: cmd.into(),
         channel: None,
         status: None,

@@ -13,9 +13,9 @@ mod support {
     pub use super::inproc;
 }
 
-use chanwatch::client::{self, ClientConfig};
-use chanwatch::connection::{Command, Endpoint, MachineConfig};
-use chanwatch::record::{Record, State};
+use chanwatch_core::client::{self, ClientConfig};
+use chanwatch_core::connection::{Command, Endpoint, MachineConfig};
+use chanwatch_core::record::{Record, State};
 use std::time::{Duration, Instant};
 use support::inproc::{Rig, Timings, USER, Watch, rss_kib};
 
@@ -86,15 +86,15 @@ async fn witness(rig: &Rig) -> Watch {
     let mut endpoint = Endpoint::new("127.0.0.1", rig.server.key());
     endpoint.tls = false;
     endpoint.ws_port = rig.server.addr().port();
-    let signer = chanwatch::auth::LocalSigner::new(
+    let signer = chanwatch_core::auth::LocalSigner::new(
         rig.server.key(),
         rig.server.secret(),
         Some("witness".into()),
         None,
     )
     .unwrap();
-    let auth = std::sync::Arc::new(chanwatch::client::Authorizers {
-        channel: chanwatch::auth::Authorizer::Local(signer),
+    let auth = std::sync::Arc::new(chanwatch_core::client::Authorizers {
+        channel: chanwatch_core::auth::Authorizer::Local(signer),
         user: None,
     });
     let mut w = Watch::new(client::spawn(
@@ -109,6 +109,7 @@ async fn witness(rig: &Rig) -> Watch {
             auto_connect: true,
             connect_via: None,
             dial: Default::default(),
+            panic_once_connected: false,
         },
         auth,
     ));
@@ -152,7 +153,7 @@ async fn two_hundred_disconnects_leave_one_clean_connection() {
 
     // The witness only has to keep its records flowing; it tracks whether it sees our user
     // present (server closes hit the witness too, so it also rebuilds from `members`).
-    let chanwatch::client::ClientHandle {
+    let chanwatch_core::client::ClientHandle {
         commands: witness_commands,
         records: mut witness_rx,
         task: witness_task,

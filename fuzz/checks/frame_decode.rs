@@ -3,8 +3,8 @@
 //!
 //! Shared by the fuzz target and by `cargo test`, which replays the corpus through it.
 
-use chanwatch::protocol::frame::{self, Frame};
-use chanwatch::protocol::{RawJson, frame_scan};
+use chanwatch_core::protocol::frame::{self, Frame};
+use chanwatch_core::protocol::{RawJson, frame_scan};
 
 pub fn check(bytes: &[u8]) {
     // Text frames are UTF-8 by the time they reach the decoder (tungstenite checks).

@@ -7,8 +7,8 @@
 //! Shared by the fuzz target and by `cargo test`, which replays the corpus through it.
 
 use arbitrary::Arbitrary;
-use chanwatch::connection::Command;
-use chanwatch::connection::{
+use chanwatch_core::connection::Command;
+use chanwatch_core::connection::{
     AuthFailure, AuthFailureKind, AuthGrant, AuthRequest, Endpoint, Input, Machine, MachineConfig,
     Output, UserGrant,
 };
@@ -197,7 +197,7 @@ impl Harness {
                 Output::AuthenticateUser { socket_id } => self.pending_user.push(socket_id),
                 Output::Record(record) => {
                     // Every record serialises (the headless writer relies on it).
-                    let _ = chanwatch::record::Stamped::now(record).to_json_line();
+                    let _ = chanwatch_core::record::Stamped::now(record).to_json_line();
                 }
             }
         }

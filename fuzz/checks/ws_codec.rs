@@ -2,7 +2,7 @@
 //! messages (and the error, if any) must not depend on how the bytes were split into reads.
 
 use bytes::BytesMut;
-use chanwatch::client::ws::codec::{Decoder, Message, ReadError};
+use chanwatch_core::client::ws::codec::{Decoder, Message, ReadError};
 
 /// Small, so that the size limit is reached too.
 const MAX: usize = 64 * 1024;

@@ -47,7 +47,6 @@ mod error;
 pub mod file;
 pub mod keys;
 mod layer;
-pub mod mask;
 pub mod measures;
 mod settings;
 pub mod starter;
@@ -62,17 +61,16 @@ pub use keys::{KeyList, KeysError, KeysLayer};
 pub use layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer, merge};
 pub use measures::{MeasuresLayer, Probe};
 pub use settings::{
-    Api, AuthMethod, ChannelAuth, DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_AUTH_TIMEOUT,
-    DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_LOG_RING, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP,
-    DEFAULT_UNAVAILABLE_TIMEOUT, DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
+    Api, AuthMethod, ChannelAuth, DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_LOG_RING, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP, DEFAULT_UNAVAILABLE_TIMEOUT,
+    DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
 };
 pub use theme::{Colour, ThemeLayer};
 pub use values::{
-    AuthTransport, AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, HeaderKind, Headers, MAX_DURATION,
-    MAX_LOG_RING, PairKind, Pairs, ParamKind, Params, Secret, check_app_id, check_ca_file,
-    check_channel, check_cluster, check_header, check_host, check_key, check_log_bytes,
-    check_log_ring, check_object, check_origin, check_path, check_transport, check_user_data,
-    check_ws_header, parse_bool, parse_duration, parse_header_lines, parse_port,
+    AuthTransport, AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, MAX_DURATION, MAX_LOG_RING, Secret,
+    check_app_id, check_ca_file, check_channel, check_cluster, check_header, check_host, check_key,
+    check_log_bytes, check_log_ring, check_object, check_origin, check_path, check_transport,
+    check_user_data, check_ws_header, parse_bool, parse_duration, parse_header_lines, parse_port,
 };
 
 use std::path::PathBuf;

@@ -6,23 +6,21 @@ use super::keys::KeysLayer;
 use super::layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer};
 use super::measures::MeasuresLayer;
 use super::theme::ThemeLayer;
-use super::values::{
-    AuthTransport, AuthUrl, ExternalCommand, Headers, Pairs, Secret, format_duration,
-};
-use crate::connection::{Endpoint, MachineConfig, Transports};
+use super::values::{AuthTransport, AuthUrl, ExternalCommand, Secret, format_duration};
+use chanwatch_core::auth::DEFAULT_AUTH_TIMEOUT;
+use chanwatch_core::connection::{Endpoint, MachineConfig, Transports};
+use chanwatch_core::pairs::{Headers, Pairs};
 use serde::{Serialize, Serializer};
 use std::path::PathBuf;
 use std::time::Duration;
 
 // The connection defaults belong to the machine; the file only fills in what is missing.
-pub use crate::connection::transport::{DEFAULT_WS_PORT, DEFAULT_WSS_PORT};
-pub use crate::connection::{
+pub use chanwatch_core::connection::transport::{DEFAULT_WS_PORT, DEFAULT_WSS_PORT};
+pub use chanwatch_core::connection::{
     DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP,
     DEFAULT_UNAVAILABLE_TIMEOUT,
 };
 pub const DEFAULT_LOG_RING: usize = 10_000;
-/// pusher-js has no timeout at all; a hung endpoint would leave a subscription pending forever.
-pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The merged configuration. `Debug` and [`Settings::to_masked_toml`] never show the
 /// secret or secret-looking header and param values.

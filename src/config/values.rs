@@ -5,16 +5,14 @@
 //! The types that hold credentials ([`Secret`], [`Pairs`], [`AuthUrl`]) are masked in both
 //! `Debug` and `Serialize`: printing or serialising a configuration can never leak them.
 
-use super::mask::{
-    MASK, is_shown_param, mask, shown_argv, shown_command_line, shown_header, shown_param,
-};
-use crate::connection::transport::KNOWN_TRANSPORTS;
-use crate::protocol::channel::validate_channel_name;
+use chanwatch_core::connection::transport::KNOWN_TRANSPORTS;
+use chanwatch_core::mask::{MASK, is_shown_param, mask, shown_argv, shown_command_line};
+use chanwatch_core::pairs::Headers;
+use chanwatch_core::protocol::channel::validate_channel_name;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
@@ -220,7 +218,7 @@ pub fn parse_header_lines(text: &str) -> Result<Headers, String> {
         check_header(name, value).map_err(|e| format!("line {n}: {e}"))?;
         headers.insert(name.to_string(), value.to_string());
     }
-    Ok(Pairs(headers, PhantomData))
+    Ok(headers.into_iter().collect())
 }
 
 /// Headers the WebSocket upgrade itself is made of: replacing them would break it.
@@ -328,98 +326,8 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// What kind of values a [`Pairs`] holds, which decides which of them are shown
-/// ([`super::mask`] has the rule).
-pub trait PairKind {
-    fn shown(name: &str, value: &str) -> String;
-}
-
-/// Form fields or query parameters: see [`super::mask::SHOWN_PARAMS`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ParamKind;
-
-/// HTTP headers: see [`super::mask::SHOWN_HEADERS`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct HeaderKind;
-
-impl PairKind for ParamKind {
-    fn shown(name: &str, value: &str) -> String {
-        shown_param(name, value)
-    }
-}
-
-impl PairKind for HeaderKind {
-    fn shown(name: &str, value: &str) -> String {
-        shown_header(name, value)
-    }
-}
-
-/// Auth params or headers. `Debug` and `Serialize` mask the values, as [`super::mask`]
-/// says for their kind.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Pairs<K = ParamKind>(pub BTreeMap<String, String>, PhantomData<K>);
-
-pub type Params = Pairs<ParamKind>;
-pub type Headers = Pairs<HeaderKind>;
-
-impl<K: PairKind> Pairs<K> {
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The pairs in name order, owned (what the authorizers take).
-    pub fn to_vec(&self) -> Vec<(String, String)> {
-        self.0.clone().into_iter().collect()
-    }
-
-    /// Every entry of `lower` that `self` does not set: the higher layer wins per name.
-    pub fn over(mut self, lower: Pairs<K>) -> Pairs<K> {
-        for (k, v) in lower.0 {
-            self.0.entry(k).or_insert(v);
-        }
-        self
-    }
-
-    fn shown(&self) -> BTreeMap<&str, String> {
-        self.iter().map(|(k, v)| (k, K::shown(k, v))).collect()
-    }
-}
-
-impl<K, N: Into<String>, V: Into<String>> FromIterator<(N, V)> for Pairs<K> {
-    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Pairs<K> {
-        Pairs(
-            iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-            PhantomData,
-        )
-    }
-}
-
-impl<K: PairKind> fmt::Debug for Pairs<K> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.shown()).finish()
-    }
-}
-
-impl<K: PairKind> Serialize for Pairs<K> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.shown().serialize(s)
-    }
-}
-
-impl<'de, K> Deserialize<'de> for Pairs<K> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Pairs<K>, D::Error> {
-        Ok(Pairs(BTreeMap::deserialize(d)?, PhantomData))
-    }
-}
-
 /// An http(s) URL for an auth endpoint. Shown with the password and the query's values
-/// masked (query parameters are params: [`super::mask::SHOWN_PARAMS`]).
+/// masked (query parameters are params: [`chanwatch_core::mask::SHOWN_PARAMS`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthUrl(pub Url);
 
@@ -786,6 +694,7 @@ pub(super) mod ser_opt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chanwatch_core::pairs::Params;
 
     #[test]
     fn durations_take_human_forms_and_have_bounds() {

@@ -4,8 +4,8 @@
 
 use super::hub::{Hub, Publish};
 use super::sign;
-use crate::connection::AuthGrant;
-use crate::protocol::ChannelKind;
+use chanwatch_core::connection::AuthGrant;
+use chanwatch_core::protocol::ChannelKind;
 use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -369,7 +369,7 @@ pub fn authorize(
     user_id: Option<&str>,
     user_info: Option<Value>,
 ) -> Result<AuthGrant, String> {
-    crate::protocol::channel::validate_channel_name(channel).map_err(|e| e.to_string())?;
+    chanwatch_core::protocol::channel::validate_channel_name(channel).map_err(|e| e.to_string())?;
     let kind = ChannelKind::of(channel);
     if !kind.needs_auth() {
         return Err(format!("{channel:?} is public and needs no authorization"));

@@ -4,8 +4,8 @@
 //! only moves them onto sockets. That keeps the protocol rules testable without a network.
 
 use super::sign;
-use crate::protocol::ChannelKind;
-use crate::protocol::channel::{is_cache, validate_channel_name};
+use chanwatch_core::protocol::ChannelKind;
+use chanwatch_core::protocol::channel::{is_cache, validate_channel_name};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -324,7 +324,7 @@ impl Hub {
                 let parsed: Value = serde_json::from_str(cd).unwrap_or(Value::Null);
                 let Some(id) = parsed
                     .get("user_id")
-                    .and_then(crate::protocol::frame::id_string)
+                    .and_then(chanwatch_core::protocol::frame::id_string)
                 else {
                     reply(
                         out,

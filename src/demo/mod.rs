@@ -24,8 +24,8 @@ pub mod traffic;
 pub use hub::{App, Publish, PublishError};
 pub use traffic::Traffic;
 
-use crate::connection::AuthGrant;
 use crate::faults::{FaultError, FaultKind};
+use chanwatch_core::connection::AuthGrant;
 use serde_json::Value;
 use sha2::Digest;
 use std::net::SocketAddr;
@@ -217,7 +217,10 @@ impl DemoHandle {
     pub fn apply_fault(&self, fault: &FaultKind) -> Result<(), FaultError> {
         match fault {
             FaultKind::Close { code } => {
-                self.close_all(*code, crate::protocol::codes::describe(i64::from(*code)));
+                self.close_all(
+                    *code,
+                    chanwatch_core::protocol::codes::describe(i64::from(*code)),
+                );
                 Ok(())
             }
             FaultKind::NoPong => {

@@ -3,11 +3,11 @@
 //! `http_api::string_to_sign`), pinned by the published vectors; this module adds the
 //! server's side: checking, and deriving channel keys from the master key.
 
-use crate::crypto::MasterKey;
-use crate::http_api::string_to_sign as api_string_to_sign;
+use chanwatch_core::crypto::MasterKey;
+use chanwatch_core::http_api::string_to_sign as api_string_to_sign;
 use md5::{Digest as _, Md5};
 
-pub use crate::auth::signature::{channel_auth, hmac_hex};
+pub use chanwatch_core::auth::signature::{channel_auth, hmac_hex};
 
 /// Compare two strings in time independent of where they differ (signatures).
 fn same(a: &str, b: &str) -> bool {
@@ -55,7 +55,7 @@ pub fn channel_shared_secret(channel: &str, master_key: &[u8; 32]) -> String {
 /// `{"nonce": base64, "ciphertext": base64}` with a fresh random 24-byte nonce.
 pub fn encrypt_event_data(channel: &str, master_key: &[u8; 32], plaintext: &str) -> String {
     let key = channel_shared_secret(channel, master_key);
-    crate::crypto::encrypt_event(&key, plaintext, rand::random())
+    chanwatch_core::crypto::encrypt_event(&key, plaintext, rand::random())
         .expect("a derived channel key is always 32 bytes")
         .to_string()
 }
@@ -181,18 +181,18 @@ mod tests {
         let data: serde_json::Value = serde_json::from_str(&data).unwrap();
         let key = channel_shared_secret("private-encrypted-x", &master);
         assert_eq!(
-            crate::crypto::decrypt_event(&key, &data).unwrap(),
+            chanwatch_core::crypto::decrypt_event(&key, &data).unwrap(),
             serde_json::json!({"a": 1})
         );
         let other = channel_shared_secret("private-encrypted-y", &master);
-        assert!(crate::crypto::decrypt_event(&other, &data).is_err());
+        assert!(chanwatch_core::crypto::decrypt_event(&other, &data).is_err());
     }
 
     #[test]
     fn published_api_example() {
         let body = br#"{"name":"foo","channels":["project-3"],"data":"{\"some\":\"data\"}"}"#;
         assert_eq!(body_md5(body), "ec365a775a4cd0599faeb73354201b6f");
-        let q = crate::http_api::sign_query(
+        let q = chanwatch_core::http_api::sign_query(
             "POST",
             "/apps/3/events",
             KEY,

@@ -3,10 +3,12 @@
 //! End of stdin does not stop the program (scripts often close it); SIGINT, SIGTERM or a
 //! `quit` command do, after the final `state` record. A reader that goes away (EPIPE) ends
 //! the program quietly.
+use crate::session_record::SessionRecord;
 
-use crate::client::Records;
-use crate::record::{Record, Stamped};
 use crate::session::{Command, SessionHandle};
+use crate::session_record::Stamped;
+use chanwatch_core::client::Records;
+use chanwatch_core::record::Record;
 use std::future::Future;
 use std::io::BufRead;
 use std::time::Duration;
@@ -78,7 +80,7 @@ where
                         }
                     }
                     Err(message) => {
-                        let record = Stamped::now(Record::Error { code: None, message });
+                        let record = Stamped::now(SessionRecord::Client(Record::Error { code: None, message }));
                         if out.write(vec![record]).await.is_err() {
                             return stop_quietly(commands, records, task).await;
                         }
@@ -118,7 +120,7 @@ where
 /// client close its socket cleanly.
 async fn stop_quietly(
     commands: mpsc::Sender<Command>,
-    records: Records,
+    records: Records<Stamped>,
     task: tokio::task::JoinHandle<()>,
 ) -> anyhow::Result<()> {
     tracing::info!("stdout closed; stopping");
@@ -215,7 +217,7 @@ fn signals() -> anyhow::Result<impl FnMut() -> std::pin::Pin<Box<dyn Future<Outp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::State;
+    use chanwatch_core::record::State;
     use serde_json::Value;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -228,28 +230,28 @@ mod tests {
     /// final state record and ends, like the real one.
     fn fake_client() -> SessionHandle {
         let (commands, mut command_rx) = mpsc::channel::<Command>(8);
-        let (record_tx, records) = crate::client::records::channel(8);
+        let (record_tx, records) = chanwatch_core::client::batch::channel(8);
         let task = tokio::spawn(async move {
             while let Some(command) = command_rx.recv().await {
                 if command == Command::QUIT {
                     let _ = record_tx
-                        .send(Stamped::now(Record::State {
+                        .send(Stamped::now(SessionRecord::Client(Record::State {
                             previous: State::Connected,
                             current: State::Disconnected,
                             socket_id: None,
                             cause: None,
-                        }))
+                        })))
                         .await;
                     return;
                 }
                 let data = serde_json::to_value(&command).unwrap();
-                let record = Record::Event {
+                let record = SessionRecord::Client(Record::Event {
                     channel: None,
                     event: "echo".into(),
                     data: data.into(),
                     user_id: None,
                     decrypted: false,
-                };
+                });
                 if record_tx.send(Stamped::now(record)).await.is_err() {
                     return;
                 }
@@ -288,7 +290,7 @@ mod tests {
         assert_eq!(parse_command(Ok("   \n".into())), Ok(None));
         assert_eq!(
             parse_command(Ok("{\"cmd\":\"connect\"}\n".into())),
-            Ok(Some(crate::connection::Command::Connect.into()))
+            Ok(Some(chanwatch_core::connection::Command::Connect.into()))
         );
         let err = parse_command(Ok("{\"cmd\":\"fly\"}".into())).unwrap_err();
         assert!(err.starts_with("bad command on stdin: "), "{err}");

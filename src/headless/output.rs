@@ -4,7 +4,9 @@
 //! writes: the client's thread only hands over each batch as it came, a write blocked on a
 //! slow reader never holds up the client, and the work runs beside it on a second core.
 
-use crate::record::{LineWriter, Stamped};
+use chanwatch_core::record::LineWriter;
+
+use crate::session_record::Stamped;
 use std::future::Future;
 use std::io;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -196,15 +198,16 @@ fn grow_pipe() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Record;
+    use crate::session_record::SessionRecord;
+    use chanwatch_core::record::Record;
 
     fn batch(from: u64, n: u64) -> Vec<Stamped> {
         (from..from + n)
             .map(|i| {
-                Stamped::now(Record::ConnectingIn {
+                Stamped::now(SessionRecord::Client(Record::ConnectingIn {
                     delay_ms: i,
                     reason: None,
-                })
+                }))
             })
             .collect()
     }

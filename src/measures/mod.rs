@@ -18,9 +18,10 @@ pub use rates::{Bucket, MAX_TRACKED_CHANNELS, RateRing, Rates, WINDOW_SECS};
 pub use rtt::{AuthRoundTrips, AuthTimes, Series};
 pub use uptime::{Band, BandCell, Outage, Uptime};
 
-pub use crate::record::{ChannelRate, OutageStat, ProbeStats, Stats};
+use crate::session_record::SessionRecord;
+pub use crate::session_record::{ChannelRate, OutageStat, ProbeStats, Stats};
 
-use crate::record::Record;
+use chanwatch_core::record::Record;
 use std::time::{Duration, Instant};
 
 /// Probe percentiles cover the last this many probes ...
@@ -76,31 +77,15 @@ impl Measures {
         now.saturating_duration_since(self.origin).as_secs()
     }
 
-    pub fn on_record(&mut self, now: Instant, record: &Record) {
+    /// Count one session record: a client record, a fault mark or a probe.
+    pub fn on_record(&mut self, now: Instant, record: &SessionRecord) {
         match record {
-            Record::Event { channel, data, .. } => {
-                let sec = self.sec(now);
-                self.rates
-                    .add(sec, channel.as_deref(), data.get().len() as u64);
-            }
-            Record::State { current, cause, .. } => {
-                let sec = self.sec(now);
-                self.uptime.on_state(now, sec, *current, cause.as_deref());
-            }
-            Record::Fault { .. } => {
+            SessionRecord::Client(record) => self.on_client(now, record),
+            SessionRecord::Fault { .. } => {
                 let sec = self.sec(now);
                 self.uptime.on_fault(sec);
             }
-            Record::Pong { rtt_ms } => {
-                self.rtt.push(now, *rtt_ms);
-                self.rtt_window.push(now, Some(*rtt_ms));
-            }
-            Record::Auth {
-                channel,
-                duration_ms,
-                ..
-            } => self.auth.add(channel, *duration_ms),
-            Record::Probe {
+            SessionRecord::Probe {
                 latency_ms,
                 api_ms,
                 lost,
@@ -121,6 +106,31 @@ impl Measures {
                     },
                 );
             }
+            _ => {}
+        }
+    }
+
+    /// Count one client record: events, state changes, pongs, authorizations.
+    pub fn on_client(&mut self, now: Instant, record: &Record) {
+        match record {
+            Record::Event { channel, data, .. } => {
+                let sec = self.sec(now);
+                self.rates
+                    .add(sec, channel.as_deref(), data.get().len() as u64);
+            }
+            Record::State { current, cause, .. } => {
+                let sec = self.sec(now);
+                self.uptime.on_state(now, sec, *current, cause.as_deref());
+            }
+            Record::Pong { rtt_ms } => {
+                self.rtt.push(now, *rtt_ms);
+                self.rtt_window.push(now, Some(*rtt_ms));
+            }
+            Record::Auth {
+                channel,
+                duration_ms,
+                ..
+            } => self.auth.add(channel, *duration_ms),
             _ => {}
         }
     }
@@ -252,30 +262,30 @@ impl Measures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::RawJson;
-    use crate::record::State;
+    use chanwatch_core::protocol::RawJson;
+    use chanwatch_core::record::State;
 
-    fn event(channel: &str, data: &str) -> Record {
-        Record::Event {
+    fn event(channel: &str, data: &str) -> SessionRecord {
+        SessionRecord::Client(Record::Event {
             channel: Some(channel.into()),
             event: "e".into(),
             data: RawJson::parse(data).unwrap(),
             user_id: None,
             decrypted: false,
-        }
+        })
     }
 
-    fn state(current: State, cause: Option<&str>) -> Record {
-        Record::State {
+    fn state(current: State, cause: Option<&str>) -> SessionRecord {
+        SessionRecord::Client(Record::State {
             previous: State::Initialized,
             current,
             socket_id: None,
             cause: cause.map(str::to_string),
-        }
+        })
     }
 
-    fn probe(seq: u64, latency_ms: Option<u64>, api_ms: u64) -> Record {
-        Record::Probe {
+    fn probe(seq: u64, latency_ms: Option<u64>, api_ms: u64) -> SessionRecord {
+        SessionRecord::Probe {
             seq,
             latency_ms,
             lost: latency_ms.is_none(),
@@ -300,10 +310,10 @@ mod tests {
                 m.on_record(t(1000 + s * 1000 + i * 50), &event("b", "\"xy\""));
             }
         }
-        m.on_record(t(6000), &Record::Pong { rtt_ms: 12 });
+        m.on_record(t(6000), &SessionRecord::Client(Record::Pong { rtt_ms: 12 }));
         m.on_record(
             t(6100),
-            &Record::Auth {
+            &SessionRecord::Client(Record::Auth {
                 channel: "private-x".into(),
                 socket_id: "1.2".into(),
                 request: serde_json::json!({}),
@@ -312,14 +322,14 @@ mod tests {
                 response: serde_json::json!({}),
                 duration_ms: 40,
                 failure: None,
-            },
+            }),
         );
         for (i, lat) in [Some(5), Some(7), None, Some(9)].into_iter().enumerate() {
             m.on_record(t(6000 + i as u64 * 1000), &probe(i as u64, lat, 3));
         }
         m.on_record(
             t(7000),
-            &Record::Fault {
+            &SessionRecord::Fault {
                 fault: "cut".into(),
             },
         );

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-pub use crate::record::Percentiles;
+pub use crate::session_record::Percentiles;
 
 #[derive(Debug, Clone)]
 pub struct Window {

@@ -44,7 +44,7 @@ impl<T: Copy> Series<T> {
     }
 }
 
-pub use crate::record::AuthTimes;
+pub use crate::session_record::AuthTimes;
 
 /// One channel's times and the sum its mean comes from.
 #[derive(Debug, Clone, Copy, Default)]

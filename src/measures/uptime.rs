@@ -5,7 +5,7 @@
 //! `connected` is not an outage (nothing was lost yet) but is not uptime either.
 
 use super::rates::WINDOW_SECS;
-use crate::record::State;
+use chanwatch_core::record::State;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@
 //! the built-in one unless the config file's `[theme]` table changes some. Monochrome ignores
 //! the palette whole, so `NO_COLOR` wins over any configured colour.
 
-use crate::record::State;
+use chanwatch_core::record::State;
 use ratatui::style::{Color, Modifier, Style};
 
 /// A kind of text on the dashboard, named as in the `[theme]` table.

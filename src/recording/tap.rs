@@ -3,15 +3,15 @@
 //! Both modes see one handle, so both are recorded the same way.
 
 use super::Recorder;
-use crate::client::{COMMANDS_CAPACITY, RECORDS_CAPACITY, records};
 use crate::session::SessionHandle;
+use chanwatch_core::client::{COMMANDS_CAPACITY, RECORDS_CAPACITY, batch};
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 
 /// Put the recorder around `inner`; the result is used exactly like it.
 pub fn tap(inner: SessionHandle, recorder: Recorder) -> SessionHandle {
     let (commands, mut command_rx) = mpsc::channel(COMMANDS_CAPACITY);
-    let (out, records) = records::channel(RECORDS_CAPACITY);
+    let (out, records) = batch::channel(RECORDS_CAPACITY);
     let SessionHandle {
         commands: to_inner,
         records: mut from_inner,

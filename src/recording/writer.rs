@@ -3,8 +3,9 @@
 //! so a crash still leaves everything up to it on disk.
 
 use super::{COMMAND_TYPE, Header};
-use crate::record::{LineWriter, Stamped};
 use crate::session::Command;
+use crate::session_record::Stamped;
+use chanwatch_core::record::LineWriter;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -193,7 +194,8 @@ fn flush_all() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Record;
+    use crate::session_record::SessionRecord;
+    use chanwatch_core::record::Record;
     use std::time::UNIX_EPOCH;
 
     fn header() -> Header {
@@ -213,7 +215,7 @@ mod tests {
         let rec = Recorder::create(&path, &header()).unwrap();
         let s = Stamped {
             ts: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
-            record: Record::Fault {
+            record: SessionRecord::Fault {
                 fault: "cut".into(),
             },
         };
@@ -237,7 +239,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rec.ndjson");
         let rec = Recorder::create(&path, &header()).unwrap();
-        rec.records(&[Stamped::now(Record::Pong { rtt_ms: 1 })]);
+        rec.records(&[Stamped::now(SessionRecord::Client(Record::Pong {
+            rtt_ms: 1,
+        }))]);
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while std::fs::read_to_string(&path).unwrap().lines().count() < 2 {
             assert!(std::time::Instant::now() < deadline, "not flushed");

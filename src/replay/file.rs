@@ -1,10 +1,11 @@
 //! Reading a recording: the header, then one line at a time through a `BufRead`, so a file
 //! of any size is read in constant memory. A line that cannot be read is an error naming
 //! its number, and reading goes on with the next line.
+use crate::session_record::SessionRecord;
 
 use super::ReplayError;
-use crate::record::{Record, Stamped};
 use crate::recording::{COMMAND_TYPE, FORMAT_VERSION, HEADER_TYPE, Header};
+use crate::session_record::Stamped;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::fs::File;
@@ -45,7 +46,7 @@ impl Line<'_> {
 
     /// The record on this line (not for command lines).
     pub fn record(&self) -> Result<Stamped, LineError> {
-        let record = serde_json::from_str::<Record>(self.text).map_err(|e| self.error(e))?;
+        let record = serde_json::from_str::<SessionRecord>(self.text).map_err(|e| self.error(e))?;
         Ok(Stamped {
             ts: self.ts,
             record,
@@ -239,7 +240,8 @@ impl<R: BufRead> Reader<R> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::record::State;
+    use chanwatch_core::record::Record;
+    use chanwatch_core::record::State;
     use std::io::Cursor;
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -253,7 +255,7 @@ pub(crate) mod tests {
     }
 
     /// A record line `ms` after the start.
-    pub fn line(ms: u64, record: Record) -> String {
+    pub fn line(ms: u64, record: SessionRecord) -> String {
         Stamped {
             ts: UNIX_EPOCH + Duration::from_millis(T0 + ms),
             record,
@@ -264,25 +266,25 @@ pub(crate) mod tests {
     pub fn state(ms: u64, current: State) -> String {
         line(
             ms,
-            Record::State {
+            SessionRecord::Client(Record::State {
                 previous: State::Connecting,
                 current,
                 socket_id: None,
                 cause: None,
-            },
+            }),
         )
     }
 
     pub fn event(ms: u64, n: u64) -> String {
         line(
             ms,
-            Record::Event {
+            SessionRecord::Client(Record::Event {
                 channel: Some("news".into()),
                 event: "tick".into(),
                 data: serde_json::json!({ "n": n }).into(),
                 user_id: None,
                 decrypted: false,
-            },
+            }),
         )
     }
 

@@ -114,9 +114,10 @@ pub async fn run_stdio(args: &ReplayArgs) -> Result<(), super::ReplayError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Record, State};
     use crate::replay::args::Bound;
     use crate::replay::file::tests::{event, file, line, state};
+    use crate::session_record::SessionRecord;
+    use chanwatch_core::record::State;
     use std::time::Duration;
 
     fn args(path: &std::path::Path) -> ReplayArgs {
@@ -155,7 +156,7 @@ mod tests {
             r#"{"ts":"2023-11-14T22:13:20.001Z","type":"command","command":{"cmd":"fault","kind":"cut"}}"#.into(),
             event(5, 1),
             "{\"ts\":\"2023-11-14T22:13:20.006Z\",\"type\":\"event\",\"chan".into(),
-            line(7, Record::Fault { fault: "cut".into() }),
+            line(7, SessionRecord::Fault { fault: "cut".into() }),
         ];
         let (out, err) = replay(&lines, |_| {});
         assert_eq!(out, format!("{}\n{}\n{}\n", lines[0], lines[2], lines[4]));

@@ -97,8 +97,9 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Record, State};
     use crate::replay::file::tests::{T0, event, file, line, state};
+    use crate::session_record::SessionRecord;
+    use chanwatch_core::record::State;
     use std::io::Cursor;
     use std::path::Path;
     use std::time::UNIX_EPOCH;
@@ -116,7 +117,7 @@ mod tests {
             event(100, 1),               // 3
             line(
                 200,
-                Record::Fault {
+                SessionRecord::Fault {
                     fault: "cut".into(),
                 },
             ), // 4

@@ -8,7 +8,7 @@ use super::file::{LineError, Reader};
 use super::index::{Index, Mark, offset};
 use super::pace::{Clock, Due};
 use super::{ReplayError, Speed};
-use crate::record::Stamped;
+use crate::session_record::Stamped;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -228,8 +228,9 @@ impl<S: Source> Player<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Record, State};
     use crate::replay::file::tests::{T0, event, file, line, state};
+    use crate::session_record::SessionRecord;
+    use chanwatch_core::record::{Record, State};
     use std::io::Cursor;
     use std::path::Path;
     use std::time::UNIX_EPOCH;
@@ -253,7 +254,7 @@ mod tests {
             if n == 5 {
                 lines.push(line(
                     4_500,
-                    Record::Fault {
+                    SessionRecord::Fault {
                         fault: "cut".into(),
                     },
                 ));
@@ -283,9 +284,13 @@ mod tests {
             |item| {
                 self.0.push(match item {
                     Item::Record(s, at) => match s.record {
-                        Record::Event { data, .. } => format!("e{}@{}", data.get(), at.as_millis()),
-                        Record::State { current, .. } => format!("{current}@{}", at.as_millis()),
-                        Record::Fault { fault } => format!("{fault}@{}", at.as_millis()),
+                        SessionRecord::Client(Record::Event { data, .. }) => {
+                            format!("e{}@{}", data.get(), at.as_millis())
+                        }
+                        SessionRecord::Client(Record::State { current, .. }) => {
+                            format!("{current}@{}", at.as_millis())
+                        }
+                        SessionRecord::Fault { fault } => format!("{fault}@{}", at.as_millis()),
                         other => format!("{other:?}"),
                     },
                     Item::Bad(e) => format!("bad {}", e.line),

@@ -3,8 +3,8 @@
 //! is one flat JSON object tagged by `cmd`, the format documented in the README; [`Wire`]
 //! is that shape and [`Command`] the split that code matches on.
 
-use crate::connection;
 use crate::faults::FaultKind;
+use chanwatch_core::connection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

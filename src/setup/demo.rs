@@ -2,15 +2,15 @@
 //! and a session set up to watch them: no network, no config file, no credentials.
 
 use super::{DEFAULT_LOG_RING, Setup};
-use crate::auth::{Authorizer, EndpointAuthorizer, LocalUserSigner, UserAuthenticator};
-use crate::client::{Authorizers, ClientConfig};
-use crate::connection::{Endpoint, MachineConfig, Transports};
 use crate::demo::{DemoConfig, DemoServer, traffic};
 use crate::faults::FaultProxy;
-use crate::http_api::HttpApi;
 use crate::session::Extras;
 use crate::ui::DashboardInfo;
 use anyhow::Context;
+use chanwatch_core::auth::{Authorizer, EndpointAuthorizer, LocalUserSigner, UserAuthenticator};
+use chanwatch_core::client::{Authorizers, ClientConfig};
+use chanwatch_core::connection::{Endpoint, MachineConfig, Transports};
+use chanwatch_core::http_api::HttpApi;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,6 +85,7 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
             auto_connect: true,
             connect_via: None,
             dial: Default::default(),
+            panic_once_connected: crate::panic_report::debug_panic_requested(),
         },
         auth: Arc::new(Authorizers {
             channel: Authorizer::Endpoint(channel),

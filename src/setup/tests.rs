@@ -2,7 +2,7 @@
 //! authorizer is built, and what the errors say.
 
 use super::*;
-use crate::connection::AuthRequest;
+use chanwatch_core::connection::AuthRequest;
 use clap::Parser;
 use std::collections::HashMap;
 
@@ -363,7 +363,7 @@ async fn local_signing_with_the_master_key() {
     )
     .unwrap();
     let Authorizer::Local(signer) =
-        channel_authorizer(&s, Some(MASTER), &crate::tls::default_config()).unwrap()
+        channel_authorizer(&s, Some(MASTER), &chanwatch_core::tls::default_config()).unwrap()
     else {
         panic!("expected local signing");
     };
@@ -376,7 +376,7 @@ async fn local_signing_with_the_master_key() {
         .unwrap();
     assert_eq!(
         grant.auth,
-        (crate::auth::channel_auth("k", "sec", "123.456", "private-encrypted-x", None))
+        (chanwatch_core::auth::channel_auth("k", "sec", "123.456", "private-encrypted-x", None))
     );
     assert!(grant.shared_secret.is_some());
 
@@ -405,7 +405,8 @@ async fn the_master_key_can_come_from_the_config_file() {
         .authorize(req("private-encrypted-x"))
         .await
         .unwrap();
-    let expected = crate::crypto::shared_secret_for("private-encrypted-x", MASTER).unwrap();
+    let expected =
+        chanwatch_core::crypto::shared_secret_for("private-encrypted-x", MASTER).unwrap();
     assert_eq!(grant.shared_secret.as_deref(), Some(expected.as_str()));
     // Masked wherever the settings are shown.
     assert!(!format!("{s:?}").contains(MASTER));
@@ -463,12 +464,12 @@ timeout = "3s"
 "#;
     let s = settings(Some(file), &[], &[]);
     let Authorizer::Endpoint(e) =
-        channel_authorizer(&s, None, &crate::tls::default_config()).unwrap()
+        channel_authorizer(&s, None, &chanwatch_core::tls::default_config()).unwrap()
     else {
         panic!("expected the endpoint");
     };
     assert_eq!(e.url().as_str(), "http://127.0.0.1:9000/auth");
-    assert_eq!(e.transport(), crate::auth::AuthTransport::Jsonp);
+    assert_eq!(e.transport(), chanwatch_core::auth::AuthTransport::Jsonp);
     assert_eq!(e.params(), [("team".to_string(), "blue".to_string())]);
     assert_eq!(e.timeout(), Duration::from_secs(3));
 
@@ -480,7 +481,7 @@ timeout = "3s"
     // The command line replaces the file's way to authorize.
     let s = settings(Some(file), &[], &["--auth-command", "./auth.sh --prod"]);
     let Authorizer::Command(c) =
-        channel_authorizer(&s, None, &crate::tls::default_config()).unwrap()
+        channel_authorizer(&s, None, &chanwatch_core::tls::default_config()).unwrap()
     else {
         panic!("expected the command");
     };
@@ -488,7 +489,7 @@ timeout = "3s"
 
     let s = settings(Some("key = \"k\"\nhost = \"h\"\n"), &[], &[]);
     assert!(matches!(
-        channel_authorizer(&s, None, &crate::tls::default_config()).unwrap(),
+        channel_authorizer(&s, None, &chanwatch_core::tls::default_config()).unwrap(),
         Authorizer::None
     ));
 }
@@ -512,7 +513,7 @@ host = "h"
 command = ["printf", "%s", "{\"auth\":\"k:it's $HOME\"}"]
 "#;
     let s = settings(Some(file), &[], &[]);
-    let authorizer = channel_authorizer(&s, None, &crate::tls::default_config()).unwrap();
+    let authorizer = channel_authorizer(&s, None, &chanwatch_core::tls::default_config()).unwrap();
     let grant = tokio::time::timeout(
         Duration::from_secs(30),
         authorizer.authorize(&req("private-x")),
@@ -547,7 +548,7 @@ async fn sign_in_locally_endpoint_or_not_at_all() {
         grant.auth,
         format!(
             "k:{}",
-            crate::auth::hmac_hex("sec", r#"1.2::user::{"id":"alice"}"#)
+            chanwatch_core::auth::hmac_hex("sec", r#"1.2::user::{"id":"alice"}"#)
         )
     );
 
@@ -564,7 +565,7 @@ async fn sign_in_locally_endpoint_or_not_at_all() {
         ],
     );
     assert!(matches!(
-        user_authenticator(&s, &crate::tls::default_config()).unwrap(),
+        user_authenticator(&s, &chanwatch_core::tls::default_config()).unwrap(),
         UserAuthenticator::Endpoint(_)
     ));
 

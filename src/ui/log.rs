@@ -3,7 +3,7 @@
 //! sequence number in O(1) even after the ring has dropped its front.
 
 use super::format::{contains_ci, prefix_bytes};
-use crate::protocol::RawJson;
+use chanwatch_core::protocol::RawJson;
 use std::collections::VecDeque;
 use std::time::SystemTime;
 

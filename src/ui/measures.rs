@@ -106,7 +106,7 @@ impl Panel {
 mod tests {
     use super::*;
     use crate::occupancy::OccupiedChannel;
-    use crate::record::Record;
+    use crate::session_record::SessionRecord;
     use crate::ui::model::Measured;
     use std::time::Instant;
 
@@ -131,7 +131,7 @@ mod tests {
         };
         m.on_record(
             t0,
-            &Record::Occupancy {
+            &SessionRecord::Occupancy {
                 channels: vec![ch("a", 1), ch("b", 5)],
             },
         );

@@ -1,15 +1,17 @@
 //! The measures and occupancy screens driven through the app, drawn to `TestBackend` and
 //! compared with reviewed insta snapshots (80x24, in colour and with `NO_COLOR`).
+use crate::session_record::SessionRecord;
 
 use super::app::{App, AppConfig, DashboardInfo, Msg};
 use super::measures::Screen;
 use super::theme::Theme;
 use super::view;
-use crate::connection;
 use crate::occupancy::OccupiedChannel;
-use crate::protocol::RawJson;
-use crate::record::{Record, Stamped, State};
 use crate::session::Command;
+use crate::session_record::Stamped;
+use chanwatch_core::connection;
+use chanwatch_core::protocol::RawJson;
+use chanwatch_core::record::{Record, State};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -42,7 +44,7 @@ impl Fx {
         Fx { app, t0, wall0 }
     }
 
-    fn rec(&mut self, ms: u64, record: Record) {
+    fn rec(&mut self, ms: u64, record: SessionRecord) {
         let ts = self.wall0 + Duration::from_millis(ms);
         let now = self.t0 + Duration::from_millis(ms);
         self.app.update(Msg::Record(Stamped { ts, record }), now);
@@ -68,23 +70,23 @@ impl Fx {
     }
 }
 
-fn state(previous: State, current: State, cause: Option<&str>) -> Record {
-    Record::State {
+fn state(previous: State, current: State, cause: Option<&str>) -> SessionRecord {
+    SessionRecord::Client(Record::State {
         previous,
         current,
         socket_id: (current == State::Connected).then(|| "1.2".to_string()),
         cause: cause.map(str::to_string),
-    }
+    })
 }
 
-fn event(channel: &str) -> Record {
-    Record::Event {
+fn event(channel: &str) -> SessionRecord {
+    SessionRecord::Client(Record::Event {
         channel: Some(channel.into()),
         event: "tick".into(),
         data: RawJson::parse(r#"{"n":1}"#).unwrap(),
         user_id: None,
         decrypted: false,
-    }
+    })
 }
 
 /// Two minutes of a demo-like session: two channels at varying rates, pings, a probe a
@@ -94,11 +96,14 @@ fn session(theme: Theme) -> Fx {
     fx.rec(0, state(State::Initialized, State::Connecting, None));
     fx.rec(300, state(State::Connecting, State::Connected, None));
     for ch in ["news", "ticker"] {
-        fx.rec(310, Record::Subscribed { channel: ch.into() });
+        fx.rec(
+            310,
+            SessionRecord::Client(Record::Subscribed { channel: ch.into() }),
+        );
     }
     fx.rec(
         320,
-        Record::Auth {
+        SessionRecord::Client(Record::Auth {
             channel: "ticker".into(),
             socket_id: "1.2".into(),
             request: serde_json::json!({}),
@@ -107,7 +112,7 @@ fn session(theme: Theme) -> Fx {
             response: serde_json::json!({}),
             duration_ms: 14,
             failure: None,
-        },
+        }),
     );
     let cut = 60..80;
     for s in 0..120u64 {
@@ -123,7 +128,7 @@ fn session(theme: Theme) -> Fx {
             let latency = 3 + (s % 7);
             fx.rec(
                 at + 900,
-                Record::Probe {
+                SessionRecord::Probe {
                     seq: s,
                     latency_ms: Some(latency),
                     lost: false,
@@ -134,7 +139,7 @@ fn session(theme: Theme) -> Fx {
         } else if s < 66 {
             fx.rec(
                 at + 900,
-                Record::Probe {
+                SessionRecord::Probe {
                     seq: s,
                     latency_ms: None,
                     lost: true,
@@ -144,12 +149,15 @@ fn session(theme: Theme) -> Fx {
             );
         }
         if s % 10 == 5 && !cut.contains(&s) {
-            fx.rec(at + 100, Record::Pong { rtt_ms: 1 + s / 20 });
+            fx.rec(
+                at + 100,
+                SessionRecord::Client(Record::Pong { rtt_ms: 1 + s / 20 }),
+            );
         }
     }
     fx.rec(
         60_000,
-        Record::Fault {
+        SessionRecord::Fault {
             fault: "cut".into(),
         },
     );
@@ -160,7 +168,7 @@ fn session(theme: Theme) -> Fx {
     fx.rec(75_000, state(State::Connecting, State::Unavailable, None));
     fx.rec(
         79_500,
-        Record::Fault {
+        SessionRecord::Fault {
             fault: "restore".into(),
         },
     );
@@ -238,7 +246,7 @@ fn occupancy_screen_polls_only_while_shown_and_enter_subscribes() {
     for (i, n) in [1u64, 2, 4, 3, 5].into_iter().enumerate() {
         fx.rec(
             i as u64 * 5000,
-            Record::Occupancy {
+            SessionRecord::Occupancy {
                 channels: vec![
                     ch("news", Some(n), None),
                     ch("presence-lobby", Some(3), Some(n + 1)),

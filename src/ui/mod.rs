@@ -55,7 +55,7 @@ const DRAIN_BATCH: usize = 20_000;
 /// Run the dashboard until the user quits or SIGTERM arrives. Colours follow `NO_COLOR`.
 pub async fn run(
     commands: mpsc::Sender<Command>,
-    records: crate::client::Records,
+    records: chanwatch_core::client::Records<crate::session_record::Stamped>,
     info: DashboardInfo,
 ) -> anyhow::Result<()> {
     let config = AppConfig {
@@ -68,7 +68,7 @@ pub async fn run(
 /// [`run`] with an explicit configuration (log ring size, theme).
 pub async fn run_with(
     commands: mpsc::Sender<Command>,
-    mut records: crate::client::Records,
+    mut records: chanwatch_core::client::Records<crate::session_record::Stamped>,
     info: DashboardInfo,
     config: AppConfig,
 ) -> anyhow::Result<()> {

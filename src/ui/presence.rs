@@ -1,8 +1,8 @@
 //! Presence members of one channel, with recent joins and leaves remembered for a few seconds
 //! so the members pane can highlight them.
 
-use crate::connection::MAX_MEMBERS;
-use crate::record::Member;
+use chanwatch_core::connection::MAX_MEMBERS;
+use chanwatch_core::record::Member;
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::time::{Duration, Instant};

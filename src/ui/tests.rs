@@ -1,5 +1,6 @@
 //! The dashboard without a terminal: records and keys go into [`App::update`], and frames are
 //! drawn to ratatui's `TestBackend` and compared with reviewed insta snapshots.
+use crate::session_record::SessionRecord;
 
 use super::app::{
     App, AppConfig, ChannelStatus, DashboardInfo, LogView, Modal, Msg, NoticeLevel, Overlay,
@@ -8,10 +9,11 @@ use super::app::{
 use super::keymap::{Action, Mode};
 use super::theme::Theme;
 use super::view::{self, layout::Pane};
-use crate::connection::Command as ConnCommand;
 use crate::faults::FaultKind;
-use crate::record::{AuthFailureKind, Member, Record, Stamped, State};
 use crate::session::Command;
+use crate::session_record::Stamped;
+use chanwatch_core::connection::Command as ConnCommand;
+use chanwatch_core::record::{AuthFailureKind, Member, Record, State};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -68,7 +70,7 @@ impl Fx {
         self.app.update(m, now)
     }
 
-    fn rec(&mut self, r: Record) -> Update {
+    fn rec(&mut self, r: SessionRecord) -> Update {
         let ts = self.wall0 + Duration::from_millis(self.ms);
         self.msg(Msg::Record(Stamped { ts, record: r }))
     }
@@ -88,28 +90,28 @@ impl Fx {
 
     fn state(&mut self, previous: State, current: State, cause: Option<&str>) -> Update {
         let socket_id = (current == State::Connected).then(|| "123.456".to_string());
-        self.rec(Record::State {
+        self.rec(SessionRecord::Client(Record::State {
             previous,
             current,
             socket_id,
             cause: cause.map(str::to_string),
-        })
+        }))
     }
 
     fn event(&mut self, channel: &str, event: &str, data: Value) -> Update {
-        self.rec(Record::Event {
+        self.rec(SessionRecord::Client(Record::Event {
             channel: Some(channel.into()),
             event: event.into(),
             data: data.into(),
             user_id: None,
             decrypted: false,
-        })
+        }))
     }
 
     fn subscribed(&mut self, channel: &str) {
-        self.rec(Record::Subscribed {
+        self.rec(SessionRecord::Client(Record::Subscribed {
             channel: channel.into(),
-        });
+        }));
     }
 
     fn select_channel(&mut self, name: &str) {
@@ -168,17 +170,17 @@ fn busy() -> Fx {
     fx.at(500).subscribed("news");
     fx.subscribed("private-chat");
     fx.subscribed("presence-room");
-    fx.rec(Record::Members {
+    fx.rec(SessionRecord::Client(Record::Members {
         channel: "presence-room".into(),
         me: Some(member("1", "Ann")),
         count: 3,
         members: vec![member("1", "Ann"), member("2", "Bob"), member("3", "Cy")],
-    });
-    fx.rec(Record::SubscriptionError {
+    }));
+    fx.rec(SessionRecord::Client(Record::SubscriptionError {
         channel: "private-secret".into(),
         status: Some(403),
         message: "Forbidden: invalid signature".into(),
-    });
+    }));
     for i in 0..6u64 {
         fx.at(1_000 + i * 250).event(
             "news",
@@ -186,48 +188,51 @@ fn busy() -> Fx {
             json!({ "id": i, "title": format!("Story {i}"), "tags": ["a", "b"] }),
         );
     }
-    fx.at(2_600).rec(Record::Event {
+    fx.at(2_600).rec(SessionRecord::Client(Record::Event {
         channel: Some("private-chat".into()),
         event: "client-typing".into(),
         data: json!({ "typing": true }).into(),
         user_id: Some("2".into()),
         decrypted: false,
-    });
-    fx.at(3_000).rec(Record::PingSent { after_ms: 120_000 });
-    fx.at(3_042).rec(Record::Pong { rtt_ms: 42 });
-    fx.at(4_000).rec(Record::Error {
+    }));
+    fx.at(3_000).rec(SessionRecord::Client(Record::PingSent {
+        after_ms: 120_000,
+    }));
+    fx.at(3_042)
+        .rec(SessionRecord::Client(Record::Pong { rtt_ms: 42 }));
+    fx.at(4_000).rec(SessionRecord::Client(Record::Error {
         code: Some(4201),
         message: "Pong reply not received".into(),
-    });
+    }));
     fx.state(
         State::Connected,
         State::Connecting,
         Some("closed with 4201"),
     );
-    fx.rec(Record::ConnectingIn {
+    fx.rec(SessionRecord::Client(Record::ConnectingIn {
         delay_ms: 1_000,
         reason: None,
-    });
+    }));
     fx.at(5_100)
         .state(State::Connecting, State::Connected, None);
     fx.subscribed("news");
     fx.subscribed("private-chat");
     fx.subscribed("presence-room");
-    fx.rec(Record::Members {
+    fx.rec(SessionRecord::Client(Record::Members {
         channel: "presence-room".into(),
         me: Some(member("1", "Ann")),
         count: 3,
         members: vec![member("1", "Ann"), member("2", "Bob"), member("3", "Cy")],
-    });
-    fx.at(9_000).rec(Record::MemberAdded {
+    }));
+    fx.at(9_000).rec(SessionRecord::Client(Record::MemberAdded {
         channel: "presence-room".into(),
         id: "4".into(),
         info: json!({ "name": "Dee" }),
-    });
-    fx.rec(Record::MemberRemoved {
+    }));
+    fx.rec(SessionRecord::Client(Record::MemberRemoved {
         channel: "presence-room".into(),
         id: "2".into(),
-    });
+    }));
     fx.event("presence-room", "message", json!("hello\nworld"));
     fx.at(10_000).msg(Msg::Tick);
     fx
@@ -596,10 +601,10 @@ fn state_changes_drive_the_status() {
         State::Unavailable,
         Some("connection lost"),
     );
-    fx.rec(Record::ConnectingIn {
+    fx.rec(SessionRecord::Client(Record::ConnectingIn {
         delay_ms: 4_000,
         reason: None,
-    });
+    }));
     assert!(
         fx.app
             .channels()
@@ -630,9 +635,9 @@ fn unsubscribe_marks_leaving_until_confirmed() {
         fx.app.channel("news").unwrap().status,
         ChannelStatus::Leaving
     );
-    fx.rec(Record::Unsubscribed {
+    fx.rec(SessionRecord::Client(Record::Unsubscribed {
         channel: "news".into(),
-    });
+    }));
     assert!(fx.app.channel("news").is_none());
     assert!(fx.app.selected_channel().is_some());
     // A failed channel is forgotten at once.
@@ -812,7 +817,7 @@ fn every_size_renders_without_panic() {
         fx.app.focus = Pane::Log;
         fx.ch('L');
         fx.key(KeyCode::Enter);
-        fx.rec(Record::Channels {
+        fx.rec(SessionRecord::Channels {
             prefix: None,
             channels: json!({"presence-a-very-long-name-indeed-that-goes-on": {"user_count": 12}, "b": {}}),
         });
@@ -920,10 +925,10 @@ fn snapshot_status_bar() {
         State::Connecting,
         Some("closed with 4200"),
     );
-    fx.rec(Record::ConnectingIn {
+    fx.rec(SessionRecord::Client(Record::ConnectingIn {
         delay_ms: 2_500,
         reason: None,
-    });
+    }));
     fx.at(12_000);
     fx.msg(Msg::Tick);
     fx.app.info.demo = true;
@@ -1023,7 +1028,7 @@ fn snapshot_prompt_with_error() {
 /// private-secret was refused with 403 by an endpoint.
 fn busy_with_auth() -> Fx {
     let mut fx = busy();
-    fx.at(9_500).rec(Record::Auth {
+    fx.at(9_500).rec(SessionRecord::Client(Record::Auth {
         channel: "private-chat".into(),
         socket_id: "123.456".into(),
         request: json!({"kind": "local", "hmac_sha256_of": "123.456:private-chat"}),
@@ -1032,8 +1037,8 @@ fn busy_with_auth() -> Fx {
         response: json!({"auth": "app-key:0f3c", "channel_data": null, "shared_secret": null}),
         duration_ms: 0,
         failure: None,
-    });
-    fx.rec(Record::Auth {
+    }));
+    fx.rec(SessionRecord::Client(Record::Auth {
         channel: "private-secret".into(),
         socket_id: "123.456".into(),
         request: json!({
@@ -1049,7 +1054,7 @@ fn busy_with_auth() -> Fx {
         response: json!({"error": "auth endpoint answered HTTP 403 Forbidden: {\"message\":\"no\"}"}),
         duration_ms: 12,
         failure: Some(AuthFailureKind::HttpStatus(403)),
-    });
+    }));
     fx
 }
 
@@ -1073,7 +1078,7 @@ fn fault_menu_sends_the_chosen_fault_and_closes() {
     assert_eq!(fx.app.log().len(), events, "c did not clear the log");
     // The session's fault record marks the timeline; the key press adds nothing of its own.
     assert_eq!(fx.app.timeline().len(), before);
-    fx.rec(Record::Fault {
+    fx.rec(SessionRecord::Fault {
         fault: "cut".into(),
     });
     let last = fx.app.timeline().last().unwrap();
@@ -1196,7 +1201,7 @@ fn publish_walks_four_prompts_and_parses_data() {
             exclude_self: false,
         })
     );
-    fx.rec(Record::Published {
+    fx.rec(SessionRecord::Published {
         channel: "news".into(),
         event: "note".into(),
         excluded_socket_id: None,
@@ -1213,7 +1218,7 @@ fn publish_walks_four_prompts_and_parses_data() {
 #[test]
 fn publish_without_the_api_says_why() {
     let mut fx = Fx::new();
-    fx.rec(Record::CommandError {
+    fx.rec(SessionRecord::CommandError {
         cmd: "publish".into(),
         channel: Some("news".into()),
         status: None,
@@ -1226,10 +1231,10 @@ fn publish_without_the_api_says_why() {
     assert!(n.text.contains("app id and secret"), "{}", n.text);
     // Connection errors keep to the timeline.
     fx.app.notice = None;
-    fx.rec(Record::Error {
+    fx.rec(SessionRecord::Client(Record::Error {
         code: None,
         message: "event x for channel y, which is not subscribed".into(),
-    });
+    }));
     assert!(fx.app.notice().is_none());
 }
 
@@ -1251,7 +1256,7 @@ fn a_picker_that_arrives_over_the_detail_is_on_top_and_takes_the_keys() {
         "not yet listed\n{text}"
     );
 
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: None,
         channels: json!({names[0]: {}, names[1]: {}}),
     });
@@ -1322,13 +1327,13 @@ fn channel_picker_subscribes_to_the_chosen_channel() {
     );
     // An answer for another prefix is not ours: a timeline note, no picker.
     let notes = fx.app.timeline().len();
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: None,
         channels: json!({"news": {}}),
     });
     assert!(fx.app.overlay().is_none());
     assert_eq!(fx.app.timeline().len(), notes + 1);
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: Some("presence-".into()),
         channels: json!({
             "presence-room": {"user_count": 3},
@@ -1360,7 +1365,7 @@ fn channel_picker_subscribes_to_the_chosen_channel() {
     // Channels no client may subscribe to are refused with the reason; the picker stays.
     fx.ch('L');
     fx.key(KeyCode::Enter);
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: None,
         channels: json!({"#server-to-user-7": {}}),
     });
@@ -1372,7 +1377,7 @@ fn channel_picker_subscribes_to_the_chosen_channel() {
     fx.ch('L');
     fx.type_text("presence-");
     fx.key(KeyCode::Enter);
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: Some("presence-".into()),
         channels: json!({"presence-room": {}}),
     });
@@ -1381,13 +1386,13 @@ fn channel_picker_subscribes_to_the_chosen_channel() {
     // Esc closes without subscribing; a later answer is unsolicited.
     fx.ch('L');
     fx.key(KeyCode::Enter);
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: None,
         channels: json!({"x": {}}),
     });
     assert_eq!(fx.key(KeyCode::Esc).command, None);
     assert!(fx.app.overlay().is_none());
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: None,
         channels: json!({"x": {}}),
     });
@@ -1399,7 +1404,7 @@ fn empty_channel_list_is_a_notice() {
     let mut fx = Fx::new();
     fx.ch('L');
     fx.key(KeyCode::Enter);
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: None,
         channels: json!({}),
     });
@@ -1421,7 +1426,7 @@ fn presence_users_are_compared_with_the_live_list() {
             channel: "presence-room".into()
         })
     );
-    fx.rec(Record::Users {
+    fx.rec(SessionRecord::Users {
         channel: "presence-room".into(),
         users: vec!["1".into(), "3".into(), "9".into()],
     });
@@ -1473,7 +1478,7 @@ fn auth_inspector_shows_request_response_and_hint() {
     fx.key(KeyCode::Esc);
     assert!(fx.app.overlay().is_none());
     // A later exchange replaces the earlier one.
-    fx.rec(Record::Auth {
+    fx.rec(SessionRecord::Client(Record::Auth {
         channel: "private-secret".into(),
         socket_id: "123.456".into(),
         request: json!({"kind": "local"}),
@@ -1482,18 +1487,18 @@ fn auth_inspector_shows_request_response_and_hint() {
         response: json!({"auth": "k:s"}),
         duration_ms: 3,
         failure: None,
-    });
+    }));
     assert!(fx.app.auth_exchange("private-secret").unwrap().ok);
 }
 
 #[test]
 fn failed_subscription_notice_points_at_the_inspector() {
     let mut fx = busy_with_auth();
-    fx.rec(Record::SubscriptionError {
+    fx.rec(SessionRecord::Client(Record::SubscriptionError {
         channel: "private-secret".into(),
         status: Some(403),
         message: "Forbidden".into(),
-    });
+    }));
     let n = fx.app.notice().unwrap().text.clone();
     assert!(n.ends_with("a inspects the auth exchange"), "{n}");
 }
@@ -1544,10 +1549,10 @@ fn subscription_count_and_cache_miss_show_on_the_channel() {
 #[test]
 fn signed_in_user_is_in_the_status_bar_until_the_connection_ends() {
     let mut fx = busy();
-    fx.rec(Record::SignedIn {
+    fx.rec(SessionRecord::Client(Record::SignedIn {
         user_id: "ann-42".into(),
         user_data: json!({"id": "ann-42"}),
-    });
+    }));
     let text = format!("{}", fx.render_pane(100, 2, view::status::render).backend());
     assert!(text.contains("user ann-42"), "{text}");
     fx.state(
@@ -1596,7 +1601,7 @@ fn snapshot_channel_picker() {
     let mut fx = busy();
     fx.ch('L');
     fx.key(KeyCode::Enter);
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: None,
         channels: json!({
             "news": {},
@@ -1637,7 +1642,7 @@ fn overlays_draw_no_colours_under_no_color() {
     fx.key(KeyCode::Esc);
     fx.ch('L');
     fx.key(KeyCode::Enter);
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: None,
         channels: json!({"news": {}, "presence-x": {"user_count": 2}}),
     });
@@ -1663,7 +1668,7 @@ fn mouse_wheel_moves_inside_the_overlays() {
     fx.key(KeyCode::Esc);
     fx.ch('L');
     fx.key(KeyCode::Enter);
-    fx.rec(Record::Channels {
+    fx.rec(SessionRecord::Channels {
         prefix: None,
         channels: json!({"a": {}, "b": {}}),
     });
@@ -1733,15 +1738,15 @@ fn an_event_nested_ten_thousand_deep_opens_and_scrolls() {
     fx.msg(Msg::Resize(80, 24));
     let depth = 10_000;
     let text = format!("{}\"core\"{}", "[".repeat(depth), "]".repeat(depth));
-    let data: crate::protocol::RawJson =
-        crate::protocol::RawJson::parse(&text).expect("valid JSON");
-    fx.rec(Record::Event {
+    let data: chanwatch_core::protocol::RawJson =
+        chanwatch_core::protocol::RawJson::parse(&text).expect("valid JSON");
+    fx.rec(SessionRecord::Client(Record::Event {
         channel: Some("deep".into()),
         event: "nest".into(),
         data,
         user_id: None,
         decrypted: false,
-    });
+    }));
     fx.app.focus = Pane::Log;
     fx.key(KeyCode::Enter);
     let top = screen_text(&fx.render(80, 24));
@@ -1846,22 +1851,22 @@ fn colour_that_carries_meaning_is_on_the_cells() {
     fx.at(100).state(State::Connecting, State::Connected, None);
     fx.subscribed("news");
     fx.subscribed("presence-room");
-    fx.rec(Record::Members {
+    fx.rec(SessionRecord::Client(Record::Members {
         channel: "presence-room".into(),
         me: Some(member("1", "Ann")),
         count: 2,
         members: vec![member("1", "Ann"), member("2", "Bob")],
-    });
+    }));
     fx.select_channel("presence-room");
-    fx.at(200).rec(Record::MemberAdded {
+    fx.at(200).rec(SessionRecord::Client(Record::MemberAdded {
         channel: "presence-room".into(),
         id: "3".into(),
         info: json!({"name": "Cy"}),
-    });
-    fx.rec(Record::MemberRemoved {
+    }));
+    fx.rec(SessionRecord::Client(Record::MemberRemoved {
         channel: "presence-room".into(),
         id: "2".into(),
-    });
+    }));
     let term = fx.render(100, 30);
     let buf = term.backend().buffer();
     // The style of the first cell of the first place `text` is drawn.

@@ -2,8 +2,8 @@
 //! connection, parsed by hand, so the test sees exactly what went over the wire.
 
 use crate::support::http_stub::{self, Reply, Seen};
-use chanwatch::auth::{Authorizer, EndpointAuthorizer};
-use chanwatch::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
+use chanwatch_core::auth::{Authorizer, EndpointAuthorizer};
+use chanwatch_core::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;

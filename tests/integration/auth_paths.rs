@@ -3,11 +3,11 @@
 //! `sh` scripts written to a temporary directory.
 
 use crate::support::http_stub::{self, Reply, Seen};
-use chanwatch::auth::{
+use chanwatch_core::auth::{
     AuthTransport, Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalUserSigner,
     UserAuthenticator, UserGrant, user_auth,
 };
-use chanwatch::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
+use chanwatch_core::connection::{AuthFailure, AuthFailureKind, AuthGrant, AuthRequest};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -3,10 +3,11 @@
 
 use chanwatch::config::{
     ApiLayer, AuthLayer, AuthTransport, AuthUrl, Colour, ConfigFile, ExternalCommand, KeysLayer,
-    Layer, Pairs, Secret, Settings, ThemeLayer, UserAuthLayer, theme::RoleName,
+    Layer, Secret, Settings, ThemeLayer, UserAuthLayer, theme::RoleName,
 };
 use chanwatch::ui::keymap::{Action, Keymap};
 use chanwatch::ui::theme::{Palette, Role};
+use chanwatch_core::pairs::Pairs;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;

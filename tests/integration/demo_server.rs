@@ -140,7 +140,7 @@ async fn api_post(server: &DemoHandle, secret: &str, what: &str, body: &Value) -
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let query = chanwatch::http_api::sign_query(
+    let query = chanwatch_core::http_api::sign_query(
         "POST",
         &path,
         server.key(),
@@ -350,7 +350,7 @@ async fn encrypted_events_decrypt_with_the_derived_key() {
     let payload = inner_data(&ev);
     assert!(payload["nonce"].is_string() && payload["ciphertext"].is_string());
     let key = grant.shared_secret.unwrap();
-    let plain = chanwatch::crypto::decrypt_event(&key, &ev["data"]).unwrap();
+    let plain = chanwatch_core::crypto::decrypt_event(&key, &ev["data"]).unwrap();
     assert_eq!(plain, serde_json::json!({"balance": 42}));
     // and the same key comes from SHA-256(name || master key)
     assert_eq!(
@@ -555,7 +555,7 @@ async fn api_get(server: &DemoHandle, what: &str, extra: &str) -> (u16, Value) {
     }
     let sig = sign::hmac_hex(
         server.secret(),
-        &chanwatch::http_api::string_to_sign("GET", &path, &params),
+        &chanwatch_core::http_api::string_to_sign("GET", &path, &params),
     );
     let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let url = format!(

@@ -8,10 +8,10 @@
 //! CHANWATCH_FLOOD_EVENTS=N sends N instead.
 
 use crate::support::*;
-use chanwatch::client::ws::codec;
-use chanwatch::client::{self, ClientHandle};
-use chanwatch::connection::Command;
-use chanwatch::record::{Record, State};
+use chanwatch_core::client::ws::codec;
+use chanwatch_core::client::{self, ClientHandle};
+use chanwatch_core::connection::Command;
+use chanwatch_core::record::{Record, State};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::sync::Arc;
@@ -889,7 +889,7 @@ async fn a_million_member_presence_snapshot_is_counted_not_kept() {
         unreachable!()
     };
     assert_eq!(count, MEMBERS);
-    assert_eq!(members.len(), chanwatch::connection::MAX_MEMBERS);
+    assert_eq!(members.len(), chanwatch_core::connection::MAX_MEMBERS);
     w.wait_for(
         "the late join",
         |r| matches!(r, Record::MemberAdded { id, .. } if id == "late"),

@@ -2,7 +2,7 @@
 //! of the §9 signature (http_api signs, the demo server verifies) must agree.
 
 use chanwatch::demo::{DemoConfig, DemoServer};
-use chanwatch::http_api::HttpApi;
+use chanwatch_core::http_api::HttpApi;
 use futures_util::{SinkExt, Stream, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;

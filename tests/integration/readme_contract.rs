@@ -1,15 +1,17 @@
-//! The README's "Headless mode" section documents the NDJSON records of `src/record.rs` and
+//! The README's "Headless mode" section documents the NDJSON records (the client's, in
+//! `crates/chanwatch-core/src/record.rs`, and the session's, in `src/session_record.rs`) and
 //! the stdin commands of `src/session/command.rs`. These tests keep the two in step: every example must parse as the type
 //! it documents and serialise back to the same JSON, and every record type and command must
 //! have a table row and an example.
 
-use chanwatch::record::{Record, Stamped};
 use chanwatch::session::Command;
+use chanwatch::session_record::{SessionRecord, Stamped};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 const README: &str = include_str!("../../README.md");
-const RECORD_RS: &str = include_str!("../../src/record.rs");
+const CLIENT_RECORD_RS: &str = include_str!("../../crates/chanwatch-core/src/record.rs");
+const SESSION_RECORD_RS: &str = include_str!("../../src/session_record.rs");
 const COMMAND_RS: &str = include_str!("../../src/session/command.rs");
 
 /// The text of the README section that starts with `heading` and runs to the next heading
@@ -56,15 +58,30 @@ fn table_names(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The variant names of `Record` (in src/record.rs) or `Command` (the flat stdin shape,
+/// The record types: the variant names of the client's `Record` and of `SessionRecord`
+/// (less `Client`, which wraps the former), in snake_case as serde renames them.
+fn record_types() -> BTreeSet<String> {
+    let mut types = enum_variants(CLIENT_RECORD_RS, "pub enum Record {");
+    types.extend(enum_variants(SESSION_RECORD_RS, "pub enum SessionRecord {"));
+    assert!(
+        types.remove("client"),
+        "SessionRecord wraps the client's records"
+    );
+    types
+}
+
+/// The variant names of `Record` (see [`record_types`]) or `Command` (the flat stdin shape,
 /// `enum Wire` in src/session/command.rs), in snake_case as serde renames them. Reading the
 /// source keeps this test from needing a list that could itself go stale.
 fn variants(name: &str) -> BTreeSet<String> {
-    let (source, header) = match name {
-        "Record" => (RECORD_RS, "pub enum Record {"),
-        "Command" => (COMMAND_RS, "enum Wire {"),
+    match name {
+        "Record" => record_types(),
+        "Command" => enum_variants(COMMAND_RS, "enum Wire {"),
         other => panic!("no source known for {other}"),
-    };
+    }
+}
+
+fn enum_variants(source: &str, header: &str) -> BTreeSet<String> {
     let start = source
         .find(header)
         .unwrap_or_else(|| panic!("the source has no {header:?}"));
@@ -135,7 +152,7 @@ fn record_examples_parse_and_serialise_back_unchanged() {
             .unwrap_or_else(|| panic!("README record example without ts: {line}"));
         let ts = humantime::parse_rfc3339(ts)
             .unwrap_or_else(|e| panic!("README record example ts is not RFC 3339 ({e}): {line}"));
-        let record: Record = serde_json::from_str(line)
+        let record: SessionRecord = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("README record example does not parse ({e}): {line}"));
         let again: Value = serde_json::from_str(&Stamped { ts, record }.to_json_line()).unwrap();
         assert_eq!(

@@ -4,8 +4,8 @@
 //! wait is bounded; assertions are on the order of records, not on wall-clock speed.
 
 use crate::support::*;
-use chanwatch::connection::Command;
-use chanwatch::record::{Record, State};
+use chanwatch_core::connection::Command;
+use chanwatch_core::record::{Record, State};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -640,8 +640,8 @@ async fn dropping_the_commands_sender_ends_the_client() {
         peer.serve(Serve::default()).await;
     })
     .await;
-    let handle = chanwatch::client::spawn(fast_config(server.port), Arc::new(GrantAll));
-    let chanwatch::client::ClientHandle {
+    let handle = chanwatch_core::client::spawn(fast_config(server.port), Arc::new(GrantAll));
+    let chanwatch_core::client::ClientHandle {
         commands,
         mut records,
         task,

@@ -10,7 +10,7 @@
 
 use base64::Engine;
 use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer};
-use chanwatch::record::{Record, Stamped};
+use chanwatch::session_record::{SessionRecord, Stamped};
 use chanwatch::ui::app::{App, AppConfig, DashboardInfo, Msg};
 use chanwatch::ui::view;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -444,7 +444,7 @@ fn render_records_in_app(records: &[Value], forbidden: &[String]) {
     app.update(Msg::Resize(160, 60), now);
     let mut fed = 0;
     for v in records {
-        if let Ok(record) = serde_json::from_value::<Record>(v.clone()) {
+        if let Ok(record) = serde_json::from_value::<SessionRecord>(v.clone()) {
             app.update(Msg::Record(Stamped::now(record)), now);
             fed += 1;
         }

@@ -10,7 +10,7 @@
 
 use crate::support::headless::{Headless, WAIT};
 use crate::support::server::{ServerKind, TestServer};
-use chanwatch::http_api::HttpApi;
+use chanwatch_core::http_api::HttpApi;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;

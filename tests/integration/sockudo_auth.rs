@@ -8,7 +8,7 @@
 use crate::support::headless::{Headless, sockudo_args};
 use crate::support::http_stub::{self, Reply, Seen};
 use crate::support::sockudo::{self, KEY, SECRET, Sockudo};
-use chanwatch::auth::channel_auth;
+use chanwatch_core::auth::channel_auth;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -249,8 +249,9 @@ async fn encrypted_events_are_decrypted_with_the_derived_key() {
     );
     a.wait_channel("subscribed", channel).await;
     // A server library encrypts with the channel's shared secret; sockudo passes it through.
-    let key = chanwatch::crypto::shared_secret_for(channel, MASTER_KEY).unwrap();
-    let payload = chanwatch::crypto::encrypt_event(&key, r#"{"balance":42}"#, [9; 24]).unwrap();
+    let key = chanwatch_core::crypto::shared_secret_for(channel, MASTER_KEY).unwrap();
+    let payload =
+        chanwatch_core::crypto::encrypt_event(&key, r#"{"balance":42}"#, [9; 24]).unwrap();
     server
         .api()
         .trigger(

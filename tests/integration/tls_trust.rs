@@ -4,9 +4,9 @@
 
 use crate::support::headless::Headless;
 use crate::support::tls_server::{self, Pki};
-use chanwatch::auth::EndpointAuthorizer;
-use chanwatch::connection::AuthRequest;
-use chanwatch::http_api::HttpApi;
+use chanwatch_core::auth::EndpointAuthorizer;
+use chanwatch_core::connection::AuthRequest;
+use chanwatch_core::http_api::HttpApi;
 use std::time::Duration;
 
 fn wss_args(port: u16, extra: &[&str]) -> Vec<String> {
@@ -86,7 +86,7 @@ async fn the_auth_endpoint_and_the_http_api_trust_the_ca_file() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.write_ca(dir.path());
-    let trust = chanwatch::tls::client_config(Some(&ca)).unwrap();
+    let trust = chanwatch_core::tls::client_config(Some(&ca)).unwrap();
 
     let grant = r#"{"auth":"k:abc"}"#.to_string();
     let auth = tls_server::https_json(&pki, grant).await;

@@ -6,9 +6,9 @@
 //! within [`crate::ui::model::LIST_WAIT`]); any other answer stays a timeline note.
 
 use super::{App, ChannelStatus, Modal, NoticeLevel, Overlay, Prompt, PromptKind, Update, quit};
-use crate::protocol::channel::{ChannelKind, MAX_EVENT_NAME, validate_channel_name};
 use crate::session::Command;
 use crate::ui::keymap::Action;
+use chanwatch_core::protocol::channel::{ChannelKind, MAX_EVENT_NAME, validate_channel_name};
 use serde_json::Value;
 
 /// The most channels the picker lists; the rest of a larger answer is counted ("+N more").

@@ -1,9 +1,11 @@
 //! Export what the dashboard shows: the log, as the current filter narrows it, as NDJSON
 //! (the headless `event` lines), and the timeline as text. The path is asked for in a
 //! prompt whose default lies in the platform's data directory.
+use crate::session_record::SessionRecord;
 
 use super::{App, Modal, NoticeLevel, Prompt, PromptKind, Update};
-use crate::record::{LineWriter, Record, Stamped};
+use crate::session_record::Stamped;
+use chanwatch_core::record::{LineWriter, Record};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -107,13 +109,13 @@ impl App {
                 }
                 let s = Stamped {
                     ts: e.ts,
-                    record: Record::Event {
+                    record: SessionRecord::Client(Record::Event {
                         channel: e.channel.clone(),
                         event: e.event.clone(),
                         data: e.data.clone(),
                         user_id: e.user_id.clone(),
                         decrypted: e.decrypted,
-                    },
+                    }),
                 };
                 line.clear();
                 lines.write(&s, &mut line);
@@ -180,20 +182,20 @@ mod tests {
         for (i, channel) in ["a", "b", "a"].into_iter().enumerate() {
             let s = Stamped {
                 ts: UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + i as u64),
-                record: Record::Event {
+                record: SessionRecord::Client(Record::Event {
                     channel: Some(channel.into()),
                     event: "e".into(),
                     data: serde_json::json!({ "i": i }).into(),
                     user_id: None,
                     decrypted: false,
-                },
+                }),
             };
             app.update(Msg::Record(s), Instant::now());
         }
         app.update(
             Msg::Record(Stamped {
                 ts: UNIX_EPOCH,
-                record: Record::Fault {
+                record: SessionRecord::Fault {
                     fault: "cut".into(),
                 },
             }),

@@ -3,9 +3,9 @@
 
 use super::export::ExportKind;
 use super::{App, ChannelStatus, Modal, NoticeLevel, Update, quit};
-use crate::connection;
-use crate::protocol::channel::{validate_channel_name, validate_client_event_name};
 use crate::ui::keymap::{Action, Mode};
+use chanwatch_core::connection;
+use chanwatch_core::protocol::channel::{validate_channel_name, validate_client_event_name};
 use crossterm::event::{Event, KeyEvent};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;

@@ -2,8 +2,8 @@
 //! was asked and what came back, and a hint that names the usual cause of a failure.
 
 use super::Model;
-use crate::protocol::channel::ChannelKind;
-use crate::record::AuthFailureKind;
+use chanwatch_core::protocol::channel::ChannelKind;
+use chanwatch_core::record::AuthFailureKind;
 use serde_json::Value;
 use std::time::SystemTime;
 

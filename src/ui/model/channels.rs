@@ -3,10 +3,10 @@
 //! subscription count and a cache miss.
 
 use super::{ApiUsers, Model, News};
-use crate::protocol::RawJson;
-use crate::protocol::channel::{ChannelKind, is_cache};
-use crate::record::Member;
 use crate::ui::presence::Roster;
+use chanwatch_core::protocol::RawJson;
+use chanwatch_core::protocol::channel::{ChannelKind, is_cache};
+use chanwatch_core::record::Member;
 use serde_json::Value;
 use std::time::Instant;
 

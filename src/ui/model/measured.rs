@@ -1,9 +1,9 @@
 //! What the measures and occupancy screens draw, fed by records: the measures model (every
 //! record passes it) and the occupancy table (`occupancy` records and the poll's errors).
+use crate::session_record::SessionRecord;
 
 use crate::measures::Measures;
 use crate::occupancy::{SortBy, Table};
-use crate::record::Record;
 use std::time::Instant;
 
 /// Set to a non-empty value, the measures model is not fed: for measuring what it costs
@@ -47,17 +47,17 @@ impl Measured {
     }
 
     /// Every record passes here first: O(1) for events.
-    pub fn on_record(&mut self, now: Instant, record: &Record) {
+    pub fn on_record(&mut self, now: Instant, record: &SessionRecord) {
         if !self.enabled {
             return;
         }
         self.model.on_record(now, record);
         match record {
-            Record::Occupancy { channels } => {
+            SessionRecord::Occupancy { channels } => {
                 self.occupancy.apply(channels);
                 self.occupancy_error = None;
             }
-            Record::CommandError { cmd, message, .. } if cmd == "occupancy" => {
+            SessionRecord::CommandError { cmd, message, .. } if cmd == "occupancy" => {
                 self.occupancy_error = Some(message.clone());
             }
             _ => {}

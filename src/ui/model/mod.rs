@@ -15,6 +15,7 @@ pub mod timeline;
 #[cfg(test)]
 mod tests;
 
+use crate::session_record::SessionRecord;
 pub use api::{ApiUsers, LIST_WAIT};
 pub use auth::{AuthExchange, auth_hint};
 pub use channels::{Channel, ChannelStatus, subscription_count};
@@ -23,7 +24,8 @@ pub use status::Status;
 pub use timeline::{TIMELINE_CAPACITY, Timeline, TimelineEntry, TimelineKind};
 
 use super::log::EventLog;
-use crate::record::{Record, Stamped};
+use crate::session_record::Stamped;
+use chanwatch_core::record::Record;
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::time::{Instant, SystemTime};
@@ -140,59 +142,65 @@ impl Model {
         self.measured.on_record(now, &stamped.record);
         let ts = stamped.ts;
         match stamped.record {
-            Record::State {
+            SessionRecord::Client(Record::State {
                 current,
                 previous,
                 socket_id,
                 cause,
-            } => self.on_state(ts, previous, current, socket_id, cause, now),
-            Record::Event {
+            }) => self.on_state(ts, previous, current, socket_id, cause, now),
+            SessionRecord::Client(Record::Event {
                 channel,
                 event,
                 data,
                 user_id,
                 decrypted,
-            } => {
+            }) => {
                 self.count_event(channel.as_deref(), &event, &data);
                 self.log.push(ts, channel, event, user_id, data, decrypted);
                 return Some(News::Event);
             }
-            Record::Subscribed { channel } => self.on_subscribed(&channel),
-            Record::SubscriptionError {
+            SessionRecord::Client(Record::Subscribed { channel }) => self.on_subscribed(&channel),
+            SessionRecord::Client(Record::SubscriptionError {
                 channel,
                 status,
                 message,
-            } => return Some(self.on_subscription_error(channel, status, message)),
-            Record::Unsubscribed { channel } => return self.on_unsubscribed(&channel),
-            Record::Members {
+            }) => return Some(self.on_subscription_error(channel, status, message)),
+            SessionRecord::Client(Record::Unsubscribed { channel }) => {
+                return self.on_unsubscribed(&channel);
+            }
+            SessionRecord::Client(Record::Members {
                 channel,
                 me,
                 count,
                 members,
-            } => self.on_members(&channel, me.as_ref(), &members, count),
-            Record::MemberAdded { channel, id, info } => {
+            }) => self.on_members(&channel, me.as_ref(), &members, count),
+            SessionRecord::Client(Record::MemberAdded { channel, id, info }) => {
                 self.on_member_added(&channel, &id, info, now)
             }
-            Record::MemberRemoved { channel, id } => self.on_member_removed(&channel, &id, now),
+            SessionRecord::Client(Record::MemberRemoved { channel, id }) => {
+                self.on_member_removed(&channel, &id, now)
+            }
             record => return self.apply_other(ts, record, now),
         }
         None
     }
 
     /// The records about the session rather than one channel's subscription.
-    fn apply_other(&mut self, ts: SystemTime, record: Record, now: Instant) -> Option<News> {
+    fn apply_other(&mut self, ts: SystemTime, record: SessionRecord, now: Instant) -> Option<News> {
         match record {
-            Record::Channels { prefix, channels } => {
+            SessionRecord::Channels { prefix, channels } => {
                 self.on_channels_answer(ts, prefix, channels, now)
             }
-            Record::Users { channel, users } => self.on_users_answer(ts, channel, users, now),
-            Record::CommandError {
+            SessionRecord::Users { channel, users } => {
+                self.on_users_answer(ts, channel, users, now)
+            }
+            SessionRecord::CommandError {
                 cmd,
                 channel,
                 status,
                 message,
             } => Some(self.on_command_error(ts, &cmd, channel.as_deref(), status, message)),
-            Record::Auth {
+            SessionRecord::Client(Record::Auth {
                 channel,
                 socket_id,
                 request,
@@ -201,7 +209,7 @@ impl Model {
                 response,
                 duration_ms,
                 failure,
-            } => {
+            }) => {
                 // The subscription_error that follows a failed exchange carries the message;
                 // this keeps the exchange for the inspector.
                 let exchange = AuthExchange {

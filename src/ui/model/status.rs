@@ -1,8 +1,9 @@
 //! The connection as the status bar shows it: state and since when, socket id, reconnects,
 //! the last round trip, the retry countdown and the signed-in user.
+use crate::session_record::SessionRecord;
 
 use super::{Model, News, TimelineKind};
-use crate::record::{Record, State};
+use chanwatch_core::record::{Record, State};
 use std::time::{Duration, Instant, SystemTime};
 
 #[derive(Debug, Clone)]
@@ -108,38 +109,40 @@ impl Model {
     pub(super) fn apply_connection(
         &mut self,
         ts: SystemTime,
-        record: Record,
+        record: SessionRecord,
         now: Instant,
     ) -> Option<News> {
         let note = |text: String| TimelineKind::Note(text);
         let kind = match record {
-            Record::ConnectingIn { delay_ms, .. } => {
+            SessionRecord::Client(Record::ConnectingIn { delay_ms, .. }) => {
                 let d = Duration::from_millis(delay_ms);
                 self.status.retry_at = Some(now + d);
                 TimelineKind::ConnectingIn(d)
             }
-            Record::Error { code, message } => TimelineKind::Error { code, message },
-            Record::PingSent { after_ms } => {
+            SessionRecord::Client(Record::Error { code, message }) => {
+                TimelineKind::Error { code, message }
+            }
+            SessionRecord::Client(Record::PingSent { after_ms }) => {
                 TimelineKind::PingSent(Duration::from_millis(after_ms))
             }
-            Record::Pong { rtt_ms } => {
+            SessionRecord::Client(Record::Pong { rtt_ms }) => {
                 let rtt = Duration::from_millis(rtt_ms);
                 self.status.last_rtt = Some(rtt);
                 TimelineKind::Pong(rtt)
             }
-            Record::Fault { fault } => TimelineKind::Fault(fault),
-            Record::SignedIn { user_id, .. } => {
+            SessionRecord::Fault { fault } => TimelineKind::Fault(fault),
+            SessionRecord::Client(Record::SignedIn { user_id, .. }) => {
                 let kind = note(format!("signed in as {user_id}"));
                 self.status.user_id = Some(user_id);
                 kind
             }
-            Record::SigninError { status, message } => {
+            SessionRecord::Client(Record::SigninError { status, message }) => {
                 return Some(self.signin_failed(ts, status, message));
             }
-            Record::Watchlist { event, user_ids } => {
+            SessionRecord::Client(Record::Watchlist { event, user_ids }) => {
                 note(format!("watchlist {event}: {}", user_ids.join(", ")))
             }
-            Record::Published {
+            SessionRecord::Published {
                 channel,
                 event,
                 excluded_socket_id,

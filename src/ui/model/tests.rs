@@ -1,7 +1,8 @@
 //! Records applied to the model alone: no keys, no screen.
+use crate::session_record::SessionRecord;
 
 use super::*;
-use crate::record::{AuthFailureKind, Member, State};
+use chanwatch_core::record::{AuthFailureKind, Member, State};
 use serde_json::json;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ impl Fx {
         }
     }
 
-    fn at(&mut self, ms: u64, record: Record) -> Option<News> {
+    fn at(&mut self, ms: u64, record: SessionRecord) -> Option<News> {
         let ms = Duration::from_millis(ms);
         let stamped = Stamped {
             ts: self.wall0 + ms,
@@ -39,25 +40,25 @@ impl Fx {
         let socket_id = (current == State::Connected).then(|| "1.2".to_string());
         self.at(
             ms,
-            Record::State {
+            SessionRecord::Client(Record::State {
                 previous,
                 current,
                 socket_id,
                 cause: None,
-            },
+            }),
         )
     }
 
     fn event(&mut self, ms: u64, channel: &str, event: &str, data: Value) -> Option<News> {
         self.at(
             ms,
-            Record::Event {
+            SessionRecord::Client(Record::Event {
                 channel: Some(channel.into()),
                 event: event.into(),
                 data: data.into(),
                 user_id: None,
                 decrypted: false,
-            },
+            }),
         )
     }
 
@@ -97,10 +98,10 @@ fn a_retry_countdown_ends_on_connect_and_on_the_tick_after_it_is_due() {
     let mut fx = Fx::new();
     fx.at(
         0,
-        Record::ConnectingIn {
+        SessionRecord::Client(Record::ConnectingIn {
             delay_ms: 1_000,
             reason: None,
-        },
+        }),
     );
     assert_eq!(
         fx.model.status().retry_at,
@@ -122,9 +123,9 @@ fn losing_the_connection_sets_subscribed_channels_pending_and_forgets_their_fact
     fx.state(0, State::Connecting, State::Connected);
     fx.at(
         1,
-        Record::Subscribed {
+        SessionRecord::Client(Record::Subscribed {
             channel: "presence-a".into(),
-        },
+        }),
     );
     let me = Member {
         id: "1".into(),
@@ -132,12 +133,12 @@ fn losing_the_connection_sets_subscribed_channels_pending_and_forgets_their_fact
     };
     fx.at(
         2,
-        Record::Members {
+        SessionRecord::Client(Record::Members {
             channel: "presence-a".into(),
             me: Some(me.clone()),
             count: 1,
             members: vec![me],
-        },
+        }),
     );
     fx.event(
         3,
@@ -159,9 +160,9 @@ fn events_are_logged_counted_and_reported_as_news() {
     let mut fx = Fx::new();
     fx.at(
         0,
-        Record::Subscribed {
+        SessionRecord::Client(Record::Subscribed {
             channel: "cache-a".into(),
-        },
+        }),
     );
     assert_eq!(
         fx.event(1, "cache-a", "pusher:cache_miss", json!({})),
@@ -181,7 +182,7 @@ fn a_failed_subscription_says_whether_its_authorization_failed() {
     let mut fx = Fx::new();
     fx.at(
         0,
-        Record::Auth {
+        SessionRecord::Client(Record::Auth {
             channel: "private-a".into(),
             socket_id: "1.2".into(),
             request: json!({}),
@@ -190,7 +191,7 @@ fn a_failed_subscription_says_whether_its_authorization_failed() {
             response: json!({"error": "no"}),
             duration_ms: 5,
             failure: Some(AuthFailureKind::HttpStatus(403)),
-        },
+        }),
     );
     assert_eq!(
         fx.model.auth_exchange("private-a").unwrap().summary(),
@@ -198,11 +199,11 @@ fn a_failed_subscription_says_whether_its_authorization_failed() {
     );
     let news = fx.at(
         1,
-        Record::SubscriptionError {
+        SessionRecord::Client(Record::SubscriptionError {
             channel: "private-a".into(),
             status: Some(403),
             message: "refused".into(),
-        },
+        }),
     );
     assert_eq!(
         news,
@@ -226,9 +227,9 @@ fn the_user_unsubscribes_and_the_server_confirms() {
     for name in ["a", "b"] {
         fx.at(
             0,
-            Record::Subscribed {
+            SessionRecord::Client(Record::Subscribed {
                 channel: name.into(),
-            },
+            }),
         );
     }
     assert_eq!(fx.model.unsubscribing(1), Some(("b".into(), false)));
@@ -236,24 +237,24 @@ fn the_user_unsubscribes_and_the_server_confirms() {
     // A late `subscribed` does not undo the leaving.
     fx.at(
         1,
-        Record::Subscribed {
+        SessionRecord::Client(Record::Subscribed {
             channel: "b".into(),
-        },
+        }),
     );
     assert_eq!(fx.channel("b").status, ChannelStatus::Leaving);
     let news = fx.at(
         2,
-        Record::Unsubscribed {
+        SessionRecord::Client(Record::Unsubscribed {
             channel: "b".into(),
-        },
+        }),
     );
     assert_eq!(news, Some(News::ChannelRemoved(1)));
     assert_eq!(
         fx.at(
             3,
-            Record::Unsubscribed {
+            SessionRecord::Client(Record::Unsubscribed {
                 channel: "b".into()
-            }
+            })
         ),
         None
     );
@@ -264,7 +265,7 @@ fn the_user_unsubscribes_and_the_server_confirms() {
 fn list_answers_are_news_only_when_awaited_and_in_time() {
     let mut fx = Fx::new();
     let answer = json!({"a": {}, "b": {}});
-    let channels = |prefix: Option<&str>| Record::Channels {
+    let channels = |prefix: Option<&str>| SessionRecord::Channels {
         prefix: prefix.map(str::to_string),
         channels: answer.clone(),
     };
@@ -290,20 +291,20 @@ fn users_answers_are_kept_on_the_channel_and_compared_with_the_roster() {
     let mut fx = Fx::new();
     fx.at(
         0,
-        Record::Subscribed {
+        SessionRecord::Client(Record::Subscribed {
             channel: "presence-a".into(),
-        },
+        }),
     );
     fx.at(
         0,
-        Record::MemberAdded {
+        SessionRecord::Client(Record::MemberAdded {
             channel: "presence-a".into(),
             id: "1".into(),
             info: json!({}),
-        },
+        }),
     );
     fx.model.await_users("presence-a", fx.t0);
-    let users = |ids: &[&str]| Record::Users {
+    let users = |ids: &[&str]| SessionRecord::Users {
         channel: "presence-a".into(),
         users: ids.iter().map(|s| s.to_string()).collect(),
     };
@@ -333,7 +334,7 @@ fn a_failed_side_command_stops_the_wait_and_is_an_error() {
     fx.model.await_channel_list(None, fx.t0);
     let news = fx.at(
         0,
-        Record::CommandError {
+        SessionRecord::CommandError {
             cmd: "list_channels".into(),
             channel: None,
             status: Some(500),
@@ -348,7 +349,7 @@ fn a_failed_side_command_stops_the_wait_and_is_an_error() {
             message: "boom".into()
         })
     );
-    let answer = Record::Channels {
+    let answer = SessionRecord::Channels {
         prefix: None,
         channels: json!({}),
     };
@@ -361,20 +362,20 @@ fn sign_in_belongs_to_one_connection() {
     fx.state(0, State::Connecting, State::Connected);
     fx.at(
         1,
-        Record::SignedIn {
+        SessionRecord::Client(Record::SignedIn {
             user_id: "u1".into(),
             user_data: json!({}),
-        },
+        }),
     );
     assert_eq!(fx.model.status().user_id.as_deref(), Some("u1"));
     fx.state(2, State::Connected, State::Unavailable);
     assert_eq!(fx.model.status().user_id, None);
     let news = fx.at(
         3,
-        Record::SigninError {
+        SessionRecord::Client(Record::SigninError {
             status: None,
             message: "nope".into(),
-        },
+        }),
     );
     assert_eq!(news, Some(News::Error("sign-in failed: nope".into())));
 }
@@ -385,7 +386,7 @@ fn the_timeline_is_bounded_and_counts_what_it_forgot() {
     for i in 0..TIMELINE_CAPACITY as u64 + 5 {
         fx.at(
             i,
-            Record::Fault {
+            SessionRecord::Fault {
                 fault: format!("f{i}"),
             },
         );

@@ -1,6 +1,6 @@
 //! The timeline: what happened to the connection, and what the user did, in order.
 
-use crate::record::State;
+use chanwatch_core::record::State;
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 

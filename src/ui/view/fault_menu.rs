@@ -2,9 +2,9 @@
 //! does; the close codes say what they mean to a client.
 
 use super::centered;
-use crate::protocol::codes::describe;
 use crate::ui::app::App;
 use crate::ui::keymap::{Action, FaultPick, Mode};
+use chanwatch_core::protocol::codes::describe;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -143,7 +143,7 @@ fn shown(tok: &str) -> String {
 }
 
 /// The tokens of JSON text, as slices of it, whitespace dropped. The text is valid JSON
-/// (a [`crate::protocol::RawJson`]), so a token is a string (quotes and escapes kept), a
+/// (a [`chanwatch_core::protocol::RawJson`]), so a token is a string (quotes and escapes kept), a
 /// punctuation byte, or a run of number or literal characters.
 struct Tokens<'a> {
     json: &'a str,

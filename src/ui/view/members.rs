@@ -6,11 +6,11 @@
 use super::channels::{kind_label, status_style, status_text};
 use super::layout::Pane;
 use super::{pane_block, title};
-use crate::protocol::ChannelKind;
 use crate::ui::app::{ApiUsers, App, Channel, ChannelStatus};
 use crate::ui::format::{clock, one_line};
 use crate::ui::keymap::Action;
 use crate::ui::theme::Theme;
+use chanwatch_core::protocol::ChannelKind;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -71,7 +71,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 format!(
                     "+{} more (the first {} are listed)",
                     r.more,
-                    crate::connection::MAX_MEMBERS
+                    chanwatch_core::connection::MAX_MEMBERS
                 ),
                 t.dim(),
             )));

@@ -3,10 +3,10 @@
 
 use super::layout::Pane;
 use super::{pane_block, title};
-use crate::protocol::codes::describe;
 use crate::ui::app::{App, TimelineEntry, TimelineKind, explain_cause};
 use crate::ui::format::{clock, clock_ms, duration};
 use crate::ui::theme::Theme;
+use chanwatch_core::protocol::codes::describe;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

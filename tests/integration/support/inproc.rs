@@ -5,12 +5,12 @@
 //! Shared by tests/soak.rs and the benches (included with `#[path]`), hence `dead_code`.
 #![allow(dead_code)]
 
-use chanwatch::auth::{Authorizer, LocalSigner};
-use chanwatch::client::{self, Authorizers, ClientConfig, ClientHandle};
-use chanwatch::connection::{Command, Endpoint, MachineConfig};
 use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer};
 use chanwatch::faults::{FaultHandle, FaultProxy};
-use chanwatch::record::{Record, Stamped, State};
+use chanwatch_core::auth::{Authorizer, LocalSigner};
+use chanwatch_core::client::{self, Authorizers, ClientConfig, ClientHandle};
+use chanwatch_core::connection::{Command, Endpoint, MachineConfig};
+use chanwatch_core::record::{Record, Stamped, State};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -81,6 +81,7 @@ impl Rig {
             auto_connect: true,
             connect_via: Some(self.proxy.addr()),
             dial: Default::default(),
+            panic_once_connected: false,
         }
     }
 

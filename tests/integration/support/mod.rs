@@ -14,11 +14,11 @@ pub mod tls_server;
 #[allow(dead_code)] // not every method is used
 pub mod tmux;
 
-use chanwatch::client::{self, AuthProvider, ClientConfig, ClientHandle};
-use chanwatch::connection::{
+use chanwatch_core::client::{self, AuthProvider, ClientConfig, ClientHandle};
+use chanwatch_core::connection::{
     AuthFailure, AuthFailureKind, AuthGrant, AuthRequest, Command, Endpoint, MachineConfig,
 };
-use chanwatch::record::{Record, State};
+use chanwatch_core::record::{Record, State};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::future::Future;
@@ -398,6 +398,7 @@ pub fn fast_config(port: u16) -> ClientConfig {
         auto_connect: true,
         connect_via: None,
         dial: Default::default(),
+        panic_once_connected: false,
     }
 }
 
@@ -450,7 +451,7 @@ impl AuthProvider for Refuse {
 /// A running client and everything it has reported so far.
 pub struct Watch {
     pub commands: tokio::sync::mpsc::Sender<Command>,
-    records: chanwatch::client::Records,
+    records: chanwatch_core::client::Records,
     task: JoinHandle<()>,
     /// Every record received, in order.
     pub seen: Vec<Record>,

@@ -6,7 +6,7 @@
 
 use super::sockudo::{self, Sockudo};
 use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer};
-use chanwatch::http_api::HttpApi;
+use chanwatch_core::http_api::HttpApi;
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -8,7 +8,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the support code
 
-use chanwatch::http_api::HttpApi;
+use chanwatch_core::http_api::HttpApi;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};

@@ -8,7 +8,7 @@
 //! next_deadline ───┘
 //! ```
 
-pub mod records;
+pub mod batch;
 mod socket;
 mod task;
 pub mod ws;
@@ -22,7 +22,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-pub use records::{RecordSender, Records};
+pub use batch::{RecordSender, Records};
 pub use socket::describe_open_error;
 
 /// Where sockets and auth calls send the machine's inputs: in batches, a socket's being
@@ -76,6 +76,9 @@ pub struct ClientConfig {
     pub connect_via: Option<std::net::SocketAddr>,
     /// The upgrade's origin and extra headers, and the CAs trusted for `wss`.
     pub dial: ws::handshake::Dial,
+    /// Panic once connected: a test hook, so that a program's panic reporting can be tested
+    /// on the real client task. Never set it otherwise.
+    pub panic_once_connected: bool,
 }
 
 /// The watcher's side of a running client.
@@ -90,7 +93,7 @@ pub struct ClientHandle {
 /// Start the client task on the current tokio runtime.
 pub fn spawn(config: ClientConfig, auth: Arc<dyn AuthProvider>) -> ClientHandle {
     let (commands, command_rx) = mpsc::channel(COMMANDS_CAPACITY);
-    let (record_tx, records) = records::channel(RECORDS_CAPACITY);
+    let (record_tx, records) = batch::channel(RECORDS_CAPACITY);
     let task = tokio::spawn(task::run(config, auth, command_rx, record_tx));
     ClientHandle {
         commands,

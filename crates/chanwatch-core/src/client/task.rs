@@ -1,6 +1,6 @@
 //! The client task's loop: feed the machine, perform what it asks.
 
-use super::records::{BATCH_RECORDS, RecordSender, WatcherGone};
+use super::batch::{BATCH_RECORDS, RecordSender, WatcherGone};
 use super::socket::Socket;
 use super::ws::handshake::Dial;
 use super::{AuthProvider, ClientConfig, InputSender};
@@ -30,6 +30,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 struct Driver {
     machine: Machine,
     connect_via: Option<std::net::SocketAddr>,
+    panic_once_connected: bool,
     dial: Arc<Dial>,
     auth: Arc<dyn AuthProvider>,
     records: RecordSender,
@@ -62,6 +63,7 @@ pub(super) async fn run(
     let mut driver = Driver {
         machine: Machine::new(config.machine),
         connect_via: config.connect_via,
+        panic_once_connected: config.panic_once_connected,
         dial: Arc::new(config.dial),
         auth,
         records,
@@ -156,7 +158,7 @@ fn auth_record(
             serde_json::json!({
                 "auth": grant.auth,
                 "channel_data": grant.channel_data,
-                "shared_secret": grant.shared_secret.as_deref().map(crate::config::mask::mask),
+                "shared_secret": grant.shared_secret.as_deref().map(crate::mask::mask),
             }),
             None,
         ),
@@ -263,9 +265,9 @@ impl Driver {
                         current: State::Connected,
                         ..
                     }
-                ) && crate::panic_report::debug_panic_requested()
+                ) && self.panic_once_connected
                 {
-                    panic!("{} asked for a panic", crate::panic_report::DEBUG_PANIC_VAR);
+                    panic!("the client was configured to panic once connected");
                 }
                 self.pending.push(Stamped { ts: wall, record });
                 if self.pending.len() >= BATCH_RECORDS {

@@ -29,7 +29,7 @@ pub type Stream = MaybeTlsStream<TcpStream>;
 #[derive(Clone)]
 pub struct Dial {
     pub origin: Option<String>,
-    /// Checked when configured ([`crate::config::check_ws_header`]); sent in this order.
+    /// Checked when configured (by whoever configures them: chanwatch refuses the upgrade's own headers); sent in this order.
     pub headers: Vec<(String, String)>,
     pub tls: Arc<rustls::ClientConfig>,
 }

@@ -15,8 +15,9 @@ use std::str::FromStr;
 use std::time::Duration;
 use url::Url;
 
-// The default lives with the other configuration defaults; the endpoint applies it.
-pub use crate::config::DEFAULT_AUTH_TIMEOUT;
+/// How long an authorization may take unless configured otherwise. pusher-js has no timeout
+/// at all; a hung endpoint would leave a subscription pending forever.
+pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bodies larger than this are refused: an auth answer is a few hundred bytes.
 const MAX_BODY: usize = 1 << 20;
@@ -201,10 +202,10 @@ impl EndpointAuthorizer {
     }
 
     /// What [`authorize`](Self::authorize) sends, for the auth inspector: method, URL (without
-    /// credentials), form fields and headers, their values masked as [`crate::config::mask`]
+    /// credentials), form fields and headers, their values masked as [`crate::mask`]
     /// says.
     pub fn describe(&self, req: &AuthRequest) -> serde_json::Value {
-        use crate::config::mask::{shown_header, shown_param};
+        use crate::mask::{shown_header, shown_param};
         let fields = self.fields(&req.socket_id, Some(&req.channel));
         let form: serde_json::Map<String, serde_json::Value> = fields
             .iter()
@@ -317,11 +318,11 @@ fn encode(fields: &[(String, String)]) -> String {
     form.finish()
 }
 
-/// Names are shown (they help when debugging), values only as [`crate::config::mask`]
+/// Names are shown (they help when debugging), values only as [`crate::mask`]
 /// allows: they are often tokens.
 impl fmt::Debug for EndpointAuthorizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::config::{Headers, Params};
+        use crate::pairs::{Headers, Params};
         let params: Params = self.params.iter().cloned().collect();
         let headers: Headers = self.headers.iter().cloned().collect();
         f.debug_struct("EndpointAuthorizer")
@@ -580,10 +581,7 @@ mod tests {
         assert_eq!(described["headers"]["accept"], "application/json");
         assert_eq!(described["form"]["socket_id"], "1.2");
         assert_eq!(described["form"]["channel_name"], "private-a");
-        assert_eq!(described["form"]["token"], crate::config::mask::MASK);
-        assert_eq!(
-            described["headers"]["X-Team-Token"],
-            crate::config::mask::MASK
-        );
+        assert_eq!(described["form"]["token"], crate::mask::MASK);
+        assert_eq!(described["headers"]["X-Team-Token"], crate::mask::MASK);
     }
 }

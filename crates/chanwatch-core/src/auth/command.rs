@@ -43,7 +43,7 @@ impl CommandAuthorizer {
         }
         Ok(CommandAuthorizer {
             line: line.to_string(),
-            shown: format!("`{}`", crate::config::mask::shown_command_line(line)),
+            shown: format!("`{}`", crate::mask::shown_command_line(line)),
             timeout,
         })
     }

@@ -1,12 +1,12 @@
-//! What the client task and the session tell whoever watches them (headless writer,
-//! dashboard): [`Record`]s flow out (commands flow in, see `session::Command`). The serde
-//! shapes here ARE the headless NDJSON format documented in the README, so change them only
-//! compatibly.
+//! What the client task tells whoever watches it: [`Record`]s flow out, stamped with the
+//! wall clock (commands flow in, see [`crate::connection::Command`]). The serde shapes here
+//! are part of chanwatch's headless NDJSON format, so change them only compatibly; a watcher
+//! that adds records of its own (chanwatch's session does) writes them through the same
+//! [`LineWriter`] by implementing [`LineRecord`].
 
 use crate::protocol::RawJson;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 /// Connection states, named as pusher-js names them.
@@ -126,29 +126,6 @@ pub enum Record {
         event: String,
         user_ids: Vec<String>,
     },
-    /// A fault was injected (fault proxy or demo server); `fault` is its label, e.g. "cut".
-    Fault {
-        fault: String,
-    },
-    /// An event was published through the HTTP API.
-    Published {
-        channel: String,
-        event: String,
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        excluded_socket_id: Option<String>,
-    },
-    /// Occupied channels from the HTTP API (`GET /channels`), as the API returned them:
-    /// `{"<name>": {...attributes}}`.
-    Channels {
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        prefix: Option<String>,
-        channels: Value,
-    },
-    /// Presence users of a channel from the HTTP API (`GET /channels/<name>/users`).
-    Users {
-        channel: String,
-        users: Vec<String>,
-    },
     /// One authorization exchange, for the auth inspector: what was asked (`request`: the
     /// method, URL, form and headers with secret-looking values masked, or the local string
     /// to sign) and what came back (`response`: the grant with `shared_secret` masked, or
@@ -166,16 +143,6 @@ pub enum Record {
         #[serde(skip)]
         failure: Option<AuthFailureKind>,
     },
-    /// A command served beside the connection failed: `cmd` is `publish`, `list_channels`,
-    /// `list_users` or `fault`; `channel` is the one it was about; `status` the HTTP status
-    /// when the HTTP API answered one.
-    CommandError {
-        cmd: String,
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        channel: Option<String>,
-        status: Option<u16>,
-        message: String,
-    },
     /// We sent `pusher:ping` because the connection was quiet for `after_ms`.
     PingSent {
         after_ms: u64,
@@ -183,28 +150,6 @@ pub enum Record {
     /// The first frame after our ping arrived; `rtt_ms` is the round trip.
     Pong {
         rtt_ms: u64,
-    },
-    /// Live measures every `--stats-interval`: rates, round trips, probe percentiles, uptime
-    /// and outages (see [`Stats`]). Boxed: records are moved by value on
-    /// the hot path, and this one is several times the size of the others.
-    Stats(Box<Stats>),
-    /// One latency probe (`--probe`): published through the HTTP API, then received here
-    /// after `latency_ms`, or `lost`; `api_ms` is the HTTP API's own response time.
-    Probe {
-        seq: u64,
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        latency_ms: Option<u64>,
-        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
-        lost: bool,
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        api_ms: Option<u64>,
-        /// Why the publish failed, when it did.
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        error: Option<String>,
-    },
-    /// The app's occupied channels with their counts, from one poll of the HTTP API.
-    Occupancy {
-        channels: Vec<OccupiedChannel>,
     },
 }
 
@@ -241,21 +186,32 @@ pub enum AuthFailureKind {
     Internal,
 }
 
-/// A record with the wall-clock time it was produced.
+/// A record with the wall-clock time it was produced. `R` is the client's [`Record`] or a
+/// watcher's own record type that wraps it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stamped {
+pub struct Stamped<R = Record> {
     pub ts: SystemTime,
-    pub record: Record,
+    pub record: R,
 }
 
-impl Stamped {
-    pub fn now(record: Record) -> Stamped {
+impl<R> Stamped<R> {
+    pub fn now(record: R) -> Stamped<R> {
         Stamped {
             ts: SystemTime::now(),
             record,
         }
     }
 
+    /// The same time, with the record turned into a watcher's own type.
+    pub fn map<T>(self, f: impl FnOnce(R) -> T) -> Stamped<T> {
+        Stamped {
+            ts: self.ts,
+            record: f(self.record),
+        }
+    }
+}
+
+impl<R: LineRecord> Stamped<R> {
     /// One NDJSON line (without the newline): `{"ts":..., "type":..., ...}`.
     pub fn to_json_line(&self) -> String {
         let mut out = Vec::with_capacity(128);
@@ -266,6 +222,18 @@ impl Stamped {
     /// Append the NDJSON line (without the newline) to `out`.
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
         LineWriter::default().write(self, out);
+    }
+}
+
+/// A record type that [`LineWriter`] can write: it serialises as an object with `"type"`,
+/// and says when it holds a client [`Record`], whose `event`s take the fast path.
+pub trait LineRecord: Serialize {
+    fn as_client(&self) -> Option<&Record>;
+}
+
+impl LineRecord for Record {
+    fn as_client(&self) -> Option<&Record> {
+        Some(self)
     }
 }
 
@@ -282,18 +250,18 @@ pub struct LineWriter {
 
 impl LineWriter {
     /// Append the line for `s` (without the newline) to `out`.
-    pub fn write(&mut self, s: &Stamped, out: &mut Vec<u8>) {
+    pub fn write<R: LineRecord>(&mut self, s: &Stamped<R>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"ts\":\"");
         self.write_ts(s.ts, out);
         out.extend_from_slice(b"\",");
-        match &s.record {
-            Record::Event {
+        match s.record.as_client() {
+            Some(Record::Event {
                 channel,
                 event,
                 data,
                 user_id,
                 decrypted,
-            } => {
+            }) => {
                 // Field for field what serde's derive writes (a test holds them together).
                 out.extend_from_slice(b"\"type\":\"event\",\"channel\":");
                 match channel {
@@ -313,13 +281,13 @@ impl LineWriter {
                 }
                 out.push(b'}');
             }
-            other => self.write_fields(other, out),
+            _ => self.write_fields(&s.record, out),
         }
     }
 
     /// The record's fields through serde: it serialises as an object `{...}`, whose `{` is
     /// dropped so that its fields follow `ts`. Every variant has at least `type`.
-    fn write_fields(&mut self, record: &Record, out: &mut Vec<u8>) {
+    fn write_fields<R: Serialize>(&mut self, record: &R, out: &mut Vec<u8>) {
         self.scratch.clear();
         serde_json::to_writer(&mut self.scratch, record).expect("records always serialise");
         out.extend_from_slice(&self.scratch[1..]);
@@ -344,108 +312,6 @@ impl LineWriter {
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(out, s).expect("a str always serialises");
-}
-
-// ----- the shapes inside `stats` and `occupancy` records -----
-
-/// The numbers of a `stats` record (see the README's record table).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Events in the last complete second, all channels.
-    pub events_per_s: u64,
-    /// Bytes of event data in the last complete second.
-    pub bytes_per_s: u64,
-    /// Mean events per second over the last minute.
-    pub events_per_s_1m: f64,
-    /// Channels with events in the last minute (the first 64 channels seen are tracked).
-    pub channels: BTreeMap<String, ChannelRate>,
-    /// Ping round trips (the last 300 pongs), when there were any.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub rtt_ms: Option<Percentiles>,
-    /// The latency probe over its window, when it has run.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub probe: Option<ProbeStats>,
-    pub state: State,
-    /// Share of the time since the first state change spent connected.
-    pub uptime_pct: Option<f64>,
-    /// Time spent in each state, by state name.
-    pub time_in_state_ms: BTreeMap<String, u64>,
-    /// Outages (connected, then not, then connected again) since the start.
-    pub outages: u64,
-    pub mean_reconnect_ms: Option<u64>,
-    /// The latest outages, newest last, with the one going on now.
-    pub recent_outages: Vec<OutageStat>,
-    /// Authorization round trips per channel.
-    pub auth_ms: BTreeMap<String, AuthTimes>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ChannelRate {
-    pub events_per_s: u64,
-    pub bytes_per_s: u64,
-    pub events_per_s_1m: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProbeStats {
-    /// Probes received in the window.
-    pub received: usize,
-    /// Probes lost in the window.
-    pub lost: usize,
-    pub p50_ms: Option<u64>,
-    pub p95_ms: Option<u64>,
-    pub p99_ms: Option<u64>,
-    pub max_ms: Option<u64>,
-    /// The HTTP API's own response time to the probe's publish.
-    pub api_p50_ms: Option<u64>,
-    pub api_max_ms: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutageStat {
-    pub duration_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub cause: Option<String>,
-    /// Still going on.
-    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
-    pub ongoing: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Percentiles {
-    pub p50: u64,
-    pub p95: u64,
-    pub p99: u64,
-    pub max: u64,
-    /// Received samples in the window.
-    pub count: usize,
-}
-
-/// Authorization round trips of one channel.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthTimes {
-    pub count: u64,
-    pub last_ms: u64,
-    pub mean_ms: u64,
-    pub max_ms: u64,
-}
-
-/// One occupied channel as an `occupancy` record carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OccupiedChannel {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub subscription_count: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub user_count: Option<u64>,
-}
-
-impl OccupiedChannel {
-    /// The number the table sorts by and draws: users on presence channels, connections
-    /// elsewhere.
-    pub fn count(&self) -> Option<u64> {
-        self.user_count.or(self.subscription_count)
-    }
 }
 
 #[cfg(test)]

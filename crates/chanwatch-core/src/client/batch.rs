@@ -1,6 +1,7 @@
-//! The records channel from the client task to its watcher. Records travel in batches, so a
-//! busy stream costs one channel operation (and at most one wake-up) per burst instead of
-//! per record; the receiving side still hands them out one at a time.
+//! A bounded channel of records in batches: from the client task to its watcher, and from a
+//! watcher that adds records of its own (a session) to the next. A busy stream costs one
+//! channel operation (and at most one wake-up) per burst instead of per record; the
+//! receiving side still hands them out one at a time.
 
 use crate::record::Stamped;
 use tokio::sync::mpsc;
@@ -11,7 +12,7 @@ pub const BATCH_RECORDS: usize = 128;
 
 /// A bounded records channel holding about `records` records (in batches of up to
 /// [`BATCH_RECORDS`]).
-pub fn channel(records: usize) -> (RecordSender, Records) {
+pub fn channel<T>(records: usize) -> (RecordSender<T>, Records<T>) {
     let (tx, rx) = mpsc::channel((records / BATCH_RECORDS).max(1));
     (
         RecordSender(tx),
@@ -26,17 +27,24 @@ pub fn channel(records: usize) -> (RecordSender, Records) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WatcherGone;
 
-#[derive(Debug, Clone)]
-pub struct RecordSender(mpsc::Sender<Vec<Stamped>>);
+/// The sending end; `T` is what travels, the client's [`Stamped`] records by default.
+#[derive(Debug)]
+pub struct RecordSender<T = Stamped>(mpsc::Sender<Vec<T>>);
 
-impl RecordSender {
+impl<T> Clone for RecordSender<T> {
+    fn clone(&self) -> Self {
+        RecordSender(self.0.clone())
+    }
+}
+
+impl<T> RecordSender<T> {
     /// Send one record, waiting while the channel is full (that wait is the backpressure).
-    pub async fn send(&self, record: Stamped) -> Result<(), WatcherGone> {
+    pub async fn send(&self, record: T) -> Result<(), WatcherGone> {
         self.0.send(vec![record]).await.map_err(|_| WatcherGone)
     }
 
     /// Send records in order as one batch; an empty batch is not sent.
-    pub async fn send_batch(&self, batch: Vec<Stamped>) -> Result<(), WatcherGone> {
+    pub async fn send_batch(&self, batch: Vec<T>) -> Result<(), WatcherGone> {
         if batch.is_empty() {
             return if self.0.is_closed() {
                 Err(WatcherGone)
@@ -50,16 +58,16 @@ impl RecordSender {
 
 /// The watcher's end: records one at a time, in the order they were sent.
 #[derive(Debug)]
-pub struct Records {
-    rx: mpsc::Receiver<Vec<Stamped>>,
+pub struct Records<T = Stamped> {
+    rx: mpsc::Receiver<Vec<T>>,
     /// The rest of the batch being handed out.
-    pending: std::vec::IntoIter<Stamped>,
+    pending: std::vec::IntoIter<T>,
 }
 
-impl Records {
+impl<T> Records<T> {
     /// The next record; `None` once every sender is gone and everything was received.
     /// Cancel-safe, like `mpsc::Receiver::recv`: nothing is lost if it is dropped unfinished.
-    pub async fn recv(&mut self) -> Option<Stamped> {
+    pub async fn recv(&mut self) -> Option<T> {
         if let Some(r) = self.pending.next() {
             return Some(r);
         }
@@ -69,7 +77,7 @@ impl Records {
     }
 
     /// The next record if one is waiting.
-    pub fn try_recv(&mut self) -> Result<Stamped, TryRecvError> {
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         loop {
             if let Some(r) = self.pending.next() {
                 return Ok(r);
@@ -80,8 +88,8 @@ impl Records {
 
     /// Every record waiting now, in order, waiting for at least one; `None` at the end.
     /// Cancel-safe. For forwarding and writing in bulk.
-    pub async fn recv_batch(&mut self) -> Option<Vec<Stamped>> {
-        let rest: Vec<Stamped> = self.pending.by_ref().collect();
+    pub async fn recv_batch(&mut self) -> Option<Vec<T>> {
+        let rest: Vec<T> = self.pending.by_ref().collect();
         if !rest.is_empty() {
             return Some(rest);
         }
@@ -110,7 +118,7 @@ mod tests {
 
     #[tokio::test]
     async fn records_come_out_one_by_one_in_order() {
-        let (tx, mut rx) = channel(1024);
+        let (tx, mut rx) = channel::<Stamped>(1024);
         tx.send_batch(vec![rec(1), rec(2), rec(3)]).await.unwrap();
         tx.send(rec(4)).await.unwrap();
         tx.send_batch(Vec::new()).await.unwrap();
@@ -129,7 +137,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_channel_makes_the_sender_wait_and_a_dropped_receiver_fails_it() {
-        let (tx, mut rx) = channel(1); // one batch
+        let (tx, mut rx) = channel::<Stamped>(1); // one batch
         tx.send(rec(1)).await.unwrap();
         let blocked = tokio::time::timeout(std::time::Duration::from_millis(50), tx.send(rec(2)));
         assert!(blocked.await.is_err(), "the second batch waits for room");

@@ -18,9 +18,9 @@ pub use machine::{ChannelStatus, Machine};
 pub use members::{MAX_MEMBERS, Members};
 pub use transport::{Endpoint, Transports};
 
+use crate::protocol::Text;
 use crate::record::Record;
 use std::time::Duration;
-pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Identifies one socket; events from an older socket are ignored.
 pub type ConnId = u64;
@@ -137,9 +137,9 @@ pub enum Input {
     Opened { conn: ConnId },
     /// Socket `conn` could not be opened (refused, DNS, TLS, HTTP error on upgrade).
     OpenFailed { conn: ConnId, message: String },
-    /// A text frame arrived. The text is tungstenite's own (shared, already checked as
-    /// UTF-8), so a frame reaches the machine without being copied.
-    Text { conn: ConnId, text: Utf8Bytes },
+    /// A text frame arrived: a slice of the read buffer, already checked as UTF-8, so a
+    /// frame reaches the machine without being copied.
+    Text { conn: ConnId, text: Text },
     /// A binary frame arrived (the protocol has none); `len` bytes.
     Binary { conn: ConnId, len: usize },
     /// A WebSocket-level ping or pong arrived: counts as activity.
