@@ -467,8 +467,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l speed -d 'How fast: a factor of the recorded pace (4, 0.5), or max for as fast as possible [default: 1]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l channel -d 'Headless: only records on this channel (repeatable)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l event -d 'Headless: only records with this event name (repeatable)' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l since -d 'Headless: only records from this time on: RFC 3339, or an offset from the start of the recording such as 30s or 2m' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l until -d 'Headless: only records up to this time: RFC 3339, or an offset from the start' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l since -d 'Headless: only records from this time on: RFC 3339, or an offset from the start of the recording such as 30s or 2m (at most 100 years)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l until -d 'Headless: only records up to this time: RFC 3339, or an offset from the start (at most 100 years)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l config -d 'Config file to read instead of the default one (it must exist)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l profile -d 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l url -d 'Everything at once: pusher://KEY:SECRET@HOST:PORT/apps/ID (pushers:// for TLS); the other flags win over its parts' -r
