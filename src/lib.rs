@@ -15,6 +15,7 @@ pub mod faults;
 pub mod headless;
 pub mod http_api;
 pub mod http_client;
+pub mod input_file;
 pub mod manual;
 pub mod measures;
 #[cfg(test)]

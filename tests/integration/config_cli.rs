@@ -542,3 +542,51 @@ async fn bad_keys_and_colours_exit_2_with_file_line_and_key() {
         }
     }
 }
+
+/// Every file read as configuration or a secret is read with a cap: a path like /dev/zero
+/// is a usage error naming the option and the cap, not a read until memory runs out.
+#[tokio::test]
+async fn every_file_option_refuses_an_endless_file_with_its_cap() {
+    let home = Home::new();
+    let base = ["--headless", "--host", "127.0.0.1", "--key", "k"];
+    for (flag, cap) in [
+        ("--config", "4 MiB"),
+        ("--ca-file", "8 MiB"),
+        ("--secret-file", "1 MiB"),
+        ("--encryption-master-key-file", "1 MiB"),
+        ("--auth-header-file", "1 MiB"),
+        ("--user-auth-header-file", "1 MiB"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend([flag, "/dev/zero"]);
+        let out = home.run(&args, &[]).await;
+        assert_eq!(out.code, Some(2), "{flag}: {out:?}");
+        let named = if flag == "--config" {
+            "config file /dev/zero"
+        } else {
+            flag
+        };
+        assert!(
+            out.stderr.contains(named) && out.stderr.contains(&format!("larger than {cap}")),
+            "{flag}: {out:?}"
+        );
+        assert_eq!(
+            out.stderr.matches("larger than").count(),
+            1,
+            "said once: {out:?}"
+        );
+    }
+    // A missing config file too says why once.
+    let out = home
+        .run(
+            &["--headless", "--config", "/nonexistent/chanwatch.toml"],
+            &[],
+        )
+        .await;
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr.matches("os error 2").count(),
+        1,
+        "said once: {out:?}"
+    );
+}
