@@ -361,7 +361,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             [CompletionResult]::new('--show-probe', '--show-probe', [CompletionResultType]::ParameterName, 'Show probe events in the log and the record stream (hidden by default)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given; never overwrites a file. Prints the path')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given (1 to 64 ASCII letters, digits, ''-'', ''_'' or ''.''); never overwrites a file. Prints the path')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or the platform''s config directory), whether or not it exists')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -501,7 +501,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             break
         }
         'chanwatch;config;help' {
-            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given; never overwrites a file. Prints the path')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given (1 to 64 ASCII letters, digits, ''-'', ''_'' or ''.''); never overwrites a file. Prints the path')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or the platform''s config directory), whether or not it exists')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -606,7 +606,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             break
         }
         'chanwatch;help;config' {
-            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given; never overwrites a file. Prints the path')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given (1 to 64 ASCII letters, digits, ''-'', ''_'' or ''.''); never overwrites a file. Prints the path')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or the platform''s config directory), whether or not it exists')
             break
         }

@@ -298,6 +298,29 @@ async fn config_init_writes_a_starter_where_it_is_read_and_never_overwrites() {
 }
 
 #[tokio::test]
+async fn config_init_refuses_a_profile_name_it_could_not_read_back() {
+    let home = Home::new();
+    for name in ["a\"b", "two\nlines", "my profile", "a]b", ""] {
+        let out = home.run(&["config", "init", "--profile", name], &[]).await;
+        assert_eq!(out.code, Some(2), "{name:?}: {out:?}");
+        assert!(out.stderr.contains("--profile"), "{name:?}: {out:?}");
+        assert!(!home.default_config().exists(), "{name:?}: nothing written");
+    }
+    // A name of the documented alphabet is written, read back and selected.
+    let name = "Prod-eu_2.v1";
+    let init = home.run(&["config", "init", "--profile", name], &[]).await;
+    assert_eq!(init.code, Some(0), "{init:?}");
+    let read = home
+        .run(&["--print-config", "--key", "k", "--host", "h"], &[])
+        .await;
+    assert_eq!(read.code, Some(0), "{read:?}");
+    assert!(
+        read.stdout.contains(&format!("profile: {name}")),
+        "{read:?}"
+    );
+}
+
+#[tokio::test]
 async fn print_config_from_flags_alone() {
     let home = Home::new();
     let run = home
