@@ -80,8 +80,8 @@ pub enum Mode {
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ConfigAction {
     /// Write a commented starter config file where chanwatch looks for it (or at --config
-    /// PATH), with its keys in [profiles.NAME] when --profile NAME is given; never
-    /// overwrites a file. Prints the path.
+    /// PATH), with its keys in [profiles.NAME] when --profile NAME is given (1 to 64 ASCII
+    /// letters, digits, '-', '_' or '.'); never overwrites a file. Prints the path.
     Init,
     /// Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or
     /// the platform's config directory), whether or not it exists.

@@ -261,6 +261,15 @@ fn config_command(cli: &Cli, action: &ConfigAction) -> ExitCode {
             ExitCode::SUCCESS
         }
         ConfigAction::Init => {
+            if let Some(Err(e)) = cli
+                .connection
+                .profile
+                .as_deref()
+                .map(starter::check_profile_name)
+            {
+                eprintln!("chanwatch: config init: {e}");
+                return ExitCode::from(setup::SetupError::EXIT_CODE);
+            }
             let text = starter::text(cli.connection.profile.as_deref());
             match starter::write_new(path, &text) {
                 Ok(()) => {

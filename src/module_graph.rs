@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 /// The client crate's layers, lowest first. A module may import modules of lower layers
 /// only (and nothing of the binary crate: Cargo enforces that).
 const CORE_LAYERS: &[&[&str]] = &[
-    // The wire: frames, channel names, close codes, raw JSON; and what is shown of a
-    // configured value.
-    &["protocol", "mask"],
+    // The wire: frames, channel names, close codes, raw JSON; what is shown of a configured
+    // value; files read with a size cap.
+    &["protocol", "mask", "input_file"],
     // What the client reports, the payload cipher, named request values (masked).
     &["record", "crypto", "pairs"],
     // The sans-IO connection machine and the commands it takes.

@@ -24,6 +24,7 @@ use chanwatch_core::auth::{
 use chanwatch_core::client::ws::handshake::Dial;
 use chanwatch_core::client::{AuthProvider, Authorizers, ClientConfig};
 use chanwatch_core::http_api::HttpApi;
+use chanwatch_core::input_file;
 use chanwatch_core::pairs::{Headers, Params};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -252,8 +253,7 @@ fn file_error(flag: &'static str, path: &Path, message: String) -> SetupError {
 /// The file's text without one trailing line break, which editors add and nobody means as
 /// part of a secret.
 fn read_secret_file(flag: &'static str, path: &Path) -> Result<String, SetupError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| file_error(flag, path, format!("cannot read it: {e}")))?;
+    let text = read_small_file(flag, path)?;
     let text = text
         .strip_suffix('\n')
         .map(|t| t.strip_suffix('\r').unwrap_or(t))
@@ -261,9 +261,14 @@ fn read_secret_file(flag: &'static str, path: &Path) -> Result<String, SetupErro
     Ok(text.to_string())
 }
 
+/// A secret or header file, capped at [`input_file::SECRET_CAP`].
+fn read_small_file(flag: &'static str, path: &Path) -> Result<String, SetupError> {
+    input_file::read_text(path, input_file::SECRET_CAP)
+        .map_err(|e| file_error(flag, path, format!("cannot read it: {e}")))
+}
+
 fn read_header_file(flag: &'static str, path: &Path) -> Result<Headers, SetupError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| file_error(flag, path, format!("cannot read it: {e}")))?;
+    let text = read_small_file(flag, path)?;
     config::parse_header_lines(&text).map_err(|message| file_error(flag, path, message))
 }
 

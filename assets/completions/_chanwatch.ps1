@@ -361,7 +361,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             [CompletionResult]::new('--show-probe', '--show-probe', [CompletionResultType]::ParameterName, 'Show probe events in the log and the record stream (hidden by default)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given; never overwrites a file. Prints the path')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given (1 to 64 ASCII letters, digits, ''-'', ''_'' or ''.''); never overwrites a file. Prints the path')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or the platform''s config directory), whether or not it exists')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -501,7 +501,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             break
         }
         'chanwatch;config;help' {
-            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given; never overwrites a file. Prints the path')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given (1 to 64 ASCII letters, digits, ''-'', ''_'' or ''.''); never overwrites a file. Prints the path')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or the platform''s config directory), whether or not it exists')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -519,8 +519,8 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'How fast: a factor of the recorded pace (4, 0.5), or max for as fast as possible [default: 1]')
             [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'Headless: only records on this channel (repeatable)')
             [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Headless: only records with this event name (repeatable)')
-            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Headless: only records from this time on: RFC 3339, or an offset from the start of the recording such as 30s or 2m')
-            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Headless: only records up to this time: RFC 3339, or an offset from the start')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Headless: only records from this time on: RFC 3339, or an offset from the start of the recording such as 30s or 2m (at most 100 years)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Headless: only records up to this time: RFC 3339, or an offset from the start (at most 100 years)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of the default one (it must exist)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Everything at once: pusher://KEY:SECRET@HOST:PORT/apps/ID (pushers:// for TLS); the other flags win over its parts')
@@ -606,7 +606,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             break
         }
         'chanwatch;help;config' {
-            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given; never overwrites a file. Prints the path')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given (1 to 64 ASCII letters, digits, ''-'', ''_'' or ''.''); never overwrites a file. Prints the path')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or the platform''s config directory), whether or not it exists')
             break
         }

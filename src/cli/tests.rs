@@ -434,6 +434,31 @@ fn bad_values_name_the_flag() {
 }
 
 #[test]
+fn ws_headers_that_break_or_smuggle_the_upgrade_name_the_flag() {
+    for header in [
+        "Content-Length: 0",
+        "transfer-encoding: chunked",
+        "Sec-WebSocket-Protocol: x",
+        "host: evil.example",
+        "CONNECTION: close",
+    ] {
+        let text = error_text(&["--ws-header", header]);
+        let name = header.split(':').next().unwrap();
+        assert!(
+            text.contains("--ws-header") && text.contains(&format!("\"{name}\"")),
+            "{header}: {text}"
+        );
+    }
+    assert_eq!(
+        layer_of(&["--ws-header", "X-Tenant: blue"])
+            .ws_headers
+            .unwrap()
+            .to_vec(),
+        [("X-Tenant".to_string(), "blue".to_string())]
+    );
+}
+
+#[test]
 fn flags_and_config_files_reject_with_the_same_words() {
     let text = error_text(&["--host", "wss://x.example"]);
     let expected = crate::config::check_host("wss://x.example").unwrap_err();

@@ -12,11 +12,12 @@ pub enum ConfigError {
         line: Option<usize>,
         message: String,
     },
-    /// The config file could not be read.
-    #[error("cannot read config file {}: {source}", display_path(path))]
+    /// The config file could not be read. The reason is in the message, not a `source`:
+    /// an error chain printed with `{:#}` would say it twice.
+    #[error("cannot read config file {}: {reason}", display_path(path))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        reason: chanwatch_core::input_file::ReadError,
     },
     /// `--profile NAME` (or `default_profile`) names a profile the file does not have.
     #[error("{}", unknown_profile_message(name, path.as_deref(), available))]

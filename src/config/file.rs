@@ -13,6 +13,7 @@
 use super::ConfigError;
 use super::keys::KeysError;
 use super::layer::Layer;
+use chanwatch_core::input_file;
 use serde::Deserialize;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -88,12 +89,12 @@ impl ConfigFile {
             ConfigLocation::Default(p) => (p, false),
             ConfigLocation::Nowhere => return Ok(None),
         };
-        match std::fs::read_to_string(path) {
+        match input_file::read_text(path, input_file::CONFIG_CAP) {
             Ok(text) => ConfigFile::parse(&text, path).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
-            Err(source) => Err(ConfigError::Read {
+            Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) && !required => Ok(None),
+            Err(reason) => Err(ConfigError::Read {
                 path: path.clone(),
-                source,
+                reason,
             }),
         }
     }

@@ -20,11 +20,34 @@ pub enum InitError {
          file with --config PATH"
     )]
     NoLocation,
+    #[error(
+        "--profile {0:?}: a profile name for config init is 1 to {MAX_PROFILE_NAME} ASCII \
+         letters, digits, '-', '_' or '.'"
+    )]
+    BadProfileName(String),
     #[error("cannot write {}: {source}", super::display_path(.path))]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// The longest profile name `config init` writes.
+pub const MAX_PROFILE_NAME: usize = 64;
+
+/// The profile names `config init` writes: ASCII letters, digits, `-`, `_` and `.`, which
+/// every TOML writer and reader, and every shell, handle alike. A file written by hand may
+/// use other names; they are selected with --profile as they are.
+pub fn check_profile_name(name: &str) -> Result<(), InitError> {
+    let ok = (1..=MAX_PROFILE_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(InitError::BadProfileName(name.to_string()))
+    }
 }
 
 /// The connection keys, commented out: uncommenting one line is all a first setup needs.
@@ -55,7 +78,8 @@ const KEYS: &str = r#"# The app key (public: it is in every connection URL).
 "#;
 
 /// The starter file: a header that says where the full reference is, then the keys, at the
-/// top level or (with `profile`) in `[profiles.NAME]` chosen by `default_profile`.
+/// top level or (with `profile`, checked with [`check_profile_name`] first) in
+/// `[profiles.NAME]` chosen by `default_profile`.
 pub fn text(profile: Option<&str>) -> String {
     let mut out = String::from(
         "# chanwatch configuration, written by `chanwatch config init`.\n\
@@ -135,16 +159,92 @@ mod tests {
         assert!(file.profiles.is_empty());
     }
 
+    /// The written file parses and chooses exactly that profile, with its own table.
+    fn round_trips(name: &str) {
+        check_profile_name(name).unwrap_or_else(|e| panic!("{name:?}: {e}"));
+        let t = text(Some(name));
+        let file = ConfigFile::parse(&t, Path::new("config.toml"))
+            .unwrap_or_else(|e| panic!("{name:?}: {e}\n{t}"));
+        assert_eq!(file.default_profile.as_deref(), Some(name), "{t}");
+        assert_eq!(file.profile_names(), [name], "{t}");
+    }
+
     #[test]
     fn a_profile_becomes_the_default() {
-        for name in ["local", "my profile"] {
-            let t = text(Some(name));
-            let file = ConfigFile::parse(&t, Path::new("config.toml"))
-                .unwrap_or_else(|e| panic!("{name}: {e}\n{t}"));
-            assert_eq!(file.default_profile.as_deref(), Some(name));
-            assert_eq!(file.profile_names(), [name]);
-        }
+        round_trips("local");
         assert!(text(Some("local")).contains("# [profiles.local.auth]"));
+    }
+
+    #[test]
+    fn every_accepted_profile_name_round_trips() {
+        const ALPHABET: &[u8] =
+            b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.";
+        let mut names: Vec<String> = [
+            ".",
+            "..",
+            "-",
+            "_",
+            "a.b",
+            "a..b",
+            ".a",
+            "a.",
+            "1",
+            "0.5",
+            "true",
+            "inf",
+            "nan",
+            "-1",
+            "2026-01-01",
+            "profiles",
+            "auth",
+            "default_profile",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        names.push("x".repeat(MAX_PROFILE_NAME));
+        names.extend(ALPHABET.iter().map(|&b| (b as char).to_string()));
+        // And a few thousand drawn from the alphabet (a fixed seed: the same every run).
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..3000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let len = 1 + (rng % 12) as usize;
+            let name = (0..len)
+                .map(|i| ALPHABET[((rng >> (i * 5)) % ALPHABET.len() as u64) as usize] as char)
+                .collect();
+            names.push(name);
+        }
+        for name in &names {
+            round_trips(name);
+        }
+    }
+
+    #[test]
+    fn other_profile_names_are_refused() {
+        for name in [
+            "",
+            "my profile",
+            "a\"b",
+            "a'b",
+            "a\nb",
+            "a\rb",
+            "tab\there",
+            "a]b",
+            "a[b",
+            "a=b",
+            "a#b",
+            "a/b",
+            "a\\b",
+            "é",
+            "a\u{0}b",
+        ] {
+            let e = check_profile_name(name).unwrap_err();
+            assert!(matches!(e, InitError::BadProfileName(_)), "{e}");
+            assert!(e.to_string().contains("--profile"), "{e}");
+        }
+        assert!(check_profile_name(&"x".repeat(MAX_PROFILE_NAME + 1)).is_err());
     }
 
     #[test]

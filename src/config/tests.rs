@@ -345,6 +345,25 @@ fn self_hosted_api_defaults_to_the_websocket_address() {
 }
 
 #[test]
+fn ws_headers_in_a_file_refuse_what_would_break_the_handshake() {
+    for (name, why) in [
+        ("Content-Length", "smuggling"),
+        ("transfer-encoding", "smuggling"),
+        ("Sec-WebSocket-Protocol", "handshake"),
+        ("HOST", "--host"),
+        ("connection", "upgrade"),
+    ] {
+        for text in [
+            format!("ws_headers = {{ \"{name}\" = \"1\" }}\n"),
+            format!("[profiles.p]\nws_headers = {{ \"{name}\" = \"1\" }}\n"),
+        ] {
+            let e = parse_err(&text);
+            assert!(e.contains(name) && e.contains(why), "{text}: {e}");
+        }
+    }
+}
+
+#[test]
 fn headers_and_params_merge_per_name() {
     let text = r#"
 key = "k"

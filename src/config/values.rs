@@ -221,28 +221,41 @@ pub fn parse_header_lines(text: &str) -> Result<Headers, String> {
     Ok(headers.into_iter().collect())
 }
 
-/// Headers the WebSocket upgrade itself is made of: replacing them would break it.
-const UPGRADE_HEADERS: &[&str] = &[
-    "host",
-    "upgrade",
-    "connection",
-    "sec-websocket-key",
-    "sec-websocket-version",
-    "sec-websocket-extensions",
-    "sec-websocket-accept",
-];
+/// Why an extra header for the WebSocket upgrade is refused, if it is: the headers the
+/// upgrade itself is made of, and those that frame or route the request (a second
+/// `Content-Length` or a `Transfer-Encoding` lets a proxy read a different request than the
+/// server does). Names are compared case-insensitively.
+fn forbidden_ws_header(lower: &str) -> Option<&'static str> {
+    Some(match lower {
+        "host" => "the server's address, set by chanwatch from --host",
+        "upgrade" | "connection" => "part of the WebSocket upgrade, set by chanwatch itself",
+        _ if lower.starts_with("sec-websocket-") => {
+            "part of the WebSocket handshake, set by chanwatch itself"
+        }
+        "content-length" | "transfer-encoding" | "te" | "trailer" => {
+            "it frames the request body: an upgrade has none, and a proxy could read the \
+             request differently from the server (request smuggling)"
+        }
+        "expect" => "the handshake would wait for an interim answer the server may never send",
+        "keep-alive" | "proxy-connection" => {
+            "a hop-by-hop header that conflicts with the upgrade's Connection header"
+        }
+        _ => return None,
+    })
+}
 
 /// An extra header for the WebSocket upgrade: a valid HTTP header that is not part of the
-/// upgrade itself, and not `Origin`, which has a key of its own.
+/// upgrade itself, does not frame the request, and is not `Origin`, which has a key of its
+/// own.
 pub fn check_ws_header(name: &str, value: &str) -> Result<(), String> {
     check_header(name, value)?;
     let lower = name.to_ascii_lowercase();
     if lower == "origin" {
         return Err("set the Origin header with --origin (config key origin)".into());
     }
-    if UPGRADE_HEADERS.contains(&lower.as_str()) {
+    if let Some(why) = forbidden_ws_header(&lower) {
         return Err(format!(
-            "\"{name}\" is part of the WebSocket upgrade and is set by chanwatch itself"
+            "header \"{name}\" cannot be sent with the WebSocket upgrade: {why}"
         ));
     }
     Ok(())
@@ -710,6 +723,49 @@ mod tests {
         assert!(parse_duration("31days").unwrap_err().contains("30 days"));
         assert!(parse_duration("soon").unwrap_err().contains("examples"));
         assert!(parse_duration("120").is_err(), "a bare number has no unit");
+    }
+
+    #[test]
+    fn ws_headers_that_frame_or_make_the_upgrade_are_refused() {
+        for name in [
+            "Content-Length",
+            "content-length",
+            "TRANSFER-ENCODING",
+            "Transfer-Encoding",
+            "TE",
+            "Trailer",
+            "Expect",
+            "Keep-Alive",
+            "Proxy-Connection",
+            "Sec-WebSocket-Protocol",
+            "sec-websocket-key",
+            "SEC-WEBSOCKET-VERSION",
+            "Sec-WebSocket-Extensions",
+            "Sec-WebSocket-Accept",
+            "Sec-WebSocket-Anything",
+            "Host",
+            "host",
+            "Connection",
+            "Upgrade",
+        ] {
+            let e = check_ws_header(name, "1").unwrap_err();
+            assert!(
+                e.contains(&format!("\"{name}\"")) && e.contains("cannot be sent"),
+                "{name}: {e}"
+            );
+        }
+        let e = check_ws_header("Transfer-Encoding", "chunked").unwrap_err();
+        assert!(e.contains("smuggling"), "{e}");
+        // Ordinary extra headers pass, whatever their case.
+        for name in [
+            "Authorization",
+            "cookie",
+            "X-Tenant",
+            "Sec-Fetch-Mode",
+            "Content-Type",
+        ] {
+            assert_eq!(check_ws_header(name, "v"), Ok(()), "{name}");
+        }
     }
 
     #[test]

@@ -19,10 +19,11 @@ pub struct ReplayArgs {
     #[arg(long = "event", value_name = "NAME")]
     pub events: Vec<String>,
     /// Headless: only records from this time on: RFC 3339, or an offset from the start of
-    /// the recording such as 30s or 2m.
+    /// the recording such as 30s or 2m (at most 100 years).
     #[arg(long, value_parser = parse_bound, value_name = "TIME|OFFSET")]
     pub since: Option<Bound>,
-    /// Headless: only records up to this time: RFC 3339, or an offset from the start.
+    /// Headless: only records up to this time: RFC 3339, or an offset from the start (at
+    /// most 100 years).
     #[arg(long, value_parser = parse_bound, value_name = "TIME|OFFSET")]
     pub until: Option<Bound>,
 }
@@ -58,11 +59,20 @@ pub enum Bound {
     After(Duration),
 }
 
+/// The longest offset --since/--until take: far past any recording, and small enough that
+/// adding it to a recording's start cannot overflow the system's time type.
+pub const MAX_OFFSET: Duration = Duration::from_secs(100 * 366 * 24 * 3600);
+
 impl Bound {
     pub fn resolve(self, started: SystemTime) -> SystemTime {
         match self {
             Bound::At(t) => t,
-            Bound::After(d) => started + d,
+            // Offsets are capped when parsed; a start near the end of time still must not
+            // panic, and nothing is recorded after the latest time there is.
+            Bound::After(d) => started
+                .checked_add(d.min(MAX_OFFSET))
+                .or_else(|| started.checked_add(MAX_OFFSET))
+                .unwrap_or(started),
         }
     }
 }
@@ -85,9 +95,15 @@ pub fn parse_bound(s: &str) -> Result<Bound, String> {
     if let Ok(t) = humantime::parse_rfc3339_weak(s) {
         return Ok(Bound::At(t));
     }
-    humantime::parse_duration(s).map(Bound::After).map_err(|_| {
-        format!("{s:?} is neither an RFC 3339 time (2026-01-02T03:04:05Z) nor an offset (30s, 2m)")
-    })
+    match humantime::parse_duration(s) {
+        Ok(d) if d <= MAX_OFFSET => Ok(Bound::After(d)),
+        Ok(_) | Err(humantime::DurationError::NumberOverflow) => Err(format!(
+            "{s:?} is too long an offset: at most 100 years from the start of the recording"
+        )),
+        Err(_) => Err(format!(
+            "{s:?} is neither an RFC 3339 time (2026-01-02T03:04:05Z) nor an offset (30s, 2m)"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +132,25 @@ mod tests {
             UNIX_EPOCH + Duration::from_secs(2)
         );
         assert!(parse_bound("yesterday").is_err());
+    }
+
+    #[test]
+    fn huge_offsets_are_refused_not_an_overflow() {
+        for s in [
+            "500000000000years",
+            "101years",
+            "18446744073709551615s",
+            "99999999999999999999999s",
+        ] {
+            let e = parse_bound(s).unwrap_err();
+            assert!(e.contains("at most 100 years"), "{s}: {e}");
+        }
+        assert_eq!(
+            parse_bound("100years"),
+            Ok(Bound::After(Duration::from_secs(3_155_760_000)))
+        );
+        // Resolving never panics, whatever the start.
+        let late = UNIX_EPOCH + Duration::from_secs(i64::MAX as u64 - 10);
+        assert_eq!(Bound::After(MAX_OFFSET).resolve(late), late);
     }
 }

@@ -731,6 +731,39 @@ fn secrets_and_headers_come_from_files() {
 }
 
 #[test]
+fn secret_and_header_files_are_read_with_a_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    // One byte over the cap, as a sparse file; and a file that never ends.
+    let big = dir.path().join("big");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(chanwatch_core::input_file::SECRET_CAP + 1)
+        .unwrap();
+    let zero = std::path::PathBuf::from("/dev/zero");
+    for path in [&big, &zero] {
+        for flag in [
+            "--secret-file",
+            "--encryption-master-key-file",
+            "--auth-header-file",
+            "--user-auth-header-file",
+        ] {
+            let e = error(
+                None,
+                &[],
+                &["--host", "h", "--key", "k", flag, path.to_str().unwrap()],
+            );
+            assert!(matches!(e, SetupError::SecretFile { .. }), "{e:?}");
+            let shown = e.to_string();
+            assert!(
+                shown.starts_with(&format!("{flag} {}: ", path.display()))
+                    && shown.contains("larger than 1 MiB"),
+                "{shown}"
+            );
+        }
+    }
+}
+
+#[test]
 fn unreadable_secret_files_are_config_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing");

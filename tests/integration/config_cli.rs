@@ -298,6 +298,29 @@ async fn config_init_writes_a_starter_where_it_is_read_and_never_overwrites() {
 }
 
 #[tokio::test]
+async fn config_init_refuses_a_profile_name_it_could_not_read_back() {
+    let home = Home::new();
+    for name in ["a\"b", "two\nlines", "my profile", "a]b", ""] {
+        let out = home.run(&["config", "init", "--profile", name], &[]).await;
+        assert_eq!(out.code, Some(2), "{name:?}: {out:?}");
+        assert!(out.stderr.contains("--profile"), "{name:?}: {out:?}");
+        assert!(!home.default_config().exists(), "{name:?}: nothing written");
+    }
+    // A name of the documented alphabet is written, read back and selected.
+    let name = "Prod-eu_2.v1";
+    let init = home.run(&["config", "init", "--profile", name], &[]).await;
+    assert_eq!(init.code, Some(0), "{init:?}");
+    let read = home
+        .run(&["--print-config", "--key", "k", "--host", "h"], &[])
+        .await;
+    assert_eq!(read.code, Some(0), "{read:?}");
+    assert!(
+        read.stdout.contains(&format!("profile: {name}")),
+        "{read:?}"
+    );
+}
+
+#[tokio::test]
 async fn print_config_from_flags_alone() {
     let home = Home::new();
     let run = home
@@ -541,4 +564,52 @@ async fn bad_keys_and_colours_exit_2_with_file_line_and_key() {
             }
         }
     }
+}
+
+/// Every file read as configuration or a secret is read with a cap: a path like /dev/zero
+/// is a usage error naming the option and the cap, not a read until memory runs out.
+#[tokio::test]
+async fn every_file_option_refuses_an_endless_file_with_its_cap() {
+    let home = Home::new();
+    let base = ["--headless", "--host", "127.0.0.1", "--key", "k"];
+    for (flag, cap) in [
+        ("--config", "4 MiB"),
+        ("--ca-file", "8 MiB"),
+        ("--secret-file", "1 MiB"),
+        ("--encryption-master-key-file", "1 MiB"),
+        ("--auth-header-file", "1 MiB"),
+        ("--user-auth-header-file", "1 MiB"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend([flag, "/dev/zero"]);
+        let out = home.run(&args, &[]).await;
+        assert_eq!(out.code, Some(2), "{flag}: {out:?}");
+        let named = if flag == "--config" {
+            "config file /dev/zero"
+        } else {
+            flag
+        };
+        assert!(
+            out.stderr.contains(named) && out.stderr.contains(&format!("larger than {cap}")),
+            "{flag}: {out:?}"
+        );
+        assert_eq!(
+            out.stderr.matches("larger than").count(),
+            1,
+            "said once: {out:?}"
+        );
+    }
+    // A missing config file too says why once.
+    let out = home
+        .run(
+            &["--headless", "--config", "/nonexistent/chanwatch.toml"],
+            &[],
+        )
+        .await;
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr.matches("os error 2").count(),
+        1,
+        "said once: {out:?}"
+    );
 }

@@ -170,10 +170,11 @@ async fn down_refuses_until_restored() {
     assert!(h.quit().await.success());
 }
 
-/// A 4200 right after connecting is a young loss: the retry backs off and says why (a
-/// 4200 after a long life reconnects at once: tests/scripted_server.rs).
+/// A 4200 right after connecting is a young loss: the first in a row is retried at once,
+/// announced with a 0 ms wait that says the next one backs off (a 4200 after a long life
+/// reconnects at once, unannounced: tests/scripted_server.rs).
 #[tokio::test]
-async fn close_4200_of_a_young_connection_backs_off_and_says_why() {
+async fn close_4200_of_a_young_connection_retries_at_once_and_says_why() {
     let mut h = demo("close-4200");
     connected_and_subscribed(&mut h).await;
     fault(&mut h, json!({"kind": "close", "code": 4200})).await;
@@ -184,8 +185,11 @@ async fn close_4200_of_a_young_connection_backs_off_and_says_why() {
         .wait_for("connecting_in", |r| r["type"] == "connecting_in")
         .await;
     let reason = wait["reason"].as_str().unwrap_or_default();
+    assert_eq!(wait["delay_ms"], 0, "{wait}");
     assert!(
-        reason.contains("4200") && reason.contains("backs off"),
+        reason.contains("4200")
+            && reason.contains("reconnecting at once")
+            && reason.contains("backs off"),
         "{wait}"
     );
     connected_and_subscribed(&mut h).await;

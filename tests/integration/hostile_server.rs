@@ -727,7 +727,7 @@ async fn numbers_of_any_size_sign_or_type_in_every_field_never_panic() {
 }
 
 #[tokio::test]
-async fn a_4200_storm_sees_about_one_attempt_a_second_at_most() {
+async fn a_4200_storm_sees_one_immediate_retry_then_about_one_attempt_a_second_at_most() {
     // Every connection: handshake, the private channel authorized and subscribed, then 4200.
     let server = Server::start(|conn| async move {
         let Some(mut ws) = subscribed_raw(conn, "private-orders").await else {
@@ -760,17 +760,28 @@ async fn a_4200_storm_sees_about_one_attempt_a_second_at_most() {
         })
         .collect();
     eprintln!("4200 storm: {attempts} attempts in {watched:?}; waits {waits:?}");
-    // Back-off 1, 2, 4 s ...: attempts at about 0, 1, 3 and 7 s.
+    // One retry at once, then back-off 1, 2, 4 s ...: attempts at about 0, 0, 1, 3 and 7 s.
     assert!(
-        (2..=6).contains(&attempts),
+        (2..=7).contains(&attempts),
         "{attempts} attempts: {waits:?}"
     );
-    assert!(!waits.is_empty());
-    for (delay, reason) in &waits {
-        assert!(*delay >= 1000, "{waits:?}");
+    assert!(waits.len() >= 2, "{waits:?}");
+    let (first, rest) = waits.split_first().unwrap();
+    assert_eq!(
+        first.0, 0,
+        "the first young loss is retried at once: {waits:?}"
+    );
+    assert!(first.1.contains("reconnecting at once"), "{waits:?}");
+    for (_, reason) in &waits {
         assert!(
             reason.contains("4200") && reason.contains("backs off"),
             "{reason}"
+        );
+    }
+    for (delay, _) in rest {
+        assert!(
+            *delay >= 1000,
+            "only one immediate retry in a row: {waits:?}"
         );
     }
     w.quit().await;

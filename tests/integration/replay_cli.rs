@@ -188,6 +188,31 @@ fn a_newer_format_exits_2_and_a_missing_file_says_so() {
     assert_eq!(out.status.code(), Some(2), "a bad flag");
 }
 
+#[test]
+fn an_offset_past_the_end_of_time_is_a_usage_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_recording(dir.path(), 1, &[GOOD, LATER]);
+    for flag in ["--since", "--until"] {
+        for offset in ["500000000000years", "101years", "99999999999999999999999s"] {
+            let out = replay_headless(&path, &[flag, offset]);
+            let err = String::from_utf8(out.stderr).unwrap();
+            assert_eq!(out.status.code(), Some(2), "{flag} {offset}: {err}");
+            assert!(
+                err.contains(flag) && err.contains("at most 100 years"),
+                "{flag} {offset}: {err}"
+            );
+            assert!(out.stdout.is_empty());
+        }
+    }
+    // The longest offset allowed still works: everything is before it.
+    let out = replay_headless(&path, &["--until", "100years"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{GOOD}\n{LATER}\n")
+    );
+}
+
 /// A panic ends the program with code 70; what was recorded up to it is on disk.
 #[test]
 fn a_panic_still_leaves_the_recording_on_disk() {

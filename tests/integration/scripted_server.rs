@@ -137,6 +137,83 @@ async fn close_4200_reconnects_at_once() {
     w.quit().await;
 }
 
+/// A rolling restart: one 4200 some 300 ms after connection_established, with the storm
+/// guard at its default (5 s). The first young loss in a row is retried at once, and the
+/// `connecting_in` record says so and why.
+#[tokio::test]
+async fn a_single_young_4200_reconnects_at_once_and_says_why() {
+    let marks = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen_by_server = marks.clone();
+    let server = Server::start(move |conn| {
+        let marks = seen_by_server.clone();
+        async move {
+            let first = conn.index == 0;
+            marks
+                .lock()
+                .unwrap()
+                .push(("accepted", std::time::Instant::now()));
+            let mut peer = Peer::established(conn, Some(120)).await;
+            if first {
+                peer.serve_for(Duration::from_millis(300), Serve::default())
+                    .await;
+                marks
+                    .lock()
+                    .unwrap()
+                    .push(("closed", std::time::Instant::now()));
+                peer.close(4200, "rolling restart").await;
+            } else {
+                peer.serve(Serve::default()).await;
+            }
+        }
+    })
+    .await;
+    let config = fast_config(server.port);
+    assert_eq!(
+        config.machine.young_connection,
+        chanwatch_core::connection::DEFAULT_YOUNG_CONNECTION
+    );
+    let mut w = Watch::spawn(config, Arc::new(GrantAll));
+    w.wait_state(State::Connected).await;
+    let wait = w
+        .wait_for("connecting_in", |r| {
+            matches!(r, Record::ConnectingIn { .. })
+        })
+        .await;
+    let Record::ConnectingIn { delay_ms, reason } = wait else {
+        unreachable!()
+    };
+    let reason = reason.unwrap_or_default();
+    assert_eq!(delay_ms, 0, "{reason}");
+    assert!(
+        reason.contains("closed 4200")
+            && reason.contains("ms after connecting: reconnecting at once")
+            && reason.contains("backs off"),
+        "{reason}"
+    );
+    w.wait_state(State::Connected).await;
+    assert_eq!(server.accepted(), 2);
+    let marks = marks.lock().unwrap().clone();
+    let at = |what: &str, nth: usize| {
+        marks
+            .iter()
+            .filter(|(w, _)| *w == what)
+            .nth(nth)
+            .map(|(_, t)| *t)
+            .unwrap()
+    };
+    let gap = at("accepted", 1).duration_since(at("closed", 0));
+    // Reported, not asserted: how soon is this machine's load; that no wait was scheduled
+    // is what delay_ms 0 says.
+    eprintln!("a young 4200: the next connection was accepted {gap:?} after the close");
+    let waits: Vec<_> = w
+        .seen
+        .iter()
+        .filter(|r| matches!(r, Record::ConnectingIn { delay_ms, .. } if *delay_ms > 0))
+        .collect();
+    assert!(waits.is_empty(), "no wait before the retry: {waits:?}");
+    w.quit().await;
+}
+
 #[tokio::test]
 async fn abnormal_drop_reconnects_after_about_a_second() {
     let server = Server::start(|conn| async move {

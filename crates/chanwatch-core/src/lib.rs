@@ -25,6 +25,7 @@ pub mod connection;
 pub mod crypto;
 pub mod http_api;
 pub mod http_client;
+pub mod input_file;
 pub mod mask;
 pub mod pairs;
 pub mod protocol;

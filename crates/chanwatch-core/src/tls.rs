@@ -5,6 +5,7 @@
 //! Pusher), the operating system's store (so a company CA installed there works as it does
 //! for a browser), and the PEM file of `--ca-file` (a private CA for a self-hosted server).
 
+use crate::input_file;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::{CertificateError, RootCertStore};
@@ -20,7 +21,7 @@ pub enum TrustError {
     #[error("--ca-file {}: cannot read it: {source}", .path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        source: crate::input_file::ReadError,
     },
     #[error("--ca-file {}: no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)", .path.display())]
     NoCertificate { path: PathBuf },
@@ -81,10 +82,11 @@ fn default_roots() -> &'static RootCertStore {
 }
 
 fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), TrustError> {
-    let pem = std::fs::read(path).map_err(|source| TrustError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let pem =
+        input_file::read(path, input_file::CA_BUNDLE_CAP).map_err(|source| TrustError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let mut count = 0;
     for (index, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
         let bad = |reason: String| TrustError::BadCertificate {

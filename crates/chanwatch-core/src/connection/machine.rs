@@ -82,6 +82,9 @@ pub struct Machine {
     conn: Option<Conn>,
     last_conn_id: ConnId,
     backoff: Backoff,
+    /// Young losses in a row (see [`Machine::lost`]); a connection that lived, or a connect
+    /// the user asked for, starts the count again.
+    young_losses: u32,
     retry_at: Option<Instant>,
     unavailable_at: Option<Instant>,
     channels: IndexMap<String, Channel>,
@@ -96,6 +99,7 @@ impl Machine {
             endpoint: config.endpoint.clone(),
             backoff: Backoff::new(config.retry_cap, config.seed),
             config,
+            young_losses: 0,
             state: State::Initialized,
             conn: None,
             last_conn_id: 0,
@@ -242,6 +246,7 @@ impl Machine {
                     return;
                 }
                 self.backoff.reset();
+                self.young_losses = 0;
                 self.set_state(State::Connecting, Some("connect requested".into()), None);
                 self.unavailable_at = Some(now + self.config.unavailable_timeout);
                 self.open(now);
@@ -365,6 +370,12 @@ impl Machine {
 
     /// Leave the current socket (if any) and schedule the next attempt after `delay`.
     fn retry_in(&mut self, now: Instant, delay: Duration, cause: String) {
+        self.schedule_retry(now, delay, cause, !delay.is_zero());
+    }
+
+    /// `retry_in`, saying whether a `connecting_in` announces the attempt: every wait is
+    /// announced, and an attempt without one only when its reason has something to tell.
+    fn schedule_retry(&mut self, now: Instant, delay: Duration, cause: String, announce: bool) {
         self.close_socket("reconnecting");
         if self.state == State::Connected {
             self.requeue_channels();
@@ -373,14 +384,16 @@ impl Machine {
             self.unavailable_at = Some(now + self.config.unavailable_timeout);
             self.set_state(State::Connecting, Some(cause.clone()), None);
         }
-        if delay.is_zero() {
-            self.retry_at = None;
-            self.open(now);
-        } else {
+        if announce {
             self.record(Record::ConnectingIn {
                 delay_ms: delay.as_millis() as u64,
                 reason: Some(cause),
             });
+        }
+        if delay.is_zero() {
+            self.retry_at = None;
+            self.open(now);
+        } else {
             self.retry_at = Some(now + delay);
         }
     }
@@ -464,10 +477,13 @@ impl Machine {
     }
 
     /// A connection is gone (`established_at` is when its handshake finished, if it did):
-    /// do what `action` says, except that one lost before its handshake, or sooner than
-    /// `young_connection` after it, backs off instead of reconnecting, so that a server
-    /// that drops every connection is not hammered. One that lived longer restarts the
-    /// back-off from 1 s.
+    /// do what `action` says, except for the storm guard. A connection lost sooner than
+    /// `young_connection` after its handshake is a young loss: the first one in a row still
+    /// reconnects at once if the close asks for that (4200-4299, a pong timeout), as a
+    /// rolling restart expects; every later one in a row, and any young loss that would have
+    /// waited anyway (a lost socket, 4100-4199), backs off, so that a server that drops every
+    /// connection is not hammered. One lost before its handshake backs off too. One that
+    /// lived longer restarts the back-off from 1 s.
     fn lost(
         &mut self,
         now: Instant,
@@ -480,17 +496,32 @@ impl Machine {
         let action = match lived {
             Some(lived) if lived >= self.config.young_connection => {
                 self.backoff.reset();
+                self.young_losses = 0;
                 action
             }
-            Some(lived) if reconnect => {
-                cause = format!(
-                    "{cause}; it ended {} ms after connecting, so the retry backs off",
-                    lived.as_millis()
-                );
-                CloseAction::Backoff
+            Some(lived) => {
+                self.young_losses = self.young_losses.saturating_add(1);
+                let ms = lived.as_millis();
+                if action == CloseAction::ReconnectNow && self.young_losses == 1 {
+                    cause = format!(
+                        "{cause}; it ended {ms} ms after connecting: reconnecting at once, \
+                         but another loss this soon after connecting backs off"
+                    );
+                    // Announced although there is no wait: the reason tells a watcher why
+                    // the next young loss will not be retried at once.
+                    self.schedule_retry(now, Duration::ZERO, cause, true);
+                    return;
+                } else if reconnect {
+                    cause = format!(
+                        "{cause}; it ended {ms} ms after connecting, so the retry backs off"
+                    );
+                    CloseAction::Backoff
+                } else {
+                    action
+                }
             }
             None if reconnect => CloseAction::Backoff,
-            _ => action,
+            None => action,
         };
         self.apply(now, action, cause);
     }

@@ -1430,28 +1430,121 @@ fn numbers_of_any_shape_in_frames_never_panic() {
     }
 }
 
-#[test]
-fn a_young_4200_backs_off_and_the_wait_says_why() {
-    let mut h = H::with(|c| c.young_connection = DEFAULT_YOUNG_CONNECTION);
-    let (conn, _) = h.connect();
-    h.now += Duration::from_millis(200);
-    let out = h.close(conn, Some(4200));
-    let waits: Vec<_> = records(&out)
+fn waits(out: &[Output]) -> Vec<(u64, String)> {
+    records(out)
         .into_iter()
         .filter_map(|r| match r {
-            Record::ConnectingIn { delay_ms, reason } => Some((delay_ms, reason)),
+            Record::ConnectingIn { delay_ms, reason } => {
+                Some((delay_ms, reason.unwrap_or_default()))
+            }
             _ => None,
         })
-        .collect();
-    assert_eq!(waits.len(), 1, "{out:?}");
-    let (delay, reason) = &waits[0];
-    assert!((1000..=1250).contains(delay), "{delay}");
-    let reason = reason.as_deref().unwrap_or_default();
+        .collect()
+}
+
+/// A connected machine with the storm guard at its default (5 s).
+fn guarded() -> (H, ConnId) {
+    let mut h = H::with(|c| c.young_connection = DEFAULT_YOUNG_CONNECTION);
+    let (conn, _) = h.connect();
+    (h, conn)
+}
+
+#[test]
+fn a_single_young_4200_reconnects_at_once_and_says_the_next_backs_off() {
+    let (mut h, conn) = guarded();
+    h.now += Duration::from_millis(300);
+    let out = h.close(conn, Some(4200));
+    let (next, _) = opened(&out).expect("a rolling restart's 4200 reconnects at once");
+    assert_ne!(next, conn);
+    let w = waits(&out);
+    assert_eq!(w.len(), 1, "{out:?}");
+    let (delay, reason) = &w[0];
+    assert_eq!(*delay, 0);
     assert!(
-        reason.contains("4200") && reason.contains("200 ms after connecting"),
+        reason.contains("4200")
+            && reason.contains("300 ms after connecting")
+            && reason.contains("reconnecting at once")
+            && reason.contains("backs off"),
         "{reason}"
     );
-    assert!(opened(&out).is_none(), "must not reopen at once");
+    // The announcement comes before the attempt, after the state change, as a wait would.
+    let at = |p: &dyn Fn(&Output) -> bool| out.iter().position(p).unwrap();
+    let state = at(&|o| matches!(o, Output::Record(Record::State { .. })));
+    let wait = at(&|o| matches!(o, Output::Record(Record::ConnectingIn { .. })));
+    let open = at(&|o| matches!(o, Output::Open { .. }));
+    assert!(state < wait && wait < open, "{out:?}");
+}
+
+#[test]
+fn two_young_4200s_in_a_row_wait_0_then_about_1_s() {
+    let (mut h, conn) = guarded();
+    h.now += Duration::from_millis(200);
+    let out = h.close(conn, Some(4200));
+    assert_eq!(waits(&out)[0].0, 0);
+    let (conn, _) = opened(&out).unwrap();
+    h.complete(conn, "1.2");
+    h.now += Duration::from_millis(200);
+    let out = h.close(conn, Some(4200));
+    assert!(
+        opened(&out).is_none(),
+        "the second young loss must not reopen at once"
+    );
+    let w = waits(&out);
+    assert_eq!(w.len(), 1, "{out:?}");
+    assert!((1000..=1250).contains(&w[0].0), "{w:?}");
+    assert!(
+        w[0].1
+            .contains("200 ms after connecting, so the retry backs off"),
+        "{w:?}"
+    );
+    // The retry really waits that long.
+    assert!(opened(&h.advance(Duration::from_millis(999))).is_none());
+    assert!(opened(&h.run_for(Duration::from_millis(251))).is_some());
+}
+
+#[test]
+fn young_losses_that_wait_anyway_still_back_off_and_count_in_the_row() {
+    // A lost socket (1006) and 4100 were never retried at once; young, they back off.
+    for code in [None, Some(4100)] {
+        let (mut h, conn) = guarded();
+        h.now += Duration::from_millis(200);
+        let out = h.close(conn, code);
+        assert!(opened(&out).is_none(), "{code:?}: {out:?}");
+        let w = waits(&out);
+        assert!(
+            w.len() == 1 && (1000..=1250).contains(&w[0].0),
+            "{code:?}: {w:?}"
+        );
+        // And a young 4200 right after it is the second in the row: it backs off too.
+        let (conn, _) = opened(&h.run_for(Duration::from_secs(2))).unwrap();
+        h.complete(conn, "1.2");
+        h.now += Duration::from_millis(200);
+        let out = h.close(conn, Some(4200));
+        assert!(opened(&out).is_none(), "{code:?}: {out:?}");
+        let w = waits(&out);
+        assert!(w.len() == 1 && w[0].0 >= 1000, "{code:?}: {w:?}");
+    }
+}
+
+#[test]
+fn a_young_pong_timeout_is_retried_at_once_once_like_4200() {
+    // pusher-js reconnects at once after a pong timeout; young, only the first time.
+    let mut h = H::with(|c| {
+        c.young_connection = DEFAULT_YOUNG_CONNECTION;
+        c.activity_timeout = Duration::from_secs(1);
+        c.pong_timeout = Duration::from_secs(1);
+    });
+    let (conn, _) = h.connect();
+    let out = h.run_for(Duration::from_millis(2500));
+    let w = waits(&out);
+    assert!(w.len() == 1 && w[0].0 == 0, "{out:?}");
+    assert!(w[0].1.contains("pong timeout"), "{w:?}");
+    let (conn2, _) = opened(&out).expect("reopened at once");
+    assert_ne!(conn, conn2);
+    h.complete(conn2, "1.2");
+    let out = h.run_for(Duration::from_millis(2500));
+    let w = waits(&out);
+    assert!(w.len() == 1 && w[0].0 >= 1000, "{out:?}");
 }
 
 #[test]
@@ -1464,6 +1557,7 @@ fn a_4200_storm_is_at_most_about_one_attempt_a_second() {
     let start = h.now;
     let mut attempts = Vec::new();
     let mut authorizations = 0;
+    let mut announced = Vec::new();
     // The server accepts every connection and closes it with 4200 right after the
     // handshake, for a simulated minute.
     while h.now - start < Duration::from_secs(60) {
@@ -1472,17 +1566,32 @@ fn a_4200_storm_is_at_most_about_one_attempt_a_second() {
             let done = h.complete(conn, "1.1");
             authorizations += auth_requests(&done).len();
             h.now += Duration::from_millis(5);
-            h.close(conn, Some(4200));
+            let closed = h.close(conn, Some(4200));
+            announced.extend(waits(&closed).into_iter().map(|(d, _)| d));
+            out = closed;
+            if opened(&out).is_some() {
+                continue;
+            }
         }
         let next = h.m.next_deadline().expect("a retry is scheduled");
         h.now = next.max(h.now);
         out = h.feed(Input::Tick);
     }
-    // Back-off 1, 2, 4, 8, 15, 15 ... s: a handful of attempts, never a storm.
+    // One immediate retry, then back-off 1, 2, 4, 8, 15, 15 ... s: never a storm.
     assert!(
-        attempts.len() <= 10,
+        attempts.len() <= 11,
         "{} attempts: {attempts:?}",
         attempts.len()
+    );
+    assert_eq!(
+        announced.iter().filter(|d| **d == 0).count(),
+        1,
+        "{announced:?}"
+    );
+    assert_eq!(announced[0], 0, "{announced:?}");
+    assert!(
+        attempts[1] - attempts[0] < Duration::from_secs(1),
+        "{attempts:?}"
     );
     for pair in attempts.windows(2).skip(1) {
         assert!(pair[1] - pair[0] >= Duration::from_secs(1), "{attempts:?}");
@@ -1492,25 +1601,49 @@ fn a_4200_storm_is_at_most_about_one_attempt_a_second() {
 
 #[test]
 fn a_4200_after_a_long_life_reconnects_at_once_and_restarts_the_backoff() {
-    let mut h = H::with(|c| c.young_connection = DEFAULT_YOUNG_CONNECTION);
-    let (conn, _) = h.connect();
-    // Two young losses grow the back-off ...
+    let (mut h, conn) = guarded();
+    // Two young losses in a row: the second backs off ...
     h.now += Duration::from_millis(10);
-    h.close(conn, Some(4200));
-    let out = h.run_for(Duration::from_secs(2));
+    let out = h.close(conn, Some(4200));
     let (conn, _) = opened(&out).unwrap();
     h.complete(conn, "1.2");
+    h.now += Duration::from_millis(10);
+    let out = h.close(conn, Some(4200));
+    assert!(opened(&out).is_none(), "{out:?}");
+    let out = h.run_for(Duration::from_secs(2));
+    let (conn, _) = opened(&out).unwrap();
+    h.complete(conn, "1.3");
     h.now += Duration::from_secs(60);
-    // ... but a connection that lived a minute reconnects at once.
+    // ... but a connection that lived a minute reconnects at once, unannounced.
     let out = h.close(conn, Some(4200));
     assert!(delays(&out).is_empty(), "{out:?}");
     let (conn, _) = opened(&out).expect("reopened at once");
-    h.complete(conn, "1.3");
+    h.complete(conn, "1.4");
+    // And the row starts again: the next young loss is retried at once, ...
     h.now += Duration::from_millis(10);
-    // And the next young loss starts from 1 s again.
+    let out = h.close(conn, Some(4200));
+    assert_eq!(delays(&out), [0]);
+    let (conn, _) = opened(&out).expect("reopened at once");
+    h.complete(conn, "1.5");
+    // ... the one after it backs off from 1 s again.
+    h.now += Duration::from_millis(10);
     let out = h.close(conn, Some(4200));
     let d = delays(&out);
     assert!(d.len() == 1 && (1000..=1250).contains(&d[0]), "{d:?}");
+}
+
+#[test]
+fn a_connect_command_starts_the_row_again() {
+    let (mut h, conn) = guarded();
+    h.now += Duration::from_millis(10);
+    let out = h.close(conn, Some(4200));
+    let (conn, _) = opened(&out).unwrap();
+    h.complete(conn, "1.2");
+    h.cmd(Command::Disconnect);
+    let (conn, _) = h.connect();
+    h.now += Duration::from_millis(10);
+    let out = h.close(conn, Some(4200));
+    assert_eq!(delays(&out), [0], "{out:?}");
 }
 
 #[test]

@@ -33,9 +33,12 @@ pub const DEFAULT_UNAVAILABLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_RETRY_CAP: Duration = Duration::from_secs(15);
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// A connection that ends sooner than this after `connection_established` counts as a
-/// failed attempt: the back-off grows instead of restarting, so a server that accepts and
-/// then drops every connection (a 4200 storm) sees at most about one attempt a second.
+/// A connection that ends sooner than this after `connection_established` is a young loss.
+/// The first in a row is still retried at once when the close asks for that (4200-4299, as
+/// in a rolling restart); from the second on each counts as a failed attempt and the
+/// back-off grows instead of restarting, so a server that accepts and then drops every
+/// connection (a 4200 storm) sees one immediate retry, then about one attempt a second at
+/// most, then fewer.
 pub const DEFAULT_YOUNG_CONNECTION: Duration = Duration::from_secs(5);
 
 /// Timing and addressing the machine needs; everything has a pusher-js-like default.
@@ -52,8 +55,9 @@ pub struct MachineConfig {
     pub retry_cap: Duration,
     /// Abandon an attempt whose socket has not said `connection_established` by then.
     pub handshake_timeout: Duration,
-    /// A connection lost sooner than this after its handshake backs off like a failed
-    /// attempt, whatever the close code ([`DEFAULT_YOUNG_CONNECTION`]).
+    /// A connection lost sooner than this after its handshake is a young loss: all but the
+    /// first in a row of those back off like a failed attempt, whatever the close code
+    /// ([`DEFAULT_YOUNG_CONNECTION`]).
     pub young_connection: Duration,
     /// Seed for the retry jitter, so tests are repeatable.
     pub seed: u64,
