@@ -36,10 +36,27 @@ summary() {
     printf '    %-24s %5ss\n' total "$(( $(date +%s) - suite_start ))"
 }
 
+# The toolchain must be the one the workspace states (rust-version), so that the stated
+# minimum is the one these steps check.
+toolchain() {
+    local want have
+    want=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+    have=$(rustc --version | awk '{print $2}')
+    echo "rust-version $want, rustc $have"
+    [[ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -1)" == "$want" ]] || {
+        echo "rustc $have is older than the rust-version $want stated in Cargo.toml" >&2
+        return 1
+    }
+}
+
+step toolchain toolchain
 step install bash scripts/install-test-deps.sh
 step fmt cargo fmt --all -- --check
-step clippy cargo clippy --all-targets --locked -- -D warnings
+step clippy cargo clippy --workspace --all-targets --features real-servers --locked -- -D warnings
+step doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # Every test bounds its own waits; the outer limit only stops a runaway suite.
 # --no-fail-fast: run every test binary, so one red run shows every failure.
-step test timeout --kill-after=30s 40m cargo test --all-targets --locked --no-fail-fast
+# real-servers: the tests against sockudo and under tmux, which the install step provided.
+step test timeout --kill-after=30s 40m \
+    cargo test --workspace --all-targets --features real-servers --locked --no-fail-fast
 summary

@@ -137,6 +137,8 @@ pub struct ConnectionArgs {
     /// The Origin header sent with the WebSocket upgrade, e.g. https://app.example.com, for
     /// servers that only accept listed origins.
     #[arg(global = true, long, value_name = "URL", value_parser = config::check_origin)]
+    // The help text is written for the terminal, where a bare URL reads best.
+    #[allow(rustdoc::bare_urls)]
     pub origin: Option<String>,
     /// Extra header for the WebSocket upgrade, 'Name: value' (repeatable): a reverse proxy's
     /// credentials, a cookie.

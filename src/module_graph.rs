@@ -149,7 +149,7 @@ fn imported(text: &str) -> BTreeSet<String> {
 /// Module -> the other top-level modules of its crate that it imports.
 fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut modules = BTreeSet::new();
-    for entry in std::fs::read_dir(&src).unwrap() {
+    for entry in std::fs::read_dir(src).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         if path.is_dir() || path.extension().is_some_and(|e| e == "rs") {

@@ -164,8 +164,8 @@ pub const DEFAULT_LOG_BYTES: u64 = 64 << 20;
 pub const MIN_LOG_BYTES: u64 = 1 << 20;
 pub const MAX_LOG_BYTES: u64 = 16 << 30;
 
-/// A byte size such as `64MiB`, `512 KB` or `1048576`, between [`MIN_LOG_BYTES`] and
-/// [`MAX_LOG_BYTES`].
+/// A byte size such as `64MiB`, `512 KB` or `1048576`, between `MIN_LOG_BYTES` and
+/// `MAX_LOG_BYTES`.
 pub fn check_log_bytes(text: &str) -> Result<u64, String> {
     let size: bytesize::ByteSize = text
         .trim()

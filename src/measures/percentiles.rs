@@ -1,5 +1,5 @@
-//! Latency percentiles over a sliding window: the last [`Window::capacity`] samples no older
-//! than [`Window::max_age`]. A sample is a latency in milliseconds or a loss.
+//! Latency percentiles over a sliding window: the last `capacity` samples no older than
+//! `max_age`. A sample is a latency in milliseconds or a loss.
 //!
 //! Hand-written rather than taken from a crate: the window holds at most a few hundred
 //! samples (one per probe or ping) and is recomputed only when a sample arrives or ages out,

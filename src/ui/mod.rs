@@ -1,4 +1,4 @@
-//! The terminal dashboard. It only consumes [`Stamped`] records and produces [`Command`]s, so
+//! The terminal dashboard. It only consumes [`crate::session_record::Stamped`] records and produces [`Command`]s, so
 //! it knows nothing of sockets: [`run`] owns the terminal and the event loop, [`model`] what
 //! the records say, [`app::App`] the interaction over it, [`view`] the drawing.
 //!
@@ -273,7 +273,7 @@ impl Drop for TerminalGuard {
 /// (or in another mode) does not write screen-switching codes.
 static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
 
-/// Undo everything [`TerminalGuard::enter`] did. Does nothing unless the dashboard holds the
+/// Undo everything `TerminalGuard::enter` did. Does nothing unless the dashboard holds the
 /// terminal, so it is safe to call more than once and from the panic hook.
 pub fn restore_terminal() {
     if !TERMINAL_TAKEN.swap(false, Ordering::SeqCst) {

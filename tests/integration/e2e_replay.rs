@@ -43,7 +43,10 @@ fn recording(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     path
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs tmux: run with --features real-servers"
+)]
 #[test]
 fn pause_step_seek_and_jump() {
     let dir = tempfile::tempdir().unwrap();

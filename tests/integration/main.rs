@@ -13,6 +13,7 @@ mod auth_paths;
 mod completions_man;
 mod config_cli;
 mod config_example;
+mod core_example;
 mod demo_scenarios;
 mod demo_server;
 mod e2e_dashboard;

@@ -19,6 +19,10 @@ fn is_probe_with_latency(r: &Value) -> bool {
 /// Probes arrive with their latency and the API's time; while the fault proxy cuts the
 /// socket they are reported lost; after the restore they arrive again. Probe events never
 /// reach the record stream.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn probe_latency_and_loss_against_sockudo() {
     let server = Sockudo::start();
@@ -73,6 +77,10 @@ async fn probe_latency_and_loss_against_sockudo() {
 
 /// Several clients on several channels; the watcher's `occupancy` records show each
 /// channel with its subscription count, and presence channels with their user count.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn occupancy_against_sockudo() {
     let server = Sockudo::start();
@@ -125,6 +133,10 @@ async fn occupancy_against_sockudo() {
 
 /// The probe makes one HTTP request per interval and no more: its API here is a stub that
 /// counts requests (and answers `{}`, so the probes are lost, which must not add requests).
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn the_probe_makes_one_request_per_interval() {
     let server = Sockudo::start();
@@ -163,6 +175,10 @@ async fn the_probe_makes_one_request_per_interval() {
 
 /// Without an app id and secret the probe says so once and does nothing else; `stats`
 /// records still come.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn without_credentials_the_probe_says_so_once() {
     let server = Sockudo::start();

@@ -734,6 +734,10 @@ async fn demo_mode_never_shows_its_secret() {
 }
 
 /// The real dashboard in tmux with the secret configured: every screen shows no secret.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs tmux: run with --features real-servers"
+)]
 #[test]
 fn dashboard_screens_never_show_the_secret() {
     let rt = tokio::runtime::Runtime::new().unwrap();

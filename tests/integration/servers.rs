@@ -25,6 +25,7 @@ macro_rules! on_both_servers {
             #[allow(unused_imports)]
             use super::*;
 
+            #[cfg_attr(not(feature = "real-servers"), ignore = "needs sockudo: run with --features real-servers")]
             #[tokio::test]
             async fn sockudo() {
                 let mut server = on_both_servers!(@start ServerKind::Sockudo $(, $start)?);

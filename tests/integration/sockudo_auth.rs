@@ -29,7 +29,10 @@ fn grant(req: &Seen) -> Value {
         json!({"auth": channel_auth(KEY, SECRET, socket, channel, None)})
     }
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn auth_endpoint_gets_params_and_headers_and_its_grants_work() {
     let server = Sockudo::start();
@@ -93,7 +96,10 @@ async fn auth_endpoint_gets_params_and_headers_and_its_grants_work() {
     );
     assert!(a.quit().await.success());
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn jsonp_transport_wraps_the_grant_in_a_callback() {
     let server = Sockudo::start();
@@ -120,7 +126,10 @@ async fn jsonp_transport_wraps_the_grant_in_a_callback() {
     a.wait_channel("subscribed", "private-room").await;
     assert!(a.quit().await.success());
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn refusals_and_a_hanging_endpoint_are_clear_subscription_errors() {
     let server = Sockudo::start();
@@ -203,7 +212,10 @@ async fn refusals_and_a_hanging_endpoint_are_clear_subscription_errors() {
     );
     assert!(a.quit().await.success());
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn an_external_command_can_authorize() {
     let server = Sockudo::start();
@@ -230,7 +242,10 @@ print(json.dumps({{"auth": "{KEY}:" + sig}}))
     a.wait_channel("subscribed", "private-room").await;
     assert!(a.quit().await.success());
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn encrypted_events_are_decrypted_with_the_derived_key() {
     let server = Sockudo::start();
@@ -267,7 +282,10 @@ async fn encrypted_events_are_decrypted_with_the_derived_key() {
     assert_eq!(e["decrypted"], true);
     assert!(a.quit().await.success());
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn sign_in_with_local_signing() {
     let server = Sockudo::start();
@@ -293,7 +311,10 @@ async fn sign_in_with_local_signing() {
         .await;
     assert!(a.quit().await.success());
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn cache_channel_without_a_cached_event_says_cache_miss() {
     let server = Sockudo::start();
@@ -307,7 +328,10 @@ async fn cache_channel_without_a_cached_event_says_cache_miss() {
     assert_eq!(e["channel"], "cache-empty");
     assert!(a.quit().await.success());
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn publish_with_and_without_excluding_the_sender() {
     let server = Sockudo::start();

@@ -13,7 +13,10 @@ fn origin_locked() -> Sockudo {
     // sockudo 5.2 reads the default app's allow-list from this variable (comma-separated).
     Sockudo::start_with(&[("SOCKUDO_DEFAULT_APP_ALLOWED_ORIGINS", ALLOWED)])
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn without_origin_the_refusal_names_the_flag() {
     let server = origin_locked();
@@ -35,7 +38,10 @@ async fn without_origin_the_refusal_names_the_flag() {
     );
     c.quit().await;
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn with_origin_and_extra_headers_it_connects() {
     let server = origin_locked();
@@ -63,7 +69,10 @@ async fn with_origin_and_extra_headers_it_connects() {
     );
     c.quit().await;
 }
-
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo: run with --features real-servers"
+)]
 #[tokio::test]
 async fn a_wrong_origin_is_refused_too() {
     let server = origin_locked();

@@ -242,8 +242,8 @@ impl HttpApi {
     }
 
     /// `GET /apps/<id>/channels` with `info` (a comma list: `subscription_count`,
-    /// `user_count`); which attributes a server accepts for a listing varies (see
-    /// [`crate::occupancy`]).
+    /// `user_count`); which attributes a server accepts for a listing varies (chanwatch's
+    /// occupancy poll learns it).
     pub async fn channels_with_info(
         &self,
         prefix: Option<&str>,

@@ -20,7 +20,7 @@ pub struct ChannelPicker {
     pub prefix: Option<String>,
     pub items: Vec<PickItem>,
     pub selected: usize,
-    /// Channels in the answer past [`MAX_PICK`], not listed.
+    /// Channels in the answer past `MAX_PICK`, not listed.
     pub more: usize,
 }
 

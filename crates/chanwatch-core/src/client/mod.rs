@@ -81,6 +81,21 @@ pub struct ClientConfig {
     pub panic_once_connected: bool,
 }
 
+impl ClientConfig {
+    /// Connect at once and subscribe to `subscribe`, directly (no proxy), with the default
+    /// upgrade (no origin, no extra headers, the system's and the bundled CAs).
+    pub fn new(machine: MachineConfig, subscribe: Vec<String>) -> ClientConfig {
+        ClientConfig {
+            machine,
+            subscribe,
+            auto_connect: true,
+            connect_via: None,
+            dial: ws::handshake::Dial::default(),
+            panic_once_connected: false,
+        }
+    }
+}
+
 /// The watcher's side of a running client.
 pub struct ClientHandle {
     pub commands: mpsc::Sender<Command>,

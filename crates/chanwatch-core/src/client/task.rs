@@ -267,7 +267,9 @@ impl Driver {
                     }
                 ) && self.panic_once_connected
                 {
-                    panic!("the client was configured to panic once connected");
+                    panic!(
+                        "the client task was asked for a panic (ClientConfig::panic_once_connected)"
+                    );
                 }
                 self.pending.push(Stamped { ts: wall, record });
                 if self.pending.len() >= BATCH_RECORDS {

@@ -1,7 +1,7 @@
 //! The sans-IO connection state machine and the types it speaks.
 //!
 //! The machine never touches a socket or a clock: the client task feeds it [`Input`]s with
-//! the current [`Instant`], performs the [`Output`]s it returns, and calls
+//! the current `Instant`, performs the [`Output`]s it returns, and calls
 //! [`Machine::handle`] with [`Input::Tick`] once [`Machine::next_deadline`] has passed.
 //! Tests drive it with virtual time the same way.
 

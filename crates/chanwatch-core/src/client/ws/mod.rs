@@ -1,4 +1,4 @@
-//! The WebSocket under a [`super::socket`]: opened with tungstenite's handshake, then read
+//! The WebSocket under a client socket: opened with tungstenite's handshake, then read
 //! and written with our own framing.
 
 pub mod codec;
