@@ -11,9 +11,8 @@
 //! and `--encryption-master-key` hold secrets, and clap quotes a rejected value in its
 //! message; the setup's messages never do.
 
-use crate::config::{
-    self, AuthLayer, AuthTransport, AuthUrl, ExternalCommand, Layer, Secret, UserAuthLayer,
-};
+use crate::config::{self, AuthLayer, AuthUrl, ExternalCommand, Layer, Secret, UserAuthLayer};
+use chanwatch_core::auth::AuthTransport;
 use chanwatch_core::pairs::{Pairs, Params};
 use clap::{ArgAction, ArgGroup, Args, Parser};
 use serde_json::Value;

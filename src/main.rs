@@ -4,10 +4,11 @@ use anyhow::Context;
 use chanwatch::cli::{Cli, ConfigAction, Mode, TimingArgs};
 use chanwatch::config::{self, starter};
 use chanwatch::faults::{FaultHandle, FaultProxy};
+use chanwatch::prefs::theme::Theme;
 use chanwatch::recording::{self, Recorder};
 use chanwatch::session::{self, Extras, SessionHandle};
 use chanwatch::setup;
-use chanwatch::ui::{self, AppConfig, Theme};
+use chanwatch::ui::{self, AppConfig};
 use chanwatch_core::client;
 use chanwatch_core::connection::{Endpoint, MachineConfig};
 use clap::Parser;
@@ -180,7 +181,9 @@ async fn replay(cli: &Cli, args: &chanwatch::replay::ReplayArgs) -> anyhow::Resu
     // The file's keys and colours apply to a replay as they do live.
     let prefs = setup::dashboard_prefs(cli)?;
     let log = (
-        cli.output.log_ring.unwrap_or(setup::DEFAULT_LOG_RING),
+        cli.output
+            .log_ring
+            .unwrap_or(chanwatch::config::DEFAULT_LOG_RING),
         cli.output
             .log_bytes
             .unwrap_or(chanwatch::config::DEFAULT_LOG_BYTES),

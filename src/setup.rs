@@ -11,12 +11,13 @@ pub mod demo;
 
 use crate::cli::Cli;
 use crate::config::{
-    self, AuthLayer, AuthMethod, AuthTransport, ConfigError, ExternalCommand, Layer, LoadOptions,
-    Loaded, Secret, Settings, UserAuthLayer,
+    self, AuthLayer, AuthMethod, ConfigError, ExternalCommand, Layer, LoadOptions, Loaded, Secret,
+    Settings, UserAuthLayer,
 };
+use crate::prefs::keymap::Keymap;
+use crate::prefs::theme::Palette;
 use crate::ui::DashboardInfo;
-use crate::ui::keymap::Keymap;
-use crate::ui::theme::Palette;
+use chanwatch_core::auth::AuthTransport;
 use chanwatch_core::auth::{
     Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalSigner, LocalUserSigner,
     UserAuthenticator,
@@ -31,7 +32,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The default size of the dashboard's event log ring.
-pub use crate::config::DEFAULT_LOG_RING;
 
 pub struct Setup {
     pub client: ClientConfig,
@@ -429,10 +429,6 @@ fn endpoint(
     tls: &Arc<rustls::ClientConfig>,
     what: &str,
 ) -> Result<EndpointAuthorizer, SetupError> {
-    let transport = match transport {
-        AuthTransport::Ajax => chanwatch_core::auth::AuthTransport::Ajax,
-        AuthTransport::Jsonp => chanwatch_core::auth::AuthTransport::Jsonp,
-    };
     EndpointAuthorizer::new(url, params.to_vec(), headers.to_vec(), timeout)
         .and_then(|e| e.with_transport(transport))
         .and_then(|e| e.with_tls(tls.clone()))

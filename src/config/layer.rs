@@ -12,7 +12,8 @@
 use super::keys::KeysLayer;
 use super::measures::MeasuresLayer;
 use super::theme::ThemeLayer;
-use super::values::{AuthTransport, AuthUrl, ExternalCommand, Secret, de_opt, ser_opt};
+use super::values::{AuthUrl, ExternalCommand, Secret, de_opt, ser_opt};
+use chanwatch_core::auth::AuthTransport;
 use chanwatch_core::pairs::{Headers, Pairs};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -67,8 +67,8 @@ pub use settings::{
 };
 pub use theme::{Colour, ThemeLayer};
 pub use values::{
-    AuthTransport, AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, MAX_DURATION, MAX_LOG_RING, Secret,
-    check_app_id, check_ca_file, check_channel, check_cluster, check_header, check_host, check_key,
+    AuthUrl, DEFAULT_LOG_BYTES, ExternalCommand, MAX_DURATION, MAX_LOG_RING, Secret, check_app_id,
+    check_ca_file, check_channel, check_cluster, check_header, check_host, check_key,
     check_log_bytes, check_log_ring, check_object, check_origin, check_path, check_transport,
     check_user_data, check_ws_header, parse_bool, parse_duration, parse_header_lines, parse_port,
 };

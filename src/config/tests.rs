@@ -1,6 +1,7 @@
 //! Layering, aliases, file errors and masking, through the public functions.
 
 use super::*;
+use chanwatch_core::auth::AuthTransport;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;

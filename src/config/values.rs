@@ -418,26 +418,6 @@ impl<'de> Deserialize<'de> for AuthUrl {
     }
 }
 
-/// How an auth endpoint is called, as pusher-js names it: `ajax` (POST form) or `jsonp`
-/// (GET with a query string and a `callback` parameter).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthTransport {
-    #[default]
-    Ajax,
-    Jsonp,
-}
-
-impl AuthTransport {
-    pub fn parse(s: &str) -> Result<AuthTransport, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ajax" => Ok(AuthTransport::Ajax),
-            "jsonp" => Ok(AuthTransport::Jsonp),
-            _ => Err(format!("unknown auth transport \"{s}\"; use ajax or jsonp")),
-        }
-    }
-}
-
 /// The external command that authorizes (the terminal's `customHandler`): it reads
 /// `{socket_id, channel_name}` JSON on stdin and prints the auth JSON.
 /// A string runs through `sh -c`; an array is the argument vector, run directly.

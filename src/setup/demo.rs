@@ -1,7 +1,8 @@
 //! `chanwatch demo`: the demo server, its traffic and the fault proxy started in-process,
 //! and a session set up to watch them: no network, no config file, no credentials.
 
-use super::{DEFAULT_LOG_RING, Setup};
+use super::Setup;
+use crate::config::DEFAULT_LOG_RING;
 use crate::demo::{DemoConfig, DemoServer, traffic};
 use crate::faults::FaultProxy;
 use crate::session::Extras;

@@ -302,7 +302,7 @@ fn client_dashboard_and_log_ring() {
         ),
         ("127.0.0.1", "k", false, false)
     );
-    assert_eq!(setup.log_ring, DEFAULT_LOG_RING);
+    assert_eq!(setup.log_ring, crate::config::DEFAULT_LOG_RING);
     assert!(setup.api.is_none(), "no app id, no secret");
 }
 

@@ -23,11 +23,11 @@ pub use log_view::LogView;
 pub use modal::Modal;
 pub use prompt::{Prompt, PromptKind};
 
-use super::keymap::{Action, Keymap, Mode};
-use super::log::{DEFAULT_CAPACITY, EventLog, Filter, LogEntry};
+use super::log::{EventLog, Filter, LogEntry};
 use super::model::{Limits, News};
-use super::theme::Theme;
 use super::view::layout::{self, Areas, Pane};
+use crate::prefs::keymap::{Action, Keymap, Mode};
+use crate::prefs::theme::Theme;
 use crate::session::Command;
 use crate::session_record::Stamped;
 use chanwatch_core::connection;
@@ -63,7 +63,7 @@ pub struct AppConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
-            log_capacity: DEFAULT_CAPACITY,
+            log_capacity: crate::config::DEFAULT_LOG_RING,
             log_bytes: crate::config::DEFAULT_LOG_BYTES,
             theme: Theme::coloured(),
             keymap: Keymap::default(),

@@ -10,7 +10,6 @@ use std::time::SystemTime;
 /// How much of an event's data is kept as text for the preview and the filter. The full
 /// data stays in `data` for the detail view.
 pub const TEXT_BYTES: usize = 1024;
-pub const DEFAULT_CAPACITY: usize = 10_000;
 
 /// The most of one event's data the log keeps (1 MiB); the rest is cut and the entry says
 /// how large the data was. Headless output always carries the data whole.

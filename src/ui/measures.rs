@@ -3,8 +3,8 @@
 //! the model ([`super::model::Measured`]); [`Panel`] answers the keys meant for a shown
 //! screen with an [`Outcome`] the app carries out.
 
-use super::keymap::Action;
 use crate::occupancy::{SortBy, Table};
+use crate::prefs::keymap::Action;
 use crate::session::Command;
 
 pub use super::model::measured::DISABLE_ENV;

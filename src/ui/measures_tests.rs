@@ -4,9 +4,9 @@ use crate::session_record::SessionRecord;
 
 use super::app::{App, AppConfig, DashboardInfo, Msg};
 use super::measures::Screen;
-use super::theme::Theme;
 use super::view;
 use crate::occupancy::OccupiedChannel;
+use crate::prefs::theme::Theme;
 use crate::session::Command;
 use crate::session_record::Stamped;
 use chanwatch_core::connection;

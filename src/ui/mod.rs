@@ -10,7 +10,6 @@
 pub mod app;
 pub mod format;
 pub mod frame_stats;
-pub use crate::prefs::keymap;
 pub mod log;
 pub mod measures;
 pub mod model;
@@ -18,7 +17,6 @@ pub mod pacer;
 pub mod presence;
 pub mod replay;
 pub mod replay_bar;
-pub use crate::prefs::theme;
 pub mod view;
 
 #[cfg(test)]
@@ -27,7 +25,6 @@ mod measures_tests;
 mod tests;
 
 pub use app::{App, AppConfig, DashboardInfo, Msg, Update};
-pub use theme::Theme;
 
 use crate::session::Command;
 use anyhow::Context;
@@ -59,7 +56,7 @@ pub async fn run(
     info: DashboardInfo,
 ) -> anyhow::Result<()> {
     let config = AppConfig {
-        theme: Theme::from_env(),
+        theme: crate::prefs::theme::Theme::from_env(),
         ..AppConfig::default()
     };
     run_with(commands, records, info, config).await

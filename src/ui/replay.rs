@@ -5,10 +5,10 @@
 //! refused with a notice; everything else is the live dashboard's.
 
 use super::app::NoticeLevel;
-use super::keymap::{Action, Chord, Mode};
 use super::replay_bar::{self, ReplayBar};
 use super::{App, AppConfig, DashboardInfo, FRAME_INTERVAL, Msg, TICK_INTERVAL, Update, view};
 use super::{Signals, TerminalGuard, pacer, to_msg};
+use crate::prefs::keymap::{Action, Chord, Mode};
 use crate::replay::file;
 use crate::replay::index::{Index, MAX_MARKS};
 use crate::replay::pace::Due;
@@ -390,7 +390,7 @@ mod tests {
 
     #[test]
     fn replay_keys_do_not_clash_with_the_live_keymap() {
-        let keymap = super::super::keymap::Keymap::default();
+        let keymap = crate::prefs::keymap::Keymap::default();
         for (chord, action, _) in bindings() {
             let key = KeyEvent::new(chord.code, KeyModifiers::NONE);
             assert_eq!(

@@ -6,10 +6,10 @@ use super::app::{
     App, AppConfig, ChannelStatus, DashboardInfo, LogView, Modal, Msg, NoticeLevel, Overlay,
     PromptKind, TimelineKind, Update,
 };
-use super::keymap::{Action, Mode};
-use super::theme::Theme;
 use super::view::{self, layout::Pane};
 use crate::faults::FaultKind;
+use crate::prefs::keymap::{Action, Mode};
+use crate::prefs::theme::Theme;
 use crate::session::Command;
 use crate::session_record::Stamped;
 use chanwatch_core::connection::Command as ConnCommand;
@@ -1816,7 +1816,7 @@ fn help_overlay_shows_the_rebound_keys() {
 
 #[test]
 fn theme_colours_are_drawn_unless_no_color() {
-    use super::theme::{Palette, Role};
+    use crate::prefs::theme::{Palette, Role};
     let pink = Color::Rgb(0xff, 0x55, 0xaa);
     let palette = Palette::with([(Role::Title, pink)]);
     for (theme, want) in [

@@ -2,11 +2,12 @@
 //! key the configuration knows (so a new key cannot be added without documenting it there).
 
 use chanwatch::config::{
-    ApiLayer, AuthLayer, AuthTransport, AuthUrl, Colour, ConfigFile, ExternalCommand, KeysLayer,
-    Layer, Secret, Settings, ThemeLayer, UserAuthLayer, theme::RoleName,
+    ApiLayer, AuthLayer, AuthUrl, Colour, ConfigFile, ExternalCommand, KeysLayer, Layer, Secret,
+    Settings, ThemeLayer, UserAuthLayer, theme::RoleName,
 };
-use chanwatch::ui::keymap::{Action, Keymap};
-use chanwatch::ui::theme::{Palette, Role};
+use chanwatch::prefs::keymap::{Action, Keymap};
+use chanwatch::prefs::theme::{Palette, Role};
+use chanwatch_core::auth::AuthTransport;
 use chanwatch_core::pairs::Pairs;
 use std::collections::BTreeSet;
 use std::path::Path;

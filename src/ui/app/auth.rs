@@ -4,7 +4,7 @@
 //! by the model ([`crate::ui::model::auth`]); this is the box that shows one.
 
 use super::{App, Modal, NoticeLevel, Overlay, Update, quit};
-use crate::ui::keymap::Action;
+use crate::prefs::keymap::Action;
 
 /// The inspector overlay: which channel, scrolled how far.
 #[derive(Debug, Clone, PartialEq)]

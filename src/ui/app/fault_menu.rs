@@ -4,8 +4,8 @@
 
 use super::{App, Modal, Overlay, Prompt, PromptKind, Update, quit};
 use crate::faults::MAX_DELAY_MS;
+use crate::prefs::keymap::Action;
 use crate::session::Command;
-use crate::ui::keymap::Action;
 
 /// The delay offered when the prompt opens.
 pub const DEFAULT_DELAY_MS: u64 = 500;

@@ -3,7 +3,7 @@
 
 use super::export::ExportKind;
 use super::{App, ChannelStatus, Modal, NoticeLevel, Update, quit};
-use crate::ui::keymap::{Action, Mode};
+use crate::prefs::keymap::{Action, Mode};
 use chanwatch_core::connection;
 use chanwatch_core::protocol::channel::{validate_channel_name, validate_client_event_name};
 use crossterm::event::{Event, KeyEvent};

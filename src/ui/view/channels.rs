@@ -4,8 +4,8 @@
 
 use super::layout::Pane;
 use super::{pane_block, title};
+use crate::prefs::theme::Theme;
 use crate::ui::app::{App, Channel, ChannelStatus};
-use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -24,7 +24,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let hint = format!(
             "none yet: press {} to subscribe",
             app.keymap()
-                .first_key(crate::ui::keymap::Action::Subscribe)
+                .first_key(crate::prefs::keymap::Action::Subscribe)
                 .unwrap_or_default()
         );
         frame.render_widget(

@@ -2,8 +2,8 @@
 //! does; the close codes say what they mean to a client.
 
 use super::centered;
+use crate::prefs::keymap::{Action, FaultPick, Mode};
 use crate::ui::app::App;
-use crate::ui::keymap::{Action, FaultPick, Mode};
 use chanwatch_core::protocol::codes::describe;
 use ratatui::Frame;
 use ratatui::layout::Rect;

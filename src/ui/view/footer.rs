@@ -1,7 +1,7 @@
 //! The bottom line: the latest message, or the most useful keys.
 
+use crate::prefs::keymap::{Action, Mode};
 use crate::ui::app::{App, NoticeLevel};
-use crate::ui::keymap::{Action, Mode};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -3,8 +3,8 @@
 //! menu) wrap onto as many lines as they need.
 
 use super::centered;
+use crate::prefs::keymap::Action;
 use crate::ui::app::App;
-use crate::ui::keymap::Action;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -1,8 +1,8 @@
 //! Pretty-printed JSON as coloured lines: keys, strings, numbers and literals each get a style
 //! from the theme (none under NO_COLOR).
 
+use crate::prefs::theme::Theme;
 use crate::ui::format::prefix_bytes;
-use crate::ui::theme::Theme;
 use ratatui::text::{Line, Span};
 
 const INDENT: &str = "  ";

@@ -4,9 +4,9 @@
 //! the charts read without colour (`NO_COLOR`).
 
 use crate::measures::{Band, BandCell, Measures};
+use crate::prefs::theme::Theme;
 use crate::ui::app::App;
 use crate::ui::format::duration;
-use crate::ui::theme::Theme;
 use crate::ui::view::{pane_block, title};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

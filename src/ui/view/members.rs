@@ -6,10 +6,10 @@
 use super::channels::{kind_label, status_style, status_text};
 use super::layout::Pane;
 use super::{pane_block, title};
+use crate::prefs::keymap::Action;
+use crate::prefs::theme::Theme;
 use crate::ui::app::{ApiUsers, App, Channel, ChannelStatus};
 use crate::ui::format::{clock, one_line};
-use crate::ui::keymap::Action;
-use crate::ui::theme::Theme;
 use chanwatch_core::protocol::ChannelKind;
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -19,7 +19,7 @@ pub mod timeline;
 
 use super::app::{App, Modal, Overlay, PromptKind};
 use super::measures::Screen;
-use super::theme::Theme;
+use crate::prefs::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -24,8 +24,10 @@ const MAX_BODY: usize = 1 << 20;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// How the request reaches the endpoint (pusher-js's `transport` option).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How the request reaches the endpoint (pusher-js's `transport` option), named as
+/// pusher-js names it in configuration: `ajax` or `jsonp`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AuthTransport {
     /// POST with a form body and the configured headers.
     #[default]
@@ -36,6 +38,15 @@ pub enum AuthTransport {
 }
 
 impl AuthTransport {
+    /// `ajax` or `jsonp`, in any case, with spaces around.
+    pub fn parse(s: &str) -> Result<AuthTransport, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ajax" => Ok(AuthTransport::Ajax),
+            "jsonp" => Ok(AuthTransport::Jsonp),
+            _ => Err(format!("unknown auth transport \"{s}\"; use ajax or jsonp")),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuthTransport::Ajax => "ajax",

@@ -23,7 +23,7 @@ const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
 /// Where a subscription stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChannelStatus {
+pub enum SubscriptionState {
     /// Waiting for a connection.
     Queued,
     /// Waiting for the authorizer; the grant must be for this socket id.
@@ -40,7 +40,7 @@ pub enum ChannelStatus {
 #[derive(Debug, Clone)]
 struct Channel {
     kind: ChannelKind,
-    status: ChannelStatus,
+    status: SubscriptionState,
     members: Members,
     /// Encrypted channels: the base64 `shared_secret` from the authorization.
     key: Option<String>,
@@ -128,7 +128,7 @@ impl Machine {
     }
 
     /// Channel names and their status, in subscription order.
-    pub fn channels(&self) -> impl Iterator<Item = (&str, &ChannelStatus)> {
+    pub fn channels(&self) -> impl Iterator<Item = (&str, &SubscriptionState)> {
         self.channels.iter().map(|(n, c)| (n.as_str(), &c.status))
     }
 
@@ -314,7 +314,7 @@ impl Machine {
                 Some(c) if !c.kind.allows_client_events() => Some(format!(
                     "cannot trigger on {channel}: client events need a private or presence channel"
                 )),
-                Some(c) if c.status != ChannelStatus::Subscribed => Some(format!(
+                Some(c) if c.status != SubscriptionState::Subscribed => Some(format!(
                     "cannot trigger on {channel}: the subscription has not succeeded yet"
                 )),
                 Some(_) => None,
@@ -714,7 +714,7 @@ impl Machine {
         let named = f.channel.clone().filter(|c| {
             self.channels
                 .get(c)
-                .is_some_and(|c| c.status == ChannelStatus::Pending)
+                .is_some_and(|c| c.status == SubscriptionState::Pending)
         });
         let subscription_like = matches!(code, None | Some(4009) | Some(4300..=4399));
         let pending = named.or_else(|| {
@@ -722,7 +722,7 @@ impl Machine {
                 .then(|| {
                     self.channels
                         .iter()
-                        .find(|(_, c)| c.status == ChannelStatus::Pending)
+                        .find(|(_, c)| c.status == SubscriptionState::Pending)
                         .map(|(n, _)| n.clone())
                 })
                 .flatten()

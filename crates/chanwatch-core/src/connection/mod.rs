@@ -14,7 +14,7 @@ pub mod transport;
 
 pub use backoff::Backoff;
 pub use command::Command;
-pub use machine::{ChannelStatus, Machine};
+pub use machine::{Machine, SubscriptionState};
 pub use members::{MAX_MEMBERS, Members};
 pub use transport::{Endpoint, Transports};
 

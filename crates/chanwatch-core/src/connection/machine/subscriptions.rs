@@ -15,16 +15,16 @@ impl Machine {
             return;
         }
         if let Some(existing) = self.channels.get(&name) {
-            if existing.status != ChannelStatus::Failed {
+            if existing.status != SubscriptionState::Failed {
                 return; // already subscribed or on its way
             }
-            self.channels[&name].status = ChannelStatus::Queued;
+            self.channels[&name].status = SubscriptionState::Queued;
         } else {
             self.channels.insert(
                 name.clone(),
                 Channel {
                     kind: ChannelKind::of(&name),
-                    status: ChannelStatus::Queued,
+                    status: SubscriptionState::Queued,
                     members: Members::default(),
                     key: None,
                     reauth: None,
@@ -48,7 +48,7 @@ impl Machine {
         // subscribe is safe; an auth still in flight is simply dropped when it returns.
         if matches!(
             ch.status,
-            ChannelStatus::Pending | ChannelStatus::Subscribed
+            SubscriptionState::Pending | SubscriptionState::Subscribed
         ) && let Some(conn) = self.established_id()
         {
             self.send(conn, frame::unsubscribe(name));
@@ -67,7 +67,7 @@ impl Machine {
         let Some(ch) = self.channels.get_mut(&name) else {
             return;
         };
-        ch.status = ChannelStatus::Subscribed;
+        ch.status = SubscriptionState::Subscribed;
         let members = (ch.kind == ChannelKind::Presence).then(|| {
             ch.members.load(f.data_value());
             Record::Members {
@@ -171,7 +171,7 @@ impl Machine {
             return;
         };
         if ch.kind.needs_auth() {
-            ch.status = ChannelStatus::Authorizing {
+            ch.status = SubscriptionState::Authorizing {
                 socket_id: socket_id.clone(),
             };
             self.out.push(Output::Authorize(AuthRequest {
@@ -179,7 +179,7 @@ impl Machine {
                 socket_id,
             }));
         } else {
-            ch.status = ChannelStatus::Pending;
+            ch.status = SubscriptionState::Pending;
             self.send(conn, frame::subscribe(name, "", None));
         }
     }
@@ -202,7 +202,7 @@ impl Machine {
         }
         let waiting = self.channels.get(&request.channel).is_some_and(|c| {
             c.status
-                == ChannelStatus::Authorizing {
+                == SubscriptionState::Authorizing {
                     socket_id: request.socket_id.clone(),
                 }
         });
@@ -249,7 +249,7 @@ impl Machine {
             return;
         };
         let ch = &mut self.channels[&name];
-        ch.status = ChannelStatus::Pending;
+        ch.status = SubscriptionState::Pending;
         ch.key = grant.shared_secret.clone();
         if my_id.is_some() {
             ch.members.my_id = my_id;
@@ -260,7 +260,7 @@ impl Machine {
 
     pub(super) fn fail_channel(&mut self, channel: String, status: Option<u16>, message: String) {
         if let Some(ch) = self.channels.get_mut(&channel) {
-            ch.status = ChannelStatus::Failed;
+            ch.status = SubscriptionState::Failed;
         }
         self.record(Record::SubscriptionError {
             channel,
@@ -275,7 +275,7 @@ impl Machine {
         self.user = None; // sign-in is per socket: redone on the next connection
         for ch in self.channels.values_mut() {
             ch.reauth = None;
-            ch.status = ChannelStatus::Queued;
+            ch.status = SubscriptionState::Queued;
             ch.members.clear();
         }
     }
