@@ -31,7 +31,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The default size of the dashboard's event log ring.
 
 pub struct Setup {
     pub client: ClientConfig,
