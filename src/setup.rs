@@ -31,7 +31,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-
 pub struct Setup {
     pub client: ClientConfig,
     pub auth: Arc<dyn AuthProvider>,
