@@ -7,13 +7,18 @@
 //! channels and users). Nothing here draws, parses flags or reads a config file.
 //!
 //! ```no_run
+//! use chanwatch_core::auth::Authorizer;
 //! use chanwatch_core::client::{self, ClientConfig};
-//! # async fn run(config: ClientConfig) {
-//! let (handle, mut records) = client::spawn(config, None);
-//! while let Some(stamped) = records.recv().await {
+//! use chanwatch_core::connection::{Endpoint, MachineConfig};
+//! use std::sync::Arc;
+//!
+//! # async fn run() {
+//! let endpoint = Endpoint { tls: false, ws_port: 6001, ..Endpoint::new("127.0.0.1", "app-key") };
+//! let config = ClientConfig::new(MachineConfig::new(endpoint), vec!["news".into()]);
+//! let mut client = client::spawn(config, Arc::new(Authorizer::None));
+//! while let Some(stamped) = client.records.recv().await {
 //!     println!("{}", stamped.to_json_line());
 //! }
-//! # drop(handle);
 //! # }
 //! ```
 
