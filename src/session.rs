@@ -76,125 +76,205 @@ async fn route(
         records: mut from_client,
         task,
     } = inner;
-    // Dropping the sender is how the client learns its watcher has gone (it then quits).
-    let mut to_client = Some(to_client);
-    let mut socket_id: Option<String> = None;
-    let mut last_state = State::Initialized;
     // Publish calls run beside the loop; their results come back here.
     let (side_tx, mut side_rx) = mpsc::channel::<SessionRecord>(64);
-    let (mut sidecar, notices, to_start) = crate::sidecar::Sidecar::start(
+    let (sidecar, notices, to_start) = crate::sidecar::Sidecar::start(
         extras.sidecar.clone(),
         extras.api.clone(),
         std::time::Instant::now(),
     );
-    let _ = out
-        .send_batch(notices.into_iter().map(Stamped::now).collect())
+    let mut router = Router {
+        extras,
+        out,
+        to_client: Some(to_client),
+        socket_id: None,
+        last_state: State::Initialized,
+        side_tx,
+        sidecar,
+    };
+    router
+        .send_all(notices.into_iter().map(Stamped::now).collect())
         .await;
     for command in to_start {
-        if let Some(tx) = &to_client {
-            let _ = tx.send(command).await;
-        }
+        router.to_client(command).await;
     }
     loop {
         tokio::select! {
-            command = commands.recv(), if to_client.is_some() => match command {
-                None => to_client = None,
-                Some(Command::Fault(kind)) => {
-                    let record = match inject_fault(&kind, extras.proxy.as_ref(), extras.demo.as_ref()) {
-                        Ok(()) => SessionRecord::Fault { fault: kind.label() },
-                        Err(e) => command_error("fault", None, None, format!("cannot inject fault: {e}")),
-                    };
-                    if out.send(Stamped::now(record)).await.is_err() {
-                        to_client = None;
-                    }
-                }
-                Some(Command::Publish { channel, event, data, exclude_self }) => {
-                    let excluded = if exclude_self { socket_id.clone() } else { None };
-                    if let Some(api) = api_or_error(&extras, &out, "publish", Some(&channel)).await {
-                        tokio::spawn(publish(api, channel, event, data, excluded, side_tx.clone()));
-                    }
-                }
-                Some(Command::ListChannels { prefix }) => {
-                    if let Some(api) = api_or_error(&extras, &out, "list_channels", None).await {
-                        tokio::spawn(list_channels(api, prefix, side_tx.clone()));
-                    }
-                }
-                Some(Command::ListUsers { channel }) => {
-                    if let Some(api) = api_or_error(&extras, &out, "list_users", Some(&channel)).await {
-                        tokio::spawn(list_users(api, channel, side_tx.clone()));
-                    }
-                }
-                Some(Command::Occupancy { on }) => {
-                    if let Some(record) = sidecar.set_occupancy(on, std::time::Instant::now())
-                        && out.send(Stamped::now(record)).await.is_err()
-                    {
-                        to_client = None;
-                    }
-                }
-                Some(Command::Connection(command)) => {
-                    let sent = match &to_client {
-                        Some(tx) => tx.send(command).await.is_ok(),
-                        None => false,
-                    };
-                    if !sent {
-                        to_client = None;
-                    }
-                }
+            command = commands.recv(), if router.to_client.is_some() => match command {
+                None => router.to_client = None,
+                Some(command) => router.on_command(command).await,
             },
             batch = from_client.recv_batch() => {
-                let Some(mut batch) = batch else { break }; // the client has ended
-                let probes = sidecar.observe(&mut batch, std::time::Instant::now());
-                for stamped in &batch {
-                    if let Record::State { current, socket_id: id, .. } = &stamped.record {
-                        socket_id = if *current == State::Connected { id.clone() } else { None };
-                        last_state = *current;
-                    }
-                }
-                let mut batch: Vec<Stamped> =
-                    batch.into_iter().map(|s| s.map(SessionRecord::Client)).collect();
-                batch.extend(probes.into_iter().map(Stamped::now));
-                if out.send_batch(batch).await.is_err() {
-                    to_client = None; // nobody listens: let the client quit
+                let Some(batch) = batch else { break }; // the client has ended
+                router.on_client_batch(batch).await;
+            }
+            records = router.sidecar.next() => {
+                if !records.is_empty() {
+                    router.send_all(records.into_iter().map(Stamped::now).collect()).await;
                 }
             }
-            records = sidecar.next() => {
-                if !records.is_empty()
-                    && out.send_batch(records.into_iter().map(Stamped::now).collect()).await.is_err()
-                {
-                    to_client = None;
-                }
-            }
-            Some(record) = side_rx.recv() => {
-                if out.send(Stamped::now(record)).await.is_err() {
-                    to_client = None;
-                }
-            }
+            Some(record) = side_rx.recv() => router.send(record).await,
         }
     }
     let ended = task.await;
+    let Router {
+        extras,
+        out,
+        last_state,
+        ..
+    } = router;
     drop(extras); // stop traffic, proxy and demo server only after the client is done
     if let Err(e) = ended
         && e.is_panic()
     {
-        // Say what happened where a watcher can still read it, then end the same way.
-        let message = crate::panic_report::message()
-            .unwrap_or("internal error: the client task panicked")
-            .to_string();
-        let last = vec![
-            Stamped::now(SessionRecord::Client(Record::Error {
-                code: None,
-                message: message.clone(),
-            })),
-            Stamped::now(SessionRecord::Client(Record::State {
-                previous: last_state,
-                current: State::Disconnected,
-                socket_id: None,
-                cause: Some(message),
-            })),
-        ];
-        let _ = out.send_batch(last).await;
+        report_panic(&out, last_state).await;
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+/// The session's side of the loop: where records go, the client's commands, and what it
+/// remembers of the connection (the socket id for `exclude_self`, the last state).
+struct Router {
+    extras: Extras,
+    out: batch::RecordSender<Stamped>,
+    /// Dropping the sender is how the client learns its watcher has gone (it then quits).
+    to_client: Option<mpsc::Sender<chanwatch_core::connection::Command>>,
+    socket_id: Option<String>,
+    last_state: State,
+    side_tx: mpsc::Sender<SessionRecord>,
+    sidecar: crate::sidecar::Sidecar,
+}
+
+impl Router {
+    async fn send(&mut self, record: SessionRecord) {
+        if self.out.send(Stamped::now(record)).await.is_err() {
+            self.to_client = None; // nobody listens: let the client quit
+        }
+    }
+
+    async fn send_all(&mut self, batch: Vec<Stamped>) {
+        if self.out.send_batch(batch).await.is_err() {
+            self.to_client = None;
+        }
+    }
+
+    async fn to_client(&mut self, command: chanwatch_core::connection::Command) {
+        let sent = match &self.to_client {
+            Some(tx) => tx.send(command).await.is_ok(),
+            None => false,
+        };
+        if !sent {
+            self.to_client = None;
+        }
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        let side = self.side_tx.clone();
+        match command {
+            Command::Fault(kind) => {
+                let extras = &self.extras;
+                let record = match inject_fault(&kind, extras.proxy.as_ref(), extras.demo.as_ref())
+                {
+                    Ok(()) => SessionRecord::Fault {
+                        fault: kind.label(),
+                    },
+                    Err(e) => {
+                        command_error("fault", None, None, format!("cannot inject fault: {e}"))
+                    }
+                };
+                self.send(record).await;
+            }
+            Command::Publish {
+                channel,
+                event,
+                data,
+                exclude_self,
+            } => {
+                let excluded = if exclude_self {
+                    self.socket_id.clone()
+                } else {
+                    None
+                };
+                if let Some(api) = self.api_or_error("publish", Some(&channel)).await {
+                    tokio::spawn(publish(api, channel, event, data, excluded, side));
+                }
+            }
+            Command::ListChannels { prefix } => {
+                if let Some(api) = self.api_or_error("list_channels", None).await {
+                    tokio::spawn(list_channels(api, prefix, side));
+                }
+            }
+            Command::ListUsers { channel } => {
+                if let Some(api) = self.api_or_error("list_users", Some(&channel)).await {
+                    tokio::spawn(list_users(api, channel, side));
+                }
+            }
+            Command::Occupancy { on } => {
+                if let Some(record) = self.sidecar.set_occupancy(on, std::time::Instant::now()) {
+                    self.send(record).await;
+                }
+            }
+            Command::Connection(command) => self.to_client(command).await,
+        }
+    }
+
+    /// Pass a batch of client records on, with the probes it completed, after the sidecar
+    /// has seen it (and hidden probe events).
+    async fn on_client_batch(&mut self, mut batch: Vec<chanwatch_core::record::Stamped>) {
+        let probes = self.sidecar.observe(&mut batch, std::time::Instant::now());
+        for stamped in &batch {
+            if let Record::State {
+                current,
+                socket_id: id,
+                ..
+            } = &stamped.record
+            {
+                self.socket_id = if *current == State::Connected {
+                    id.clone()
+                } else {
+                    None
+                };
+                self.last_state = *current;
+            }
+        }
+        let mut batch: Vec<Stamped> = batch
+            .into_iter()
+            .map(|s| s.map(SessionRecord::Client))
+            .collect();
+        batch.extend(probes.into_iter().map(Stamped::now));
+        self.send_all(batch).await;
+    }
+
+    /// The HTTP API client, or an error record saying what is missing.
+    async fn api_or_error(&mut self, cmd: &str, channel: Option<&str>) -> Option<HttpApi> {
+        if self.extras.api.is_none() {
+            let message = "the HTTP API needs an app id and secret (--app-id and --secret, \
+                           or the config file)";
+            self.send(command_error(cmd, channel, None, message.into()))
+                .await;
+        }
+        self.extras.api.clone()
+    }
+}
+
+/// Say what happened where a watcher can still read it, before the panic goes on.
+async fn report_panic(out: &batch::RecordSender<Stamped>, last_state: State) {
+    let message = crate::panic_report::message()
+        .unwrap_or("internal error: the client task panicked")
+        .to_string();
+    let last = vec![
+        Stamped::now(SessionRecord::Client(Record::Error {
+            code: None,
+            message: message.clone(),
+        })),
+        Stamped::now(SessionRecord::Client(Record::State {
+            previous: last_state,
+            current: State::Disconnected,
+            socket_id: None,
+            cause: Some(message),
+        })),
+    ];
+    let _ = out.send_batch(last).await;
 }
 
 fn command_error(
@@ -209,22 +289,6 @@ fn command_error(
         status,
         message,
     }
-}
-
-/// The HTTP API client, or an error record saying what is missing.
-async fn api_or_error(
-    extras: &Extras,
-    out: &batch::RecordSender<Stamped>,
-    cmd: &str,
-    channel: Option<&str>,
-) -> Option<HttpApi> {
-    if extras.api.is_none() {
-        let message = "the HTTP API needs an app id and secret (--app-id and --secret, \
-                       or the config file)";
-        let record = command_error(cmd, channel, None, message.into());
-        let _ = out.send(Stamped::now(record)).await;
-    }
-    extras.api.clone()
 }
 
 async fn list_channels(api: HttpApi, prefix: Option<String>, results: mpsc::Sender<SessionRecord>) {
