@@ -101,89 +101,33 @@ impl ConfigFile {
 
     /// Parses `text`; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
-        let err = |span: Option<Range<usize>>, message: String| ConfigError::File {
-            path: path.to_path_buf(),
-            line: span.map(|s| line_of(text, s.start)),
-            message,
-        };
-        let located = |e: toml::de::Error| {
-            let span = e.span();
-            err(span.clone(), describe(text, span, e.message()))
-        };
-
-        let mut root = DeTable::parse(text).map_err(located)?;
+        let at = Place { text, path };
+        let mut root = DeTable::parse(text).map_err(|e| at.located(e))?;
         let default_profile = match root.get_mut().remove("default_profile") {
             None => None,
             Some(v) => match v.get_ref().as_str() {
                 Some(name) => Some(Spanned::new(v.span(), name.to_string())),
                 None => {
-                    return Err(err(
+                    return Err(at.error(
                         Some(v.span()),
                         "default_profile must be a string naming a [profiles.NAME] table".into(),
                     ));
                 }
             },
         };
-        let mut profiles = Vec::new();
-        if let Some(table) = root.get_mut().remove("profiles") {
-            let span = table.span();
-            let DeValue::Table(entries) = table.into_inner() else {
-                return Err(err(
-                    Some(span),
-                    "profiles must be a table of [profiles.NAME] tables".into(),
-                ));
-            };
-            for (name, value) in entries {
-                let name = name.into_inner().into_owned();
-                if !value.get_ref().is_table() {
-                    return Err(err(
-                        Some(value.span()),
-                        format!("profile \"{name}\" must be a table: [profiles.{name}]"),
-                    ));
-                }
-                let layer = Layer::deserialize(toml::de::ValueDeserializer::from(value))
-                    .map_err(located)?
-                    .normalize()
-                    .map_err(|m| err(None, format!("in [profiles.{name}]: {m}")))?;
-                profiles.push((name, layer));
-            }
-        }
-        let mut base = Layer::deserialize(toml::de::Deserializer::from(root))
-            .map_err(located)?
-            .normalize()
-            .map_err(|m| err(None, m))?;
-
-        // The keys as they will be used: the base alone, and each profile over it.
-        let keys_error = |e: KeysError, profile: Option<&str>| {
-            let table = e.span.as_ref().and_then(|s| table_at(text, s.start));
-            let place = table
-                .as_ref()
-                .map(|t| format!(" in [{t}]"))
-                .unwrap_or_default();
-            let with = match profile {
-                Some(p) if !table.is_some_and(|t| t.starts_with(&format!("profiles.{p}."))) => {
-                    format!(" (with [profiles.{p}])")
-                }
-                _ => String::new(),
-            };
-            err(
-                e.span,
-                format!("bad value for \"{}\"{place}{with}: {}", e.key, e.message),
-            )
+        let mut profiles = match root.get_mut().remove("profiles") {
+            Some(table) => at.profiles(table)?,
+            None => Vec::new(),
         };
-        if let Some(keys) = &base.keys {
-            keys.keymap().map_err(|e| keys_error(e, None))?;
-        }
-        for (name, layer) in &profiles {
-            if let Some(keys) = layer.clone().over(base.clone()).keys {
-                keys.keymap().map_err(|e| keys_error(e, Some(name)))?;
-            }
-        }
-
+        let mut base = Layer::deserialize(toml::de::Deserializer::from(root))
+            .map_err(|e| at.located(e))?
+            .normalize()
+            .map_err(|m| at.error(None, m))?;
+        at.check_keys(&base, &profiles)?;
         if let Some(name) = &default_profile
             && !profiles.iter().any(|(n, _)| n == name.get_ref())
         {
-            return Err(err(
+            return Err(at.error(
                 Some(name.span()),
                 format!(
                     "default_profile \"{}\" has no [profiles.{}] table; {}",
@@ -225,6 +169,86 @@ impl ConfigFile {
                 available: self.profile_names(),
             }),
         }
+    }
+}
+
+/// The file being parsed, for errors that name its path and line.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Place<'_> {
+    fn error(&self, span: Option<Range<usize>>, message: String) -> ConfigError {
+        ConfigError::File {
+            path: self.path.to_path_buf(),
+            line: span.map(|s| line_of(self.text, s.start)),
+            message,
+        }
+    }
+
+    fn located(&self, e: toml::de::Error) -> ConfigError {
+        let span = e.span();
+        self.error(span.clone(), describe(self.text, span, e.message()))
+    }
+
+    /// The `[profiles.NAME]` tables, each read as a layer.
+    fn profiles(&self, table: Spanned<DeValue<'_>>) -> Result<Vec<(String, Layer)>, ConfigError> {
+        let span = table.span();
+        let DeValue::Table(entries) = table.into_inner() else {
+            return Err(self.error(
+                Some(span),
+                "profiles must be a table of [profiles.NAME] tables".into(),
+            ));
+        };
+        let mut profiles = Vec::new();
+        for (name, value) in entries {
+            let name = name.into_inner().into_owned();
+            if !value.get_ref().is_table() {
+                return Err(self.error(
+                    Some(value.span()),
+                    format!("profile \"{name}\" must be a table: [profiles.{name}]"),
+                ));
+            }
+            let layer = Layer::deserialize(toml::de::ValueDeserializer::from(value))
+                .map_err(|e| self.located(e))?
+                .normalize()
+                .map_err(|m| self.error(None, format!("in [profiles.{name}]: {m}")))?;
+            profiles.push((name, layer));
+        }
+        Ok(profiles)
+    }
+
+    /// The keys as they will be used, the base alone and each profile over it, make a
+    /// keymap without conflicts.
+    fn check_keys(&self, base: &Layer, profiles: &[(String, Layer)]) -> Result<(), ConfigError> {
+        let keys_error = |e: KeysError, profile: Option<&str>| {
+            let table = e.span.as_ref().and_then(|s| table_at(self.text, s.start));
+            let place = table
+                .as_ref()
+                .map(|t| format!(" in [{t}]"))
+                .unwrap_or_default();
+            let with = match profile {
+                Some(p) if !table.is_some_and(|t| t.starts_with(&format!("profiles.{p}."))) => {
+                    format!(" (with [profiles.{p}])")
+                }
+                _ => String::new(),
+            };
+            self.error(
+                e.span,
+                format!("bad value for \"{}\"{place}{with}: {}", e.key, e.message),
+            )
+        };
+        if let Some(keys) = &base.keys {
+            keys.keymap().map_err(|e| keys_error(e, None))?;
+        }
+        for (name, layer) in profiles {
+            if let Some(keys) = layer.clone().over(base.clone()).keys {
+                keys.keymap().map_err(|e| keys_error(e, Some(name)))?;
+            }
+        }
+        Ok(())
     }
 }
 
