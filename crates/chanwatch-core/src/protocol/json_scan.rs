@@ -307,6 +307,51 @@ impl Validator {
                 }
                 _ => State::Invalid,
             },
+            State::Minus
+            | State::Zero
+            | State::Int
+            | State::Dot
+            | State::Frac
+            | State::Exp
+            | State::ExpSign
+            | State::ExpDigits => self.in_number(b),
+            State::Value | State::ValueOrArrayEnd => match b {
+                b']' if self.state == State::ValueOrArrayEnd => self.close(false),
+                _ => self.value(b),
+            },
+            State::KeyOrObjectEnd => match b {
+                b'"' => State::Str { key: true },
+                b'}' => self.close(true),
+                _ => self.whitespace(b),
+            },
+            State::Key => match b {
+                b'"' => State::Str { key: true },
+                _ => self.whitespace(b),
+            },
+            State::Colon => match b {
+                b':' => State::Value,
+                _ => self.whitespace(b),
+            },
+            State::CommaOrEnd => {
+                let in_object = self.top_is_object();
+                match b {
+                    b',' if in_object => State::Key,
+                    b',' => State::Value,
+                    b'}' if in_object => self.close(true),
+                    b']' if !in_object => self.close(false),
+                    _ => self.whitespace(b),
+                }
+            }
+            State::Done => self.whitespace(b),
+            State::Invalid | State::GiveUp => self.state,
+        }
+    }
+
+    /// The next state inside a number. Inlined: this is the scanner's per-byte step, split
+    /// out only to keep each function readable.
+    #[inline(always)]
+    fn in_number(&mut self, b: u8) -> State {
+        match self.state {
             State::Minus => match b {
                 b'0' => State::Zero,
                 b'1'..=b'9' => State::Int,
@@ -342,35 +387,7 @@ impl Validator {
                 b'0'..=b'9' => State::ExpDigits,
                 _ => self.end_number(b),
             },
-            State::Value | State::ValueOrArrayEnd => match b {
-                b']' if self.state == State::ValueOrArrayEnd => self.close(false),
-                _ => self.value(b),
-            },
-            State::KeyOrObjectEnd => match b {
-                b'"' => State::Str { key: true },
-                b'}' => self.close(true),
-                _ => self.whitespace(b),
-            },
-            State::Key => match b {
-                b'"' => State::Str { key: true },
-                _ => self.whitespace(b),
-            },
-            State::Colon => match b {
-                b':' => State::Value,
-                _ => self.whitespace(b),
-            },
-            State::CommaOrEnd => {
-                let in_object = self.top_is_object();
-                match b {
-                    b',' if in_object => State::Key,
-                    b',' => State::Value,
-                    b'}' if in_object => self.close(true),
-                    b']' if !in_object => self.close(false),
-                    _ => self.whitespace(b),
-                }
-            }
-            State::Done => self.whitespace(b),
-            State::Invalid | State::GiveUp => self.state,
+            _ => unreachable!("in_number is called in number states only"),
         }
     }
 
