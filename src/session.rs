@@ -196,12 +196,15 @@ async fn route(
 }
 
 fn command_error(cmd: &str, channel: Option<&str>, status: Option<u16>, message: String) -> Record {
-    Record::CommandError {
+    let mut record = Record::CommandError {
         cmd: cmd.to_string(),
         channel: channel.map(str::to_string),
         status,
         message,
-    }
+    };
+    // The message may quote what the HTTP API answered.
+    record.cut_server_text();
+    record
 }
 
 /// The HTTP API client, or an error record saying what is missing.

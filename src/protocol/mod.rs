@@ -2,6 +2,7 @@
 
 pub mod channel;
 pub mod codes;
+pub mod excerpt;
 pub mod frame;
 pub mod frame_scan;
 mod json_scan;
