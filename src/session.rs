@@ -283,12 +283,15 @@ fn command_error(
     status: Option<u16>,
     message: String,
 ) -> SessionRecord {
-    SessionRecord::CommandError {
+    let mut record = SessionRecord::CommandError {
         cmd: cmd.to_string(),
         channel: channel.map(str::to_string),
         status,
         message,
-    }
+    };
+    // The message may quote what the HTTP API answered.
+    record.cut_server_text();
+    record
 }
 
 async fn list_channels(api: HttpApi, prefix: Option<String>, results: mpsc::Sender<SessionRecord>) {

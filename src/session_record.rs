@@ -89,6 +89,29 @@ impl LineRecord for SessionRecord {
 }
 
 impl SessionRecord {
+    /// Cut every text a server chose to an excerpt, as the client's records are (see
+    /// `Record::cut_server_text`): a command error may quote an HTTP API answer, a probe's
+    /// error the same.
+    pub fn cut_server_text(&mut self) {
+        use chanwatch_core::protocol::excerpt::{cut, cut_option};
+        match self {
+            SessionRecord::Client(record) => record.cut_server_text(),
+            SessionRecord::CommandError {
+                channel, message, ..
+            } => {
+                cut_option(channel);
+                cut(message);
+            }
+            SessionRecord::Probe { error, .. } => cut_option(error),
+            SessionRecord::Fault { .. }
+            | SessionRecord::Published { .. }
+            | SessionRecord::Channels { .. }
+            | SessionRecord::Users { .. }
+            | SessionRecord::Stats(_)
+            | SessionRecord::Occupancy { .. } => {}
+        }
+    }
+
     /// The client record inside, if this is one.
     pub fn client(&self) -> Option<&Record> {
         self.as_client()

@@ -834,6 +834,8 @@ fn print_config_masks_secrets_and_shows_the_rest() {
     for leak in LEAKS {
         assert!(!out.contains(leak), "{leak} leaked:\n{out}");
     }
+    // The user name of the endpoint's user info is masked with its password.
+    assert!(!out.contains("bob"), "{out}");
     for shown in [
         "key = \"278d425bdf160c739803\"",
         "X-Tenant = \"••••\"",
@@ -841,7 +843,7 @@ fn print_config_masks_secrets_and_shows_the_rest() {
         "team = \"••••\"",
         "secret = \"••••b8\"",
         "Authorization = \"••••01\"",
-        "https://bob:••••@auth.example/auth?token=••••&team=••••",
+        "https://••••@auth.example/auth?token=••••&team=••••",
         "activity_timeout = \"2m\"",
     ] {
         assert!(out.contains(shown), "missing {shown}:\n{out}");

@@ -6,7 +6,7 @@
 //! `Debug` and `Serialize`: printing or serialising a configuration can never leak them.
 
 use chanwatch_core::connection::transport::KNOWN_TRANSPORTS;
-use chanwatch_core::mask::{MASK, is_shown_param, mask, shown_argv, shown_command_line};
+use chanwatch_core::mask::{MASK, mask, shown_argv, shown_command_line, shown_url};
 use chanwatch_core::pairs::Headers;
 use chanwatch_core::protocol::channel::validate_channel_name;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -339,8 +339,8 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// An http(s) URL for an auth endpoint. Shown with the password and the query's values
-/// masked (query parameters are params: [`chanwatch_core::mask::SHOWN_PARAMS`]).
+/// An http(s) URL for an auth endpoint. Shown as [`chanwatch_core::mask::shown_url`] says:
+/// user info masked whole, query values masked as params are.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthUrl(pub Url);
 
@@ -360,36 +360,7 @@ impl AuthUrl {
     }
 
     pub fn masked(&self) -> String {
-        let u = &self.0;
-        let mut out = format!("{}://", u.scheme());
-        if !u.username().is_empty() || u.password().is_some() {
-            out.push_str(u.username());
-            if u.password().is_some() {
-                out.push(':');
-                out.push_str(MASK);
-            }
-            out.push('@');
-        }
-        if let Some(host) = u.host() {
-            out.push_str(&host.to_string());
-        }
-        if let Some(port) = u.port() {
-            out.push_str(&format!(":{port}"));
-        }
-        out.push_str(u.path());
-        if let Some(query) = u.query() {
-            let pairs: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((name, _)) if is_shown_param(name) => pair.to_string(),
-                    Some((name, value)) => format!("{name}={}", mask(value)),
-                    None => mask(pair),
-                })
-                .collect();
-            out.push('?');
-            out.push_str(&pairs.join("&"));
-        }
-        out
+        shown_url(&self.0)
     }
 }
 
@@ -801,7 +772,7 @@ mod tests {
         assert_eq!(
             shown,
             format!(
-                "https://bob:{MASK}@auth.example:8443/auth?tenant={MASK}&token={MASK}\
+                "https://{MASK}@auth.example:8443/auth?tenant={MASK}&token={MASK}\
                  &socket_id=1.2&{MASK}"
             )
         );

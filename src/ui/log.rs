@@ -71,14 +71,15 @@ impl LogEntry {
         }
     }
 
-    /// About how much memory the entry holds.
+    /// About how much memory the entry holds: its buffers' capacities, not their texts'
+    /// lengths, so that spare room is counted against `--log-bytes` too.
     pub fn bytes(&self) -> usize {
         ENTRY_OVERHEAD
-            + self.data.get().len()
-            + self.text.len()
-            + self.event.len()
-            + self.channel.as_ref().map_or(0, String::len)
-            + self.user_id.as_ref().map_or(0, String::len)
+            + self.data.held_bytes()
+            + self.text.capacity()
+            + self.event.capacity()
+            + self.channel.as_ref().map_or(0, String::capacity)
+            + self.user_id.as_ref().map_or(0, String::capacity)
     }
 }
 
@@ -325,13 +326,36 @@ mod tests {
             push(&mut log, "a", "e", payload.clone());
         }
         assert!(log.bytes() <= max as usize, "{}", log.bytes());
-        assert!((90..=110).contains(&log.len()), "{}", log.len());
+        // Each entry counts what it holds: at least its text, at most about twice that.
+        let per = log.get(0).unwrap().bytes();
+        assert!((10_000..=2 * 10_000 + 2_000).contains(&per), "{per}");
+        assert_eq!(log.len(), max as usize / per, "{per}");
         assert_eq!(log.dropped() as usize + log.len(), 1_000);
         // The newest event is kept even when it alone is over the bound.
         let mut tiny = EventLog::new(10, 1);
         push(&mut tiny, "a", "e", json!(1));
         push(&mut tiny, "a", "e", json!(2));
         assert_eq!((tiny.len(), tiny.dropped()), (1, 1));
+    }
+
+    #[test]
+    fn padded_frames_are_counted_as_held_and_hold_little() {
+        let pad = " ".repeat(4 << 20);
+        let mut log = EventLog::new(1_000, 64 << 20);
+        for _ in 0..20 {
+            let frame = format!(r#"{{"event":"e","channel":"c","data":"1"{pad}}}"#);
+            let f = chanwatch_core::protocol::Frame::decode(&frame).unwrap();
+            log.push(UNIX_EPOCH, f.channel, f.event, f.user_id, f.data, false);
+        }
+        assert_eq!(log.len(), 20);
+        for i in 0..log.len() {
+            let e = log.get(i).unwrap();
+            assert!(e.data.held_bytes() >= e.data.get().len());
+            assert!(e.bytes() >= ENTRY_OVERHEAD + e.data.held_bytes() + e.text.capacity());
+            // 4 MiB of padding behind the data is not kept.
+            assert!(e.bytes() < 8 << 10, "{}", e.bytes());
+        }
+        assert!(log.bytes() < 20 * (8 << 10), "{}", log.bytes());
     }
 
     #[test]

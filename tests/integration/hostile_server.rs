@@ -913,3 +913,141 @@ async fn a_million_member_presence_snapshot_is_counted_not_kept() {
     assert_eq!(states(&w.seen), [State::Connecting, State::Connected]);
     w.quit().await;
 }
+
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name).map_or(default, |v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}"))
+    })
+}
+
+/// Events whose frame is padded with whitespace after a one-byte `data`, then `pusher:error`
+/// frames with huge messages: the dashboard's model keeps what it counts (the log's bytes are
+/// its buffers' capacities, which hold no padding), and every message arrives cut to an
+/// excerpt, in the record and in the timeline. The defaults keep the run short; the issue's
+/// sizes are `CHANWATCH_PAD_MIB=32 CHANWATCH_ERROR_MIB=30` (the RSS is printed).
+#[tokio::test]
+async fn padded_frames_and_huge_errors_hold_only_what_is_counted() {
+    use chanwatch::ui::model::{Limits, Model, timeline::TimelineKind};
+    use chanwatch_core::protocol::excerpt::EXCERPT_BYTES;
+    let padded = env_count("CHANWATCH_PAD_FRAMES", 250);
+    let pad_mib = env_count("CHANWATCH_PAD_MIB", 1);
+    let big_errors = env_count("CHANWATCH_BIG_ERRORS", 60);
+    let error_mib = env_count("CHANWATCH_ERROR_MIB", 2);
+    let server = Server::start(move |conn| async move {
+        let Some(mut ws) = subscribed_raw(conn, "pad").await else {
+            return;
+        };
+        let _ = ws.flush().await;
+        let tcp = ws.get_mut();
+        let mut frame = br#"{"event":"padded","channel":"pad","data":"1""#.to_vec();
+        frame.resize(frame.len() + pad_mib * MIB, b' ');
+        frame.push(b'}');
+        let frame = raw_text_frame(&frame);
+        for _ in 0..padded {
+            if tcp.write_all(&frame).await.is_err() {
+                return;
+            }
+        }
+        drop(frame);
+        let message = "é".repeat(error_mib * MIB / 2);
+        let error = json!({"event": "pusher:error", "data": {"code": null, "message": message}});
+        let error = raw_text_frame(error.to_string().as_bytes());
+        drop(message);
+        for _ in 0..big_errors {
+            if tcp.write_all(&error).await.is_err() {
+                return;
+            }
+        }
+        let done = raw_text_frame(br#"{"event":"done","channel":"pad","data":"{}"}"#);
+        let _ = tcp.write_all(&done).await;
+        linger(ws).await;
+    })
+    .await;
+    let before = crate::support::inproc::rss_kib();
+    let ClientHandle {
+        commands,
+        mut records,
+        task,
+    } = client::spawn(subscribing(server.port, &["pad"]), Arc::new(GrantAll));
+    let now = std::time::Instant::now();
+    let mut model = Model::new(
+        Limits {
+            log_capacity: 10_000,
+            log_bytes: 64 << 20,
+            measures: true,
+        },
+        now,
+    );
+    let mut error_lens = Vec::new();
+    let done = tokio::time::timeout(Duration::from_secs(300), async {
+        while let Some(stamped) = records.recv().await {
+            match &stamped.record {
+                Record::Event { event, .. } if event == "done" => return true,
+                Record::Error { message, .. } => error_lens.push(message.len()),
+                _ => {}
+            }
+            model.apply(
+                stamped.map(chanwatch::session_record::SessionRecord::Client),
+                now,
+            );
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        done,
+        Ok(true),
+        "no `done`; errors so far {}",
+        error_lens.len()
+    );
+    let after = crate::support::inproc::rss_kib();
+    eprintln!(
+        "padded frames: {padded} x {pad_mib} MiB, errors: {big_errors} x {error_mib} MiB; \
+         RSS before {before:?} KiB, after {after:?} KiB, peak {:?} KiB; log {} entries, {} bytes; \
+         timeline {} entries, {} bytes",
+        vm_hwm_kb(),
+        model.log().len(),
+        model.log().bytes(),
+        model.timeline().len(),
+        model.timeline().bytes(),
+    );
+
+    // The log: every padded event, each counted at what it holds, and that is little.
+    let log = model.log();
+    assert_eq!(log.len(), padded, "every padded event");
+    let held: usize = (0..log.len())
+        .map(|i| log.get(i).unwrap().data.held_bytes())
+        .sum();
+    assert!(held <= log.bytes(), "{held} held, {} counted", log.bytes());
+    assert!(log.bytes() < padded * 8 * 1024, "{}", log.bytes());
+
+    // The errors: each record's message is an excerpt, and so is each timeline entry.
+    assert_eq!(error_lens.len(), big_errors);
+    assert!(
+        error_lens.iter().all(|&n| n <= EXCERPT_BYTES + 64),
+        "{error_lens:?}"
+    );
+    let timeline_errors: Vec<usize> = model
+        .timeline()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TimelineKind::Error { message, .. } => Some(message.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timeline_errors.len(), big_errors);
+    assert!(timeline_errors.iter().all(|&n| n <= EXCERPT_BYTES + 64));
+    assert!(
+        model.timeline().bytes() < 256 * 1024,
+        "{}",
+        model.timeline().bytes()
+    );
+
+    let _ = commands.send(Command::Quit).await;
+    let _ = tokio::time::timeout(BOUND, async { while records.recv().await.is_some() {} }).await;
+    tokio::time::timeout(BOUND, task)
+        .await
+        .expect("the client ends after quit")
+        .expect("no panic");
+}

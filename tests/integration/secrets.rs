@@ -427,12 +427,12 @@ async fn flags_env_file_and_url_never_show_the_secret() {
         p.assert_clean(&format!("{name} --print-config"), &forbidden);
     }
 
-    render_records_in_app(&all_records, &forbidden);
+    render_records_in_app(&all_records, &forbidden, 50);
 }
 
 /// Feed real records to the dashboard's App and draw every screen a person could look at:
 /// the dashboard, and the detail view of every log entry.
-fn render_records_in_app(records: &[Value], forbidden: &[String]) {
+fn render_records_in_app(records: &[Value], forbidden: &[String], min_records: usize) {
     let info = DashboardInfo {
         host: "127.0.0.1".into(),
         key: "demo-key".into(),
@@ -449,7 +449,7 @@ fn render_records_in_app(records: &[Value], forbidden: &[String]) {
             fed += 1;
         }
     }
-    assert!(fed > 50, "only {fed} records parsed back");
+    assert!(fed >= min_records, "only {fed} records parsed back");
     let mut term = Terminal::new(TestBackend::new(160, 60)).unwrap();
     let mut screen = |app: &App, what: &str| {
         term.draw(|f| view::render(app, f)).unwrap();
@@ -964,6 +964,96 @@ async fn auth_command_arguments_are_masked() {
         "{}",
         p.stdout
     );
+}
+
+/// A token in the auth command's environment assignment, and the user info of an auth or
+/// user-auth endpoint's URL (here one that refuses): none of it shows on stdout, stderr, the
+/// log, the `--record` file, `--print-config` or the dashboard. The program and the URL's
+/// scheme, host, port and path still do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_command_env_and_endpoint_user_info_are_masked() {
+    let server = server().await;
+    let forbidden = strings(&["s3cr3t", "TOKEN", "PW"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (stub, _seen) = crate::support::http_stub::serve("/p/route/auth", |_| {
+        crate::support::http_stub::Reply::Answer(403, r#"{"error":"refused"}"#.into())
+    })
+    .await;
+    let endpoint = stub.replacen("http://", "http://TOKEN:PW@", 1);
+    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+        (
+            "env-command",
+            strings(&["--auth-command", "API_TOKEN=s3cr3t false"]),
+            "`•••• false`",
+        ),
+        (
+            "user-info-endpoint",
+            strings(&[
+                "--auth-endpoint",
+                &endpoint,
+                "--user-auth-endpoint",
+                &endpoint,
+            ]),
+            "",
+        ),
+    ];
+    let mut all_records = Vec::new();
+    for (name, extra, command) in cases {
+        let record = dir.path().join(format!("{name}.ndjson"));
+        let mut args = host_args(&server);
+        args.extend(extra);
+        args.extend(strings(&["-s", "private-chat"]));
+        let mut headless = strings(&["--headless", "--record", record.to_str().unwrap()]);
+        headless.extend(args.iter().cloned());
+        let r = run(
+            dir.path(),
+            name,
+            &headless,
+            &[],
+            live(&["private-chat"], false),
+        )
+        .await;
+        assert!(r.ok, "{name}: {}", r.context());
+        r.assert_clean(name, &forbidden);
+        let recorded = std::fs::read_to_string(&record).unwrap();
+        assert!(recorded.lines().count() > 2, "{name}: {recorded}");
+        assert_clean(&format!("{name}: --record file"), &recorded, &forbidden);
+        let auth = r.of_type("auth");
+        assert!(!auth.is_empty(), "{name}: {}", r.context());
+        for a in &auth {
+            assert_eq!(a["ok"], false, "{name}: {a}");
+            if command.is_empty() {
+                let url = a["request"]["url"].as_str().unwrap_or_default();
+                assert!(
+                    url.starts_with("http://••••@127.0.0.1:") && url.ends_with("/p/route/auth"),
+                    "{name}: {a}"
+                );
+            } else {
+                assert_eq!(a["request"]["command"], command, "{name}: {a}");
+            }
+        }
+        assert!(
+            !r.of_type("subscription_error").is_empty(),
+            "{name}: {}",
+            r.context()
+        );
+        all_records.extend(r.records);
+
+        let mut print = args.clone();
+        print.push("--print-config".into());
+        let p = run(
+            dir.path(),
+            &format!("{name}-print"),
+            &print,
+            &[],
+            Script::Exits,
+        )
+        .await;
+        assert!(p.ok, "{name} --print-config: {}", p.context());
+        p.assert_clean(&format!("{name} --print-config"), &forbidden);
+        assert!(p.stdout.contains("[auth]"), "{name}: {}", p.stdout);
+    }
+    render_records_in_app(&all_records, &forbidden, 4);
 }
 
 /// The secret and the master key can come from files instead of the command line; a file

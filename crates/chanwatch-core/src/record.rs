@@ -153,6 +153,59 @@ pub enum Record {
     },
 }
 
+impl Record {
+    /// Cuts every text a server may have chosen to an excerpt
+    /// ([`crate::protocol::excerpt`]): messages, causes and reasons, channel, event and
+    /// user names. An event's `data` is not touched (headless output carries it whole; the
+    /// dashboard's log has its own cap), nor are JSON values (member info, user data, the
+    /// HTTP API's answers), which are bounded by the frame and body caps. A record whose
+    /// texts are short (every usual one) is left as it is, at the cost of a length check
+    /// per field.
+    pub fn cut_server_text(&mut self) {
+        use crate::protocol::excerpt::{cut, cut_option};
+        match self {
+            Record::State { cause, .. } => cut_option(cause),
+            Record::ConnectingIn { reason, .. } => cut_option(reason),
+            Record::Error { message, .. } | Record::SigninError { message, .. } => cut(message),
+            Record::Subscribed { channel }
+            | Record::Unsubscribed { channel }
+            | Record::Members { channel, .. }
+            | Record::MemberRemoved { channel, .. } => cut(channel),
+            Record::MemberAdded { channel, id, .. } => {
+                cut(channel);
+                cut(id);
+            }
+            Record::SubscriptionError {
+                channel, message, ..
+            } => {
+                cut(channel);
+                cut(message);
+            }
+            Record::Event {
+                channel,
+                event,
+                user_id,
+                ..
+            } => {
+                cut_option(channel);
+                cut(event);
+                cut_option(user_id);
+            }
+            Record::SignedIn { user_id, .. } => cut(user_id),
+            Record::Watchlist { event, .. } => cut(event),
+            Record::Auth {
+                channel, response, ..
+            } => {
+                cut(channel);
+                if let Some(Value::String(error)) = response.get_mut("error") {
+                    cut(error);
+                }
+            }
+            Record::PingSent { .. } | Record::Pong { .. } => {}
+        }
+    }
+}
+
 /// What kind of thing made an authorization or user authentication fail. The authorizers
 /// say it when they fail; the dashboard's hints match on it (an error message's words are
 /// for people and may change).

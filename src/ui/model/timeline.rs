@@ -7,6 +7,14 @@ use std::time::{Duration, SystemTime};
 /// How many timeline entries are kept.
 pub const TIMELINE_CAPACITY: usize = 1000;
 
+/// The most the kept entries may hold together ([`TimelineEntry::bytes`]), the oldest going
+/// first; the newest entry is always kept. Server texts arrive cut to an excerpt
+/// ([`chanwatch_core::protocol::excerpt`]), so this is reached only by a stream of long messages.
+pub const TIMELINE_MAX_BYTES: usize = 1 << 20;
+
+/// What an entry costs besides its text: the struct, the ring slot.
+const ENTRY_OVERHEAD: usize = 96;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum TimelineKind {
     State {
@@ -38,21 +46,51 @@ pub struct TimelineEntry {
     pub kind: TimelineKind,
 }
 
-/// The newest [`TIMELINE_CAPACITY`] entries, and how many were ever pushed, so that a view
-/// scrolled back can keep its rows in place as entries arrive.
+impl TimelineEntry {
+    /// About how much memory the entry holds.
+    pub fn bytes(&self) -> usize {
+        let text = match &self.kind {
+            TimelineKind::State { cause, .. } => cause.as_ref().map_or(0, String::capacity),
+            TimelineKind::Error { message, .. } => message.capacity(),
+            TimelineKind::User(t) | TimelineKind::Fault(t) | TimelineKind::Note(t) => t.capacity(),
+            TimelineKind::ConnectingIn(_)
+            | TimelineKind::PingSent(_)
+            | TimelineKind::Pong(_)
+            | TimelineKind::ClientGone => 0,
+        };
+        ENTRY_OVERHEAD + text
+    }
+}
+
+/// The newest [`TIMELINE_CAPACITY`] entries holding at most [`TIMELINE_MAX_BYTES`], and how
+/// many were ever pushed, so that a view scrolled back can keep its rows in place as
+/// entries arrive.
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     entries: VecDeque<TimelineEntry>,
+    bytes: usize,
     pushed: u64,
 }
 
 impl Timeline {
     pub fn push(&mut self, ts: SystemTime, kind: TimelineKind) {
-        if self.entries.len() == TIMELINE_CAPACITY {
-            self.entries.pop_front();
+        let entry = TimelineEntry { ts, kind };
+        let size = entry.bytes();
+        while !self.entries.is_empty()
+            && (self.entries.len() >= TIMELINE_CAPACITY || self.bytes + size > TIMELINE_MAX_BYTES)
+        {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes -= old.bytes();
+            }
         }
-        self.entries.push_back(TimelineEntry { ts, kind });
+        self.entries.push_back(entry);
+        self.bytes += size;
         self.pushed += 1;
+    }
+
+    /// What the kept entries hold together ([`TimelineEntry::bytes`]).
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn len(&self) -> usize {
@@ -70,5 +108,41 @@ impl Timeline {
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &TimelineEntry> + ExactSizeIterator {
         self.entries.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_by_count_and_by_bytes() {
+        let mut t = Timeline::default();
+        for i in 0..(TIMELINE_CAPACITY + 5) {
+            t.push(SystemTime::UNIX_EPOCH, TimelineKind::Note(format!("n{i}")));
+        }
+        assert_eq!(t.len(), TIMELINE_CAPACITY);
+        assert_eq!(t.pushed(), TIMELINE_CAPACITY as u64 + 5);
+        // Long texts (a 20 KiB user note: texts from a server arrive cut already).
+        let mut t = Timeline::default();
+        for _ in 0..200 {
+            t.push(
+                SystemTime::UNIX_EPOCH,
+                TimelineKind::Error {
+                    code: None,
+                    message: "x".repeat(20 << 10),
+                },
+            );
+        }
+        assert!(t.bytes() <= TIMELINE_MAX_BYTES, "{}", t.bytes());
+        assert!(t.len() >= 40 && t.len() < 60, "{}", t.len());
+        let held: usize = t.iter().map(TimelineEntry::bytes).sum();
+        assert_eq!(held, t.bytes());
+        // The newest is kept even alone over the bound.
+        t.push(
+            SystemTime::UNIX_EPOCH,
+            TimelineKind::User("y".repeat(2 << 20)),
+        );
+        assert_eq!(t.len(), 1);
     }
 }

@@ -316,6 +316,8 @@ mod tests {
             "`/usr/bin/python3 •••• •••• ••••`"
         );
         assert_eq!(shown("bash -c 'echo s3cr3t'").shown(), "`bash •••• ••••`");
+        // A token handed over in the environment is not the program.
+        assert_eq!(shown("API_TOKEN=s3cr3t false").shown(), "`•••• false`");
     }
 
     #[test]

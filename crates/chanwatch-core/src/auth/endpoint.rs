@@ -96,8 +96,9 @@ impl EndpointAuthorizer {
         headers: Vec<(String, String)>,
         timeout: Duration,
     ) -> Result<EndpointAuthorizer, String> {
+        // The text is not quoted back: a malformed URL may still hold a token.
         let url = Url::parse(url).map_err(|e| {
-            format!("auth endpoint `{url}` is not an absolute http:// or https:// URL ({e})")
+            format!("the auth endpoint is not an absolute http:// or https:// URL ({e})")
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(format!(
@@ -356,14 +357,9 @@ pub(super) fn header_pair(name: &str, value: &str) -> Result<(HeaderName, Header
     Ok((header_name, header_value))
 }
 
-/// The URL without user info or query, which may carry credentials.
+/// The endpoint as messages and records show it: [`crate::mask::shown_url`].
 fn display_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.set_query(None);
-    shown.set_fragment(None);
-    shown.to_string()
+    crate::mask::shown_url(url)
 }
 
 fn http_client(tls: std::sync::Arc<rustls::ClientConfig>) -> Result<reqwest::Client, String> {
@@ -533,7 +529,19 @@ mod tests {
     #[test]
     fn urls_in_messages_drop_credentials() {
         let url = Url::parse("https://user:pw@h.test:8443/auth?token=t#f").unwrap();
-        assert_eq!(display_url(&url), "https://h.test:8443/auth");
+        assert_eq!(
+            display_url(&url),
+            "https://••••@h.test:8443/auth?token=••••"
+        );
+        // Not quoted back when it does not parse.
+        let e = EndpointAuthorizer::new(
+            "http://user:pw@h st/auth?token=t0k3n",
+            vec![],
+            vec![],
+            DEFAULT_AUTH_TIMEOUT,
+        )
+        .unwrap_err();
+        assert!(!e.contains("t0k3n") && !e.contains("pw"), "{e}");
     }
 
     #[tokio::test]

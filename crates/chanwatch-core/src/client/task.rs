@@ -169,7 +169,7 @@ fn auth_record(
             Some(f.kind),
         ),
     };
-    Record::Auth {
+    let mut record = Record::Auth {
         channel: request.channel.clone(),
         socket_id: request.socket_id.clone(),
         request: described,
@@ -178,7 +178,10 @@ fn auth_record(
         response,
         duration_ms: took.as_millis() as u64,
         failure,
-    }
+    };
+    // The failure may quote what an endpoint or a command answered.
+    record.cut_server_text();
+    record
 }
 
 impl Driver {

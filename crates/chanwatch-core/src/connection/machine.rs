@@ -872,7 +872,9 @@ impl Machine {
         });
     }
 
-    fn record(&mut self, r: Record) {
+    /// Every record leaves through here, so a server's text is cut once, where it enters.
+    fn record(&mut self, mut r: Record) {
+        r.cut_server_text();
         self.out.push(Output::Record(r));
     }
 

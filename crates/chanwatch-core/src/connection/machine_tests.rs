@@ -1674,3 +1674,68 @@ fn a_ping_is_answered_with_a_mergeable_pong() {
         "{out:?}"
     );
 }
+
+#[test]
+fn server_texts_in_records_are_cut_to_an_excerpt() {
+    use crate::protocol::excerpt::EXCERPT_BYTES;
+    let long = "é".repeat(1 << 20); // 2 MiB
+    let short_enough = |s: &str| s.len() <= EXCERPT_BYTES + 32 && s.contains("bytes cut)");
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    h.subscribe("private-a");
+    // A pusher:error on an open connection with no channel waiting, a close with a long
+    // reason, an event on a channel never subscribed with a long name, and a long event name.
+    let mut out = h.text(
+        conn,
+        &frame("pusher:error", None, json!({"code": 4201, "message": long})),
+    );
+    out.extend(h.text(conn, &frame(&long, Some(&format!("x{long}")), json!("1"))));
+    out.extend(h.text(conn, &frame(&long, None, json!("1"))));
+    let sub = h.text(
+        conn,
+        &frame(
+            "pusher:subscription_error",
+            Some("private-a"),
+            json!({"error": long}),
+        ),
+    );
+    out.extend(sub);
+    out.extend(h.feed(Input::Closed {
+        conn,
+        code: Some(4200),
+        reason: long.clone(),
+    }));
+    let recs = records(&out);
+    let mut seen = 0;
+    for r in &recs {
+        let texts: Vec<&str> = match r {
+            Record::Error { message, .. } => vec![message],
+            Record::SubscriptionError { message, .. } => vec![message],
+            Record::Event { event, .. } => vec![event],
+            Record::State { cause: Some(c), .. } => vec![c],
+            Record::ConnectingIn {
+                reason: Some(c), ..
+            } => vec![c],
+            _ => vec![],
+        };
+        for t in texts {
+            assert!(t.len() <= EXCERPT_BYTES + 64, "{r:?}");
+            if t.len() > EXCERPT_BYTES {
+                assert!(short_enough(t), "{t}");
+            }
+            seen += 1;
+        }
+    }
+    assert!(
+        recs.iter().any(
+            |r| matches!(r, Record::SubscriptionError { message, .. } if short_enough(message))
+        ),
+        "{recs:?}"
+    );
+    assert!(
+        recs.iter()
+            .any(|r| matches!(r, Record::Event { event, .. } if short_enough(event))),
+        "{recs:?}"
+    );
+    assert!(seen >= 5, "{recs:?}");
+}

@@ -2,6 +2,7 @@
 
 pub mod channel;
 pub mod codes;
+pub mod excerpt;
 pub mod frame;
 pub mod frame_scan;
 // SIMD intrinsics behind a CPU feature check (measured in its comments).

@@ -18,6 +18,9 @@ use serde_json::value::RawValue;
 #[derive(Clone)]
 pub struct RawJson(String);
 
+/// Spare room a [`RawJson`]'s buffer may keep behind a short text before it is given back.
+pub const SPARE_BYTES: usize = 4096;
+
 impl RawJson {
     /// `text` if it is one valid JSON value; whitespace around it is dropped, and so are
     /// line breaks between its tokens.
@@ -66,6 +69,17 @@ impl RawJson {
         // boundary checks on every run between escapes are what it pays for. Validating the
         // whole text afterwards (`String::from_utf8`) would read every byte once more.
         let text = unsafe { String::from_utf8_unchecked(text) };
+        RawJson::fitted(text)
+    }
+
+    /// `text`, its buffer given back when it is far larger than the text: the scanner sizes
+    /// the buffer to the rest of the frame, and a short `data` followed by megabytes of
+    /// padding would otherwise keep all of it for as long as the event is held. Usual
+    /// frames end a few bytes after their data, so this is a comparison, not a copy.
+    fn fitted(mut text: String) -> RawJson {
+        if text.capacity() - text.len() > SPARE_BYTES.max(text.len()) {
+            text.shrink_to_fit();
+        }
         RawJson(text)
     }
 
@@ -121,6 +135,12 @@ impl RawJson {
     /// The JSON text.
     pub fn get(&self) -> &str {
         &self.0
+    }
+
+    /// The bytes its buffer holds (the text's length and the spare room behind it), which
+    /// is what it costs to keep: at most twice the text, or the text plus [`SPARE_BYTES`].
+    pub fn held_bytes(&self) -> usize {
+        self.0.capacity()
     }
 
     /// The data parsed, for the few places that look inside it. JSON that a `Value` cannot
@@ -232,6 +252,26 @@ mod tests {
 
     fn token(s: &str) -> String {
         serde_json::to_string(s).unwrap()
+    }
+
+    #[test]
+    fn padding_after_the_data_is_not_held() {
+        let pad = " ".repeat(8 << 20);
+        for data in [r#""1""#, r#""{\"a\":1}""#, r#""plain words""#, "[1,2]"] {
+            let frame = format!(r#"{{"event":"e","channel":"c","data":{data}{pad}}}"#);
+            let f = crate::protocol::Frame::decode(&frame).unwrap();
+            assert!(
+                f.data.held_bytes() <= f.data.get().len() + SPARE_BYTES,
+                "{data}: {} held for {:?}",
+                f.data.held_bytes(),
+                f.data.get()
+            );
+        }
+        // A frame that ends soon after its data keeps its buffer as it is: no copy.
+        let f = crate::protocol::Frame::decode(r#"{"event":"e","data":"{\"a\":1}","channel":"c"}"#)
+            .unwrap();
+        assert_eq!(f.data.get(), r#"{"a":1}"#);
+        assert!(f.data.held_bytes() >= f.data.get().len());
     }
 
     #[test]
