@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod caps;
 pub mod channels;
 pub mod measured;
 pub mod status;
@@ -70,6 +71,9 @@ pub struct Model {
     auth: IndexMap<String, AuthExchange>,
     awaited: api::Awaited,
     measured: Measured,
+    /// Records about channels past [`caps::MAX_CHANNELS`] (or with names no server may
+    /// use), dropped.
+    channels_dropped: u64,
 }
 
 impl Model {
@@ -82,6 +86,7 @@ impl Model {
             auth: IndexMap::new(),
             awaited: api::Awaited::default(),
             measured: Measured::new(now, limits.measures),
+            channels_dropped: 0,
         }
     }
 
@@ -90,6 +95,10 @@ impl Model {
     }
     pub fn channels(&self) -> &IndexMap<String, Channel> {
         &self.channels
+    }
+    /// Records dropped because their channel was not kept ([`caps::MAX_CHANNELS`]).
+    pub fn channels_dropped(&self) -> u64 {
+        self.channels_dropped
     }
     pub fn log(&self) -> &EventLog {
         &self.log
@@ -206,11 +215,11 @@ impl Model {
                 // this keeps the exchange for the inspector.
                 let exchange = AuthExchange {
                     ts,
-                    socket_id,
-                    request,
+                    socket_id: caps::text(socket_id),
+                    request: caps::json(request, caps::MAX_AUTH_JSON),
                     ok,
                     status,
-                    response,
+                    response: caps::json(response, caps::MAX_AUTH_JSON),
                     duration_ms,
                     failure,
                 };

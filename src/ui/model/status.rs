@@ -49,7 +49,7 @@ impl Status {
         self.state = current;
         self.since = now;
         if current == State::Connected {
-            self.socket_id = socket_id;
+            self.socket_id = socket_id.map(super::caps::text);
             self.retry_at = None;
             if self.connected_before {
                 self.reconnects += 1;
@@ -130,7 +130,7 @@ impl Model {
             Record::Fault { fault } => TimelineKind::Fault(fault),
             Record::SignedIn { user_id, .. } => {
                 let kind = note(format!("signed in as {user_id}"));
-                self.status.user_id = Some(user_id);
+                self.status.user_id = Some(super::caps::text(user_id));
                 kind
             }
             Record::SigninError { status, message } => {

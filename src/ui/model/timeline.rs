@@ -47,7 +47,30 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// Push an entry, its texts cut to [`super::caps::MAX_TEXT`].
     pub fn push(&mut self, ts: SystemTime, kind: TimelineKind) {
+        use super::caps::text;
+        let kind = match kind {
+            TimelineKind::State {
+                previous,
+                current,
+                in_previous,
+                cause,
+            } => TimelineKind::State {
+                previous,
+                current,
+                in_previous,
+                cause: cause.map(text),
+            },
+            TimelineKind::Error { code, message } => TimelineKind::Error {
+                code,
+                message: text(message),
+            },
+            TimelineKind::User(t) => TimelineKind::User(text(t)),
+            TimelineKind::Fault(t) => TimelineKind::Fault(text(t)),
+            TimelineKind::Note(t) => TimelineKind::Note(text(t)),
+            other => other,
+        };
         if self.entries.len() == TIMELINE_CAPACITY {
             self.entries.pop_front();
         }
