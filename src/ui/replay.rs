@@ -10,17 +10,28 @@ use super::replay_bar::{self, ReplayBar};
 use super::{App, AppConfig, DashboardInfo, FRAME_INTERVAL, Msg, TICK_INTERVAL, Update, view};
 use super::{Signals, TerminalGuard, pacer, to_msg};
 use crate::replay::file;
+use crate::replay::file::LineError;
 use crate::replay::index::{Index, MAX_MARKS};
 use crate::replay::pace::Due;
-use crate::replay::player::{FileSource, Item, Player};
+use crate::replay::player::{Budget, FileSource, Item, Player};
 use crate::replay::{ReplayArgs, Speed};
 use anyhow::Context;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 
-/// Records applied before the loop looks at keys again.
+/// Lines (records and bad lines) read before the loop looks at keys again.
 const DRAIN_BATCH: usize = 20_000;
+/// Bytes of the file read before the loop looks at keys again; a longer line is read
+/// over several turns of the loop.
+const DRAIN_BYTES: usize = 4 << 20;
+
+fn budget() -> Budget {
+    Budget {
+        lines: DRAIN_BATCH,
+        bytes: DRAIN_BYTES,
+    }
+}
 /// What `<` and `>` seek by.
 pub const SEEK_STEP: Duration = Duration::from_secs(10);
 
@@ -118,20 +129,46 @@ struct Feed<'a> {
     app: &'a mut App,
     fresh: &'a Fresh,
     changed: bool,
+    /// Bad lines in this batch, and the last of them: one notice says it.
+    bad: u64,
+    last_bad: Option<LineError>,
 }
 
-impl Feed<'_> {
+impl<'a> Feed<'a> {
+    fn new(app: &'a mut App, fresh: &'a Fresh) -> Feed<'a> {
+        Feed {
+            app,
+            fresh,
+            changed: false,
+            bad: 0,
+            last_bad: None,
+        }
+    }
+
     fn item(&mut self, item: Item) {
         self.changed = true;
         match item {
             Item::Record(s, at) => {
                 self.app.update(Msg::Record(s), self.fresh.t0 + at);
             }
-            Item::Bad(e) => self
-                .app
-                .notify(format!("{e}; the replay goes on"), NoticeLevel::Error),
+            Item::Bad(e) => {
+                self.bad += 1;
+                self.last_bad = Some(e);
+            }
             Item::Reset => self.fresh.rebuild(self.app),
         }
+    }
+
+    /// Say what the batch skipped; whether anything changed.
+    fn finish(self) -> bool {
+        if let Some(e) = self.last_bad {
+            let text = match self.bad {
+                1 => format!("{e}; the replay goes on"),
+                n => format!("{e} (and {} more bad lines); the replay goes on", n - 1),
+            };
+            self.app.notify(text, NoticeLevel::Error);
+        }
+        self.changed
     }
 }
 
@@ -214,13 +251,9 @@ pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
             anyhow::bail!("{message}");
         }
         let now = Instant::now();
-        let mut feed = Feed {
-            app: &mut app,
-            fresh: &fresh,
-            changed: false,
-        };
-        let due = player.play(now, DRAIN_BATCH, &mut |i| feed.item(i));
-        if feed.changed {
+        let mut feed = Feed::new(&mut app, &fresh);
+        let due = player.play(now, &mut budget(), &mut |i| feed.item(i));
+        if feed.finish() {
             pacer.mark_dirty();
         }
         if due == Due::End && !end_noted {
@@ -297,18 +330,16 @@ fn on_key(
     let now = Instant::now();
     let free = app.prompt().is_none() && !app.help_visible() && app.mode() == Mode::Normal;
     if free && let Some(action) = replay_action(&key) {
-        let mut feed = Feed {
-            app,
-            fresh,
-            changed: false,
-        };
+        let mut feed = Feed::new(&mut *app, fresh);
         let mut sink = |i| feed.item(i);
+        // A seek, jump or step only starts here: the loop applies its records a batch at a
+        // time, answering keys between batches.
         let note = match action {
             ReplayAction::PlayPause => {
                 player.clock.toggle(now);
                 None
             }
-            ReplayAction::Step => (!player.step(now, &mut sink)).then(|| END_NOTICE.to_string()),
+            ReplayAction::Step => (!player.step(now)).then(|| END_NOTICE.to_string()),
             ReplayAction::PrevMark | ReplayAction::NextMark => {
                 let forward = action == ReplayAction::NextMark;
                 match player.jump(forward, now, &mut sink)? {
@@ -342,6 +373,7 @@ fn on_key(
                 }
             },
         };
+        feed.finish();
         if let Some(text) = note {
             app.notify(text, NoticeLevel::Info);
         }
