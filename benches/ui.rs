@@ -206,7 +206,10 @@ fn occupancy(n: usize) {
             } else {
                 format!("private-channel-{i:06}")
             };
-            (name, json!({"subscription_count": i % 97, "user_count": i % 13}))
+            (
+                name,
+                json!({"subscription_count": i % 97, "user_count": i % 13}),
+            )
         })
         .collect();
     let body = json!({ "channels": channels }).to_string();

@@ -150,10 +150,7 @@ impl SortBy {
     fn order(self, a: &OccupiedChannel, b: &OccupiedChannel) -> std::cmp::Ordering {
         match self {
             SortBy::Name => a.name.cmp(&b.name),
-            SortBy::Count => b
-                .count()
-                .cmp(&a.count())
-                .then_with(|| a.name.cmp(&b.name)),
+            SortBy::Count => b.count().cmp(&a.count()).then_with(|| a.name.cmp(&b.name)),
         }
     }
 }
