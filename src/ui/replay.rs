@@ -436,4 +436,128 @@ mod tests {
         assert!(acts_on_a_connection(Action::Subscribe));
         assert!(!acts_on_a_connection(Action::Filter));
     }
+
+    /// A crafted recording played to its end through the dashboard's own path (player,
+    /// budget, feed, app, model), as `--speed max` would, without a terminal; the app and
+    /// how many turns of the loop it took.
+    fn play_crafted(lines: &[String]) -> (App, usize) {
+        use crate::replay::file::tests::file;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crafted.ndjson");
+        std::fs::write(&path, file(lines)).unwrap();
+        let t0 = Instant::now();
+        let (header, mut reader) = file::open(&path).unwrap();
+        let index = Index::build(&mut reader, header.started);
+        let mut player = Player::new(
+            FileSource(path.clone()),
+            header.started,
+            index,
+            Speed::Max,
+            t0,
+        )
+        .unwrap();
+        let fresh = Fresh {
+            info: header.dashboard_info(),
+            config: AppConfig {
+                wall_clock: Some(header.started),
+                read_only: true,
+                ..AppConfig::default()
+            },
+            t0,
+        };
+        let mut app = fresh.app();
+        let mut turns = 0;
+        loop {
+            turns += 1;
+            let mut feed = Feed::new(&mut app, &fresh);
+            let due = player.play(t0, &mut budget(), &mut |i| feed.item(i));
+            feed.finish();
+            if due == Due::End {
+                return (app, turns);
+            }
+        }
+    }
+
+    fn ts(ms: u64) -> String {
+        use crate::replay::file::tests::T0;
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(T0 + ms);
+        humantime::format_rfc3339_millis(at).to_string()
+    }
+
+    /// An `auth` line whose request is an array of `n` zeros, written by hand: the test
+    /// must not build the value it proves is never built.
+    fn auth_line(channel: &str, n: usize) -> String {
+        format!(
+            r#"{{"ts":"{}","type":"auth","channel":"{channel}","socket_id":"1.2","request":[{}0],"ok":true,"status":null,"response":null,"duration_ms":1}}"#,
+            ts(1),
+            "0,".repeat(n - 1)
+        )
+    }
+
+    #[test]
+    fn a_recording_of_huge_auth_arrays_keeps_a_bounded_exchange() {
+        use crate::ui::model::caps::{CUT_MARK, MAX_AUTH_JSON};
+        let (app, turns) = play_crafted(&[
+            auth_line("private-huge", 20_000_000),
+            auth_line("private-big", 2_000_000),
+            auth_line("private-small", 3),
+        ]);
+        let model = app.model();
+        assert!(
+            model.auth_exchange("private-huge").is_none(),
+            "skipped unparsed"
+        );
+        let big = model.auth_exchange("private-big").unwrap();
+        let kept = big.request.as_str().expect("cut to text");
+        assert_eq!(kept.len(), MAX_AUTH_JSON + CUT_MARK.len());
+        let small = model.auth_exchange("private-small").unwrap();
+        assert_eq!(small.request, serde_json::json!([0, 0, 0]));
+        // 40 MB of line read 4 MiB a turn: the keys are looked at in between.
+        assert!(turns >= 10, "{turns} turns");
+        let notice = app.notice().map(|n| n.text.clone()).unwrap_or_default();
+        assert!(
+            notice.contains("line 2: a \"auth\" line longer than 8 MiB"),
+            "{notice}"
+        );
+    }
+
+    #[test]
+    fn a_recording_naming_more_channels_than_the_cap_keeps_the_cap() {
+        use crate::record::Record;
+        use crate::replay::file::tests::line;
+        use crate::ui::model::caps::MAX_CHANNELS;
+        let n = MAX_CHANNELS + 5_000;
+        let lines: Vec<String> = (0..n)
+            .map(|i| {
+                line(
+                    i as u64,
+                    Record::MemberAdded {
+                        channel: format!("presence-{i}"),
+                        id: i.to_string(),
+                        info: serde_json::json!({ "name": "x" }),
+                    },
+                )
+            })
+            .collect();
+        let (app, _) = play_crafted(&lines);
+        assert_eq!(app.model().channels().len(), MAX_CHANNELS);
+        assert_eq!(app.model().channels_dropped(), 5_000);
+    }
+
+    #[test]
+    fn bad_lines_are_skipped_a_batch_at_a_time_and_counted() {
+        use crate::record::State;
+        use crate::replay::file::tests::state;
+        let mut lines = vec!["garbage".to_string(); 50_000];
+        lines.push(state(5, State::Connected));
+        let (app, turns) = play_crafted(&lines);
+        assert_eq!(turns, 50_000usize.div_ceil(DRAIN_BATCH));
+        assert_eq!(app.model().status().state, State::Connected);
+        let notice = app.notice().map(|n| n.text.clone()).unwrap_or_default();
+        let more = 50_000 - 2 * DRAIN_BATCH - 1;
+        assert!(
+            notice.contains(&format!("(and {more} more bad lines)")),
+            "{notice}"
+        );
+    }
 }
