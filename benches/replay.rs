@@ -5,7 +5,7 @@
 
 use chanwatch::recording::{Header, Recorder};
 use chanwatch::replay::index::Index;
-use chanwatch::replay::player::{FileSource, Item, Player};
+use chanwatch::replay::player::{Budget, FileSource, Item, Player};
 use chanwatch::replay::{Speed, file};
 use chanwatch::session_record::SessionRecord;
 use chanwatch_core::record::{Record, Stamped, State};
@@ -106,7 +106,17 @@ fn main() {
             count += 1;
         }
     };
-    while player.play(Instant::now(), 20_000, &mut sink) != chanwatch::replay::pace::Due::End {}
+    // The dashboard's budget per turn of its loop.
+    let budget = Budget {
+        lines: 20_000,
+        bytes: 4 << 20,
+    };
+    loop {
+        let mut left = budget;
+        if player.play(Instant::now(), &mut left, &mut sink) == chanwatch::replay::pace::Due::End {
+            break;
+        }
+    }
     let play_took = t.elapsed().as_secs_f64();
     assert_eq!(count, n);
     println!(

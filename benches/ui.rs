@@ -6,6 +6,9 @@
 //!    filtered (the filter walks the ring) and paused; mean and p99 per frame.
 //! 3. Detail: opening a 1 MB event and one nested 10 000 deep in the detail view (Enter and
 //!    the first frame), then a frame at its bottom.
+//! 4. Occupancy: an HTTP API answer of 75 000 channels (about 3.8 MB) parsed as the poller
+//!    does, then applied to the occupancy table twice (a first poll, then one that carries
+//!    every channel again, whose history is merged).
 use chanwatch::session_record::SessionRecord;
 
 use chanwatch_core::record::{Record, State};
@@ -193,6 +196,46 @@ fn main() {
     for (label, text) in [("1 MB", big), ("10k deep", deep)] {
         detail(label, &text, &mut term);
     }
+
+    occupancy(if events == EVENTS { 75_000 } else { 2_000 });
+}
+
+/// Parse an occupancy answer of `n` channels and apply it to the table twice.
+fn occupancy(n: usize) {
+    let channels: serde_json::Map<String, serde_json::Value> = (0..n)
+        .map(|i| {
+            let name = if i % 10 == 0 {
+                format!("presence-room-{i:06}")
+            } else {
+                format!("private-channel-{i:06}")
+            };
+            (
+                name,
+                json!({"subscription_count": i % 97, "user_count": i % 13}),
+            )
+        })
+        .collect();
+    let body = json!({ "channels": channels }).to_string();
+    let start = Instant::now();
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let listing = chanwatch::occupancy::parse_listing(&answer);
+    let parsed = start.elapsed();
+    let mut table = chanwatch::occupancy::Table::default();
+    let start = Instant::now();
+    table.apply(black_box(&listing));
+    let first = start.elapsed();
+    let start = Instant::now();
+    table.apply(black_box(&listing));
+    let second = start.elapsed();
+    println!(
+        "occupancy: {n} channels ({:.1} MB answer) parsed in {:.1} ms; applied in {:.1} ms \
+         (first poll), {:.1} ms (second poll); {} rows kept",
+        body.len() as f64 / 1e6,
+        parsed.as_secs_f64() * 1e3,
+        first.as_secs_f64() * 1e3,
+        second.as_secs_f64() * 1e3,
+        table.rows().len()
+    );
 }
 
 /// Open one event in the detail view: the time to the first frame, and a frame at the bottom.

@@ -11,7 +11,7 @@
 
 use chanwatch_core::http_api::{HttpApi, HttpApiError};
 use serde_json::Value;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 pub use crate::session_record::OccupiedChannel;
 
@@ -32,14 +32,27 @@ pub fn parse_listing(answer: &Value) -> Vec<OccupiedChannel> {
     out
 }
 
-/// Put the `user_count`s of a presence listing into `channels`.
+/// Put the `user_count`s of a presence listing into `channels`. An app may have tens of
+/// thousands of channels, so channels are found by name in a map, not one by one.
 pub fn merge_user_counts(channels: &mut Vec<OccupiedChannel>, presence: &[OccupiedChannel]) {
+    let at: HashMap<&str, usize> = channels
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i))
+        .collect();
+    let mut counts = Vec::new();
+    let mut new = Vec::new();
     for p in presence {
-        match channels.iter_mut().find(|c| c.name == p.name) {
-            Some(c) => c.user_count = p.user_count,
-            None => channels.push(p.clone()),
+        match at.get(p.name.as_str()) {
+            Some(&i) => counts.push((i, p.user_count)),
+            None => new.push(p.clone()),
         }
     }
+    drop(at);
+    for (i, count) in counts {
+        channels[i].user_count = count;
+    }
+    channels.extend(new);
     channels.sort_by(|a, b| a.name.cmp(&b.name));
 }
 
@@ -105,6 +118,10 @@ impl Poller {
 /// Samples of a channel's count kept for its sparkline (one per poll).
 pub const HISTORY: usize = 60;
 
+/// The most rows the table keeps; the rest of a larger poll is counted ("+N more"). Which
+/// rows are kept follows the sort: the first names, or the largest counts.
+pub const MAX_ROWS: usize = 10_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub channel: OccupiedChannel,
@@ -123,35 +140,55 @@ pub enum SortBy {
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     rows: Vec<Row>,
+    /// Channels of the last poll past [`MAX_ROWS`], not kept.
+    more: usize,
     sort: SortBy,
     polls: u64,
 }
 
-impl Table {
-    /// Apply one poll: channels no longer listed were vacated and leave the table.
-    pub fn apply(&mut self, channels: &[OccupiedChannel]) {
-        let mut rows = Vec::with_capacity(channels.len());
-        for c in channels {
-            let mut history = self
-                .rows
-                .iter_mut()
-                .find(|r| r.channel.name == c.name)
-                .map(|r| std::mem::take(&mut r.history))
-                .unwrap_or_default();
-            if history.len() == HISTORY {
-                history.pop_front();
-            }
-            history.push_back(c.count().unwrap_or(0));
-            rows.push(Row {
-                channel: c.clone(),
-                history,
-            });
+impl SortBy {
+    fn order(self, a: &OccupiedChannel, b: &OccupiedChannel) -> std::cmp::Ordering {
+        match self {
+            SortBy::Name => a.name.cmp(&b.name),
+            SortBy::Count => b.count().cmp(&a.count()).then_with(|| a.name.cmp(&b.name)),
         }
-        self.rows = rows;
+    }
+}
+
+impl Table {
+    /// Apply one poll: channels no longer listed were vacated and leave the table. O(n) to
+    /// pick the rows kept, O(k log k) to sort them, with k at most [`MAX_ROWS`].
+    pub fn apply(&mut self, channels: &[OccupiedChannel]) {
+        let sort = self.sort;
+        let mut kept: Vec<&OccupiedChannel> = channels.iter().collect();
+        if kept.len() > MAX_ROWS {
+            kept.select_nth_unstable_by(MAX_ROWS - 1, |a, b| sort.order(a, b));
+            kept.truncate(MAX_ROWS);
+        }
+        self.more = channels.len() - kept.len();
+        let mut old: HashMap<String, VecDeque<u64>> = std::mem::take(&mut self.rows)
+            .into_iter()
+            .map(|r| (r.channel.name, r.history))
+            .collect();
+        self.rows = kept
+            .into_iter()
+            .map(|c| {
+                let mut history = old.remove(&c.name).unwrap_or_default();
+                if history.len() == HISTORY {
+                    history.pop_front();
+                }
+                history.push_back(c.count().unwrap_or(0));
+                Row {
+                    channel: c.clone(),
+                    history,
+                }
+            })
+            .collect();
         self.polls += 1;
         self.sort_rows();
     }
 
+    /// Sort the rows kept; which rows are kept follows the new order from the next poll.
     pub fn set_sort(&mut self, sort: SortBy) {
         self.sort = sort;
         self.sort_rows();
@@ -162,21 +199,18 @@ impl Table {
     }
 
     fn sort_rows(&mut self) {
-        match self.sort {
-            SortBy::Name => self
-                .rows
-                .sort_by(|a, b| a.channel.name.cmp(&b.channel.name)),
-            SortBy::Count => self.rows.sort_by(|a, b| {
-                b.channel
-                    .count()
-                    .cmp(&a.channel.count())
-                    .then_with(|| a.channel.name.cmp(&b.channel.name))
-            }),
-        }
+        let sort = self.sort;
+        self.rows
+            .sort_unstable_by(|a, b| sort.order(&a.channel, &b.channel));
     }
 
     pub fn rows(&self) -> &[Row] {
         &self.rows
+    }
+
+    /// Channels of the last poll not kept, past [`MAX_ROWS`].
+    pub fn more(&self) -> usize {
+        self.more
     }
 
     /// Polls applied so far (0: nothing has arrived yet).
@@ -228,5 +262,47 @@ mod tests {
         }
         assert_eq!(t.rows()[0].history.len(), HISTORY);
         assert_eq!(t.polls(), 2 + HISTORY as u64 + 5);
+    }
+
+    /// 75 000 channels (an answer of about 3.8 MB): the table keeps [`MAX_ROWS`] of them,
+    /// counts the rest, and still merges each kept channel's history by name.
+    #[test]
+    fn a_huge_poll_keeps_the_cap_and_counts_the_rest() {
+        const N: usize = 75_000;
+        let poll = |round: u64| -> Vec<OccupiedChannel> {
+            (0..N)
+                .map(|i| ch(&format!("channel-{i:06}"), Some(i as u64 + round), None))
+                .collect()
+        };
+        let mut t = Table::default();
+        t.apply(&poll(0));
+        assert_eq!((t.rows().len(), t.more()), (MAX_ROWS, N - MAX_ROWS));
+        assert_eq!(t.rows()[0].channel.name, "channel-000000");
+        assert_eq!(t.rows()[MAX_ROWS - 1].channel.name, "channel-009999");
+        t.apply(&poll(1));
+        assert_eq!(t.rows()[5].history, [5, 6], "the history follows the name");
+        // By count: the largest counts are the rows kept.
+        t.set_sort(SortBy::Count);
+        t.apply(&poll(2));
+        assert_eq!((t.rows().len(), t.more()), (MAX_ROWS, N - MAX_ROWS));
+        assert_eq!(t.rows()[0].channel.name, format!("channel-{:06}", N - 1));
+        assert_eq!(t.rows()[0].history, [N as u64 + 1], "new to the table");
+        // A smaller poll keeps everything.
+        t.apply(&poll(3)[..10]);
+        assert_eq!((t.rows().len(), t.more()), (10, 0));
+    }
+
+    #[test]
+    fn presence_counts_merge_by_name() {
+        let mut all: Vec<OccupiedChannel> = (0..50_000)
+            .map(|i| ch(&format!("presence-{i:05}"), Some(1), None))
+            .collect();
+        let presence: Vec<OccupiedChannel> = (0..50_001)
+            .map(|i| ch(&format!("presence-{i:05}"), None, Some(i)))
+            .collect();
+        merge_user_counts(&mut all, &presence);
+        assert_eq!(all.len(), 50_001);
+        assert_eq!(all[49_999], ch("presence-49999", Some(1), Some(49_999)));
+        assert_eq!(all[50_000], ch("presence-50000", None, Some(50_000)));
     }
 }

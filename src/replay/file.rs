@@ -14,8 +14,31 @@ use std::path::Path;
 use std::time::SystemTime;
 
 /// A longer line is skipped with an error: one corrupt file without line breaks must not
-/// be read into memory whole.
+/// be read into memory whole. As large as a frame the client accepts: an event's data is
+/// kept as text, so such a line costs about its own size.
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
+
+/// A record other than an event longer than this is skipped as a bad line: its JSON is
+/// parsed into values, which take up to some 16 times the text (an array of small numbers),
+/// and no record the client writes comes near it (an HTTP API answer is at most 4 MiB).
+pub const MAX_PARSED_LINE: usize = 8 * 1024 * 1024;
+
+/// What reading within a budget found.
+#[derive(Debug)]
+pub enum Next<'a> {
+    Line(Line<'a>),
+    Bad(LineError),
+    /// The budget ran out before the line did: call again (the line read so far is kept).
+    Pending,
+    End,
+}
+
+enum Raw {
+    End,
+    Line,
+    TooLong,
+    Pending,
+}
 
 /// A line that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,8 +67,16 @@ impl Line<'_> {
         self.kind == COMMAND_TYPE
     }
 
-    /// The record on this line (not for command lines).
+    /// The record on this line (not for command lines); a line over [`MAX_PARSED_LINE`]
+    /// that is not an event is refused before it is parsed.
     pub fn record(&self) -> Result<Stamped, LineError> {
+        if self.text.len() > MAX_PARSED_LINE && self.kind != "event" {
+            let kind: String = self.kind.chars().take(40).collect();
+            return Err(self.error(format!(
+                "a {kind:?} line longer than {} MiB; skipped",
+                MAX_PARSED_LINE >> 20
+            )));
+        }
         let record = serde_json::from_str::<SessionRecord>(self.text).map_err(|e| self.error(e))?;
         Ok(Stamped {
             ts: self.ts,
@@ -79,6 +110,10 @@ pub struct Reader<R> {
     inner: R,
     buf: Vec<u8>,
     line: u64,
+    /// Part of the current line has been consumed (a read ran out of budget mid-line).
+    partial: bool,
+    /// The current line is over [`MAX_LINE`]: the rest of it is skipped.
+    too_long: bool,
     /// The last timestamp text and its value: a busy stream has many records a millisecond.
     last_ts: (String, SystemTime),
 }
@@ -99,17 +134,22 @@ impl<R: BufRead> Reader<R> {
             inner,
             buf: Vec::new(),
             line: 0,
+            partial: false,
+            too_long: false,
             last_ts: (String::new(), SystemTime::UNIX_EPOCH),
         };
         let not_a_recording = |why: String| ReplayError::NotARecording {
             path: path.to_path_buf(),
             why,
         };
-        let first = match reader.read_raw() {
-            Ok(Some(Ok(()))) => std::str::from_utf8(&reader.buf)
+        let mut unlimited = usize::MAX;
+        let first = match reader.read_raw(&mut unlimited) {
+            Ok(Raw::Line) => std::str::from_utf8(&reader.buf)
                 .map_err(|_| not_a_recording("its first line is not UTF-8".into()))?,
-            Ok(Some(Err(e))) => return Err(not_a_recording(e.message)),
-            Ok(None) => return Err(not_a_recording("the file is empty".into())),
+            Ok(Raw::TooLong) => return Err(not_a_recording(reader.too_long_error().message)),
+            Ok(Raw::End | Raw::Pending) => {
+                return Err(not_a_recording("the file is empty".into()));
+            }
             Err(source) => {
                 return Err(ReplayError::Read {
                     path: path.to_path_buf(),
@@ -146,31 +186,44 @@ impl<R: BufRead> Reader<R> {
 
     /// The next line; `None` at the end of the file. Blank lines are skipped.
     pub fn next_line(&mut self) -> Option<Result<Line<'_>, LineError>> {
+        // No budget: a file can hold nowhere near usize::MAX bytes, so no read is left
+        // pending.
+        let mut unlimited = usize::MAX;
+        match self.next_within(&mut unlimited) {
+            Next::Line(line) => Some(Ok(line)),
+            Next::Bad(e) => Some(Err(e)),
+            Next::Pending | Next::End => None,
+        }
+    }
+
+    /// The next line, reading at most `budget` more bytes of the file (taken off it): a
+    /// line longer than what is left comes whole from a later call, after
+    /// [`Next::Pending`]s. Blank lines are skipped.
+    pub fn next_within(&mut self, budget: &mut usize) -> Next<'_> {
         loop {
-            match self.read_raw() {
-                Ok(None) => return None,
-                Ok(Some(Err(e))) => return Some(Err(e)),
+            match self.read_raw(budget) {
+                Ok(Raw::End) => return Next::End,
+                Ok(Raw::Pending) => return Next::Pending,
+                Ok(Raw::TooLong) => return Next::Bad(self.too_long_error()),
                 Err(e) => {
-                    return Some(Err(LineError {
+                    return Next::Bad(LineError {
                         line: self.line,
                         message: format!("cannot read: {e}"),
-                    }));
+                    });
                 }
-                Ok(Some(Ok(()))) if self.buf.iter().all(u8::is_ascii_whitespace) => continue,
-                Ok(Some(Ok(()))) => break,
+                Ok(Raw::Line) if self.buf.iter().all(u8::is_ascii_whitespace) => continue,
+                Ok(Raw::Line) => break,
             }
         }
         let no = self.line;
         let err = |message: String| LineError { line: no, message };
-        let text = std::str::from_utf8(&self.buf).map_err(|_| err("not UTF-8".into()));
-        let text = match text {
-            Ok(t) => t,
-            Err(e) => return Some(Err(e)),
+        let Ok(text) = std::str::from_utf8(&self.buf) else {
+            return Next::Bad(err("not UTF-8".into()));
         };
         let peek: Peek = match serde_json::from_str(text) {
             Ok(p) => p,
-            Err(e) if e.is_eof() => return Some(Err(err(format!("truncated: {e}")))),
-            Err(e) => return Some(Err(err(format!("not a record: {e}")))),
+            Err(e) if e.is_eof() => return Next::Bad(err(format!("truncated: {e}"))),
+            Err(e) => return Next::Bad(err(format!("not a record: {e}"))),
         };
         let ts = if self.last_ts.0 == peek.ts {
             self.last_ts.1
@@ -180,38 +233,59 @@ impl<R: BufRead> Reader<R> {
                     self.last_ts = (peek.ts.to_string(), t);
                     t
                 }
-                Err(e) => return Some(Err(err(format!("bad ts {:?}: {e}", peek.ts)))),
+                Err(e) => return Next::Bad(err(format!("bad ts {:?}: {e}", peek.ts))),
             }
         };
-        Some(Ok(Line {
+        Next::Line(Line {
             no,
             ts,
             kind: peek.kind,
             channel: peek.channel,
             event: peek.event,
             text,
-        }))
+        })
     }
 
-    /// Read one line into `buf` without its line break: `Ok(None)` at the end of the file,
-    /// an inner error for a line over [`MAX_LINE`] (which is skipped).
-    fn read_raw(&mut self) -> io::Result<Option<Result<(), LineError>>> {
-        self.buf.clear();
-        let mut too_long = false;
-        let mut any = false;
+    fn too_long_error(&self) -> LineError {
+        LineError {
+            line: self.line,
+            message: format!("longer than {} MiB; skipped", MAX_LINE >> 20),
+        }
+    }
+
+    /// Read one line into `buf` without its line break, consuming at most `budget` bytes
+    /// (taken off it); a line over [`MAX_LINE`] is skipped to its end and comes back as
+    /// [`Raw::TooLong`].
+    fn read_raw(&mut self, budget: &mut usize) -> io::Result<Raw> {
+        if !self.partial {
+            self.buf.clear();
+            self.too_long = false;
+        }
         loop {
-            let chunk = self.inner.fill_buf()?;
+            if *budget == 0 {
+                return Ok(Raw::Pending);
+            }
+            let chunk = match self.inner.fill_buf() {
+                Ok(c) => c,
+                Err(e) => {
+                    self.partial = false;
+                    return Err(e);
+                }
+            };
             if chunk.is_empty() {
+                if !self.partial {
+                    return Ok(Raw::End);
+                }
                 break;
             }
-            any = true;
+            let chunk = &chunk[..chunk.len().min(*budget)];
             let (part, done) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (&chunk[..i], Some(i + 1)),
                 None => (chunk, None),
             };
-            if !too_long {
+            if !self.too_long {
                 if self.buf.len() + part.len() > MAX_LINE {
-                    too_long = true;
+                    self.too_long = true;
                     self.buf = Vec::new();
                 } else {
                     self.buf.extend_from_slice(part);
@@ -219,21 +293,19 @@ impl<R: BufRead> Reader<R> {
             }
             let used = done.unwrap_or(chunk.len());
             self.inner.consume(used);
+            *budget -= used;
+            self.partial = true;
             if done.is_some() {
                 break;
             }
         }
-        if !any {
-            return Ok(None);
-        }
+        self.partial = false;
         self.line += 1;
-        if too_long {
-            return Ok(Some(Err(LineError {
-                line: self.line,
-                message: format!("longer than {} MiB; skipped", MAX_LINE >> 20),
-            })));
-        }
-        Ok(Some(Ok(())))
+        Ok(if self.too_long {
+            Raw::TooLong
+        } else {
+            Raw::Line
+        })
     }
 }
 
@@ -354,6 +426,71 @@ pub(crate) mod tests {
                 .unwrap();
             assert!(matches!(err, ReplayError::NotARecording { .. }), "{err}");
         }
+    }
+
+    #[test]
+    fn a_budget_reads_a_line_in_pieces_and_skips_bad_ones_without_reading_ahead() {
+        let long = line(
+            5,
+            SessionRecord::Fault {
+                fault: "x".repeat(10_000),
+            },
+        );
+        let text = file(&[event(1, 1), "garbage".into(), long.clone()]);
+        let mut r = reader(&text);
+        let mut budget = 1000;
+        assert!(matches!(r.next_within(&mut budget), Next::Line(l) if l.no == 2));
+        assert!(matches!(r.next_within(&mut budget), Next::Bad(e) if e.line == 3));
+        assert_eq!(budget, 1000 - event(1, 1).len() - 1 - "garbage\n".len());
+        let mut pending = 0;
+        let got = loop {
+            let mut budget = 1000;
+            match r.next_within(&mut budget) {
+                Next::Pending => {
+                    assert_eq!(budget, 0);
+                    pending += 1;
+                }
+                Next::Line(l) => break (l.no, l.text.len()),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(got, (4, long.len()));
+        assert_eq!(pending, (long.len() + 1).div_ceil(1000) - 1);
+        assert!(matches!(r.next_within(&mut 1000), Next::End));
+    }
+
+    #[test]
+    fn a_record_too_large_to_parse_is_a_bad_line_unless_it_is_an_event() {
+        let huge = serde_json::json!(vec![0; MAX_PARSED_LINE / 2 + 1]);
+        let auth = line(
+            1,
+            SessionRecord::Client(Record::Auth {
+                channel: "private-a".into(),
+                socket_id: "1.2".into(),
+                request: huge.clone(),
+                ok: true,
+                status: None,
+                response: serde_json::Value::Null,
+                duration_ms: 1,
+                failure: None,
+            }),
+        );
+        let big_event = line(
+            2,
+            SessionRecord::Client(Record::Event {
+                channel: Some("news".into()),
+                event: "big".into(),
+                data: huge.into(),
+                user_id: None,
+                decrypted: false,
+            }),
+        );
+        let text = file(&[auth, big_event]);
+        let mut r = reader(&text);
+        let e = r.next_line().unwrap().unwrap().record().unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("\"auth\" line longer than 8 MiB"), "{e}");
+        assert!(r.next_line().unwrap().unwrap().record().is_ok());
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! time and jumping between marks. No clock and no screen: instants come in, records go out
 //! to a sink. Seeking backwards rebuilds: the sink is told to start afresh ([`Item::Reset`])
 //! and the file is read again from its start up to the target, so nothing but the index is
-//! kept in memory.
+//! kept in memory. Every call reads within a [`Budget`]: a seek, a run of bad lines or one
+//! huge line goes on over as many calls as it needs, and the caller answers keys between.
 
-use super::file::{LineError, Reader};
+use super::file::{LineError, Next, Reader};
 use super::index::{Index, Mark, offset};
 use super::pace::{Clock, Due};
 use super::{ReplayError, Speed};
@@ -40,11 +41,57 @@ pub enum Item {
     Reset,
 }
 
+/// How much playback may do in one call: lines read (good or bad) and bytes read, so that
+/// a call ends soon whatever the file holds and the dashboard's loop gets back to its keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub lines: usize,
+    pub bytes: usize,
+}
+
+impl Budget {
+    /// No bound: for tests and tools that read a whole file at once.
+    pub const UNLIMITED: Budget = Budget {
+        lines: usize::MAX,
+        bytes: usize::MAX,
+    };
+}
+
 /// A record read ahead of its time.
 struct Ahead {
     line: u64,
     at: Duration,
     stamped: Stamped,
+}
+
+/// What the next record is, once the budget allows reading it.
+enum Peeked {
+    Ready {
+        line: u64,
+        at: Duration,
+    },
+    /// The budget ran out first.
+    Pending,
+    End,
+}
+
+/// Where a seek, a jump or a step is going: records are applied up to it over as many
+/// [`Player::play`] calls as the budget needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seek {
+    /// The position once there (`None`: the last record applied, for a step).
+    at: Option<Duration>,
+    upto: Upto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upto {
+    /// Every record at or before the time.
+    Time(Duration),
+    /// Every record up to and including the line.
+    Line(u64),
+    /// One more record.
+    Step,
 }
 
 pub struct Player<S: Source> {
@@ -58,6 +105,7 @@ pub struct Player<S: Source> {
     applied_line: u64,
     applied_at: Duration,
     ended: bool,
+    seek: Option<Seek>,
 }
 
 impl<S: Source> Player<S> {
@@ -79,6 +127,7 @@ impl<S: Source> Player<S> {
             applied_line: 0,
             applied_at: Duration::ZERO,
             ended: false,
+            seek: None,
         })
     }
 
@@ -95,26 +144,51 @@ impl<S: Source> Player<S> {
         self.ended && self.ahead.is_none()
     }
 
-    /// The next record, read ahead; bad lines on the way go to the sink.
-    fn peek(&mut self, sink: &mut impl FnMut(Item)) -> Option<&Ahead> {
-        while self.ahead.is_none() && !self.ended {
-            match self.reader.next_line() {
-                None => self.ended = true,
-                Some(Err(e)) => sink(Item::Bad(e)),
-                Some(Ok(line)) if line.is_command() => {}
-                Some(Ok(line)) => match line.record() {
-                    Ok(stamped) => {
-                        self.ahead = Some(Ahead {
-                            line: line.no,
-                            at: offset(self.origin, line.ts),
-                            stamped,
-                        })
+    /// A seek, jump or step is still applying records.
+    pub fn seeking(&self) -> bool {
+        self.seek.is_some()
+    }
+
+    /// Read up to the next record within the budget; bad lines on the way go to the sink.
+    fn peek(&mut self, budget: &mut Budget, sink: &mut impl FnMut(Item)) -> Peeked {
+        loop {
+            if let Some(a) = &self.ahead {
+                return Peeked::Ready {
+                    line: a.line,
+                    at: a.at,
+                };
+            }
+            if self.ended {
+                return Peeked::End;
+            }
+            if budget.lines == 0 {
+                return Peeked::Pending;
+            }
+            match self.reader.next_within(&mut budget.bytes) {
+                Next::Pending => return Peeked::Pending,
+                Next::End => self.ended = true,
+                Next::Bad(e) => {
+                    budget.lines -= 1;
+                    sink(Item::Bad(e));
+                }
+                Next::Line(line) => {
+                    budget.lines -= 1;
+                    if line.is_command() {
+                        continue;
                     }
-                    Err(e) => sink(Item::Bad(e)),
-                },
+                    match line.record() {
+                        Ok(stamped) => {
+                            self.ahead = Some(Ahead {
+                                line: line.no,
+                                at: offset(self.origin, line.ts),
+                                stamped,
+                            })
+                        }
+                        Err(e) => sink(Item::Bad(e)),
+                    }
+                }
             }
         }
-        self.ahead.as_ref()
     }
 
     fn apply_ahead(&mut self, sink: &mut impl FnMut(Item)) {
@@ -125,11 +199,52 @@ impl<S: Source> Player<S> {
         }
     }
 
-    /// Apply the records due at `now`, at most `max` of them; when the next one is due.
-    pub fn play(&mut self, now: Instant, max: usize, sink: &mut impl FnMut(Item)) -> Due {
-        for _ in 0..max {
-            let Some(at) = self.peek(sink).map(|a| a.at) else {
-                return Due::End;
+    /// Go on with a seek, within the budget: `Some(Due::Now)` while it is not done.
+    fn go_on_seeking(
+        &mut self,
+        now: Instant,
+        budget: &mut Budget,
+        sink: &mut impl FnMut(Item),
+    ) -> Option<Due> {
+        let seek = self.seek?;
+        let mut stepped = false;
+        loop {
+            match self.peek(budget, sink) {
+                Peeked::Pending => {
+                    self.clock.set(seek.at.unwrap_or(self.applied_at), now);
+                    return Some(Due::Now);
+                }
+                Peeked::End => break,
+                Peeked::Ready { line, at } => {
+                    let go = match seek.upto {
+                        Upto::Time(t) => at <= t,
+                        Upto::Line(l) => line <= l,
+                        Upto::Step => !stepped,
+                    };
+                    if !go {
+                        break;
+                    }
+                    stepped = true;
+                    self.apply_ahead(sink);
+                }
+            }
+        }
+        self.seek = None;
+        self.clock.set(seek.at.unwrap_or(self.applied_at), now);
+        None
+    }
+
+    /// Apply the records due at `now` within the budget (a seek under way first); when the
+    /// next one is due (`Due::Now` also when the budget ran out).
+    pub fn play(&mut self, now: Instant, budget: &mut Budget, sink: &mut impl FnMut(Item)) -> Due {
+        if let Some(due) = self.go_on_seeking(now, budget, sink) {
+            return due;
+        }
+        loop {
+            let at = match self.peek(budget, sink) {
+                Peeked::Pending => return Due::Now,
+                Peeked::End => return Due::End,
+                Peeked::Ready { at, .. } => at,
             };
             match self.clock.due(at, now) {
                 Due::Now => {
@@ -141,22 +256,19 @@ impl<S: Source> Player<S> {
                 other => return other,
             }
         }
-        if self.peek(sink).is_none() {
-            Due::End
-        } else {
-            Due::Now
-        }
     }
 
-    /// Apply the next record whatever its time, and pause there.
-    pub fn step(&mut self, now: Instant, sink: &mut impl FnMut(Item)) -> bool {
-        if self.peek(sink).is_none() {
-            self.clock.pause(now);
+    /// Pause, and apply the next record whatever its time (over the next [`Player::play`]
+    /// calls); false at the end.
+    pub fn step(&mut self, now: Instant) -> bool {
+        self.clock.pause(now);
+        if self.at_end() {
             return false;
         }
-        self.apply_ahead(sink);
-        self.clock.pause(now);
-        self.clock.set(self.applied_at, now);
+        self.seek = Some(Seek {
+            at: None,
+            upto: Upto::Step,
+        });
         true
     }
 
@@ -171,7 +283,8 @@ impl<S: Source> Player<S> {
         Ok(())
     }
 
-    /// Go to `target` from the start: every record up to it applied, none after.
+    /// Go to `target`: every record up to it applied, none after, over the next
+    /// [`Player::play`] calls. Backwards, playback starts again from the first line.
     pub fn seek_time(
         &mut self,
         target: Duration,
@@ -182,9 +295,10 @@ impl<S: Source> Player<S> {
         if target < self.applied_at {
             self.rebuild(sink)?;
         }
-        while self.peek(sink).is_some_and(|a| a.at <= target) {
-            self.apply_ahead(sink);
-        }
+        self.seek = Some(Seek {
+            at: Some(target),
+            upto: Upto::Time(target),
+        });
         self.clock.set(target, now);
         Ok(())
     }
@@ -199,24 +313,33 @@ impl<S: Source> Player<S> {
         if mark.line <= self.applied_line {
             self.rebuild(sink)?;
         }
-        while self.peek(sink).is_some_and(|a| a.line <= mark.line) {
-            self.apply_ahead(sink);
-        }
+        self.seek = Some(Seek {
+            at: Some(mark.at),
+            upto: Upto::Line(mark.line),
+        });
         self.clock.set(mark.at, now);
         Ok(())
     }
 
-    /// Jump to the next (`forward`) or previous state change or fault; `None` when there is none.
+    /// Jump to the next (`forward`) or previous state change or fault; `None` when there is
+    /// none. From where a jump under way is going, so that pressing twice goes two marks.
     pub fn jump(
         &mut self,
         forward: bool,
         now: Instant,
         sink: &mut impl FnMut(Item),
     ) -> Result<Option<Mark>, ReplayError> {
+        let from = match self.seek {
+            Some(Seek {
+                upto: Upto::Line(l),
+                ..
+            }) => l,
+            _ => self.applied_line,
+        };
         let mark = if forward {
-            self.index.next_after(self.applied_line)
+            self.index.next_after(from)
         } else {
-            self.index.prev_before(self.applied_line)
+            self.index.prev_before(from)
         };
         if let Some(m) = mark {
             self.seek_mark(m, now, sink)?;
@@ -303,6 +426,19 @@ mod tests {
         }
     }
 
+    fn lines(n: usize) -> Budget {
+        Budget {
+            lines: n,
+            bytes: usize::MAX,
+        }
+    }
+
+    /// Let a seek, jump or step under way finish (at `now`).
+    fn settle(p: &mut Player<Mem>, now: Instant, seen: &mut Seen) -> Due {
+        let mut unlimited = Budget::UNLIMITED;
+        p.play(now, &mut unlimited, &mut seen.sink())
+    }
+
     fn ev(n: u64) -> String {
         format!("e{{\"n\":{n}}}@{}", n * 1000)
     }
@@ -312,20 +448,35 @@ mod tests {
         let t0 = Instant::now();
         let mut p = player(Speed::Times(2.0), t0);
         let mut seen = Seen::default();
-        assert_eq!(p.play(t0, 100, &mut seen.sink()), Due::In(S / 2));
+        assert_eq!(
+            p.play(t0, &mut lines(100), &mut seen.sink()),
+            Due::In(S / 2)
+        );
         assert_eq!(seen.take(), vec!["connecting@0"]);
-        assert_eq!(p.play(t0 + S, 100, &mut seen.sink()), Due::In(S / 2));
+        assert_eq!(
+            p.play(t0 + S, &mut lines(100), &mut seen.sink()),
+            Due::In(S / 2)
+        );
         assert_eq!(seen.take(), vec![ev(1), ev(2)]);
         assert_eq!(p.position(t0 + S), 2 * S);
         // Paused, nothing comes however long it waits.
         p.clock.pause(t0 + S);
-        assert_eq!(p.play(t0 + 100 * S, 100, &mut seen.sink()), Due::Paused);
+        assert_eq!(
+            p.play(t0 + 100 * S, &mut lines(100), &mut seen.sink()),
+            Due::Paused
+        );
         assert!(seen.take().is_empty());
         p.clock.resume(t0 + 100 * S);
         // The fault at 4.5 s is next.
-        assert_eq!(p.play(t0 + 101 * S, 100, &mut seen.sink()), Due::In(S / 4));
+        assert_eq!(
+            p.play(t0 + 101 * S, &mut lines(100), &mut seen.sink()),
+            Due::In(S / 4)
+        );
         assert_eq!(seen.take(), vec![ev(3), ev(4)]);
-        assert_eq!(p.play(t0 + 1000 * S, 100, &mut seen.sink()), Due::End);
+        assert_eq!(
+            p.play(t0 + 1000 * S, &mut lines(100), &mut seen.sink()),
+            Due::End
+        );
         assert!(p.at_end());
         assert_eq!(p.position(t0 + 1000 * S), 9 * S);
     }
@@ -335,10 +486,10 @@ mod tests {
         let t0 = Instant::now();
         let mut p = player(Speed::Max, t0);
         let mut seen = Seen::default();
-        assert_eq!(p.play(t0, 3, &mut seen.sink()), Due::Now);
+        assert_eq!(p.play(t0, &mut lines(3), &mut seen.sink()), Due::Now);
         assert_eq!(seen.take().len(), 3);
         assert_eq!(p.position(t0), 2 * S);
-        assert_eq!(p.play(t0, 100, &mut seen.sink()), Due::End);
+        assert_eq!(p.play(t0, &mut lines(100), &mut seen.sink()), Due::End);
         assert_eq!(seen.take().len(), 9);
     }
 
@@ -347,12 +498,17 @@ mod tests {
         let t0 = Instant::now();
         let mut p = player(Speed::Times(1.0), t0);
         let mut seen = Seen::default();
-        assert!(p.step(t0, &mut seen.sink()));
-        assert!(p.step(t0, &mut seen.sink()));
+        assert!(p.step(t0));
+        settle(&mut p, t0, &mut seen);
+        assert!(p.step(t0));
+        settle(&mut p, t0, &mut seen);
         assert_eq!(seen.take(), vec!["connecting@0".to_string(), ev(1)]);
         assert!(p.clock.is_paused());
         assert_eq!(p.position(t0 + 50 * S), S);
-        assert_eq!(p.play(t0 + 50 * S, 100, &mut seen.sink()), Due::Paused);
+        assert_eq!(
+            p.play(t0 + 50 * S, &mut lines(100), &mut seen.sink()),
+            Due::Paused
+        );
     }
 
     #[test]
@@ -361,25 +517,32 @@ mod tests {
         let mut p = player(Speed::Times(1.0), t0);
         let mut seen = Seen::default();
         p.seek_time(3 * S, t0, &mut seen.sink()).unwrap();
+        settle(&mut p, t0, &mut seen);
         assert_eq!(
             seen.take(),
             vec!["connecting@0".to_string(), ev(1), ev(2), ev(3)]
         );
         assert_eq!(p.position(t0), 3 * S);
         p.seek_time(5 * S, t0, &mut seen.sink()).unwrap();
+        settle(&mut p, t0, &mut seen);
         assert_eq!(seen.take(), vec![ev(4), "cut@4500".into(), ev(5)]);
         // Backwards: start afresh and re-apply from the first line.
         p.seek_time(S + S / 2, t0, &mut seen.sink()).unwrap();
+        settle(&mut p, t0, &mut seen);
         assert_eq!(
             seen.take(),
             vec!["reset".to_string(), "connecting@0".into(), ev(1)]
         );
         assert_eq!(p.position(t0), S + S / 2);
         // Playing on continues from there, in virtual time.
-        assert_eq!(p.play(t0 + S / 2, 100, &mut seen.sink()), Due::In(S));
+        assert_eq!(
+            p.play(t0 + S / 2, &mut lines(100), &mut seen.sink()),
+            Due::In(S)
+        );
         assert_eq!(seen.take(), vec![ev(2)]);
         // Past the end: everything, and the position stops at the end.
         p.seek_time(100 * S, t0, &mut seen.sink()).unwrap();
+        settle(&mut p, t0, &mut seen);
         assert_eq!(seen.take().len(), 9);
         assert_eq!(p.position(t0 + S), 9 * S);
     }
@@ -390,20 +553,24 @@ mod tests {
         let mut p = player(Speed::Times(1.0), t0);
         let mut seen = Seen::default();
         let m = p.jump(true, t0, &mut seen.sink()).unwrap().unwrap();
+        settle(&mut p, t0, &mut seen);
         assert_eq!(m.at, Duration::ZERO);
         assert_eq!(seen.take(), vec!["connecting@0"]);
         let m = p.jump(true, t0, &mut seen.sink()).unwrap().unwrap();
+        settle(&mut p, t0, &mut seen);
         assert_eq!(m.at, Duration::from_millis(4_500));
         assert_eq!(
             seen.take(),
             vec![ev(1), ev(2), ev(3), ev(4), "cut@4500".into()]
         );
         let m = p.jump(true, t0, &mut seen.sink()).unwrap().unwrap();
+        settle(&mut p, t0, &mut seen);
         assert_eq!(m.at, Duration::from_millis(6_500));
         assert_eq!(seen.take(), vec![ev(5), ev(6), "connected@6500".into()]);
         assert_eq!(p.jump(true, t0, &mut seen.sink()).unwrap(), None);
         // Back to the fault: a rebuild up to and including it.
         let m = p.jump(false, t0, &mut seen.sink()).unwrap().unwrap();
+        settle(&mut p, t0, &mut seen);
         assert_eq!(m.at, Duration::from_millis(4_500));
         let got = seen.take();
         assert_eq!(got.first().map(String::as_str), Some("reset"));
@@ -414,18 +581,63 @@ mod tests {
     #[test]
     fn bad_lines_are_reported_and_playback_goes_on() {
         let t0 = Instant::now();
-        let mut lines = recording();
-        lines.insert(
+        let mut lines_in = recording();
+        lines_in.insert(
             2,
             "{\"ts\":\"2023-11-14T22:13:21.000Z\",\"type\":\"ev".into(),
         );
-        let source = Mem(file(&lines).into_bytes());
+        let source = Mem(file(&lines_in).into_bytes());
         let origin = UNIX_EPOCH + Duration::from_millis(T0);
         let mut p = Player::new(source, origin, Index::default(), Speed::Max, t0).unwrap();
         let mut seen = Seen::default();
-        assert_eq!(p.play(t0, 100, &mut seen.sink()), Due::End);
+        assert_eq!(p.play(t0, &mut lines(100), &mut seen.sink()), Due::End);
         let got = seen.take();
         assert_eq!(got[2], "bad 4");
         assert_eq!(got.len(), 13);
+    }
+
+    #[test]
+    fn bad_lines_and_seeks_back_go_in_bounded_steps() {
+        let t0 = Instant::now();
+        let mut lines_in = recording();
+        for _ in 0..1_000 {
+            lines_in.insert(0, "garbage".into());
+        }
+        let source = Mem(file(&lines_in).into_bytes());
+        let origin = UNIX_EPOCH + Duration::from_millis(T0);
+        let mut r = source.reopen().unwrap();
+        let index = Index::build(&mut r, origin);
+        assert_eq!(index.bad_lines, 1_000);
+        let mut p = Player::new(source, origin, index, Speed::Times(1.0), t0).unwrap();
+        let mut seen = Seen::default();
+        // Each call reads at most 100 lines, however many bad ones come in a row.
+        let run = |p: &mut Player<Mem>, seen: &mut Seen| {
+            let mut calls = 0;
+            loop {
+                let due = p.play(t0, &mut lines(100), &mut seen.sink());
+                assert!(seen.0.len() <= 100 * (calls + 1) + 1);
+                calls += 1;
+                if due != Due::Now {
+                    return (calls, due);
+                }
+            }
+        };
+        assert_eq!(run(&mut p, &mut seen), (11, Due::In(S)));
+        let got = seen.take();
+        assert_eq!(got.iter().filter(|s| s.starts_with("bad")).count(), 1_000);
+        assert_eq!(got.last().map(String::as_str), Some("connecting@0"));
+        p.seek_time(5 * S, t0, &mut seen.sink()).unwrap();
+        run(&mut p, &mut seen);
+        assert_eq!(seen.take().last(), Some(&ev(5)));
+        // Back: a rebuild, read again in the same bounded steps, the seek still under way
+        // between them.
+        p.seek_time(S, t0, &mut seen.sink()).unwrap();
+        assert_eq!(seen.take(), vec!["reset"]);
+        assert!(p.play(t0, &mut lines(100), &mut seen.sink()) == Due::Now && p.seeking());
+        assert_eq!(seen.take().len(), 100);
+        assert_eq!(p.position(t0), S, "the bar shows where the seek goes");
+        assert_eq!(run(&mut p, &mut seen), (10, Due::In(S)));
+        assert!(!p.seeking());
+        assert_eq!(seen.take().last(), Some(&ev(1)));
     }
 }

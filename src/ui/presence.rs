@@ -1,6 +1,7 @@
 //! Presence members of one channel, with recent joins and leaves remembered for a few seconds
 //! so the members pane can highlight them.
 
+use crate::ui::model::caps::{self, MAX_MEMBER_ID, MAX_MEMBER_INFO};
 use chanwatch_core::connection::MAX_MEMBERS;
 use chanwatch_core::record::Member;
 use indexmap::IndexMap;
@@ -39,37 +40,45 @@ pub struct Roster {
 
 impl Roster {
     /// `count` is the channel's whole membership, which may exceed the members listed.
+    /// Members past [`MAX_MEMBERS`], or with an id over [`MAX_MEMBER_ID`], are counted
+    /// only; each member's info is kept up to [`MAX_MEMBER_INFO`].
     pub fn from_snapshot(me: Option<&Member>, members: &[Member], count: usize) -> Roster {
-        let members = &members[..members.len().min(MAX_MEMBERS + 1)];
+        let members: IndexMap<String, MemberRow> = members
+            .iter()
+            .filter(|m| m.id.len() <= MAX_MEMBER_ID)
+            .take(MAX_MEMBERS + 1)
+            .map(|m| {
+                (
+                    m.id.clone(),
+                    MemberRow {
+                        info: caps::json(m.info.clone(), MAX_MEMBER_INFO),
+                        joined_at: None,
+                    },
+                )
+            })
+            .collect();
         Roster {
             more: count.saturating_sub(members.len()),
-            me: me.map(|m| m.id.clone()),
-            members: members
-                .iter()
-                .map(|m| {
-                    (
-                        m.id.clone(),
-                        MemberRow {
-                            info: m.info.clone(),
-                            joined_at: None,
-                        },
-                    )
-                })
-                .collect(),
+            me: me
+                .filter(|m| m.id.len() <= MAX_MEMBER_ID)
+                .map(|m| m.id.clone()),
+            members,
             departed: Vec::new(),
         }
     }
 
     pub fn add(&mut self, id: &str, info: Value, now: Instant) {
         self.departed.retain(|d| d.id != id);
-        if !self.members.contains_key(id) && self.members.len() >= MAX_MEMBERS {
+        if id.len() > MAX_MEMBER_ID
+            || (!self.members.contains_key(id) && self.members.len() >= MAX_MEMBERS)
+        {
             self.more += 1;
             return;
         }
         self.members.insert(
             id.to_string(),
             MemberRow {
-                info,
+                info: caps::json(info, MAX_MEMBER_INFO),
                 joined_at: Some(now),
             },
         );

@@ -10,17 +10,28 @@ use super::{App, AppConfig, DashboardInfo, FRAME_INTERVAL, Msg, TICK_INTERVAL, U
 use super::{Signals, TerminalGuard, pacer, to_msg};
 use crate::prefs::keymap::{Action, Chord, Mode};
 use crate::replay::file;
+use crate::replay::file::LineError;
 use crate::replay::index::{Index, MAX_MARKS};
 use crate::replay::pace::Due;
-use crate::replay::player::{FileSource, Item, Player};
+use crate::replay::player::{Budget, FileSource, Item, Player};
 use crate::replay::{ReplayArgs, Speed};
 use anyhow::Context;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 
-/// Records applied before the loop looks at keys again.
+/// Lines (records and bad lines) read before the loop looks at keys again.
 const DRAIN_BATCH: usize = 20_000;
+/// Bytes of the file read before the loop looks at keys again; a longer line is read
+/// over several turns of the loop.
+const DRAIN_BYTES: usize = 4 << 20;
+
+fn budget() -> Budget {
+    Budget {
+        lines: DRAIN_BATCH,
+        bytes: DRAIN_BYTES,
+    }
+}
 /// What `<` and `>` seek by.
 pub const SEEK_STEP: Duration = Duration::from_secs(10);
 
@@ -118,20 +129,46 @@ struct Feed<'a> {
     app: &'a mut App,
     fresh: &'a Fresh,
     changed: bool,
+    /// Bad lines in this batch, and the last of them: one notice says it.
+    bad: u64,
+    last_bad: Option<LineError>,
 }
 
-impl Feed<'_> {
+impl<'a> Feed<'a> {
+    fn new(app: &'a mut App, fresh: &'a Fresh) -> Feed<'a> {
+        Feed {
+            app,
+            fresh,
+            changed: false,
+            bad: 0,
+            last_bad: None,
+        }
+    }
+
     fn item(&mut self, item: Item) {
         self.changed = true;
         match item {
             Item::Record(s, at) => {
                 self.app.update(Msg::Record(s), self.fresh.t0 + at);
             }
-            Item::Bad(e) => self
-                .app
-                .notify(format!("{e}; the replay goes on"), NoticeLevel::Error),
+            Item::Bad(e) => {
+                self.bad += 1;
+                self.last_bad = Some(e);
+            }
             Item::Reset => self.fresh.rebuild(self.app),
         }
+    }
+
+    /// Say what the batch skipped; whether anything changed.
+    fn finish(self) -> bool {
+        if let Some(e) = self.last_bad {
+            let text = match self.bad {
+                1 => format!("{e}; the replay goes on"),
+                n => format!("{e} (and {} more bad lines); the replay goes on", n - 1),
+            };
+            self.app.notify(text, NoticeLevel::Error);
+        }
+        self.changed
     }
 }
 
@@ -214,13 +251,9 @@ pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
             anyhow::bail!("{message}");
         }
         let now = Instant::now();
-        let mut feed = Feed {
-            app: &mut app,
-            fresh: &fresh,
-            changed: false,
-        };
-        let due = player.play(now, DRAIN_BATCH, &mut |i| feed.item(i));
-        if feed.changed {
+        let mut feed = Feed::new(&mut app, &fresh);
+        let due = player.play(now, &mut budget(), &mut |i| feed.item(i));
+        if feed.finish() {
             pacer.mark_dirty();
         }
         if due == Due::End && !end_noted {
@@ -297,18 +330,16 @@ fn on_key(
     let now = Instant::now();
     let free = app.prompt().is_none() && !app.help_visible() && app.mode() == Mode::Normal;
     if free && let Some(action) = replay_action(&key) {
-        let mut feed = Feed {
-            app,
-            fresh,
-            changed: false,
-        };
+        let mut feed = Feed::new(&mut *app, fresh);
         let mut sink = |i| feed.item(i);
+        // A seek, jump or step only starts here: the loop applies its records a batch at a
+        // time, answering keys between batches.
         let note = match action {
             ReplayAction::PlayPause => {
                 player.clock.toggle(now);
                 None
             }
-            ReplayAction::Step => (!player.step(now, &mut sink)).then(|| END_NOTICE.to_string()),
+            ReplayAction::Step => (!player.step(now)).then(|| END_NOTICE.to_string()),
             ReplayAction::PrevMark | ReplayAction::NextMark => {
                 let forward = action == ReplayAction::NextMark;
                 match player.jump(forward, now, &mut sink)? {
@@ -342,6 +373,7 @@ fn on_key(
                 }
             },
         };
+        feed.finish();
         if let Some(text) = note {
             app.notify(text, NoticeLevel::Info);
         }
@@ -386,6 +418,7 @@ fn on_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session_record::SessionRecord;
     use crossterm::event::KeyModifiers;
 
     #[test]
@@ -403,5 +436,129 @@ mod tests {
         }
         assert!(acts_on_a_connection(Action::Subscribe));
         assert!(!acts_on_a_connection(Action::Filter));
+    }
+
+    /// A crafted recording played to its end through the dashboard's own path (player,
+    /// budget, feed, app, model), as `--speed max` would, without a terminal; the app and
+    /// how many turns of the loop it took.
+    fn play_crafted(lines: &[String]) -> (App, usize) {
+        use crate::replay::file::tests::file;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crafted.ndjson");
+        std::fs::write(&path, file(lines)).unwrap();
+        let t0 = Instant::now();
+        let (header, mut reader) = file::open(&path).unwrap();
+        let index = Index::build(&mut reader, header.started);
+        let mut player = Player::new(
+            FileSource(path.clone()),
+            header.started,
+            index,
+            Speed::Max,
+            t0,
+        )
+        .unwrap();
+        let fresh = Fresh {
+            info: header.dashboard_info(),
+            config: AppConfig {
+                wall_clock: Some(header.started),
+                read_only: true,
+                ..AppConfig::default()
+            },
+            t0,
+        };
+        let mut app = fresh.app();
+        let mut turns = 0;
+        loop {
+            turns += 1;
+            let mut feed = Feed::new(&mut app, &fresh);
+            let due = player.play(t0, &mut budget(), &mut |i| feed.item(i));
+            feed.finish();
+            if due == Due::End {
+                return (app, turns);
+            }
+        }
+    }
+
+    fn ts(ms: u64) -> String {
+        use crate::replay::file::tests::T0;
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(T0 + ms);
+        humantime::format_rfc3339_millis(at).to_string()
+    }
+
+    /// An `auth` line whose request is an array of `n` zeros, written by hand: the test
+    /// must not build the value it proves is never built.
+    fn auth_line(channel: &str, n: usize) -> String {
+        format!(
+            r#"{{"ts":"{}","type":"auth","channel":"{channel}","socket_id":"1.2","request":[{}0],"ok":true,"status":null,"response":null,"duration_ms":1}}"#,
+            ts(1),
+            "0,".repeat(n - 1)
+        )
+    }
+
+    #[test]
+    fn a_recording_of_huge_auth_arrays_keeps_a_bounded_exchange() {
+        use crate::ui::model::caps::{CUT_MARK, MAX_AUTH_JSON};
+        let (app, turns) = play_crafted(&[
+            auth_line("private-huge", 20_000_000),
+            auth_line("private-big", 2_000_000),
+            auth_line("private-small", 3),
+        ]);
+        let model = app.model();
+        assert!(
+            model.auth_exchange("private-huge").is_none(),
+            "skipped unparsed"
+        );
+        let big = model.auth_exchange("private-big").unwrap();
+        let kept = big.request.as_str().expect("cut to text");
+        assert_eq!(kept.len(), MAX_AUTH_JSON + CUT_MARK.len());
+        let small = model.auth_exchange("private-small").unwrap();
+        assert_eq!(small.request, serde_json::json!([0, 0, 0]));
+        // 40 MB of line read 4 MiB a turn: the keys are looked at in between.
+        assert!(turns >= 10, "{turns} turns");
+        let notice = app.notice().map(|n| n.text.clone()).unwrap_or_default();
+        assert!(
+            notice.contains("line 2: a \"auth\" line longer than 8 MiB"),
+            "{notice}"
+        );
+    }
+
+    #[test]
+    fn a_recording_naming_more_channels_than_the_cap_keeps_the_cap() {
+        use crate::replay::file::tests::line;
+        use crate::ui::model::caps::MAX_CHANNELS;
+        use chanwatch_core::record::Record;
+        let n = MAX_CHANNELS + 5_000;
+        let lines: Vec<String> = (0..n)
+            .map(|i| {
+                line(
+                    i as u64,
+                    SessionRecord::Client(Record::MemberAdded {
+                        channel: format!("presence-{i}"),
+                        id: i.to_string(),
+                        info: serde_json::json!({ "name": "x" }),
+                    }),
+                )
+            })
+            .collect();
+        let (app, _) = play_crafted(&lines);
+        assert_eq!(app.model().channels().len(), MAX_CHANNELS);
+        assert_eq!(app.model().channels_dropped(), 5_000);
+    }
+
+    #[test]
+    fn bad_lines_are_skipped_a_batch_at_a_time_and_counted() {
+        use crate::replay::file::tests::state;
+        use chanwatch_core::record::State;
+        let mut lines = vec!["garbage".to_string(); 50_000];
+        lines.push(state(5, State::Connected));
+        let (app, turns) = play_crafted(&lines);
+        assert_eq!(turns, 50_000usize.div_ceil(DRAIN_BATCH));
+        assert_eq!(app.model().status().state, State::Connected);
+        let notice = app.notice().map(|n| n.text.clone()).unwrap_or_default();
+        let more = 50_000 - 2 * DRAIN_BATCH - 1;
+        assert!(
+            notice.contains(&format!("(and {more} more bad lines)")),
+            "{notice}"
+        );
     }
 }

@@ -111,7 +111,13 @@ impl Model {
             self.timeline.push(ts, TimelineKind::Note(text));
             return None;
         };
-        let api = ApiUsers { ids: users, ts };
+        // As many as a roster keeps, with ids a roster would keep.
+        let ids = users
+            .into_iter()
+            .filter(|id| id.len() <= super::caps::MAX_MEMBER_ID)
+            .take(chanwatch_core::connection::MAX_MEMBERS)
+            .collect();
+        let api = ApiUsers { ids, ts };
         let not_live = api.not_live(c.roster.as_ref()).len();
         let missing = api.missing(c.roster.as_ref()).len();
         let n = api.ids.len();

@@ -2,7 +2,7 @@
 //! was asked and what came back, and a hint that names the usual cause of a failure.
 
 use super::Model;
-use chanwatch_core::protocol::channel::ChannelKind;
+use chanwatch_core::protocol::channel::{ChannelKind, MAX_CHANNEL_NAME};
 use chanwatch_core::record::AuthFailureKind;
 use serde_json::Value;
 use std::time::SystemTime;
@@ -110,6 +110,9 @@ const ANSWER_200: &str = "the endpoint must answer 200 with {\"auth\":\"key:sign
 
 impl Model {
     pub(super) fn keep_auth(&mut self, channel: String, exchange: AuthExchange) {
+        if channel.len() > MAX_CHANNEL_NAME {
+            return;
+        }
         // Newest last, so the oldest is the one to forget.
         self.auth.shift_remove(&channel);
         if self.auth.len() == AUTH_CAPACITY {

@@ -2,10 +2,10 @@
 //! subscription reported: its status, events counted, the presence roster, the server's
 //! subscription count and a cache miss.
 
-use super::{ApiUsers, Model, News};
+use super::{ApiUsers, Model, News, caps};
 use crate::ui::presence::Roster;
 use chanwatch_core::protocol::RawJson;
-use chanwatch_core::protocol::channel::{ChannelKind, is_cache};
+use chanwatch_core::protocol::channel::{ChannelKind, MAX_CHANNEL_NAME, is_cache};
 use chanwatch_core::record::Member;
 use serde_json::Value;
 use std::time::Instant;
@@ -63,10 +63,23 @@ impl Channel {
 }
 
 impl Model {
+    /// The user's own channel: always kept (the user names it, one at a time).
     fn channel_entry(&mut self, name: &str) -> &mut Channel {
         self.channels
             .entry(name.to_string())
             .or_insert_with(|| Channel::new(name))
+    }
+
+    /// The channel a record is about, added when there is room: past
+    /// [`caps::MAX_CHANNELS`], or named longer than any server accepts, the record is
+    /// counted and dropped.
+    fn record_channel(&mut self, name: &str) -> Option<&mut Channel> {
+        let room = self.channels.len() < caps::MAX_CHANNELS && name.len() <= MAX_CHANNEL_NAME;
+        if !room && !self.channels.contains_key(name) {
+            self.channels_dropped += 1;
+            return None;
+        }
+        Some(self.channel_entry(name))
     }
 
     /// The user asked to subscribe: a failed or leaving channel starts over. Its index.
@@ -107,7 +120,9 @@ impl Model {
     }
 
     pub(super) fn on_subscribed(&mut self, channel: &str) {
-        let c = self.channel_entry(channel);
+        let Some(c) = self.record_channel(channel) else {
+            return;
+        };
         if c.status != ChannelStatus::Leaving {
             c.status = ChannelStatus::Subscribed;
         }
@@ -123,7 +138,11 @@ impl Model {
             Some(code) => format!("subscribing {channel} failed ({code}): {message}"),
             None => format!("subscribing {channel} failed: {message}"),
         };
-        self.channel_entry(&channel).status = ChannelStatus::Failed { status, message };
+        let message = caps::text(message);
+        let text = caps::text(text);
+        if let Some(c) = self.record_channel(&channel) {
+            c.status = ChannelStatus::Failed { status, message };
+        }
         let auth_failed = self.auth.get(&channel).is_some_and(|a| !a.ok);
         News::SubscriptionFailed { text, auth_failed }
     }
@@ -158,11 +177,15 @@ impl Model {
         members: &[Member],
         count: usize,
     ) {
-        self.channel_entry(channel).roster = Some(Roster::from_snapshot(me, members, count));
+        if let Some(c) = self.record_channel(channel) {
+            c.roster = Some(Roster::from_snapshot(me, members, count));
+        }
     }
 
     pub(super) fn on_member_added(&mut self, channel: &str, id: &str, info: Value, now: Instant) {
-        let c = self.channel_entry(channel);
+        let Some(c) = self.record_channel(channel) else {
+            return;
+        };
         c.roster
             .get_or_insert_with(Roster::default)
             .add(id, info, now);

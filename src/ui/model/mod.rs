@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod caps;
 pub mod channels;
 pub mod measured;
 pub mod status;
@@ -72,6 +73,9 @@ pub struct Model {
     auth: IndexMap<String, AuthExchange>,
     awaited: api::Awaited,
     measured: Measured,
+    /// Records about channels past [`caps::MAX_CHANNELS`] (or with names no server may
+    /// use), dropped.
+    channels_dropped: u64,
 }
 
 impl Model {
@@ -84,6 +88,7 @@ impl Model {
             auth: IndexMap::new(),
             awaited: api::Awaited::default(),
             measured: Measured::new(now, limits.measures),
+            channels_dropped: 0,
         }
     }
 
@@ -92,6 +97,10 @@ impl Model {
     }
     pub fn channels(&self) -> &IndexMap<String, Channel> {
         &self.channels
+    }
+    /// Records dropped because their channel was not kept ([`caps::MAX_CHANNELS`]).
+    pub fn channels_dropped(&self) -> u64 {
+        self.channels_dropped
     }
     pub fn log(&self) -> &EventLog {
         &self.log
@@ -214,11 +223,11 @@ impl Model {
                 // this keeps the exchange for the inspector.
                 let exchange = AuthExchange {
                     ts,
-                    socket_id,
-                    request,
+                    socket_id: caps::text(socket_id),
+                    request: caps::json(request, caps::MAX_AUTH_JSON),
                     ok,
                     status,
-                    response,
+                    response: caps::json(response, caps::MAX_AUTH_JSON),
                     duration_ms,
                     failure,
                 };

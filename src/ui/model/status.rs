@@ -50,7 +50,7 @@ impl Status {
         self.state = current;
         self.since = now;
         if current == State::Connected {
-            self.socket_id = socket_id;
+            self.socket_id = socket_id.map(super::caps::text);
             self.retry_at = None;
             if self.connected_before {
                 self.reconnects += 1;
@@ -133,7 +133,7 @@ impl Model {
             SessionRecord::Fault { fault } => TimelineKind::Fault(fault),
             SessionRecord::Client(Record::SignedIn { user_id, .. }) => {
                 let kind = note(format!("signed in as {user_id}"));
-                self.status.user_id = Some(user_id);
+                self.status.user_id = Some(super::caps::text(user_id));
                 kind
             }
             SessionRecord::Client(Record::SigninError { status, message }) => {

@@ -401,3 +401,86 @@ fn the_timeline_is_bounded_and_counts_what_it_forgot() {
     assert!(fx.model.status().client_gone);
     assert_eq!(fx.last_note(), Some(&TimelineKind::ClientGone));
 }
+
+/// Whatever records say (a server or a recording), the model keeps bounded amounts: the
+/// channels, each roster, each auth exchange and every text.
+#[test]
+fn records_past_the_caps_are_counted_or_cut() {
+    use super::caps::{CUT_MARK, MAX_AUTH_JSON, MAX_CHANNELS, MAX_MEMBER_ID, MAX_TEXT};
+    let mut fx = Fx::new();
+    let extra = 2_000;
+    for i in 0..MAX_CHANNELS + extra {
+        fx.at(
+            1,
+            SessionRecord::Client(Record::MemberAdded {
+                channel: format!("presence-{i}"),
+                id: "1".into(),
+                info: json!({ "name": "x".repeat(10_000) }),
+            }),
+        );
+    }
+    assert_eq!(fx.model.channels().len(), MAX_CHANNELS);
+    assert_eq!(fx.model.channels_dropped(), extra as u64);
+    let info = &fx.model.channels()["presence-0"]
+        .roster
+        .as_ref()
+        .unwrap()
+        .members["1"]
+        .info;
+    assert!(
+        info.as_str().is_some_and(|s| s.ends_with(CUT_MARK)),
+        "info cut"
+    );
+    // A kept channel still takes its records; a long id is only counted.
+    fx.at(
+        2,
+        SessionRecord::Client(Record::MemberAdded {
+            channel: "presence-0".into(),
+            id: "9".repeat(MAX_MEMBER_ID + 1),
+            info: json!(null),
+        }),
+    );
+    let roster = fx.model.channels()["presence-0"].roster.as_ref().unwrap();
+    assert_eq!((roster.members.len(), roster.count()), (1, 2));
+    fx.at(
+        3,
+        SessionRecord::Client(Record::Subscribed {
+            channel: "presence-new".into(),
+        }),
+    );
+    assert!(!fx.model.channels().contains_key("presence-new"));
+
+    // An auth exchange holding a million-element array keeps its first 64 KiB.
+    fx.at(
+        4,
+        SessionRecord::Client(Record::Auth {
+            channel: "private-a".into(),
+            socket_id: "1.2".into(),
+            request: json!(vec![0; 1_000_000]),
+            ok: false,
+            status: Some(500),
+            response: json!({ "error": "e".repeat(200_000) }),
+            duration_ms: 1,
+            failure: None,
+        }),
+    );
+    let x = fx.model.auth_exchange("private-a").unwrap();
+    for v in [&x.request, &x.response] {
+        let s = v.as_str().expect("kept as its cut text");
+        assert!(s.len() <= MAX_AUTH_JSON + CUT_MARK.len() && s.ends_with(CUT_MARK));
+    }
+
+    // Texts: a server's error message of 1 MB is kept cut.
+    fx.at(
+        5,
+        SessionRecord::Client(Record::Error {
+            code: Some(4000),
+            message: "m".repeat(1 << 20),
+        }),
+    );
+    let last = fx.model.timeline().iter().last().unwrap();
+    let TimelineKind::Error { message, .. } = &last.kind else {
+        panic!("{last:?}")
+    };
+    assert_eq!(message.len(), MAX_TEXT + CUT_MARK.len());
+}

@@ -73,7 +73,30 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// Push an entry, its texts cut to [`super::caps::MAX_TEXT`].
     pub fn push(&mut self, ts: SystemTime, kind: TimelineKind) {
+        use super::caps::text;
+        let kind = match kind {
+            TimelineKind::State {
+                previous,
+                current,
+                in_previous,
+                cause,
+            } => TimelineKind::State {
+                previous,
+                current,
+                in_previous,
+                cause: cause.map(text),
+            },
+            TimelineKind::Error { code, message } => TimelineKind::Error {
+                code,
+                message: text(message),
+            },
+            TimelineKind::User(t) => TimelineKind::User(text(t)),
+            TimelineKind::Fault(t) => TimelineKind::Fault(text(t)),
+            TimelineKind::Note(t) => TimelineKind::Note(text(t)),
+            other => other,
+        };
         let entry = TimelineEntry { ts, kind };
         let size = entry.bytes();
         while !self.entries.is_empty()
@@ -123,9 +146,10 @@ mod tests {
         }
         assert_eq!(t.len(), TIMELINE_CAPACITY);
         assert_eq!(t.pushed(), TIMELINE_CAPACITY as u64 + 5);
-        // Long texts (a 20 KiB user note: texts from a server arrive cut already).
+        // Long texts (20 KiB each, kept cut to the model's text cap): the byte bound holds
+        // fewer than the count bound.
         let mut t = Timeline::default();
-        for _ in 0..200 {
+        for _ in 0..400 {
             t.push(
                 SystemTime::UNIX_EPOCH,
                 TimelineKind::Error {
@@ -135,14 +159,15 @@ mod tests {
             );
         }
         assert!(t.bytes() <= TIMELINE_MAX_BYTES, "{}", t.bytes());
-        assert!(t.len() >= 40 && t.len() < 60, "{}", t.len());
+        assert!(t.len() > 100 && t.len() < 400, "{}", t.len());
         let held: usize = t.iter().map(TimelineEntry::bytes).sum();
         assert_eq!(held, t.bytes());
-        // The newest is kept even alone over the bound.
+        // A huge note is kept, cut.
         t.push(
             SystemTime::UNIX_EPOCH,
             TimelineKind::User("y".repeat(2 << 20)),
         );
-        assert_eq!(t.len(), 1);
+        assert!(t.iter().last().unwrap().bytes() < 8 << 10);
+        assert!(t.bytes() <= TIMELINE_MAX_BYTES, "{}", t.bytes());
     }
 }

@@ -19,7 +19,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
     let focused = app.focus() == Pane::Channels;
     let n = app.model().channels().len();
-    let block = pane_block(t, focused, title(t, "Channels", n.to_string()));
+    let extra = match app.model().channels_dropped() {
+        0 => n.to_string(),
+        _ => format!("{n}, more not kept"),
+    };
+    let block = pane_block(t, focused, title(t, "Channels", extra));
     if n == 0 {
         let hint = format!(
             "none yet: press {} to subscribe",

@@ -20,7 +20,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         SortBy::Name => "by name",
         SortBy::Count => "by count",
     };
-    let extra = format!("{} channels, {sort}", table.rows().len());
+    let extra = match table.more() {
+        0 => format!("{} channels, {sort}", table.rows().len()),
+        more => format!("{} channels, +{more} more, {sort}", table.rows().len()),
+    };
     let block = pane_block(t, true, title(t, "Occupancy", extra));
     let inner = block.inner(area);
     frame.render_widget(block, area);
