@@ -243,7 +243,7 @@ fn snapshot_measures_80x24() {
     let term = fx.render();
     insta::assert_snapshot!("measures_80x24", term.backend());
     let buf = term.backend().buffer();
-    let palette = Theme::coloured().palette().clone();
+    let palette = *Theme::coloured().palette();
     let role = |r: Role| palette.get(r);
     // Each latency series in its role's colour, every rtt point visible.
     let [rtt, p50, p99] = latency_series(buf);
