@@ -385,3 +385,27 @@ fn with_measures_off_nothing_is_counted() {
     let later = t0 + Duration::from_secs(1);
     assert_eq!(app.measured().model().events_per_s(later), 0);
 }
+
+/// In a replay (a read-only app) the occupancy screen shows the recorded polls and asks the
+/// session for none: no command goes out when it opens or closes.
+#[test]
+fn occupancy_screen_in_a_replay_asks_for_no_polls() {
+    let t0 = Instant::now();
+    let config = AppConfig {
+        read_only: true,
+        ..AppConfig::default()
+    };
+    let info = DashboardInfo {
+        host: "h".into(),
+        key: "k".into(),
+        tls: false,
+        demo: false,
+    };
+    let mut app = App::new(info, config, t0);
+    app.update(Msg::Resize(80, 24), t0);
+    let o = || Msg::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE));
+    assert_eq!(app.update(o(), t0).command, None);
+    assert_eq!(app.measures().screen(), Some(Screen::Occupancy));
+    assert_eq!(app.update(o(), t0).command, None);
+    assert_eq!(app.measures().screen(), None);
+}
