@@ -24,6 +24,19 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 /// A probe not back within this long is lost.
 pub const LOSS_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// One probe per interval at most: whether a new interval has begun at `now` (`next` is when
+/// it was due), moving `next` past `now`. Intervals missed while a publish was unanswered or
+/// the runtime was busy are skipped, not made up, so a late wake-up never sends a burst.
+pub fn interval_due(next: &mut Instant, interval: Duration, now: Instant) -> bool {
+    if *next > now {
+        return false;
+    }
+    while *next <= now {
+        *next += interval;
+    }
+    true
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeConfig {
     pub interval: Duration,
@@ -305,5 +318,134 @@ mod tests {
             cause: None,
         });
         assert!(!t.ready());
+    }
+
+    fn probe(seq: u64, latency_ms: Option<u64>, lost: bool, api_ms: Option<u64>) -> SessionRecord {
+        SessionRecord::Probe {
+            seq,
+            latency_ms,
+            lost,
+            api_ms,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_probe_received_after_its_timeout_stays_lost() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut t = ready_tracker();
+        let (seq, data) = t.start(ms(0), 0);
+        assert_eq!(t.on_api(seq, ms(10), Ok(())), None);
+        assert_eq!(t.expire(ms(5000)), [probe(1, None, true, Some(10))]);
+        // The event turns up late: it was counted lost once and is not counted again.
+        assert_eq!(t.on_event(ms(5200), &data), None);
+        assert_eq!(t.next_expiry(), None);
+        assert!(t.expire(ms(60_000)).is_empty());
+    }
+
+    #[test]
+    fn a_probe_delivered_twice_is_counted_once() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut t = ready_tracker();
+        // Twice before the API's answer: the first delivery's time is kept.
+        let (seq, data) = t.start(ms(0), 0);
+        assert_eq!(t.on_event(ms(5), &data), None);
+        assert_eq!(t.on_event(ms(9), &data), None);
+        assert_eq!(
+            t.on_api(seq, ms(12), Ok(())),
+            Some(probe(1, Some(5), false, Some(12)))
+        );
+        // Twice after it: the second finds nothing pending.
+        let (seq, data) = t.start(ms(1000), 0);
+        assert_eq!(t.on_api(seq, ms(1002), Ok(())), None);
+        assert_eq!(
+            t.on_event(ms(1004), &data),
+            Some(probe(2, Some(4), false, Some(2)))
+        );
+        assert_eq!(t.on_event(ms(1006), &data), None);
+        assert!(t.expire(ms(60_000)).is_empty());
+    }
+
+    #[test]
+    fn a_probe_that_times_out_before_the_api_answers() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut t = ready_tracker();
+        // Never received, the API still busy: lost, with no API time.
+        let (seq, _) = t.start(ms(0), 0);
+        assert_eq!(t.expire(ms(5000)), [probe(1, None, true, None)]);
+        assert!(!t.ready(), "its request is still unanswered");
+        // The answer comes at last: nothing more to report, and the next probe may go.
+        assert_eq!(t.on_api(seq, ms(7000), Ok(())), None);
+        assert!(t.ready());
+        // Received, the API still busy at the timeout: reported with its latency, not lost.
+        let (seq, data) = t.start(ms(8000), 0);
+        assert_eq!(t.on_event(ms(8020), &data), None);
+        assert_eq!(t.expire(ms(13_000)), [probe(2, Some(20), false, None)]);
+        assert_eq!(t.on_api(seq, ms(14_000), Ok(())), None);
+        // A failed answer after the timeout reports nothing twice either.
+        let (seq, _) = t.start(ms(15_000), 0);
+        assert_eq!(t.expire(ms(20_000)), [probe(3, None, true, None)]);
+        assert_eq!(t.on_api(seq, ms(21_000), Err("HTTP 500".into())), None);
+        assert!(t.ready());
+    }
+
+    #[test]
+    fn intervals_missed_are_skipped_not_made_up() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let every = Duration::from_secs(1);
+        let mut next = ms(0);
+        assert!(interval_due(&mut next, every, ms(0)));
+        assert_eq!(next, ms(1000));
+        assert!(
+            !interval_due(&mut next, every, ms(999)),
+            "not before its time"
+        );
+        assert!(interval_due(&mut next, every, ms(1000)));
+        assert!(
+            !interval_due(&mut next, every, ms(1000)),
+            "once per interval"
+        );
+        // Woken 4.5 intervals late: one interval is due, not five, and the next stays on
+        // the original beat.
+        assert!(interval_due(&mut next, every, ms(6500)));
+        assert_eq!(next, ms(7000));
+        assert!(!interval_due(&mut next, every, ms(6999)));
+    }
+
+    /// The session's loop as the sidecar runs it, on virtual time: a probe goes out when its
+    /// interval is due and the last publish was answered, never two at once.
+    #[test]
+    fn one_request_per_interval_and_one_at_a_time() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let every = Duration::from_millis(200);
+        let mut t = ready_tracker();
+        let mut next = ms(0);
+        let mut sent: Vec<u64> = Vec::new();
+        let mut answer_at: Option<(u64, u64)> = None;
+        // The API takes 250 ms for the first five probes, then 50 ms.
+        for now in 0..4000u64 {
+            if let Some((seq, at)) = answer_at
+                && at == now
+            {
+                t.on_api(seq, ms(now), Ok(()));
+                answer_at = None;
+            }
+            if interval_due(&mut next, every, ms(now)) && t.ready() {
+                let (seq, _) = t.start(ms(now), 0);
+                assert!(answer_at.is_none(), "a second request while one is out");
+                let took = if sent.len() < 5 { 250 } else { 50 };
+                answer_at = Some((seq, now + took));
+                sent.push(now);
+            }
+            t.expire(ms(now));
+        }
+        assert_eq!(&sent[..6], [0, 400, 800, 1200, 1600, 2000]);
+        assert_eq!(sent.len(), 5 + 10, "{sent:?}");
+        assert!(sent.windows(2).all(|w| w[1] - w[0] >= 200), "{sent:?}");
     }
 }

@@ -195,8 +195,8 @@ impl Sidecar {
     pub async fn next(&mut self) -> Vec<SessionRecord> {
         let deadline = self.next_deadline();
         tokio::select! {
-            () = sleep_until(deadline) => self.on_timer(Instant::now()),
-            Some(done) = self.done_rx.recv() => self.on_done(done, Instant::now()),
+            () = sleep_until(deadline) => self.on_timer(runtime_now()),
+            Some(done) = self.done_rx.recv() => self.on_done(done, runtime_now()),
         }
     }
 
@@ -204,30 +204,27 @@ impl Sidecar {
         let mut out = Vec::new();
         if let Some(p) = &mut self.probe {
             out.extend(p.tracker.expire(now));
-            if p.next <= now {
-                // Missed intervals are skipped, not made up: one request per interval at most.
-                while p.next <= now {
-                    p.next += p.config.interval;
-                }
-                if p.tracker.ready()
-                    && let Some(api) = &self.api
-                {
-                    let wall_ms = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_millis() as u64);
-                    let (seq, data) = p.tracker.start(now, wall_ms);
-                    let api = api.clone();
-                    let channels = [p.config.channel.clone()];
-                    let done = self.done_tx.clone();
-                    tokio::spawn(async move {
-                        let result = api
-                            .trigger(&channels, crate::probe::PROBE_EVENT, &data, None)
-                            .await
-                            .map_err(|e| e.to_string());
-                        let at = Instant::now();
-                        let _ = done.send(Done::Probe { seq, at, result }).await;
-                    });
-                }
+            // The interval is used up whether or not a probe can go: one request per
+            // interval at most, and none while the last is unanswered.
+            if crate::probe::interval_due(&mut p.next, p.config.interval, now)
+                && p.tracker.ready()
+                && let Some(api) = &self.api
+            {
+                let wall_ms = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                let (seq, data) = p.tracker.start(now, wall_ms);
+                let api = api.clone();
+                let channels = [p.config.channel.clone()];
+                let done = self.done_tx.clone();
+                tokio::spawn(async move {
+                    let result = api
+                        .trigger(&channels, crate::probe::PROBE_EVENT, &data, None)
+                        .await
+                        .map_err(|e| e.to_string());
+                    let at = runtime_now();
+                    let _ = done.send(Done::Probe { seq, at, result }).await;
+                });
             }
         }
         if let Some(Some(due)) = self.occupancy
@@ -308,6 +305,9 @@ impl Sidecar {
     }
 }
 
+#[cfg(test)]
+mod tests;
+
 fn no_api(cmd: &str, what: &str) -> SessionRecord {
     SessionRecord::CommandError {
         cmd: cmd.into(),
@@ -315,6 +315,12 @@ fn no_api(cmd: &str, what: &str) -> SessionRecord {
         status: None,
         message: format!("{what} {NO_API}; it is off"),
     }
+}
+
+/// The runtime's clock: the wall's `Instant::now()` in a running program, and the virtual
+/// time of a paused runtime in tests, so the timers and what they measure agree.
+fn runtime_now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

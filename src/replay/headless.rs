@@ -79,12 +79,12 @@ pub async fn run(
         // Pacing starts at the first line printed, so --since does not wait for the lines
         // it leaves out.
         let clock = clock.get_or_insert_with(|| {
-            let mut c = Clock::new(speed, Instant::now());
-            c.set(at, Instant::now());
+            let mut c = Clock::new(speed, runtime_now());
+            c.set(at, runtime_now());
             c
         });
         if speed != Speed::Max
-            && let Due::In(wait) = clock.due(at, Instant::now())
+            && let Due::In(wait) = clock.due(at, runtime_now())
         {
             if out.flush().is_err() {
                 return Ok(());
@@ -101,6 +101,11 @@ pub async fn run(
     }
     let _ = out.flush();
     Ok(())
+}
+
+/// The runtime's clock (a paused runtime's virtual time in tests), the one the waits use.
+fn runtime_now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 /// On the process's stdout and stderr.
@@ -132,6 +137,15 @@ mod tests {
     }
 
     fn replay(lines: &[String], tweak: impl FnOnce(&mut ReplayArgs)) -> (String, String) {
+        replay_timed(lines, tweak).0
+    }
+
+    /// Replayed on a paused runtime: the output and errors, and how much virtual time the
+    /// replay took.
+    fn replay_timed(
+        lines: &[String],
+        tweak: impl FnOnce(&mut ReplayArgs),
+    ) -> ((String, String), Duration) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.ndjson");
         std::fs::write(&path, file(lines)).unwrap();
@@ -140,12 +154,20 @@ mod tests {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .start_paused(true)
             .build()
             .unwrap();
-        rt.block_on(run(&a, &mut out, &mut err)).unwrap();
+        let took = rt.block_on(async {
+            let started = tokio::time::Instant::now();
+            run(&a, &mut out, &mut err).await.unwrap();
+            started.elapsed()
+        });
         (
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
+            (
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(err).unwrap(),
+            ),
+            took,
         )
     }
 
@@ -180,17 +202,18 @@ mod tests {
 
     #[test]
     fn the_recorded_pace_is_kept() {
-        let lines = vec![event(0, 1), event(300, 2)];
-        let started = Instant::now();
-        let (out, _) = replay(&lines, |a| a.speed = Some(Speed::Times(1.0)));
-        assert_eq!(out.lines().count(), 2);
-        assert!(started.elapsed() >= Duration::from_millis(280));
-        let started = Instant::now();
-        replay(&lines, |a| a.speed = Some(Speed::Times(3.0)));
-        let took = started.elapsed();
-        assert!(
-            took >= Duration::from_millis(90) && took < Duration::from_millis(280),
-            "{took:?}"
-        );
+        let lines = vec![event(0, 1), event(300, 2), event(450, 3), event(1200, 4)];
+        let ms = |n| Duration::from_millis(n);
+        // Virtual time: the waits add up to the recording's span over the speed, each
+        // measured from the first line printed (not one after another's drift). Timers
+        // round up to the millisecond.
+        for (speed, span) in [(1.0, ms(1200)), (3.0, ms(400)), (0.5, ms(2400))] {
+            let ((out, _), took) = replay_timed(&lines, |a| a.speed = Some(Speed::Times(speed)));
+            assert_eq!(out.lines().count(), 4);
+            assert!(took >= span && took <= span + ms(4), "x{speed}: {took:?}");
+        }
+        let ((out, _), took) = replay_timed(&lines, |a| a.speed = Some(Speed::Max));
+        assert_eq!(out.lines().count(), 4);
+        assert_eq!(took, Duration::ZERO, "max speed never waits");
     }
 }

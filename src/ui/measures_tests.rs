@@ -6,6 +6,7 @@ use super::app::{App, AppConfig, DashboardInfo, Msg};
 use super::measures::Screen;
 use super::view;
 use crate::occupancy::OccupiedChannel;
+use crate::prefs::theme::Role;
 use crate::prefs::theme::Theme;
 use crate::session::Command;
 use crate::session_record::Stamped;
@@ -15,6 +16,7 @@ use chanwatch_core::record::{Record, State};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -89,8 +91,9 @@ fn event(channel: &str) -> SessionRecord {
     })
 }
 
-/// Two minutes of a demo-like session: two channels at varying rates, pings, a probe a
-/// second, and a cut that ends in a reconnect.
+/// Two minutes of a demo-like session: two channels at varying rates, pings (round trips
+/// of 20 ms and more, well above the probe's few ms, so neither series hides the other), a
+/// probe a second, and a cut that ends in a reconnect.
 fn session(theme: Theme) -> Fx {
     let mut fx = Fx::new(theme);
     fx.rec(0, state(State::Initialized, State::Connecting, None));
@@ -151,7 +154,9 @@ fn session(theme: Theme) -> Fx {
         if s % 10 == 5 && !cut.contains(&s) {
             fx.rec(
                 at + 100,
-                SessionRecord::Client(Record::Pong { rtt_ms: 1 + s / 20 }),
+                SessionRecord::Client(Record::Pong {
+                    rtt_ms: 20 + s / 20,
+                }),
             );
         }
     }
@@ -176,6 +181,63 @@ fn session(theme: Theme) -> Fx {
     fx
 }
 
+/// The cells strictly inside the pane whose title begins `┌ {title}`: (symbol, fg) by row.
+fn pane_cells(buf: &Buffer, title: &str) -> Vec<Vec<(String, Color)>> {
+    let area = buf.area;
+    let row = |y: u16| -> String { (0..area.width).map(|x| buf[(x, y)].symbol()).collect() };
+    let top = (0..area.height)
+        .find(|y| row(*y).starts_with(&format!("┌ {title}")))
+        .unwrap_or_else(|| panic!("no {title} pane"));
+    let bottom = (top + 1..area.height)
+        .find(|y| row(*y).starts_with('└'))
+        .unwrap_or_else(|| panic!("the {title} pane has no bottom"));
+    (top + 1..bottom)
+        .map(|y| {
+            (1..area.width - 1)
+                .map(|x| (buf[(x, y)].symbol().to_string(), buf[(x, y)].fg))
+                .collect()
+        })
+        .collect()
+}
+
+fn is_braille(symbol: &str) -> bool {
+    symbol
+        .chars()
+        .next()
+        .is_some_and(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+}
+
+fn is_half_block(symbol: &str) -> bool {
+    matches!(symbol, "▀" | "▄" | "█")
+}
+
+/// The latency chart's glyphs by series: rtt dots, probe p50 braille, p99 half blocks.
+fn latency_series(buf: &Buffer) -> [Vec<Color>; 3] {
+    let mut out: [Vec<Color>; 3] = Default::default();
+    for row in pane_cells(buf, "Latency") {
+        for (symbol, fg) in row {
+            let series = match symbol.as_str() {
+                "•" => 0,
+                s if is_braille(s) => 1,
+                s if is_half_block(s) => 2,
+                _ => continue,
+            };
+            out[series].push(fg);
+        }
+    }
+    out
+}
+
+/// The state band's glyphs and their colours, in order.
+fn band(buf: &Buffer) -> Vec<(String, Color)> {
+    let rows = pane_cells(buf, "State");
+    assert_eq!(rows.len(), 1);
+    rows.into_iter().next().unwrap()
+}
+
+/// Pongs every ten seconds outside the cut: ten rtt points, each in a cell of its own.
+const RTT_POINTS: usize = 10;
+
 #[test]
 fn snapshot_measures_80x24() {
     let mut fx = session(Theme::coloured());
@@ -185,13 +247,34 @@ fn snapshot_measures_80x24() {
     assert_eq!(fx.app.selected_channel().unwrap().name, "ticker");
     let term = fx.render();
     insta::assert_snapshot!("measures_80x24", term.backend());
-    assert!(
-        term.backend()
-            .buffer()
-            .content()
-            .iter()
-            .any(|c| c.fg != Color::Reset),
-        "the coloured theme does use colour"
+    let buf = term.backend().buffer();
+    let palette = *Theme::coloured().palette();
+    let role = |r: Role| palette.get(r);
+    // Each latency series in its role's colour, every rtt point visible.
+    let [rtt, p50, p99] = latency_series(buf);
+    assert_eq!(rtt.len(), RTT_POINTS, "rtt points hidden");
+    assert!(rtt.iter().all(|c| *c == role(Role::Warn)), "{rtt:?}");
+    assert!(!p50.is_empty() && p50.iter().all(|c| *c == role(Role::Ok)));
+    assert!(!p99.is_empty() && p99.iter().all(|c| *c == role(Role::Error)));
+    // The state band: each state in its colour, the faults marked.
+    let band = band(buf);
+    for (glyph, r) in [
+        ("█", Role::Ok),
+        ("▒", Role::Warn),
+        ("░", Role::Error),
+        ("!", Role::Value),
+    ] {
+        let cells: Vec<_> = band.iter().filter(|(s, _)| s == glyph).collect();
+        assert!(!cells.is_empty(), "no {glyph} in the band");
+        assert!(
+            cells.iter().all(|(_, fg)| *fg == role(r)),
+            "{glyph}: {cells:?}"
+        );
+    }
+    assert_eq!(
+        band.iter().filter(|(s, _)| s == "!").count(),
+        2,
+        "cut and restore"
     );
 }
 
@@ -218,6 +301,18 @@ fn snapshot_measures_80x24_no_color() {
         "!",
     ] {
         assert!(text.contains(glyph), "{glyph:?} missing\n{text}");
+    }
+    // ... in the chart itself, not only in the legends: each series has its marker there.
+    let buf = term.backend().buffer();
+    let [rtt, p50, p99] = latency_series(buf);
+    assert_eq!(rtt.len(), RTT_POINTS, "rtt points hidden\n{text}");
+    assert!(!p50.is_empty() && !p99.is_empty(), "{text}");
+    let band = band(buf);
+    for glyph in ["█", "▒", "░", "!"] {
+        assert!(
+            band.iter().any(|(s, _)| s == glyph),
+            "{glyph} not in the band"
+        );
     }
     insta::assert_snapshot!("measures_80x24_no_color", term.backend());
 }
@@ -294,4 +389,28 @@ fn with_measures_off_nothing_is_counted() {
     );
     let later = t0 + Duration::from_secs(1);
     assert_eq!(app.measured().model().events_per_s(later), 0);
+}
+
+/// In a replay (a read-only app) the occupancy screen shows the recorded polls and asks the
+/// session for none: no command goes out when it opens or closes.
+#[test]
+fn occupancy_screen_in_a_replay_asks_for_no_polls() {
+    let t0 = Instant::now();
+    let config = AppConfig {
+        read_only: true,
+        ..AppConfig::default()
+    };
+    let info = DashboardInfo {
+        host: "h".into(),
+        key: "k".into(),
+        tls: false,
+        demo: false,
+    };
+    let mut app = App::new(info, config, t0);
+    app.update(Msg::Resize(80, 24), t0);
+    let o = || Msg::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE));
+    assert_eq!(app.update(o(), t0).command, None);
+    assert_eq!(app.measures().screen(), Some(Screen::Occupancy));
+    assert_eq!(app.update(o(), t0).command, None);
+    assert_eq!(app.measures().screen(), None);
 }

@@ -561,4 +561,235 @@ mod tests {
             "{notice}"
         );
     }
+
+    use super::super::app::Modal;
+    use super::super::measures::Screen;
+    use super::super::view::layout::Pane;
+    use crate::replay::file::tests::{event, file, line, state};
+    use chanwatch_core::record::{Record, State};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn ticker(ms: u64, n: u64) -> String {
+        line(
+            ms,
+            SessionRecord::Client(Record::Event {
+                channel: Some("ticker".into()),
+                event: "price".into(),
+                data: serde_json::json!({ "n": n }).into(),
+                user_id: None,
+                decrypted: false,
+            }),
+        )
+    }
+
+    fn subscribed(ms: u64, channel: &str) -> String {
+        line(
+            ms,
+            SessionRecord::Client(Record::Subscribed {
+                channel: channel.into(),
+            }),
+        )
+    }
+
+    /// A replay of `lines` at `speed`, its file kept in `dir`, with its dashboard.
+    fn replay(
+        dir: &tempfile::TempDir,
+        lines: &[String],
+        speed: Speed,
+        t0: Instant,
+    ) -> (Player<FileSource>, Fresh, App) {
+        let path = dir.path().join("r.ndjson");
+        std::fs::write(&path, file(lines)).unwrap();
+        let args = ReplayArgs {
+            file: path,
+            speed: Some(speed),
+            channels: vec![],
+            events: vec![],
+            since: None,
+            until: None,
+        };
+        let (player, fresh, truncated) = open(&args, AppConfig::default(), t0).unwrap();
+        assert!(!truncated);
+        let mut app = fresh.app();
+        app.update(Msg::Resize(100, 30), t0);
+        (player, fresh, app)
+    }
+
+    /// Carry a seek under way to its target, a line a turn as the loop would (at most the
+    /// one record read ahead of the target is applied past it).
+    fn finish_seek(player: &mut Player<FileSource>, app: &mut App, fresh: &Fresh, now: Instant) {
+        let mut feed = Feed::new(app, fresh);
+        while player.seeking() {
+            let mut budget = Budget {
+                lines: 1,
+                bytes: usize::MAX,
+            };
+            player.play(now, &mut budget, &mut |i| feed.item(i));
+        }
+        feed.finish();
+    }
+
+    fn play_all(player: &mut Player<FileSource>, app: &mut App, fresh: &Fresh, now: Instant) {
+        let mut feed = Feed::new(app, fresh);
+        assert_eq!(
+            player.play(now, &mut { Budget::UNLIMITED }, &mut |i| feed.item(i)),
+            Due::End
+        );
+    }
+
+    fn key(app: &mut App, code: KeyCode) {
+        app.update(
+            Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+            Instant::now(),
+        );
+    }
+
+    fn render(app: &App) -> String {
+        let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        term.draw(|f| view::render(app, f)).unwrap();
+        format!("{}", term.backend())
+    }
+
+    /// A minute: connected, two channels, an event on each every second, a fault at 30 s.
+    fn minute() -> Vec<String> {
+        let mut lines = vec![
+            state(0, State::Connected),
+            subscribed(10, "news"),
+            subscribed(10, "ticker"),
+        ];
+        for s in 1..=60 {
+            lines.push(event(s * 1000, s));
+            lines.push(ticker(s * 1000 + 500, s));
+            if s == 30 {
+                lines.push(line(
+                    30_700,
+                    SessionRecord::Fault {
+                        fault: "cut".into(),
+                    },
+                ));
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn seeking_keeps_the_filter_the_selection_the_measures_screen_and_overlays() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let (mut player, fresh, mut app) = replay(&dir, &minute(), Speed::Max, t0);
+        play_all(&mut player, &mut app, &fresh, t0);
+        let all = app.log().len();
+        // The user's view: a filter, the ticker channel selected, the measures screen.
+        key(&mut app, KeyCode::Char('/'));
+        for c in "c:ticker".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        app.focus = Pane::Channels;
+        key(&mut app, KeyCode::Char('g'));
+        while app.selected_channel().map(|c| c.name.as_str()) != Some("ticker") {
+            key(&mut app, KeyCode::Down);
+        }
+        key(&mut app, KeyCode::Char('m'));
+        assert_eq!(app.measures().screen(), Some(Screen::Measures));
+        let mut end_noted = false;
+        let back = KeyEvent::new(KeyCode::Char('<'), KeyModifiers::NONE);
+        on_key(&mut app, &mut player, &fresh, back, &mut end_noted).unwrap();
+        finish_seek(&mut player, &mut app, &fresh, t0);
+        assert!(app.log().len() < all, "the seek rebuilt the dashboard");
+        assert_eq!(app.filter().text(), "c:ticker");
+        assert_eq!(app.focus(), Pane::Channels);
+        assert_eq!(
+            app.selected_channel().map(|c| c.name.as_str()),
+            Some("ticker")
+        );
+        assert_eq!(app.measures().screen(), Some(Screen::Measures));
+        render(&app);
+
+        // An overlay open over a seek (the bar's keys are the app's while one is open, so
+        // the seek comes from the player here): still open, still on top.
+        key(&mut app, KeyCode::Char('m'));
+        app.focus = Pane::Log;
+        key(&mut app, KeyCode::Enter);
+        assert!(matches!(app.top_modal(), Some(Modal::Detail(_))));
+        let mut feed = Feed::new(&mut app, &fresh);
+        player
+            .seek_time(Duration::from_secs(10), t0, &mut |i| feed.item(i))
+            .unwrap();
+        assert!(matches!(app.top_modal(), Some(Modal::Detail(_))));
+        key(&mut app, KeyCode::Esc);
+        key(&mut app, KeyCode::Char('?'));
+        assert!(app.help_visible());
+        let mut feed = Feed::new(&mut app, &fresh);
+        player
+            .seek_time(Duration::from_secs(5), t0, &mut |i| feed.item(i))
+            .unwrap();
+        assert!(app.help_visible());
+        assert_eq!(app.filter().text(), "c:ticker");
+        assert!(
+            render(&app).contains("Replay"),
+            "the help keeps its replay keys"
+        );
+    }
+
+    /// Lines whose times go backwards (clocks stepped, files joined): played in file order,
+    /// the position never runs back, nothing panics, and the dashboard draws at every step.
+    #[test]
+    fn out_of_order_timestamps_play_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let lines = vec![
+            state(0, State::Connected),
+            subscribed(10, "news"),
+            event(1000, 1),
+            event(5000, 2),
+            event(2000, 3),
+            line(
+                4000,
+                SessionRecord::Fault {
+                    fault: "cut".into(),
+                },
+            ),
+            event(7000, 4),
+            event(3000, 5),
+            state(6000, State::Connecting),
+        ];
+        let (mut player, fresh, mut app) = replay(&dir, &lines, Speed::Times(1.0), t0);
+        key(&mut app, KeyCode::Char('m'));
+        let mut order = Vec::new();
+        let mut last = Duration::ZERO;
+        for ms in (0..=8000).step_by(250) {
+            let now = t0 + Duration::from_millis(ms);
+            let mut feed = Feed::new(&mut app, &fresh);
+            player.play(now, &mut { Budget::UNLIMITED }, &mut |i| {
+                if let Item::Record(s, _) = &i
+                    && let SessionRecord::Client(Record::Event { data, .. }) = &s.record
+                {
+                    order.push(data.get().to_string());
+                }
+                feed.item(i)
+            });
+            let pos = player.position(now);
+            assert!(pos >= last, "the position ran back: {pos:?} < {last:?}");
+            last = pos;
+            render(&app);
+        }
+        assert!(player.at_end());
+        let n = |k: u64| format!(r#"{{"n":{k}}}"#);
+        assert_eq!(order, [n(1), n(2), n(3), n(4), n(5)]);
+        assert_eq!(player.index.end, Duration::from_secs(7));
+        assert_eq!(app.log().len(), 5);
+        // Seeking into the tangle and back out again: no panic, a whole dashboard.
+        for target in [2500, 0, 6500, 1000, 7000] {
+            let mut feed = Feed::new(&mut app, &fresh);
+            player
+                .seek_time(Duration::from_millis(target), t0, &mut |i| feed.item(i))
+                .unwrap();
+            feed.finish();
+            finish_seek(&mut player, &mut app, &fresh, t0);
+            render(&app);
+        }
+        assert_eq!(app.log().len(), 5, "the seek to the end applies every line");
+    }
 }

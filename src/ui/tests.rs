@@ -1924,3 +1924,143 @@ fn a_read_only_app_subscribes_to_nothing() {
         Some(super::app::READ_ONLY)
     );
 }
+
+/// Every screen a person can open, each proved open, drawn at every size from 1x1 to 200x60
+/// (stepped, denser where layouts change their minds) and resized while open: no panic, and
+/// a resize closes nothing.
+#[test]
+fn every_screen_renders_at_every_size() {
+    use super::measures::Screen;
+    type Open = fn(&mut Fx);
+    type IsOpen = fn(&App) -> bool;
+    fn occupancy(fx: &mut Fx) {
+        fx.ch('o');
+        fx.rec(SessionRecord::Occupancy {
+            channels: vec![crate::occupancy::OccupiedChannel {
+                name: "presence-a-very-long-channel-name-that-does-not-fit".into(),
+                subscription_count: Some(12),
+                user_count: Some(3),
+            }],
+        });
+    }
+    fn picker(fx: &mut Fx) {
+        fx.app.focus = Pane::Log;
+        fx.ch('L');
+        fx.key(KeyCode::Enter);
+        fx.rec(SessionRecord::Channels {
+            prefix: None,
+            channels: json!({"presence-a-very-long-name-indeed-that-goes-on": {"user_count": 12}, "b": {}}),
+        });
+    }
+    fn prompt_open(app: &App) -> bool {
+        app.prompt().is_some()
+    }
+    let screens: [(&str, Open, IsOpen); 12] = [
+        (
+            "measures",
+            |fx| {
+                fx.ch('m');
+            },
+            |app| app.measures().screen() == Some(Screen::Measures),
+        ),
+        ("occupancy", occupancy, |app| {
+            app.measures().screen() == Some(Screen::Occupancy)
+        }),
+        (
+            "help",
+            |fx| {
+                fx.ch('?');
+            },
+            App::help_visible,
+        ),
+        (
+            "detail",
+            |fx| {
+                fx.app.focus = Pane::Log;
+                fx.key(KeyCode::Enter);
+            },
+            |app| matches!(app.top_modal(), Some(Modal::Detail(_))),
+        ),
+        (
+            "fault menu",
+            |fx| {
+                fx.ch('x');
+            },
+            |app| matches!(app.top_modal(), Some(Modal::Overlay(Overlay::FaultMenu))),
+        ),
+        ("channel picker", picker, |app| {
+            matches!(app.top_modal(), Some(Modal::Overlay(Overlay::Picker(_))))
+        }),
+        (
+            "auth inspector",
+            |fx| {
+                fx.select_channel("private-chat");
+                fx.ch('a');
+            },
+            |app| matches!(app.top_modal(), Some(Modal::Overlay(Overlay::Auth(_)))),
+        ),
+        (
+            "subscribe prompt",
+            |fx| {
+                fx.ch('s');
+                fx.type_text("a-very-long-channel-name-that-does-not-fit-anywhere-at-all");
+            },
+            prompt_open,
+        ),
+        (
+            "subscribe prompt with an error",
+            |fx| {
+                fx.ch('s');
+                fx.type_text("#server-to-user-1");
+                fx.key(KeyCode::Enter);
+            },
+            prompt_open,
+        ),
+        (
+            "filter prompt",
+            |fx| {
+                fx.ch('/');
+                fx.type_text("e:headline c:news");
+            },
+            prompt_open,
+        ),
+        (
+            "trigger prompt",
+            |fx| {
+                fx.select_channel("private-chat");
+                fx.ch('t');
+            },
+            prompt_open,
+        ),
+        (
+            "publish prompt",
+            |fx| {
+                fx.select_channel("news");
+                fx.ch('T');
+                fx.key(KeyCode::Enter);
+                fx.type_text("breaking");
+                fx.key(KeyCode::Enter);
+            },
+            prompt_open,
+        ),
+    ];
+    let widths = [
+        1u16, 2, 3, 4, 6, 9, 13, 20, 27, 39, 40, 41, 59, 60, 61, 79, 80, 100, 121, 160, 200,
+    ];
+    let heights = [
+        1u16, 2, 3, 4, 5, 6, 8, 10, 11, 12, 14, 17, 20, 24, 30, 40, 50, 60,
+    ];
+    for (name, open, is_open) in screens {
+        let mut fx = busy_with_auth();
+        fx.at(10_000);
+        open(&mut fx);
+        assert!(is_open(&fx.app), "{name} did not open");
+        for &w in &widths {
+            for &h in &heights {
+                fx.msg(Msg::Resize(w, h));
+                fx.render(w, h);
+            }
+        }
+        assert!(is_open(&fx.app), "{name} closed on a resize");
+    }
+}

@@ -45,9 +45,19 @@ fn frame_decode_corpus() {
     replay("frame_decode", frame_decode::check);
 }
 
+/// Beyond not failing the check, every ws_codec input must reach the decoder's paths: read
+/// in more than one piece (its first byte is the read size) and decoding to a message.
 #[test]
 fn ws_codec_corpus() {
     replay("ws_codec", ws_codec::check);
+    for (name, bytes) in inputs("ws_codec") {
+        let (reads, messages) = ws_codec::coverage(&bytes);
+        assert!(
+            reads >= 2,
+            "{name}: read in {reads} piece(s); its first byte is the read size"
+        );
+        assert!(messages >= 1, "{name}: decodes to no message");
+    }
 }
 
 #[test]

@@ -131,8 +131,11 @@ async fn occupancy_against_sockudo() {
     b.quit().await;
 }
 
-/// The probe makes one HTTP request per interval and no more: its API here is a stub that
-/// counts requests (and answers `{}`, so the probes are lost, which must not add requests).
+/// The probe's requests reach the API end to end, and never faster than one per interval:
+/// its API here is a stub that counts requests (and answers `{}`, so the probes are lost,
+/// which must not add requests). The exact rules (one per interval, one at a time, skipped
+/// intervals) are tested under virtual time in `src/sidecar/tests.rs`; a loaded machine may
+/// delay requests here, so only slack bounds are checked.
 #[cfg_attr(
     not(feature = "real-servers"),
     ignore = "needs sockudo: run with --features real-servers"
@@ -148,19 +151,23 @@ async fn the_probe_makes_one_request_per_interval() {
     let mut c = Headless::spawn("counted", &sockudo_args(server.port(), &extra));
     c.seen_or_wait_channel("subscribed", "chanwatch-probe")
         .await;
-    // Let the first requests come, then count over a measured span.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The first request proves the probe runs; then count over a measured span.
+    tokio::time::timeout(Duration::from_secs(30), requests.recv())
+        .await
+        .expect("a probe request within 30 s")
+        .expect("the stub runs");
     while requests.try_recv().is_ok() {}
     let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let mut seen = Vec::new();
     while let Ok(r) = requests.try_recv() {
         seen.push(r);
     }
     let span = started.elapsed();
-    let most = (span.as_millis() / 200) as usize + 1;
+    // One request may have been under way when counting began.
+    let most = (span.as_millis() / 200) as usize + 2;
     assert!(
-        seen.len() <= most && seen.len() + 3 >= most,
+        seen.len() <= most,
         "{} requests in {span:?} at one per 200ms",
         seen.len()
     );

@@ -773,30 +773,27 @@ fn dashboard_screens_never_show_the_secret() {
     t.wait_for("the encrypted channel subscribed", limit, |s| {
         s.contains("private-encrypted-vault") && s.contains("connected")
     });
-    // Let events from every channel arrive, then look at the log, a detail and the help.
-    std::thread::sleep(Duration::from_secs(3));
-    assert_clean("dashboard", &t.screen(), &forbidden);
-    for keys in [
-        &["Tab"][..],
-        &["Tab"],
-        &["g"],
-        &["Enter"],
-        &["j"],
-        &["Escape"],
-        &["j"],
-        &["Enter"],
-        &["Escape"],
-        &["?"],
-        &["Escape"],
-    ] {
+    // Events from every private channel on screen (the channel list names each once; the
+    // log names it again), then each view proved open before it is looked at.
+    let screen = t.wait_for("events from every private channel", limit, |s| {
+        PRIVATE.iter().all(|c| s.matches(c).count() >= 2)
+    });
+    assert_clean("dashboard", &screen, &forbidden);
+    let opened = |keys: &[&str], what: &str, marker: &str| {
         t.keys(keys);
-        std::thread::sleep(Duration::from_millis(300));
-        assert_clean(
-            &format!("dashboard after {keys:?}"),
-            &t.screen(),
-            &forbidden,
-        );
-    }
+        let screen = t.wait_for(what, limit, |s| s.contains(marker));
+        assert_clean(&format!("dashboard, {what}"), &screen, &forbidden);
+        t.keys(&["Escape"]);
+        t.wait_for(&format!("{what} closed"), limit, |s| !s.contains(marker));
+    };
+    // The log has the focus at start: its first entry's detail, then the second's.
+    opened(&["g", "Enter"], "the first entry's detail", " Event ");
+    opened(&["j", "Enter"], "the second entry's detail", " Event ");
+    opened(&["?"], "the help", " Help");
+    // The channels pane (three panes on from the log), its first channel (each is private)
+    // selected, and its auth exchange: the request that was signed with the secret.
+    t.keys(&["Tab", "Tab", "Tab", "g"]);
+    opened(&["a"], "the auth inspector", " Auth ");
     t.keys(&["q"]);
     t.wait_for("the dashboard to exit", limit, |_| t.dead());
     let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -1179,4 +1176,106 @@ async fn secret_files_work_and_bad_ones_are_named() {
         );
         r.assert_clean(name, &forbidden);
     }
+}
+
+/// Recordings (`--record`) of sessions that used every kind of credential: the secret
+/// (local signing, the signed HTTP API) with the encryption master key, and (the master key
+/// goes only with local signing) an auth endpoint reached with a bearer header and an auth
+/// param. The files hold none of them, and are their owner's only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_holds_no_credential() {
+    let server = server().await;
+    let _traffic = server.start_traffic();
+    let mut forbidden = forbidden(&server);
+    forbidden.push(PARAM_TOKEN.to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let mk = master_key_b64();
+    let local = strings(&["--encryption-master-key", &mk]);
+    let endpoint = strings(&[
+        "--auth-endpoint",
+        &server.auth_endpoint(),
+        "--auth-header",
+        &format!("Authorization: Bearer {BEARER}"),
+        "--auth-param",
+        &format!("token={PARAM_TOKEN}"),
+    ]);
+    // What shows that each session really used its credentials.
+    let local_uses = [r#""type":"auth""#, r#""decrypted":true"#];
+    let endpoint_uses = [r#""type":"auth""#, "Authorization", r#""token":"#];
+    for (name, extra, uses) in [
+        ("local", local, &local_uses[..]),
+        ("endpoint", endpoint, &endpoint_uses[..]),
+    ] {
+        let recording = dir.path().join(format!("{name}.ndjson"));
+        let mut args = vec!["--headless".to_string()];
+        args.extend(host_args(&server));
+        args.extend(strings(&["--secret", SECRET, "--app-id", server.app_id()]));
+        args.extend(extra);
+        args.extend(strings(&["--record", recording.to_str().unwrap()]));
+        args.extend(subscribe_args());
+        let r = run(dir.path(), name, &args, &[], live(PRIVATE, true)).await;
+        assert!(r.ok, "{name}: {}", r.context());
+        assert_signed(name, &r);
+        r.assert_clean(name, &forbidden);
+        let text = std::fs::read_to_string(&recording).expect("the recording was written");
+        let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(header["type"], "chanwatch_recording", "{header}");
+        // The signed publishes and listings are recorded too.
+        for needle in uses
+            .iter()
+            .chain(&[r#""type":"published""#, r#""type":"users""#])
+        {
+            assert!(
+                text.contains(needle),
+                "{name}: {needle} not in the recording"
+            );
+        }
+        assert_clean(&format!("the {name} recording"), &text, &forbidden);
+        #[cfg(unix)]
+        assert_owner_only(&recording);
+    }
+}
+
+/// `--record` over a file that already exists (here world-readable, from an earlier run or
+/// made by hand) leaves it its owner's only, like a new one.
+///
+/// Fails on the code of this branch alone: the mode is set only when the file is created.
+/// Making the rule hold for an existing file is done in parallel; it passes once merged.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_over_an_existing_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("old.ndjson");
+    std::fs::write(&recording, "an older recording\n").unwrap();
+    std::fs::set_permissions(&recording, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut args = vec!["--headless".to_string()];
+    args.extend(host_args(&server));
+    args.extend(strings(&[
+        "--secret",
+        SECRET,
+        "--app-id",
+        server.app_id(),
+        "--record",
+        recording.to_str().unwrap(),
+        "-s",
+        "private-chat",
+    ]));
+    let r = run(
+        dir.path(),
+        "rerecorded",
+        &args,
+        &[],
+        live(&["private-chat"], false),
+    )
+    .await;
+    assert!(r.ok, "{}", r.context());
+    let text = std::fs::read_to_string(&recording).unwrap();
+    assert!(
+        text.starts_with(r#"{"type":"chanwatch_recording""#),
+        "the old content was replaced: {text}"
+    );
+    assert_clean("the recording", &text, &[SECRET.to_string()]);
+    assert_owner_only(&recording);
 }

@@ -8,7 +8,7 @@
 //! subscriptions, or an event and the API answer that caused it, complete in either order.
 //! For those use the `seen_or_wait_*` methods, which also accept a record already read.
 
-#![allow(dead_code)] // each test binary uses a different part of the support code
+#![allow(dead_code)] // a kit for every area's tests: not every part is in use at once
 
 use serde_json::Value;
 use std::collections::VecDeque;

@@ -1,7 +1,8 @@
 //! Shared by the integration tests: a scripted Pusher-protocol WebSocket server on 127.0.0.1,
 //! a watcher that collects a client's records with bounded waits, and test authorizers.
 //!
-//! Each test binary uses only part of this module, hence the `dead_code` allowance.
+//! A kit for every area's tests, not all of it in use at any one time, hence the `dead_code`
+//! allowance.
 #![allow(dead_code)]
 
 pub mod headless;

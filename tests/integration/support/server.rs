@@ -2,7 +2,7 @@
 //! in-process demo server. Both serve the same app (`app1` / `testkey` / `testsecret`), so a
 //! scenario passes the client identical arguments and only the server differs.
 
-#![allow(dead_code)] // each test binary uses a different part of the support code
+#![allow(dead_code)] // a kit for every area's tests: not every part is in use at once
 
 use super::sockudo::{self, Sockudo};
 use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer};

@@ -6,7 +6,7 @@
 //! environment, and the server runs in an empty temporary directory so that no
 //! `config/config.toml` lying around can change it.
 
-#![allow(dead_code)] // each test binary uses a different part of the support code
+#![allow(dead_code)] // a kit for every area's tests: not every part is in use at once
 
 use chanwatch_core::http_api::HttpApi;
 use std::collections::VecDeque;

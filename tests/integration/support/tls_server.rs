@@ -3,7 +3,7 @@
 //! that answers every request with one JSON body. Nothing here is trusted by the system, so
 //! a client connects only when it is given [`Pki::ca_pem`].
 
-#![allow(dead_code)] // each test binary uses a different part of the support code
+#![allow(dead_code)] // a kit for every area's tests: not every part is in use at once
 
 use futures_util::SinkExt;
 use futures_util::StreamExt;
