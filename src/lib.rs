@@ -22,6 +22,7 @@ mod module_graph;
 pub mod occupancy;
 pub mod panic_report;
 pub mod prefs;
+pub mod private_file;
 pub mod probe;
 pub mod protocol;
 pub mod record;

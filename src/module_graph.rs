@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 /// Lowest first. A module may import modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
-    // The wire: frames, channel names, close codes, raw JSON; and how a panic is reported,
-    // which every layer may need.
-    &["protocol", "panic_report"],
+    // The wire: frames, channel names, close codes, raw JSON; how a panic is reported and
+    // how a file of the user's is opened, which every layer may need.
+    &["protocol", "panic_report", "private_file"],
     // The kinds of fault that can be injected (the proxy itself uses nothing of ours).
     &["faults"],
     // What the client reports (records) and the payload cipher.

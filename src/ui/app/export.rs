@@ -152,11 +152,8 @@ fn write_file(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).write(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut out = io::BufWriter::new(options.open(path)?);
+    let file = crate::private_file::open(path, crate::private_file::Existing::Truncate)?;
+    let mut out = io::BufWriter::new(file);
     let n = body(&mut out)?;
     out.flush()?;
     Ok(n)
@@ -238,6 +235,33 @@ mod tests {
         assert_eq!(notice.level, NoticeLevel::Error);
         assert!(notice.text.starts_with("cannot write"), "{}", notice.text);
         assert!(app.submit_export(ExportKind::Log, "").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_export_refuses_a_symlink_and_leaves_an_existing_file_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "keep me").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("link.ndjson");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut app = app();
+        for kind in [ExportKind::Log, ExportKind::Timeline] {
+            app.submit_export(kind, link.to_str().unwrap()).unwrap();
+            let notice = app.notice().unwrap();
+            assert_eq!(notice.level, NoticeLevel::Error);
+            assert!(notice.text.contains("symbolic link"), "{}", notice.text);
+        }
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+        assert_eq!(mode(&target), 0o644);
+        // Written over, the existing file is its owner's alone.
+        app.submit_export(ExportKind::Log, target.to_str().unwrap())
+            .unwrap();
+        assert_eq!(app.notice().unwrap().level, NoticeLevel::Info);
+        assert_eq!(mode(&target), 0o600);
     }
 
     #[test]
