@@ -129,7 +129,12 @@ impl App {
         write_file(path, |out| {
             for e in self.model.timeline().iter() {
                 let line = crate::ui::view::timeline::line(&self.theme, e, true);
-                let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+                // Server text (an error's message, a close reason) as the screen shows it.
+                let text: String = line
+                    .spans
+                    .iter()
+                    .map(|s| crate::ui::format::printable(&s.content))
+                    .collect();
                 writeln!(out, "{text}")?;
             }
             Ok(self.model.timeline().len())
@@ -235,6 +240,53 @@ mod tests {
         assert_eq!(notice.level, NoticeLevel::Error);
         assert!(notice.text.starts_with("cannot write"), "{}", notice.text);
         assert!(app.submit_export(ExportKind::Log, "").is_err());
+    }
+
+    #[test]
+    fn exports_escape_the_controls_of_server_text() {
+        use crate::record::tests::{HOSTILE, assert_terminal_safe};
+        let mut app = app();
+        app.update(
+            Msg::Record(Stamped {
+                ts: UNIX_EPOCH,
+                record: Record::Event {
+                    channel: Some("a".into()),
+                    event: HOSTILE.into(),
+                    data: serde_json::json!({ "t": HOSTILE }).into(),
+                    user_id: None,
+                    decrypted: false,
+                },
+            }),
+            Instant::now(),
+        );
+        app.update(
+            Msg::Record(Stamped {
+                ts: UNIX_EPOCH,
+                record: Record::Error {
+                    code: Some(4200),
+                    message: HOSTILE.into(),
+                },
+            }),
+            Instant::now(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log.ndjson");
+        app.submit_export(ExportKind::Log, log.to_str().unwrap())
+            .unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_terminal_safe(&text);
+        let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(last["event"], HOSTILE);
+        assert_eq!(last["data"]["t"], HOSTILE);
+        let timeline = dir.path().join("timeline.txt");
+        app.submit_export(ExportKind::Timeline, timeline.to_str().unwrap())
+            .unwrap();
+        let text = std::fs::read_to_string(&timeline).unwrap();
+        assert_terminal_safe(&text);
+        assert!(
+            text.contains(" [31mred  ]0;title  cr over  del  nel  2J csi"),
+            "{text}"
+        );
     }
 
     #[cfg(unix)]
