@@ -19,6 +19,7 @@ mod module_graph;
 pub mod occupancy;
 pub mod panic_report;
 pub mod prefs;
+pub mod private_file;
 pub mod probe;
 pub mod recording;
 pub mod replay;

@@ -334,16 +334,11 @@ fn init_tracing(cli: &Cli) -> anyhow::Result<()> {
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match &cli.output.log_file {
         Some(path) => {
-            let mut options = std::fs::OpenOptions::new();
-            options.create(true).append(true);
             // Logs at -vv and above hold server answers and auth exchanges: only the owner
-            // may read them. Set when the file is created, so there is no moment when it is
-            // readable by others; an existing file keeps the mode its owner gave it.
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let file = options
-                .open(path)
-                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            // may read them, an existing file included.
+            let file =
+                chanwatch::private_file::open(path, chanwatch::private_file::Existing::Append)
+                    .with_context(|| format!("cannot open the log file {}", path.display()))?;
             builder
                 .with_ansi(false)
                 .with_writer(std::sync::Mutex::new(file))

@@ -30,8 +30,9 @@ const CORE_LAYERS: &[&[&str]] = &[
 
 /// The binary crate's layers, lowest first, over `chanwatch_core`.
 const LAYERS: &[&[&str]] = &[
-    // How a panic is reported, which every layer may need; files read with a size cap.
-    &["panic_report"],
+    // How a panic is reported, and how a file of the user's is opened (never through a
+    // symlink, always 0600), which every layer may need.
+    &["panic_report", "private_file"],
     // The kinds of fault that can be injected (the proxy itself uses nothing of ours).
     &["faults"],
     // What a session reports: the client's records and its own.

@@ -219,3 +219,19 @@ impl OccupiedChannel {
         self.user_count.or(self.subscription_count)
     }
 }
+
+/// Text for the tests that hold output safe to print.
+#[cfg(test)]
+pub(crate) mod hostile {
+    /// Server text with what a terminal acts on: ESC (a colour, a screen clear, a title),
+    /// BEL, CR, DEL and C1 controls (NEL, the one-byte CSI).
+    pub(crate) const HOSTILE: &str =
+        "\u{1b}[31mred \u{1b}]0;title\u{7} cr\rover \u{7f}del \u{85}nel \u{9b}2J csi";
+
+    /// No raw control character but the line feeds between lines, and no C1 one.
+    pub(crate) fn assert_terminal_safe(text: &str) {
+        for c in text.chars() {
+            assert!(c == '\n' || !c.is_control(), "{c:?} in {text:?}");
+        }
+    }
+}

@@ -73,8 +73,8 @@ complete -c chanwatch -n "__fish_chanwatch_needs_command" -l record -d 'Record t
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
-complete -c chanwatch -n "__fish_chanwatch_needs_command" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
-complete -c chanwatch -n "__fish_chanwatch_needs_command" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -141,8 +141,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l record -d '
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -202,8 +202,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l reco
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -263,8 +263,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l record -d 'R
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -324,8 +324,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fi
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -388,8 +388,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -449,8 +449,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -518,8 +518,8 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l record -d
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'

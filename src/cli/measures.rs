@@ -23,12 +23,15 @@ pub struct MeasureArgs {
     /// Show probe events in the log and the record stream (hidden by default).
     #[arg(long, global = true)]
     pub show_probe: bool,
-    /// Poll the HTTP API for occupied channels and their counts this often [default: 5s]:
-    /// in the dashboard while its occupancy view is open; headless only when given.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = config::parse_duration)]
+    /// Poll the HTTP API for occupied channels and their counts this often [default: 5s;
+    /// at least 1s]: in the dashboard while its occupancy view is open; headless only when
+    /// given.
+    #[arg(long, global = true, value_name = "DURATION",
+          value_parser = config::measures::parse_occupancy_interval)]
     pub occupancy_interval: Option<Duration>,
-    /// Emit a `stats` record this often (headless; off by default).
-    #[arg(long, global = true, value_name = "DURATION", value_parser = config::parse_duration)]
+    /// Emit a `stats` record this often (headless; off by default; at least 1s).
+    #[arg(long, global = true, value_name = "DURATION",
+          value_parser = config::measures::parse_stats_interval)]
     pub stats_interval: Option<Duration>,
 }
 
@@ -137,5 +140,20 @@ mod tests {
             parse(&[]).measures.options(false, true).stats_interval,
             None
         );
+    }
+
+    #[test]
+    fn occupancy_and_stats_intervals_have_a_floor() {
+        for flag in ["--occupancy-interval", "--stats-interval"] {
+            for too_short in ["1ms", "999ms"] {
+                let e = Cli::try_parse_from(["chanwatch", flag, too_short]).unwrap_err();
+                let shown = e.to_string();
+                assert!(shown.contains(flag), "{shown}");
+                assert!(shown.contains("must be at least 1s"), "{shown}");
+            }
+            assert!(Cli::try_parse_from(["chanwatch", flag, "1s"]).is_ok());
+        }
+        // The demo takes the same global flags.
+        assert!(Cli::try_parse_from(["chanwatch", "demo", "--occupancy-interval", "1ms"]).is_err());
     }
 }

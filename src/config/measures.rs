@@ -7,8 +7,8 @@
 //! probe = "2s"              # or true (every second), or false (off, even in the demo)
 //! probe_channel = "chanwatch-probe"
 //! show_probe = false
-//! occupancy_interval = "5s"
-//! stats_interval = "10s"
+//! occupancy_interval = "5s"  # at least 1s
+//! stats_interval = "10s"     # at least 1s
 //! ```
 
 use super::values::{check_channel, parse_duration};
@@ -19,6 +19,14 @@ use std::time::Duration;
 
 /// Below this, probing would mostly measure itself (and load the server's API).
 pub const MIN_PROBE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Each occupancy poll is one or more HTTP API requests: polling faster would load the
+/// server's API for counts that a person reads at most once a second.
+pub const MIN_OCCUPANCY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// `stats` rates are per complete second: a shorter interval would repeat the same numbers
+/// (a `stats` record carries every channel's rates, so that would flood stdout too).
+pub const MIN_STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What `probe = ...` (or `--probe` / `--no-probe`) asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,14 +52,14 @@ pub struct MeasuresLayer {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "duration",
+        deserialize_with = "occupancy_interval",
         serialize_with = "human"
     )]
     pub occupancy_interval: Option<Duration>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "duration",
+        deserialize_with = "stats_interval",
         serialize_with = "human"
     )]
     pub stats_interval: Option<Duration>,
@@ -76,9 +84,26 @@ impl MeasuresLayer {
 
 /// A probe interval as a flag or the file writes it: a duration of at least 100ms.
 pub fn parse_probe_interval(s: &str) -> Result<Duration, String> {
+    at_least(s, MIN_PROBE_INTERVAL)
+}
+
+/// An occupancy poll interval as a flag or the file writes it: at least 1s.
+pub fn parse_occupancy_interval(s: &str) -> Result<Duration, String> {
+    at_least(s, MIN_OCCUPANCY_INTERVAL)
+}
+
+/// A `stats` record interval as a flag or the file writes it: at least 1s.
+pub fn parse_stats_interval(s: &str) -> Result<Duration, String> {
+    at_least(s, MIN_STATS_INTERVAL)
+}
+
+fn at_least(s: &str, min: Duration) -> Result<Duration, String> {
     let d = parse_duration(s)?;
-    if d < MIN_PROBE_INTERVAL {
-        return Err("must be at least 100ms".into());
+    if d < min {
+        return Err(format!(
+            "must be at least {}",
+            humantime::format_duration(min)
+        ));
     }
     Ok(d)
 }
@@ -121,8 +146,14 @@ fn channel<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> 
         .map_err(de::Error::custom)
 }
 
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    parse_duration(&String::deserialize(d)?)
+fn occupancy_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    parse_occupancy_interval(&String::deserialize(d)?)
+        .map(Some)
+        .map_err(de::Error::custom)
+}
+
+fn stats_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    parse_stats_interval(&String::deserialize(d)?)
         .map(Some)
         .map_err(de::Error::custom)
 }
@@ -168,6 +199,9 @@ mod tests {
             ("probe = 5", "an interval"),
             ("probe_channel = \"bad name\"", "channel"),
             ("stats_interval = \"soon\"", "soon"),
+            ("occupancy_interval = \"1ms\"", "at least 1s"),
+            ("occupancy_interval = \"999ms\"", "at least 1s"),
+            ("stats_interval = \"10ms\"", "at least 1s"),
             ("probes = true", "unknown field"),
         ] {
             let e = parse(text).unwrap_err();

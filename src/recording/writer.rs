@@ -54,12 +54,9 @@ impl Recorder {
             path: path.to_path_buf(),
             source,
         };
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).write(true).truncate(true);
         // Events may be private: the file is its owner's, like the log file.
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(create)?;
+        let file = crate::private_file::open(path, crate::private_file::Existing::Truncate)
+            .map_err(create)?;
         let mut out = BufWriter::with_capacity(BUFFER, file);
         let head = serde_json::to_string(header).expect("the header serialises");
         writeln!(out, "{head}")

@@ -1,4 +1,5 @@
-//! `chanwatch replay FILE --headless`: the recorded lines on stdout, byte for byte, at the
+//! `chanwatch replay FILE --headless`: the recorded lines on stdout, byte for byte (but for
+//! controls a terminal would act on, escaped as live headless output escapes them), at the
 //! recorded pace or as fast as possible, optionally narrowed by channel, event and time.
 
 use super::args::{ReplayArgs, Speed};
@@ -91,8 +92,10 @@ pub async fn run(
             }
             tokio::time::sleep(wait).await;
         }
+        // A recording is a file anyone may hand over: its lines are printed as live
+        // headless prints records, with what a terminal would act on escaped.
         if out
-            .write_all(line.text.as_bytes())
+            .write_all(chanwatch_core::record::terminal_safe(line.text).as_bytes())
             .and_then(|()| out.write_all(b"\n"))
             .is_err()
         {
@@ -122,6 +125,7 @@ mod tests {
     use crate::replay::args::Bound;
     use crate::replay::file::tests::{event, file, line, state};
     use crate::session_record::SessionRecord;
+    use chanwatch_core::record::Record;
     use chanwatch_core::record::State;
     use std::time::Duration;
 
@@ -183,6 +187,39 @@ mod tests {
         let (out, err) = replay(&lines, |_| {});
         assert_eq!(out, format!("{}\n{}\n{}\n", lines[0], lines[2], lines[4]));
         assert!(err.contains("line 5: truncated"), "{err}");
+    }
+
+    #[test]
+    fn controls_in_a_recording_are_printed_escaped() {
+        use crate::session_record::hostile::{HOSTILE, assert_terminal_safe};
+        let error = line(
+            2,
+            SessionRecord::Client(Record::Error {
+                code: None,
+                message: HOSTILE.into(),
+            }),
+        );
+        // A line as another program (or a hand) might have written it: raw DEL and C1 in
+        // its strings, a raw CR between its tokens, all of it valid JSON.
+        let raw = format!(
+            "{{\"ts\":\"2023-11-14T22:13:20.003Z\",\r\"type\":\"event\",\"channel\":\"news\",\
+             \"event\":\"e\u{9b}\",\"data\":{{\"t\":{}}}}}",
+            serde_json::to_string(HOSTILE).unwrap()
+        );
+        assert!(raw.contains('\u{85}') && raw.contains('\r'));
+        let lines = vec![event(1, 1), error, raw];
+        let (out, err) = replay(&lines, |_| {});
+        assert_eq!(err, "");
+        assert_terminal_safe(&out);
+        let printed: Vec<&str> = out.lines().collect();
+        assert_eq!(printed.len(), 3, "{out}");
+        assert_eq!(printed[0], lines[0], "a clean line is unchanged");
+        for (printed, recorded) in printed.iter().zip(&lines) {
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(printed).unwrap(),
+                serde_json::from_str::<serde_json::Value>(recorded).unwrap()
+            );
+        }
     }
 
     #[test]

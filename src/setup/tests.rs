@@ -596,6 +596,25 @@ fn file_errors_name_the_file_and_line() {
 }
 
 #[test]
+fn measures_intervals_below_their_floor_are_file_errors() {
+    for (line, key) in [
+        ("occupancy_interval = \"1ms\"", "occupancy_interval"),
+        ("stats_interval = \"500ms\"", "stats_interval"),
+    ] {
+        let err = error(
+            Some(&format!("key = \"k\"\nhost = \"h\"\n[measures]\n{line}\n")),
+            &[],
+            &[],
+        );
+        assert!(matches!(err, SetupError::Config(_)), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("config.toml:4"), "{text}");
+        assert!(text.contains(key), "{text}");
+        assert!(text.contains("must be at least 1s"), "{text}");
+    }
+}
+
+#[test]
 fn missing_key_and_server_name_every_source() {
     let text = error(None, &[], &["--host", "h"]).to_string();
     for name in ["--key", "PUSHER_APP_KEY", "key"] {

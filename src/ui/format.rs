@@ -1,5 +1,6 @@
 //! Small text helpers shared by the panes: clock times, durations, one-line previews.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// `HH:MM:SS.mmm` in UTC (no time-zone database needed, and it matches the headless `ts`).
@@ -56,8 +57,24 @@ pub fn countdown(d: Duration) -> String {
     duration(Duration::from_secs(secs))
 }
 
-/// At most `max` characters of `s` on one line: control characters become spaces and a cut
-/// is marked with `…`.
+/// A character as the screen shows it: a control character (C0, DEL, C1: ESC, BEL, CR, the
+/// one-byte CSI U+009B ...) is a space, so that server text never reaches the terminal as
+/// a command, on screen or in a file written from it.
+pub fn printable_char(c: char) -> char {
+    if c.is_control() { ' ' } else { c }
+}
+
+/// `s` with [`printable_char`] applied, borrowed when nothing changes.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        Cow::Owned(s.chars().map(printable_char).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// At most `max` characters of `s` on one line: control characters become spaces
+/// ([`printable_char`]) and a cut is marked with `…`.
 pub fn one_line(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max * 4));
     for (n, c) in s.chars().enumerate() {
@@ -68,7 +85,7 @@ pub fn one_line(s: &str, max: usize) -> String {
         if n == max {
             break;
         }
-        out.push(if c.is_control() { ' ' } else { c });
+        out.push(printable_char(c));
     }
     out
 }
@@ -125,6 +142,11 @@ mod tests {
     #[test]
     fn previews() {
         assert_eq!(one_line("a\nb", 10), "a b");
+        assert_eq!(
+            printable("esc\u{1b}[31m bel\u{7} cr\r c1\u{9b}1m"),
+            "esc [31m bel  cr  c1 1m"
+        );
+        assert!(matches!(printable("plain é°"), Cow::Borrowed(_)));
         assert_eq!(one_line("abcdef", 4), "abc…");
         assert_eq!(one_line("abcd", 4), "abcd");
         assert_eq!(prefix_bytes("héllo", 2), "h");

@@ -26,6 +26,7 @@ mod http_api_demo;
 mod log_colour;
 mod measures;
 mod package_contents;
+mod private_files;
 mod readme_contract;
 mod readme_flags;
 mod replay_cli;

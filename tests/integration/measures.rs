@@ -189,14 +189,7 @@ async fn the_probe_makes_one_request_per_interval() {
 #[tokio::test]
 async fn without_credentials_the_probe_says_so_once() {
     let server = Sockudo::start();
-    let extra = [
-        "--probe",
-        "200ms",
-        "--stats-interval",
-        "500ms",
-        "-s",
-        "news",
-    ];
+    let extra = ["--probe", "200ms", "--stats-interval", "1s", "-s", "news"];
     let mut c = Headless::spawn("no-api", &sockudo_args(server.port(), &extra));
     let e = c
         .wait_for("the probe's notice", |r| r["type"] == "command_error")

@@ -192,7 +192,9 @@ impl HttpApi {
     }
 
     fn client(tls: std::sync::Arc<rustls::ClientConfig>) -> reqwest::Client {
-        reqwest::Client::builder()
+        // The URL is signed and a trigger has a body: neither may be replayed to another
+        // origin by a redirect, nor the signed URL passed on as a Referer.
+        crate::http_client::builder()
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("chanwatch/", env!("CARGO_PKG_VERSION")))
             .use_preconfigured_tls((*tls).clone())
@@ -563,6 +565,123 @@ mod tests {
         assert!(matches!(err, HttpApiError::TooLarge { .. }), "{err}");
         assert_eq!(err.status(), Some(200));
         assert!(err.to_string().contains("over 4096 KiB"), "{err}");
+    }
+
+    /// A loopback HTTP server that answers every request with `reply(n, head)` (`n` counts
+    /// from 0) and keeps each request it saw: head and body.
+    async fn recording_server(
+        reply: impl Fn(usize, &str) -> String + Send + Sync + 'static,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                let head_end = loop {
+                    if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => break raw.len(),
+                        Ok(k) => raw.extend_from_slice(&buf[..k]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                while raw.len() < head_end + length {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => raw.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let answer = reply(n, &head);
+                log.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&raw).into_owned());
+                let _ = sock.write_all(answer.as_bytes()).await;
+                n += 1;
+            }
+        });
+        (base, seen)
+    }
+
+    fn ok_json(body: &str) -> String {
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    fn redirect_to(location: &str) -> String {
+        format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_another_origin_is_not_followed() {
+        // The other origin: same host, another port. It must see nothing at all.
+        let (other, other_seen) = recording_server(|_, _| ok_json("{}")).await;
+        let target = format!("{other}/apps/app1/events");
+        let (base, seen) = recording_server(move |_, _| redirect_to(&target)).await;
+        let api = HttpApi::new(base, "app1", "key", "secret");
+        let err = tokio::time::timeout(
+            Duration::from_secs(20),
+            api.trigger(&["news".to_string()], "e", "{\"secret\":1}", None),
+        )
+        .await
+        .expect("bounded")
+        .unwrap_err();
+        assert!(matches!(err, HttpApiError::Transport { .. }), "{err}");
+        let shown = err.to_string();
+        assert!(shown.contains("another origin"), "{shown}");
+        assert!(shown.contains(&other), "{shown}");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert!(
+            other_seen.lock().unwrap().is_empty(),
+            "{:?}",
+            other_seen.lock().unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_same_origin_redirect_is_followed_without_a_referer() {
+        let (base, seen) = recording_server(|n, _| match n {
+            0 => redirect_to("/apps/app1/channels?moved=1"),
+            _ => ok_json(r#"{"channels":{"news":{}}}"#),
+        })
+        .await;
+        let api = HttpApi::new(base, "app1", "key", "secret");
+        let answer = tokio::time::timeout(Duration::from_secs(20), api.channels(None))
+            .await
+            .expect("bounded")
+            .unwrap();
+        assert_eq!(answer["channels"]["news"], serde_json::json!({}));
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert!(
+            seen[1].starts_with("GET /apps/app1/channels?moved=1 "),
+            "{}",
+            seen[1]
+        );
+        for request in seen.iter() {
+            assert!(
+                !request.to_ascii_lowercase().contains("\r\nreferer:"),
+                "{request}"
+            );
+        }
     }
 
     #[tokio::test]

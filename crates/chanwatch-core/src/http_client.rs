@@ -1,14 +1,28 @@
 //! What the HTTP requests chanwatch makes (auth endpoints, the HTTP API) share: reading a
-//! response body with a size cap, and the rule for following redirects.
+//! response body with a size cap, the rule for following redirects, and the client builder
+//! that applies that rule and sends no `Referer`.
 //!
 //! The cap matters because an endpoint's answer is held in memory whole: a misconfigured
 //! URL that streams a large file, or a hostile server, must not grow the process without
 //! bound. The redirect rule matters because the auth request carries the configured
 //! headers and params, often credentials, and reqwest strips only `Authorization`, `Cookie`
 //! and a few others when a redirect leaves the host: an `X-Team-Token` would be sent along.
+//! The HTTP API's request is signed, and a redirect elsewhere would carry the signed URL,
+//! the body and (reqwest's default) a `Referer` holding that URL to a server that should see
+//! none of them.
 
 use reqwest::redirect::{Attempt, Policy};
 use url::Url;
+
+/// A client builder for every request chanwatch makes: redirects followed only within the
+/// request's origin ([`same_origin_redirects`]) and no `Referer` header, which would repeat
+/// the previous URL (its query may hold a signature or credentials) to the next server.
+/// Callers add their timeout, user agent and TLS.
+pub fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(same_origin_redirects())
+        .referer(false)
+}
 
 /// Redirects followed within one origin before giving up (a loop ends here too).
 pub const MAX_REDIRECTS: usize = 5;

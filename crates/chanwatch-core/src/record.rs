@@ -7,6 +7,7 @@
 use crate::protocol::RawJson;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 /// Connection states, named as pusher-js names them.
@@ -302,8 +303,15 @@ pub struct LineWriter {
 }
 
 impl LineWriter {
-    /// Append the line for `s` (without the newline) to `out`.
+    /// Append the line for `s` (without the newline) to `out`, with the controls a terminal
+    /// would act on escaped ([`terminal_safe`]): these lines go to stdout and to files.
     pub fn write<R: LineRecord>(&mut self, s: &Stamped<R>, out: &mut Vec<u8>) {
+        let start = out.len();
+        self.write_unescaped(s, out);
+        escape_controls_from(out, start);
+    }
+
+    fn write_unescaped<R: LineRecord>(&mut self, s: &Stamped<R>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"ts\":\"");
         self.write_ts(s.ts, out);
         out.extend_from_slice(b"\",");
@@ -367,8 +375,115 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(out, s).expect("a str always serialises");
 }
 
+// ----- text that a terminal would act on -----
+
+/// `text`, valid JSON on one line, made safe to print on a terminal or `cat` from a file:
+/// JSON lets DEL (U+007F) and the C1 controls (U+0080-U+009F) stand raw inside strings, and
+/// a terminal acts on them (U+009B is a one-byte CSI, as ESC [ is). They become `\u007f` ...
+/// `\u009f`, the same string to any JSON reader. A raw CR can only be whitespace between
+/// tokens in valid JSON, where it would send the cursor back over the line: it is dropped,
+/// as [`crate::protocol::RawJson`] drops the line breaks of event data. Other C0 controls
+/// cannot stand raw in valid JSON (serde writes them as `\u001b` and the like).
+///
+/// Borrowed, without a copy, when there is nothing to change: one `memchr3` pass.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    match first_control(bytes) {
+        None => Cow::Borrowed(text),
+        Some(first) => {
+            let mut out = Vec::with_capacity(bytes.len() + 16);
+            out.extend_from_slice(&bytes[..first]);
+            escape_controls_into(&bytes[first..], &mut out);
+            // Whole characters were replaced by ASCII: still UTF-8.
+            Cow::Owned(String::from_utf8(out).expect("escaping keeps UTF-8"))
+        }
+    }
+}
+
+/// [`terminal_safe`] in place, for `out[from..]`.
+fn escape_controls_from(out: &mut Vec<u8>, from: usize) {
+    if let Some(first) = first_control(&out[from..]) {
+        let tail = out.split_off(from + first);
+        escape_controls_into(&tail, out);
+    }
+}
+
+/// A place at or before the first character [`terminal_safe`] changes, on a byte that
+/// escaping may start from. Most text has no CR, DEL or 0xC2 byte at all, and `memchr3`
+/// says so at memory speed. But 0xC2 also starts U+00A0-U+00BF (`°`, `£`, a no-break
+/// space), and stopping at each of those made Latin-1-rich text up to twenty times slower
+/// to write: after a few, the rest is read in blocks with no branch per byte, a C1 control
+/// found by its second byte with the one before it.
+fn first_control(bytes: &[u8]) -> Option<usize> {
+    const MEMCHR_MISSES: usize = 4;
+    let mut at = 0;
+    for _ in 0..MEMCHR_MISSES {
+        let p = at + memchr::memchr3(b'\r', 0x7f, 0xc2, &bytes[at..])?;
+        if bytes[p] != 0xc2 || bytes.get(p + 1).is_some_and(is_c1_continuation) {
+            return Some(p);
+        }
+        at = p + 1;
+    }
+    first_control_in_blocks(bytes, at)
+}
+
+/// [`first_control`]'s block scan from `start`, which is not inside a C1 control.
+fn first_control_in_blocks(bytes: &[u8], mut start: usize) -> Option<usize> {
+    const BLOCK: usize = 128;
+    if let Some(&b) = bytes.get(start)
+        && (b == b'\r' || b == 0x7f)
+    {
+        return Some(start);
+    }
+    start += 1;
+    while start < bytes.len() {
+        let end = (start + BLOCK).min(bytes.len());
+        let hit = bytes[start..end]
+            .iter()
+            .zip(&bytes[start - 1..end - 1])
+            .fold(false, |hit, (&b, &before)| {
+                hit | (b == b'\r') | (b == 0x7f) | ((before == 0xc2) & (b & 0xe0 == 0x80))
+            });
+        if hit {
+            return Some(start - 1);
+        }
+        start = end;
+    }
+    None
+}
+
+fn is_c1_continuation(b: &u8) -> bool {
+    (0x80..=0x9f).contains(b)
+}
+
+fn escape_controls_into(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\r' | b'\n' => {}
+            b'\t' => out.push(b),
+            0x00..=0x1f | 0x7f => push_u00(out, b),
+            0xc2 if bytes.get(i + 1).is_some_and(is_c1_continuation) => {
+                i += 1;
+                push_u00(out, bytes[i]);
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+}
+
+/// `\u00XX` for the character U+00XX, in serde's lower-case hex.
+fn push_u00(out: &mut Vec<u8>, code: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\u00");
+    out.push(HEX[usize::from(code >> 4)]);
+    out.push(HEX[usize::from(code & 0xf)]);
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
     use std::time::{Duration, UNIX_EPOCH};
@@ -470,6 +585,97 @@ mod tests {
             r#"{"ts":"2023-11-14T22:13:20.005Z","type":"event","channel":"ch","event":"tick","data":{"pad":"x\"yé"}}"#
         );
         assert_eq!(line, s.to_json_line());
+    }
+
+    /// Server text with what a terminal acts on: ESC (a colour, a screen clear, a title),
+    /// BEL, CR, DEL and C1 controls (NEL, the one-byte CSI).
+    pub(crate) const HOSTILE: &str =
+        "\u{1b}[31mred \u{1b}]0;title\u{7} cr\rover \u{7f}del \u{85}nel \u{9b}2J csi";
+
+    /// No raw control character but the line feeds between lines, and no C1 one.
+    pub(crate) fn assert_terminal_safe(text: &str) {
+        for c in text.chars() {
+            assert!(c == '\n' || !c.is_control(), "{c:?} in {text:?}");
+        }
+    }
+
+    #[test]
+    fn controls_in_server_text_are_escaped_in_every_line() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        for record in [
+            Record::Event {
+                channel: Some(format!("ch{}", '\u{9b}')),
+                event: HOSTILE.into(),
+                data: json!({ "t": HOSTILE }).into(),
+                user_id: Some(HOSTILE.into()),
+                decrypted: false,
+            },
+            Record::Event {
+                channel: None,
+                event: "e".into(),
+                data: RawJson::string(HOSTILE),
+                user_id: None,
+                decrypted: false,
+            },
+            Record::Error {
+                code: Some(4000),
+                message: HOSTILE.into(),
+            },
+        ] {
+            let s = Stamped { ts: at, record };
+            let line = s.to_json_line();
+            assert_terminal_safe(&line);
+            assert!(
+                line.contains(r"\u001b[31m") && line.contains(r"\u009b2J"),
+                "{line}"
+            );
+            // The same JSON as serde writes, raw controls and all.
+            let mut generic = b"{\"ts\":\"2023-11-14T22:13:20.123Z\",".to_vec();
+            LineWriter::default().write_fields(&s.record, &mut generic);
+            assert_eq!(
+                serde_json::from_str::<Value>(&line).unwrap(),
+                serde_json::from_slice::<Value>(&generic).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn terminal_safe_escapes_del_and_c1_and_drops_a_raw_cr() {
+        // A raw CR can only be whitespace in valid JSON; DEL and C1 only inside strings.
+        let text = "{\"a\":\"\u{7f}\u{80}\u{9f}\",\r\"b\":\"\u{a0}\u{b0}é\"}";
+        let safe = terminal_safe(text);
+        assert_eq!(
+            safe,
+            "{\"a\":\"\\u007f\\u0080\\u009f\",\"b\":\"\u{a0}\u{b0}é\"}"
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&safe).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        // Nothing to change, nothing copied: U+00A0-U+00BF share C1's first byte.
+        assert!(matches!(
+            terminal_safe("{\"b\":\"\u{a0}° £\"}"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(terminal_safe("\u{85}"), "\\u0085");
+        // Past the first few 0xC2 bytes of U+00A0-U+00BF the search reads in blocks: a C1
+        // control or a CR anywhere after them, across a block's edge too, is still found.
+        for at in [0, 1, 126, 127, 128, 129, 300] {
+            for control in ["\u{9b}", "\u{7f}"] {
+                let text = format!("\"{}{control}{}\"", "°".repeat(at), "£".repeat(at));
+                let safe = terminal_safe(&text);
+                assert_terminal_safe(&safe);
+                assert_eq!(
+                    serde_json::from_str::<String>(&safe).unwrap(),
+                    serde_json::from_str::<String>(&text).unwrap()
+                );
+            }
+            let clean = format!("\"{}\"", "°".repeat(at));
+            assert!(matches!(terminal_safe(&clean), Cow::Borrowed(_)));
+        }
+        let mut out = b"kept\r\x7f".to_vec();
+        escape_controls_from(&mut out, 5);
+        assert_eq!(out, b"kept\r\\u007f");
     }
 
     #[test]

@@ -131,7 +131,12 @@ impl App {
         write_file(path, |out| {
             for e in self.model.timeline().iter() {
                 let line = crate::ui::view::timeline::line(&self.theme, e, true);
-                let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+                // Server text (an error's message, a close reason) as the screen shows it.
+                let text: String = line
+                    .spans
+                    .iter()
+                    .map(|s| crate::ui::format::printable(&s.content))
+                    .collect();
                 writeln!(out, "{text}")?;
             }
             Ok(self.model.timeline().len())
@@ -154,11 +159,8 @@ fn write_file(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).write(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut out = io::BufWriter::new(options.open(path)?);
+    let file = crate::private_file::open(path, crate::private_file::Existing::Truncate)?;
+    let mut out = io::BufWriter::new(file);
     let n = body(&mut out)?;
     out.flush()?;
     Ok(n)
@@ -240,6 +242,80 @@ mod tests {
         assert_eq!(notice.level, NoticeLevel::Error);
         assert!(notice.text.starts_with("cannot write"), "{}", notice.text);
         assert!(app.submit_export(ExportKind::Log, "").is_err());
+    }
+
+    #[test]
+    fn exports_escape_the_controls_of_server_text() {
+        use crate::session_record::hostile::{HOSTILE, assert_terminal_safe};
+        let mut app = app();
+        app.update(
+            Msg::Record(Stamped {
+                ts: UNIX_EPOCH,
+                record: SessionRecord::Client(Record::Event {
+                    channel: Some("a".into()),
+                    event: HOSTILE.into(),
+                    data: serde_json::json!({ "t": HOSTILE }).into(),
+                    user_id: None,
+                    decrypted: false,
+                }),
+            }),
+            Instant::now(),
+        );
+        app.update(
+            Msg::Record(Stamped {
+                ts: UNIX_EPOCH,
+                record: SessionRecord::Client(Record::Error {
+                    code: Some(4200),
+                    message: HOSTILE.into(),
+                }),
+            }),
+            Instant::now(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log.ndjson");
+        app.submit_export(ExportKind::Log, log.to_str().unwrap())
+            .unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_terminal_safe(&text);
+        let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(last["event"], HOSTILE);
+        assert_eq!(last["data"]["t"], HOSTILE);
+        let timeline = dir.path().join("timeline.txt");
+        app.submit_export(ExportKind::Timeline, timeline.to_str().unwrap())
+            .unwrap();
+        let text = std::fs::read_to_string(&timeline).unwrap();
+        assert_terminal_safe(&text);
+        assert!(
+            text.contains(" [31mred  ]0;title  cr over  del  nel  2J csi"),
+            "{text}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_export_refuses_a_symlink_and_leaves_an_existing_file_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "keep me").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("link.ndjson");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut app = app();
+        for kind in [ExportKind::Log, ExportKind::Timeline] {
+            app.submit_export(kind, link.to_str().unwrap()).unwrap();
+            let notice = app.notice().unwrap();
+            assert_eq!(notice.level, NoticeLevel::Error);
+            assert!(notice.text.contains("symbolic link"), "{}", notice.text);
+        }
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+        assert_eq!(mode(&target), 0o644);
+        // Written over, the existing file is its owner's alone.
+        app.submit_export(ExportKind::Log, target.to_str().unwrap())
+            .unwrap();
+        assert_eq!(app.notice().unwrap().level, NoticeLevel::Info);
+        assert_eq!(mode(&target), 0o600);
     }
 
     #[test]

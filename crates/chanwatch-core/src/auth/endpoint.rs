@@ -363,12 +363,11 @@ fn display_url(url: &Url) -> String {
 }
 
 fn http_client(tls: std::sync::Arc<rustls::ClientConfig>) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    // The request carries the configured headers and params: they must not follow a
+    // redirect to a server they were not meant for (the shared builder's rule).
+    crate::http_client::builder()
         .user_agent(concat!("chanwatch/", env!("CARGO_PKG_VERSION")))
         .use_preconfigured_tls((*tls).clone())
-        // The request carries the configured headers and params: they must not follow a
-        // redirect to a server they were not meant for.
-        .redirect(crate::http_client::same_origin_redirects())
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {}", error_chain(&e)))
 }
