@@ -228,4 +228,41 @@ mod tests {
             "{help:?}"
         );
     }
+
+    #[test]
+    fn replay_keys_rebind_and_clash_only_with_keys_that_work_in_a_replay() {
+        let keys = parse("[keys]\nreplay_pause = \"s\"\nreplay_step = \"f6\"\n").unwrap();
+        let km = keys.keymap().unwrap();
+        let press = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        assert_eq!(
+            km.replay_action(&press(KeyCode::Char('s'))),
+            Some(Action::ReplayPause)
+        );
+        assert_eq!(
+            km.replay_action(&press(KeyCode::F(6))),
+            Some(Action::ReplayStep)
+        );
+        assert_eq!(km.replay_action(&press(KeyCode::Char('P'))), None);
+
+        let err = parse("[keys]\nreplay_pause = \"space\"\n")
+            .unwrap()
+            .keymap()
+            .unwrap_err();
+        assert_eq!(err.key, "replay_pause");
+        assert_eq!(
+            err.message,
+            "\"space\" is by default the key of \"toggle_pause\" in a replay; give one of them another key"
+        );
+        let err = parse("[keys]\nfilter = \"+\"\n")
+            .unwrap()
+            .keymap()
+            .unwrap_err();
+        assert_eq!(err.key, "filter");
+        assert!(
+            err.message
+                .contains("by default the key of \"replay_faster\" in a replay"),
+            "{}",
+            err.message
+        );
+    }
 }
