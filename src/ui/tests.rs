@@ -1959,3 +1959,16 @@ fn help_shows_every_section_when_short() {
         "{bottom:?}"
     );
 }
+
+/// Until the replay loop reads its keys from the keymap, the keymap's replay defaults are
+/// the loop's own keys, with the same words.
+#[test]
+fn the_keymaps_replay_defaults_are_the_replay_loops_keys() {
+    let keymap = super::keymap::Keymap::default();
+    let ours = keymap.help_sections_for(Mode::Replay)[1].1.clone();
+    let the_loops: Vec<(String, &'static str)> = super::replay::bindings()
+        .into_iter()
+        .map(|(chord, _, what)| (chord.label(), what))
+        .collect();
+    assert_eq!(ours, the_loops);
+}
