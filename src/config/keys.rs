@@ -7,10 +7,10 @@
 //! [`KeysLayer::keymap`] checks that after merging; its errors keep the byte span of the
 //! entry at fault for [`super::file`] to turn into a line.
 
-use crate::prefs::keymap::{Action, Chord, Keymap};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::ser::SerializeSeq;
-use serde::{Deserialize, Serialize, Serializer};
+pub use crate::prefs::keymap::KeyList;
+use crate::prefs::keymap::{Action, Keymap};
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
@@ -25,10 +25,6 @@ pub struct KeysLayer(pub BTreeMap<ActionName, Spanned<KeyList>>);
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ActionName(String);
-
-/// The keys of one action: a string or a list of strings in the file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyList(pub Vec<Chord>);
 
 /// Bindings that do not fit together, with the span of the entry to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,53 +67,6 @@ impl<'de> Deserialize<'de> for ActionName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
         ActionName::new(&name).map_err(de::Error::custom)
-    }
-}
-
-impl KeyList {
-    /// Key names to chords; the message names the first bad one.
-    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<KeyList, String> {
-        names
-            .into_iter()
-            .map(Chord::parse)
-            .collect::<Result<_, _>>()
-            .map(KeyList)
-    }
-}
-
-impl Serialize for KeyList {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if let [one] = self.0.as_slice() {
-            return s.serialize_str(&one.name());
-        }
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for chord in &self.0 {
-            seq.serialize_element(&chord.name())?;
-        }
-        seq.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = KeyList;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key name or a list of key names, e.g. \"q\" or [\"q\", \"ctrl-c\"]")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyList, E> {
-                KeyList::parse([v]).map_err(E::custom)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyList, A::Error> {
-                let mut names = Vec::new();
-                while let Some(name) = seq.next_element::<String>()? {
-                    names.push(name);
-                }
-                KeyList::parse(names.iter().map(String::as_str)).map_err(de::Error::custom)
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 
@@ -277,6 +226,43 @@ mod tests {
         assert!(
             help.iter().any(|(k, d)| k == "F1" && *d == "this help"),
             "{help:?}"
+        );
+    }
+
+    #[test]
+    fn replay_keys_rebind_and_clash_only_with_keys_that_work_in_a_replay() {
+        let keys = parse("[keys]\nreplay_pause = \"s\"\nreplay_step = \"f6\"\n").unwrap();
+        let km = keys.keymap().unwrap();
+        let press = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        assert_eq!(
+            km.replay_action(&press(KeyCode::Char('s'))),
+            Some(Action::ReplayPause)
+        );
+        assert_eq!(
+            km.replay_action(&press(KeyCode::F(6))),
+            Some(Action::ReplayStep)
+        );
+        assert_eq!(km.replay_action(&press(KeyCode::Char('P'))), None);
+
+        let err = parse("[keys]\nreplay_pause = \"space\"\n")
+            .unwrap()
+            .keymap()
+            .unwrap_err();
+        assert_eq!(err.key, "replay_pause");
+        assert_eq!(
+            err.message,
+            "\"space\" is by default the key of \"toggle_pause\" in a replay; give one of them another key"
+        );
+        let err = parse("[keys]\nfilter = \"+\"\n")
+            .unwrap()
+            .keymap()
+            .unwrap_err();
+        assert_eq!(err.key, "filter");
+        assert!(
+            err.message
+                .contains("by default the key of \"replay_faster\" in a replay"),
+            "{}",
+            err.message
         );
     }
 }

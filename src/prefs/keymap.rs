@@ -4,18 +4,30 @@
 //! The mode decides which table is consulted: while a prompt is open (editing) only
 //! submit / cancel / Ctrl-C are bindings and every other key is text, so typing `q` in a
 //! channel name never quits (a bug ratatui's app template once had). The fault
-//! menu has its own table too, so there `c` means cut, not "clear the log".
+//! menu has its own table too, so there `c` means cut, not "clear the log". A replay has a
+//! table of its own keys, read before the dashboard's.
 //!
-//! The config file's `[keys]` table rebinds actions by [`Action::name`] with key names read
-//! by [`Chord::parse`]; [`Keymap::rebind`] applies one entry and [`Keymap::conflict`] finds
-//! two actions sharing a key in one mode. The file's errors (with line numbers) are
-//! `crate::config::keys`'s business; this module only says what is wrong.
+//! The default bindings are data: `default_keys.toml`, embedded and read once. An action's
+//! name is its serde name (the variant in snake_case, a fault as `fault_` plus the fault), the
+//! one spelling that file, the config file's `[keys]` table and the messages use.
+//! [`Chord::parse`] reads key names; [`Keymap::rebind`] applies one `[keys]` entry and
+//! [`Keymap::conflict`] finds two actions sharing a key where both work. The config file's
+//! errors (with line numbers) are `crate::config::keys`'s business; this module only says
+//! what is wrong.
 
 use crate::faults::FaultKind;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::de::{self, Deserializer, IntoDeserializer, SeqAccess, Visitor};
+use serde::ser::{Impossible, SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::LazyLock;
+use strum::IntoEnumIterator;
 
-/// What the user asked for, independent of which key did it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What the user asked for, independent of which key did it. The serde name of each is
+/// its name in the `[keys]` table and in `default_keys.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::EnumIter)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     Subscribe,
     Unsubscribe,
@@ -57,114 +69,286 @@ pub enum Action {
     SortOccupancy,
     Help,
     Quit,
-    /// Fault menu: inject this fault.
-    Fault(FaultPick),
     /// Editing mode: accept the prompt's text.
     Submit,
     /// Editing mode: close the prompt without acting.
     Cancel,
+    /// Replay: pause or play.
+    ReplayPause,
+    /// Replay: apply the next record and pause there.
+    ReplayStep,
+    /// Replay: jump to the previous state change or fault.
+    ReplayPrevMark,
+    /// Replay: jump to the next state change or fault.
+    ReplayNextMark,
+    /// Replay: seek back a step (10 s).
+    ReplaySeekBack,
+    /// Replay: seek forward a step (10 s).
+    ReplaySeekForward,
+    /// Replay: twice as fast.
+    ReplayFaster,
+    /// Replay: half as fast.
+    ReplaySlower,
+    /// Fault menu: inject this fault. Named by the fault alone (`fault_cut`); serde wants an
+    /// untagged variant last.
+    #[serde(untagged)]
+    Fault(FaultPick),
 }
 
-/// A fault as the menu offers it. `Delay` asks for its length before anything is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A fault as the menu offers it, named as the `[keys]` table names it. `Delay` asks for its
+/// length before anything is sent.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, strum::EnumIter,
+)]
 pub enum FaultPick {
+    #[default]
+    #[serde(rename = "fault_cut")]
     Cut,
+    #[serde(rename = "fault_drop")]
     Drop,
+    #[serde(rename = "fault_down")]
     Down,
+    #[serde(rename = "fault_delay")]
     Delay,
+    #[serde(rename = "fault_restore")]
     Restore,
-    Close(u16),
+    #[serde(rename = "fault_close_4001")]
+    Close4001,
+    #[serde(rename = "fault_close_4004")]
+    Close4004,
+    #[serde(rename = "fault_close_4100")]
+    Close4100,
+    #[serde(rename = "fault_close_4200")]
+    Close4200,
+    #[serde(rename = "fault_close_4201")]
+    Close4201,
+    #[serde(rename = "fault_no_pong")]
     NoPong,
 }
 
 impl FaultPick {
+    /// The close code a `Close…` pick sends.
+    pub fn close_code(self) -> Option<u16> {
+        Some(match self {
+            FaultPick::Close4001 => 4001,
+            FaultPick::Close4004 => 4004,
+            FaultPick::Close4100 => 4100,
+            FaultPick::Close4200 => 4200,
+            FaultPick::Close4201 => 4201,
+            _ => return None,
+        })
+    }
+
     /// The fault to inject, or `None` for `Delay`, which needs a length first.
     pub fn kind(self) -> Option<FaultKind> {
+        if let Some(code) = self.close_code() {
+            return Some(FaultKind::Close { code });
+        }
         Some(match self {
             FaultPick::Cut => FaultKind::Cut,
             FaultPick::Drop => FaultKind::Drop,
             FaultPick::Down => FaultKind::Down,
-            FaultPick::Delay => return None,
             FaultPick::Restore => FaultKind::Restore,
-            FaultPick::Close(code) => FaultKind::Close { code },
             FaultPick::NoPong => FaultKind::NoPong,
+            _ => return None,
         })
     }
 
     /// Whether the demo server (not the fault proxy) applies it.
     pub fn needs_demo_server(self) -> bool {
-        matches!(self, FaultPick::Close(_) | FaultPick::NoPong)
+        self == FaultPick::NoPong || self.close_code().is_some()
     }
 }
 
-/// Every action the `[keys]` table can rebind, by its name there (the variant in snake_case;
-/// the fault menu's entries as `fault_` plus the fault).
-const ACTION_NAMES: &[(&str, Action)] = &[
-    ("subscribe", Action::Subscribe),
-    ("unsubscribe", Action::Unsubscribe),
-    ("disconnect", Action::Disconnect),
-    ("connect", Action::Connect),
-    ("trigger", Action::Trigger),
-    ("filter", Action::Filter),
-    ("focus_next", Action::FocusNext),
-    ("focus_prev", Action::FocusPrev),
-    ("up", Action::Up),
-    ("down", Action::Down),
-    ("page_up", Action::PageUp),
-    ("page_down", Action::PageDown),
-    ("top", Action::Top),
-    ("bottom", Action::Bottom),
-    ("open", Action::Open),
-    ("back", Action::Back),
-    ("toggle_pause", Action::TogglePause),
-    ("clear_log", Action::ClearLog),
-    ("fault_menu", Action::FaultMenu),
-    ("publish", Action::Publish),
-    ("list_channels", Action::ListChannels),
-    ("list_users", Action::ListUsers),
-    ("inspect_auth", Action::InspectAuth),
-    ("export_log", Action::ExportLog),
-    ("export_timeline", Action::ExportTimeline),
-    ("measures", Action::Measures),
-    ("occupancy", Action::Occupancy),
-    ("sort_occupancy", Action::SortOccupancy),
-    ("help", Action::Help),
-    ("quit", Action::Quit),
-    ("submit", Action::Submit),
-    ("cancel", Action::Cancel),
-    ("fault_cut", Action::Fault(FaultPick::Cut)),
-    ("fault_drop", Action::Fault(FaultPick::Drop)),
-    ("fault_down", Action::Fault(FaultPick::Down)),
-    ("fault_delay", Action::Fault(FaultPick::Delay)),
-    ("fault_restore", Action::Fault(FaultPick::Restore)),
-    ("fault_close_4001", Action::Fault(FaultPick::Close(4001))),
-    ("fault_close_4004", Action::Fault(FaultPick::Close(4004))),
-    ("fault_close_4100", Action::Fault(FaultPick::Close(4100))),
-    ("fault_close_4200", Action::Fault(FaultPick::Close(4200))),
-    ("fault_close_4201", Action::Fault(FaultPick::Close(4201))),
-    ("fault_no_pong", Action::Fault(FaultPick::NoPong)),
-];
-
 impl Action {
-    /// The names of every bindable action, in the order the help lists them.
+    /// Every bindable action, each fault of the menu apart, in the enum's order.
+    pub fn all() -> impl Iterator<Item = Action> {
+        Action::iter().flat_map(|a| {
+            let faults =
+                matches!(a, Action::Fault(_)).then(|| FaultPick::iter().map(Action::Fault));
+            let plain = (!matches!(a, Action::Fault(_))).then_some(a);
+            plain.into_iter().chain(faults.into_iter().flatten())
+        })
+    }
+
+    /// The names of every bindable action.
     pub fn names() -> impl Iterator<Item = &'static str> {
-        ACTION_NAMES.iter().map(|(n, _)| *n)
+        Action::all().map(Action::name)
     }
 
     /// The action a `[keys]` name stands for.
     pub fn from_name(name: &str) -> Option<Action> {
-        ACTION_NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, a)| *a)
+        let text: de::value::StrDeserializer<'_, de::value::Error> = name.into_deserializer();
+        Action::deserialize(text).ok()
     }
 
-    /// The action's name in the `[keys]` table.
+    /// The action's name in the `[keys]` table: its serde name.
     pub fn name(self) -> &'static str {
-        ACTION_NAMES
-            .iter()
-            .find(|(_, a)| *a == self)
-            .map_or("?", |(n, _)| n)
+        self.serialize(VariantName).unwrap_or("?")
+    }
+
+    /// Whether it would send something to a server or the fault proxy: a replay refuses these,
+    /// and its footer and help leave them out.
+    pub fn acts_on_connection(self) -> bool {
+        matches!(
+            self,
+            Action::Subscribe
+                | Action::Unsubscribe
+                | Action::Disconnect
+                | Action::Connect
+                | Action::Trigger
+                | Action::FaultMenu
+                | Action::Publish
+                | Action::ListChannels
+                | Action::ListUsers
+                | Action::Fault(_)
+        )
+    }
+
+    /// Whether it is one of a replay's own keys (the [`Mode::Replay`] table).
+    pub fn is_replay(self) -> bool {
+        matches!(
+            self,
+            Action::ReplayPause
+                | Action::ReplayStep
+                | Action::ReplayPrevMark
+                | Action::ReplayNextMark
+                | Action::ReplaySeekBack
+                | Action::ReplaySeekForward
+                | Action::ReplayFaster
+                | Action::ReplaySlower
+        )
+    }
+}
+
+/// A serializer that only takes a unit variant and hands back its serde name, so that the
+/// names come from the derive and nowhere else.
+struct VariantName;
+
+#[derive(Debug)]
+struct NotAName;
+
+impl fmt::Display for NotAName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a unit variant")
+    }
+}
+
+impl std::error::Error for NotAName {}
+
+impl serde::ser::Error for NotAName {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        NotAName
+    }
+}
+
+macro_rules! not_a_name {
+    ($($method:ident($($ty:ty),*)),* $(,)?) => {
+        $(fn $method(self, $(_: $ty),*) -> Result<&'static str, NotAName> {
+            Err(NotAName)
+        })*
+    };
+}
+
+impl Serializer for VariantName {
+    type Ok = &'static str;
+    type Error = NotAName;
+    type SerializeSeq = Impossible<&'static str, NotAName>;
+    type SerializeTuple = Impossible<&'static str, NotAName>;
+    type SerializeTupleStruct = Impossible<&'static str, NotAName>;
+    type SerializeTupleVariant = Impossible<&'static str, NotAName>;
+    type SerializeMap = Impossible<&'static str, NotAName>;
+    type SerializeStruct = Impossible<&'static str, NotAName>;
+    type SerializeStructVariant = Impossible<&'static str, NotAName>;
+
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<&'static str, NotAName> {
+        Ok(variant)
+    }
+
+    not_a_name!(
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
+        serialize_none(),
+        serialize_unit(),
+        serialize_unit_struct(&'static str),
+    );
+
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<&'static str, NotAName> {
+        Err(NotAName)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: &T,
+    ) -> Result<&'static str, NotAName> {
+        Err(NotAName)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<&'static str, NotAName> {
+        Err(NotAName)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NotAName> {
+        Err(NotAName)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotAName> {
+        Err(NotAName)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, NotAName> {
+        Err(NotAName)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, NotAName> {
+        Err(NotAName)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotAName> {
+        Err(NotAName)
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, NotAName> {
+        Err(NotAName)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, NotAName> {
+        Err(NotAName)
     }
 }
 
@@ -177,6 +361,9 @@ pub enum Mode {
     Editing,
     /// The fault menu is open: one key per fault, Esc closes.
     FaultMenu,
+    /// A replay's own keys, read before the dashboard's (whose keys that act on a connection
+    /// a replay refuses).
+    Replay,
 }
 
 impl Mode {
@@ -186,8 +373,11 @@ impl Mode {
             Mode::Normal => "on the dashboard",
             Mode::Editing => "in a prompt",
             Mode::FaultMenu => "in the fault menu",
+            Mode::Replay => "in a replay",
         }
     }
+
+    const ALL: [Mode; 4] = [Mode::Normal, Mode::Editing, Mode::FaultMenu, Mode::Replay];
 }
 
 /// One key chord: a code plus the modifiers that must be held.
@@ -372,125 +562,191 @@ impl Chord {
     }
 }
 
+/// The keys of one action: a key name or a list of them, as the config file and
+/// `default_keys.toml` write them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyList(pub Vec<Chord>);
+
+impl KeyList {
+    /// Key names to chords; the message names the first bad one.
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<KeyList, String> {
+        names
+            .into_iter()
+            .map(Chord::parse)
+            .collect::<Result<_, _>>()
+            .map(KeyList)
+    }
+}
+
+impl Serialize for KeyList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let [one] = self.0.as_slice() {
+            return s.serialize_str(&one.name());
+        }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for chord in &self.0 {
+            seq.serialize_element(&chord.name())?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key name or a list of key names, e.g. \"q\" or [\"q\", \"ctrl-c\"]")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyList, E> {
+                KeyList::parse([v]).map_err(E::custom)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyList, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                KeyList::parse(names.iter().map(String::as_str)).map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A set of chords bound to one action, with the words the help overlay shows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Binding {
     pub chords: Vec<Chord>,
     pub action: Action,
     pub description: &'static str,
 }
 
+/// The default bindings, one table per mode, in the help's order.
+const DEFAULT_KEYS: &str = include_str!("default_keys.toml");
+
+/// `default_keys.toml` as read: kept for the whole run, so the help's words borrow from it.
+static DEFAULT_TABLES: LazyLock<DefaultTables> = LazyLock::new(|| {
+    DefaultTables::parse(DEFAULT_KEYS)
+        .unwrap_or_else(|e| panic!("the embedded default_keys.toml: {e}"))
+});
+
+static DEFAULT_KEYMAP: LazyLock<Keymap> = LazyLock::new(|| {
+    DEFAULT_TABLES
+        .keymap()
+        .unwrap_or_else(|e| panic!("the embedded default_keys.toml: {e}"))
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultEntry {
+    action: Action,
+    keys: KeyList,
+    help: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultTables {
+    dashboard: Vec<DefaultEntry>,
+    prompt: Vec<DefaultEntry>,
+    fault_menu: Vec<DefaultEntry>,
+    replay: Vec<DefaultEntry>,
+}
+
+impl DefaultTables {
+    fn parse(text: &str) -> Result<DefaultTables, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The tables as a keymap, checked: each action where it belongs and bound once per
+    /// mode, every action bound, no clash, and an action's keys the same in every mode it
+    /// is in (as a `[keys]` entry would make them).
+    fn keymap(&'static self) -> Result<Keymap, String> {
+        let table =
+            |mode: Mode, entries: &'static [DefaultEntry]| -> Result<Vec<Binding>, String> {
+                let mut out: Vec<Binding> = Vec::with_capacity(entries.len());
+                for e in entries {
+                    let home = match e.action {
+                        Action::Submit => Mode::Editing,
+                        Action::Fault(_) => Mode::FaultMenu,
+                        a if a.is_replay() => Mode::Replay,
+                        Action::Quit => mode,
+                        Action::Cancel if mode != Mode::Normal => mode,
+                        _ => Mode::Normal,
+                    };
+                    if home != mode {
+                        return Err(format!("{} is bound {}", e.action.name(), mode.describe()));
+                    }
+                    if out.iter().any(|b| b.action == e.action) {
+                        return Err(format!(
+                            "{} is bound twice {}",
+                            e.action.name(),
+                            mode.describe()
+                        ));
+                    }
+                    if e.keys.0.is_empty() {
+                        return Err(format!("{} has no key", e.action.name()));
+                    }
+                    out.push(Binding {
+                        chords: e.keys.0.clone(),
+                        action: e.action,
+                        description: &e.help,
+                    });
+                }
+                Ok(out)
+            };
+        let keymap = Keymap {
+            normal: table(Mode::Normal, &self.dashboard)?,
+            editing: table(Mode::Editing, &self.prompt)?,
+            faults: table(Mode::FaultMenu, &self.fault_menu)?,
+            replay: table(Mode::Replay, &self.replay)?,
+            extra_help: Vec::new(),
+        };
+        let mut rebound = keymap.clone();
+        for action in Action::all() {
+            let Some(binding) = Mode::ALL
+                .iter()
+                .find_map(|&m| keymap.table(m).iter().find(|b| b.action == action))
+            else {
+                return Err(format!("{} has no default key", action.name()));
+            };
+            rebound.rebind(action, &binding.chords)?;
+        }
+        if rebound != keymap {
+            return Err("an action has different keys in two modes".into());
+        }
+        match keymap.conflict() {
+            None => Ok(keymap),
+            Some(c) => Err(format!(
+                "\"{}\" is bound to {} and {} {}",
+                c.chord.name(),
+                c.actions[0].name(),
+                c.actions[1].name(),
+                c.mode.describe()
+            )),
+        }
+    }
+}
+
 /// The live key tables.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Keymap {
     normal: Vec<Binding>,
     editing: Vec<Binding>,
     faults: Vec<Binding>,
-    /// Sections for keys handled outside the app (replay's), shown in the help overlay.
+    replay: Vec<Binding>,
+    /// Sections for keys handled outside the keymap, shown in the help overlay.
     extra_help: Vec<(&'static str, Vec<(String, &'static str)>)>,
 }
 
+/// (section title, rows of (keys, description)), as the help overlay shows them.
+pub type HelpSection = (String, Vec<(String, &'static str)>);
+
 impl Default for Keymap {
+    /// The bindings of `default_keys.toml`.
     fn default() -> Self {
-        use KeyCode::*;
-        let c = |ch: char| Chord::plain(Char(ch));
-        let p = Chord::plain;
-        let b = |chords: Vec<Chord>, action, description| Binding {
-            chords,
-            action,
-            description,
-        };
-        Keymap {
-            normal: vec![
-                b(vec![c('s')], Action::Subscribe, "subscribe"),
-                b(vec![c('u')], Action::Unsubscribe, "unsubscribe selected"),
-                b(vec![c('t')], Action::Trigger, "trigger a client event"),
-                b(vec![c('d')], Action::Disconnect, "disconnect"),
-                b(vec![c('r')], Action::Connect, "reconnect"),
-                b(vec![c('/')], Action::Filter, "filter the log"),
-                b(
-                    vec![p(Tab), c('l'), p(Right)],
-                    Action::FocusNext,
-                    "next pane",
-                ),
-                b(
-                    vec![p(BackTab), c('h'), p(Left)],
-                    Action::FocusPrev,
-                    "previous pane",
-                ),
-                b(vec![c('k'), p(Up)], Action::Up, "move up"),
-                b(vec![c('j'), p(Down)], Action::Down, "move down"),
-                b(vec![p(PageUp), Chord::ctrl('b')], Action::PageUp, "page up"),
-                b(
-                    vec![p(PageDown), Chord::ctrl('f')],
-                    Action::PageDown,
-                    "page down",
-                ),
-                b(vec![c('g'), p(Home)], Action::Top, "first (pauses log)"),
-                b(vec![c('G'), p(End)], Action::Bottom, "last (follows log)"),
-                b(vec![p(Enter)], Action::Open, "open detail"),
-                b(vec![p(Esc)], Action::Back, "back / clear filter"),
-                b(
-                    vec![c('p'), c(' ')],
-                    Action::TogglePause,
-                    "pause / follow log",
-                ),
-                b(vec![c('c')], Action::ClearLog, "clear the log"),
-                b(vec![c('x')], Action::FaultMenu, "fault menu"),
-                b(vec![c('T')], Action::Publish, "publish (HTTP API)"),
-                b(vec![c('L')], Action::ListChannels, "pick occupied channel"),
-                b(vec![c('U')], Action::ListUsers, "presence users (API)"),
-                b(vec![c('a')], Action::InspectAuth, "auth inspector"),
-                b(vec![c('e')], Action::ExportLog, "export log NDJSON"),
-                b(vec![c('w')], Action::ExportTimeline, "export timeline"),
-                b(vec![c('m')], Action::Measures, "measures screen"),
-                b(vec![c('o')], Action::Occupancy, "occupancy (HTTP API)"),
-                b(vec![c('S')], Action::SortOccupancy, "sort occupancy"),
-                b(vec![c('?')], Action::Help, "this help"),
-                b(vec![c('q'), Chord::ctrl('c')], Action::Quit, "quit"),
-            ],
-            editing: vec![
-                b(vec![p(Enter)], Action::Submit, "accept"),
-                b(vec![p(Esc)], Action::Cancel, "cancel"),
-                b(vec![Chord::ctrl('c')], Action::Quit, "quit"),
-            ],
-            faults: vec![
-                b(vec![c('c')], Action::Fault(FaultPick::Cut), "cut"),
-                b(vec![c('o')], Action::Fault(FaultPick::Drop), "drop"),
-                b(vec![c('w')], Action::Fault(FaultPick::Down), "down"),
-                b(vec![c('l')], Action::Fault(FaultPick::Delay), "delay…"),
-                b(vec![c('e')], Action::Fault(FaultPick::Restore), "restore"),
-                b(
-                    vec![c('1')],
-                    Action::Fault(FaultPick::Close(4001)),
-                    "close 4001",
-                ),
-                b(
-                    vec![c('4')],
-                    Action::Fault(FaultPick::Close(4004)),
-                    "close 4004",
-                ),
-                b(
-                    vec![c('0')],
-                    Action::Fault(FaultPick::Close(4100)),
-                    "close 4100",
-                ),
-                b(
-                    vec![c('2')],
-                    Action::Fault(FaultPick::Close(4200)),
-                    "close 4200",
-                ),
-                b(
-                    vec![c('3')],
-                    Action::Fault(FaultPick::Close(4201)),
-                    "close 4201",
-                ),
-                b(vec![c('n')], Action::Fault(FaultPick::NoPong), "no pong"),
-                b(vec![p(Esc)], Action::Cancel, "close"),
-                b(vec![Chord::ctrl('c')], Action::Quit, "quit"),
-            ],
-            extra_help: Vec::new(),
-        }
+        DEFAULT_KEYMAP.clone()
     }
 }
 
@@ -500,6 +756,23 @@ impl Keymap {
             Mode::Normal => &self.normal,
             Mode::Editing => &self.editing,
             Mode::FaultMenu => &self.faults,
+            Mode::Replay => &self.replay,
+        }
+    }
+
+    /// The bindings whose keys work at once in `mode`: in a replay its own and the
+    /// dashboard's that a replay does not refuse.
+    fn in_force(&self, mode: Mode) -> Vec<&Binding> {
+        let own = self.table(mode).iter();
+        match mode {
+            Mode::Replay => own
+                .chain(
+                    self.normal
+                        .iter()
+                        .filter(|b| !b.action.acts_on_connection()),
+                )
+                .collect(),
+            _ => own.collect(),
         }
     }
 
@@ -517,12 +790,19 @@ impl Keymap {
             .collect()
     }
 
-    /// The action bound to `key` in `mode`, if any. In editing mode a `None` means the key is text.
+    /// The action bound to `key` in `mode`'s own table, if any. In editing mode a `None`
+    /// means the key is text; in [`Mode::Replay`] it means the dashboard's table is next.
     pub fn action_for(&self, mode: Mode, key: &KeyEvent) -> Option<Action> {
         self.table(mode)
             .iter()
             .find(|b| b.chords.iter().any(|c| c.matches(key)))
             .map(|b| b.action)
+    }
+
+    /// The replay key pressed, if `key` is one: a replay asks this before the dashboard's
+    /// keys (outside prompts and overlays).
+    pub fn replay_action(&self, key: &KeyEvent) -> Option<Action> {
+        self.action_for(Mode::Replay, key)
     }
 
     /// The first chord bound to `action` in normal mode, for hints such as "press ? for help".
@@ -560,6 +840,7 @@ impl Keymap {
             (Mode::Normal, &mut self.normal),
             (Mode::Editing, &mut self.editing),
             (Mode::FaultMenu, &mut self.faults),
+            (Mode::Replay, &mut self.replay),
         ] {
             for binding in table.iter_mut().filter(|b| b.action == action) {
                 binding.chords = if action == Action::Quit && mode != Mode::Normal {
@@ -572,12 +853,14 @@ impl Keymap {
         Ok(())
     }
 
-    /// The first key bound to two actions in one mode, if any.
+    /// The first key bound to two actions that work at once, if any: two in one table, or
+    /// in a replay one of its keys and a dashboard key that works there too (a replay key
+    /// may take the key of one a replay refuses, such as subscribe).
     pub fn conflict(&self) -> Option<Conflict> {
-        for mode in [Mode::Normal, Mode::Editing, Mode::FaultMenu] {
-            let table = self.table(mode);
-            for (i, first) in table.iter().enumerate() {
-                for second in &table[i + 1..] {
+        for mode in Mode::ALL {
+            let bindings = self.in_force(mode);
+            for (i, first) in bindings.iter().enumerate() {
+                for second in &bindings[i + 1..] {
                     if let Some(chord) = first.chords.iter().find(|c| second.chords.contains(c)) {
                         return Some(Conflict {
                             mode,
@@ -591,25 +874,45 @@ impl Keymap {
         None
     }
 
-    /// (section title, rows of (keys, description)) for the help overlay.
-    pub fn help_sections(&self) -> Vec<(String, Vec<(String, &'static str)>)> {
-        let rows = |t: &[Binding]| {
-            t.iter()
-                .map(|b| {
-                    let keys: Vec<String> = b.chords.iter().map(Chord::label).collect();
-                    (keys.join(" "), b.description)
-                })
-                .collect()
+    /// The help overlay's sections for the dashboard whose keys are in force. For
+    /// [`Mode::Replay`]: the dashboard's keys that a replay does not refuse, the replay's
+    /// own, a prompt's. For any other mode (they are all open to a live dashboard): the
+    /// dashboard's, a prompt's and the fault menu's.
+    pub fn help_sections_for(&self, mode: Mode) -> Vec<HelpSection> {
+        let rows = |t: &mut dyn Iterator<Item = &Binding>| {
+            t.map(|b| {
+                let keys: Vec<String> = b.chords.iter().map(Chord::label).collect();
+                (keys.join(" "), b.description)
+            })
+            .collect()
         };
+        let prompt = ("In a prompt".to_string(), rows(&mut self.editing.iter()));
+        if mode == Mode::Replay {
+            let live = &mut self
+                .normal
+                .iter()
+                .filter(|b| !b.action.acts_on_connection());
+            return vec![
+                ("Keys".into(), rows(live)),
+                ("Replay".into(), rows(&mut self.replay.iter())),
+                prompt,
+            ];
+        }
         let fault_menu = match self.first_key(Action::FaultMenu) {
             Some(key) => format!("Fault menu ({key})"),
             None => "Fault menu".into(),
         };
-        let mut sections = vec![
-            ("Keys".into(), rows(&self.normal)),
-            ("In a prompt".into(), rows(&self.editing)),
-            (fault_menu, rows(&self.faults)),
-        ];
+        vec![
+            ("Keys".into(), rows(&mut self.normal.iter())),
+            prompt,
+            (fault_menu, rows(&mut self.faults.iter())),
+        ]
+    }
+
+    /// The live dashboard's help sections ([`Keymap::help_sections_for`] [`Mode::Normal`]),
+    /// then any added with [`Keymap::add_help_section`].
+    pub fn help_sections(&self) -> Vec<HelpSection> {
+        let mut sections = self.help_sections_for(Mode::Normal);
         sections.extend(
             self.extra_help
                 .iter()
@@ -618,7 +921,8 @@ impl Keymap {
         sections
     }
 
-    /// Show a table of keys that something around the app handles (replay's) in the help.
+    /// Show a table of keys that something around the app handles in [`Keymap::help_sections`]
+    /// (a replay loop that reads keys of its own instead of [`Keymap::replay_action`]).
     pub fn add_help_section(&mut self, title: &'static str, rows: Vec<(String, &'static str)>) {
         self.extra_help.push((title, rows));
     }
@@ -750,13 +1054,13 @@ mod tests {
         for name in Action::names() {
             let action = Action::from_name(name).unwrap();
             assert_eq!(action.name(), name);
-            let bound = [Mode::Normal, Mode::Editing, Mode::FaultMenu]
+            let bound = Mode::ALL
                 .into_iter()
                 .any(|m| km.table(m).iter().any(|b| b.action == action));
             assert!(bound, "{name} is in no table");
         }
         // And the other way: every bound action has a name a `[keys]` table can use.
-        for mode in [Mode::Normal, Mode::Editing, Mode::FaultMenu] {
+        for mode in Mode::ALL {
             for b in km.table(mode) {
                 assert_ne!(b.action.name(), "?", "{:?} has no name", b.action);
             }
@@ -831,5 +1135,279 @@ mod tests {
         )
         .unwrap();
         assert_eq!(km.conflict().map(|c| c.mode), Some(Mode::FaultMenu));
+    }
+
+    /// The names a config file written for an older chanwatch uses must still mean the same.
+    #[test]
+    fn action_names_are_the_serde_names_and_unchanged() {
+        let names: Vec<&str> = Action::names().collect();
+        let mut expected = vec![
+            "subscribe",
+            "unsubscribe",
+            "disconnect",
+            "connect",
+            "trigger",
+            "filter",
+            "focus_next",
+            "focus_prev",
+            "up",
+            "down",
+            "page_up",
+            "page_down",
+            "top",
+            "bottom",
+            "open",
+            "back",
+            "toggle_pause",
+            "clear_log",
+            "fault_menu",
+            "publish",
+            "list_channels",
+            "list_users",
+            "inspect_auth",
+            "export_log",
+            "export_timeline",
+            "measures",
+            "occupancy",
+            "sort_occupancy",
+            "help",
+            "quit",
+            "submit",
+            "cancel",
+            "replay_pause",
+            "replay_step",
+            "replay_prev_mark",
+            "replay_next_mark",
+            "replay_seek_back",
+            "replay_seek_forward",
+            "replay_faster",
+            "replay_slower",
+            "fault_cut",
+            "fault_drop",
+            "fault_down",
+            "fault_delay",
+            "fault_restore",
+            "fault_close_4001",
+            "fault_close_4004",
+            "fault_close_4100",
+            "fault_close_4200",
+            "fault_close_4201",
+            "fault_no_pong",
+        ];
+        assert_eq!(names, expected);
+        for action in Action::all() {
+            // The name is serde's own, as any serializer writes it.
+            let json = serde_json::to_string(&action).unwrap();
+            assert_eq!(json, format!("\"{}\"", action.name()));
+            assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), action);
+            assert_eq!(Action::from_name(action.name()), Some(action));
+        }
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(expected.len(), names.len(), "no name twice");
+        for bad in [
+            "Fault",
+            "fault",
+            "close_4001",
+            "fault_close_4002",
+            "Quit",
+            "",
+        ] {
+            assert_eq!(Action::from_name(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Action::Fault(FaultPick::Close4100).name(),
+            "fault_close_4100"
+        );
+        assert_eq!(
+            FaultPick::Close4100.kind(),
+            Some(FaultKind::Close { code: 4100 })
+        );
+        assert!(FaultPick::Close4201.needs_demo_server());
+        assert!(!FaultPick::Delay.needs_demo_server());
+    }
+
+    #[test]
+    fn the_embedded_defaults_parse_and_bind_every_action_once() {
+        let tables = DefaultTables::parse(DEFAULT_KEYS).unwrap();
+        let tables: &'static DefaultTables = Box::leak(Box::new(tables));
+        let km = tables.keymap().unwrap();
+        assert_eq!(km, Keymap::default());
+        for action in Action::all() {
+            let keys: usize = Mode::ALL
+                .iter()
+                .flat_map(|&m| km.table(m))
+                .filter(|b| b.action == action)
+                .map(|b| b.chords.len())
+                .sum();
+            assert!(keys > 0, "{} has no default key", action.name());
+        }
+        assert_eq!(km.conflict(), None);
+        assert_eq!(km.table(Mode::Replay).len(), 8);
+        assert!(km.table(Mode::Replay).iter().all(|b| b.action.is_replay()));
+    }
+
+    fn checked(text: &str) -> Result<Keymap, String> {
+        let tables = DefaultTables::parse(text)?;
+        Box::leak(Box::new(tables)).keymap()
+    }
+
+    /// The embedded file's checks hold: a broken edit of it fails the tests, not a user.
+    #[test]
+    fn broken_default_tables_are_refused() {
+        let edit = |from: &str, to: &str| {
+            assert!(DEFAULT_KEYS.contains(from), "{from}");
+            checked(&DEFAULT_KEYS.replacen(from, to, 1)).unwrap_err()
+        };
+        let err = edit(
+            r#"{ action = "replay_step", keys = ".", help = "step one record" },"#,
+            "",
+        );
+        assert_eq!(err, "replay_step has no default key");
+        let err = edit(r#"keys = ".", help"#, r#"keys = "P", help"#);
+        assert!(
+            err.contains("replay_pause and replay_step in a replay"),
+            "{err}"
+        );
+        let err = edit(r#"keys = "P", help"#, r#"keys = "q", help"#);
+        assert!(
+            err.contains("\"q\" is bound to replay_pause and quit"),
+            "{err}"
+        );
+        let err = edit(
+            r#"{ action = "help", keys = "?", help = "this help" },"#,
+            r#"{ action = "help", keys = "?", help = "this help" }, { action = "replay_step", keys = "F", help = "x" },"#,
+        );
+        assert_eq!(err, "replay_step is bound on the dashboard");
+        let err = edit(
+            r#"{ action = "quit", keys = "ctrl-c", help = "quit" },
+]
+
+# `chanwatch replay`"#,
+            r#"{ action = "quit", keys = "f10", help = "quit" },
+]
+
+# `chanwatch replay`"#,
+        );
+        assert_eq!(err, "an action has different keys in two modes");
+        let err = edit("help = \"subscribe\"", "help = \"subscribe\", extra = 1");
+        assert!(err.contains("unknown field"), "{err}");
+        let err = edit("\"subscribe\", keys", "\"subscrib\", keys");
+        assert!(!err.is_empty());
+    }
+
+    #[test]
+    fn replay_keys_are_a_mode_of_their_own() {
+        let km = Keymap::default();
+        let press = |c| key(KeyCode::Char(c), KeyModifiers::NONE);
+        for (c, action) in [
+            ('P', Action::ReplayPause),
+            ('.', Action::ReplayStep),
+            ('[', Action::ReplayPrevMark),
+            (']', Action::ReplayNextMark),
+            ('<', Action::ReplaySeekBack),
+            ('>', Action::ReplaySeekForward),
+            ('+', Action::ReplayFaster),
+            ('-', Action::ReplaySlower),
+        ] {
+            assert_eq!(km.replay_action(&press(c)), Some(action), "{c}");
+            assert_eq!(km.action_for(Mode::Normal, &press(c)), None, "{c}");
+        }
+        // Shift-p is the replay's; p stays the dashboard's pause of the log.
+        let shift_p = key(KeyCode::Char('P'), KeyModifiers::SHIFT);
+        assert_eq!(km.replay_action(&shift_p), Some(Action::ReplayPause));
+        assert_eq!(km.replay_action(&press('p')), None);
+        assert_eq!(
+            km.action_for(Mode::Normal, &press('p')),
+            Some(Action::TogglePause)
+        );
+
+        let sections = km.help_sections_for(Mode::Replay);
+        let titles: Vec<&str> = sections.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(titles, ["Keys", "Replay", "In a prompt"]);
+        let dashboard = &sections[0].1;
+        assert!(
+            dashboard
+                .iter()
+                .any(|(k, d)| k == "q Ctrl-c" && *d == "quit")
+        );
+        assert!(dashboard.iter().any(|(k, _)| k == "/"));
+        for refused in ["s", "u", "t", "d", "r", "x", "T", "L", "U"] {
+            assert!(
+                dashboard.iter().all(|(k, _)| k != refused),
+                "{refused} is refused in a replay"
+            );
+        }
+        assert!(
+            sections[1]
+                .1
+                .iter()
+                .any(|(k, d)| k == "P" && *d == "pause / play")
+        );
+        // Live, the replay's keys are nowhere.
+        let live = km.help_sections_for(Mode::Normal);
+        assert!(live.iter().all(|(t, _)| t != "Replay"));
+        assert_eq!(km.help_sections(), live);
+    }
+
+    #[test]
+    fn replay_refuses_what_acts_on_a_connection() {
+        let refused: Vec<&str> = Action::all()
+            .filter(|a| a.acts_on_connection())
+            .map(Action::name)
+            .filter(|n| !n.starts_with("fault_") || *n == "fault_menu")
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                "subscribe",
+                "unsubscribe",
+                "disconnect",
+                "connect",
+                "trigger",
+                "fault_menu",
+                "publish",
+                "list_channels",
+                "list_users"
+            ]
+        );
+        assert!(Action::Fault(FaultPick::Cut).acts_on_connection());
+        assert!(!Action::Filter.acts_on_connection());
+        assert!(!Action::ReplayPause.acts_on_connection());
+    }
+
+    #[test]
+    fn a_replay_key_may_not_shadow_a_dashboard_key_that_works_in_replay() {
+        let p = |c| Chord::plain(KeyCode::Char(c));
+        // Over a dashboard key that a replay refuses: fine.
+        let mut km = Keymap::default();
+        km.rebind(Action::ReplayPause, &[p('s')]).unwrap();
+        assert_eq!(km.conflict(), None);
+        assert_eq!(
+            km.replay_action(&key(KeyCode::Char('s'), KeyModifiers::NONE)),
+            Some(Action::ReplayPause)
+        );
+        // Over one that works in a replay (the log's filter): a clash, in a replay.
+        let mut km = Keymap::default();
+        km.rebind(Action::ReplayStep, &[p('/')]).unwrap();
+        assert_eq!(
+            km.conflict(),
+            Some(Conflict {
+                mode: Mode::Replay,
+                chord: p('/'),
+                actions: [Action::ReplayStep, Action::Filter],
+            })
+        );
+        // The other way round: a dashboard key moved onto a replay key.
+        let mut km = Keymap::default();
+        km.rebind(Action::Quit, &[p('+')]).unwrap();
+        assert_eq!(km.conflict().map(|c| c.mode), Some(Mode::Replay));
+        // Two replay keys on one key.
+        let mut km = Keymap::default();
+        km.rebind(Action::ReplayFaster, &[p('-')]).unwrap();
+        assert_eq!(
+            km.conflict().map(|c| (c.mode, c.actions)),
+            Some((Mode::Replay, [Action::ReplayFaster, Action::ReplaySlower]))
+        );
     }
 }

@@ -571,8 +571,17 @@ impl App {
             Action::InspectAuth => self.open_auth_inspector(),
             Action::ExportLog => self.start_export(ExportKind::Log),
             Action::ExportTimeline => self.start_export(ExportKind::Timeline),
-            // Editing-mode and fault-menu actions never come from the normal table.
+            // Editing-mode, fault-menu and replay actions never come from the normal table
+            // (a replay's own keys are read by its loop, before the app's).
             Action::Submit | Action::Cancel | Action::Fault(_) => Update::default(),
+            Action::ReplayPause
+            | Action::ReplayStep
+            | Action::ReplayPrevMark
+            | Action::ReplayNextMark
+            | Action::ReplaySeekBack
+            | Action::ReplaySeekForward
+            | Action::ReplayFaster
+            | Action::ReplaySlower => Update::default(),
             // Taken by the measures panel above when they apply.
             Action::Measures | Action::Occupancy | Action::SortOccupancy => Update::default(),
         }

@@ -2064,3 +2064,56 @@ fn every_screen_renders_at_every_size() {
         assert!(is_open(&fx.app), "{name} closed on a resize");
     }
 }
+
+/// The help's height counts every section, the replay's too: where one column would run
+/// past the bottom the bindings go into two, then the blank line and the notes give way to
+/// keys, and on a terminal too short for the keys the last line says so.
+#[test]
+fn help_shows_every_section_when_short() {
+    let mut fx = Fx::new();
+    let replay = fx.app.keymap().help_sections_for(Mode::Replay)[1].1.clone();
+    fx.app.keymap.add_help_section("Replay", replay);
+    fx.ch('?');
+    for (w, h, notes) in [
+        (100, 40, true),
+        (100, 36, true),
+        (120, 30, true),
+        (80, 24, false),
+    ] {
+        let text = format!("{}", fx.render(w, h).backend());
+        assert_eq!(text.contains("Mouse:"), notes, "{w}x{h}\n{text}");
+        assert!(!text.contains("taller terminal"), "{w}x{h}\n{text}");
+        for (i, (title, rows)) in fx.app.keymap().help_sections().into_iter().enumerate() {
+            // The first section's heading is the first thing to go, after the notes.
+            assert!(
+                text.contains(&title) || (i == 0 && !notes),
+                "{w}x{h}: no {title:?}\n{text}"
+            );
+            for (keys, what) in rows {
+                assert!(text.contains(what), "{w}x{h}: help lacks {what:?}\n{text}");
+                assert!(text.contains(&keys), "{w}x{h}: help lacks {keys:?}\n{text}");
+            }
+        }
+    }
+    let term = fx.render(60, 12);
+    let bottom = (0..60)
+        .map(|x| term.backend().buffer()[(x, 10)].symbol().to_string())
+        .collect::<String>();
+    assert!(
+        bottom.contains("… a taller terminal shows the rest"),
+        "{bottom:?}"
+    );
+}
+
+/// Until the replay loop reads its keys from the keymap, the keymap's replay defaults are
+/// the loop's own keys, with the same words.
+#[test]
+fn the_keymaps_replay_defaults_are_the_replay_loops_keys() {
+    let keymap = crate::prefs::keymap::Keymap::default();
+    let ours = keymap.help_sections_for(Mode::Replay)[1].1.clone();
+    let the_loops: Vec<(String, &'static str)> = super::replay::bindings()
+        .into_iter()
+        .map(|(chord, _, what)| (chord.label(), what))
+        .collect();
+    assert_eq!(ours, the_loops);
+}

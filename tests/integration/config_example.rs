@@ -5,7 +5,7 @@ use chanwatch::config::{
     ApiLayer, AuthLayer, AuthUrl, Colour, ConfigFile, ExternalCommand, KeysLayer, Layer, Secret,
     Settings, ThemeLayer, UserAuthLayer, theme::RoleName,
 };
-use chanwatch::prefs::keymap::{Action, Keymap};
+use chanwatch::prefs::keymap::{Action, Keymap, Mode};
 use chanwatch::prefs::theme::{Palette, Role};
 use chanwatch_core::auth::AuthTransport;
 use chanwatch_core::pairs::Pairs;
@@ -243,10 +243,17 @@ fn example_uses_every_key() {
 fn example_keys_and_theme_are_the_defaults() {
     let file = commented_example();
     let keys = file.base.keys.clone().unwrap();
-    assert_eq!(keys.0.len(), Action::names().count());
+    // Every action, and nothing else...
+    let listed: Vec<&str> = keys.0.keys().map(|n| n.as_str()).collect();
+    let mut actions: Vec<&str> = Action::names().collect();
+    actions.sort_unstable();
+    assert_eq!(listed, actions);
+    // ...each with its default keys, in every mode (the replay's too).
+    let keymap = keys.keymap().unwrap();
+    assert_eq!(keymap, Keymap::default());
     assert_eq!(
-        keys.keymap().unwrap().help_sections(),
-        Keymap::default().help_sections()
+        keymap.help_sections_for(Mode::Replay),
+        Keymap::default().help_sections_for(Mode::Replay)
     );
     let theme = file.base.theme.clone().unwrap();
     assert_eq!(theme.0.len(), Role::COUNT);

@@ -32,6 +32,8 @@ fn the_package_holds_sources_and_documents_only() {
         "LICENSE",
         "src/main.rs",
         "src/lib.rs",
+        // Embedded by include_str!: without it the published crate would not build.
+        "src/prefs/default_keys.toml",
     ] {
         assert!(files.contains(&needed), "{needed} missing from {files:?}");
     }

@@ -17,8 +17,12 @@ fn what_it_does(pick: FaultPick) -> &'static str {
         FaultPick::Down => "refuse new connections",
         FaultPick::Delay => "hold every chunk for N ms",
         FaultPick::Restore => "undo cut, down, delay, no pong",
-        FaultPick::Close(code) => describe(i64::from(code)),
         FaultPick::NoPong => "stop answering pusher:ping",
+        close @ (FaultPick::Close4001
+        | FaultPick::Close4004
+        | FaultPick::Close4100
+        | FaultPick::Close4200
+        | FaultPick::Close4201) => describe(close.close_code().map_or(0, i64::from)),
     }
 }
 

@@ -1,18 +1,14 @@
 //! The `?` overlay, generated from the live keymap so it never disagrees with the keys. On a
 //! short terminal the bindings flow into two columns; the smaller tables (prompt, fault
-//! menu) wrap onto as many lines as they need.
+//! menu, replay) wrap onto as many lines as they need. Its height counts all of them.
 
 use super::centered;
-use crate::prefs::keymap::Action;
+use crate::prefs::keymap::{Action, HelpSection};
 use crate::ui::app::App;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
-
-/// Rows the overlay needs besides the bindings: borders, title, blank, the prompt line,
-/// up to three fault menu lines, two notes.
-const EXTRA_ROWS: usize = 10;
 
 /// " Help: ? or Esc closes ", with the keys that do.
 fn title(app: &App) -> String {
@@ -31,8 +27,66 @@ fn title(app: &App) -> String {
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
     let sections = app.keymap().help_sections();
-    let Some((_, bindings)) = sections.first() else {
+    if sections.is_empty() {
         return;
+    }
+    // The height counts every line of every section (wrapped) and the notes, not the
+    // bindings alone. One column of bindings while all of it fits inside the borders; else
+    // two; else, keys before words, without the blank line, then without the notes and the
+    // first section's heading (the border says "Help"); and
+    // where even that is too tall, the last line that fits says so.
+    let rows = area.height.saturating_sub(2) as usize;
+    let tries = [
+        (1, Extras::All),
+        (2, Extras::All),
+        (2, Extras::Notes),
+        (2, Extras::None),
+    ];
+    let mut laid =
+        tries.map(|(columns, extras)| layout(app, &sections, area.width, columns, extras));
+    let (mut lines, width) = match laid.iter().position(|(lines, _)| lines.len() <= rows) {
+        Some(i) => std::mem::take(&mut laid[i]),
+        None => std::mem::take(&mut laid[3]),
+    };
+    if lines.len() > rows {
+        lines.truncate(rows.saturating_sub(1));
+        lines.push(Line::from(Span::styled(
+            "… a taller terminal shows the rest",
+            t.dim(),
+        )));
+    }
+    let popup = centered(area, width as u16 + 2, lines.len() as u16 + 2);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(t.border(true))
+        .title(Span::styled(title(app), t.title()));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+/// What the overlay shows besides the keys, given room.
+#[derive(Clone, Copy, PartialEq)]
+enum Extras {
+    /// A blank line under the bindings, and the notes.
+    All,
+    /// The notes only.
+    Notes,
+    /// Keys alone: no notes, and no heading over the first section.
+    None,
+}
+
+/// The overlay's lines with the first section's bindings in `columns` columns, the other
+/// sections flowing over as many lines as they need, then the notes; and the width they take.
+fn layout(
+    app: &App,
+    sections: &[HelpSection],
+    area_width: u16,
+    columns: usize,
+    extras: Extras,
+) -> (Vec<Line<'static>>, usize) {
+    let t = app.theme();
+    let Some((name, bindings)) = sections.first() else {
+        return (Vec::new(), 0);
     };
     let key_w = bindings
         .iter()
@@ -45,11 +99,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(0);
     let cell_w = 2 + key_w + 2 + desc_w;
-    let columns = if bindings.len() + EXTRA_ROWS <= area.height as usize {
-        1
-    } else {
-        2
-    };
     let per_column = bindings.len().div_ceil(columns);
     let cell = |(keys, what): &(String, &'static str)| {
         [
@@ -57,7 +106,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled(format!("{what:<desc_w$}"), t.label()),
         ]
     };
-    let mut lines = vec![Line::from(Span::styled("Keys", t.title()))];
+    let mut lines = Vec::new();
+    if extras != Extras::None {
+        lines.push(Line::from(Span::styled(name.clone(), t.title())));
+    }
     for r in 0..per_column {
         let mut spans = Vec::new();
         for c in 0..columns {
@@ -67,7 +119,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         lines.push(Line::from(spans));
     }
-    lines.push(Line::default());
+    if extras == Extras::All {
+        lines.push(Line::default());
+    }
     let notes = [
         (
             "Filter: ",
@@ -83,10 +137,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .map(|(n, text)| n.chars().count() + text.chars().count())
         .max()
         .unwrap_or(0);
-    // The other tables (prompt, fault menu) flow over as many lines as they need.
+    // The other tables (prompt, fault menu, replay) flow over as many lines as they need.
     let content_w = (cell_w * columns)
         .max(note_w)
-        .min(area.width.saturating_sub(2) as usize);
+        .min(area_width.saturating_sub(2) as usize);
     for (name, rows) in sections.iter().skip(1) {
         let pieces: Vec<String> = rows.iter().map(|(k, d)| format!("{k} {d}")).collect();
         let mut spans = vec![Span::styled(format!("{name}: "), t.title())];
@@ -107,23 +161,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         lines.push(Line::from(spans));
     }
-    for (name, text) in notes {
+    for (name, text) in notes.into_iter().filter(|_| extras != Extras::None) {
         lines.push(Line::from(vec![
             Span::styled(name, t.title()),
             Span::styled(text, t.label()),
         ]));
     }
-    let content_w = lines
+    let width = lines
         .iter()
         .map(Line::width)
         .max()
         .unwrap_or(0)
         .max(cell_w * columns);
-    let popup = centered(area, content_w as u16 + 2, lines.len() as u16 + 2);
-    let block = Block::bordered()
-        .border_type(BorderType::Double)
-        .border_style(t.border(true))
-        .title(Span::styled(title(app), t.title()));
-    frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    (lines, width)
 }
