@@ -92,7 +92,12 @@ where
 fn parse_public_channel(s: &str) -> Result<String, String> {
     let name = config::check_channel(s)?;
     match ChannelKind::of(&name) {
-        ChannelKind::Public => Ok(name),
+        ChannelKind::Public => {
+            // Its private twin must be a valid name too (the length limit).
+            config::check_channel(&format!("private-{name}"))
+                .map_err(|e| format!("private-{name}, its private twin: {e}"))?;
+            Ok(name)
+        }
         _ => Err(format!(
             "\"{name}\" is not a public channel: give a name without the private- or \
              presence- prefix (its private- twin is checked when it can be authorized)"
@@ -169,5 +174,12 @@ mod tests {
             );
         }
         assert!(parse_public_channel("").is_err());
+        // Long enough alone, too long with the private- prefix.
+        let long = "a".repeat(195);
+        assert!(
+            parse_public_channel(&long)
+                .unwrap_err()
+                .contains("private twin")
+        );
     }
 }

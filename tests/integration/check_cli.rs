@@ -383,3 +383,52 @@ async fn sockudo_down_is_critical() {
         run.stdout
     );
 }
+
+/// `wss://` with a private CA: the TLS step is timed on its own when the CA is trusted
+/// (this server never answers a subscribe, so the check then stops at `subscribe`, named);
+/// without `--ca-file` the TLS step fails with the reason and the flag that fixes it.
+#[tokio::test]
+async fn wss_times_the_tls_step_and_names_a_refused_certificate() {
+    use crate::support::tls_server::{self, Pki};
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.write_ca(dir.path());
+    let server = tls_server::pusher_wss(&pki).await;
+    let port = server.port.to_string();
+    let base = [
+        "--tls",
+        "--host",
+        "127.0.0.1",
+        "--wss-port",
+        &port,
+        "--key",
+        "k",
+        "--json",
+    ];
+
+    let mut args = base.to_vec();
+    args.extend(["--timeout", "2s", "--ca-file", ca.to_str().unwrap()]);
+    let run = check(&args).await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let doc = run.json();
+    assert_eq!(doc["target"], format!("wss://127.0.0.1:{port}"));
+    for name in ["tcp", "tls", "websocket", "connection_established"] {
+        assert_eq!(Run::step(&doc, name)["ok"], true, "{name}: {doc}");
+    }
+    let subscribe = Run::step(&doc, "subscribe");
+    assert_eq!(subscribe["ok"], false);
+    assert_eq!(subscribe["detail"], "no answer within the --timeout of 2s");
+
+    let run = check(&base).await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let doc = run.json();
+    let tls = Run::step(&doc, "tls");
+    assert_eq!(tls["ok"], false);
+    let detail = tls["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(&format!(
+            "TLS handshake with 127.0.0.1:{port} failed: unknown issuer"
+        )) && detail.contains("--ca-file"),
+        "{detail}"
+    );
+}
