@@ -92,6 +92,7 @@ fn target(setup: &crate::setup::Setup, options: &CheckOptions) -> Result<runner:
     Ok(runner::Target {
         url,
         display: format!("{}://{host}:{port}", if secure { "wss" } else { "ws" }),
+        host: endpoint.host.clone(),
         dial: setup.client.dial.clone(),
         auth: setup.auth.clone(),
         api: setup.api.clone(),

@@ -30,8 +30,10 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 pub struct Target {
     /// The ws:// or wss:// URL, app key included (the key is public; no secret is in it).
     pub url: String,
-    /// `host:port`, for people.
+    /// `ws://host:port` or `wss://host:port`, for people.
     pub display: String,
+    /// The host name or address as configured, for the resolve step.
+    pub host: String,
     pub dial: Dial,
     pub auth: Arc<dyn AuthProvider>,
     pub api: Option<HttpApi>,
@@ -98,8 +100,8 @@ impl Progress {
             spent += took;
             let detail = match name {
                 StepName::Resolve => match t.peer {
-                    Some(peer) => format!("{} -> {}", target.display, peer.ip()),
-                    None => target.display.clone(),
+                    Some(peer) => format!("{} -> {}", target.host, peer.ip()),
+                    None => target.host.clone(),
                 },
                 StepName::Tcp => t
                     .peer
