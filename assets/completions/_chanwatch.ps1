@@ -589,7 +589,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             break
         }
         'chanwatch;check' {
-            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'The public channel to subscribe to and publish the probes through; its private- twin is checked too when channels can be authorized [default: chanwatch-check]')
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'The public channel to subscribe to and publish the probes through; its private- and presence- twins are checked too when channels can be authorized [default: chanwatch-check]')
             [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many probe messages to publish through the HTTP API and time on the socket (1 to 100) [default: 3]')
             [CompletionResult]::new('--warn-latency', '--warn-latency', [CompletionResultType]::ParameterName, 'A probe slower than this is a WARNING [default: 500ms]')
             [CompletionResult]::new('--crit-latency', '--crit-latency', [CompletionResultType]::ParameterName, 'A probe slower than this is CRITICAL [default: 2s]')
@@ -646,6 +646,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             [CompletionResult]::new('--probe-channel', '--probe-channel', [CompletionResultType]::ParameterName, 'The channel probes go through, subscribed automatically [default: chanwatch-probe]')
             [CompletionResult]::new('--occupancy-interval', '--occupancy-interval', [CompletionResultType]::ParameterName, 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given')
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Emit a `stats` record this often (headless; off by default)')
+            [CompletionResult]::new('--no-presence', '--no-presence', [CompletionResultType]::ParameterName, 'Do not check the presence- twin (for an auth endpoint that authorizes private channels only)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of the Nagios-style text')
             [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Use TLS (wss://); this is the default')
             [CompletionResult]::new('--no-tls', '--no-tls', [CompletionResultType]::ParameterName, 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)')

@@ -531,7 +531,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -s v -l verb
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l no-probe -d 'No latency probe, not even in the demo'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -s h -l help -d 'Print help'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l channel -d 'The public channel to subscribe to and publish the probes through; its private- twin is checked too when channels can be authorized [default: chanwatch-check]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l channel -d 'The public channel to subscribe to and publish the probes through; its private- and presence- twins are checked too when channels can be authorized [default: chanwatch-check]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l samples -d 'How many probe messages to publish through the HTTP API and time on the socket (1 to 100) [default: 3]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l warn-latency -d 'A probe slower than this is a WARNING [default: 500ms]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l crit-latency -d 'A probe slower than this is CRITICAL [default: 2s]' -r
@@ -587,6 +587,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l probe -d '
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l no-presence -d 'Do not check the presence- twin (for an auth endpoint that authorizes private channels only)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l json -d 'Print one JSON document instead of the Nagios-style text'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'

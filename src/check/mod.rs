@@ -97,6 +97,7 @@ fn target(setup: &crate::setup::Setup, options: &CheckOptions) -> Result<runner:
         auth: setup.auth.clone(),
         api: setup.api.clone(),
         channel: options.channel.clone(),
+        presence: options.presence,
         samples: options.samples,
         // Later than the critical threshold still counts as delivered (and is critical);
         // only much later is lost.

@@ -38,6 +38,8 @@ pub struct Target {
     pub auth: Arc<dyn AuthProvider>,
     pub api: Option<HttpApi>,
     pub channel: String,
+    /// Check the presence twin too.
+    pub presence: bool,
     pub samples: u32,
     /// A probe not seen this long after its publish is lost.
     pub sample_wait: Duration,
@@ -214,7 +216,7 @@ async fn steps(
     }
     p.done(public.clone());
 
-    private(target, p, conn, &socket_id).await?;
+    authorized(target, p, conn, &socket_id).await?;
 
     if let Some(api) = &target.api {
         p.begin(StepName::Delivery);
@@ -233,43 +235,87 @@ async fn steps(
     Ok(())
 }
 
-/// The private twin of the public channel, when the setup can authorize it: the auth round
-/// trip and the subscription, each a step.
-async fn private(
+/// The private (and presence) twins of the public channel, when the setup can authorize
+/// them: for each, the auth round trip and the subscription are steps. Presence also
+/// checks that the member list the server sends holds our own user.
+async fn authorized(
     target: &Target,
     p: &mut Progress,
     conn: &mut Conn,
     socket_id: &str,
 ) -> Result<(), Stop> {
-    let channel = format!("private-{}", target.channel);
-    p.begin(StepName::Auth);
-    let request = AuthRequest {
-        channel: channel.clone(),
-        socket_id: socket_id.to_string(),
-    };
-    let grant = match target.auth.authorize(request).await {
-        Ok(grant) => grant,
-        Err(f) if f.kind == AuthFailureKind::NotConfigured => {
-            p.current = None;
-            p.notes.push(
-                "private channels: nothing to authorize them with (--secret, --auth-endpoint \
-                 or --auth-command)"
-                    .to_string(),
-            );
-            return Ok(());
+    let mut twins = vec![(
+        format!("private-{}", target.channel),
+        StepName::Auth,
+        StepName::SubscribePrivate,
+    )];
+    if target.presence {
+        twins.push((
+            format!("presence-{}", target.channel),
+            StepName::AuthPresence,
+            StepName::SubscribePresence,
+        ));
+    }
+    for (channel, auth_step, subscribe_step) in twins {
+        p.begin(auth_step);
+        let request = AuthRequest {
+            channel: channel.clone(),
+            socket_id: socket_id.to_string(),
+        };
+        let grant = match target.auth.authorize(request).await {
+            Ok(grant) => grant,
+            Err(f) if f.kind == AuthFailureKind::NotConfigured => {
+                p.current = None;
+                p.notes.push(
+                    "private and presence channels: nothing to authorize them with \
+                     (--secret, --auth-endpoint or --auth-command)"
+                        .to_string(),
+                );
+                return Ok(());
+            }
+            // The failure's message names the endpoint or command and the status, never a
+            // credential.
+            Err(f) => return Err(p.fail(format!("{channel}: {}", f.message))),
+        };
+        p.done(format!("{channel} authorized"));
+        p.begin(subscribe_step);
+        let data = grant.channel_data.as_deref();
+        match subscribe(conn, &channel, &grant.auth, data).await {
+            Ok(succeeded) => match members(&succeeded, data) {
+                Ok(Some(detail)) => p.done(format!("{channel}: {detail}")),
+                Ok(None) => p.done(channel),
+                Err(why) => return Err(p.fail(format!("{channel}: {why}"))),
+            },
+            Err(why) => return Err(p.fail(why)),
         }
-        // The failure's message names the endpoint or command and the status, never a
-        // credential.
-        Err(f) => return Err(p.fail(format!("{channel}: {}", f.message))),
+    }
+    Ok(())
+}
+
+/// For a presence subscription: how many members, with ours among them (an error when
+/// the server's list leaves us out). `None` for other channels.
+fn members(succeeded: &Frame, channel_data: Option<&str>) -> Result<Option<String>, String> {
+    let Some(ours) = channel_data
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .and_then(|d| d.get("user_id").and_then(protocol::frame::id_string))
+    else {
+        return Ok(None);
     };
-    p.done(format!("{channel} authorized"));
-    p.begin(StepName::SubscribePrivate);
-    match subscribe(conn, &channel, &grant.auth, grant.channel_data.as_deref()).await {
-        Ok(()) => {
-            p.done(channel);
-            Ok(())
-        }
-        Err(why) => Err(p.fail(why)),
+    let ids: Vec<String> = succeeded
+        .data_field("presence")
+        .and_then(|p| p.get("ids"))
+        .and_then(|ids| ids.as_array())
+        .map(|ids| ids.iter().filter_map(protocol::frame::id_string).collect())
+        .unwrap_or_default();
+    if ids.contains(&ours) {
+        let n = ids.len();
+        let s = if n == 1 { "" } else { "s" };
+        Ok(Some(format!("{n} member{s}, ours ({ours}) among them")))
+    } else {
+        Err(format!(
+            "subscribed, but the server's member list ({} ids) leaves out our user {ours}",
+            ids.len()
+        ))
     }
 }
 
@@ -294,19 +340,22 @@ async fn established(conn: &mut Conn) -> Result<String, String> {
     }
 }
 
-/// Subscribe and wait for the server's answer on that channel.
+/// Subscribe and wait for the server's answer on that channel: its
+/// `subscription_succeeded`.
 async fn subscribe(
     conn: &mut Conn,
     channel: &str,
     auth: &str,
     channel_data: Option<&str>,
-) -> Result<(), String> {
+) -> Result<Frame, String> {
     conn.send(&protocol::frame::subscribe(channel, auth, channel_data))
         .await?;
     loop {
         let frame = conn.next_frame().await?;
         match (frame.event.as_str(), frame.channel.as_deref()) {
-            ("pusher_internal:subscription_succeeded", Some(c)) if c == channel => return Ok(()),
+            ("pusher_internal:subscription_succeeded", Some(c)) if c == channel => {
+                return Ok(frame);
+            }
             ("pusher:subscription_error", Some(c)) if c == channel => {
                 let status = frame
                     .data_field("status")
@@ -458,5 +507,40 @@ impl Conn {
         if self.send_raw(codec::OP_CLOSE, &payload).await.is_ok() {
             let _ = self.stream.shutdown().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn succeeded(ids: &str) -> Frame {
+        let data = format!(r#"{{"presence":{{"ids":{ids},"hash":{{}},"count":2}}}}"#);
+        let text = serde_json::json!({
+            "event": "pusher_internal:subscription_succeeded",
+            "channel": "presence-c",
+            "data": data,
+        });
+        Frame::decode(&text.to_string()).unwrap()
+    }
+
+    #[test]
+    fn a_presence_list_must_hold_our_user() {
+        let ours = Some(r#"{"user_id":"me","user_info":{}}"#);
+        assert_eq!(
+            members(&succeeded(r#"["other","me"]"#), ours).unwrap(),
+            Some("2 members, ours (me) among them".to_string())
+        );
+        // Numeric ids compare as the strings the protocol says they are.
+        let numeric = Some(r#"{"user_id":7}"#);
+        let one = members(&succeeded("[7]"), numeric).unwrap().unwrap();
+        assert!(one.starts_with("1 member,"), "{one}");
+        let missing = members(&succeeded(r#"["other"]"#), ours).unwrap_err();
+        assert_eq!(
+            missing,
+            "subscribed, but the server's member list (1 ids) leaves out our user me"
+        );
+        // Not a presence grant: nothing to look for.
+        assert_eq!(members(&succeeded("[]"), None).unwrap(), None);
     }
 }

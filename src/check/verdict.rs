@@ -25,6 +25,10 @@ pub enum StepName {
     Auth,
     /// The private channel's subscription.
     SubscribePrivate,
+    /// The presence channel's authorization round trip.
+    AuthPresence,
+    /// The presence channel's subscription, our user in its member list.
+    SubscribePresence,
     /// The probes published through the HTTP API and awaited on the socket.
     Delivery,
 }
@@ -40,6 +44,8 @@ impl StepName {
             StepName::Subscribe => "subscribe",
             StepName::Auth => "auth",
             StepName::SubscribePrivate => "subscribe_private",
+            StepName::AuthPresence => "auth_presence",
+            StepName::SubscribePresence => "subscribe_presence",
             StepName::Delivery => "delivery",
         }
     }
@@ -273,14 +279,14 @@ fn ok_summary(outcome: &Outcome, stats: Option<&LatencyStats>) -> String {
         })
         .map(|s| s.duration)
         .sum();
-    let private = if outcome
-        .steps
-        .iter()
-        .any(|s| s.name == StepName::SubscribePrivate)
-    {
-        " (public and private)"
-    } else {
-        ""
+    let has = |name| outcome.steps.iter().any(|s| s.name == name);
+    let private = match (
+        has(StepName::SubscribePrivate),
+        has(StepName::SubscribePresence),
+    ) {
+        (true, true) => " (public, private and presence)",
+        (true, false) => " (public and private)",
+        _ => "",
     };
     let mut text = format!(
         "{} connected in {} and subscribed{private}",

@@ -15,10 +15,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// The public channel to subscribe to and publish the probes through; its private-
-    /// twin is checked too when channels can be authorized [default: chanwatch-check].
+    /// The public channel to subscribe to and publish the probes through; its private- and
+    /// presence- twins are checked too when channels can be authorized [default:
+    /// chanwatch-check].
     #[arg(long, value_name = "CHANNEL", value_parser = parse_public_channel)]
     pub channel: Option<String>,
+    /// Do not check the presence- twin (for an auth endpoint that authorizes private
+    /// channels only).
+    #[arg(long)]
+    pub no_presence: bool,
     /// How many probe messages to publish through the HTTP API and time on the socket
     /// (1 to 100) [default: 3].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=MAX_SAMPLES as i64))]
@@ -41,6 +46,7 @@ pub struct CheckArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckOptions {
     pub channel: String,
+    pub presence: bool,
     pub samples: u32,
     pub warn_latency: Duration,
     pub crit_latency: Duration,
@@ -56,6 +62,7 @@ impl CheckArgs {
                 .channel
                 .clone()
                 .unwrap_or_else(|| DEFAULT_CHANNEL.to_string()),
+            presence: !self.no_presence,
             samples: self.samples.unwrap_or(DEFAULT_SAMPLES),
             warn_latency: self.warn_latency.unwrap_or(DEFAULT_WARN_LATENCY),
             crit_latency: self.crit_latency.unwrap_or(DEFAULT_CRIT_LATENCY),
@@ -93,14 +100,15 @@ fn parse_public_channel(s: &str) -> Result<String, String> {
     let name = config::check_channel(s)?;
     match ChannelKind::of(&name) {
         ChannelKind::Public => {
-            // Its private twin must be a valid name too (the length limit).
-            config::check_channel(&format!("private-{name}"))
-                .map_err(|e| format!("private-{name}, its private twin: {e}"))?;
+            // Its twins must be valid names too (the length limit).
+            config::check_channel(&format!("presence-{name}"))
+                .map_err(|e| format!("presence-{name}, its presence twin: {e}"))?;
             Ok(name)
         }
         _ => Err(format!(
             "\"{name}\" is not a public channel: give a name without the private- or \
-             presence- prefix (its private- twin is checked when it can be authorized)"
+             presence- prefix (its private- and presence- twins are checked when they can be \
+             authorized)"
         )),
     }
 }
@@ -112,6 +120,7 @@ mod tests {
     fn args() -> CheckArgs {
         CheckArgs {
             channel: None,
+            no_presence: false,
             samples: None,
             warn_latency: None,
             crit_latency: None,
@@ -174,12 +183,12 @@ mod tests {
             );
         }
         assert!(parse_public_channel("").is_err());
-        // Long enough alone, too long with the private- prefix.
-        let long = "a".repeat(195);
+        // Long enough alone, too long with the presence- prefix.
+        let long = "a".repeat(193);
         assert!(
             parse_public_channel(&long)
                 .unwrap_err()
-                .contains("private twin")
+                .contains("presence twin")
         );
     }
 }

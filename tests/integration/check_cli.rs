@@ -137,6 +137,8 @@ async fn the_demo_server_is_healthy() {
             "subscribe",
             "auth",
             "subscribe_private",
+            "auth_presence",
+            "subscribe_presence",
             "delivery"
         ]
     );
@@ -151,6 +153,12 @@ async fn the_demo_server_is_healthy() {
     assert_eq!(doc["latency_ms"]["delivered"], 3);
     assert_eq!(doc["reasons"], serde_json::json!([]));
     assert!(!run.stdout.contains(server.secret()) && !run.stderr.contains(server.secret()));
+
+    let presence = Run::step(&doc, "subscribe_presence");
+    assert!(
+        presence["detail"].as_str().unwrap().contains("ours ("),
+        "{presence}"
+    );
 
     // Without API credentials: connect and subscribe only, still OK, and it says so.
     let run = check(&strs(&server_args(server.addr().port(), server.key()))).await;
@@ -170,6 +178,18 @@ async fn the_demo_server_is_healthy() {
         run.stdout
     );
     assert!(!run.stdout.contains("delivery   "), "{}", run.stdout);
+
+    // --no-presence: the private twin only.
+    let mut args = server_args(server.addr().port(), server.key());
+    args.extend(["--secret", server.secret(), "--no-presence"].map(String::from));
+    let run = check(&strs(&args)).await;
+    assert_nagios_text(&run, "OK", 0);
+    assert!(
+        run.stdout.contains("\nsubscribe_private      ok"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("presence"), "{}", run.stdout);
 }
 
 /// A port nobody listens on: CRITICAL, the TCP step named.
@@ -271,6 +291,8 @@ async fn sockudo_healthy_is_ok() {
         "subscribe",
         "auth",
         "subscribe_private",
+        "auth_presence",
+        "subscribe_presence",
         "delivery",
     ] {
         let step = Run::step(&doc, name);
