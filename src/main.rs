@@ -252,8 +252,17 @@ fn parse_cli() -> Result<Cli, ExitCode> {
     let first = error.to_string();
     let first = first.lines().next().unwrap_or("bad usage");
     let report = chanwatch::check::Report::unknown(&format!("bad usage: {first}"), json);
-    print!("{}", report.text);
-    Err(ExitCode::from(report.exit_code))
+    Err(print_report(&report))
+}
+
+/// The check's report on stdout and its exit code; a reader gone early changes neither.
+fn print_report(report: &chanwatch::check::Report) -> ExitCode {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(report.text.as_bytes())
+        .and_then(|()| stdout.flush());
+    ExitCode::from(report.exit_code)
 }
 
 /// `chanwatch check`: one check on a runtime of its own, its report on stdout.
@@ -268,18 +277,12 @@ fn check_command(cli: &Cli, args: &chanwatch::cli::check::CheckArgs) -> ExitCode
                 &format!("cannot start the async runtime: {e}"),
                 args.json,
             );
-            print!("{}", report.text);
-            return ExitCode::from(report.exit_code);
+            return print_report(&report);
         }
     };
     let report = runtime.block_on(chanwatch::check::run(cli, args));
     runtime.shutdown_timeout(Duration::from_millis(500));
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(report.text.as_bytes())
-        .and_then(|()| stdout.flush());
-    ExitCode::from(report.exit_code)
+    print_report(&report)
 }
 
 /// Generated text to stdout; a reader that stops early (`| head`) is not an error.

@@ -402,6 +402,9 @@ async fn probe(
     let publish = sent.elapsed();
     let until = sent + wait;
     let latency = loop {
+        // Reading is cancel-safe (what was read stays in the buffer); a pong cut short by the
+        // timeout could not be, but servers ping only after a silence far longer than a
+        // probe's wait.
         let frame = match timeout_at(until, conn.next_frame()).await {
             Ok(frame) => frame?,
             Err(_) => break None,
