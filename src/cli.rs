@@ -73,6 +73,10 @@ pub enum Mode {
     /// Replay a recording made with --record: the dashboard at the recorded pace, or its
     /// records as NDJSON with --headless.
     Replay(crate::replay::ReplayArgs),
+    /// One-shot health check for monitors, cron and probes: connect, subscribe, publish
+    /// probes through the HTTP API and time their delivery; Nagios output and exit codes
+    /// (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    Check(check::CheckArgs),
 }
 
 /// `chanwatch config ...`.
@@ -612,6 +616,7 @@ fn parse_log_ring(s: &str) -> Result<usize, String> {
     config::check_log_ring(n)
 }
 
+pub mod check;
 pub mod measures;
 
 #[cfg(test)]

@@ -35,8 +35,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     no_transparent_huge_pages();
     chanwatch::panic_report::install();
-    // Bad flags exit here with code 2 and a message naming the flag.
-    let cli = Cli::parse();
+    // Bad flags exit here with code 2 and a message naming the flag (3 for `check`).
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     // Commands that print or write a file and need neither logging nor a runtime.
     match &cli.mode {
         Some(Mode::Completions { shell }) => {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         }
         Some(Mode::Man) => return print_bytes(&chanwatch::manual::man()),
         Some(Mode::Config(action)) => return config_command(&cli, action),
+        Some(Mode::Check(args)) => return check_command(&cli, args),
         Some(Mode::Demo | Mode::Replay(_)) | None => {}
     }
     let logging_to_file = cli.output.log_file.is_some();
@@ -103,7 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let (mut setup, mut extras) = match &cli.mode {
-        Some(Mode::Completions { .. } | Mode::Man | Mode::Config(_)) => {
+        Some(Mode::Completions { .. } | Mode::Man | Mode::Config(_) | Mode::Check(_)) => {
             unreachable!("handled before the runtime starts")
         }
         Some(Mode::Replay(args)) => return replay(&cli, args).await,
@@ -227,6 +231,61 @@ async fn watch(
     // The dashboard has asked the client to quit; give its close frame a moment to go out.
     let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
     result
+}
+
+/// The flags, or the exit code after clap printed why not. `chanwatch check` follows the
+/// Nagios convention, where bad usage is UNKNOWN (3), not clap's 2, and a monitor reads a
+/// status line on stdout.
+fn parse_cli() -> Result<Cli, ExitCode> {
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+    let error = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) || !chanwatch::cli::check::is_check_command(Cli::command(), std::env::args_os())
+    {
+        error.exit();
+    }
+    let _ = error.print();
+    let json = std::env::args_os().any(|a| a == "--json");
+    let first = error.to_string();
+    let first = first.lines().next().unwrap_or("bad usage");
+    let report = chanwatch::check::Report::unknown(&format!("bad usage: {first}"), json);
+    Err(print_report(&report))
+}
+
+/// The check's report on stdout and its exit code; a reader gone early changes neither.
+fn print_report(report: &chanwatch::check::Report) -> ExitCode {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(report.text.as_bytes())
+        .and_then(|()| stdout.flush());
+    ExitCode::from(report.exit_code)
+}
+
+/// `chanwatch check`: one check on a runtime of its own, its report on stdout.
+fn check_command(cli: &Cli, args: &chanwatch::cli::check::CheckArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let report = chanwatch::check::Report::unknown(
+                &format!("cannot start the async runtime: {e}"),
+                args.json,
+            );
+            return print_report(&report);
+        }
+    };
+    let report = runtime.block_on(chanwatch::check::run(cli, args));
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    print_report(&report)
 }
 
 /// Generated text to stdout; a reader that stops early (`| head`) is not an error.

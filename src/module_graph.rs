@@ -60,6 +60,8 @@ const LAYERS: &[&[&str]] = &[
     &["cli"],
     // Completions and the man page, made from the flags.
     &["setup", "manual"],
+    // The one-shot check, over a session's setup.
+    &["check"],
 ];
 
 fn layer_of(layers: &[&[&str]], module: &str) -> Option<usize> {

@@ -92,6 +92,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'The config file: write a commented starter one, or show where it is looked for')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Replay a recording made with --record: the dashboard at the recorded pace, or its records as NDJSON with --headless')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'One-shot health check for monitors, cron and probes: connect, subscribe, publish probes through the HTTP API and time their delivery; Nagios output and exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -587,12 +588,87 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'chanwatch;check' {
+            [CompletionResult]::new('--channel', '--channel', [CompletionResultType]::ParameterName, 'The public channel to subscribe to and publish the probes through; its private- and presence- twins are checked too when channels can be authorized [default: chanwatch-check]')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many probe messages to publish through the HTTP API and time on the socket (1 to 100) [default: 3]')
+            [CompletionResult]::new('--warn-latency', '--warn-latency', [CompletionResultType]::ParameterName, 'A probe slower than this is a WARNING [default: 500ms]')
+            [CompletionResult]::new('--crit-latency', '--crit-latency', [CompletionResultType]::ParameterName, 'A probe slower than this is CRITICAL [default: 2s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'The whole check''s time limit; a step still running then is CRITICAL [default: 10s]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of the default one (it must exist)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Everything at once: pusher://KEY:SECRET@HOST:PORT/apps/ID (pushers:// for TLS); the other flags win over its parts')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The app key (never the secret)')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Pusher cluster, e.g. eu or mt1: connects to ws-CLUSTER.pusher.com')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Server host name or address (sockudo, soketi, Reverb, ...), instead of --cluster')
+            [CompletionResult]::new('--ws-port', '--ws-port', [CompletionResultType]::ParameterName, 'Port for plain ws:// connections [default: 80]')
+            [CompletionResult]::new('--wss-port', '--wss-port', [CompletionResultType]::ParameterName, 'Port for TLS wss:// connections [default: 443]')
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'Path prefix before /app/KEY, e.g. /ws behind a proxy')
+            [CompletionResult]::new('--origin', '--origin', [CompletionResultType]::ParameterName, 'The Origin header sent with the WebSocket upgrade, e.g. https://app.example.com, for servers that only accept listed origins')
+            [CompletionResult]::new('--ws-header', '--ws-header', [CompletionResultType]::ParameterName, 'Extra header for the WebSocket upgrade, ''Name: value'' (repeatable): a reverse proxy''s credentials, a cookie')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'PEM file of CA certificates to trust besides the system''s and the bundled ones (a private CA), for the WebSocket, the auth endpoint and the HTTP API')
+            [CompletionResult]::new('--enabled-transports', '--enabled-transports', [CompletionResultType]::ParameterName, 'Transports that may be used (comma list: ws, wss; HTTP fallbacks are reported as unsupported)')
+            [CompletionResult]::new('--disabled-transports', '--disabled-transports', [CompletionResultType]::ParameterName, 'Transports that must not be used (comma list); wins over --enabled-transports')
+            [CompletionResult]::new('--activity-timeout', '--activity-timeout', [CompletionResultType]::ParameterName, 'Ping after this long without an inbound frame (the server''s value wins if smaller) [default: 120s]')
+            [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Reconnect when nothing arrives this long after a ping [default: 30s]')
+            [CompletionResult]::new('--unavailable-timeout', '--unavailable-timeout', [CompletionResultType]::ParameterName, 'Report `unavailable` after trying to connect for this long [default: 10s]')
+            [CompletionResult]::new('--retry-cap', '--retry-cap', [CompletionResultType]::ParameterName, 'The longest wait between connection attempts [default: 15s]')
+            [CompletionResult]::new('--handshake-timeout', '--handshake-timeout', [CompletionResultType]::ParameterName, 'Give up on an attempt that has not completed the Pusher handshake by then [default: 15s]')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Subscribe to CHANNEL at start (repeatable; replaces the config file''s list)')
+            [CompletionResult]::new('--subscribe', '--subscribe', [CompletionResultType]::ParameterName, 'Subscribe to CHANNEL at start (repeatable; replaces the config file''s list)')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'App secret: sign subscriptions locally (HMAC-SHA256). Never shown or logged. Prefer PUSHER_APP_SECRET or --secret-file: other users can read a command line')
+            [CompletionResult]::new('--secret-file', '--secret-file', [CompletionResultType]::ParameterName, 'Read the app secret from this file (one trailing newline is ignored)')
+            [CompletionResult]::new('--auth-endpoint', '--auth-endpoint', [CompletionResultType]::ParameterName, 'Authorization endpoint: POST socket_id and channel_name as a form')
+            [CompletionResult]::new('--auth-transport', '--auth-transport', [CompletionResultType]::ParameterName, 'How to call the auth endpoint: ajax (form POST) or jsonp (GET with a callback) [default: ajax]')
+            [CompletionResult]::new('--auth-param', '--auth-param', [CompletionResultType]::ParameterName, 'Extra form parameter for the auth endpoint, k=v (repeatable)')
+            [CompletionResult]::new('--auth-header', '--auth-header', [CompletionResultType]::ParameterName, 'Extra header for the auth endpoint, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--auth-header-file', '--auth-header-file', [CompletionResultType]::ParameterName, 'Headers for the auth endpoint from a file, one ''Name: value'' per line (blank lines and lines starting with # are skipped); --auth-header wins for the same name')
+            [CompletionResult]::new('--auth-command', '--auth-command', [CompletionResultType]::ParameterName, 'Shell command that authorizes: gets {"socket_id","channel_name"} JSON on stdin, prints the auth JSON. Instead of --auth-endpoint')
+            [CompletionResult]::new('--user-id', '--user-id', [CompletionResultType]::ParameterName, 'Presence user id when signing locally (a random id when absent)')
+            [CompletionResult]::new('--user-info', '--user-info', [CompletionResultType]::ParameterName, 'Presence user_info as a JSON object when signing locally')
+            [CompletionResult]::new('--encryption-master-key', '--encryption-master-key', [CompletionResultType]::ParameterName, 'The server''s encryption master key (base64 of 32 bytes), so that local signing also gives encrypted channels their key. Never shown or logged')
+            [CompletionResult]::new('--encryption-master-key-file', '--encryption-master-key-file', [CompletionResultType]::ParameterName, 'Read the encryption master key (base64) from this file')
+            [CompletionResult]::new('--auth-timeout', '--auth-timeout', [CompletionResultType]::ParameterName, 'Give up on an authorization request after this long [default: 10s]')
+            [CompletionResult]::new('--user-auth-endpoint', '--user-auth-endpoint', [CompletionResultType]::ParameterName, 'User authentication endpoint: POST socket_id as a form (implies --signin)')
+            [CompletionResult]::new('--user-auth-transport', '--user-auth-transport', [CompletionResultType]::ParameterName, 'How to call the user authentication endpoint: ajax or jsonp [default: ajax]')
+            [CompletionResult]::new('--user-auth-param', '--user-auth-param', [CompletionResultType]::ParameterName, 'Extra form parameter for the user authentication endpoint, k=v (repeatable)')
+            [CompletionResult]::new('--user-auth-header', '--user-auth-header', [CompletionResultType]::ParameterName, 'Extra header for the user authentication endpoint, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--user-auth-command', '--user-auth-command', [CompletionResultType]::ParameterName, 'Shell command that signs the user in: gets {"socket_id"} JSON on stdin, prints {"auth","user_data"} (implies --signin)')
+            [CompletionResult]::new('--user-data', '--user-data', [CompletionResultType]::ParameterName, 'The user to sign in as when signing locally with --secret: a JSON object with a string "id" (implies --signin)')
+            [CompletionResult]::new('--user-auth-header-file', '--user-auth-header-file', [CompletionResultType]::ParameterName, 'Headers for the user authentication endpoint from a file, one ''Name: value'' per line')
+            [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'The app id: with the secret, enables the signed HTTP API (publishing, channel queries)')
+            [CompletionResult]::new('--api-host', '--api-host', [CompletionResultType]::ParameterName, 'HTTP API host, when not the WebSocket''s (default: --host, or api-CLUSTER.pusher.com)')
+            [CompletionResult]::new('--api-port', '--api-port', [CompletionResultType]::ParameterName, 'HTTP API port, when not the WebSocket''s')
+            [CompletionResult]::new('--log-ring', '--log-ring', [CompletionResultType]::ParameterName, 'How many events the dashboard''s log keeps [default: 10000]')
+            [CompletionResult]::new('--log-bytes', '--log-bytes', [CompletionResultType]::ParameterName, 'The most memory the dashboard''s log may use, e.g. 64MiB; the oldest events go first [default: 64MiB]')
+            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Record the session to this file: every record, as headless mode prints it, and the commands issued, after a header line (see `chanwatch replay`)')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write logs to this file instead of stderr (logs never go to stdout)')
+            [CompletionResult]::new('--probe', '--probe', [CompletionResultType]::ParameterName, 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)')
+            [CompletionResult]::new('--probe-channel', '--probe-channel', [CompletionResultType]::ParameterName, 'The channel probes go through, subscribed automatically [default: chanwatch-probe]')
+            [CompletionResult]::new('--occupancy-interval', '--occupancy-interval', [CompletionResultType]::ParameterName, 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given')
+            [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Emit a `stats` record this often (headless; off by default; at least 1s)')
+            [CompletionResult]::new('--no-presence', '--no-presence', [CompletionResultType]::ParameterName, 'Do not check the presence- twin (for an auth endpoint that authorizes private channels only)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of the Nagios-style text')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Use TLS (wss://); this is the default')
+            [CompletionResult]::new('--no-tls', '--no-tls', [CompletionResultType]::ParameterName, 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)')
+            [CompletionResult]::new('--signin', '--signin', [CompletionResultType]::ParameterName, 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data')
+            [CompletionResult]::new('--headless', '--headless', [CompletionResultType]::ParameterName, 'No dashboard: one JSON record per line on stdout, JSON commands on stdin')
+            [CompletionResult]::new('--fault-proxy', '--fault-proxy', [CompletionResultType]::ParameterName, 'Put a fault-injection proxy on loopback between chanwatch and the server, so that cut/drop/down/delay faults can be injected (always on in the demo)')
+            [CompletionResult]::new('--print-config', '--print-config', [CompletionResultType]::ParameterName, 'Print the merged configuration (secrets masked) and where it came from, then exit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)')
+            [CompletionResult]::new('--no-probe', '--no-probe', [CompletionResultType]::ParameterName, 'No latency probe, not even in the demo')
+            [CompletionResult]::new('--show-probe', '--show-probe', [CompletionResultType]::ParameterName, 'Show probe events in the log and the record stream (hidden by default)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'chanwatch;help' {
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script for SHELL on stdout (see the README for where it goes)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'The config file: write a commented starter one, or show where it is looked for')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Replay a recording made with --record: the dashboard at the recorded pace, or its records as NDJSON with --headless')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'One-shot health check for monitors, cron and probes: connect, subscribe, publish probes through the HTTP API and time their delivery; Nagios output and exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -617,6 +693,9 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             break
         }
         'chanwatch;help;replay' {
+            break
+        }
+        'chanwatch;help;check' {
             break
         }
         'chanwatch;help;help' {

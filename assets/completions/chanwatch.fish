@@ -91,6 +91,7 @@ complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "completions" -d
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "config" -d 'The config file: write a commented starter one, or show where it is looked for'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "replay" -d 'Replay a recording made with --record: the dashboard at the recorded pace, or its records as NDJSON with --headless'
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "check" -d 'One-shot health check for monitors, cron and probes: connect, subscribe, publish probes through the HTTP API and time their delivery; Nagios output and exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l config -d 'Config file to read instead of the default one (it must exist)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l profile -d 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)' -r
@@ -530,11 +531,80 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -s v -l verb
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l no-probe -d 'No latency probe, not even in the demo'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -s h -l help -d 'Print help'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "demo" -d 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command)'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "completions" -d 'Print a completion script for SHELL on stdout (see the README for where it goes)'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "man" -d 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "config" -d 'The config file: write a commented starter one, or show where it is looked for'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "replay" -d 'Replay a recording made with --record: the dashboard at the recorded pace, or its records as NDJSON with --headless'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l channel -d 'The public channel to subscribe to and publish the probes through; its private- and presence- twins are checked too when channels can be authorized [default: chanwatch-check]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l samples -d 'How many probe messages to publish through the HTTP API and time on the socket (1 to 100) [default: 3]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l warn-latency -d 'A probe slower than this is a WARNING [default: 500ms]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l crit-latency -d 'A probe slower than this is CRITICAL [default: 2s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l timeout -d 'The whole check\'s time limit; a step still running then is CRITICAL [default: 10s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l config -d 'Config file to read instead of the default one (it must exist)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l profile -d 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l url -d 'Everything at once: pusher://KEY:SECRET@HOST:PORT/apps/ID (pushers:// for TLS); the other flags win over its parts' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l key -d 'The app key (never the secret)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l cluster -d 'Pusher cluster, e.g. eu or mt1: connects to ws-CLUSTER.pusher.com' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l host -d 'Server host name or address (sockudo, soketi, Reverb, ...), instead of --cluster' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l ws-port -d 'Port for plain ws:// connections [default: 80]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l wss-port -d 'Port for TLS wss:// connections [default: 443]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l path -d 'Path prefix before /app/KEY, e.g. /ws behind a proxy' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l origin -d 'The Origin header sent with the WebSocket upgrade, e.g. https://app.example.com, for servers that only accept listed origins' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l ws-header -d 'Extra header for the WebSocket upgrade, \'Name: value\' (repeatable): a reverse proxy\'s credentials, a cookie' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l ca-file -d 'PEM file of CA certificates to trust besides the system\'s and the bundled ones (a private CA), for the WebSocket, the auth endpoint and the HTTP API' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l enabled-transports -d 'Transports that may be used (comma list: ws, wss; HTTP fallbacks are reported as unsupported)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l disabled-transports -d 'Transports that must not be used (comma list); wins over --enabled-transports' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l activity-timeout -d 'Ping after this long without an inbound frame (the server\'s value wins if smaller) [default: 120s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l pong-timeout -d 'Reconnect when nothing arrives this long after a ping [default: 30s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l unavailable-timeout -d 'Report `unavailable` after trying to connect for this long [default: 10s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l retry-cap -d 'The longest wait between connection attempts [default: 15s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l handshake-timeout -d 'Give up on an attempt that has not completed the Pusher handshake by then [default: 15s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -s s -l subscribe -d 'Subscribe to CHANNEL at start (repeatable; replaces the config file\'s list)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l secret -d 'App secret: sign subscriptions locally (HMAC-SHA256). Never shown or logged. Prefer PUSHER_APP_SECRET or --secret-file: other users can read a command line' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l secret-file -d 'Read the app secret from this file (one trailing newline is ignored)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l auth-endpoint -d 'Authorization endpoint: POST socket_id and channel_name as a form' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l auth-transport -d 'How to call the auth endpoint: ajax (form POST) or jsonp (GET with a callback) [default: ajax]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l auth-param -d 'Extra form parameter for the auth endpoint, k=v (repeatable)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l auth-header -d 'Extra header for the auth endpoint, \'Name: value\' (repeatable)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l auth-header-file -d 'Headers for the auth endpoint from a file, one \'Name: value\' per line (blank lines and lines starting with # are skipped); --auth-header wins for the same name' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l auth-command -d 'Shell command that authorizes: gets {"socket_id","channel_name"} JSON on stdin, prints the auth JSON. Instead of --auth-endpoint' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l user-id -d 'Presence user id when signing locally (a random id when absent)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l user-info -d 'Presence user_info as a JSON object when signing locally' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l encryption-master-key -d 'The server\'s encryption master key (base64 of 32 bytes), so that local signing also gives encrypted channels their key. Never shown or logged' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l encryption-master-key-file -d 'Read the encryption master key (base64) from this file' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l auth-timeout -d 'Give up on an authorization request after this long [default: 10s]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l user-auth-endpoint -d 'User authentication endpoint: POST socket_id as a form (implies --signin)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l user-auth-transport -d 'How to call the user authentication endpoint: ajax or jsonp [default: ajax]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l user-auth-param -d 'Extra form parameter for the user authentication endpoint, k=v (repeatable)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l user-auth-header -d 'Extra header for the user authentication endpoint, \'Name: value\' (repeatable)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l user-auth-command -d 'Shell command that signs the user in: gets {"socket_id"} JSON on stdin, prints {"auth","user_data"} (implies --signin)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l user-data -d 'The user to sign in as when signing locally with --secret: a JSON object with a string "id" (implies --signin)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l user-auth-header-file -d 'Headers for the user authentication endpoint from a file, one \'Name: value\' per line' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l app-id -d 'The app id: with the secret, enables the signed HTTP API (publishing, channel queries)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l api-host -d 'HTTP API host, when not the WebSocket\'s (default: --host, or api-CLUSTER.pusher.com)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l api-port -d 'HTTP API port, when not the WebSocket\'s' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l log-ring -d 'How many events the dashboard\'s log keeps [default: 10000]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l log-bytes -d 'The most memory the dashboard\'s log may use, e.g. 64MiB; the oldest events go first [default: 64MiB]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l record -d 'Record the session to this file: every record, as headless mode prints it, and the commands issued, after a header line (see `chanwatch replay`)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l log-file -d 'Write logs to this file instead of stderr (logs never go to stdout)' -r -F
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l probe -d 'End-to-end latency probe: publish a small event through the HTTP API every INTERVAL [default: 1s] and time its arrival here (needs the app id and secret; on in the demo)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l no-presence -d 'Do not check the presence- twin (for an auth endpoint that authorizes private channels only)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l json -d 'Print one JSON document instead of the Nagios-style text'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l tls -d 'Use TLS (wss://); this is the default'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l headless -d 'No dashboard: one JSON record per line on stdout, JSON commands on stdin'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l fault-proxy -d 'Put a fault-injection proxy on loopback between chanwatch and the server, so that cut/drop/down/delay faults can be injected (always on in the demo)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l print-config -d 'Print the merged configuration (secrets masked) and where it came from, then exit'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -s v -l verbose -d 'More logging: -v info, -vv debug, -vvv trace (RUST_LOG is used when not given)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l no-probe -d 'No latency probe, not even in the demo'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -s h -l help -d 'Print help'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "demo" -d 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "completions" -d 'Print a completion script for SHELL on stdout (see the README for where it goes)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "man" -d 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "config" -d 'The config file: write a commented starter one, or show where it is looked for'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "replay" -d 'Replay a recording made with --record: the dashboard at the recorded pace, or its records as NDJSON with --headless'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "check" -d 'One-shot health check for monitors, cron and probes: connect, subscribe, publish probes through the HTTP API and time their delivery; Nagios output and exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "init" -d 'Write a commented starter config file where chanwatch looks for it (or at --config PATH), with its keys in [profiles.NAME] when --profile NAME is given (1 to 64 ASCII letters, digits, \'-\', \'_\' or \'.\'); never overwrites a file. Prints the path'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print the path of the config file chanwatch reads (--config, CHANWATCH_CONFIG, or the platform\'s config directory), whether or not it exists'

@@ -10,6 +10,7 @@ mod support;
 mod assets;
 mod auth_endpoint;
 mod auth_paths;
+mod check_cli;
 mod completions_man;
 mod config_cli;
 mod config_example;

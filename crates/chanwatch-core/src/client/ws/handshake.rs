@@ -12,8 +12,10 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::{TlsError, UrlError};
@@ -85,31 +87,92 @@ pub async fn open(
     dial: &Dial,
     config: WebSocketConfig,
 ) -> Result<(Stream, BytesMut), WsError> {
+    open_timed(url, via, dial, config, &mut OpenTimings::default()).await
+}
+
+/// The phases of opening a WebSocket, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenPhase {
+    /// Looking the host up (skipped when dialling a given address).
+    #[default]
+    Resolve,
+    /// The TCP connection.
+    Tcp,
+    /// The TLS handshake (`wss` only).
+    Tls,
+    /// The HTTP upgrade to a WebSocket.
+    Upgrade,
+}
+
+/// How long each phase of [`open_timed`] took: `None` for a phase skipped or not finished.
+/// `phase` is the last phase begun, so after a failure it names the one that failed.
+/// Measured with tokio's clock, so paused time in tests measures virtual time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenTimings {
+    pub phase: OpenPhase,
+    pub resolve: Option<Duration>,
+    pub tcp: Option<Duration>,
+    pub tls: Option<Duration>,
+    pub upgrade: Option<Duration>,
+    /// The address the TCP connection went to, once connected.
+    pub peer: Option<SocketAddr>,
+}
+
+/// [`open`], with each phase timed into `timings` as it ends (so a caller that gives up
+/// on a hung open still knows which phase hung).
+pub async fn open_timed(
+    url: &str,
+    via: Option<SocketAddr>,
+    dial: &Dial,
+    config: WebSocketConfig,
+    timings: &mut OpenTimings,
+) -> Result<(Stream, BytesMut), WsError> {
     let request = dial.request(url)?;
     let (host, port) = host_and_port(request.uri())?;
     let mode = uri_mode(request.uri())?;
-    let tcp = match via {
-        Some(addr) => TcpStream::connect(addr).await,
-        None => TcpStream::connect((host.as_str(), port)).await,
-    }
-    .map_err(WsError::Io)?;
+    let addrs: Vec<SocketAddr> = match via {
+        Some(addr) => vec![addr],
+        None => {
+            timings.phase = OpenPhase::Resolve;
+            let started = Instant::now();
+            let found = tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map_err(WsError::Io)?
+                .collect();
+            timings.resolve = Some(started.elapsed());
+            found
+        }
+    };
+    timings.phase = OpenPhase::Tcp;
+    let started = Instant::now();
+    let tcp = connect_any(&addrs).await.map_err(WsError::Io)?;
+    timings.tcp = Some(started.elapsed());
+    timings.peer = tcp.peer_addr().ok();
     // Nagle off: pings, pongs and subscribes are tiny and should leave at once.
     let _ = tcp.set_nodelay(true);
     let stream = match mode {
         Mode::Plain => MaybeTlsStream::Plain(tcp),
         Mode::Tls => {
+            timings.phase = OpenPhase::Tls;
+            let started = Instant::now();
             let name = rustls::pki_types::ServerName::try_from(host)
                 .map_err(|_| WsError::Tls(TlsError::InvalidDnsName))?;
             let tls = tokio_rustls::TlsConnector::from(dial.tls.clone())
                 .connect(name, tcp)
                 .await
                 .map_err(tls_error)?;
+            timings.tls = Some(started.elapsed());
             MaybeTlsStream::Rustls(tls)
         }
     };
+    timings.phase = OpenPhase::Upgrade;
+    let started = Instant::now();
     let mut limited = UpToHeaders::new(stream);
     match tokio_tungstenite::client_async_with_config(request, &mut limited, Some(config)).await {
-        Ok(_) => Ok(limited.into_parts()),
+        Ok(_) => {
+            timings.upgrade = Some(started.elapsed());
+            Ok(limited.into_parts())
+        }
         // tungstenite takes a refusal's body from what it read past the headers, which
         // is ours here: hand it back, so that the server's reason reaches the user.
         Err(WsError::Http(mut response)) => {
@@ -121,6 +184,24 @@ pub async fn open(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Each address in turn, as `TcpStream::connect` does with a host name: the last error
+/// when none answers.
+async fn connect_any(addrs: &[SocketAddr]) -> io::Result<TcpStream> {
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "the host name resolved to no address",
+        )
+    }))
 }
 
 /// tokio-rustls reports a refused handshake as an `io::Error` around the rustls error; the
@@ -319,6 +400,48 @@ mod tests {
             .unwrap();
         assert_eq!(&rest[..], b"\x81\x02hi");
         server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn each_phase_is_timed_and_a_failure_names_its_phase() {
+        let (addr, server) = eager_server().await;
+        let url = format!("ws://{addr}/app/k?protocol=7");
+        let mut t = OpenTimings::default();
+        open_timed(
+            &url,
+            None,
+            &Dial::default(),
+            WebSocketConfig::default(),
+            &mut t,
+        )
+        .await
+        .unwrap();
+        assert_eq!(t.phase, OpenPhase::Upgrade);
+        assert!(
+            t.resolve.is_some() && t.tcp.is_some() && t.upgrade.is_some(),
+            "{t:?}"
+        );
+        assert_eq!(t.tls, None, "plain ws has no TLS phase");
+        assert_eq!(t.peer, Some(addr));
+        server.await.unwrap();
+
+        // A port nobody listens on: the TCP phase failed, and was not timed as done.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let mut t = OpenTimings::default();
+        let url = format!("ws://127.0.0.1:{port}/app/k");
+        let opened = open_timed(
+            &url,
+            None,
+            &Dial::default(),
+            WebSocketConfig::default(),
+            &mut t,
+        )
+        .await;
+        assert!(matches!(opened, Err(WsError::Io(_))));
+        assert_eq!((t.phase, t.tcp, t.upgrade), (OpenPhase::Tcp, None, None));
+        assert!(t.resolve.is_some());
     }
 
     /// A server that reads the first bytes of one connection, answers with `reply` and
