@@ -25,6 +25,7 @@ mod hostile_server;
 mod http_api_demo;
 mod log_colour;
 mod measures;
+mod metrics_endpoint;
 mod package_contents;
 mod readme_contract;
 mod readme_flags;
