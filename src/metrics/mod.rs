@@ -371,11 +371,9 @@ impl Metrics {
                 self.count_event(channel.as_deref(), data.get().len() as u64);
             }
             Record::State { current, .. } => self.on_state(*current, now),
-            Record::Error { code, .. } => {
-                if code.is_some() {
-                    self.last_code = *code;
-                }
-            }
+            Record::Error {
+                code: Some(code), ..
+            } => self.last_code = Some(*code),
             Record::PingSent { .. } => self.ping_pending = true,
             Record::Pong { rtt_ms } => {
                 self.ping_pending = false;
