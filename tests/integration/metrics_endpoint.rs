@@ -330,3 +330,31 @@ async fn prometheus_scrapes_a_probe_and_sees_a_cut_as_a_reconnect() {
         .await;
     assert!(c.quit().await.success());
 }
+
+/// The dashboard serves the same endpoint, and the terminal shows nothing of it.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs tmux: run with --features real-servers"
+)]
+#[tokio::test]
+async fn the_dashboard_serves_metrics_too() {
+    let port = crate::support::sockudo::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let command = format!(
+        "{} demo --metrics-listen {addr}",
+        crate::support::isolated::BIN
+    );
+    let t = crate::support::tmux::Tmux::start("metrics", &command, 100, 30);
+    t.wait_for_text("DEMO", WAIT);
+    let text = scrape_until(&addr, "a probe while connected", |t| {
+        sample(t, "chanwatch_probes_total").is_some_and(|n| n >= 1.0)
+            && sample(t, "chanwatch_connected") == Some(1.0)
+    })
+    .await;
+    assert!(text.contains("chanwatch_events_received_total{channel=\"ticker\"}"));
+    assert_eq!(get(&format!("http://{addr}/ready"), None).await.0, 200);
+    let screen = t.screen();
+    assert!(!screen.contains("metrics at"), "{screen}");
+    t.keys(&["q"]);
+    t.wait_for("the program to exit", WAIT, |_| t.dead());
+}
