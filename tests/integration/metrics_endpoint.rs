@@ -143,6 +143,12 @@ async fn the_demo_serves_metrics_readiness_and_help() {
         "{body}"
     );
     assert_eq!(get(&format!("http://{addr}/nope"), None).await.0, 404);
+    let post = reqwest::Client::new()
+        .post(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 405);
 
     // Every metric the shipped rules and dashboard use is one the binary exports.
     for file in [
