@@ -15,6 +15,7 @@ pub mod faults;
 pub mod headless;
 pub mod manual;
 pub mod measures;
+pub mod metrics;
 #[cfg(test)]
 mod module_graph;
 pub mod occupancy;

@@ -4,6 +4,7 @@ use anyhow::Context;
 use chanwatch::cli::{Cli, ConfigAction, Mode, TimingArgs};
 use chanwatch::config::{self, starter};
 use chanwatch::faults::{FaultHandle, FaultProxy};
+use chanwatch::metrics::{Metrics, MetricsServer};
 use chanwatch::prefs::theme::Theme;
 use chanwatch::recording::{self, Recorder};
 use chanwatch::session::{self, Extras, SessionHandle};
@@ -13,6 +14,7 @@ use chanwatch_core::client;
 use chanwatch_core::connection::{Endpoint, MachineConfig};
 use clap::Parser;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tracing_subscriber::EnvFilter;
 
@@ -146,9 +148,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         setup.client.connect_via = Some(proxy.addr());
         extras.proxy = Some(proxy);
     }
+    let metrics_listen = match cli.mode {
+        Some(Mode::Demo) => cli.measures.metrics_listen,
+        _ => setup.measures.metrics_listen,
+    };
+    // Listening before connecting: an address in use stops here, before any traffic.
+    let metrics = match metrics_listen {
+        Some(addr) => Some(start_metrics(addr, cli.output.headless).await?),
+        None => None,
+    };
     let recorder = start_recording(&cli, &setup)?;
     let client = client::spawn(setup.client, setup.auth);
     let handle = session::wrap(client, extras);
+    let (handle, _metrics_server) = match metrics {
+        Some((metrics, server)) => (chanwatch::metrics::tap(handle, metrics), Some(server)),
+        None => (handle, None),
+    };
     let handle = match &recorder {
         Some(r) => recording::tap(handle, r.clone()),
         None => handle,
@@ -165,6 +180,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         r.flush()?;
     }
     result
+}
+
+/// `--metrics-listen ADDR`: the metrics and their server, whose address is said on stderr
+/// (headless) or in the log (the dashboard owns the terminal), port 0 resolved.
+async fn start_metrics(
+    addr: std::net::SocketAddr,
+    headless: bool,
+) -> anyhow::Result<(Arc<Mutex<Metrics>>, MetricsServer)> {
+    let metrics = Arc::new(Mutex::new(Metrics::new()));
+    let server = MetricsServer::start(addr, metrics.clone()).await?;
+    let line = format!("metrics at http://{}/metrics", server.addr());
+    if headless {
+        eprintln!("chanwatch: {line}");
+    } else {
+        tracing::info!("{line}");
+    }
+    Ok((metrics, server))
 }
 
 /// `--record FILE`: the recording starts before the client, so it holds its first record.

@@ -52,7 +52,7 @@ const LAYERS: &[&[&str]] = &[
     // The client plus its fault proxy, demo server and HTTP API; all commands.
     &["session"],
     // A recording of a session, and reading one back for replay.
-    &["recording"],
+    &["recording", "metrics"],
     &["replay"],
     // The two watchers of a session.
     &["headless", "ui"],

@@ -89,7 +89,7 @@ _chanwatch() {
 
     case "${cmd}" in
         chanwatch)
-            opts="-s -v -h -V --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --help --version demo completions man config replay check help"
+            opts="-s -v -h -V --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help --version demo completions man config replay check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -303,6 +303,10 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -311,7 +315,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__check)
-            opts="-s -v -h --channel --no-presence --samples --warn-latency --crit-latency --timeout --json --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --help"
+            opts="-s -v -h --channel --no-presence --samples --warn-latency --crit-latency --timeout --json --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -545,6 +549,10 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -553,7 +561,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__completions)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --help bash elvish fish powershell zsh"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -764,6 +772,10 @@ _chanwatch() {
                     return 0
                     ;;
                 --stats-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -775,7 +787,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__config)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --help init path help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help init path help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -986,6 +998,10 @@ _chanwatch() {
                     return 0
                     ;;
                 --stats-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1053,7 +1069,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__config__subcmd__init)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1264,6 +1280,10 @@ _chanwatch() {
                     return 0
                     ;;
                 --stats-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1275,7 +1295,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__config__subcmd__path)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1489,6 +1509,10 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1497,7 +1521,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__demo)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1708,6 +1732,10 @@ _chanwatch() {
                     return 0
                     ;;
                 --stats-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1859,7 +1887,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__man)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2073,6 +2101,10 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2081,7 +2113,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__replay)
-            opts="-s -v -h --speed --channel --event --since --until --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --help"
+            opts="-s -v -h --speed --channel --event --since --until --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2312,6 +2344,10 @@ _chanwatch() {
                     return 0
                     ;;
                 --stats-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

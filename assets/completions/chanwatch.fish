@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chanwatch_global_optspecs
-    string join \n config= profile= url= key= cluster= host= ws-port= wss-port= tls no-tls path= origin= ws-header= ca-file= enabled-transports= disabled-transports= activity-timeout= pong-timeout= unavailable-timeout= retry-cap= handshake-timeout= s/subscribe= secret= secret-file= auth-endpoint= auth-transport= auth-param= auth-header= auth-header-file= auth-command= user-id= user-info= encryption-master-key= encryption-master-key-file= auth-timeout= signin user-auth-endpoint= user-auth-transport= user-auth-param= user-auth-header= user-auth-command= user-data= user-auth-header-file= app-id= api-host= api-port= headless fault-proxy print-config log-ring= log-bytes= record= log-file= v/verbose probe= no-probe probe-channel= show-probe occupancy-interval= stats-interval= h/help V/version
+    string join \n config= profile= url= key= cluster= host= ws-port= wss-port= tls no-tls path= origin= ws-header= ca-file= enabled-transports= disabled-transports= activity-timeout= pong-timeout= unavailable-timeout= retry-cap= handshake-timeout= s/subscribe= secret= secret-file= auth-endpoint= auth-transport= auth-param= auth-header= auth-header-file= auth-command= user-id= user-info= encryption-master-key= encryption-master-key-file= auth-timeout= signin user-auth-endpoint= user-auth-transport= user-auth-param= user-auth-header= user-auth-command= user-data= user-auth-header-file= app-id= api-host= api-port= headless fault-proxy print-config log-ring= log-bytes= record= log-file= v/verbose probe= no-probe probe-channel= show-probe occupancy-interval= stats-interval= metrics-listen= h/help V/version
 end
 
 function __fish_chanwatch_needs_command
@@ -75,6 +75,7 @@ complete -c chanwatch -n "__fish_chanwatch_needs_command" -l probe -d 'End-to-en
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (OpenMetrics on request), readiness at /ready (200 while connected); ADDR is IP:PORT, port 0 picks one (said on stderr)' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -144,6 +145,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l probe -d 'E
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (OpenMetrics on request), readiness at /ready (200 while connected); ADDR is IP:PORT, port 0 picks one (said on stderr)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -205,6 +207,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l prob
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (OpenMetrics on request), readiness at /ready (200 while connected); ADDR is IP:PORT, port 0 picks one (said on stderr)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -266,6 +269,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l probe -d 'En
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (OpenMetrics on request), readiness at /ready (200 while connected); ADDR is IP:PORT, port 0 picks one (said on stderr)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -327,6 +331,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fi
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (OpenMetrics on request), readiness at /ready (200 while connected); ADDR is IP:PORT, port 0 picks one (said on stderr)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -391,6 +396,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (OpenMetrics on request), readiness at /ready (200 while connected); ADDR is IP:PORT, port 0 picks one (said on stderr)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -452,6 +458,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (OpenMetrics on request), readiness at /ready (200 while connected); ADDR is IP:PORT, port 0 picks one (said on stderr)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -521,6 +528,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l probe -d 
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (OpenMetrics on request), readiness at /ready (200 while connected); ADDR is IP:PORT, port 0 picks one (said on stderr)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -587,6 +595,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l probe -d '
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s; at least 1s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default; at least 1s)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR/metrics (OpenMetrics on request), readiness at /ready (200 while connected); ADDR is IP:PORT, port 0 picks one (said on stderr)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l no-presence -d 'Do not check the presence- twin (for an auth endpoint that authorizes private channels only)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l json -d 'Print one JSON document instead of the Nagios-style text'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l tls -d 'Use TLS (wss://); this is the default'

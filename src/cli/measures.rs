@@ -33,6 +33,11 @@ pub struct MeasureArgs {
     #[arg(long, global = true, value_name = "DURATION",
           value_parser = config::measures::parse_stats_interval)]
     pub stats_interval: Option<Duration>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (OpenMetrics on request), readiness
+    /// at /ready (200 while connected); ADDR is IP:PORT, port 0 picks one (said on stderr).
+    #[arg(long, global = true, value_name = "ADDR",
+          value_parser = config::measures::parse_listen_addr)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl MeasureArgs {
@@ -49,6 +54,7 @@ impl MeasureArgs {
             show_probe: self.show_probe.then_some(true),
             occupancy_interval: self.occupancy_interval,
             stats_interval: self.stats_interval,
+            metrics_listen: self.metrics_listen,
         };
         (!layer.is_empty()).then_some(layer)
     }

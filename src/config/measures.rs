@@ -9,12 +9,14 @@
 //! show_probe = false
 //! occupancy_interval = "5s"  # at least 1s
 //! stats_interval = "10s"     # at least 1s
+//! metrics_listen = "127.0.0.1:9464"   # serve Prometheus metrics there (off by default)
 //! ```
 
 use super::values::{check_channel, parse_duration};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Below this, probing would mostly measure itself (and load the server's API).
@@ -63,6 +65,13 @@ pub struct MeasuresLayer {
         serialize_with = "human"
     )]
     pub stats_interval: Option<Duration>,
+    /// Serve Prometheus metrics on this address (`--metrics-listen`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "socket_addr"
+    )]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl MeasuresLayer {
@@ -74,6 +83,7 @@ impl MeasuresLayer {
             show_probe: self.show_probe.or(lower.show_probe),
             occupancy_interval: self.occupancy_interval.or(lower.occupancy_interval),
             stats_interval: self.stats_interval.or(lower.stats_interval),
+            metrics_listen: self.metrics_listen.or(lower.metrics_listen),
         }
     }
 
@@ -154,6 +164,22 @@ fn occupancy_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration
 
 fn stats_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     parse_stats_interval(&String::deserialize(d)?)
+        .map(Some)
+        .map_err(de::Error::custom)
+}
+
+/// An address to listen on, as `--metrics-listen` and `metrics_listen` take it.
+pub fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
+    s.trim().parse().map_err(|_| {
+        format!(
+            "{s:?} is not an address to listen on: give an IP address and a port, such as \
+             127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464 (port 0 picks a free one)"
+        )
+    })
+}
+
+fn socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    parse_listen_addr(&String::deserialize(d)?)
         .map(Some)
         .map_err(de::Error::custom)
 }

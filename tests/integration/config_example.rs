@@ -88,6 +88,7 @@ fn every_key() -> Layer {
             show_probe: Some(true),
             occupancy_interval: Some(Duration::from_secs(1)),
             stats_interval: Some(Duration::from_secs(1)),
+            metrics_listen: Some("127.0.0.1:9464".parse().unwrap()),
         }),
     }
 }

@@ -26,6 +26,7 @@ mod hostile_server;
 mod http_api_demo;
 mod log_colour;
 mod measures;
+mod metrics_endpoint;
 mod package_contents;
 mod private_files;
 mod readme_contract;

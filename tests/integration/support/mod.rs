@@ -9,6 +9,7 @@ pub mod headless;
 pub mod http_stub;
 pub mod inproc;
 pub mod isolated;
+pub mod prometheus;
 pub mod server;
 pub mod sockudo;
 pub mod tls_server;
