@@ -128,7 +128,7 @@ fn ingest(measures: bool, events: usize) -> (App, Duration) {
 
 fn main() {
     let (events, _) = scale();
-    // Measures on and off, interleaved so that a busy neighbour slows both alike.
+    // StatsModel on and off, interleaved so that a busy neighbour slows both alike.
     let (mut on, mut off) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         off.push(ingest(false, events).1);
@@ -143,7 +143,7 @@ fn main() {
     );
     // The model alone, over records already in cache (as they are when they arrive from
     // the socket), eight channels in turn so the last-channel shortcut never applies.
-    let mut model = chanwatch::measures::Measures::new(Instant::now());
+    let mut model = chanwatch::stats::StatsModel::new(Instant::now());
     let input = records(1000);
     let now = Instant::now();
     let start = Instant::now();

@@ -14,7 +14,6 @@ pub mod demo;
 pub mod faults;
 pub mod headless;
 pub mod manual;
-pub mod measures;
 pub mod metrics;
 #[cfg(test)]
 mod module_graph;
@@ -28,5 +27,6 @@ pub mod replay;
 pub mod session;
 pub mod session_record;
 pub mod setup;
+pub mod stats;
 pub mod sidecar;
 pub mod ui;

@@ -38,7 +38,7 @@ const LAYERS: &[&[&str]] = &[
     // What a session reports: the client's records and its own.
     &["session_record"],
     // Live measures and the latency probe's bookkeeping, fed by records (sans-IO).
-    &["measures", "probe"],
+    &["stats", "probe"],
     // The keymap and the theme a user may set.
     &["prefs"],
     // Configuration from files, environment and flags, with every default.

@@ -2,10 +2,10 @@
 //! poll and the headless `stats` record. [`crate::session`] hands it every batch of client
 //! records ([`Sidecar::observe`], which also hides probe events) and awaits
 //! [`Sidecar::next`] for the records it produces; the logic lives in [`crate::probe`],
-//! [`crate::occupancy`] and [`crate::measures`], this module does the timing and the calls.
+//! [`crate::occupancy`] and [`crate::stats`], this module does the timing and the calls.
 use crate::session_record::SessionRecord;
 
-use crate::measures::Measures;
+use crate::stats::StatsModel;
 use crate::occupancy::{OccupiedChannel, Poller};
 use crate::probe::{ProbeConfig, Tracker};
 use chanwatch_core::connection::Command;
@@ -70,7 +70,7 @@ pub struct Sidecar {
     occupancy: Option<Option<Instant>>,
     /// The poller between polls (it remembers what the server accepts).
     poller: Option<Poller>,
-    stats: Option<(Measures, Duration, Instant)>,
+    stats: Option<(StatsModel, Duration, Instant)>,
     done_tx: mpsc::Sender<Done>,
     done_rx: mpsc::Receiver<Done>,
 }
@@ -111,7 +111,7 @@ impl Sidecar {
             occupancy: None,
             stats: options
                 .stats_interval
-                .map(|every| (Measures::new(now), every, now + every)),
+                .map(|every| (StatsModel::new(now), every, now + every)),
             done_tx,
             done_rx,
         };

@@ -2,7 +2,7 @@
 //! record passes it) and the occupancy table (`occupancy` records and the poll's errors).
 use crate::session_record::SessionRecord;
 
-use crate::measures::Measures;
+use crate::stats::StatsModel;
 use crate::occupancy::{SortBy, Table};
 use std::time::Instant;
 
@@ -13,7 +13,7 @@ pub const DISABLE_ENV: &str = "CHANWATCH_NO_MEASURES";
 #[derive(Debug)]
 pub struct Measured {
     enabled: bool,
-    model: Measures,
+    model: StatsModel,
     occupancy: Table,
     occupancy_error: Option<String>,
 }
@@ -22,7 +22,7 @@ impl Measured {
     pub fn new(now: Instant, enabled: bool) -> Measured {
         Measured {
             enabled,
-            model: Measures::new(now),
+            model: StatsModel::new(now),
             occupancy: Table::default(),
             occupancy_error: None,
         }
@@ -36,7 +36,7 @@ impl Measured {
     pub fn enabled(&self) -> bool {
         self.enabled
     }
-    pub fn model(&self) -> &Measures {
+    pub fn model(&self) -> &StatsModel {
         &self.model
     }
     pub fn occupancy(&self) -> &Table {

@@ -3,7 +3,7 @@
 //! faults marked, and the numbers behind them. Every series also differs by its marker, so
 //! the charts read without colour (`NO_COLOR`).
 
-use crate::measures::{Band, BandCell, Measures};
+use crate::stats::{Band, BandCell, StatsModel};
 use crate::prefs::theme::Theme;
 use crate::ui::app::App;
 use crate::ui::format::duration;
@@ -84,14 +84,14 @@ fn fmt_num(v: f64) -> String {
 
 fn render_rates(
     t: &Theme,
-    m: &Measures,
+    m: &StatsModel,
     now: Instant,
     selected: Option<&str>,
     frame: &mut Frame,
     area: Rect,
 ) {
     let sec = m.sec(now);
-    let series = |ring: &crate::measures::RateRing| -> Vec<(f64, f64)> {
+    let series = |ring: &crate::stats::RateRing| -> Vec<(f64, f64)> {
         ring.series(sec, CHART_SECS)
             .enumerate()
             .map(|(i, b)| (i as f64 + 1.0 - CHART_SECS as f64, f64::from(b.events)))
@@ -160,7 +160,7 @@ fn ago(now: Instant, at: Instant) -> f64 {
     -now.saturating_duration_since(at).as_secs_f64()
 }
 
-fn render_latency(t: &Theme, m: &Measures, now: Instant, frame: &mut Frame, area: Rect) {
+fn render_latency(t: &Theme, m: &StatsModel, now: Instant, frame: &mut Frame, area: Rect) {
     let window = Duration::from_secs(CHART_SECS);
     let recent = |at: Instant| now.saturating_duration_since(at) <= window;
     let rtt: Vec<(f64, f64)> = m
@@ -226,7 +226,7 @@ fn render_latency(t: &Theme, m: &Measures, now: Instant, frame: &mut Frame, area
 
 /// The band's cells: the last [`CHART_SECS`] seconds squeezed into `width` cells, each the
 /// worst state of its seconds, `!` where a fault was injected.
-pub fn band_cells(m: &Measures, now: Instant, width: usize) -> Vec<BandCell> {
+pub fn band_cells(m: &StatsModel, now: Instant, width: usize) -> Vec<BandCell> {
     let secs: Vec<BandCell> = m.uptime().band(m.sec(now), CHART_SECS).collect();
     if width == 0 {
         return Vec::new();
@@ -249,7 +249,7 @@ pub fn band_cells(m: &Measures, now: Instant, width: usize) -> Vec<BandCell> {
         .collect()
 }
 
-fn render_band(t: &Theme, m: &Measures, now: Instant, frame: &mut Frame, area: Rect) {
+fn render_band(t: &Theme, m: &StatsModel, now: Instant, frame: &mut Frame, area: Rect) {
     let legend = vec![
         Span::styled(format!("{CONNECTED} connected "), t.ok()),
         Span::styled(format!("{CONNECTING} connecting "), t.warn()),
@@ -282,13 +282,13 @@ fn render_band(t: &Theme, m: &Measures, now: Instant, frame: &mut Frame, area: R
 fn render_summary(
     t: &Theme,
     app: &App,
-    m: &Measures,
+    m: &StatsModel,
     now: Instant,
     selected: Option<&str>,
     frame: &mut Frame,
     area: Rect,
 ) {
-    let block = pane_block(t, true, title(t, "Measures", String::new()));
+    let block = pane_block(t, true, title(t, "StatsModel", String::new()));
     frame.render_widget(
         Paragraph::new(vec![
             uptime_line(t, m, now),
@@ -305,7 +305,7 @@ fn sep(t: &Theme) -> Span<'static> {
 }
 
 /// Uptime, outages, the mean time to reconnect and the current or last outage.
-fn uptime_line(t: &Theme, m: &Measures, now: Instant) -> Line<'static> {
+fn uptime_line(t: &Theme, m: &StatsModel, now: Instant) -> Line<'static> {
     let sep = || sep(t);
     let u = m.uptime();
     let mut first = vec![
@@ -349,7 +349,7 @@ fn uptime_line(t: &Theme, m: &Measures, now: Instant) -> Line<'static> {
 }
 
 /// The latency probe's percentiles, losses and the HTTP API's round trip.
-fn probe_line(t: &Theme, m: &Measures) -> Line<'static> {
+fn probe_line(t: &Theme, m: &StatsModel) -> Line<'static> {
     let sep = || sep(t);
     let probe = m.probe();
     let second = match probe.percentiles() {
@@ -358,7 +358,7 @@ fn probe_line(t: &Theme, m: &Measures) -> Line<'static> {
             t.dim(),
         )],
         p => {
-            let v = |f: fn(&crate::measures::Percentiles) -> u64| {
+            let v = |f: fn(&crate::stats::Percentiles) -> u64| {
                 p.as_ref()
                     .map_or_else(|| "–".into(), |p| format!("{}ms", f(p)))
             };
@@ -392,7 +392,7 @@ fn probe_line(t: &Theme, m: &Measures) -> Line<'static> {
 }
 
 /// The selected channel's authorization times, and the keys.
-fn channel_line(t: &Theme, app: &App, m: &Measures, selected: Option<&str>) -> Line<'static> {
+fn channel_line(t: &Theme, app: &App, m: &StatsModel, selected: Option<&str>) -> Line<'static> {
     let sep = || sep(t);
     let mut third = Vec::new();
     if let Some(name) = selected {

@@ -1,4 +1,5 @@
-//! Live measures of one connection, fed by records: event and byte rates (in total and per
+//! The numbers behind the measures (the `m` screen, `stats` records), kept live for one
+//! connection and fed by records: event and byte rates (in total and per
 //! channel, one-second buckets over ten minutes), ping round trips, the latency probe's
 //! percentiles, time in each state with uptime and outages, and authorization round trips.
 //!
@@ -44,7 +45,7 @@ pub struct ProbePoint {
 }
 
 #[derive(Debug)]
-pub struct Measures {
+pub struct StatsModel {
     origin: Instant,
     rates: Rates,
     uptime: Uptime,
@@ -56,10 +57,10 @@ pub struct Measures {
     auth: AuthRoundTrips,
 }
 
-impl Measures {
+impl StatsModel {
     /// A model whose second 0 starts at `origin`.
-    pub fn new(origin: Instant) -> Measures {
-        Measures {
+    pub fn new(origin: Instant) -> StatsModel {
+        StatsModel {
             origin,
             rates: Rates::default(),
             uptime: Uptime::default(),
@@ -298,7 +299,7 @@ mod tests {
     fn a_session_under_virtual_time() {
         let t0 = Instant::now();
         let t = |ms: u64| t0 + Duration::from_millis(ms);
-        let mut m = Measures::new(t0);
+        let mut m = StatsModel::new(t0);
         m.on_record(t(0), &state(State::Connecting, None));
         m.on_record(t(500), &state(State::Connected, None));
         // 10 events/s on "a" (data "1", one byte) and 2 on "b" for 5 seconds.
