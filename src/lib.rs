@@ -28,5 +28,4 @@ pub mod session;
 pub mod session_record;
 pub mod setup;
 pub mod stats;
-pub mod sidecar;
 pub mod ui;

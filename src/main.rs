@@ -139,7 +139,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     // The demo takes these from its flags alone; a session from the merged configuration.
-    extras.sidecar = match cli.mode {
+    extras.measures = match cli.mode {
         Some(Mode::Demo) => cli.measures.options(true, cli.output.headless),
         _ => chanwatch::cli::measures::options(&setup.measures, false, cli.output.headless),
     };

@@ -47,8 +47,6 @@ const LAYERS: &[&[&str]] = &[
     &["occupancy"],
     // What may stand beside a client: the demo server (the fault proxy is lower down).
     &["demo"],
-    // The probe, occupancy poll and stats records run beside a session's client.
-    &["sidecar"],
     // The client plus its fault proxy, demo server and HTTP API; all commands.
     &["session"],
     // A recording of a session, and reading one back for replay.

@@ -1,6 +1,6 @@
 //! The end-to-end latency probe, sans-IO: a small event is published through the signed HTTP
 //! API on a dedicated channel this connection subscribes to, and the time from publishing to
-//! receiving it here is its latency. The session ([`crate::sidecar`]) does the I/O: it asks
+//! receiving it here is its latency. The session ([`crate::session::measures`]) does the I/O: it asks
 //! [`Tracker::start`] for a probe once per interval, publishes it, and reports the API's
 //! answer and the received events back.
 //!
@@ -416,7 +416,7 @@ mod tests {
         assert!(!interval_due(&mut next, every, ms(6999)));
     }
 
-    /// The session's loop as the sidecar runs it, on virtual time: a probe goes out when its
+    /// The session's loop as the measures runs it, on virtual time: a probe goes out when its
     /// interval is due and the last publish was answered, never two at once.
     #[test]
     fn one_request_per_interval_and_one_at_a_time() {

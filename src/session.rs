@@ -7,6 +7,7 @@
 
 mod command;
 mod inject;
+pub mod measures;
 
 use crate::session_record::SessionRecord;
 pub use command::Command;
@@ -39,8 +40,8 @@ pub struct Extras {
     pub demo: Option<DemoHandle>,
     pub traffic: Option<Traffic>,
     pub api: Option<HttpApi>,
-    /// The latency probe, occupancy poll and stats records (see [`crate::sidecar`]).
-    pub sidecar: crate::sidecar::SidecarOptions,
+    /// The latency probe, occupancy poll and stats records (see [`crate::session::measures`]).
+    pub measures: crate::session::measures::MeasuresOptions,
 }
 
 /// The watcher's side of a running session: like a [`ClientHandle`], but it takes every
@@ -78,8 +79,8 @@ async fn route(
     } = inner;
     // Publish calls run beside the loop; their results come back here.
     let (side_tx, mut side_rx) = mpsc::channel::<SessionRecord>(64);
-    let (sidecar, notices, to_start) = crate::sidecar::Sidecar::start(
-        extras.sidecar.clone(),
+    let (measures, notices, to_start) = crate::session::measures::Measures::start(
+        extras.measures.clone(),
         extras.api.clone(),
         std::time::Instant::now(),
     );
@@ -90,7 +91,7 @@ async fn route(
         socket_id: None,
         last_state: State::Initialized,
         side_tx,
-        sidecar,
+        measures,
     };
     router
         .send_all(notices.into_iter().map(Stamped::now).collect())
@@ -108,7 +109,7 @@ async fn route(
                 let Some(batch) = batch else { break }; // the client has ended
                 router.on_client_batch(batch).await;
             }
-            records = router.sidecar.next() => {
+            records = router.measures.next() => {
                 if !records.is_empty() {
                     router.send_all(records.into_iter().map(Stamped::now).collect()).await;
                 }
@@ -142,7 +143,7 @@ struct Router {
     socket_id: Option<String>,
     last_state: State,
     side_tx: mpsc::Sender<SessionRecord>,
-    sidecar: crate::sidecar::Sidecar,
+    measures: crate::session::measures::Measures,
 }
 
 impl Router {
@@ -210,7 +211,7 @@ impl Router {
                 }
             }
             Command::Occupancy { on } => {
-                if let Some(record) = self.sidecar.set_occupancy(on, std::time::Instant::now()) {
+                if let Some(record) = self.measures.set_occupancy(on, std::time::Instant::now()) {
                     self.send(record).await;
                 }
             }
@@ -218,10 +219,10 @@ impl Router {
         }
     }
 
-    /// Pass a batch of client records on, with the probes it completed, after the sidecar
+    /// Pass a batch of client records on, with the probes it completed, after the measures
     /// has seen it (and hidden probe events).
     async fn on_client_batch(&mut self, mut batch: Vec<chanwatch_core::record::Stamped>) {
-        let probes = self.sidecar.observe(&mut batch, std::time::Instant::now());
+        let probes = self.measures.observe(&mut batch, std::time::Instant::now());
         for stamped in &batch {
             if let Record::State {
                 current,

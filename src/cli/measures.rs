@@ -2,7 +2,7 @@
 
 use crate::config::{self, MeasuresLayer, Probe};
 use crate::probe::{DEFAULT_INTERVAL, ProbeConfig};
-use crate::sidecar::{DEFAULT_OCCUPANCY_INTERVAL, SidecarOptions};
+use crate::session::measures::{DEFAULT_OCCUPANCY_INTERVAL, MeasuresOptions};
 use clap::Args;
 use std::time::Duration;
 
@@ -61,14 +61,14 @@ impl MeasureArgs {
 
     /// The session's options from the flags alone (`chanwatch demo` reads no config file
     /// for these); see [`options`].
-    pub fn options(&self, demo: bool, headless: bool) -> SidecarOptions {
+    pub fn options(&self, demo: bool, headless: bool) -> MeasuresOptions {
         options(&self.layer().unwrap_or_default(), demo, headless)
     }
 }
 
 /// The session's options from merged settings. `demo`: the probe is on unless turned off.
 /// `headless`: the occupancy poll starts at once when an interval is set.
-pub fn options(m: &MeasuresLayer, demo: bool, headless: bool) -> SidecarOptions {
+pub fn options(m: &MeasuresLayer, demo: bool, headless: bool) -> MeasuresOptions {
     let interval = match m.probe {
         Some(Probe::Every(d)) => Some(d),
         Some(Probe::Off) => None,
@@ -83,7 +83,7 @@ pub fn options(m: &MeasuresLayer, demo: bool, headless: bool) -> SidecarOptions 
         p.show = m.show_probe.unwrap_or(false);
         p
     });
-    SidecarOptions {
+    MeasuresOptions {
         probe,
         occupancy_interval: m.occupancy_interval.unwrap_or(DEFAULT_OCCUPANCY_INTERVAL),
         occupancy_at_start: headless && m.occupancy_interval.is_some(),

@@ -109,7 +109,7 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
         demo: Some(server),
         traffic: Some(traffic),
         api: Some(api),
-        sidecar: Default::default(),
+        measures: Default::default(),
     };
     Ok((setup, extras))
 }

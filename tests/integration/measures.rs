@@ -134,7 +134,7 @@ async fn occupancy_against_sockudo() {
 /// The probe's requests reach the API end to end, and never faster than one per interval:
 /// its API here is a stub that counts requests (and answers `{}`, so the probes are lost,
 /// which must not add requests). The exact rules (one per interval, one at a time, skipped
-/// intervals) are tested under virtual time in `src/sidecar/tests.rs`; a loaded machine may
+/// intervals) are tested under virtual time in `src/measures/tests.rs`; a loaded machine may
 /// delay requests here, so only slack bounds are checked.
 #[cfg_attr(
     not(feature = "real-servers"),

@@ -2,8 +2,8 @@
 //! record passes it) and the occupancy table (`occupancy` records and the poll's errors).
 use crate::session_record::SessionRecord;
 
-use crate::stats::StatsModel;
 use crate::occupancy::{SortBy, Table};
+use crate::stats::StatsModel;
 use std::time::Instant;
 
 /// Set to a non-empty value, the measures model is not fed: for measuring what it costs

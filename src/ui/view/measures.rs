@@ -3,8 +3,8 @@
 //! faults marked, and the numbers behind them. Every series also differs by its marker, so
 //! the charts read without colour (`NO_COLOR`).
 
-use crate::stats::{Band, BandCell, StatsModel};
 use crate::prefs::theme::Theme;
+use crate::stats::{Band, BandCell, StatsModel};
 use crate::ui::app::App;
 use crate::ui::format::duration;
 use crate::ui::view::{pane_block, title};

@@ -1,13 +1,13 @@
 //! What the session runs on timers beside the connection: the latency probe, the occupancy
 //! poll and the headless `stats` record. [`crate::session`] hands it every batch of client
-//! records ([`Sidecar::observe`], which also hides probe events) and awaits
-//! [`Sidecar::next`] for the records it produces; the logic lives in [`crate::probe`],
+//! records ([`Measures::observe`], which also hides probe events) and awaits
+//! [`Measures::next`] for the records it produces; the logic lives in [`crate::probe`],
 //! [`crate::occupancy`] and [`crate::stats`], this module does the timing and the calls.
 use crate::session_record::SessionRecord;
 
-use crate::stats::StatsModel;
 use crate::occupancy::{OccupiedChannel, Poller};
 use crate::probe::{ProbeConfig, Tracker};
+use crate::stats::StatsModel;
 use chanwatch_core::connection::Command;
 use chanwatch_core::http_api::HttpApi;
 use chanwatch_core::record::{Record, Stamped};
@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 pub const DEFAULT_OCCUPANCY_INTERVAL: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SidecarOptions {
+pub struct MeasuresOptions {
     /// The latency probe, when asked for.
     pub probe: Option<ProbeConfig>,
     pub occupancy_interval: Duration,
@@ -29,9 +29,9 @@ pub struct SidecarOptions {
     pub stats_interval: Option<Duration>,
 }
 
-impl Default for SidecarOptions {
+impl Default for MeasuresOptions {
     fn default() -> Self {
-        SidecarOptions {
+        MeasuresOptions {
             probe: None,
             occupancy_interval: DEFAULT_OCCUPANCY_INTERVAL,
             occupancy_at_start: false,
@@ -62,7 +62,7 @@ struct Probe {
     next: Instant,
 }
 
-pub struct Sidecar {
+pub struct Measures {
     api: Option<HttpApi>,
     probe: Option<Probe>,
     occupancy_interval: Duration,
@@ -75,14 +75,14 @@ pub struct Sidecar {
     done_rx: mpsc::Receiver<Done>,
 }
 
-impl Sidecar {
+impl Measures {
     /// Set up; returns the records to emit at once (what cannot run, and why) and the
     /// commands for the client (subscribing the probe channel).
     pub fn start(
-        options: SidecarOptions,
+        options: MeasuresOptions,
         api: Option<HttpApi>,
         now: Instant,
-    ) -> (Sidecar, Vec<SessionRecord>, Vec<Command>) {
+    ) -> (Measures, Vec<SessionRecord>, Vec<Command>) {
         let (done_tx, done_rx) = mpsc::channel(8);
         let mut records = Vec::new();
         let mut commands = Vec::new();
@@ -103,7 +103,7 @@ impl Sidecar {
             }
             (None, _) => None,
         };
-        let mut sidecar = Sidecar {
+        let mut measures = Measures {
             poller: api.clone().map(Poller::new),
             api,
             probe,
@@ -116,9 +116,9 @@ impl Sidecar {
             done_rx,
         };
         if options.occupancy_at_start {
-            records.extend(sidecar.set_occupancy(true, now));
+            records.extend(measures.set_occupancy(true, now));
         }
-        (sidecar, records, commands)
+        (measures, records, commands)
     }
 
     /// Turn the occupancy poll on (the first poll is due at once) or off.
@@ -169,12 +169,12 @@ impl Sidecar {
                 });
             }
         }
-        if let Some((measures, ..)) = &mut self.stats {
+        if let Some((stats, ..)) = &mut self.stats {
             for s in batch.iter() {
-                measures.on_client(now, &s.record);
+                stats.on_client(now, &s.record);
             }
             for r in &out {
-                measures.on_record(now, r);
+                stats.on_record(now, r);
             }
         }
         out
@@ -248,14 +248,14 @@ impl Sidecar {
                     .await;
             });
         }
-        if let Some((measures, every, at)) = &mut self.stats
+        if let Some((stats, every, at)) = &mut self.stats
             && *at <= now
         {
             while *at <= now {
                 *at += *every;
             }
-            measures.tick(now);
-            out.push(SessionRecord::Stats(Box::new(measures.stats(now))));
+            stats.tick(now);
+            out.push(SessionRecord::Stats(Box::new(stats.stats(now))));
         }
         self.count(&out, now);
         out
@@ -293,12 +293,12 @@ impl Sidecar {
         out
     }
 
-    /// The sidecar's own records count in `stats` too (probe latencies).
+    /// Its own records count in `stats` too (probe latencies).
     fn count(&mut self, records: &[SessionRecord], now: Instant) {
-        if let Some((measures, ..)) = &mut self.stats {
+        if let Some((stats, ..)) = &mut self.stats {
             for r in records {
                 if matches!(r, SessionRecord::Probe { .. }) {
-                    measures.on_record(now, r);
+                    stats.on_record(now, r);
                 }
             }
         }

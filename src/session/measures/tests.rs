@@ -1,4 +1,4 @@
-//! The sidecar's timed work under tokio's paused clock: the HTTP API is a stub on loopback that
+//! The measures's timed work under tokio's paused clock: the HTTP API is a stub on loopback that
 //! notes the virtual instant of every request and answers after a virtual delay, so the rules
 //! (one probe request per interval at most, none while one is unanswered; occupancy polls only
 //! while asked for) are checked on exact instants, whatever the machine's load.
@@ -91,7 +91,7 @@ fn stamped(record: Record) -> Stamped {
 }
 
 /// Connected and subscribed to the probe channel, as the client would report it.
-fn connected(sidecar: &mut Sidecar) {
+fn connected(measures: &mut Measures) {
     let mut batch = vec![
         stamped(Record::State {
             previous: State::Connecting,
@@ -103,23 +103,23 @@ fn connected(sidecar: &mut Sidecar) {
             channel: DEFAULT_CHANNEL.into(),
         }),
     ];
-    sidecar.observe(&mut batch, runtime_now());
+    measures.observe(&mut batch, runtime_now());
 }
 
-/// Run the sidecar for `span` of virtual time; the records it produced.
-async fn run_for(sidecar: &mut Sidecar, span: Duration) -> Vec<SessionRecord> {
+/// Run the measures for `span` of virtual time; the records it produced.
+async fn run_for(measures: &mut Measures, span: Duration) -> Vec<SessionRecord> {
     let end = tokio::time::Instant::now() + span;
     let mut out = Vec::new();
-    while let Ok(records) = tokio::time::timeout_at(end, sidecar.next()).await {
+    while let Ok(records) = tokio::time::timeout_at(end, measures.next()).await {
         out.extend(records);
     }
     out
 }
 
-fn probing(interval: Duration) -> SidecarOptions {
-    SidecarOptions {
+fn probing(interval: Duration) -> MeasuresOptions {
+    MeasuresOptions {
         probe: Some(ProbeConfig::new(interval)),
-        ..SidecarOptions::default()
+        ..MeasuresOptions::default()
     }
 }
 
@@ -131,7 +131,7 @@ fn millis(requests: &[(String, Duration)]) -> Vec<u128> {
 #[tokio::test(start_paused = true)]
 async fn the_probe_publishes_once_per_interval() {
     let (url, seen) = stub(Duration::ZERO, "{}").await;
-    let (mut sidecar, notices, commands) = Sidecar::start(
+    let (mut measures, notices, commands) = Measures::start(
         probing(Duration::from_secs(1)),
         Some(api(&url)),
         runtime_now(),
@@ -144,10 +144,10 @@ async fn the_probe_publishes_once_per_interval() {
         }]
     );
     // Nothing goes out before the probe channel is subscribed.
-    run_for(&mut sidecar, Duration::from_millis(2500)).await;
+    run_for(&mut measures, Duration::from_millis(2500)).await;
     assert!(seen.requests().is_empty());
-    connected(&mut sidecar);
-    run_for(&mut sidecar, Duration::from_millis(9200)).await;
+    connected(&mut measures);
+    run_for(&mut measures, Duration::from_millis(9200)).await;
     let requests = seen.requests();
     assert!(
         requests
@@ -170,13 +170,13 @@ async fn the_probe_publishes_once_per_interval() {
 #[tokio::test(start_paused = true)]
 async fn a_slow_api_is_never_asked_twice_at_once() {
     let (url, seen) = stub(Duration::from_millis(2500), "{}").await;
-    let (mut sidecar, _, _) = Sidecar::start(
+    let (mut measures, _, _) = Measures::start(
         probing(Duration::from_secs(1)),
         Some(api(&url)),
         runtime_now(),
     );
-    connected(&mut sidecar);
-    let records = run_for(&mut sidecar, Duration::from_millis(20_500)).await;
+    connected(&mut measures);
+    let records = run_for(&mut measures, Duration::from_millis(20_500)).await;
     let requests = seen.requests();
     assert_eq!(
         millis(&requests),
@@ -209,24 +209,24 @@ async fn a_slow_api_is_never_asked_twice_at_once() {
 #[tokio::test(start_paused = true)]
 async fn the_probe_pauses_while_disconnected() {
     let (url, seen) = stub(Duration::ZERO, "{}").await;
-    let (mut sidecar, _, _) = Sidecar::start(
+    let (mut measures, _, _) = Measures::start(
         probing(Duration::from_secs(1)),
         Some(api(&url)),
         runtime_now(),
     );
-    connected(&mut sidecar);
-    run_for(&mut sidecar, Duration::from_millis(1500)).await;
+    connected(&mut measures);
+    run_for(&mut measures, Duration::from_millis(1500)).await;
     let mut batch = vec![stamped(Record::State {
         previous: State::Connected,
         current: State::Connecting,
         socket_id: None,
         cause: Some("pong timeout".into()),
     })];
-    sidecar.observe(&mut batch, runtime_now());
-    run_for(&mut sidecar, Duration::from_secs(5)).await;
+    measures.observe(&mut batch, runtime_now());
+    run_for(&mut measures, Duration::from_secs(5)).await;
     assert_eq!(millis(&seen.requests()), [0, 1000]);
-    connected(&mut sidecar);
-    run_for(&mut sidecar, Duration::from_millis(1200)).await;
+    connected(&mut measures);
+    run_for(&mut measures, Duration::from_millis(1200)).await;
     assert_eq!(millis(&seen.requests()), [0, 1000, 7000]);
 }
 
@@ -244,19 +244,19 @@ fn occupancy_records(records: &[SessionRecord]) -> usize {
 #[tokio::test(start_paused = true)]
 async fn occupancy_polls_only_while_turned_on() {
     let (url, seen) = stub(Duration::from_millis(100), LISTING).await;
-    let options = SidecarOptions {
+    let options = MeasuresOptions {
         occupancy_interval: Duration::from_secs(1),
-        ..SidecarOptions::default()
+        ..MeasuresOptions::default()
     };
-    let (mut sidecar, notices, _) = Sidecar::start(options, Some(api(&url)), runtime_now());
+    let (mut measures, notices, _) = Measures::start(options, Some(api(&url)), runtime_now());
     assert!(notices.is_empty());
     // Off by default (the dashboard turns it on with its screen).
-    let records = run_for(&mut sidecar, Duration::from_secs(10)).await;
+    let records = run_for(&mut measures, Duration::from_secs(10)).await;
     assert!(seen.requests().is_empty());
     assert!(records.is_empty());
 
-    assert_eq!(sidecar.set_occupancy(true, runtime_now()), None);
-    let records = run_for(&mut sidecar, Duration::from_millis(3050)).await;
+    assert_eq!(measures.set_occupancy(true, runtime_now()), None);
+    let records = run_for(&mut measures, Duration::from_millis(3050)).await;
     // At 10 s, then each second after the last answer: 10, 11.1, 12.2 s.
     assert_eq!(millis(&seen.requests()), [10_000, 11_100, 12_200]);
     assert!(
@@ -270,25 +270,25 @@ async fn occupancy_polls_only_while_turned_on() {
 
     // Turned off with a poll in flight (sent at 13.3 s): its answer is still shown, and
     // nothing follows it.
-    let records = run_for(&mut sidecar, Duration::from_millis(300)).await;
+    let records = run_for(&mut measures, Duration::from_millis(300)).await;
     assert_eq!(occupancy_records(&records), 0);
     assert_eq!(seen.requests().len(), 4);
     assert_eq!(seen.in_flight.load(Ordering::SeqCst), 1);
-    assert_eq!(sidecar.set_occupancy(false, runtime_now()), None);
-    let records = run_for(&mut sidecar, Duration::from_secs(30)).await;
+    assert_eq!(measures.set_occupancy(false, runtime_now()), None);
+    let records = run_for(&mut measures, Duration::from_secs(30)).await;
     assert_eq!(seen.requests().len(), 4, "{:?}", seen.requests());
     assert_eq!(occupancy_records(&records), 1, "{records:?}");
-    assert_eq!(sidecar.next_deadline(), None, "no timer left running");
+    assert_eq!(measures.next_deadline(), None, "no timer left running");
 }
 
 /// Without the HTTP API, turning occupancy on says why it cannot and polls nothing.
 #[tokio::test(start_paused = true)]
 async fn occupancy_without_the_api_says_so() {
-    let (mut sidecar, _, _) = Sidecar::start(SidecarOptions::default(), None, runtime_now());
-    let notice = sidecar.set_occupancy(true, runtime_now());
+    let (mut measures, _, _) = Measures::start(MeasuresOptions::default(), None, runtime_now());
+    let notice = measures.set_occupancy(true, runtime_now());
     assert!(
         matches!(&notice, Some(SessionRecord::CommandError { cmd, .. }) if cmd == "occupancy"),
         "{notice:?}"
     );
-    assert_eq!(sidecar.next_deadline(), None);
+    assert_eq!(measures.next_deadline(), None);
 }
