@@ -288,7 +288,7 @@ fn render_summary(
     frame: &mut Frame,
     area: Rect,
 ) {
-    let block = pane_block(t, true, title(t, "StatsModel", String::new()));
+    let block = pane_block(t, true, title(t, "Measures", String::new()));
     frame.render_widget(
         Paragraph::new(vec![
             uptime_line(t, m, now),
