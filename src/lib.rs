@@ -27,3 +27,5 @@ pub mod session_record;
 pub mod setup;
 pub mod sidecar;
 pub mod ui;
+pub mod webhook;
+pub mod webhook_server;

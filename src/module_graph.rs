@@ -34,6 +34,8 @@ const LAYERS: &[&[&str]] = &[
     &["panic_report"],
     // The kinds of fault that can be injected (the proxy itself uses nothing of ours).
     &["faults"],
+    // Webhook requests checked and what our connection should cause (pure).
+    &["webhook"],
     // What a session reports: the client's records and its own.
     &["session_record"],
     // Live measures and the latency probe's bookkeeping, fed by records (sans-IO).
@@ -47,7 +49,7 @@ const LAYERS: &[&[&str]] = &[
     // What may stand beside a client: the demo server (the fault proxy is lower down).
     &["demo"],
     // The probe, occupancy poll and stats records run beside a session's client.
-    &["sidecar"],
+    &["sidecar", "webhook_server"],
     // The client plus its fault proxy, demo server and HTTP API; all commands.
     &["session"],
     // A recording of a session, and reading one back for replay.
