@@ -141,6 +141,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         setup.client.connect_via = Some(proxy.addr());
         extras.proxy = Some(proxy);
     }
+    if let Some(options) = setup.webhooks.take() {
+        let server = chanwatch::webhook_server::start(options).await?;
+        extras.webhooks = Some(server);
+    }
     let recorder = start_recording(&cli, &setup)?;
     let client = client::spawn(setup.client, setup.auth);
     let handle = session::wrap(client, extras);

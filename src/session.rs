@@ -41,6 +41,9 @@ pub struct Extras {
     pub api: Option<HttpApi>,
     /// The latency probe, occupancy poll and stats records (see [`crate::sidecar`]).
     pub sidecar: crate::sidecar::SidecarOptions,
+    /// The webhook receiver (`--webhook-listen`); its webhooks are checked against what
+    /// our connection did.
+    pub webhooks: Option<crate::webhook_server::WebhookServer>,
 }
 
 /// The watcher's side of a running session: like a [`ClientHandle`], but it takes every
@@ -67,7 +70,7 @@ pub fn wrap(inner: ClientHandle, extras: Extras) -> SessionHandle {
 
 async fn route(
     inner: ClientHandle,
-    extras: Extras,
+    mut extras: Extras,
     mut commands: mpsc::Receiver<Command>,
     out: batch::RecordSender<Stamped>,
 ) {
@@ -90,6 +93,10 @@ async fn route(
     let _ = out
         .send_batch(notices.into_iter().map(Stamped::now).collect())
         .await;
+    let mut webhooks = Webhooks::new(extras.webhooks.as_mut());
+    if let Some(server) = &extras.webhooks {
+        let _ = out.send(Stamped::now(server.listening_record())).await;
+    }
     for command in to_start {
         if let Some(tx) = &to_client {
             let _ = tx.send(command).await;
@@ -132,6 +139,7 @@ async fn route(
                     }
                 }
                 Some(Command::Connection(command)) => {
+                    webhooks.on_command(&command);
                     let sent = match &to_client {
                         Some(tx) => tx.send(command).await.is_ok(),
                         None => false,
@@ -144,6 +152,7 @@ async fn route(
             batch = from_client.recv_batch() => {
                 let Some(mut batch) = batch else { break }; // the client has ended
                 let probes = sidecar.observe(&mut batch, std::time::Instant::now());
+                webhooks.on_records(&batch);
                 for stamped in &batch {
                     if let Record::State { current, socket_id: id, .. } = &stamped.record {
                         socket_id = if *current == State::Connected { id.clone() } else { None };
@@ -160,6 +169,22 @@ async fn route(
             records = sidecar.next() => {
                 if !records.is_empty()
                     && out.send_batch(records.into_iter().map(Stamped::now).collect()).await.is_err()
+                {
+                    to_client = None;
+                }
+            }
+            Some(record) = next_webhook(&mut webhooks.records) => {
+                let checks = webhooks.check(&record);
+                let mut batch = vec![Stamped::now(record)];
+                batch.extend(checks.into_iter().map(Stamped::now));
+                if out.send_batch(batch).await.is_err() {
+                    to_client = None;
+                }
+            }
+            () = sleep_until(webhooks.expectations.next_deadline()) => {
+                let missed = webhooks.tick();
+                if !missed.is_empty()
+                    && out.send_batch(missed.into_iter().map(Stamped::now).collect()).await.is_err()
                 {
                     to_client = None;
                 }
@@ -194,6 +219,87 @@ async fn route(
         ];
         let _ = out.send_batch(last).await;
         std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// The session's side of the webhook receiver: its records, and the expectations they
+/// are checked against. Without a receiver every method is a no-op and `next` and
+/// `deadline` never finish.
+struct Webhooks {
+    records: Option<mpsc::Receiver<SessionRecord>>,
+    expectations: crate::webhook::Expectations,
+}
+
+impl Webhooks {
+    fn new(server: Option<&mut crate::webhook_server::WebhookServer>) -> Webhooks {
+        Webhooks {
+            records: server.and_then(|s| s.take_records()),
+            expectations: crate::webhook::Expectations::new(Default::default()),
+        }
+    }
+
+    fn on(&self) -> bool {
+        self.records.is_some()
+    }
+
+    fn on_command(&mut self, command: &chanwatch_core::connection::Command) {
+        if let chanwatch_core::connection::Command::Trigger { channel, event, .. } = command
+            && self.on()
+        {
+            self.expectations
+                .on_client_event_sent(std::time::Instant::now(), channel, event);
+        }
+    }
+
+    fn on_records(&mut self, batch: &[chanwatch_core::record::Stamped]) {
+        if !self.on() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        for stamped in batch {
+            self.expectations.on_record(now, &stamped.record);
+        }
+    }
+
+    /// The checks a received webhook settles.
+    fn check(&mut self, record: &SessionRecord) -> Vec<SessionRecord> {
+        let SessionRecord::Webhook(received) = record else {
+            return Vec::new();
+        };
+        if received.verdict != crate::webhook::Verdict::Ok {
+            return Vec::new(); // an unsigned webhook proves nothing
+        }
+        let now = std::time::Instant::now();
+        received
+            .events
+            .iter()
+            .filter_map(|event| self.expectations.on_webhook(now, event))
+            .map(SessionRecord::WebhookCheck)
+            .collect()
+    }
+
+    fn tick(&mut self) -> Vec<SessionRecord> {
+        self.expectations
+            .tick(std::time::Instant::now())
+            .into_iter()
+            .map(SessionRecord::WebhookCheck)
+            .collect()
+    }
+}
+
+async fn next_webhook(
+    records: &mut Option<mpsc::Receiver<SessionRecord>>,
+) -> Option<SessionRecord> {
+    match records {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -102,6 +102,7 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
         log_bytes: crate::config::DEFAULT_LOG_BYTES,
         prefs: Default::default(),
         measures: Default::default(),
+        webhooks: None,
     };
     let extras = Extras {
         proxy: Some(proxy),
@@ -109,6 +110,7 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
         traffic: Some(traffic),
         api: Some(api),
         sidecar: Default::default(),
+        webhooks: None,
     };
     Ok((setup, extras))
 }
