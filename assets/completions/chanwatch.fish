@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chanwatch_global_optspecs
-    string join \n config= profile= url= key= cluster= host= ws-port= wss-port= tls no-tls path= origin= ws-header= ca-file= enabled-transports= disabled-transports= activity-timeout= pong-timeout= unavailable-timeout= retry-cap= handshake-timeout= s/subscribe= secret= secret-file= auth-endpoint= auth-transport= auth-param= auth-header= auth-header-file= auth-command= user-id= user-info= encryption-master-key= encryption-master-key-file= auth-timeout= signin user-auth-endpoint= user-auth-transport= user-auth-param= user-auth-header= user-auth-command= user-data= user-auth-header-file= app-id= api-host= api-port= headless fault-proxy print-config log-ring= log-bytes= record= log-file= v/verbose probe= no-probe probe-channel= show-probe occupancy-interval= stats-interval= h/help V/version
+    string join \n config= profile= url= key= cluster= host= ws-port= wss-port= tls no-tls path= origin= ws-header= ca-file= enabled-transports= disabled-transports= activity-timeout= pong-timeout= unavailable-timeout= retry-cap= handshake-timeout= s/subscribe= secret= secret-file= auth-endpoint= auth-transport= auth-param= auth-header= auth-header-file= auth-command= user-id= user-info= encryption-master-key= encryption-master-key-file= auth-timeout= signin user-auth-endpoint= user-auth-transport= user-auth-param= user-auth-header= user-auth-command= user-data= user-auth-header-file= app-id= api-host= api-port= headless fault-proxy print-config log-ring= log-bytes= record= log-file= v/verbose probe= no-probe probe-channel= show-probe occupancy-interval= stats-interval= webhook-listen= webhook-path= webhook-forward= h/help V/version
 end
 
 function __fish_chanwatch_needs_command
@@ -75,6 +75,9 @@ complete -c chanwatch -n "__fish_chanwatch_needs_command" -l probe -d 'End-to-en
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l webhook-listen -d 'Receive the app\'s webhooks on ADDR:PORT (or :PORT on loopback), check their key and signature with the app secret, and show them beside the socket (the demo starts one on a free loopback port)' -r
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l webhook-path -d 'The path webhooks are posted to [default: /webhooks]' -r
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -l webhook-forward -d 'Pass each webhook request on, body and headers unchanged, to this URL (your real backend) and show its answer' -r
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -143,6 +146,9 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l probe -d 'E
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l webhook-listen -d 'Receive the app\'s webhooks on ADDR:PORT (or :PORT on loopback), check their key and signature with the app secret, and show them beside the socket (the demo starts one on a free loopback port)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l webhook-path -d 'The path webhooks are posted to [default: /webhooks]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l webhook-forward -d 'Pass each webhook request on, body and headers unchanged, to this URL (your real backend) and show its answer' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -204,6 +210,9 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l prob
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l webhook-listen -d 'Receive the app\'s webhooks on ADDR:PORT (or :PORT on loopback), check their key and signature with the app secret, and show them beside the socket (the demo starts one on a free loopback port)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l webhook-path -d 'The path webhooks are posted to [default: /webhooks]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l webhook-forward -d 'Pass each webhook request on, body and headers unchanged, to this URL (your real backend) and show its answer' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand completions" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -265,6 +274,9 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l probe -d 'En
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l webhook-listen -d 'Receive the app\'s webhooks on ADDR:PORT (or :PORT on loopback), check their key and signature with the app secret, and show them beside the socket (the demo starts one on a free loopback port)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l webhook-path -d 'The path webhooks are posted to [default: /webhooks]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l webhook-forward -d 'Pass each webhook request on, body and headers unchanged, to this URL (your real backend) and show its answer' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand man" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -326,6 +338,9 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fi
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l webhook-listen -d 'Receive the app\'s webhooks on ADDR:PORT (or :PORT on loopback), check their key and signature with the app secret, and show them beside the socket (the demo starts one on a free loopback port)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l webhook-path -d 'The path webhooks are posted to [default: /webhooks]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l webhook-forward -d 'Pass each webhook request on, body and headers unchanged, to this URL (your real backend) and show its answer' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and not __fish_seen_subcommand_from init path help" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -390,6 +405,9 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l webhook-listen -d 'Receive the app\'s webhooks on ADDR:PORT (or :PORT on loopback), check their key and signature with the app secret, and show them beside the socket (the demo starts one on a free loopback port)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l webhook-path -d 'The path webhooks are posted to [default: /webhooks]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l webhook-forward -d 'Pass each webhook request on, body and headers unchanged, to this URL (your real backend) and show its answer' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from init" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -451,6 +469,9 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_s
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l webhook-listen -d 'Receive the app\'s webhooks on ADDR:PORT (or :PORT on loopback), check their key and signature with the app secret, and show them beside the socket (the demo starts one on a free loopback port)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l webhook-path -d 'The path webhooks are posted to [default: /webhooks]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l webhook-forward -d 'Pass each webhook request on, body and headers unchanged, to this URL (your real backend) and show its answer' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand config; and __fish_seen_subcommand_from path" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'
@@ -520,6 +541,9 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l probe -d 
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l probe-channel -d 'The channel probes go through, subscribed automatically [default: chanwatch-probe]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l occupancy-interval -d 'Poll the HTTP API for occupied channels and their counts this often [default: 5s]: in the dashboard while its occupancy view is open; headless only when given' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l stats-interval -d 'Emit a `stats` record this often (headless; off by default)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l webhook-listen -d 'Receive the app\'s webhooks on ADDR:PORT (or :PORT on loopback), check their key and signature with the app secret, and show them beside the socket (the demo starts one on a free loopback port)' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l webhook-path -d 'The path webhooks are posted to [default: /webhooks]' -r
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l webhook-forward -d 'Pass each webhook request on, body and headers unchanged, to this URL (your real backend) and show its answer' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l tls -d 'Use TLS (wss://); this is the default'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l no-tls -d 'Use plain ws:// (falls back to wss:// if the ws transport is disabled)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand replay" -l signin -d 'Sign the user in (pusher:signin) after every connect: with --user-auth-endpoint, --user-auth-command, or locally with --secret and --user-data'

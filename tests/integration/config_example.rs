@@ -88,6 +88,9 @@ fn every_key() -> Layer {
             occupancy_interval: Some(Duration::from_secs(1)),
             stats_interval: Some(Duration::from_secs(1)),
         }),
+        webhook_listen: Some("127.0.0.1:1".parse().unwrap()),
+        webhook_path: Some("/w".into()),
+        webhook_forward: Some("http://b.example/w".into()),
     }
 }
 

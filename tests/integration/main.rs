@@ -35,3 +35,4 @@ mod servers;
 mod sockudo_auth;
 mod sockudo_origin;
 mod tls_trust;
+mod webhooks;
