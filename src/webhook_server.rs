@@ -81,10 +81,15 @@ impl WebhookServer {
         self.addr
     }
 
+    /// Where webhooks are to be posted.
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.addr, self.path)
+    }
+
     /// The `webhook_listening` record that says where webhooks go.
     pub fn listening_record(&self) -> SessionRecord {
         SessionRecord::WebhookListening {
-            url: format!("http://{}{}", self.addr, self.path),
+            url: self.url(),
             forward: self.forward.as_ref().map(|u| crate::webhook::shown_url(u)),
         }
     }

@@ -55,6 +55,8 @@ pub enum Action {
     Occupancy,
     /// Occupancy screen: sort by name or by count.
     SortOccupancy,
+    /// Show or hide the webhooks screen (received webhooks and their checks).
+    Webhooks,
     Help,
     Quit,
     /// Fault menu: inject this fault.
@@ -128,6 +130,7 @@ const ACTION_NAMES: &[(&str, Action)] = &[
     ("measures", Action::Measures),
     ("occupancy", Action::Occupancy),
     ("sort_occupancy", Action::SortOccupancy),
+    ("webhooks", Action::Webhooks),
     ("help", Action::Help),
     ("quit", Action::Quit),
     ("submit", Action::Submit),
@@ -446,6 +449,7 @@ impl Default for Keymap {
                 b(vec![c('m')], Action::Measures, "measures screen"),
                 b(vec![c('o')], Action::Occupancy, "occupancy (HTTP API)"),
                 b(vec![c('S')], Action::SortOccupancy, "sort occupancy"),
+                b(vec![c('W')], Action::Webhooks, "webhooks screen"),
                 b(vec![c('?')], Action::Help, "this help"),
                 b(vec![c('q'), Chord::ctrl('c')], Action::Quit, "quit"),
             ],

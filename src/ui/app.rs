@@ -282,6 +282,10 @@ impl App {
     pub fn measured(&self) -> &super::model::Measured {
         self.model.measured()
     }
+    /// What the webhooks screen draws.
+    pub fn webhooks(&self) -> &super::model::webhooks::Webhooks {
+        self.model.webhooks()
+    }
     /// The latest authorization exchange of a channel.
     pub fn auth_exchange(&self, channel: &str) -> Option<&AuthExchange> {
         self.model.auth_exchange(channel)
@@ -574,7 +578,9 @@ impl App {
             // Editing-mode and fault-menu actions never come from the normal table.
             Action::Submit | Action::Cancel | Action::Fault(_) => Update::default(),
             // Taken by the measures panel above when they apply.
-            Action::Measures | Action::Occupancy | Action::SortOccupancy => Update::default(),
+            Action::Measures | Action::Occupancy | Action::SortOccupancy | Action::Webhooks => {
+                Update::default()
+            }
         }
     }
 

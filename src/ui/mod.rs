@@ -25,6 +25,8 @@ pub mod view;
 mod measures_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webhooks_tests;
 
 pub use app::{App, AppConfig, DashboardInfo, Msg, Update};
 pub use theme::Theme;

@@ -11,6 +11,7 @@ pub mod channels;
 pub mod measured;
 pub mod status;
 pub mod timeline;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -72,6 +73,7 @@ pub struct Model {
     auth: IndexMap<String, AuthExchange>,
     awaited: api::Awaited,
     measured: Measured,
+    webhooks: webhooks::Webhooks,
 }
 
 impl Model {
@@ -84,6 +86,7 @@ impl Model {
             auth: IndexMap::new(),
             awaited: api::Awaited::default(),
             measured: Measured::new(now, limits.measures),
+            webhooks: webhooks::Webhooks::default(),
         }
     }
 
@@ -108,6 +111,10 @@ impl Model {
     }
     pub fn measured_mut(&mut self) -> &mut Measured {
         &mut self.measured
+    }
+    /// The webhook receiver's requests and checks.
+    pub fn webhooks(&self) -> &webhooks::Webhooks {
+        &self.webhooks
     }
 
     /// The user cleared the log.
@@ -223,6 +230,15 @@ impl Model {
                     failure,
                 };
                 self.keep_auth(channel, exchange);
+                None
+            }
+            record @ (SessionRecord::WebhookListening { .. }
+            | SessionRecord::Webhook(_)
+            | SessionRecord::WebhookForward(_)
+            | SessionRecord::WebhookCheck(_)) => {
+                let (text, flagged) = self.webhooks.apply(ts, record)?;
+                self.timeline
+                    .push(ts, TimelineKind::Webhook { text, flagged });
                 None
             }
             record => self.apply_connection(ts, record, now),

@@ -29,6 +29,11 @@ pub enum TimelineKind {
     Fault(String),
     /// Sign-in, watchlist and HTTP API news.
     Note(String),
+    /// A webhook received or checked; `flagged` when refused, missed or contradicted.
+    Webhook {
+        text: String,
+        flagged: bool,
+    },
     ClientGone,
 }
 
