@@ -82,6 +82,18 @@ pub struct Expectations {
     rosters: HashMap<String, HashSet<String>>,
     me: HashMap<String, String>,
     pending: Vec<Pending>,
+    suspects: Vec<Suspect>,
+}
+
+/// How long a contradicting webhook waits for our socket to catch up before it counts: the
+/// webhook and the socket's own frame (a member leaving) can arrive in either order.
+pub const GRACE: Duration = Duration::from_secs(1);
+
+/// A webhook that contradicts what our socket knows, unless the socket catches up.
+#[derive(Debug, Clone)]
+struct Suspect {
+    hook: WebhookEvent,
+    deadline: Instant,
 }
 
 /// Expectations kept at once; past this the oldest is dropped (a server that sends nothing
@@ -243,9 +255,23 @@ impl Expectations {
                 detail: None,
             });
         }
-        let detail = match hook.name.as_str() {
+        if self.contradiction(hook).is_some() {
+            if self.suspects.len() >= MAX_PENDING {
+                self.suspects.remove(0);
+            }
+            self.suspects.push(Suspect {
+                hook: hook.clone(),
+                deadline: now + GRACE,
+            });
+        }
+        None
+    }
+
+    /// What is wrong with `hook`, given what our socket knows now.
+    fn contradiction(&self, hook: &WebhookEvent) -> Option<&'static str> {
+        match hook.name.as_str() {
             "channel_vacated" if self.subscribed.contains(&hook.channel) => {
-                "channel_vacated while we are still subscribed".to_string()
+                Some("channel_vacated while we are still subscribed")
             }
             "member_removed"
                 if hook.user_id.as_ref().is_some_and(|u| {
@@ -254,29 +280,42 @@ impl Expectations {
                         .is_some_and(|r| r.contains(u))
                 }) =>
             {
-                "member_removed for a user still present".to_string()
+                Some("member_removed for a user still present")
             }
-            _ => return None,
-        };
-        Some(Check {
-            expect: hook.name.clone(),
-            channel: hook.channel.clone(),
-            user_id: hook.user_id.clone(),
-            event: None,
-            outcome: Outcome::Contradicted,
-            delay_ms: None,
-            detail: Some(detail),
-        })
+            _ => None,
+        }
     }
 
-    /// When the next expectation times out.
+    /// When the next expectation times out, or a suspect webhook's grace ends.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.pending.iter().map(|p| p.deadline).min()
+        let pending = self.pending.iter().map(|p| p.deadline);
+        pending
+            .chain(self.suspects.iter().map(|s| s.deadline))
+            .min()
     }
 
-    /// The expectations past their timeout, as missed.
+    /// The expectations past their timeout, as missed, and the webhooks that still
+    /// contradict our socket after their grace.
     pub fn tick(&mut self, now: Instant) -> Vec<Check> {
         let mut missed = Vec::new();
+        let (due, waiting): (Vec<Suspect>, Vec<Suspect>) = std::mem::take(&mut self.suspects)
+            .into_iter()
+            .partition(|s| s.deadline <= now);
+        self.suspects = waiting;
+        for suspect in due {
+            if let Some(detail) = self.contradiction(&suspect.hook) {
+                let hook = suspect.hook;
+                missed.push(Check {
+                    expect: hook.name,
+                    channel: hook.channel,
+                    user_id: hook.user_id,
+                    event: None,
+                    outcome: Outcome::Contradicted,
+                    delay_ms: None,
+                    detail: Some(detail.to_string()),
+                });
+            }
+        }
         self.pending.retain(|p| {
             if p.deadline > now {
                 return true;

@@ -83,9 +83,13 @@ fn vacated_while_still_subscribed_is_a_contradiction() {
         },
     );
     x.on_webhook(t0, &hook("channel_occupied", "news", None));
-    let c = x
-        .on_webhook(t0 + ms(5), &hook("channel_vacated", "news", None))
-        .unwrap();
+    assert!(
+        x.on_webhook(t0 + ms(5), &hook("channel_vacated", "news", None))
+            .is_none()
+    );
+    assert_eq!(x.next_deadline(), Some(t0 + ms(5) + GRACE));
+    assert!(x.tick(t0 + ms(900)).is_empty(), "not before the grace ends");
+    let c = x.tick(t0 + ms(5) + GRACE).pop().unwrap();
     assert_eq!(c.outcome, Outcome::Contradicted);
     assert!(c.detail.unwrap().contains("still subscribed"));
     // A channel we know nothing about: no opinion.
@@ -130,10 +134,29 @@ fn presence_join_and_leave_expect_our_member_events() {
             info: json!({}),
         },
     );
-    let c = x
-        .on_webhook(t0, &hook("member_removed", ch, Some("bob")))
-        .unwrap();
+    assert!(
+        x.on_webhook(t0, &hook("member_removed", ch, Some("bob")))
+            .is_none()
+    );
+    let c = x.tick(t0 + GRACE).pop().unwrap();
     assert_eq!(c.outcome, Outcome::Contradicted, "bob is still present");
+    // The webhook first, the socket's frame a moment later: no contradiction.
+    let cy = Record::MemberAdded {
+        channel: ch.into(),
+        id: "cy".into(),
+        info: json!({}),
+    };
+    x.on_record(t0, &cy);
+    assert!(
+        x.on_webhook(t0, &hook("member_removed", ch, Some("cy")))
+            .is_none()
+    );
+    let gone = Record::MemberRemoved {
+        channel: ch.into(),
+        id: "cy".into(),
+    };
+    x.on_record(t0 + ms(50), &gone);
+    assert!(x.tick(t0 + GRACE).is_empty());
     x.on_record(
         t0,
         &Record::MemberRemoved {

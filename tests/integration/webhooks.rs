@@ -335,3 +335,62 @@ async fn sockudo_sends_each_webhook_our_connection_causes() {
     a.quit().await;
     drop(server);
 }
+
+#[tokio::test]
+async fn the_demo_sends_signed_webhooks_a_forged_one_and_a_contradiction() {
+    let (backend, mut seen) = http_stub::serve("/b", |_| Reply::Answer(200, "ok".into())).await;
+    let mut demo = Headless::spawn(
+        "demo",
+        &[
+            "--headless",
+            "demo",
+            "--no-probe",
+            "--webhook-forward",
+            &backend,
+        ]
+        .map(String::from),
+    );
+    demo.seen_or_wait_for("webhook_listening", |r| r["type"] == "webhook_listening")
+        .await;
+    let met = demo
+        .seen_or_wait_for("an occupied check met", |r| {
+            r["type"] == "webhook_check"
+                && r["expect"] == "channel_occupied"
+                && r["outcome"] == "met"
+        })
+        .await;
+    assert!(met["delay_ms"].as_u64().is_some());
+    let forged = demo
+        .seen_or_wait_for("the forged request", webhook_with("bad_signature"))
+        .await;
+    assert_eq!(forged["status"], 401);
+    let contradicted = demo
+        .seen_or_wait_for("the contradiction", |r| {
+            r["type"] == "webhook_check" && r["outcome"] == "contradicted"
+        })
+        .await;
+    assert_eq!(contradicted["expect"], "channel_vacated");
+    assert_eq!(
+        contradicted["channel"],
+        chanwatch::demo::webhooks::FALSE_VACATED_CHANNEL
+    );
+    assert!(
+        contradicted["detail"]
+            .as_str()
+            .unwrap()
+            .contains("still subscribed")
+    );
+    demo.seen_or_wait_for("a forward", |r| {
+        r["type"] == "webhook_forward" && r["status"] == 200
+    })
+    .await;
+    let first = tokio::time::timeout(Duration::from_secs(30), seen.recv()).await;
+    let first = first.expect("forwarded in time").expect("stub runs");
+    let signature = first.header("x-pusher-signature")[0].to_string();
+    // The backend can check the demo's signatures with the demo secret, as it would a server's.
+    let demo_secret = chanwatch::demo::DemoConfig::default().secret;
+    let valid = sign(&demo_secret, &first.body) == signature;
+    let forged = sign("not-the-demo-secret", &first.body) == signature;
+    assert!(valid || forged, "the forward keeps the signature as sent");
+    demo.quit().await;
+}
