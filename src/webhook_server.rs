@@ -90,7 +90,7 @@ impl WebhookServer {
     pub fn listening_record(&self) -> SessionRecord {
         SessionRecord::WebhookListening {
             url: self.url(),
-            forward: self.forward.as_ref().map(|u| crate::webhook::shown_url(u)),
+            forward: self.forward.as_ref().map(crate::webhook::shown_url),
         }
     }
 

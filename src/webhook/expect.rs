@@ -60,6 +60,27 @@ pub struct Check {
     pub detail: Option<String>,
 }
 
+/// What an expectation is of, before it has a time.
+struct Expected<'a> {
+    name: &'static str,
+    channel: &'a str,
+    user_id: Option<String>,
+    event: Option<String>,
+    hint: Option<&'static str>,
+}
+
+impl<'a> Expected<'a> {
+    fn of(name: &'static str, channel: &'a str) -> Expected<'a> {
+        Expected {
+            name,
+            channel,
+            user_id: None,
+            event: None,
+            hint: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Pending {
     name: &'static str,
@@ -108,27 +129,18 @@ impl Expectations {
         }
     }
 
-    fn expect(
-        &mut self,
-        now: Instant,
-        name: &'static str,
-        channel: &str,
-        user_id: Option<String>,
-        event: Option<String>,
-        timeout: Duration,
-        hint: Option<&'static str>,
-    ) {
+    fn expect(&mut self, (now, timeout): (Instant, Duration), what: Expected<'_>) {
         if self.pending.len() >= MAX_PENDING {
             self.pending.remove(0);
         }
         self.pending.push(Pending {
-            name,
-            channel: channel.to_string(),
-            user_id,
-            event,
+            name: what.name,
+            channel: what.channel.to_string(),
+            user_id: what.user_id,
+            event: what.event,
             since: now,
             deadline: now + timeout,
-            hint,
+            hint: what.hint,
         });
     }
 
@@ -146,13 +158,18 @@ impl Expectations {
         self.pending
             .retain(|p| !(p.name == "channel_occupied" && p.channel == channel));
         if others == 0 {
-            let t = self.timeouts.vacated;
-            let hint = Some("another client may still be subscribed");
-            self.expect(now, "channel_vacated", channel, None, None, t, hint);
+            let what = Expected {
+                hint: Some("another client may still be subscribed"),
+                ..Expected::of("channel_vacated", channel)
+            };
+            self.expect((now, self.timeouts.vacated), what);
         }
         if let Some(me) = self.me.remove(channel) {
-            let t = self.timeouts.member;
-            self.expect(now, "member_removed", channel, Some(me), None, t, None);
+            let what = Expected {
+                user_id: Some(me),
+                ..Expected::of("member_removed", channel)
+            };
+            self.expect((now, self.timeouts.member), what);
         }
         self.rosters.remove(channel);
     }
@@ -160,12 +177,13 @@ impl Expectations {
     /// A record of our client.
     pub fn on_record(&mut self, now: Instant, record: &Record) {
         match record {
-            Record::Subscribed { channel } => {
-                if self.subscribed.insert(channel.clone()) {
-                    let t = self.timeouts.occupied;
-                    let hint = Some("another client may have been subscribed before us");
-                    self.expect(now, "channel_occupied", channel, None, None, t, hint);
-                }
+            Record::Subscribed { channel } if !self.subscribed.contains(channel) => {
+                self.subscribed.insert(channel.clone());
+                let what = Expected {
+                    hint: Some("another client may have been subscribed before us"),
+                    ..Expected::of("channel_occupied", channel)
+                };
+                self.expect((now, self.timeouts.occupied), what);
             }
             Record::Members {
                 channel,
@@ -182,9 +200,11 @@ impl Expectations {
                 self.rosters.insert(channel.clone(), roster);
                 if let Some(me) = me {
                     self.me.insert(channel.clone(), me.id.clone());
-                    let t = self.timeouts.member;
-                    let id = Some(me.id.clone());
-                    self.expect(now, "member_added", channel, id, None, t, None);
+                    let what = Expected {
+                        user_id: Some(me.id.clone()),
+                        ..Expected::of("member_added", channel)
+                    };
+                    self.expect((now, self.timeouts.member), what);
                 }
             }
             Record::MemberAdded { channel, id, .. } => {
@@ -230,9 +250,11 @@ impl Expectations {
 
     /// We sent a client event on `channel`.
     pub fn on_client_event_sent(&mut self, now: Instant, channel: &str, event: &str) {
-        let t = self.timeouts.client_event;
-        let e = Some(event.to_string());
-        self.expect(now, "client_event", channel, None, e, t, None);
+        let what = Expected {
+            event: Some(event.to_string()),
+            ..Expected::of("client_event", channel)
+        };
+        self.expect((now, self.timeouts.client_event), what);
     }
 
     /// A webhook event received (from a verified request).

@@ -237,7 +237,8 @@ mod tests {
     fn each_refusal_says_what_was_wrong() {
         let sig = sign("app-secret", BODY);
         let other = sign("other-secret", BODY);
-        let cases: [(Option<&[u8]>, Option<&[u8]>, Verdict); 6] = [
+        type Case<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Verdict);
+        let cases: [Case; 6] = [
             (None, Some(sig.as_bytes()), Verdict::MissingKey),
             (Some(b"app-key"), None, Verdict::MissingSignature),
             (Some(b"other-key"), Some(sig.as_bytes()), Verdict::WrongKey),

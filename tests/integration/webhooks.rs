@@ -148,7 +148,7 @@ async fn forged_and_wrong_key_webhooks_are_refused_and_shown_and_forwarding_is_b
 #[tokio::test]
 async fn a_receiver_without_the_secret_is_refused_with_a_reason() {
     let args = sockudo_args(free_port(), &["--webhook-listen", "127.0.0.1:0"]);
-    let output = std::process::Command::from(crate::support::isolated::chanwatch())
+    let output = crate::support::isolated::chanwatch()
         .args(&args)
         .env_remove("PUSHER_APP_SECRET")
         .output()

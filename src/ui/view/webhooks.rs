@@ -99,23 +99,18 @@ fn row_lines<'a>(app: &App, row: &'a WebhookRow, out: &mut Vec<Line<'a>>) {
             if r.verdict == Verdict::Ok {
                 first.push(Span::styled(format!("  batch {}", r.batch), t.value()));
             }
-            match forward {
-                Some(f) => {
-                    let (text, bad) = match (f.status, &f.error) {
-                        (Some(s), _) => {
-                            (format!("  → backend {s} in {} ms", f.duration_ms), s >= 300)
-                        }
-                        (None, e) => (
-                            format!(
-                                "  → backend failed: {}",
-                                e.as_deref().unwrap_or("no answer")
-                            ),
-                            true,
+            if let Some(f) = forward {
+                let (text, bad) = match (f.status, &f.error) {
+                    (Some(s), _) => (format!("  → backend {s} in {} ms", f.duration_ms), s >= 300),
+                    (None, e) => (
+                        format!(
+                            "  → backend failed: {}",
+                            e.as_deref().unwrap_or("no answer")
                         ),
-                    };
-                    first.push(Span::styled(text, if bad { t.error() } else { t.ok() }));
-                }
-                None => {}
+                        true,
+                    ),
+                };
+                first.push(Span::styled(text, if bad { t.error() } else { t.ok() }));
             }
             out.push(Line::from(first));
             for e in r.events.iter().take(EVENTS_SHOWN) {
