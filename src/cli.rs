@@ -51,6 +51,8 @@ pub struct Cli {
     pub output: OutputArgs,
     #[command(flatten)]
     pub measures: measures::MeasureArgs,
+    #[command(flatten)]
+    pub webhooks: webhook::WebhookArgs,
 }
 
 /// What to watch, when it is not the server named by the flags.
@@ -464,6 +466,9 @@ impl Cli {
             keys: None,
             theme: None,
             measures: self.measures.layer(),
+            webhook_listen: self.webhooks.webhook_listen,
+            webhook_path: self.webhooks.webhook_path.clone(),
+            webhook_forward: self.webhooks.webhook_forward.clone(),
         }
     }
 }
@@ -618,6 +623,7 @@ fn parse_log_ring(s: &str) -> Result<usize, String> {
 
 pub mod check;
 pub mod measures;
+pub mod webhook;
 
 #[cfg(test)]
 mod tests;

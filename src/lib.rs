@@ -29,3 +29,5 @@ pub mod session_record;
 pub mod setup;
 pub mod stats;
 pub mod ui;
+pub mod webhook;
+pub mod webhook_server;

@@ -117,7 +117,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // The file's keys and colours first: a bad [keys] table stops the demo before
             // its server starts.
             let prefs = setup::dashboard_prefs(&cli)?;
-            let (mut setup, extras) = setup::demo::start().await?;
+            let (mut setup, extras) = setup::demo::start(&cli.webhooks).await?;
             apply_timing_flags(&cli.timing, &mut setup.client.machine);
             setup.prefs = prefs;
             // The log's size flags apply to the demo as to any session.
@@ -157,6 +157,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(addr) => Some(start_metrics(addr, cli.output.headless).await?),
         None => None,
     };
+    if let Some(options) = setup.webhooks.take() {
+        let server = chanwatch::webhook_server::start(options).await?;
+        if let Some(demo) = &extras.demo {
+            demo.send_webhooks_to(server.url());
+        }
+        extras.webhooks = Some(server);
+    }
     let recorder = start_recording(&cli, &setup)?;
     let client = client::spawn(setup.client, setup.auth);
     let handle = session::wrap(client, extras);

@@ -35,6 +35,8 @@ const LAYERS: &[&[&str]] = &[
     &["panic_report", "private_file"],
     // The kinds of fault that can be injected (the proxy itself uses nothing of ours).
     &["faults"],
+    // Webhook requests checked and what our connection should cause (pure).
+    &["webhook"],
     // What a session reports: the client's records and its own.
     &["session_record"],
     // Live measures and the latency probe's bookkeeping, fed by records (sans-IO).
@@ -47,6 +49,8 @@ const LAYERS: &[&[&str]] = &[
     &["occupancy"],
     // What may stand beside a client: the demo server (the fault proxy is lower down).
     &["demo"],
+    // The webhook receiver beside a session.
+    &["webhook_server"],
     // The client plus its fault proxy, demo server and HTTP API; all commands.
     &["session"],
     // A recording of a session, and reading one back for replay.

@@ -42,6 +42,9 @@ pub struct Extras {
     pub api: Option<HttpApi>,
     /// The latency probe, occupancy poll and stats records (see [`crate::session::measures`]).
     pub measures: crate::session::measures::MeasuresOptions,
+    /// The webhook receiver (`--webhook-listen`); its webhooks are checked against what
+    /// our connection did.
+    pub webhooks: Option<crate::webhook_server::WebhookServer>,
 }
 
 /// The watcher's side of a running session: like a [`ClientHandle`], but it takes every
@@ -68,7 +71,7 @@ pub fn wrap(inner: ClientHandle, extras: Extras) -> SessionHandle {
 
 async fn route(
     inner: ClientHandle,
-    extras: Extras,
+    mut extras: Extras,
     mut commands: mpsc::Receiver<Command>,
     out: batch::RecordSender<Stamped>,
 ) {
@@ -84,7 +87,10 @@ async fn route(
         extras.api.clone(),
         std::time::Instant::now(),
     );
+    let webhooks = Webhooks::new(extras.webhooks.as_mut());
+    let listening = extras.webhooks.as_ref().map(|s| s.listening_record());
     let mut router = Router {
+        webhooks,
         extras,
         out,
         to_client: Some(to_client),
@@ -96,6 +102,9 @@ async fn route(
     router
         .send_all(notices.into_iter().map(Stamped::now).collect())
         .await;
+    if let Some(record) = listening {
+        router.send(record).await;
+    }
     for command in to_start {
         router.to_client(command).await;
     }
@@ -115,6 +124,18 @@ async fn route(
                 }
             }
             Some(record) = side_rx.recv() => router.send(record).await,
+            Some(record) = next_webhook(&mut router.webhooks.records) => {
+                let checks = router.webhooks.check(&record);
+                let mut batch = vec![Stamped::now(record)];
+                batch.extend(checks.into_iter().map(Stamped::now));
+                router.send_all(batch).await;
+            }
+            () = sleep_until(router.webhooks.expectations.next_deadline()) => {
+                let missed = router.webhooks.tick();
+                if !missed.is_empty() {
+                    router.send_all(missed.into_iter().map(Stamped::now).collect()).await;
+                }
+            }
         }
     }
     let ended = task.await;
@@ -144,6 +165,7 @@ struct Router {
     last_state: State,
     side_tx: mpsc::Sender<SessionRecord>,
     measures: crate::session::measures::Measures,
+    webhooks: Webhooks,
 }
 
 impl Router {
@@ -215,7 +237,10 @@ impl Router {
                     self.send(record).await;
                 }
             }
-            Command::Connection(command) => self.to_client(command).await,
+            Command::Connection(command) => {
+                self.webhooks.on_command(&command);
+                self.to_client(command).await;
+            }
         }
     }
 
@@ -223,6 +248,7 @@ impl Router {
     /// has seen it (and hidden probe events).
     async fn on_client_batch(&mut self, mut batch: Vec<chanwatch_core::record::Stamped>) {
         let probes = self.measures.observe(&mut batch, std::time::Instant::now());
+        self.webhooks.on_records(&batch);
         for stamped in &batch {
             if let Record::State {
                 current,
@@ -276,6 +302,87 @@ async fn report_panic(out: &batch::RecordSender<Stamped>, last_state: State) {
         })),
     ];
     let _ = out.send_batch(last).await;
+}
+
+/// The session's side of the webhook receiver: its records, and the expectations they
+/// are checked against. Without a receiver every method is a no-op and `next` and
+/// `deadline` never finish.
+struct Webhooks {
+    records: Option<mpsc::Receiver<SessionRecord>>,
+    expectations: crate::webhook::Expectations,
+}
+
+impl Webhooks {
+    fn new(server: Option<&mut crate::webhook_server::WebhookServer>) -> Webhooks {
+        Webhooks {
+            records: server.and_then(|s| s.take_records()),
+            expectations: crate::webhook::Expectations::new(Default::default()),
+        }
+    }
+
+    fn on(&self) -> bool {
+        self.records.is_some()
+    }
+
+    fn on_command(&mut self, command: &chanwatch_core::connection::Command) {
+        if let chanwatch_core::connection::Command::Trigger { channel, event, .. } = command
+            && self.on()
+        {
+            self.expectations
+                .on_client_event_sent(std::time::Instant::now(), channel, event);
+        }
+    }
+
+    fn on_records(&mut self, batch: &[chanwatch_core::record::Stamped]) {
+        if !self.on() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        for stamped in batch {
+            self.expectations.on_record(now, &stamped.record);
+        }
+    }
+
+    /// The checks a received webhook settles.
+    fn check(&mut self, record: &SessionRecord) -> Vec<SessionRecord> {
+        let SessionRecord::Webhook(received) = record else {
+            return Vec::new();
+        };
+        if received.verdict != crate::webhook::Verdict::Ok {
+            return Vec::new(); // an unsigned webhook proves nothing
+        }
+        let now = std::time::Instant::now();
+        received
+            .events
+            .iter()
+            .filter_map(|event| self.expectations.on_webhook(now, event))
+            .map(SessionRecord::WebhookCheck)
+            .collect()
+    }
+
+    fn tick(&mut self) -> Vec<SessionRecord> {
+        self.expectations
+            .tick(std::time::Instant::now())
+            .into_iter()
+            .map(SessionRecord::WebhookCheck)
+            .collect()
+    }
+}
+
+async fn next_webhook(
+    records: &mut Option<mpsc::Receiver<SessionRecord>>,
+) -> Option<SessionRecord> {
+    match records {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn command_error(

@@ -68,6 +68,22 @@ pub enum SessionRecord {
     /// The app's occupied channels with their counts, from one poll of the HTTP API.
     Occupancy { channels: Vec<OccupiedChannel> },
 
+    /// The webhook receiver (`--webhook-listen`) is up: where the server should post
+    /// (`url`), and where requests are passed on (`forward`).
+    WebhookListening {
+        url: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        forward: Option<String>,
+    },
+    /// One webhook request: our answer, the verdict on its key and signature, the server's
+    /// `time_ms` and the delay to its arrival, and its events.
+    Webhook(Box<crate::webhook::Received>),
+    /// The backend's answer to a forwarded webhook request (`--webhook-forward`).
+    WebhookForward(crate::webhook::Forwarded),
+    /// A webhook our connection should cause came (`met`), did not (`missed`), or one came
+    /// that contradicts what our socket knows (`contradicted`).
+    WebhookCheck(crate::webhook::Check),
+
     /// What the client observed or did.
     #[serde(untagged)]
     Client(Record),
@@ -103,6 +119,12 @@ impl SessionRecord {
                 cut(message);
             }
             SessionRecord::Probe { error, .. } => cut_option(error),
+            // The receiver bounds what a webhook request may hold (the body, the events
+            // kept) where it reads it.
+            SessionRecord::WebhookListening { .. }
+            | SessionRecord::Webhook(_)
+            | SessionRecord::WebhookForward(_)
+            | SessionRecord::WebhookCheck(_) => {}
             SessionRecord::Fault { .. }
             | SessionRecord::Published { .. }
             | SessionRecord::Channels { .. }

@@ -43,6 +43,8 @@ pub struct Setup {
     pub prefs: DashboardPrefs,
     /// The probe, occupancy and stats settings: the file's `[measures]` under the flags.
     pub measures: config::MeasuresLayer,
+    /// The webhook receiver to start (`--webhook-listen`), with the app it checks for.
+    pub webhooks: Option<crate::webhook_server::Options>,
 }
 
 /// The dashboard's keys and colours: the config file's `[keys]` and `[theme]`, over the
@@ -318,7 +320,51 @@ fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
         log_bytes: settings.log_bytes,
         prefs: DashboardPrefs::from_settings(&settings.keys, &settings.theme)?,
         measures: settings.measures.clone(),
+        webhooks: webhook_options(settings)?,
     })
+}
+
+/// The webhook receiver's options, when one is asked for: it needs the app secret, which
+/// signs every webhook.
+fn webhook_options(
+    settings: &Settings,
+) -> Result<Option<crate::webhook_server::Options>, SetupError> {
+    let Some(listen) = settings.webhook_listen else {
+        if settings.webhook_forward.is_some() || settings.webhook_path.is_some() {
+            return Err(SetupError::Invalid(
+                "--webhook-path and --webhook-forward need --webhook-listen (or webhook_listen \
+                 in the config file)"
+                    .into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let Some(secret) = &settings.secret else {
+        return Err(SetupError::Invalid(
+            "--webhook-listen needs the app secret to check webhook signatures: --secret-file, \
+             PUSHER_APP_SECRET or secret in the config file"
+                .into(),
+        ));
+    };
+    let forward = match &settings.webhook_forward {
+        Some(url) => Some(
+            config::webhook::parse_forward(url)
+                .map_err(|e| SetupError::Invalid(format!("--webhook-forward: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(Some(crate::webhook_server::Options {
+        listen,
+        path: settings
+            .webhook_path
+            .clone()
+            .unwrap_or_else(|| crate::webhook_server::DEFAULT_PATH.to_string()),
+        forward,
+        app: crate::webhook::App {
+            key: settings.key.clone(),
+            secret: secret.expose().to_string(),
+        },
+    }))
 }
 
 /// The channel authorizer: the endpoint, else the command, else local signing with the

@@ -89,7 +89,7 @@ _chanwatch() {
 
     case "${cmd}" in
         chanwatch)
-            opts="-s -v -h -V --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help --version demo completions man config replay check help"
+            opts="-s -v -h -V --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help --version demo completions man config replay check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,6 +307,18 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --webhook-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-forward)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -315,7 +327,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__check)
-            opts="-s -v -h --channel --no-presence --samples --warn-latency --crit-latency --timeout --json --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
+            opts="-s -v -h --channel --no-presence --samples --warn-latency --crit-latency --timeout --json --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -553,6 +565,18 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --webhook-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-forward)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -561,7 +585,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__completions)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help bash elvish fish powershell zsh"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -776,6 +800,18 @@ _chanwatch() {
                     return 0
                     ;;
                 --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-forward)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -787,7 +823,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__config)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help init path help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help init path help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1002,6 +1038,18 @@ _chanwatch() {
                     return 0
                     ;;
                 --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-forward)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1069,7 +1117,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__config__subcmd__init)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1284,6 +1332,18 @@ _chanwatch() {
                     return 0
                     ;;
                 --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-forward)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1295,7 +1355,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__config__subcmd__path)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1513,6 +1573,18 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --webhook-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-forward)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1521,7 +1593,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__demo)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1736,6 +1808,18 @@ _chanwatch() {
                     return 0
                     ;;
                 --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-forward)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1887,7 +1971,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__man)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2105,6 +2189,18 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --webhook-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-forward)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2113,7 +2209,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__replay)
-            opts="-s -v -h --speed --channel --event --since --until --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --help"
+            opts="-s -v -h --speed --channel --event --since --until --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2348,6 +2444,18 @@ _chanwatch() {
                     return 0
                     ;;
                 --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-forward)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -218,6 +218,28 @@ pub struct Layer {
     /// The latency probe, the occupancy poll and `stats` records. Merged per setting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measures: Option<MeasuresLayer>,
+    /// Where the webhook receiver listens (`ADDR:PORT`, or `:PORT` on loopback).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::webhook::de_listen"
+    )]
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    /// The path webhooks are posted to (default `/webhooks`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::webhook::de_path"
+    )]
+    pub webhook_path: Option<String>,
+    /// Where received webhook requests are passed on, byte for byte.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::webhook::de_forward",
+        serialize_with = "super::webhook::ser_forward"
+    )]
+    pub webhook_forward: Option<String>,
 }
 
 /// How private, presence and encrypted channels are authorized. Without an endpoint or a
@@ -388,6 +410,9 @@ impl Layer {
             keys: merge_with(self.keys, lower.keys, KeysLayer::over),
             theme: merge_with(self.theme, lower.theme, ThemeLayer::over),
             measures: merge_with(self.measures, lower.measures, MeasuresLayer::over),
+            webhook_listen: pick(self.webhook_listen, lower.webhook_listen),
+            webhook_path: pick(self.webhook_path, lower.webhook_path),
+            webhook_forward: pick(self.webhook_forward, lower.webhook_forward),
         }
     }
 

@@ -53,6 +53,7 @@ pub mod starter;
 pub mod theme;
 pub mod url_form;
 mod values;
+pub mod webhook;
 
 pub use env::{VARIABLES as ENV_VARIABLES, layer_from_env};
 pub use error::{ConfigError, display_path};

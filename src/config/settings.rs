@@ -75,6 +75,17 @@ pub struct Settings {
     /// The probe, occupancy and stats settings given (the rest take their defaults).
     #[serde(skip_serializing_if = "MeasuresLayer::is_empty")]
     pub measures: MeasuresLayer,
+    /// The webhook receiver: where it listens, its path, where it forwards (see
+    /// `crate::webhook_server`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_path: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::webhook::ser_forward"
+    )]
+    pub webhook_forward: Option<String>,
 }
 
 /// Channel authorization. The method is the endpoint, else the command, else local signing
@@ -221,6 +232,9 @@ impl Settings {
             keys,
             theme: layer.theme.unwrap_or_default(),
             measures: layer.measures.unwrap_or_default(),
+            webhook_listen: layer.webhook_listen,
+            webhook_path: layer.webhook_path,
+            webhook_forward: layer.webhook_forward,
         })
     }
 

@@ -98,7 +98,22 @@ pub struct Hub {
     /// Last API-published event per cache channel: (event name, data as sent).
     cache: HashMap<String, (String, String)>,
     answer_pings: bool,
+    /// Client events relayed, for the demo's webhooks (bounded; taken by
+    /// [`Hub::take_client_events`]).
+    client_events: std::collections::VecDeque<ClientEventSeen>,
 }
+
+/// A client event the hub relayed: what a `client_event` webhook says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientEventSeen {
+    pub channel: String,
+    pub event: String,
+    pub socket_id: String,
+    pub user_id: Option<String>,
+}
+
+/// Client events kept until the webhook sender takes them; older ones are dropped.
+const CLIENT_EVENTS_KEPT: usize = 256;
 
 /// One outbound frame with `data` as a string, the way servers send channel events.
 pub fn frame(event: &str, channel: Option<&str>, data: &str, user_id: Option<&str>) -> String {
@@ -128,6 +143,7 @@ impl Hub {
             channels: HashMap::new(),
             cache: HashMap::new(),
             answer_pings: true,
+            client_events: std::collections::VecDeque::new(),
         }
     }
 
@@ -486,6 +502,15 @@ impl Hub {
             return;
         }
         let text = frame(event, Some(channel), &data, user.as_deref());
+        if self.client_events.len() == CLIENT_EVENTS_KEPT {
+            self.client_events.pop_front();
+        }
+        self.client_events.push_back(ClientEventSeen {
+            channel: channel.to_string(),
+            event: event.to_string(),
+            socket_id: self.conns[&conn].socket_id.clone(),
+            user_id: user.clone(),
+        });
         if let Some(ch) = self.channels.get(channel) {
             for &other in ch.subscribers.iter().filter(|&&c| c != conn) {
                 out.push(Delivery {
@@ -698,6 +723,11 @@ impl Hub {
             .collect();
         out.sort();
         out
+    }
+
+    /// The client events relayed since the last call, oldest first.
+    pub fn take_client_events(&mut self) -> Vec<ClientEventSeen> {
+        self.client_events.drain(..).collect()
     }
 
     /// The ids of a presence channel's members, sorted.

@@ -20,6 +20,7 @@ pub mod hub;
 mod server;
 pub mod sign;
 pub mod traffic;
+pub mod webhooks;
 
 pub use hub::{App, Publish, PublishError};
 pub use traffic::Traffic;
@@ -89,6 +90,7 @@ impl DemoServer {
             shared,
             addr,
             accept,
+            webhooks: std::sync::Mutex::new(None),
         })
     }
 }
@@ -98,6 +100,8 @@ pub struct DemoHandle {
     shared: Arc<server::Shared>,
     addr: SocketAddr,
     accept: JoinHandle<()>,
+    /// The webhook sender, once started.
+    webhooks: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl DemoHandle {
@@ -235,11 +239,28 @@ impl DemoHandle {
         }
     }
 
+    /// Post the app's webhooks to `url` (see [`webhooks`]), replacing an earlier sender.
+    pub fn send_webhooks_to(&self, url: String) {
+        let task = webhooks::spawn(self.shared.clone(), url);
+        let mut slot = self.webhooks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = slot.replace(task) {
+            old.abort();
+        }
+    }
+
     /// Stop listening and close every socket with 1001. Returns at once; sockets finish
     /// their close handshake (bounded) in the background.
     pub fn stop(&self) {
         self.shared.stop();
         self.accept.abort();
+        if let Some(task) = self
+            .webhooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            task.abort();
+        }
     }
 
     pub fn is_stopped(&self) -> bool {

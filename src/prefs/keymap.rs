@@ -67,6 +67,8 @@ pub enum Action {
     Occupancy,
     /// Occupancy screen: sort by name or by count.
     SortOccupancy,
+    /// Show or hide the webhooks screen (received webhooks and their checks).
+    Webhooks,
     Help,
     Quit,
     /// Editing mode: accept the prompt's text.
@@ -1170,6 +1172,7 @@ mod tests {
             "measures",
             "occupancy",
             "sort_occupancy",
+            "webhooks",
             "help",
             "quit",
             "submit",

@@ -28,8 +28,9 @@ pub fn demo_timings(config: &mut MachineConfig) {
     config.handshake_timeout = Duration::from_secs(5);
 }
 
-/// Start the demo and describe the session that watches it.
-pub async fn start() -> anyhow::Result<(Setup, Extras)> {
+/// Start the demo and describe the session that watches it. Its webhook receiver listens
+/// on `webhooks.webhook_listen`, else on a free loopback port.
+pub async fn start(webhooks: &crate::cli::webhook::WebhookArgs) -> anyhow::Result<(Setup, Extras)> {
     let server = DemoServer::start(DemoConfig::default())
         .await
         .context("cannot start the demo server on 127.0.0.1")?;
@@ -103,6 +104,26 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
         log_bytes: crate::config::DEFAULT_LOG_BYTES,
         prefs: Default::default(),
         measures: Default::default(),
+        webhooks: Some(crate::webhook_server::Options {
+            listen: webhooks
+                .webhook_listen
+                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            path: webhooks
+                .webhook_path
+                .clone()
+                .unwrap_or_else(|| crate::webhook_server::DEFAULT_PATH.to_string()),
+            forward: match &webhooks.webhook_forward {
+                Some(url) => Some(
+                    crate::config::webhook::parse_forward(url)
+                        .map_err(|e| anyhow::anyhow!("--webhook-forward: {e}"))?,
+                ),
+                None => None,
+            },
+            app: crate::webhook::App {
+                key: server.key().to_string(),
+                secret: server.secret().to_string(),
+            },
+        }),
     };
     let extras = Extras {
         proxy: Some(proxy),
@@ -110,6 +131,7 @@ pub async fn start() -> anyhow::Result<(Setup, Extras)> {
         traffic: Some(traffic),
         api: Some(api),
         measures: Default::default(),
+        webhooks: None,
     };
     Ok((setup, extras))
 }

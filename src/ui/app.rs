@@ -282,6 +282,10 @@ impl App {
     pub fn measured(&self) -> &super::model::Measured {
         self.model.measured()
     }
+    /// What the webhooks screen draws.
+    pub fn webhooks(&self) -> &super::model::webhooks::Webhooks {
+        self.model.webhooks()
+    }
     /// The latest authorization exchange of a channel.
     pub fn auth_exchange(&self, channel: &str) -> Option<&AuthExchange> {
         self.model.auth_exchange(channel)
@@ -583,7 +587,9 @@ impl App {
             | Action::ReplayFaster
             | Action::ReplaySlower => Update::default(),
             // Taken by the measures panel above when they apply.
-            Action::Measures | Action::Occupancy | Action::SortOccupancy => Update::default(),
+            Action::Measures | Action::Occupancy | Action::SortOccupancy | Action::Webhooks => {
+                Update::default()
+            }
         }
     }
 

@@ -13,6 +13,8 @@ pub use super::model::measured::DISABLE_ENV;
 pub enum Screen {
     Measures,
     Occupancy,
+    /// Received webhooks and their checks (`--webhook-listen`).
+    Webhooks,
 }
 
 /// What the app should do about a key the panel took.
@@ -33,6 +35,8 @@ pub enum Outcome {
 pub struct Panel {
     screen: Option<Screen>,
     selected: usize,
+    /// Webhooks screen: rows scrolled back from the newest (0 follows).
+    webhooks_back: usize,
 }
 
 impl Panel {
@@ -46,6 +50,10 @@ impl Panel {
     }
     pub fn occupancy_selected(&self) -> usize {
         self.selected
+    }
+    /// How far the webhooks screen is scrolled back from its newest row.
+    pub fn webhooks_back(&self) -> usize {
+        self.webhooks_back
     }
 
     /// Keep the selection on a row of `occupancy`, which a record may have shortened.
@@ -73,6 +81,24 @@ impl Panel {
         match (action, self.screen) {
             (Action::Measures, s) => Some(self.show(toggle(Screen::Measures, s))),
             (Action::Occupancy, s) => Some(self.show(toggle(Screen::Occupancy, s))),
+            (Action::Webhooks, s) => {
+                self.webhooks_back = 0;
+                Some(self.show(toggle(Screen::Webhooks, s)))
+            }
+            (Action::Up | Action::PageUp, Some(Screen::Webhooks)) => {
+                let by = if action == Action::Up { 1 } else { 10 };
+                self.webhooks_back = self.webhooks_back.saturating_add(by).min(10_000);
+                Some(Outcome::Redraw)
+            }
+            (Action::Down | Action::PageDown, Some(Screen::Webhooks)) => {
+                let by = if action == Action::Down { 1 } else { 10 };
+                self.webhooks_back = self.webhooks_back.saturating_sub(by);
+                Some(Outcome::Redraw)
+            }
+            (Action::Bottom, Some(Screen::Webhooks)) => {
+                self.webhooks_back = 0;
+                Some(Outcome::Redraw)
+            }
             (Action::Back, Some(_)) => Some(self.show(None)),
             (Action::Up, Some(Screen::Measures)) => Some(Outcome::MoveChannel(-1)),
             (Action::Down, Some(Screen::Measures)) => Some(Outcome::MoveChannel(1)),

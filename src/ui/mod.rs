@@ -23,6 +23,8 @@ pub mod view;
 mod measures_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webhooks_tests;
 
 pub use app::{App, AppConfig, DashboardInfo, Msg, Update};
 

@@ -2078,7 +2078,7 @@ fn help_shows_every_section_when_short() {
         (100, 40, true),
         (100, 36, true),
         (120, 30, true),
-        (80, 24, false),
+        (80, 25, false),
     ] {
         let text = format!("{}", fx.render(w, h).backend());
         assert_eq!(text.contains("Mouse:"), notes, "{w}x{h}\n{text}");

@@ -90,6 +90,9 @@ fn every_key() -> Layer {
             stats_interval: Some(Duration::from_secs(1)),
             metrics_listen: Some("127.0.0.1:9464".parse().unwrap()),
         }),
+        webhook_listen: Some("127.0.0.1:1".parse().unwrap()),
+        webhook_path: Some("/w".into()),
+        webhook_forward: Some("http://b.example/w".into()),
     }
 }
 

@@ -38,3 +38,4 @@ mod servers;
 mod sockudo_auth;
 mod sockudo_origin;
 mod tls_trust;
+mod webhooks;

@@ -12,6 +12,7 @@ pub mod channels;
 pub mod measured;
 pub mod status;
 pub mod timeline;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -76,6 +77,7 @@ pub struct Model {
     /// Records about channels past [`caps::MAX_CHANNELS`] (or with names no server may
     /// use), dropped.
     channels_dropped: u64,
+    webhooks: webhooks::Webhooks,
 }
 
 impl Model {
@@ -89,6 +91,7 @@ impl Model {
             awaited: api::Awaited::default(),
             measured: Measured::new(now, limits.measures),
             channels_dropped: 0,
+            webhooks: webhooks::Webhooks::default(),
         }
     }
 
@@ -117,6 +120,10 @@ impl Model {
     }
     pub fn measured_mut(&mut self) -> &mut Measured {
         &mut self.measured
+    }
+    /// The webhook receiver's requests and checks.
+    pub fn webhooks(&self) -> &webhooks::Webhooks {
+        &self.webhooks
     }
 
     /// The user cleared the log.
@@ -232,6 +239,15 @@ impl Model {
                     failure,
                 };
                 self.keep_auth(channel, exchange);
+                None
+            }
+            record @ (SessionRecord::WebhookListening { .. }
+            | SessionRecord::Webhook(_)
+            | SessionRecord::WebhookForward(_)
+            | SessionRecord::WebhookCheck(_)) => {
+                let (text, flagged) = self.webhooks.apply(ts, record)?;
+                self.timeline
+                    .push(ts, TimelineKind::Webhook { text, flagged });
                 None
             }
             record => self.apply_connection(ts, record, now),

@@ -37,6 +37,11 @@ pub enum TimelineKind {
     Fault(String),
     /// Sign-in, watchlist and HTTP API news.
     Note(String),
+    /// A webhook received or checked; `flagged` when refused, missed or contradicted.
+    Webhook {
+        text: String,
+        flagged: bool,
+    },
     ClientGone,
 }
 
@@ -53,6 +58,7 @@ impl TimelineEntry {
             TimelineKind::State { cause, .. } => cause.as_ref().map_or(0, String::capacity),
             TimelineKind::Error { message, .. } => message.capacity(),
             TimelineKind::User(t) | TimelineKind::Fault(t) | TimelineKind::Note(t) => t.capacity(),
+            TimelineKind::Webhook { text, .. } => text.capacity(),
             TimelineKind::ConnectingIn(_)
             | TimelineKind::PingSent(_)
             | TimelineKind::Pong(_)
@@ -95,6 +101,10 @@ impl Timeline {
             TimelineKind::User(t) => TimelineKind::User(text(t)),
             TimelineKind::Fault(t) => TimelineKind::Fault(text(t)),
             TimelineKind::Note(t) => TimelineKind::Note(text(t)),
+            TimelineKind::Webhook { text: t, flagged } => TimelineKind::Webhook {
+                text: text(t),
+                flagged,
+            },
             other => other,
         };
         let entry = TimelineEntry { ts, kind };

@@ -16,6 +16,7 @@ pub mod picker;
 pub mod prompt;
 pub mod status;
 pub mod timeline;
+pub mod webhooks;
 
 use super::app::{App, Modal, Overlay, PromptKind};
 use super::measures::Screen;
@@ -39,6 +40,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     match app.measures().screen() {
         Some(Screen::Measures) => measures::render(app, frame, main),
         Some(Screen::Occupancy) => occupancy::render(app, frame, main),
+        Some(Screen::Webhooks) => webhooks::render(app, frame, main),
         None => render_panes(app, frame, &areas),
     }
     footer::render(app, frame, areas.footer);

@@ -116,6 +116,10 @@ pub fn line<'a>(t: &Theme, e: &'a TimelineEntry, wide: bool) -> Line<'a> {
         TimelineKind::Note(what) => {
             spans.push(Span::styled(what.as_str(), t.label()));
         }
+        TimelineKind::Webhook { text, flagged } => {
+            let style = if *flagged { t.error() } else { t.label() };
+            spans.push(Span::styled(text.as_str(), style));
+        }
         TimelineKind::ClientGone => {
             spans.push(Span::styled(
                 "client stopped: no more records will arrive",

@@ -4,7 +4,8 @@
 //! `$CHANWATCH_SOCKUDO_ROOT/bin/sockudo`, else `$HOME/.cache/chanwatch-sockudo/bin/sockudo`,
 //! where `scripts/install-sockudo.sh` puts it. The whole configuration is passed in the
 //! environment, and the server runs in an empty temporary directory so that no
-//! `config/config.toml` lying around can change it.
+//! `config/config.toml` lying around can change it. [`Sockudo::start_with_config`] passes a
+//! config file as well (`--config`), for what has no variable: per-app webhooks.
 
 #![allow(dead_code)] // a kit for every area's tests: not every part is in use at once
 
@@ -36,6 +37,7 @@ pub struct Sockudo {
     port: u16,
     /// What it was started with, for [`Sockudo::restart`].
     extra_env: Vec<(String, String)>,
+    config: Option<String>,
     log: Arc<Mutex<VecDeque<String>>>,
     _dir: tempfile::TempDir,
 }
@@ -49,10 +51,23 @@ impl Sockudo {
 
     /// Start with extra environment settings, e.g. `[("ACTIVITY_TIMEOUT", "2")]`.
     pub fn start_with(extra_env: &[(&str, &str)]) -> Sockudo {
+        Sockudo::start_full(extra_env, None)
+    }
+
+    /// Start with a TOML config file holding the tests' app (its `[[app_manager.array.apps]]`
+    /// entry and anything else in `toml`, which must define the app as app1 / testkey /
+    /// testsecret). The app is then not also defined by variables; host, port and the other
+    /// variables stay as for [`Sockudo::start`] (sockudo's variables win over its file), so
+    /// set `QUEUE_DRIVER` in `extra_env` when the file's queue is wanted.
+    pub fn start_with_config(toml: &str, extra_env: &[(&str, &str)]) -> Sockudo {
+        Sockudo::start_full(extra_env, Some(toml))
+    }
+
+    fn start_full(extra_env: &[(&str, &str)], config: Option<&str>) -> Sockudo {
         let binary = binary();
         let mut last_failure = String::new();
         for _ in 0..START_ATTEMPTS {
-            match try_start(&binary, free_port(), extra_env) {
+            match try_start(&binary, free_port(), extra_env, config) {
                 Ok(server) => return server,
                 Err(failure) => last_failure = failure,
             }
@@ -73,7 +88,7 @@ impl Sockudo {
         // The port was ours a moment ago; retry briefly in case the kernel is slow to free it.
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            match try_start(&binary(), self.port, &extra) {
+            match try_start(&binary(), self.port, &extra, self.config.clone().as_deref()) {
                 Ok(fresh) => {
                     // Dropping the old value kills nothing: its child has been reaped.
                     *self = fresh;
@@ -147,7 +162,12 @@ pub fn free_port() -> u16 {
         .expect("bind a loopback port")
 }
 
-fn try_start(binary: &Path, port: u16, extra_env: &[(&str, &str)]) -> Result<Sockudo, String> {
+fn try_start(
+    binary: &Path,
+    port: u16,
+    extra_env: &[(&str, &str)],
+    config: Option<&str>,
+) -> Result<Sockudo, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let mut command = Command::new(binary);
     command
@@ -156,13 +176,24 @@ fn try_start(binary: &Path, port: u16, extra_env: &[(&str, &str)]) -> Result<Soc
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("SOCKUDO_DEFAULT_APP_ID", APP_ID)
-        .env("SOCKUDO_DEFAULT_APP_KEY", KEY)
-        .env("SOCKUDO_DEFAULT_APP_SECRET", SECRET)
-        .env("SOCKUDO_DEFAULT_APP_ENABLED", "true")
-        .env("SOCKUDO_DEFAULT_APP_ENABLE_CLIENT_MESSAGES", "true")
-        .env("SOCKUDO_DEFAULT_APP_ENABLE_USER_AUTHENTICATION", "true")
+        .env("PORT", port.to_string());
+    match config {
+        Some(toml) => {
+            let path = dir.path().join("sockudo-test.toml");
+            std::fs::write(&path, toml).map_err(|e| format!("write the config file: {e}"))?;
+            command.arg("--config").arg(&path);
+        }
+        None => {
+            command
+                .env("SOCKUDO_DEFAULT_APP_ID", APP_ID)
+                .env("SOCKUDO_DEFAULT_APP_KEY", KEY)
+                .env("SOCKUDO_DEFAULT_APP_SECRET", SECRET)
+                .env("SOCKUDO_DEFAULT_APP_ENABLED", "true")
+                .env("SOCKUDO_DEFAULT_APP_ENABLE_CLIENT_MESSAGES", "true")
+                .env("SOCKUDO_DEFAULT_APP_ENABLE_USER_AUTHENTICATION", "true");
+        }
+    }
+    command
         // Nothing but the one loopback port: no metrics listener on 0.0.0.0:9601, no Redis
         // queue (the default driver), no per-IP limits that many test clients would trip.
         .env("METRICS_ENABLED", "false")
@@ -194,6 +225,7 @@ fn try_start(binary: &Path, port: u16, extra_env: &[(&str, &str)]) -> Result<Soc
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        config: config.map(str::to_string),
         log,
         _dir: dir,
     };
