@@ -106,7 +106,7 @@ async fn route(
         router.send(record).await;
     }
     for command in to_start {
-        router.to_client(command).await;
+        router.pass_on(command).await;
     }
     loop {
         tokio::select! {
@@ -181,7 +181,7 @@ impl Router {
         }
     }
 
-    async fn to_client(&mut self, command: chanwatch_core::connection::Command) {
+    async fn pass_on(&mut self, command: chanwatch_core::connection::Command) {
         let sent = match &self.to_client {
             Some(tx) => tx.send(command).await.is_ok(),
             None => false,
@@ -239,7 +239,7 @@ impl Router {
             }
             Command::Connection(command) => {
                 self.webhooks.on_command(&command);
-                self.to_client(command).await;
+                self.pass_on(command).await;
             }
         }
     }
