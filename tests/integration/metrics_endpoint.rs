@@ -254,6 +254,8 @@ async fn promtool_lints_a_live_scrape_against_sockudo() {
     );
     let mut c = Headless::spawn("lint", &args);
     c.wait_state("connected").await;
+    // The event must find the subscription in place, or it is not counted.
+    c.seen_or_wait_channel("subscribed", "news").await;
     let addr = metrics_addr(&c).await;
     server
         .api()
