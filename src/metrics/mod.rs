@@ -135,6 +135,74 @@ struct ChannelCounters {
     bytes: Counter,
 }
 
+/// Round trips and the latency probe: histograms and the probe's counts.
+struct LatencyMetrics {
+    ping_rtt: Histogram,
+    probe_latency: Histogram,
+    probes: Counter,
+    probes_lost: Counter,
+    probe_errors: Counter,
+    probe_success: Gauge,
+    auth: Family<ResultLabel, Histogram, fn() -> Histogram>,
+}
+
+impl LatencyMetrics {
+    fn register(registry: &mut Registry) -> LatencyMetrics {
+        let ping_rtt = latency_histogram();
+        registry.register_with_unit(
+            "ping_rtt",
+            "Round trips of pusher:ping (to the first frame after it)",
+            Unit::Seconds,
+            ping_rtt.clone(),
+        );
+        let probe_latency = latency_histogram();
+        registry.register_with_unit(
+            "probe_latency",
+            "Latency probe: from the HTTP API publish to the event's arrival here",
+            Unit::Seconds,
+            probe_latency.clone(),
+        );
+        let probes = Counter::default();
+        registry.register("probes", "Latency probes finished", probes.clone());
+        let probes_lost = Counter::default();
+        registry.register(
+            "probe_lost",
+            "Latency probes that never arrived (publish failures included)",
+            probes_lost.clone(),
+        );
+        let probe_errors = Counter::default();
+        registry.register(
+            "probe_errors",
+            "Latency probes whose publish through the HTTP API failed",
+            probe_errors.clone(),
+        );
+        let probe_success = Gauge::default();
+        registry.register(
+            "probe_success",
+            "1 if the last latency probe arrived, 0 if it was lost (0 before the first)",
+            probe_success.clone(),
+        );
+        let auth = Family::<ResultLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register_with_unit(
+            "auth_duration",
+            "Authorization round trips, by result (ok or error)",
+            Unit::Seconds,
+            auth.clone(),
+        );
+        LatencyMetrics {
+            ping_rtt,
+            probe_latency,
+            probes,
+            probes_lost,
+            probe_errors,
+            probe_success,
+            auth,
+        }
+    }
+}
+
 /// The session's metrics and the bookkeeping that updates them from records.
 pub struct Metrics {
     registry: Registry,
@@ -148,13 +216,7 @@ pub struct Metrics {
     channels: FxHashMap<Box<str>, ChannelCounters>,
     connection_events: ChannelCounters,
     other_channels: ChannelCounters,
-    ping_rtt: Histogram,
-    probe_latency: Histogram,
-    probes: Counter,
-    probes_lost: Counter,
-    probe_errors: Counter,
-    probe_success: Gauge,
-    auth: Family<ResultLabel, Histogram, fn() -> Histogram>,
+    latency: LatencyMetrics,
     presence_members: Family<ChannelLabel, Gauge>,
     presence: FxHashMap<Box<str>, Gauge>,
     // Bookkeeping between records.
@@ -227,49 +289,7 @@ impl Metrics {
             Unit::Bytes,
             bytes_by_channel.clone(),
         );
-        let ping_rtt = latency_histogram();
-        registry.register_with_unit(
-            "ping_rtt",
-            "Round trips of pusher:ping (to the first frame after it)",
-            Unit::Seconds,
-            ping_rtt.clone(),
-        );
-        let probe_latency = latency_histogram();
-        registry.register_with_unit(
-            "probe_latency",
-            "Latency probe: from the HTTP API publish to the event's arrival here",
-            Unit::Seconds,
-            probe_latency.clone(),
-        );
-        let probes = Counter::default();
-        registry.register("probes", "Latency probes finished", probes.clone());
-        let probes_lost = Counter::default();
-        registry.register(
-            "probe_lost",
-            "Latency probes that never arrived (publish failures included)",
-            probes_lost.clone(),
-        );
-        let probe_errors = Counter::default();
-        registry.register(
-            "probe_errors",
-            "Latency probes whose publish through the HTTP API failed",
-            probe_errors.clone(),
-        );
-        let probe_success = Gauge::default();
-        registry.register(
-            "probe_success",
-            "1 if the last latency probe arrived, 0 if it was lost (0 before the first)",
-            probe_success.clone(),
-        );
-        let auth = Family::<ResultLabel, Histogram, fn() -> Histogram>::new_with_constructor(
-            latency_histogram as fn() -> Histogram,
-        );
-        registry.register_with_unit(
-            "auth_duration",
-            "Authorization round trips, by result (ok or error)",
-            Unit::Seconds,
-            auth.clone(),
-        );
+        let latency = LatencyMetrics::register(&mut registry);
         let presence_members = Family::<ChannelLabel, Gauge>::default();
         registry.register(
             "presence_members",
@@ -298,13 +318,7 @@ impl Metrics {
             channels: FxHashMap::default(),
             connection_events,
             other_channels,
-            ping_rtt,
-            probe_latency,
-            probes,
-            probes_lost,
-            probe_errors,
-            probe_success,
-            auth,
+            latency,
             presence_members,
             presence: FxHashMap::default(),
             current: State::Initialized,
@@ -346,18 +360,18 @@ impl Metrics {
                 error,
                 ..
             } => {
-                self.probes.inc();
+                self.latency.probes.inc();
                 if *lost {
-                    self.probes_lost.inc();
-                    self.probe_success.set(0);
+                    self.latency.probes_lost.inc();
+                    self.latency.probe_success.set(0);
                 } else {
-                    self.probe_success.set(1);
+                    self.latency.probe_success.set(1);
                 }
                 if error.is_some() {
-                    self.probe_errors.inc();
+                    self.latency.probe_errors.inc();
                 }
                 if let Some(ms) = latency_ms {
-                    self.probe_latency.observe(seconds(*ms));
+                    self.latency.probe_latency.observe(seconds(*ms));
                 }
             }
             _ => {}
@@ -377,13 +391,14 @@ impl Metrics {
             Record::PingSent { .. } => self.ping_pending = true,
             Record::Pong { rtt_ms } => {
                 self.ping_pending = false;
-                self.ping_rtt.observe(seconds(*rtt_ms));
+                self.latency.ping_rtt.observe(seconds(*rtt_ms));
             }
             Record::Auth {
                 ok, duration_ms, ..
             } => {
                 let result = if *ok { "ok" } else { "error" };
-                self.auth
+                self.latency
+                    .auth
                     .get_or_create(&ResultLabel { result })
                     .observe(seconds(*duration_ms));
             }
