@@ -298,60 +298,14 @@ impl Hub {
             reply(out, error_frame(Some(4300), &e.to_string()));
             return;
         }
-        let socket_id = self.conns[&conn].socket_id.clone();
         let kind = ChannelKind::of(channel);
-        let auth = data.get("auth").and_then(Value::as_str).unwrap_or("");
-        let channel_data = data.get("channel_data").and_then(Value::as_str);
-        let mut user: Option<(String, Value)> = None;
-        match kind {
-            ChannelKind::Public => {}
-            ChannelKind::Private | ChannelKind::Encrypted => {
-                if !sign::verify_channel_auth(
-                    &self.app.key,
-                    &self.app.secret,
-                    &socket_id,
-                    channel,
-                    None,
-                    auth,
-                ) {
-                    reply(out, bad_signature(&socket_id, channel, None, auth));
-                    return;
-                }
+        let user = match self.authorize(conn, channel, kind, data) {
+            Ok(user) => user,
+            Err(refusal) => {
+                reply(out, refusal);
+                return;
             }
-            ChannelKind::Presence => {
-                let Some(cd) = channel_data else {
-                    reply(
-                        out,
-                        error_frame(Some(4009), "presence subscription needs channel_data"),
-                    );
-                    return;
-                };
-                if !sign::verify_channel_auth(
-                    &self.app.key,
-                    &self.app.secret,
-                    &socket_id,
-                    channel,
-                    Some(cd),
-                    auth,
-                ) {
-                    reply(out, bad_signature(&socket_id, channel, Some(cd), auth));
-                    return;
-                }
-                let parsed: Value = serde_json::from_str(cd).unwrap_or(Value::Null);
-                let Some(id) = parsed
-                    .get("user_id")
-                    .and_then(chanwatch_core::protocol::frame::id_string)
-                else {
-                    reply(
-                        out,
-                        error_frame(Some(4009), "channel_data must be JSON with a user_id"),
-                    );
-                    return;
-                };
-                let info = parsed.get("user_info").cloned().unwrap_or(Value::Null);
-                user = Some((id, info));
-            }
-        }
+        };
         let already = self.conns[&conn].subs.contains_key(channel);
         if !already {
             let user_id = user.as_ref().map(|(id, _)| id.clone());
@@ -402,6 +356,66 @@ impl Hub {
                 None => reply(out, frame("pusher:cache_miss", Some(channel), "{}", None)),
             }
         }
+    }
+
+    /// Whether `conn` may subscribe to `channel`: the presence member it joins as, if any;
+    /// or the error frame that refuses it.
+    fn authorize(
+        &self,
+        conn: ConnId,
+        channel: &str,
+        kind: ChannelKind,
+        data: &Value,
+    ) -> Result<Option<(String, Value)>, String> {
+        let socket_id = self.conns[&conn].socket_id.clone();
+        let auth = data.get("auth").and_then(Value::as_str).unwrap_or("");
+        let channel_data = data.get("channel_data").and_then(Value::as_str);
+        match kind {
+            ChannelKind::Public => {}
+            ChannelKind::Private | ChannelKind::Encrypted => {
+                if !sign::verify_channel_auth(
+                    &self.app.key,
+                    &self.app.secret,
+                    &socket_id,
+                    channel,
+                    None,
+                    auth,
+                ) {
+                    return Err(bad_signature(&socket_id, channel, None, auth));
+                }
+            }
+            ChannelKind::Presence => {
+                let Some(cd) = channel_data else {
+                    return Err(error_frame(
+                        Some(4009),
+                        "presence subscription needs channel_data",
+                    ));
+                };
+                if !sign::verify_channel_auth(
+                    &self.app.key,
+                    &self.app.secret,
+                    &socket_id,
+                    channel,
+                    Some(cd),
+                    auth,
+                ) {
+                    return Err(bad_signature(&socket_id, channel, Some(cd), auth));
+                }
+                let parsed: Value = serde_json::from_str(cd).unwrap_or(Value::Null);
+                let Some(id) = parsed
+                    .get("user_id")
+                    .and_then(chanwatch_core::protocol::frame::id_string)
+                else {
+                    return Err(error_frame(
+                        Some(4009),
+                        "channel_data must be JSON with a user_id",
+                    ));
+                };
+                let info = parsed.get("user_info").cloned().unwrap_or(Value::Null);
+                return Ok(Some((id, info)));
+            }
+        }
+        Ok(None)
     }
 
     fn presence_data(&self, channel: &str) -> Value {
