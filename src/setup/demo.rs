@@ -3,7 +3,7 @@
 
 use super::Setup;
 use crate::config::DEFAULT_LOG_RING;
-use crate::demo::{DemoConfig, DemoServer, traffic};
+use crate::demo::{DemoConfig, DemoHandle, DemoServer, traffic};
 use crate::faults::FaultProxy;
 use crate::session::Extras;
 use crate::ui::DashboardInfo;
@@ -104,26 +104,7 @@ pub async fn start(webhooks: &crate::cli::webhook::WebhookArgs) -> anyhow::Resul
         log_bytes: crate::config::DEFAULT_LOG_BYTES,
         prefs: Default::default(),
         measures: Default::default(),
-        webhooks: Some(crate::webhook_server::Options {
-            listen: webhooks
-                .webhook_listen
-                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
-            path: webhooks
-                .webhook_path
-                .clone()
-                .unwrap_or_else(|| crate::webhook_server::DEFAULT_PATH.to_string()),
-            forward: match &webhooks.webhook_forward {
-                Some(url) => Some(
-                    crate::config::webhook::parse_forward(url)
-                        .map_err(|e| anyhow::anyhow!("--webhook-forward: {e}"))?,
-                ),
-                None => None,
-            },
-            app: crate::webhook::App {
-                key: server.key().to_string(),
-                secret: server.secret().to_string(),
-            },
-        }),
+        webhooks: Some(demo_webhooks(webhooks, &server)?),
     };
     let extras = Extras {
         proxy: Some(proxy),
@@ -134,4 +115,32 @@ pub async fn start(webhooks: &crate::cli::webhook::WebhookArgs) -> anyhow::Resul
         webhooks: None,
     };
     Ok((setup, extras))
+}
+
+/// The demo's webhook receiver: where the flags say, else on a free loopback port, checked
+/// with the demo app's key and secret.
+fn demo_webhooks(
+    webhooks: &crate::cli::webhook::WebhookArgs,
+    server: &DemoHandle,
+) -> anyhow::Result<crate::webhook_server::Options> {
+    Ok(crate::webhook_server::Options {
+        listen: webhooks
+            .webhook_listen
+            .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        path: webhooks
+            .webhook_path
+            .clone()
+            .unwrap_or_else(|| crate::webhook_server::DEFAULT_PATH.to_string()),
+        forward: match &webhooks.webhook_forward {
+            Some(url) => Some(
+                crate::config::webhook::parse_forward(url)
+                    .map_err(|e| anyhow::anyhow!("--webhook-forward: {e}"))?,
+            ),
+            None => None,
+        },
+        app: crate::webhook::App {
+            key: server.key().to_string(),
+            secret: server.secret().to_string(),
+        },
+    })
 }
