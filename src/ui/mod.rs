@@ -10,13 +10,9 @@
 pub mod app;
 pub mod format;
 pub mod frame_stats;
-pub mod log;
-pub mod measures;
 pub mod model;
 pub mod pacer;
-pub mod presence;
 pub mod replay;
-pub mod replay_bar;
 pub mod view;
 
 #[cfg(test)]
@@ -24,10 +20,9 @@ mod measures_tests;
 #[cfg(test)]
 mod tests;
 
-pub use app::{App, AppConfig, DashboardInfo, Msg, Update};
-
-use crate::session::Command;
+use crate::session::{Command, DashboardInfo};
 use anyhow::Context;
+use app::{App, AppConfig, Msg, Update};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,

@@ -5,8 +5,9 @@
 //! refused with a notice; everything else is the live dashboard's.
 
 use super::app::NoticeLevel;
-use super::replay_bar::{self, ReplayBar};
-use super::{App, AppConfig, DashboardInfo, FRAME_INTERVAL, Msg, TICK_INTERVAL, Update, view};
+use super::app::{App, AppConfig, Msg, Update};
+use super::view::replay_bar::{self, ReplayBar};
+use super::{FRAME_INTERVAL, TICK_INTERVAL, view};
 use super::{Signals, TerminalGuard, pacer, to_msg};
 use crate::prefs::keymap::{Action, Chord, Mode};
 use crate::replay::file;
@@ -15,6 +16,7 @@ use crate::replay::index::{Index, MAX_MARKS};
 use crate::replay::pace::Due;
 use crate::replay::player::{Budget, FileSource, Item, Player};
 use crate::replay::{ReplayArgs, Speed};
+use crate::session::DashboardInfo;
 use anyhow::Context;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::StreamExt;
@@ -563,9 +565,9 @@ mod tests {
     }
 
     use super::super::app::Modal;
-    use super::super::measures::Screen;
     use super::super::view::layout::Pane;
     use crate::replay::file::tests::{event, file, line, state};
+    use crate::ui::app::measures::Screen;
     use chanwatch_core::record::{Record, State};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;

@@ -2,15 +2,14 @@
 //! drawn to ratatui's `TestBackend` and compared with reviewed insta snapshots.
 use crate::session_record::SessionRecord;
 
-use super::app::{
-    App, AppConfig, ChannelStatus, DashboardInfo, LogView, Modal, Msg, NoticeLevel, Overlay,
-    PromptKind, TimelineKind, Update,
-};
+use super::app::{App, AppConfig, LogView, Modal, Msg, NoticeLevel, Overlay, PromptKind, Update};
+use super::model::{ChannelStatus, TimelineKind};
 use super::view::{self, layout::Pane};
 use crate::faults::FaultKind;
 use crate::prefs::keymap::{Action, Mode};
 use crate::prefs::theme::Theme;
 use crate::session::Command;
+use crate::session::DashboardInfo;
 use crate::session_record::Stamped;
 use chanwatch_core::connection::Command as ConnCommand;
 use chanwatch_core::record::{AuthFailureKind, Member, Record, State};
@@ -590,7 +589,7 @@ fn state_changes_drive_the_status() {
         .timeline()
         .rev()
         .find_map(|e| match &e.kind {
-            super::app::TimelineKind::State { in_previous, .. } => *in_previous,
+            super::model::TimelineKind::State { in_previous, .. } => *in_previous,
             _ => None,
         })
         .unwrap();
@@ -1717,7 +1716,7 @@ fn a_one_megabyte_event_opens_in_the_detail_view_top_and_bottom() {
     let data = json!({ "items": items, "last": "the end" });
     let size = data.to_string().len();
     assert!(
-        (900_000..crate::ui::log::MAX_EVENT_BYTES).contains(&size),
+        (900_000..crate::ui::model::log::MAX_EVENT_BYTES).contains(&size),
         "{size}"
     );
     fx.event("big", "dump", data);
@@ -1930,7 +1929,7 @@ fn a_read_only_app_subscribes_to_nothing() {
 /// a resize closes nothing.
 #[test]
 fn every_screen_renders_at_every_size() {
-    use super::measures::Screen;
+    use super::app::measures::Screen;
     type Open = fn(&mut Fx);
     type IsOpen = fn(&App) -> bool;
     fn occupancy(fx: &mut Fx) {
