@@ -293,6 +293,15 @@ impl App {
             _ => Mode::Normal,
         }
     }
+    /// The dashboard whose keys are in force, for the help and the footer: a replay's
+    /// ([`Mode::Replay`]) or a live one's ([`Mode::Normal`]).
+    pub fn dashboard_mode(&self) -> Mode {
+        if self.read_only {
+            Mode::Replay
+        } else {
+            Mode::Normal
+        }
+    }
     pub fn areas(&self) -> Areas {
         layout::compute(self.size, self.focus)
     }

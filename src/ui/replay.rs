@@ -9,7 +9,7 @@ use super::app::{App, AppConfig, Msg, Update};
 use super::view::replay_bar::{self, ReplayBar};
 use super::{FRAME_INTERVAL, TICK_INTERVAL, view};
 use super::{Signals, TerminalGuard, pacer, to_msg};
-use crate::prefs::keymap::{Action, Chord, Mode};
+use crate::prefs::keymap::{Action, Mode};
 use crate::replay::file;
 use crate::replay::file::LineError;
 use crate::replay::index::{Index, MAX_MARKS};
@@ -18,7 +18,7 @@ use crate::replay::player::{Budget, FileSource, Item, Player};
 use crate::replay::{ReplayArgs, Speed};
 use crate::session::DashboardInfo;
 use anyhow::Context;
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
+use crossterm::event::{Event, KeyEvent, KeyEventKind};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 
@@ -37,61 +37,6 @@ fn budget() -> Budget {
 /// What `<` and `>` seek by.
 pub const SEEK_STEP: Duration = Duration::from_secs(10);
 
-/// What the replay keys do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplayAction {
-    PlayPause,
-    Step,
-    PrevMark,
-    NextMark,
-    Back,
-    Forward,
-    Faster,
-    Slower,
-}
-
-/// The replay keys; none of them means anything to the live keymap.
-pub fn bindings() -> Vec<(Chord, ReplayAction, &'static str)> {
-    let c = |ch| Chord::plain(KeyCode::Char(ch));
-    vec![
-        (c('P'), ReplayAction::PlayPause, "pause / play"),
-        (c('.'), ReplayAction::Step, "step one record"),
-        (
-            c('['),
-            ReplayAction::PrevMark,
-            "previous state change or fault",
-        ),
-        (c(']'), ReplayAction::NextMark, "next state change or fault"),
-        (c('<'), ReplayAction::Back, "back 10 s"),
-        (c('>'), ReplayAction::Forward, "forward 10 s"),
-        (c('+'), ReplayAction::Faster, "twice as fast"),
-        (c('-'), ReplayAction::Slower, "half as fast"),
-    ]
-}
-
-fn replay_action(key: &KeyEvent) -> Option<ReplayAction> {
-    bindings()
-        .into_iter()
-        .find(|(chord, _, _)| chord.matches(key))
-        .map(|(_, a, _)| a)
-}
-
-/// Actions that would send something to a server: there is none in a replay.
-fn acts_on_a_connection(action: Action) -> bool {
-    matches!(
-        action,
-        Action::Subscribe
-            | Action::Unsubscribe
-            | Action::Disconnect
-            | Action::Connect
-            | Action::Trigger
-            | Action::FaultMenu
-            | Action::Publish
-            | Action::ListChannels
-            | Action::ListUsers
-    )
-}
-
 const END_NOTICE: &str = "end of the recording";
 
 /// Builds the app afresh for a rebuild, keeping how the user looks at it.
@@ -103,13 +48,7 @@ struct Fresh {
 
 impl Fresh {
     fn app(&self) -> App {
-        let mut app = App::new(self.info.clone(), self.config.clone(), self.t0);
-        let rows: Vec<(String, &'static str)> = bindings()
-            .into_iter()
-            .map(|(chord, _, what)| (chord.label(), what))
-            .collect();
-        app.keymap.add_help_section("Replay", rows);
-        app
+        App::new(self.info.clone(), self.config.clone(), self.t0)
     }
 
     /// Forget every record, keep the view: pane, filter, size, overlays, prompt.
@@ -331,28 +270,28 @@ fn on_key(
 ) -> anyhow::Result<Update> {
     let now = Instant::now();
     let free = app.prompt().is_none() && !app.help_visible() && app.mode() == Mode::Normal;
-    if free && let Some(action) = replay_action(&key) {
+    if free && let Some(action) = app.keymap().replay_action(&key) {
         let mut feed = Feed::new(&mut *app, fresh);
         let mut sink = |i| feed.item(i);
         // A seek, jump or step only starts here: the loop applies its records a batch at a
         // time, answering keys between batches.
         let note = match action {
-            ReplayAction::PlayPause => {
+            Action::ReplayPause => {
                 player.clock.toggle(now);
                 None
             }
-            ReplayAction::Step => (!player.step(now)).then(|| END_NOTICE.to_string()),
-            ReplayAction::PrevMark | ReplayAction::NextMark => {
-                let forward = action == ReplayAction::NextMark;
+            Action::ReplayStep => (!player.step(now)).then(|| END_NOTICE.to_string()),
+            Action::ReplayPrevMark | Action::ReplayNextMark => {
+                let forward = action == Action::ReplayNextMark;
                 match player.jump(forward, now, &mut sink)? {
                     Some(_) => None,
                     None if forward => Some("no later state change or fault".into()),
                     None => Some("no earlier state change or fault".into()),
                 }
             }
-            ReplayAction::Back | ReplayAction::Forward => {
+            Action::ReplaySeekBack | Action::ReplaySeekForward => {
                 let pos = player.position(now);
-                let target = if action == ReplayAction::Back {
+                let target = if action == Action::ReplaySeekBack {
                     pos.saturating_sub(SEEK_STEP)
                 } else {
                     pos + SEEK_STEP
@@ -360,10 +299,10 @@ fn on_key(
                 player.seek_time(target, now, &mut sink)?;
                 None
             }
-            ReplayAction::Faster | ReplayAction::Slower => match player.clock.speed() {
+            Action::ReplayFaster | Action::ReplaySlower => match player.clock.speed() {
                 Speed::Max => Some("the speed is max".into()),
                 Speed::Times(x) => {
-                    let x = if action == ReplayAction::Faster {
+                    let x = if action == Action::ReplayFaster {
                         x * 2.0
                     } else {
                         x / 2.0
@@ -374,6 +313,8 @@ fn on_key(
                     None
                 }
             },
+            // The replay table holds replay actions only.
+            _ => None,
         };
         feed.finish();
         if let Some(text) = note {
@@ -395,7 +336,7 @@ fn on_key(
         && app
             .keymap()
             .action_for(app.mode(), &key)
-            .is_some_and(acts_on_a_connection)
+            .is_some_and(Action::acts_on_connection)
         && !app.help_visible()
     {
         app.update(Msg::Tick, vnow);
@@ -420,24 +361,30 @@ fn on_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prefs::keymap::Chord;
     use crate::session_record::SessionRecord;
+    use crossterm::event::KeyCode;
     use crossterm::event::KeyModifiers;
 
     #[test]
     fn replay_keys_do_not_clash_with_the_live_keymap() {
         let keymap = crate::prefs::keymap::Keymap::default();
-        for (chord, action, _) in bindings() {
-            let key = KeyEvent::new(chord.code, KeyModifiers::NONE);
-            assert_eq!(
-                keymap.action_for(Mode::Normal, &key),
-                None,
-                "{action:?} ({}) is bound in the live keymap",
-                chord.label()
+        for action in Action::all().filter(|a| a.is_replay()) {
+            assert!(
+                keymap.first_key_in(Mode::Replay, action).is_some(),
+                "{action:?}"
             );
-            assert_eq!(replay_action(&key), Some(action));
         }
-        assert!(acts_on_a_connection(Action::Subscribe));
-        assert!(!acts_on_a_connection(Action::Filter));
+        for c in "P.[]<>+-".chars() {
+            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            assert_eq!(keymap.action_for(Mode::Normal, &key), None, "{c}");
+            assert!(
+                keymap.replay_action(&key).is_some_and(Action::is_replay),
+                "{c}"
+            );
+        }
+        assert!(Action::Subscribe.acts_on_connection());
+        assert!(!Action::Filter.acts_on_connection());
     }
 
     /// A crafted recording played to its end through the dashboard's own path (player,
@@ -733,6 +680,55 @@ mod tests {
             render(&app).contains("Replay"),
             "the help keeps its replay keys"
         );
+    }
+
+    /// The replay keys are the keymap's: `replay_pause` rebound under `[keys]` in a config
+    /// pauses and resumes a replay, and its default key no longer does.
+    #[test]
+    fn a_rebound_replay_pause_pauses_the_replay() {
+        let config: std::collections::BTreeMap<String, crate::config::keys::KeysLayer> =
+            toml::from_str("[keys]\nreplay_pause = \"ctrl-p\"\n").unwrap();
+        let keymap = config["keys"].keymap().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.ndjson");
+        std::fs::write(&path, file(&minute())).unwrap();
+        let args = ReplayArgs {
+            file: path,
+            speed: Some(Speed::Times(1.0)),
+            channels: vec![],
+            events: vec![],
+            since: None,
+            until: None,
+        };
+        let t0 = Instant::now();
+        let config = AppConfig {
+            keymap,
+            ..AppConfig::default()
+        };
+        let (mut player, fresh, _) = open(&args, config, t0).unwrap();
+        let mut app = fresh.app();
+        let mut end_noted = false;
+        let mut press = |app: &mut App, player: &mut Player<FileSource>, key: KeyEvent| {
+            on_key(app, player, &fresh, key, &mut end_noted).unwrap();
+        };
+        let ctrl_p = KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL);
+        let old = KeyEvent::new(KeyCode::Char('P'), KeyModifiers::NONE);
+        assert!(!player.clock.is_paused());
+        press(&mut app, &mut player, old);
+        assert!(!player.clock.is_paused(), "the default key still pauses");
+        press(&mut app, &mut player, ctrl_p);
+        assert!(player.clock.is_paused());
+        press(&mut app, &mut player, ctrl_p);
+        assert!(!player.clock.is_paused());
+        // The help shows the key as bound.
+        app.update(Msg::Resize(100, 40), t0);
+        press(
+            &mut app,
+            &mut player,
+            KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE),
+        );
+        let label = Chord::parse("ctrl-p").unwrap().label();
+        assert!(render(&app).contains(&label), "{}", render(&app));
     }
 
     /// Lines whose times go backwards (clocks stepped, files joined): played in file order,
