@@ -96,7 +96,7 @@ pub struct Update {
 }
 
 impl Update {
-    fn redraw() -> Update {
+    pub(crate) fn redraw() -> Update {
         Update {
             redraw: true,
             ..Update::default()

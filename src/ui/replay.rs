@@ -6,9 +6,9 @@
 
 use super::app::NoticeLevel;
 use super::app::{App, AppConfig, Msg, Update};
+use super::source::Source;
+use super::view;
 use super::view::replay_bar::{self, ReplayBar};
-use super::{FRAME_INTERVAL, TICK_INTERVAL, view};
-use super::{Signals, TerminalGuard, pacer, to_msg};
 use crate::prefs::keymap::{Action, Mode};
 use crate::replay::file;
 use crate::replay::file::LineError;
@@ -17,9 +17,7 @@ use crate::replay::pace::Due;
 use crate::replay::player::{Budget, FileSource, Item, Player};
 use crate::replay::{ReplayArgs, Speed};
 use crate::session::DashboardInfo;
-use anyhow::Context;
-use crossterm::event::{Event, KeyEvent, KeyEventKind};
-use futures_util::StreamExt;
+use crossterm::event::KeyEvent;
 use std::time::{Duration, Instant};
 
 /// Lines (records and bad lines) read before the loop looks at keys again.
@@ -145,118 +143,107 @@ fn open(
     Ok((player, fresh, truncated))
 }
 
-/// One frame: the dashboard with the replay bar over its status line.
-fn draw(
-    term: &mut TerminalGuard,
-    app: &App,
-    player: &Player<FileSource>,
-    now: Instant,
-) -> anyhow::Result<()> {
-    let bar = ReplayBar {
-        position: player.position(now),
-        total: player.index.end,
-        speed: player.clock.speed(),
-        paused: player.clock.is_paused(),
-        ended: player.at_end(),
-    };
-    term.draw(|f| {
-        view::render(app, f);
-        replay_bar::render(&bar, app, f);
-    })
-}
-
 pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let (mut player, fresh, truncated) = open(args, config, t0)?;
-
-    let mut term = TerminalGuard::enter()?;
+    let (player, fresh, truncated) = open(args, config, t0)?;
     let mut app = fresh.app();
-    let size = term.terminal.size().context("reading the terminal size")?;
-    app.update(Msg::Resize(size.width, size.height), t0);
     if truncated {
         app.notify(
             format!("only the first {MAX_MARKS} state changes and faults are indexed for [ and ]"),
             NoticeLevel::Info,
         );
     }
+    let replay = Replay {
+        player,
+        fresh,
+        end_noted: false,
+        due: Due::Now,
+    };
+    super::run_source(app, replay).await
+}
 
-    let mut events = crossterm::event::EventStream::new();
-    let mut tick = tokio::time::interval(TICK_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut signals = Signals::new()?;
-    let mut pacer = pacer::FramePacer::new(FRAME_INTERVAL);
-    let mut end_noted = false;
+/// A recording as the dashboard's source: records at the recorded pace, the replay keys,
+/// nothing sent anywhere, the replay bar over the status line.
+struct Replay {
+    player: Player<FileSource>,
+    fresh: Fresh,
+    /// Whether the end-of-recording notice was given.
+    end_noted: bool,
+    /// When the next record is due, as of the last pump.
+    due: Due,
+}
 
-    loop {
-        if let Some(message) = crate::panic_report::message() {
-            anyhow::bail!("{message}");
-        }
-        let now = Instant::now();
-        let mut feed = Feed::new(&mut app, &fresh);
-        let due = player.play(now, &mut budget(), &mut |i| feed.item(i));
-        if feed.finish() {
-            pacer.mark_dirty();
-        }
-        if due == Due::End && !end_noted {
-            end_noted = true;
+impl Source for Replay {
+    fn pump(&mut self, app: &mut App, now: Instant) -> anyhow::Result<bool> {
+        let mut feed = Feed::new(app, &self.fresh);
+        self.due = self.player.play(now, &mut budget(), &mut |i| feed.item(i));
+        let mut changed = feed.finish();
+        if self.due == Due::End && !self.end_noted {
+            self.end_noted = true;
             let quit = app.keymap().first_key(Action::Quit).unwrap_or_default();
             app.notify(
                 format!("{END_NOTICE}: [ < go back, {quit} quits"),
                 NoticeLevel::Info,
             );
-            pacer.mark_dirty();
+            changed = true;
         }
-        if pacer.should_draw(now) {
-            draw(&mut term, &app, &player, now)?;
-            pacer.drawn(Instant::now());
-        }
-        let wake = pacer.wake_at();
-        let next_record = match due {
+        Ok(changed)
+    }
+
+    async fn next_record(&mut self) -> Option<crate::session_record::Stamped> {
+        std::future::pending().await
+    }
+
+    fn apply(&mut self, _: &mut App, _: Option<crate::session_record::Stamped>) -> bool {
+        false
+    }
+
+    fn wake_at(&self, now: Instant) -> Option<Instant> {
+        let next_record = match self.due {
             Due::Now => Some(now),
             Due::In(d) => Some(now + d),
             Due::Paused | Due::End => None,
         };
         // While playing, the position in the status bar moves with the clock.
-        let bar_wake = (!player.clock.is_paused() && due != Due::End)
+        let bar = (!self.player.clock.is_paused() && self.due != Due::End)
             .then(|| now + Duration::from_millis(100));
-        let virtual_now = |player: &Player<FileSource>| t0 + player.position(Instant::now());
-
-        tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
-                    let update = on_key(&mut app, &mut player, &fresh, k, &mut end_noted)?;
-                    if update.quit {
-                        break;
-                    }
-                    if update.redraw {
-                        pacer.mark_input();
-                    }
-                }
-                Some(Ok(ev)) => {
-                    if let Some(msg) = to_msg(ev) {
-                        let update = app.update(msg, virtual_now(&player));
-                        if update.redraw {
-                            pacer.mark_input();
-                        }
-                    }
-                }
-                Some(Err(e)) => return Err(e).context("reading the terminal"),
-                None => break,
-            },
-            _ = tick.tick() => {
-                app.update(Msg::Tick, virtual_now(&player));
-                pacer.mark_dirty();
-            }
-            _ = tokio::time::sleep_until(next_record.unwrap_or(now).into()), if next_record.is_some() => {}
-            _ = tokio::time::sleep_until(bar_wake.unwrap_or(now).into()), if bar_wake.is_some() => {
-                pacer.mark_dirty();
-            }
-            _ = tokio::time::sleep_until(wake.unwrap_or(now).into()), if wake.is_some() => {}
-            _ = signals.terminate() => break,
-        }
+        next_record.into_iter().chain(bar).min()
     }
-    drop(term);
-    Ok(())
+
+    fn clock(&self, now: Instant) -> Instant {
+        self.fresh.t0 + self.player.position(now)
+    }
+
+    fn key(&mut self, app: &mut App, key: KeyEvent, _: Instant) -> anyhow::Result<Update> {
+        on_key(app, &mut self.player, &self.fresh, key, &mut self.end_noted)
+    }
+
+    fn tick(&mut self, app: &mut App, now: Instant) -> Update {
+        app.update(Msg::Tick, self.clock(now));
+        Update::redraw()
+    }
+
+    fn send(&mut self, app: &mut App, command: crate::session::Command) -> bool {
+        tracing::debug!("replay: dropped {command:?}");
+        app.notify(super::app::READ_ONLY, NoticeLevel::Error);
+        true
+    }
+
+    async fn quit(&mut self) {}
+
+    /// The dashboard with the replay bar over its status line.
+    fn draw(&self, app: &App, frame: &mut ratatui::Frame, now: Instant) {
+        let player = &self.player;
+        let bar = ReplayBar {
+            position: player.position(now),
+            total: player.index.end,
+            speed: player.clock.speed(),
+            paused: player.clock.is_paused(),
+            ended: player.at_end(),
+        };
+        view::render(app, frame);
+        replay_bar::render(&bar, app, frame);
+    }
 }
 
 /// A key: replay's own first (outside prompts), then the app's, with anything that would
