@@ -96,7 +96,7 @@ async fn route(
         .send_all(notices.into_iter().map(Stamped::now).collect())
         .await;
     for command in to_start {
-        router.to_client(command).await;
+        router.send_to_client(command).await;
     }
     loop {
         tokio::select! {
@@ -158,7 +158,7 @@ impl Router {
         }
     }
 
-    async fn to_client(&mut self, command: chanwatch_core::connection::Command) {
+    async fn send_to_client(&mut self, command: chanwatch_core::connection::Command) {
         let sent = match &self.to_client {
             Some(tx) => tx.send(command).await.is_ok(),
             None => false,
@@ -214,7 +214,7 @@ impl Router {
                     self.send(record).await;
                 }
             }
-            Command::Connection(command) => self.to_client(command).await,
+            Command::Connection(command) => self.send_to_client(command).await,
         }
     }
 
