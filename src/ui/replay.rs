@@ -670,9 +670,12 @@ mod tests {
     }
 
     /// The replay keys are the keymap's: `replay_pause` rebound under `[keys]` in a config
-    /// pauses and resumes a replay, and its default key no longer does.
-    #[test]
-    fn a_rebound_replay_pause_pauses_the_replay() {
+    /// pauses and resumes a replay through the dashboard loop's own step, and its default
+    /// key no longer does.
+    #[tokio::test]
+    async fn a_rebound_replay_pause_pauses_the_replay() {
+        use crate::ui::source::Event as E;
+        use crossterm::event::Event;
         let config: std::collections::BTreeMap<String, crate::config::keys::KeysLayer> =
             toml::from_str("[keys]\nreplay_pause = \"ctrl-p\"\n").unwrap();
         let keymap = config["keys"].keymap().unwrap();
@@ -692,28 +695,32 @@ mod tests {
             keymap,
             ..AppConfig::default()
         };
-        let (mut player, fresh, _) = open(&args, config, t0).unwrap();
+        let (player, fresh, _) = open(&args, config, t0).unwrap();
         let mut app = fresh.app();
-        let mut end_noted = false;
-        let mut press = |app: &mut App, player: &mut Player<FileSource>, key: KeyEvent| {
-            on_key(app, player, &fresh, key, &mut end_noted).unwrap();
-        };
-        let ctrl_p = KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL);
-        let old = KeyEvent::new(KeyCode::Char('P'), KeyModifiers::NONE);
-        assert!(!player.clock.is_paused());
-        press(&mut app, &mut player, old);
-        assert!(!player.clock.is_paused(), "the default key still pauses");
-        press(&mut app, &mut player, ctrl_p);
-        assert!(player.clock.is_paused());
-        press(&mut app, &mut player, ctrl_p);
-        assert!(!player.clock.is_paused());
-        // The help shows the key as bound.
         app.update(Msg::Resize(100, 40), t0);
-        press(
-            &mut app,
-            &mut player,
-            KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE),
-        );
+        let mut replay = Replay {
+            player,
+            fresh,
+            end_noted: false,
+            due: Due::Now,
+        };
+        let mut pacer = crate::ui::pacer::FramePacer::new(crate::ui::FRAME_INTERVAL);
+        let key = |code, mods| E::Input(Event::Key(KeyEvent::new(code, mods)));
+        let ctrl_p = || key(KeyCode::Char('p'), KeyModifiers::CONTROL);
+        let presses = [
+            (key(KeyCode::Char('P'), KeyModifiers::NONE), false),
+            (ctrl_p(), true),
+            (ctrl_p(), false),
+        ];
+        for (i, (event, paused)) in presses.into_iter().enumerate() {
+            let go_on = crate::ui::step(&mut app, &mut replay, &mut pacer, event).await;
+            assert!(go_on.unwrap());
+            assert_eq!(replay.player.clock.is_paused(), paused, "press {i}");
+        }
+        // The help shows the key as bound.
+        let help = key(KeyCode::Char('?'), KeyModifiers::NONE);
+        let go_on = crate::ui::step(&mut app, &mut replay, &mut pacer, help).await;
+        assert!(go_on.unwrap());
         let label = Chord::parse("ctrl-p").unwrap().label();
         assert!(render(&app).contains(&label), "{}", render(&app));
     }
