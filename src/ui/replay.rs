@@ -1,8 +1,9 @@
 //! `chanwatch replay FILE`: the dashboard fed from a recording instead of a client. Records
 //! reach the app at the recorded pace ([`crate::replay::player`]); the app's clock is the
 //! recording's (the start instant plus the position), so durations read as they did live.
-//! Replay keys are handled here, before the app; keys that would act on a connection are
-//! refused with a notice; everything else is the live dashboard's.
+//! A recording is a `Source` of the one dashboard loop (`ui::run_source`): its keys
+//! (the keymap's replay mode) are handled here, before the app; keys that would act on a
+//! connection are refused with a notice; everything else is the live dashboard's.
 
 use super::app::NoticeLevel;
 use super::app::{App, AppConfig, Msg, Update};

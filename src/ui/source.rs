@@ -150,3 +150,85 @@ impl Source for Live {
         view::render(app, frame);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::DashboardInfo;
+    use crate::session_record::SessionRecord;
+    use crate::ui::app::AppConfig;
+    use crate::ui::pacer::FramePacer;
+    use crate::ui::{FRAME_INTERVAL, step};
+    use chanwatch_core::record::{Record, State};
+    use crossterm::event::{KeyCode, KeyModifiers};
+    use futures_util::FutureExt;
+
+    fn app() -> App {
+        let info = DashboardInfo {
+            host: "ws.example".into(),
+            key: "app-key".into(),
+            tls: true,
+            demo: false,
+        };
+        App::new(info, AppConfig::default(), Instant::now())
+    }
+
+    fn connected() -> Stamped {
+        Stamped {
+            ts: std::time::SystemTime::now(),
+            record: SessionRecord::Client(Record::State {
+                previous: State::Connecting,
+                current: State::Connected,
+                socket_id: Some("1.2".into()),
+                cause: None,
+            }),
+        }
+    }
+
+    /// The live source through the loop's step: records in (a burst at once, then the end,
+    /// after which it waits for none), a command out, a refused one said, SIGTERM's quit.
+    #[tokio::test]
+    async fn the_live_source_through_the_loops_step() {
+        let (tx, records) = chanwatch_core::client::batch::channel(8);
+        let (commands, mut sent) = mpsc::channel(1);
+        let mut live = Live::new(commands, records);
+        let mut app = app();
+        let mut pacer = FramePacer::new(FRAME_INTERVAL);
+
+        tx.send_batch(vec![connected(), connected()]).await.unwrap();
+        drop(tx);
+        let first = live.next_record().await;
+        assert!(first.is_some());
+        let go_on = step(&mut app, &mut live, &mut pacer, Event::Record(first)).await;
+        assert!(go_on.unwrap());
+        assert_eq!(app.model().status().state, State::Connected);
+        assert!(
+            live.next_record().now_or_never().is_none(),
+            "the burst was drained"
+        );
+        assert!(!live.open, "the end was seen in the burst");
+
+        let disconnect = || {
+            let key = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE);
+            Event::Input(crossterm::event::Event::Key(key))
+        };
+        let go_on = step(&mut app, &mut live, &mut pacer, disconnect()).await;
+        assert!(go_on.unwrap());
+        let command = sent.try_recv().expect("the disconnect was sent");
+        assert_ne!(command, Command::QUIT);
+        // The channel holds one: a second is sent, a third refused with a notice.
+        step(&mut app, &mut live, &mut pacer, disconnect())
+            .await
+            .unwrap();
+        step(&mut app, &mut live, &mut pacer, disconnect())
+            .await
+            .unwrap();
+        let notice = app.notice().map(|n| n.text.clone()).unwrap_or_default();
+        assert!(notice.contains("the client is busy"), "{notice}");
+
+        sent.try_recv().unwrap();
+        let go_on = step(&mut app, &mut live, &mut pacer, Event::Terminate).await;
+        assert!(!go_on.unwrap());
+        assert_eq!(sent.try_recv().unwrap(), Command::QUIT);
+    }
+}
