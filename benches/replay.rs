@@ -23,7 +23,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.ndjson");
     let started = UNIX_EPOCH + Duration::from_secs(1_767_225_600);
-    let info = chanwatch::ui::DashboardInfo {
+    let info = chanwatch::session::DashboardInfo {
         host: "bench".into(),
         key: "k".into(),
         tls: false,

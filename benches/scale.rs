@@ -12,8 +12,9 @@
 //! Without `--bench` (as under `cargo test --all-targets`) it runs a small smoke version.
 
 use chanwatch::demo::{DemoConfig, DemoServer};
+use chanwatch::session::DashboardInfo;
 use chanwatch::session_record::SessionRecord;
-use chanwatch::ui::app::{App, AppConfig, DashboardInfo, Msg};
+use chanwatch::ui::app::{App, AppConfig, Msg};
 use chanwatch::ui::view;
 use chanwatch_core::record::{Record, Stamped};
 use ratatui::Terminal;

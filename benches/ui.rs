@@ -13,8 +13,9 @@ use chanwatch::session_record::SessionRecord;
 
 use chanwatch_core::record::{Record, State};
 
+use chanwatch::session::DashboardInfo;
 use chanwatch::session_record::Stamped;
-use chanwatch::ui::app::{App, AppConfig, DashboardInfo, Msg};
+use chanwatch::ui::app::{App, AppConfig, Msg};
 use chanwatch::ui::view;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;

@@ -10,8 +10,10 @@ use chanwatch::session_record::SessionRecord;
 
 use chanwatch_core::record::{Member, Record, State};
 
+use chanwatch::session::DashboardInfo;
 use chanwatch::session_record::Stamped;
-use chanwatch::ui::{App, AppConfig, DashboardInfo, Msg, view};
+use chanwatch::ui::app::{App, AppConfig, Msg};
+use chanwatch::ui::view;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

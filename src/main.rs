@@ -9,7 +9,7 @@ use chanwatch::prefs::theme::Theme;
 use chanwatch::recording::{self, Recorder};
 use chanwatch::session::{self, Extras, SessionHandle};
 use chanwatch::setup;
-use chanwatch::ui::{self, AppConfig};
+use chanwatch::ui::{self, app::AppConfig};
 use chanwatch_core::client;
 use chanwatch_core::connection::{Endpoint, MachineConfig};
 use clap::Parser;
@@ -245,7 +245,7 @@ fn dashboard_config(
         // NO_COLOR wins over the file's colours: a monochrome theme ignores its palette.
         theme: Theme::from_env().with_palette(prefs.palette),
         keymap: prefs.keymap,
-        measures: ui::measures::Panel::enabled_from_env(),
+        measures: ui::app::measures::Panel::enabled_from_env(),
         ..AppConfig::default()
     }
 }
@@ -254,7 +254,7 @@ fn dashboard_config(
 async fn watch(
     cli: &Cli,
     handle: SessionHandle,
-    dashboard: ui::DashboardInfo,
+    dashboard: chanwatch::session::DashboardInfo,
     log: (usize, u64),
     prefs: setup::DashboardPrefs,
 ) -> anyhow::Result<()> {

@@ -106,7 +106,7 @@ async fn route(
         router.send(record).await;
     }
     for command in to_start {
-        router.pass_on(command).await;
+        router.send_to_client(command).await;
     }
     loop {
         tokio::select! {
@@ -181,7 +181,7 @@ impl Router {
         }
     }
 
-    async fn pass_on(&mut self, command: chanwatch_core::connection::Command) {
+    async fn send_to_client(&mut self, command: chanwatch_core::connection::Command) {
         let sent = match &self.to_client {
             Some(tx) => tx.send(command).await.is_ok(),
             None => false,
@@ -239,7 +239,7 @@ impl Router {
             }
             Command::Connection(command) => {
                 self.webhooks.on_command(&command);
-                self.pass_on(command).await;
+                self.send_to_client(command).await;
             }
         }
     }

@@ -16,7 +16,7 @@ use crate::config::{
 };
 use crate::prefs::keymap::Keymap;
 use crate::prefs::theme::Palette;
-use crate::ui::DashboardInfo;
+use crate::session::DashboardInfo;
 use chanwatch_core::auth::AuthTransport;
 use chanwatch_core::auth::{
     Authorizer, CommandAuthorizer, EndpointAuthorizer, LocalSigner, LocalUserSigner,

@@ -703,7 +703,6 @@ impl DefaultTables {
             editing: table(Mode::Editing, &self.prompt)?,
             faults: table(Mode::FaultMenu, &self.fault_menu)?,
             replay: table(Mode::Replay, &self.replay)?,
-            extra_help: Vec::new(),
         };
         let mut rebound = keymap.clone();
         for action in Action::all() {
@@ -738,8 +737,6 @@ pub struct Keymap {
     editing: Vec<Binding>,
     faults: Vec<Binding>,
     replay: Vec<Binding>,
-    /// Sections for keys handled outside the keymap, shown in the help overlay.
-    extra_help: Vec<(&'static str, Vec<(String, &'static str)>)>,
 }
 
 /// (section title, rows of (keys, description)), as the help overlay shows them.
@@ -911,22 +908,9 @@ impl Keymap {
         ]
     }
 
-    /// The live dashboard's help sections ([`Keymap::help_sections_for`] [`Mode::Normal`]),
-    /// then any added with [`Keymap::add_help_section`].
+    /// The live dashboard's help sections ([`Keymap::help_sections_for`] [`Mode::Normal`]).
     pub fn help_sections(&self) -> Vec<HelpSection> {
-        let mut sections = self.help_sections_for(Mode::Normal);
-        sections.extend(
-            self.extra_help
-                .iter()
-                .map(|(title, rows)| (title.to_string(), rows.clone())),
-        );
-        sections
-    }
-
-    /// Show a table of keys that something around the app handles in [`Keymap::help_sections`]
-    /// (a replay loop that reads keys of its own instead of [`Keymap::replay_action`]).
-    pub fn add_help_section(&mut self, title: &'static str, rows: Vec<(String, &'static str)>) {
-        self.extra_help.push((title, rows));
+        self.help_sections_for(Mode::Normal)
     }
 }
 

@@ -8,13 +8,10 @@ mod auth;
 mod export;
 mod fault_menu;
 mod log_view;
+pub mod measures;
 mod modal;
 mod prompt;
 
-pub use super::model::{
-    ApiUsers, AuthExchange, Channel, ChannelStatus, LIST_WAIT, Model, Status, TIMELINE_CAPACITY,
-    TimelineEntry, TimelineKind, auth_hint, subscription_count,
-};
 pub use api::{ChannelPicker, PickItem};
 pub use auth::AuthView;
 pub use export::{ExportKind, default_path as default_export_path};
@@ -23,8 +20,10 @@ pub use log_view::LogView;
 pub use modal::Modal;
 pub use prompt::{Prompt, PromptKind};
 
-use super::log::{EventLog, Filter, LogEntry};
-use super::model::{Limits, News};
+use super::model::log::{EventLog, Filter, LogEntry};
+use super::model::{
+    AuthExchange, Channel, Limits, Model, News, Status, TimelineEntry, TimelineKind,
+};
 use super::view::layout::{self, Areas, Pane};
 use crate::prefs::keymap::{Action, Keymap, Mode};
 use crate::prefs::theme::Theme;
@@ -36,7 +35,7 @@ use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEve
 use ratatui::layout::Rect;
 use std::time::{Duration, Instant, SystemTime};
 
-pub use crate::session::DashboardInfo;
+use crate::session::DashboardInfo;
 
 /// What a read-only app (a replay) says when asked to act on a connection.
 pub const READ_ONLY: &str = "this is a replay: nothing can be sent to a connection";
@@ -97,7 +96,7 @@ pub struct Update {
 }
 
 impl Update {
-    fn redraw() -> Update {
+    pub(crate) fn redraw() -> Update {
         Update {
             redraw: true,
             ..Update::default()
@@ -172,7 +171,7 @@ pub struct App {
     pub(crate) modals: Vec<Modal>,
     pub(crate) notice: Option<Notice>,
     /// Which measures screen is shown, and the occupancy table's selection.
-    pub(crate) measures: super::measures::Panel,
+    pub(crate) measures: measures::Panel,
     read_only: bool,
     start: Instant,
     start_wall: SystemTime,
@@ -212,7 +211,7 @@ impl App {
             focus: Pane::Log,
             modals: Vec::new(),
             notice: None,
-            measures: super::measures::Panel::default(),
+            measures: measures::Panel::default(),
             start: now,
             start_wall: config.wall_clock.unwrap_or_else(SystemTime::now),
         }
@@ -275,7 +274,7 @@ impl App {
         &self.keymap
     }
     /// Which measures screen is shown.
-    pub fn measures(&self) -> &super::measures::Panel {
+    pub fn measures(&self) -> &measures::Panel {
         &self.measures
     }
     /// What the measures screens draw.
@@ -296,6 +295,15 @@ impl App {
             Some(Modal::Prompt(_)) => Mode::Editing,
             Some(Modal::Overlay(Overlay::FaultMenu)) => Mode::FaultMenu,
             _ => Mode::Normal,
+        }
+    }
+    /// The dashboard whose keys are in force, for the help and the footer: a replay's
+    /// ([`Mode::Replay`]) or a live one's ([`Mode::Normal`]).
+    pub fn dashboard_mode(&self) -> Mode {
+        if self.read_only {
+            Mode::Replay
+        } else {
+            Mode::Normal
         }
     }
     pub fn areas(&self) -> Areas {
@@ -414,8 +422,8 @@ impl App {
         }
     }
 
-    fn on_measures_outcome(&mut self, outcome: super::measures::Outcome) -> Update {
-        use super::measures::Outcome;
+    fn on_measures_outcome(&mut self, outcome: measures::Outcome) -> Update {
+        use measures::Outcome;
         match outcome {
             Outcome::Redraw => Update::redraw(),
             // In a replay the occupancy view shows what was recorded: no poll to start.

@@ -2,13 +2,14 @@
 //! compared with reviewed insta snapshots (80x24, in colour and with `NO_COLOR`).
 use crate::session_record::SessionRecord;
 
-use super::app::{App, AppConfig, DashboardInfo, Msg};
-use super::measures::Screen;
+use super::app::measures::Screen;
+use super::app::{App, AppConfig, Msg};
 use super::view;
 use crate::occupancy::OccupiedChannel;
 use crate::prefs::theme::Role;
 use crate::prefs::theme::Theme;
 use crate::session::Command;
+use crate::session::DashboardInfo;
 use crate::session_record::Stamped;
 use chanwatch_core::connection;
 use chanwatch_core::protocol::RawJson;

@@ -10,13 +10,10 @@
 pub mod app;
 pub mod format;
 pub mod frame_stats;
-pub mod log;
-pub mod measures;
 pub mod model;
 pub mod pacer;
-pub mod presence;
 pub mod replay;
-pub mod replay_bar;
+mod source;
 pub mod view;
 
 #[cfg(test)]
@@ -26,10 +23,9 @@ mod tests;
 #[cfg(test)]
 mod webhooks_tests;
 
-pub use app::{App, AppConfig, DashboardInfo, Msg, Update};
-
-use crate::session::Command;
+use crate::session::{Command, DashboardInfo};
 use anyhow::Context;
+use app::{App, AppConfig, Msg, Update};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -42,14 +38,12 @@ use std::io::{Stdout, stdout};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::{self, error::TryRecvError, error::TrySendError};
+use tokio::sync::mpsc;
 
 /// At most about 30 frames a second.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// Clocks and countdowns move once a second.
 pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
-/// Records applied before the loop looks at keys again, so a flood cannot starve the keyboard.
-const DRAIN_BATCH: usize = 20_000;
 
 /// Run the dashboard until the user quits or SIGTERM arrives. Colours follow `NO_COLOR`.
 pub async fn run(
@@ -67,104 +61,48 @@ pub async fn run(
 /// [`run`] with an explicit configuration (log ring size, theme).
 pub async fn run_with(
     commands: mpsc::Sender<Command>,
-    mut records: chanwatch_core::client::Records<crate::session_record::Stamped>,
+    records: chanwatch_core::client::Records<crate::session_record::Stamped>,
     info: DashboardInfo,
     config: AppConfig,
 ) -> anyhow::Result<()> {
-    let mut term = TerminalGuard::enter()?;
-    let mut app = App::new(info, config, Instant::now());
-    let size = term.terminal.size().context("reading the terminal size")?;
-    app.update(Msg::Resize(size.width, size.height), Instant::now());
+    let app = App::new(info, config, Instant::now());
+    run_source(app, source::Live::new(commands, records)).await
+}
 
-    let mut events = EventStream::new();
-    let mut tick = tokio::time::interval(TICK_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut signals = Signals::new()?;
-    let mut records_open = true;
+/// The one dashboard loop, live or replay: terminal, signals, panic check, pacer and
+/// drawing here; records, keys that are the source's own and commands go to `source`.
+pub(crate) async fn run_source<S: source::Source>(
+    mut app: App,
+    mut source: S,
+) -> anyhow::Result<()> {
+    let mut term = TerminalGuard::enter()?;
+    let size = term.terminal.size().context("reading the terminal size")?;
+    app.update(
+        Msg::Resize(size.width, size.height),
+        source.clock(Instant::now()),
+    );
+    let mut inputs = Inputs::new()?;
     let mut pacer = pacer::FramePacer::new(FRAME_INTERVAL);
     let mut frame_stats = frame_stats::FrameStats::from_env();
 
     loop {
-        if pacer.should_draw(Instant::now()) {
+        if let Some(message) = crate::panic_report::message() {
+            anyhow::bail!("{message}");
+        }
+        let now = Instant::now();
+        if source.pump(&mut app, now)? {
+            pacer.mark_dirty();
+        }
+        if pacer.should_draw(now) {
             let started = Instant::now();
-            term.draw(|f| view::render(&app, f))?;
-            let now = Instant::now();
-            frame_stats.record(now - started);
-            pacer.drawn(now);
+            term.draw(|f| source.draw(&app, f, now))?;
+            let done = Instant::now();
+            frame_stats.record(done - started);
+            pacer.drawn(done);
         }
-        let wake = pacer.wake_at();
-
-        // Whether this turn handled the user's input, which is drawn without waiting for the
-        // frame slot (see `pacer`).
-        let mut from_input = false;
-        let update = tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(ev)) => match to_msg(ev) {
-                    Some(msg) => {
-                        from_input = true;
-                        app.update(msg, Instant::now())
-                    }
-                    None => Update::default(),
-                },
-                Some(Err(e)) => return Err(e).context("reading the terminal"),
-                // The terminal went away: nothing more can be shown.
-                None => break,
-            },
-            rec = records.recv(), if records_open => {
-                let mut redraw = false;
-                match rec {
-                    Some(r) => {
-                        redraw |= app.update(Msg::Record(r), Instant::now()).redraw;
-                        // Coalesce a burst: apply everything already queued, then draw once.
-                        for _ in 0..DRAIN_BATCH {
-                            match records.try_recv() {
-                                Ok(r) => redraw |= app.update(Msg::Record(r), Instant::now()).redraw,
-                                Err(TryRecvError::Empty) => break,
-                                Err(TryRecvError::Disconnected) => {
-                                    records_open = false;
-                                    redraw |= app.update(Msg::RecordsClosed, Instant::now()).redraw;
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                    None => {
-                        records_open = false;
-                        redraw |= app.update(Msg::RecordsClosed, Instant::now()).redraw;
-                    }
-                }
-                Update { redraw, ..Update::default() }
-            },
-            _ = tick.tick() => app.update(Msg::Tick, Instant::now()),
-            _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now).into()), if wake.is_some() => {
-                Update::default()
-            }
-            _ = signals.terminate() => {
-                send_quit(&commands).await;
-                break;
-            }
-        };
-
-        if update.redraw {
-            if from_input {
-                pacer.mark_input();
-            } else {
-                pacer.mark_dirty();
-            }
-        }
-        if let Some(cmd) = update.command {
-            if update.quit {
-                send_quit(&commands).await;
-            } else if let Err(e) = commands.try_send(cmd) {
-                let text = match e {
-                    TrySendError::Full(_) => "the client is busy; the command was dropped",
-                    TrySendError::Closed(_) => "the client has stopped; the command was not sent",
-                };
-                app.notify(text, app::NoticeLevel::Error);
-                pacer.mark_dirty();
-            }
-        }
-        if update.quit {
+        let wake = source.wake_at(now);
+        let event = inputs.next(&mut source, pacer.wake_at(), wake).await;
+        if !step(&mut app, &mut source, &mut pacer, event).await? {
             break;
         }
     }
@@ -172,9 +110,102 @@ pub async fn run_with(
     frame_stats.write()
 }
 
-/// Tell the client to close cleanly, without waiting long for a stuck one.
-async fn send_quit(commands: &mpsc::Sender<Command>) {
-    let _ = tokio::time::timeout(Duration::from_millis(500), commands.send(Command::QUIT)).await;
+/// Carry out one event; whether the dashboard goes on.
+async fn step<S: source::Source>(
+    app: &mut App,
+    source: &mut S,
+    pacer: &mut pacer::FramePacer,
+    event: source::Event,
+) -> anyhow::Result<bool> {
+    use source::Event as E;
+    let now = Instant::now();
+    // Whether this turn handled the user's input, which is drawn without waiting for the
+    // frame slot (see `pacer`).
+    let mut from_input = false;
+    let update = match event {
+        E::Input(Event::Key(k)) if k.kind != KeyEventKind::Release => {
+            from_input = true;
+            source.key(app, k, now)?
+        }
+        E::Input(ev) => match to_msg(ev) {
+            Some(msg) => {
+                from_input = true;
+                app.update(msg, source.clock(now))
+            }
+            None => Update::default(),
+        },
+        E::InputError(e) => return Err(e).context("reading the terminal"),
+        E::InputClosed => return Ok(false),
+        E::Record(r) => Update {
+            redraw: source.apply(app, r),
+            ..Update::default()
+        },
+        E::Tick => source.tick(app, now),
+        E::Frame => Update::default(),
+        E::Wake => Update::redraw(),
+        E::Terminate => {
+            source.quit().await;
+            return Ok(false);
+        }
+    };
+    if update.redraw {
+        if from_input {
+            pacer.mark_input();
+        } else {
+            pacer.mark_dirty();
+        }
+    }
+    if let Some(cmd) = update.command {
+        if update.quit {
+            source.quit().await;
+        } else if source.send(app, cmd) {
+            pacer.mark_dirty();
+        }
+    }
+    Ok(!update.quit)
+}
+
+/// The loop's inputs besides the source's records.
+struct Inputs {
+    events: EventStream,
+    tick: tokio::time::Interval,
+    signals: Signals,
+}
+
+impl Inputs {
+    fn new() -> anyhow::Result<Inputs> {
+        let mut tick = tokio::time::interval(TICK_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Ok(Inputs {
+            events: EventStream::new(),
+            tick,
+            signals: Signals::new()?,
+        })
+    }
+
+    /// Wait for the next thing to do: input, a record, the tick, the frame slot (`frame`),
+    /// the source's wake-up (`wake`) or a signal.
+    async fn next<S: source::Source>(
+        &mut self,
+        source: &mut S,
+        frame: Option<Instant>,
+        wake: Option<Instant>,
+    ) -> source::Event {
+        use source::Event as E;
+        let at = |t: Option<Instant>| t.unwrap_or_else(Instant::now).into();
+        tokio::select! {
+            ev = self.events.next() => match ev {
+                Some(Ok(ev)) => E::Input(ev),
+                Some(Err(e)) => E::InputError(e),
+                None => E::InputClosed,
+            },
+            rec = source.next_record() => E::Record(rec),
+            _ = self.tick.tick() => E::Tick,
+            _ = tokio::time::sleep_until(at(frame)), if frame.is_some() => E::Frame,
+            _ = tokio::time::sleep_until(at(wake)), if wake.is_some() => E::Wake,
+            _ = self.signals.terminate() => E::Terminate,
+        }
+    }
 }
 
 fn to_msg(ev: Event) -> Option<Msg> {

@@ -1,23 +1,24 @@
 //! `chanwatch replay FILE`: the dashboard fed from a recording instead of a client. Records
 //! reach the app at the recorded pace ([`crate::replay::player`]); the app's clock is the
 //! recording's (the start instant plus the position), so durations read as they did live.
-//! Replay keys are handled here, before the app; keys that would act on a connection are
-//! refused with a notice; everything else is the live dashboard's.
+//! A recording is a `Source` of the one dashboard loop (`ui::run_source`): its keys
+//! (the keymap's replay mode) are handled here, before the app; keys that would act on a
+//! connection are refused with a notice; everything else is the live dashboard's.
 
 use super::app::NoticeLevel;
-use super::replay_bar::{self, ReplayBar};
-use super::{App, AppConfig, DashboardInfo, FRAME_INTERVAL, Msg, TICK_INTERVAL, Update, view};
-use super::{Signals, TerminalGuard, pacer, to_msg};
-use crate::prefs::keymap::{Action, Chord, Mode};
+use super::app::{App, AppConfig, Msg, Update};
+use super::source::Source;
+use super::view;
+use super::view::replay_bar::{self, ReplayBar};
+use crate::prefs::keymap::{Action, Mode};
 use crate::replay::file;
 use crate::replay::file::LineError;
 use crate::replay::index::{Index, MAX_MARKS};
 use crate::replay::pace::Due;
 use crate::replay::player::{Budget, FileSource, Item, Player};
 use crate::replay::{ReplayArgs, Speed};
-use anyhow::Context;
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
-use futures_util::StreamExt;
+use crate::session::DashboardInfo;
+use crossterm::event::KeyEvent;
 use std::time::{Duration, Instant};
 
 /// Lines (records and bad lines) read before the loop looks at keys again.
@@ -35,61 +36,6 @@ fn budget() -> Budget {
 /// What `<` and `>` seek by.
 pub const SEEK_STEP: Duration = Duration::from_secs(10);
 
-/// What the replay keys do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplayAction {
-    PlayPause,
-    Step,
-    PrevMark,
-    NextMark,
-    Back,
-    Forward,
-    Faster,
-    Slower,
-}
-
-/// The replay keys; none of them means anything to the live keymap.
-pub fn bindings() -> Vec<(Chord, ReplayAction, &'static str)> {
-    let c = |ch| Chord::plain(KeyCode::Char(ch));
-    vec![
-        (c('P'), ReplayAction::PlayPause, "pause / play"),
-        (c('.'), ReplayAction::Step, "step one record"),
-        (
-            c('['),
-            ReplayAction::PrevMark,
-            "previous state change or fault",
-        ),
-        (c(']'), ReplayAction::NextMark, "next state change or fault"),
-        (c('<'), ReplayAction::Back, "back 10 s"),
-        (c('>'), ReplayAction::Forward, "forward 10 s"),
-        (c('+'), ReplayAction::Faster, "twice as fast"),
-        (c('-'), ReplayAction::Slower, "half as fast"),
-    ]
-}
-
-fn replay_action(key: &KeyEvent) -> Option<ReplayAction> {
-    bindings()
-        .into_iter()
-        .find(|(chord, _, _)| chord.matches(key))
-        .map(|(_, a, _)| a)
-}
-
-/// Actions that would send something to a server: there is none in a replay.
-fn acts_on_a_connection(action: Action) -> bool {
-    matches!(
-        action,
-        Action::Subscribe
-            | Action::Unsubscribe
-            | Action::Disconnect
-            | Action::Connect
-            | Action::Trigger
-            | Action::FaultMenu
-            | Action::Publish
-            | Action::ListChannels
-            | Action::ListUsers
-    )
-}
-
 const END_NOTICE: &str = "end of the recording";
 
 /// Builds the app afresh for a rebuild, keeping how the user looks at it.
@@ -101,13 +47,7 @@ struct Fresh {
 
 impl Fresh {
     fn app(&self) -> App {
-        let mut app = App::new(self.info.clone(), self.config.clone(), self.t0);
-        let rows: Vec<(String, &'static str)> = bindings()
-            .into_iter()
-            .map(|(chord, _, what)| (chord.label(), what))
-            .collect();
-        app.keymap.add_help_section("Replay", rows);
-        app
+        App::new(self.info.clone(), self.config.clone(), self.t0)
     }
 
     /// Forget every record, keep the view: pane, filter, size, overlays, prompt.
@@ -204,118 +144,107 @@ fn open(
     Ok((player, fresh, truncated))
 }
 
-/// One frame: the dashboard with the replay bar over its status line.
-fn draw(
-    term: &mut TerminalGuard,
-    app: &App,
-    player: &Player<FileSource>,
-    now: Instant,
-) -> anyhow::Result<()> {
-    let bar = ReplayBar {
-        position: player.position(now),
-        total: player.index.end,
-        speed: player.clock.speed(),
-        paused: player.clock.is_paused(),
-        ended: player.at_end(),
-    };
-    term.draw(|f| {
-        view::render(app, f);
-        replay_bar::render(&bar, app, f);
-    })
-}
-
 pub async fn run(args: &ReplayArgs, config: AppConfig) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let (mut player, fresh, truncated) = open(args, config, t0)?;
-
-    let mut term = TerminalGuard::enter()?;
+    let (player, fresh, truncated) = open(args, config, t0)?;
     let mut app = fresh.app();
-    let size = term.terminal.size().context("reading the terminal size")?;
-    app.update(Msg::Resize(size.width, size.height), t0);
     if truncated {
         app.notify(
             format!("only the first {MAX_MARKS} state changes and faults are indexed for [ and ]"),
             NoticeLevel::Info,
         );
     }
+    let replay = Replay {
+        player,
+        fresh,
+        end_noted: false,
+        due: Due::Now,
+    };
+    super::run_source(app, replay).await
+}
 
-    let mut events = crossterm::event::EventStream::new();
-    let mut tick = tokio::time::interval(TICK_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut signals = Signals::new()?;
-    let mut pacer = pacer::FramePacer::new(FRAME_INTERVAL);
-    let mut end_noted = false;
+/// A recording as the dashboard's source: records at the recorded pace, the replay keys,
+/// nothing sent anywhere, the replay bar over the status line.
+struct Replay {
+    player: Player<FileSource>,
+    fresh: Fresh,
+    /// Whether the end-of-recording notice was given.
+    end_noted: bool,
+    /// When the next record is due, as of the last pump.
+    due: Due,
+}
 
-    loop {
-        if let Some(message) = crate::panic_report::message() {
-            anyhow::bail!("{message}");
-        }
-        let now = Instant::now();
-        let mut feed = Feed::new(&mut app, &fresh);
-        let due = player.play(now, &mut budget(), &mut |i| feed.item(i));
-        if feed.finish() {
-            pacer.mark_dirty();
-        }
-        if due == Due::End && !end_noted {
-            end_noted = true;
+impl Source for Replay {
+    fn pump(&mut self, app: &mut App, now: Instant) -> anyhow::Result<bool> {
+        let mut feed = Feed::new(app, &self.fresh);
+        self.due = self.player.play(now, &mut budget(), &mut |i| feed.item(i));
+        let mut changed = feed.finish();
+        if self.due == Due::End && !self.end_noted {
+            self.end_noted = true;
             let quit = app.keymap().first_key(Action::Quit).unwrap_or_default();
             app.notify(
                 format!("{END_NOTICE}: [ < go back, {quit} quits"),
                 NoticeLevel::Info,
             );
-            pacer.mark_dirty();
+            changed = true;
         }
-        if pacer.should_draw(now) {
-            draw(&mut term, &app, &player, now)?;
-            pacer.drawn(Instant::now());
-        }
-        let wake = pacer.wake_at();
-        let next_record = match due {
+        Ok(changed)
+    }
+
+    async fn next_record(&mut self) -> Option<crate::session_record::Stamped> {
+        std::future::pending().await
+    }
+
+    fn apply(&mut self, _: &mut App, _: Option<crate::session_record::Stamped>) -> bool {
+        false
+    }
+
+    fn wake_at(&self, now: Instant) -> Option<Instant> {
+        let next_record = match self.due {
             Due::Now => Some(now),
             Due::In(d) => Some(now + d),
             Due::Paused | Due::End => None,
         };
         // While playing, the position in the status bar moves with the clock.
-        let bar_wake = (!player.clock.is_paused() && due != Due::End)
+        let bar = (!self.player.clock.is_paused() && self.due != Due::End)
             .then(|| now + Duration::from_millis(100));
-        let virtual_now = |player: &Player<FileSource>| t0 + player.position(Instant::now());
-
-        tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
-                    let update = on_key(&mut app, &mut player, &fresh, k, &mut end_noted)?;
-                    if update.quit {
-                        break;
-                    }
-                    if update.redraw {
-                        pacer.mark_input();
-                    }
-                }
-                Some(Ok(ev)) => {
-                    if let Some(msg) = to_msg(ev) {
-                        let update = app.update(msg, virtual_now(&player));
-                        if update.redraw {
-                            pacer.mark_input();
-                        }
-                    }
-                }
-                Some(Err(e)) => return Err(e).context("reading the terminal"),
-                None => break,
-            },
-            _ = tick.tick() => {
-                app.update(Msg::Tick, virtual_now(&player));
-                pacer.mark_dirty();
-            }
-            _ = tokio::time::sleep_until(next_record.unwrap_or(now).into()), if next_record.is_some() => {}
-            _ = tokio::time::sleep_until(bar_wake.unwrap_or(now).into()), if bar_wake.is_some() => {
-                pacer.mark_dirty();
-            }
-            _ = tokio::time::sleep_until(wake.unwrap_or(now).into()), if wake.is_some() => {}
-            _ = signals.terminate() => break,
-        }
+        next_record.into_iter().chain(bar).min()
     }
-    drop(term);
-    Ok(())
+
+    fn clock(&self, now: Instant) -> Instant {
+        self.fresh.t0 + self.player.position(now)
+    }
+
+    fn key(&mut self, app: &mut App, key: KeyEvent, _: Instant) -> anyhow::Result<Update> {
+        on_key(app, &mut self.player, &self.fresh, key, &mut self.end_noted)
+    }
+
+    fn tick(&mut self, app: &mut App, now: Instant) -> Update {
+        app.update(Msg::Tick, self.clock(now));
+        Update::redraw()
+    }
+
+    fn send(&mut self, app: &mut App, command: crate::session::Command) -> bool {
+        tracing::debug!("replay: dropped {command:?}");
+        app.notify(super::app::READ_ONLY, NoticeLevel::Error);
+        true
+    }
+
+    async fn quit(&mut self) {}
+
+    /// The dashboard with the replay bar over its status line.
+    fn draw(&self, app: &App, frame: &mut ratatui::Frame, now: Instant) {
+        let player = &self.player;
+        let bar = ReplayBar {
+            position: player.position(now),
+            total: player.index.end,
+            speed: player.clock.speed(),
+            paused: player.clock.is_paused(),
+            ended: player.at_end(),
+        };
+        view::render(app, frame);
+        replay_bar::render(&bar, app, frame);
+    }
 }
 
 /// A key: replay's own first (outside prompts), then the app's, with anything that would
@@ -329,28 +258,28 @@ fn on_key(
 ) -> anyhow::Result<Update> {
     let now = Instant::now();
     let free = app.prompt().is_none() && !app.help_visible() && app.mode() == Mode::Normal;
-    if free && let Some(action) = replay_action(&key) {
+    if free && let Some(action) = app.keymap().replay_action(&key) {
         let mut feed = Feed::new(&mut *app, fresh);
         let mut sink = |i| feed.item(i);
         // A seek, jump or step only starts here: the loop applies its records a batch at a
         // time, answering keys between batches.
         let note = match action {
-            ReplayAction::PlayPause => {
+            Action::ReplayPause => {
                 player.clock.toggle(now);
                 None
             }
-            ReplayAction::Step => (!player.step(now)).then(|| END_NOTICE.to_string()),
-            ReplayAction::PrevMark | ReplayAction::NextMark => {
-                let forward = action == ReplayAction::NextMark;
+            Action::ReplayStep => (!player.step(now)).then(|| END_NOTICE.to_string()),
+            Action::ReplayPrevMark | Action::ReplayNextMark => {
+                let forward = action == Action::ReplayNextMark;
                 match player.jump(forward, now, &mut sink)? {
                     Some(_) => None,
                     None if forward => Some("no later state change or fault".into()),
                     None => Some("no earlier state change or fault".into()),
                 }
             }
-            ReplayAction::Back | ReplayAction::Forward => {
+            Action::ReplaySeekBack | Action::ReplaySeekForward => {
                 let pos = player.position(now);
-                let target = if action == ReplayAction::Back {
+                let target = if action == Action::ReplaySeekBack {
                     pos.saturating_sub(SEEK_STEP)
                 } else {
                     pos + SEEK_STEP
@@ -358,10 +287,10 @@ fn on_key(
                 player.seek_time(target, now, &mut sink)?;
                 None
             }
-            ReplayAction::Faster | ReplayAction::Slower => match player.clock.speed() {
+            Action::ReplayFaster | Action::ReplaySlower => match player.clock.speed() {
                 Speed::Max => Some("the speed is max".into()),
                 Speed::Times(x) => {
-                    let x = if action == ReplayAction::Faster {
+                    let x = if action == Action::ReplayFaster {
                         x * 2.0
                     } else {
                         x / 2.0
@@ -372,6 +301,8 @@ fn on_key(
                     None
                 }
             },
+            // The replay table holds replay actions only.
+            _ => None,
         };
         feed.finish();
         if let Some(text) = note {
@@ -393,7 +324,7 @@ fn on_key(
         && app
             .keymap()
             .action_for(app.mode(), &key)
-            .is_some_and(acts_on_a_connection)
+            .is_some_and(Action::acts_on_connection)
         && !app.help_visible()
     {
         app.update(Msg::Tick, vnow);
@@ -418,24 +349,30 @@ fn on_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prefs::keymap::Chord;
     use crate::session_record::SessionRecord;
+    use crossterm::event::KeyCode;
     use crossterm::event::KeyModifiers;
 
     #[test]
     fn replay_keys_do_not_clash_with_the_live_keymap() {
         let keymap = crate::prefs::keymap::Keymap::default();
-        for (chord, action, _) in bindings() {
-            let key = KeyEvent::new(chord.code, KeyModifiers::NONE);
-            assert_eq!(
-                keymap.action_for(Mode::Normal, &key),
-                None,
-                "{action:?} ({}) is bound in the live keymap",
-                chord.label()
+        for action in Action::all().filter(|a| a.is_replay()) {
+            assert!(
+                keymap.first_key_in(Mode::Replay, action).is_some(),
+                "{action:?}"
             );
-            assert_eq!(replay_action(&key), Some(action));
         }
-        assert!(acts_on_a_connection(Action::Subscribe));
-        assert!(!acts_on_a_connection(Action::Filter));
+        for c in "P.[]<>+-".chars() {
+            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            assert_eq!(keymap.action_for(Mode::Normal, &key), None, "{c}");
+            assert!(
+                keymap.replay_action(&key).is_some_and(Action::is_replay),
+                "{c}"
+            );
+        }
+        assert!(Action::Subscribe.acts_on_connection());
+        assert!(!Action::Filter.acts_on_connection());
     }
 
     /// A crafted recording played to its end through the dashboard's own path (player,
@@ -563,9 +500,9 @@ mod tests {
     }
 
     use super::super::app::Modal;
-    use super::super::measures::Screen;
     use super::super::view::layout::Pane;
     use crate::replay::file::tests::{event, file, line, state};
+    use crate::ui::app::measures::Screen;
     use chanwatch_core::record::{Record, State};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
@@ -731,6 +668,62 @@ mod tests {
             render(&app).contains("Replay"),
             "the help keeps its replay keys"
         );
+    }
+
+    /// The replay keys are the keymap's: `replay_pause` rebound under `[keys]` in a config
+    /// pauses and resumes a replay through the dashboard loop's own step, and its default
+    /// key no longer does.
+    #[tokio::test]
+    async fn a_rebound_replay_pause_pauses_the_replay() {
+        use crate::ui::source::Event as E;
+        use crossterm::event::Event;
+        let config: std::collections::BTreeMap<String, crate::config::keys::KeysLayer> =
+            toml::from_str("[keys]\nreplay_pause = \"ctrl-p\"\n").unwrap();
+        let keymap = config["keys"].keymap().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.ndjson");
+        std::fs::write(&path, file(&minute())).unwrap();
+        let args = ReplayArgs {
+            file: path,
+            speed: Some(Speed::Times(1.0)),
+            channels: vec![],
+            events: vec![],
+            since: None,
+            until: None,
+        };
+        let t0 = Instant::now();
+        let config = AppConfig {
+            keymap,
+            ..AppConfig::default()
+        };
+        let (player, fresh, _) = open(&args, config, t0).unwrap();
+        let mut app = fresh.app();
+        app.update(Msg::Resize(100, 40), t0);
+        let mut replay = Replay {
+            player,
+            fresh,
+            end_noted: false,
+            due: Due::Now,
+        };
+        let mut pacer = crate::ui::pacer::FramePacer::new(crate::ui::FRAME_INTERVAL);
+        let key = |code, mods| E::Input(Event::Key(KeyEvent::new(code, mods)));
+        let ctrl_p = || key(KeyCode::Char('p'), KeyModifiers::CONTROL);
+        let presses = [
+            (key(KeyCode::Char('P'), KeyModifiers::NONE), false),
+            (ctrl_p(), true),
+            (ctrl_p(), false),
+        ];
+        for (i, (event, paused)) in presses.into_iter().enumerate() {
+            let go_on = crate::ui::step(&mut app, &mut replay, &mut pacer, event).await;
+            assert!(go_on.unwrap());
+            assert_eq!(replay.player.clock.is_paused(), paused, "press {i}");
+        }
+        // The help shows the key as bound.
+        let help = key(KeyCode::Char('?'), KeyModifiers::NONE);
+        let go_on = crate::ui::step(&mut app, &mut replay, &mut pacer, help).await;
+        assert!(go_on.unwrap());
+        let label = Chord::parse("ctrl-p").unwrap().label();
+        assert!(render(&app).contains(&label), "{}", render(&app));
     }
 
     /// Lines whose times go backwards (clocks stepped, files joined): played in file order,

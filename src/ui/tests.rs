@@ -2,15 +2,14 @@
 //! drawn to ratatui's `TestBackend` and compared with reviewed insta snapshots.
 use crate::session_record::SessionRecord;
 
-use super::app::{
-    App, AppConfig, ChannelStatus, DashboardInfo, LogView, Modal, Msg, NoticeLevel, Overlay,
-    PromptKind, TimelineKind, Update,
-};
+use super::app::{App, AppConfig, LogView, Modal, Msg, NoticeLevel, Overlay, PromptKind, Update};
+use super::model::{ChannelStatus, TimelineKind};
 use super::view::{self, layout::Pane};
 use crate::faults::FaultKind;
-use crate::prefs::keymap::{Action, Mode};
+use crate::prefs::keymap::{Action, Chord, Mode};
 use crate::prefs::theme::Theme;
 use crate::session::Command;
+use crate::session::DashboardInfo;
 use crate::session_record::Stamped;
 use chanwatch_core::connection::Command as ConnCommand;
 use chanwatch_core::record::{AuthFailureKind, Member, Record, State};
@@ -590,7 +589,7 @@ fn state_changes_drive_the_status() {
         .timeline()
         .rev()
         .find_map(|e| match &e.kind {
-            super::app::TimelineKind::State { in_previous, .. } => *in_previous,
+            super::model::TimelineKind::State { in_previous, .. } => *in_previous,
             _ => None,
         })
         .unwrap();
@@ -1717,7 +1716,7 @@ fn a_one_megabyte_event_opens_in_the_detail_view_top_and_bottom() {
     let data = json!({ "items": items, "last": "the end" });
     let size = data.to_string().len();
     assert!(
-        (900_000..crate::ui::log::MAX_EVENT_BYTES).contains(&size),
+        (900_000..crate::ui::model::log::MAX_EVENT_BYTES).contains(&size),
         "{size}"
     );
     fx.event("big", "dump", data);
@@ -1930,7 +1929,7 @@ fn a_read_only_app_subscribes_to_nothing() {
 /// a resize closes nothing.
 #[test]
 fn every_screen_renders_at_every_size() {
-    use super::measures::Screen;
+    use super::app::measures::Screen;
     type Open = fn(&mut Fx);
     type IsOpen = fn(&App) -> bool;
     fn occupancy(fx: &mut Fx) {
@@ -2065,25 +2064,37 @@ fn every_screen_renders_at_every_size() {
     }
 }
 
-/// The help's height counts every section, the replay's too: where one column would run
+/// The help's height counts every section, a replay's too: where one column would run
 /// past the bottom the bindings go into two, then the blank line and the notes give way to
 /// keys, and on a terminal too short for the keys the last line says so.
 #[test]
 fn help_shows_every_section_when_short() {
-    let mut fx = Fx::new();
-    let replay = fx.app.keymap().help_sections_for(Mode::Replay)[1].1.clone();
-    fx.app.keymap.add_help_section("Replay", replay);
+    for read_only in [false, true] {
+        let mut fx = Fx::with(AppConfig {
+            read_only,
+            ..AppConfig::default()
+        });
+        help_fits(&mut fx);
+    }
+}
+
+fn help_fits(fx: &mut Fx) {
     fx.ch('?');
+    let mode = fx.app.dashboard_mode();
+    // On 80x24 the notes may or may not fit, as the sections' lengths go; the bindings do.
     for (w, h, notes) in [
-        (100, 40, true),
-        (100, 36, true),
-        (120, 30, true),
-        (80, 25, false),
+        (100, 40, Some(true)),
+        (100, 36, Some(true)),
+        (120, 30, Some(true)),
+        (80, 25, None),
     ] {
         let text = format!("{}", fx.render(w, h).backend());
-        assert_eq!(text.contains("Mouse:"), notes, "{w}x{h}\n{text}");
+        let shown = text.contains("Mouse:");
+        assert!(notes.is_none_or(|n| n == shown), "{w}x{h}\n{text}");
+        let notes = shown;
         assert!(!text.contains("taller terminal"), "{w}x{h}\n{text}");
-        for (i, (title, rows)) in fx.app.keymap().help_sections().into_iter().enumerate() {
+        let sections = fx.app.keymap().help_sections_for(mode);
+        for (i, (title, rows)) in sections.into_iter().enumerate() {
             // The first section's heading is the first thing to go, after the notes.
             assert!(
                 text.contains(&title) || (i == 0 && !notes),
@@ -2105,15 +2116,62 @@ fn help_shows_every_section_when_short() {
     );
 }
 
-/// Until the replay loop reads its keys from the keymap, the keymap's replay defaults are
-/// the loop's own keys, with the same words.
+/// A replay's help is the replay's keymap: its own keys, the dashboard's that work there,
+/// none that acts on a connection.
 #[test]
-fn the_keymaps_replay_defaults_are_the_replay_loops_keys() {
-    let keymap = crate::prefs::keymap::Keymap::default();
-    let ours = keymap.help_sections_for(Mode::Replay)[1].1.clone();
-    let the_loops: Vec<(String, &'static str)> = super::replay::bindings()
-        .into_iter()
-        .map(|(chord, _, what)| (chord.label(), what))
-        .collect();
-    assert_eq!(ours, the_loops);
+fn replay_help_80x24() {
+    let mut fx = Fx::with(AppConfig {
+        read_only: true,
+        ..AppConfig::default()
+    });
+    fx.ch('?');
+    let text = format!("{}", fx.render(80, 24).backend());
+    assert!(text.contains("pause / play"), "{text}");
+    assert!(!text.contains("Fault menu"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// A replay's footer leaves out the keys a replay refuses and reminds of its own, rebound
+/// ones as bound.
+#[test]
+fn replay_footer_shows_the_replay_keys() {
+    let mut fx = Fx::with(AppConfig {
+        read_only: true,
+        ..AppConfig::default()
+    });
+    let bottom = |fx: &mut Fx, w: u16| {
+        let term = fx.render(w, 24);
+        (0..w)
+            .map(|x| term.backend().buffer()[(x, 23)].symbol().to_string())
+            .collect::<String>()
+    };
+    let line = bottom(&mut fx, 140);
+    insta::assert_snapshot!("replay_footer_140", line.trim_end());
+    for gone in [
+        "subscribe",
+        "unsub",
+        "faults",
+        "trigger",
+        "disconnect",
+        "reconnect",
+    ] {
+        assert!(!line.contains(gone), "{gone} in {line:?}");
+    }
+    assert!(line.contains("P play"), "{line:?}");
+    let mut km = fx.app.keymap().clone();
+    let chord = Chord::parse("ctrl-p").unwrap();
+    km.rebind(Action::ReplayPause, &[chord]).unwrap();
+    fx.app.keymap = km;
+    let line = bottom(&mut fx, 140);
+    assert!(
+        line.contains(&format!("{} play", chord.label())),
+        "{line:?}"
+    );
+    // The live footer is unchanged.
+    let mut live = Fx::new();
+    let line = bottom(&mut live, 140);
+    assert!(
+        line.contains("subscribe") && !line.contains("play"),
+        "{line:?}"
+    );
 }

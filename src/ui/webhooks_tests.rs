@@ -2,10 +2,11 @@
 //! records the demo produces (a batch of occupied channels, checks met, a forged
 //! signature, a false `channel_vacated`) and drawn to `TestBackend`.
 
-use super::app::{App, AppConfig, DashboardInfo, Msg};
-use super::measures::Screen;
+use super::app::measures::Screen;
+use super::app::{App, AppConfig, Msg};
 use super::view;
 use crate::prefs::theme::Theme;
+use crate::session::DashboardInfo;
 use crate::session_record::{SessionRecord, Stamped};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -119,7 +120,7 @@ fn the_timeline_has_a_line_per_webhook_and_flags_the_bad_ones() {
         .timeline()
         .iter()
         .filter_map(|e| match &e.kind {
-            super::app::TimelineKind::Webhook { text, flagged } => Some((text.clone(), *flagged)),
+            super::model::TimelineKind::Webhook { text, flagged } => Some((text.clone(), *flagged)),
             _ => None,
         })
         .collect();

@@ -117,3 +117,32 @@ fn pause_step_seek_and_jump() {
     t.keys(&["q"]);
     t.wait_for("exit", WAIT, |_| t.dead());
 }
+
+/// A config file's `[keys]` rebinds a replay key for the real binary: `replay_pause` on
+/// ctrl-p pauses and plays, and the footer shows it as bound.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs tmux: run with --features real-servers"
+)]
+#[test]
+fn a_rebound_replay_key_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = recording(dir.path());
+    let cfg = dir.path().join("keys.toml");
+    std::fs::write(&cfg, "[keys]\nreplay_pause = \"ctrl-p\"\n").unwrap();
+    let command = format!(
+        "{} --config {} replay {}",
+        env!("CARGO_BIN_EXE_chanwatch"),
+        cfg.display(),
+        path.display()
+    );
+    let t = Tmux::start("replay-keys", &command, 140, 32);
+    t.wait_for_text("REPLAY ▶", WAIT);
+    t.wait_for_text("Ctrl-p play", WAIT);
+    t.keys(&["C-p"]);
+    t.wait_for_text("REPLAY paused", WAIT);
+    t.keys(&["C-p"]);
+    t.wait_for_text("REPLAY ▶", WAIT);
+    t.keys(&["q"]);
+    t.wait_for("exit", WAIT, |_| t.dead());
+}

@@ -10,8 +10,9 @@
 
 use base64::Engine;
 use chanwatch::demo::{DemoConfig, DemoHandle, DemoServer};
+use chanwatch::session::DashboardInfo;
 use chanwatch::session_record::{SessionRecord, Stamped};
-use chanwatch::ui::app::{App, AppConfig, DashboardInfo, Msg};
+use chanwatch::ui::app::{App, AppConfig, Msg};
 use chanwatch::ui::view;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;

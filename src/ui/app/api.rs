@@ -5,9 +5,10 @@
 //! A list answer opens the picker only when it answers a request made here (same prefix,
 //! within [`crate::ui::model::LIST_WAIT`]); any other answer stays a timeline note.
 
-use super::{App, ChannelStatus, Modal, NoticeLevel, Overlay, Prompt, PromptKind, Update, quit};
+use super::{App, Modal, NoticeLevel, Overlay, Prompt, PromptKind, Update, quit};
 use crate::prefs::keymap::Action;
 use crate::session::Command;
+use crate::ui::model::ChannelStatus;
 use chanwatch_core::protocol::channel::{ChannelKind, MAX_EVENT_NAME, validate_channel_name};
 use serde_json::Value;
 

@@ -170,7 +170,7 @@ fn write_file(
 mod tests {
     use super::*;
     use crate::ui::app::{AppConfig, DashboardInfo, Msg};
-    use crate::ui::log::Filter;
+    use crate::ui::model::log::Filter;
     use std::time::{Duration, Instant, UNIX_EPOCH};
 
     fn app() -> App {

@@ -2,7 +2,7 @@
 //! while new events arrive below, and the filter that narrows it.
 
 use super::{App, Move};
-use crate::ui::log::Filter;
+use crate::ui::model::log::Filter;
 
 /// Position in the event log. Following shows the newest matches; paused keeps the view
 /// on the selected entry while new events arrive below.

@@ -2,8 +2,9 @@
 //! list prefix, export path), the keys while one is open, and what submitting it does.
 
 use super::export::ExportKind;
-use super::{App, ChannelStatus, Modal, NoticeLevel, Update, quit};
+use super::{App, Modal, NoticeLevel, Update, quit};
 use crate::prefs::keymap::{Action, Mode};
+use crate::ui::model::ChannelStatus;
 use chanwatch_core::connection;
 use chanwatch_core::protocol::channel::{validate_channel_name, validate_client_event_name};
 use crossterm::event::{Event, KeyEvent};

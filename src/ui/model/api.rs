@@ -3,7 +3,7 @@
 //! picker, a notice); any other answer, or one that comes too late, is a timeline note.
 
 use super::{Model, News, TimelineKind};
-use crate::ui::presence::Roster;
+use crate::ui::model::presence::Roster;
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime};

@@ -3,7 +3,7 @@
 //! subscription count and a cache miss.
 
 use super::{ApiUsers, Model, News, caps};
-use crate::ui::presence::Roster;
+use crate::ui::model::presence::Roster;
 use chanwatch_core::protocol::RawJson;
 use chanwatch_core::protocol::channel::{ChannelKind, MAX_CHANNEL_NAME, is_cache};
 use chanwatch_core::record::Member;

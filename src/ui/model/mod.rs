@@ -9,7 +9,9 @@ pub mod api;
 pub mod auth;
 pub mod caps;
 pub mod channels;
+pub mod log;
 pub mod measured;
+pub mod presence;
 pub mod status;
 pub mod timeline;
 pub mod webhooks;
@@ -25,10 +27,10 @@ pub use measured::Measured;
 pub use status::Status;
 pub use timeline::{TIMELINE_CAPACITY, Timeline, TimelineEntry, TimelineKind};
 
-use super::log::EventLog;
 use crate::session_record::Stamped;
 use chanwatch_core::record::Record;
 use indexmap::IndexMap;
+use log::EventLog;
 use serde_json::Value;
 use std::time::{Instant, SystemTime};
 

@@ -5,8 +5,9 @@
 use super::json;
 use super::timeline::wrap;
 use crate::prefs::theme::Theme;
-use crate::ui::app::{App, AuthExchange, Overlay, auth_hint};
+use crate::ui::app::{App, Overlay};
 use crate::ui::format::clock_ms;
+use crate::ui::model::{AuthExchange, auth_hint};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

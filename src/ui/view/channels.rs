@@ -5,7 +5,8 @@
 use super::layout::Pane;
 use super::{pane_block, title};
 use crate::prefs::theme::Theme;
-use crate::ui::app::{App, Channel, ChannelStatus};
+use crate::ui::app::App;
+use crate::ui::model::{Channel, ChannelStatus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;

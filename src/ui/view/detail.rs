@@ -48,7 +48,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             format!(
                 "(cut: {} bytes arrived; the first {} KiB are kept, as a string)",
                 e.cut_from,
-                crate::ui::log::MAX_EVENT_BYTES / 1024
+                crate::ui::model::log::MAX_EVENT_BYTES / 1024
             ),
             t.dim(),
         )));

@@ -6,7 +6,7 @@ use super::{pane_block, title};
 use crate::prefs::theme::Theme;
 use crate::ui::app::{App, LogView, PromptKind};
 use crate::ui::format::{clock, clock_ms, one_line};
-use crate::ui::log::LogEntry;
+use crate::ui::model::log::LogEntry;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

@@ -21,6 +21,38 @@ const HINTS: [(Action, &str); 10] = [
     (Action::Quit, "quit"),
 ];
 
+/// A replay's own keys worth a reminder, after the dashboard's that work in a replay.
+const REPLAY_HINTS: [(Action, &str); 6] = [
+    (Action::ReplayPause, "play"),
+    (Action::ReplayStep, "step"),
+    (Action::ReplaySeekBack, "back"),
+    (Action::ReplaySeekForward, "fwd"),
+    (Action::ReplayPrevMark, "prev mark"),
+    (Action::ReplayNextMark, "next mark"),
+];
+
+/// The hints of the dashboard in force, as (key, word): a replay's leave out the keys it
+/// refuses and put its own before quit.
+fn hints(app: &App) -> Vec<(String, &'static str)> {
+    let km = app.keymap();
+    let live = |(action, word): (Action, &'static str)| km.first_key(action).map(|k| (k, word));
+    if app.dashboard_mode() != Mode::Replay {
+        return HINTS.into_iter().filter_map(live).collect();
+    }
+    let (quit, rest): (Vec<_>, Vec<_>) = HINTS
+        .into_iter()
+        .filter(|(action, _)| !action.acts_on_connection())
+        .partition(|(action, _)| *action == Action::Quit);
+    let own = REPLAY_HINTS
+        .into_iter()
+        .filter_map(|(action, word)| km.first_key_in(Mode::Replay, action).map(|k| (k, word)));
+    rest.into_iter()
+        .filter_map(live)
+        .chain(own)
+        .chain(quit.into_iter().filter_map(live))
+        .collect()
+}
+
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if area.height == 0 {
         return;
@@ -47,20 +79,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
         Line::from(Span::styled(format!(" {}", hints.join(" · ")), t.label()))
     } else {
-        let km = app.keymap();
         let mut spans = vec![Span::raw(" ")];
         let mut used = 1;
-        for (action, word) in HINTS {
-            if let Some(k) = km.first_key(action) {
-                // Whole hints only: a cut one ("d disconn") reads as a typo.
-                let w = k.chars().count() + 1 + word.chars().count();
-                if used + w > area.width as usize {
-                    break;
-                }
-                used += w + 2;
-                spans.push(Span::styled(k, t.title()));
-                spans.push(Span::styled(format!(" {word}  "), t.label()));
+        for (k, word) in hints(app) {
+            // Whole hints only: a cut one ("d disconn") reads as a typo.
+            let w = k.chars().count() + 1 + word.chars().count();
+            if used + w > area.width as usize {
+                break;
             }
+            used += w + 2;
+            spans.push(Span::styled(k, t.title()));
+            spans.push(Span::styled(format!(" {word}  "), t.label()));
         }
         Line::from(spans)
     };

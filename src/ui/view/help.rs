@@ -26,7 +26,7 @@ fn title(app: &App) -> String {
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
-    let sections = app.keymap().help_sections();
+    let sections = app.keymap().help_sections_for(app.dashboard_mode());
     if sections.is_empty() {
         return;
     }

@@ -14,12 +14,13 @@ pub mod members;
 pub mod occupancy;
 pub mod picker;
 pub mod prompt;
+pub mod replay_bar;
 pub mod status;
 pub mod timeline;
 pub mod webhooks;
 
+use super::app::measures::Screen;
 use super::app::{App, Modal, Overlay, PromptKind};
-use super::measures::Screen;
 use crate::prefs::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -2,8 +2,9 @@
 //! marked; Enter subscribes to the selected one.
 
 use super::centered;
-use crate::ui::app::{App, ChannelStatus, Overlay};
+use crate::ui::app::{App, Overlay};
 use crate::ui::format::one_line;
+use crate::ui::model::ChannelStatus;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

@@ -4,8 +4,9 @@
 use super::layout::Pane;
 use super::{pane_block, title};
 use crate::prefs::theme::Theme;
-use crate::ui::app::{App, TimelineEntry, TimelineKind, explain_cause};
+use crate::ui::app::{App, explain_cause};
 use crate::ui::format::{clock, clock_ms, duration};
+use crate::ui::model::{TimelineEntry, TimelineKind};
 use chanwatch_core::protocol::codes::describe;
 use ratatui::Frame;
 use ratatui::layout::Rect;

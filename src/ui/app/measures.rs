@@ -1,13 +1,11 @@
 //! The dashboard's measures and occupancy screens: which one is shown and the occupancy
 //! table's selection, apart from the rest of the app. What they draw is fed by records in
-//! the model ([`super::model::Measured`]); [`Panel`] answers the keys meant for a shown
+//! the model ([`crate::ui::model::Measured`]); [`Panel`] answers the keys meant for a shown
 //! screen with an [`Outcome`] the app carries out.
 
 use crate::occupancy::{SortBy, Table};
 use crate::prefs::keymap::Action;
 use crate::session::Command;
-
-pub use super::model::measured::DISABLE_ENV;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -40,9 +38,9 @@ pub struct Panel {
 }
 
 impl Panel {
-    /// Whether measuring is on, from [`DISABLE_ENV`].
+    /// Whether measuring is on, from [`DISABLE_ENV`](crate::ui::model::measured::DISABLE_ENV).
     pub fn enabled_from_env() -> bool {
-        super::model::Measured::enabled_from_env()
+        crate::ui::model::Measured::enabled_from_env()
     }
 
     pub fn screen(&self) -> Option<Screen> {

@@ -2,7 +2,7 @@
 //! filter. Entries carry consecutive sequence numbers, so a position can be found from a
 //! sequence number in O(1) even after the ring has dropped its front.
 
-use super::format::{contains_ci, prefix_bytes};
+use crate::ui::format::{contains_ci, prefix_bytes};
 use chanwatch_core::protocol::RawJson;
 use std::collections::VecDeque;
 use std::time::SystemTime;

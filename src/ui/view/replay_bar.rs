@@ -1,9 +1,9 @@
 //! The replay marker drawn over the right end of the status bar: REPLAY, play or pause,
 //! the position and the length of the recording, and the speed.
 
-use super::App;
-use super::view::layout;
+use super::layout;
 use crate::replay::Speed;
+use crate::ui::app::App;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
