@@ -29,7 +29,7 @@ impl FrameStats {
         self.path.is_some()
     }
 
-    pub fn record(&mut self, took: Duration) {
+    pub fn push(&mut self, took: Duration) {
         if self.enabled() && self.micros.len() < MAX_FRAMES {
             self.micros
                 .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
@@ -64,8 +64,8 @@ mod tests {
             path: Some(path.clone()),
             micros: Vec::new(),
         };
-        stats.record(Duration::from_micros(1500));
-        stats.record(Duration::from_millis(20));
+        stats.push(Duration::from_micros(1500));
+        stats.push(Duration::from_millis(20));
         stats.write().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "1500\n20000\n");
     }
@@ -73,7 +73,7 @@ mod tests {
     #[test]
     fn disabled_keeps_and_writes_nothing() {
         let mut stats = FrameStats::default();
-        stats.record(Duration::from_millis(1));
+        stats.push(Duration::from_millis(1));
         assert!(stats.micros.is_empty());
         stats.write().unwrap();
     }

@@ -97,7 +97,7 @@ pub(crate) async fn run_source<S: source::Source>(
             let started = Instant::now();
             term.draw(|f| source.draw(&app, f, now))?;
             let done = Instant::now();
-            frame_stats.record(done - started);
+            frame_stats.push(done - started);
             pacer.drawn(done);
         }
         let wake = source.wake_at(now);

@@ -38,7 +38,7 @@ pub struct Panel {
 }
 
 impl Panel {
-    /// Whether measuring is on, from [`DISABLE_ENV`](crate::ui::model::measured::DISABLE_ENV).
+    /// Whether measuring is on, from [`DISABLE_ENV`](crate::ui::model::measures::DISABLE_ENV).
     pub fn enabled_from_env() -> bool {
         crate::ui::model::Measured::enabled_from_env()
     }

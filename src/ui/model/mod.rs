@@ -10,7 +10,7 @@ pub mod auth;
 pub mod caps;
 pub mod channels;
 pub mod log;
-pub mod measured;
+pub mod measures;
 pub mod presence;
 pub mod status;
 pub mod timeline;
@@ -23,7 +23,7 @@ use crate::session_record::SessionRecord;
 pub use api::{ApiUsers, LIST_WAIT};
 pub use auth::{AuthExchange, auth_hint};
 pub use channels::{Channel, ChannelStatus, subscription_count};
-pub use measured::Measured;
+pub use measures::Measured;
 pub use status::Status;
 pub use timeline::{TIMELINE_CAPACITY, Timeline, TimelineEntry, TimelineKind};
 
