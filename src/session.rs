@@ -8,6 +8,7 @@
 mod command;
 mod inject;
 pub mod measures;
+pub mod tap;
 
 use crate::session_record::SessionRecord;
 pub use command::Command;
