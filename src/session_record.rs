@@ -133,11 +133,6 @@ impl SessionRecord {
             | SessionRecord::Occupancy { .. } => {}
         }
     }
-
-    /// The client record inside, if this is one.
-    pub fn client(&self) -> Option<&Record> {
-        self.as_client()
-    }
 }
 
 // ----- the shapes inside `stats` and `occupancy` records -----
