@@ -24,6 +24,7 @@ fn main() {
     let path = dir.path().join("bench.ndjson");
     let started = UNIX_EPOCH + Duration::from_secs(1_767_225_600);
     let info = chanwatch::session::DashboardInfo {
+        nodes: Vec::new(),
         host: "bench".into(),
         key: "k".into(),
         tls: false,
@@ -50,6 +51,7 @@ fn main() {
             }
         };
         batch.push(Stamped {
+            node: None,
             ts: started + Duration::from_micros(i * 100),
             record: SessionRecord::Client(record),
         });

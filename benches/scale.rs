@@ -234,6 +234,7 @@ fn app_costs(records: &[Value], channels: usize, members: usize, frames: usize) 
         .collect();
     assert!(stamped.len() >= channels + 2 * members);
     let info = DashboardInfo {
+        nodes: Vec::new(),
         host: "127.0.0.1".into(),
         key: "demo-key".into(),
         tls: false,

@@ -39,6 +39,7 @@ fn scale() -> (usize, usize) {
 
 fn info() -> DashboardInfo {
     DashboardInfo {
+        nodes: Vec::new(),
         host: "127.0.0.1".into(),
         key: "bench".into(),
         tls: false,
@@ -50,6 +51,7 @@ fn records(n: usize) -> Vec<Stamped> {
     let t0 = SystemTime::now();
     (0..n)
         .map(|i| Stamped {
+            node: None,
             ts: t0 + Duration::from_micros(i as u64 * 50),
             record: SessionRecord::Client(Record::Event {
                 channel: Some(format!("channel-{}", i % 8)),

@@ -73,7 +73,11 @@ impl Script {
 
     fn rec(&mut self, record: SessionRecord) {
         let ts = self.wall0 + Duration::from_millis(self.ms);
-        self.msg(Msg::Record(Stamped { ts, record }));
+        self.msg(Msg::Record(Stamped {
+            node: None,
+            ts,
+            record,
+        }));
     }
 
     fn key(&mut self, code: KeyCode) {
@@ -183,6 +187,7 @@ fn member(id: &str, name: &str) -> Member {
 /// ping, the reconnection after the restore, and traffic again; presence-lobby selected.
 fn session(width: u16, height: u16) -> App {
     let info = DashboardInfo {
+        nodes: Vec::new(),
         host: "demo server 127.0.0.1:6001 via fault proxy".into(),
         key: "demo-key".into(),
         tls: false,

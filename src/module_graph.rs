@@ -35,8 +35,9 @@ const LAYERS: &[&[&str]] = &[
     &["panic_report", "private_file"],
     // The kinds of fault that can be injected (the proxy itself uses nothing of ours).
     &["faults"],
-    // Webhook requests checked and what our connection should cause (pure).
-    &["webhook"],
+    // Webhook requests checked and what our connection should cause; the delivery matrix
+    // and presence compared across nodes (both pure).
+    &["webhook", "cluster"],
     // What a session reports: the client's records and its own.
     &["session_record"],
     // Live measures and the latency probe's bookkeeping, fed by records (sans-IO).

@@ -32,6 +32,9 @@ pub struct DashboardInfo {
     pub key: String,
     pub tls: bool,
     pub demo: bool,
+    /// The nodes watched at once, in the order given, when there are several (`--node`);
+    /// empty for one connection, whose records carry no node.
+    pub nodes: Vec<chanwatch_core::record::NodeName>,
 }
 
 /// What a session holds besides the client. Everything here lives as long as the session.

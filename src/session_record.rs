@@ -84,6 +84,12 @@ pub enum SessionRecord {
     /// that contradicts what our socket knows (`contradicted`).
     WebhookCheck(crate::webhook::Check),
 
+    /// The delivery matrix between the nodes (several `--node`s), every `--stats-interval`.
+    Delivery(Box<crate::cluster::Delivery>),
+    /// A difference between the nodes about a channel: members or counts (several
+    /// `--node`s).
+    Divergence(Box<crate::cluster::Divergence>),
+
     /// What the client observed or did.
     #[serde(untagged)]
     Client(Record),
@@ -125,6 +131,8 @@ impl SessionRecord {
             | SessionRecord::Webhook(_)
             | SessionRecord::WebhookForward(_)
             | SessionRecord::WebhookCheck(_) => {}
+            // Built from names and counts the other records already cut.
+            SessionRecord::Delivery(_) | SessionRecord::Divergence(_) => {}
             SessionRecord::Fault { .. }
             | SessionRecord::Published { .. }
             | SessionRecord::Channels { .. }

@@ -291,6 +291,7 @@ fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
     let mut machine = settings.machine_config();
     machine.signin = user.is_some();
     let dashboard = DashboardInfo {
+        nodes: Vec::new(),
         host: settings.host.clone(),
         key: settings.key.clone(),
         tls: settings.tls,

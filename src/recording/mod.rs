@@ -72,6 +72,7 @@ impl Header {
     /// What the dashboard shows in its status bar for this recording.
     pub fn dashboard_info(&self) -> crate::session::DashboardInfo {
         crate::session::DashboardInfo {
+            nodes: Vec::new(),
             host: self.host.clone(),
             key: self.key.clone(),
             tls: self.tls,
@@ -103,6 +104,7 @@ mod tests {
     #[test]
     fn the_header_round_trips_and_holds_no_secret_fields() {
         let info = crate::session::DashboardInfo {
+            nodes: Vec::new(),
             host: "127.0.0.1:6001".into(),
             key: "app-key".into(),
             tls: false,

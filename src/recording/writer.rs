@@ -197,6 +197,7 @@ mod tests {
 
     fn header() -> Header {
         let info = crate::session::DashboardInfo {
+            nodes: Vec::new(),
             host: "h".into(),
             key: "k".into(),
             tls: true,
@@ -211,6 +212,7 @@ mod tests {
         let path = dir.path().join("rec.ndjson");
         let rec = Recorder::create(&path, &header()).unwrap();
         let s = Stamped {
+            node: None,
             ts: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             record: SessionRecord::Fault {
                 fault: "cut".into(),

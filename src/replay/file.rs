@@ -58,6 +58,8 @@ pub struct Line<'a> {
     pub kind: Cow<'a, str>,
     pub channel: Option<Cow<'a, str>>,
     pub event: Option<Cow<'a, str>>,
+    /// The node the record came from, in a recording of several nodes.
+    pub node: Option<Cow<'a, str>>,
     /// The line as written, without its line break.
     pub text: &'a str,
 }
@@ -79,6 +81,10 @@ impl Line<'_> {
         }
         let record = serde_json::from_str::<SessionRecord>(self.text).map_err(|e| self.error(e))?;
         Ok(Stamped {
+            node: self
+                .node
+                .as_deref()
+                .map(chanwatch_core::record::NodeName::from),
             ts: self.ts,
             record,
         })
@@ -103,6 +109,8 @@ struct Peek<'a> {
     channel: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     event: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    node: Option<Cow<'a, str>>,
 }
 
 /// The lines after the header.
@@ -242,6 +250,7 @@ impl<R: BufRead> Reader<R> {
             kind: peek.kind,
             channel: peek.channel,
             event: peek.event,
+            node: peek.node,
             text,
         })
     }
@@ -329,6 +338,7 @@ pub(crate) mod tests {
     /// A record line `ms` after the start.
     pub fn line(ms: u64, record: SessionRecord) -> String {
         Stamped {
+            node: None,
             ts: UNIX_EPOCH + Duration::from_millis(T0 + ms),
             record,
         }

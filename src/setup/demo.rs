@@ -95,6 +95,7 @@ pub async fn start(webhooks: &crate::cli::webhook::WebhookArgs) -> anyhow::Resul
         }),
         api: Some(api.clone()),
         dashboard: DashboardInfo {
+            nodes: Vec::new(),
             host: format!("demo server {} via fault proxy", server.addr()),
             key: server.key().to_string(),
             tls: false,

@@ -37,6 +37,7 @@ impl Fx {
             ..AppConfig::default()
         };
         let info = DashboardInfo {
+            nodes: Vec::new(),
             host: "127.0.0.1:6001".into(),
             key: "app-key".into(),
             tls: false,
@@ -50,7 +51,14 @@ impl Fx {
     fn rec(&mut self, ms: u64, record: SessionRecord) {
         let ts = self.wall0 + Duration::from_millis(ms);
         let now = self.t0 + Duration::from_millis(ms);
-        self.app.update(Msg::Record(Stamped { ts, record }), now);
+        self.app.update(
+            Msg::Record(Stamped {
+                node: None,
+                ts,
+                record,
+            }),
+            now,
+        );
     }
 
     fn key(&mut self, ms: u64, c: char) -> super::app::Update {
@@ -374,6 +382,7 @@ fn with_measures_off_nothing_is_counted() {
         ..AppConfig::default()
     };
     let info = DashboardInfo {
+        nodes: Vec::new(),
         host: "h".into(),
         key: "k".into(),
         tls: false,
@@ -383,6 +392,7 @@ fn with_measures_off_nothing_is_counted() {
     let ts = SystemTime::now();
     app.update(
         Msg::Record(Stamped {
+            node: None,
             ts,
             record: event("a"),
         }),
@@ -402,6 +412,7 @@ fn occupancy_screen_in_a_replay_asks_for_no_polls() {
         ..AppConfig::default()
     };
     let info = DashboardInfo {
+        nodes: Vec::new(),
         host: "h".into(),
         key: "k".into(),
         tls: false,

@@ -165,6 +165,7 @@ mod tests {
 
     fn app() -> App {
         let info = DashboardInfo {
+            nodes: Vec::new(),
             host: "ws.example".into(),
             key: "app-key".into(),
             tls: true,
@@ -175,6 +176,7 @@ mod tests {
 
     fn connected() -> Stamped {
         Stamped {
+            node: None,
             ts: std::time::SystemTime::now(),
             record: SessionRecord::Client(Record::State {
                 previous: State::Connecting,

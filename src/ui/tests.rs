@@ -42,6 +42,7 @@ impl Fx {
         let wall0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         config.wall_clock = Some(wall0);
         let info = DashboardInfo {
+            nodes: Vec::new(),
             host: "ws-mt1.pusher.com".into(),
             key: "app-key".into(),
             tls: true,
@@ -71,7 +72,11 @@ impl Fx {
 
     fn rec(&mut self, r: SessionRecord) -> Update {
         let ts = self.wall0 + Duration::from_millis(self.ms);
-        self.msg(Msg::Record(Stamped { ts, record: r }))
+        self.msg(Msg::Record(Stamped {
+            node: None,
+            ts,
+            record: r,
+        }))
     }
 
     fn key(&mut self, code: KeyCode) -> Update {

@@ -34,6 +34,7 @@ fn app_with_demo_webhooks(width: u16, height: u16) -> (App, Instant) {
         ..AppConfig::default()
     };
     let info = DashboardInfo {
+        nodes: Vec::new(),
         host: "demo".into(),
         key: "demo-key".into(),
         tls: false,
@@ -50,7 +51,11 @@ fn app_with_demo_webhooks(width: u16, height: u16) -> (App, Instant) {
         };
         let ts: SystemTime = wall0 + Duration::from_millis(ms);
         app.update(
-            Msg::Record(Stamped { ts, record }),
+            Msg::Record(Stamped {
+                node: None,
+                ts,
+                record,
+            }),
             t0 + Duration::from_millis(ms),
         );
     }

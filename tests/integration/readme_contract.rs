@@ -154,7 +154,15 @@ fn record_examples_parse_and_serialise_back_unchanged() {
             .unwrap_or_else(|e| panic!("README record example ts is not RFC 3339 ({e}): {line}"));
         let record: SessionRecord = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("README record example does not parse ({e}): {line}"));
-        let again: Value = serde_json::from_str(&Stamped { ts, record }.to_json_line()).unwrap();
+        let again: Value = serde_json::from_str(
+            &Stamped {
+                node: None,
+                ts,
+                record,
+            }
+            .to_json_line(),
+        )
+        .unwrap();
         assert_eq!(
             again, written,
             "README record example has fields the record does not: {line}"

@@ -435,6 +435,7 @@ async fn flags_env_file_and_url_never_show_the_secret() {
 /// the dashboard, and the detail view of every log entry.
 fn render_records_in_app(records: &[Value], forbidden: &[String], min_records: usize) {
     let info = DashboardInfo {
+        nodes: Vec::new(),
         host: "127.0.0.1".into(),
         key: "demo-key".into(),
         tls: false,

@@ -240,26 +240,41 @@ pub enum AuthFailureKind {
     Internal,
 }
 
+/// The name of one server node, when a watcher connects to several nodes of one deployment
+/// at once. Shared: every record from that node carries it.
+pub type NodeName = std::sync::Arc<str>;
+
 /// A record with the wall-clock time it was produced. `R` is the client's [`Record`] or a
 /// watcher's own record type that wraps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stamped<R = Record> {
     pub ts: SystemTime,
+    /// The node the record came from, when the watcher watches several; `None` for one
+    /// connection (and the line then has no `node` field), and for a record about the
+    /// nodes together.
+    pub node: Option<NodeName>,
     pub record: R,
 }
 
 impl<R> Stamped<R> {
     pub fn now(record: R) -> Stamped<R> {
+        Stamped::at(SystemTime::now(), record)
+    }
+
+    /// `record` at `ts`, from no node in particular.
+    pub fn at(ts: SystemTime, record: R) -> Stamped<R> {
         Stamped {
-            ts: SystemTime::now(),
+            ts,
+            node: None,
             record,
         }
     }
 
-    /// The same time, with the record turned into a watcher's own type.
+    /// The same time and node, with the record turned into a watcher's own type.
     pub fn map<T>(self, f: impl FnOnce(R) -> T) -> Stamped<T> {
         Stamped {
             ts: self.ts,
+            node: self.node,
             record: f(self.record),
         }
     }
@@ -315,6 +330,11 @@ impl LineWriter {
         out.extend_from_slice(b"{\"ts\":\"");
         self.write_ts(s.ts, out);
         out.extend_from_slice(b"\",");
+        if let Some(node) = &s.node {
+            out.extend_from_slice(b"\"node\":");
+            write_str(out, node);
+            out.push(b',');
+        }
         match s.record.as_client() {
             Some(Record::Event {
                 channel,
@@ -504,6 +524,7 @@ pub(crate) mod tests {
             ),
         ] {
             let s = Stamped {
+                node: None,
                 ts: at,
                 record: Record::Event {
                     channel: channel.map(str::to_string),
@@ -529,6 +550,7 @@ pub(crate) mod tests {
         let mut writer = LineWriter::default();
         let mut line = |ms: u64| {
             let s = Stamped {
+                node: None,
                 ts: UNIX_EPOCH + Duration::from_millis(ms),
                 record: Record::ConnectingIn {
                     delay_ms: 1,
@@ -548,6 +570,7 @@ pub(crate) mod tests {
     #[test]
     fn ndjson_line_has_ts_then_type() {
         let s = Stamped {
+            node: None,
             ts: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             record: Record::State {
                 previous: State::Connecting,
@@ -568,6 +591,7 @@ pub(crate) mod tests {
     #[test]
     fn write_json_line_appends_the_same_line() {
         let s = Stamped {
+            node: None,
             ts: UNIX_EPOCH + Duration::from_millis(1_700_000_000_005),
             record: Record::Event {
                 channel: Some("ch".into()),
@@ -622,7 +646,11 @@ pub(crate) mod tests {
                 message: HOSTILE.into(),
             },
         ] {
-            let s = Stamped { ts: at, record };
+            let s = Stamped {
+                node: None,
+                ts: at,
+                record,
+            };
             let line = s.to_json_line();
             assert_terminal_safe(&line);
             assert!(

@@ -108,6 +108,7 @@ impl App {
                     continue;
                 }
                 let s = Stamped {
+                    node: None,
                     ts: e.ts,
                     record: SessionRecord::Client(Record::Event {
                         channel: e.channel.clone(),
@@ -175,6 +176,7 @@ mod tests {
 
     fn app() -> App {
         let info = DashboardInfo {
+            nodes: Vec::new(),
             host: "h".into(),
             key: "k".into(),
             tls: false,
@@ -183,6 +185,7 @@ mod tests {
         let mut app = App::new(info, AppConfig::default(), Instant::now());
         for (i, channel) in ["a", "b", "a"].into_iter().enumerate() {
             let s = Stamped {
+                node: None,
                 ts: UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + i as u64),
                 record: SessionRecord::Client(Record::Event {
                     channel: Some(channel.into()),
@@ -196,6 +199,7 @@ mod tests {
         }
         app.update(
             Msg::Record(Stamped {
+                node: None,
                 ts: UNIX_EPOCH,
                 record: SessionRecord::Fault {
                     fault: "cut".into(),
@@ -250,6 +254,7 @@ mod tests {
         let mut app = app();
         app.update(
             Msg::Record(Stamped {
+                node: None,
                 ts: UNIX_EPOCH,
                 record: SessionRecord::Client(Record::Event {
                     channel: Some("a".into()),
@@ -263,6 +268,7 @@ mod tests {
         );
         app.update(
             Msg::Record(Stamped {
+                node: None,
                 ts: UNIX_EPOCH,
                 record: SessionRecord::Client(Record::Error {
                     code: Some(4200),

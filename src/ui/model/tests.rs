@@ -30,6 +30,7 @@ impl Fx {
     fn at(&mut self, ms: u64, record: SessionRecord) -> Option<News> {
         let ms = Duration::from_millis(ms);
         let stamped = Stamped {
+            node: None,
             ts: self.wall0 + ms,
             record,
         };

@@ -234,6 +234,7 @@ impl Driver {
                             stuck.what
                         );
                         self.pending.push(Stamped {
+                            node: None,
                             ts: wall,
                             record: Record::Error {
                                 code: None,
@@ -274,7 +275,11 @@ impl Driver {
                         "the client task was asked for a panic (ClientConfig::panic_once_connected)"
                     );
                 }
-                self.pending.push(Stamped { ts: wall, record });
+                self.pending.push(Stamped {
+                    node: None,
+                    ts: wall,
+                    record,
+                });
                 if self.pending.len() >= BATCH_RECORDS {
                     self.flush().await;
                 }
