@@ -7,6 +7,7 @@
 
 mod command;
 mod inject;
+pub mod cluster;
 pub mod measures;
 pub mod tap;
 
