@@ -53,6 +53,8 @@ pub struct Cli {
     pub measures: measures::MeasureArgs,
     #[command(flatten)]
     pub webhooks: webhook::WebhookArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// What to watch, when it is not the server named by the flags.
@@ -190,6 +192,21 @@ impl fmt::Debug for ConnectionArgs {
             .field("disabled_transports", &self.disabled_transports)
             .finish()
     }
+}
+
+/// Several nodes of one deployment at once.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Cluster")]
+pub struct ClusterArgs {
+    /// Watch this node of a cluster, NAME=ws://HOST:PORT (repeatable, one connection per
+    /// node), optionally ,http://HOST:PORT for its own HTTP API if not on the same port.
+    /// The app (key, secret, auth) is the same on every node.
+    #[arg(global = true, long = "node", value_name = "NAME=URL", value_parser = config::nodes::parse_flag, action = ArgAction::Append)]
+    pub nodes: Vec<config::nodes::NodeSpec>,
+    /// A presence member that differs between nodes after it left one, or after its node
+    /// went, is a ghost once the difference lasts this long [default: 5s].
+    #[arg(global = true, long, value_parser = config::parse_duration, value_name = "DURATION")]
+    pub ghost_after: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -469,6 +486,8 @@ impl Cli {
             webhook_listen: self.webhooks.webhook_listen,
             webhook_path: self.webhooks.webhook_path.clone(),
             webhook_forward: self.webhooks.webhook_forward.clone(),
+            nodes: non_empty(self.cluster.nodes.clone()),
+            ghost_after: self.cluster.ghost_after,
         }
     }
 }

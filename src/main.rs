@@ -165,8 +165,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         extras.webhooks = Some(server);
     }
     let recorder = start_recording(&cli, &setup)?;
-    let client = client::spawn(setup.client, setup.auth);
-    let handle = session::wrap(client, extras);
+    let handle = if setup.nodes.is_empty() {
+        let client = client::spawn(setup.client, setup.auth);
+        session::wrap(client, extras)
+    } else {
+        start_cluster(&cli, &mut setup, extras)?
+    };
     let (handle, _metrics_server) = match metrics {
         Some((metrics, server)) => (chanwatch::metrics::tap(handle, metrics), Some(server)),
         None => (handle, None),
@@ -187,6 +191,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         r.flush()?;
     }
     result
+}
+
+/// Several `--node`s: a session per node, joined. Each node's session keeps its own
+/// `stats`; the delivery probe replaces the one-connection latency probe. The webhook
+/// receiver, when there is one, checks what the first node's connection did.
+fn start_cluster(
+    cli: &Cli,
+    setup: &mut setup::Setup,
+    mut extras: Extras,
+) -> anyhow::Result<SessionHandle> {
+    use chanwatch::session::cluster::{self, ClusterOptions};
+    if extras.proxy.is_some() {
+        anyhow::bail!("--fault-proxy stands in front of one connection; it cannot be used with several --node");
+    }
+    let mut per_node = extras.measures.clone();
+    let probe_interval = per_node.probe.take().map(|p| p.interval);
+    let mut options = ClusterOptions {
+        ghost_after: setup.ghost_after,
+        ..ClusterOptions::default()
+    };
+    if let Some(interval) = probe_interval {
+        options.probe_interval = interval;
+    }
+    // The dashboard redraws the matrix as it moves; headless output reports it with the
+    // stats, every --stats-interval (10 s without one).
+    options.report_interval = if cli.output.headless {
+        per_node.stats_interval.unwrap_or(options.report_interval)
+    } else {
+        Duration::from_secs(1)
+    };
+    let mut nodes = std::mem::take(&mut setup.nodes);
+    for (i, node) in nodes.iter_mut().enumerate() {
+        node.extras.measures = per_node.clone();
+        if i == 0 {
+            node.extras.webhooks = extras.webhooks.take();
+        }
+    }
+    Ok(cluster::start(cluster::Cluster {
+        nodes,
+        options,
+        demo: extras.demo_cluster.take(),
+    }))
 }
 
 /// `--metrics-listen ADDR`: the metrics and their server, whose address is said on stderr

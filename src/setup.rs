@@ -45,6 +45,12 @@ pub struct Setup {
     pub measures: config::MeasuresLayer,
     /// The webhook receiver to start (`--webhook-listen`), with the app it checks for.
     pub webhooks: Option<crate::webhook_server::Options>,
+    /// Several nodes watched at once (`--node`, twice or more): each with its own client
+    /// configuration, authorizers and HTTP API. Empty for one connection, which `client`,
+    /// `auth` and `api` describe (with nodes, they are the first node's).
+    pub nodes: Vec<crate::session::cluster::Node>,
+    /// How the nodes are compared (`--ghost-after`).
+    pub ghost_after: std::time::Duration,
 }
 
 /// The dashboard's keys and colours: the config file's `[keys]` and `[theme]`, over the
@@ -272,8 +278,40 @@ fn read_header_file(flag: &'static str, path: &Path) -> Result<Headers, SetupErr
     config::parse_header_lines(&text).map_err(|message| file_error(flag, path, message))
 }
 
-/// Everything a session needs from the merged settings.
+/// Everything a session needs from the merged settings: one connection, or one per node.
 fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
+    match settings.nodes.as_slice() {
+        [] => build_one(cli, settings),
+        [only] => build_one(cli, &settings.for_node(only)),
+        nodes => {
+            let mut built = Vec::with_capacity(nodes.len());
+            for spec in nodes {
+                built.push((spec, build_one(cli, &settings.for_node(spec))?));
+            }
+            let names: Vec<chanwatch_core::record::NodeName> =
+                nodes.iter().map(|n| n.name.as_str().into()).collect();
+            let mut setup = build_one(cli, &settings.for_node(&nodes[0]))?;
+            setup.dashboard.nodes = names;
+            setup.dashboard.host = format!(
+                "{} nodes: {}",
+                nodes.len(),
+                nodes
+                    .iter()
+                    .map(|n| format!("{}={}:{}", n.name, n.host, n.port))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            setup.nodes = built
+                .into_iter()
+                .map(|(spec, one)| crate::session::cluster::Node::new(spec.name.as_str(), one.client, one.auth, one.api))
+                .collect();
+            Ok(setup)
+        }
+    }
+}
+
+/// One connection's worth of [`build`].
+fn build_one(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
     let tls = chanwatch_core::tls::client_config(settings.ca_file.as_deref())
         .map_err(|e| SetupError::Invalid(e.to_string()))?;
     // The flag wins over the config file's `auth.encryption_master_key`.
@@ -322,6 +360,8 @@ fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
         prefs: DashboardPrefs::from_settings(&settings.keys, &settings.theme)?,
         measures: settings.measures.clone(),
         webhooks: webhook_options(settings)?,
+        nodes: Vec::new(),
+        ghost_after: settings.ghost_after,
     })
 }
 

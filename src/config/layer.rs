@@ -240,6 +240,24 @@ pub struct Layer {
         serialize_with = "super::webhook::ser_forward"
     )]
     pub webhook_forward: Option<String>,
+    /// Several nodes of one deployment, watched at once (see [`super::nodes`]). A layer
+    /// that names nodes replaces the lower layer's list.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::nodes::deserialize",
+        serialize_with = "super::nodes::serialize"
+    )]
+    pub nodes: Option<Vec<super::nodes::NodeSpec>>,
+    /// How long a presence member may differ between nodes, after it left one or its node
+    /// went, before it is called a ghost.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt::duration",
+        serialize_with = "ser_opt::duration"
+    )]
+    pub ghost_after: Option<Duration>,
 }
 
 /// How private, presence and encrypted channels are authorized. Without an endpoint or a
@@ -413,6 +431,8 @@ impl Layer {
             webhook_listen: pick(self.webhook_listen, lower.webhook_listen),
             webhook_path: pick(self.webhook_path, lower.webhook_path),
             webhook_forward: pick(self.webhook_forward, lower.webhook_forward),
+            nodes: pick(self.nodes, lower.nodes),
+            ghost_after: pick(self.ghost_after, lower.ghost_after),
         }
     }
 

@@ -22,6 +22,9 @@ pub use chanwatch_core::connection::{
     DEFAULT_UNAVAILABLE_TIMEOUT,
 };
 pub const DEFAULT_LOG_RING: usize = 10_000;
+/// Servers debounce presence changes by a few seconds (Pusher about 3 s), so a member
+/// difference between nodes is a ghost only once it outlasts that.
+pub const DEFAULT_GHOST_AFTER: Duration = Duration::from_secs(5);
 
 /// The merged configuration. `Debug` and [`Settings::to_masked_toml`] never show the
 /// secret or secret-looking header and param values.
@@ -86,6 +89,14 @@ pub struct Settings {
         serialize_with = "super::webhook::ser_forward"
     )]
     pub webhook_forward: Option<String>,
+    /// The nodes watched at once; empty for one connection.
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "super::nodes::serialize_list"
+    )]
+    pub nodes: Vec<super::nodes::NodeSpec>,
+    #[serde(serialize_with = "human")]
+    pub ghost_after: Duration,
 }
 
 /// Channel authorization. The method is the endpoint, else the command, else local signing
@@ -157,9 +168,20 @@ impl Settings {
     /// Fills in the defaults and checks what no single layer could: a key and a server are
     /// present, and each authorization has one method.
     pub fn resolve(layer: Layer) -> Result<Settings, ConfigError> {
-        let layer = layer
+        let mut layer = layer
             .normalize()
             .map_err(|message| invalid("config", message))?;
+        // With nodes and no other server, the first node is the server: each node's
+        // session takes its own socket and API from its entry (`Settings::for_node`).
+        if let Some(first) = layer.nodes.as_ref().and_then(|n| n.first())
+            && layer.host.is_none()
+            && layer.cluster.is_none()
+        {
+            layer.host = Some(first.host.clone());
+            layer.tls.get_or_insert(first.tls);
+            layer.ws_port.get_or_insert(first.port);
+            layer.wss_port.get_or_insert(first.port);
+        }
         let key = layer.key.ok_or_else(|| {
             invalid(
                 "key",
@@ -199,6 +221,9 @@ impl Settings {
         if let Err(e) = keys.keymap() {
             return Err(invalid(&format!("keys.{}", e.key), e.message));
         }
+        if let Some(nodes) = &layer.nodes {
+            super::nodes::check_list(nodes).map_err(|e| invalid("nodes", e))?;
+        }
         let user_auth =
             resolve_user_auth(layer.user_auth.unwrap_or_default(), layer.secret.is_some())?;
         Ok(Settings {
@@ -235,7 +260,38 @@ impl Settings {
             webhook_listen: layer.webhook_listen,
             webhook_path: layer.webhook_path,
             webhook_forward: layer.webhook_forward,
+            nodes: layer.nodes.unwrap_or_default(),
+            ghost_after: layer.ghost_after.unwrap_or(DEFAULT_GHOST_AFTER),
         })
+    }
+
+    /// These settings for one node of [`Settings::nodes`]: its socket and HTTP API, and,
+    /// when this side signs presence locally with a given user id, `ID@NODE` as the user,
+    /// so that each node's connection is a member of its own.
+    pub fn for_node(&self, node: &super::nodes::NodeSpec) -> Settings {
+        let mut s = self.clone();
+        s.host = node.host.clone();
+        s.tls = node.tls;
+        s.ws_port = node.port;
+        s.wss_port = node.port;
+        s.cluster = None;
+        if let Ok(url) = url::Url::parse(&node.api) {
+            s.api.tls = url.scheme() == "https";
+            s.api.host = url
+                .host_str()
+                .unwrap_or(&node.host)
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            s.api.port = url.port_or_known_default().unwrap_or(node.port);
+        }
+        if self.nodes.len() > 1
+            && let Some(id) = &self.auth.user_id
+        {
+            s.auth.user_id = Some(format!("{id}@{}", node.name));
+        }
+        s.nodes = Vec::new();
+        s
     }
 
     pub fn endpoint(&self) -> Endpoint {

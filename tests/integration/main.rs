@@ -11,6 +11,7 @@ mod assets;
 mod auth_endpoint;
 mod auth_paths;
 mod check_cli;
+mod cluster;
 mod completions_man;
 mod config_cli;
 mod config_example;

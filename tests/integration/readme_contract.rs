@@ -156,7 +156,7 @@ fn record_examples_parse_and_serialise_back_unchanged() {
             .unwrap_or_else(|e| panic!("README record example does not parse ({e}): {line}"));
         let again: Value = serde_json::from_str(
             &Stamped {
-                node: None,
+                node: written["node"].as_str().map(Into::into),
                 ts,
                 record,
             }

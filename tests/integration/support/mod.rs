@@ -11,6 +11,7 @@ pub mod inproc;
 pub mod isolated;
 pub mod prometheus;
 pub mod server;
+pub mod cluster;
 pub mod sockudo;
 pub mod tls_server;
 #[allow(dead_code)] // not every method is used

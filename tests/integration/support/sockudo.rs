@@ -106,6 +106,18 @@ impl Sockudo {
         self.port
     }
 
+    /// `kill -9`: the process dies at once, saying goodbye to nobody. [`Sockudo::restart`]
+    /// brings it back on the same port.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn http_base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -1,0 +1,229 @@
+//! Watching a real sockudo cluster: Redis and three sockudo nodes (adapter and cache on
+//! Redis), one headless chanwatch with a `--node` per node. The full delivery matrix; a
+//! node killed with `kill -9` (its row and column lose, its presence member stays on the
+//! others as a ghost), then restarted; Redis stopped (each node delivers only its own
+//! publishes: the adapter is failing, and the records say so) and restarted. The times
+//! until chanwatch shows each fault are printed (`--nocapture`) for the closing note.
+
+use crate::support::cluster::{NAMES, SockudoCluster};
+use crate::support::headless::Headless;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const ROOM: &str = "presence-room";
+
+/// A fault takes a few probe timeouts and a window to show; generous for a loaded machine.
+const SHOWS_WITHIN: Duration = Duration::from_secs(45);
+
+fn watch(cluster: &SockudoCluster, name: &str) -> Headless {
+    let mut args: Vec<String> = ["--headless", "--probe", "250ms", "--stats-interval", "1s"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(cluster.args());
+    args.extend(
+        [
+            "--user-id",
+            "watcher",
+            "--ghost-after",
+            "2s",
+            "--subscribe",
+            ROOM,
+            // Activity checks fast enough that a dead node's socket is noticed in seconds.
+            "--activity-timeout",
+            "3s",
+            "--pong-timeout",
+            "2s",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    Headless::spawn(name, &args)
+}
+
+fn cell<'a>(delivery: &'a Value, from: &str, to: &str) -> &'a Value {
+    delivery["cells"]
+        .as_array()
+        .and_then(|cells| {
+            cells
+                .iter()
+                .find(|c| c["from"] == from && c["to"] == to)
+        })
+        .unwrap_or_else(|| panic!("no cell {from}->{to} in {delivery}"))
+}
+
+fn received(delivery: &Value, from: &str, to: &str) -> u64 {
+    cell(delivery, from, to)["received"].as_u64().unwrap_or(0)
+}
+
+fn is_delivery(r: &Value) -> bool {
+    r["type"] == "delivery"
+}
+
+/// Every cell has delivered probes and lost none.
+fn full_matrix(r: &Value, nodes: &[&str]) -> bool {
+    is_delivery(r)
+        && nodes.iter().all(|from| {
+            nodes.iter().all(|to| {
+                let c = cell(r, from, to);
+                c["received"].as_u64().unwrap_or(0) >= 2 && c["loss"] == 0.0
+            })
+        })
+}
+
+/// Wait until every node's connection has reported `connected`.
+async fn all_connected(c: &mut Headless, nodes: &[&str]) {
+    for node in nodes {
+        let node = node.to_string();
+        c.seen_or_wait_for(&format!("node {node} connected"), |r| {
+            r["type"] == "state" && r["current"] == "connected" && r["node"] == node.as_str()
+        })
+        .await;
+    }
+}
+
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo (with redis) and redis-server: run with --features real-servers"
+)]
+#[tokio::test]
+async fn a_real_cluster_delivers_everywhere_loses_a_killed_node_and_recovers() {
+    let mut cluster = SockudoCluster::start(3);
+    let nodes = &NAMES[..3];
+    let mut c = watch(&cluster, "cluster");
+    all_connected(&mut c, nodes).await;
+
+    // Every record of a node says which node; every node's watcher is a member of its own.
+    let full = c
+        .wait_for("a full delivery matrix", |r| full_matrix(r, nodes))
+        .await;
+    assert!(full["diagnosis"].is_null(), "{full}");
+    assert!(
+        c.seen()
+            .iter()
+            .filter(|r| r["type"] == "state")
+            .all(|r| r["node"].is_string()),
+        "{}",
+        c.context()
+    );
+    for node in nodes {
+        let me = format!("watcher@{node}");
+        let node = node.to_string();
+        c.seen_or_wait_for(&format!("{node}'s roster"), |r| {
+            r["type"] == "members" && r["node"] == node.as_str() && r["me"]["id"] == me.as_str()
+        })
+        .await;
+    }
+    // Once the rosters have settled, every node lists all three watchers: no ghost.
+    let settled = c.drain_for(Duration::from_secs(3)).await;
+    assert!(
+        !settled
+            .iter()
+            .any(|r| r["type"] == "divergence" && r["ghost"] == true),
+        "a ghost in a healthy cluster:\n{}",
+        c.context()
+    );
+
+    // kill -9 of node c: its row (its API) and its column (its socket) lose.
+    cluster.nodes[2].kill();
+    let killed = Instant::now();
+    let lost = c
+        .wait_for_within("node c's row and column losing", SHOWS_WITHIN, |r| {
+            is_delivery(r)
+                && r["api_errors"]["c"].is_string()
+                && cell(r, "a", "c")["loss"].as_f64().unwrap_or(0.0) > 0.0
+        })
+        .await;
+    let lost_after = killed.elapsed();
+    assert!(received(&lost, "a", "b") > 0, "{lost}");
+    let ghost = c
+        .wait_for_within("c's member flagged as a ghost", SHOWS_WITHIN, |r| {
+            r["type"] == "divergence"
+                && r["channel"] == ROOM
+                && r["member"] == "watcher@c"
+                && r["ghost"] == true
+        })
+        .await;
+    let ghost_after = killed.elapsed();
+    assert_eq!(ghost["missing_on"], serde_json::json!(["c"]), "{ghost}");
+    eprintln!(
+        "real cluster: kill -9 of node c shown in the matrix after {lost_after:?}, its member \
+         flagged a ghost after {ghost_after:?} (the ghost threshold is 2 s)"
+    );
+
+    // Restarted, node c reconnects and its row and column deliver again.
+    cluster.nodes[2].restart();
+    let restarted = Instant::now();
+    c.wait_for_within("node c connected again", SHOWS_WITHIN, |r| {
+        r["type"] == "state" && r["current"] == "connected" && r["node"] == "c"
+    })
+    .await;
+    let before = received(&lost, "a", "c");
+    c.wait_for_within("node c's cells delivering again", SHOWS_WITHIN, |r| {
+        is_delivery(r)
+            && r["api_errors"]["c"].is_null()
+            && received(r, "a", "c") > before + 2
+            && received(r, "c", "a") > 2
+    })
+    .await;
+    eprintln!(
+        "real cluster: node c delivering again {:?} after its restart",
+        restarted.elapsed()
+    );
+    let status = c.quit().await;
+    assert!(status.success(), "{status:?}");
+}
+
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo (with redis) and redis-server: run with --features real-servers"
+)]
+#[tokio::test]
+async fn a_cluster_without_its_redis_delivers_only_within_each_node() {
+    let mut cluster = SockudoCluster::start(3);
+    let nodes = &NAMES[..3];
+    let mut c = watch(&cluster, "no-redis");
+    all_connected(&mut c, nodes).await;
+    c.wait_for("a full delivery matrix", |r| full_matrix(r, nodes))
+        .await;
+
+    cluster.redis.kill();
+    let stopped = Instant::now();
+    let failing = c
+        .wait_for_within("the adapter failing, in words", SHOWS_WITHIN, |r| {
+            is_delivery(r)
+                && r["diagnosis"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("adapter failing"))
+        })
+        .await;
+    eprintln!(
+        "real cluster: Redis stopped, \"adapter failing\" said after {:?}: {}",
+        stopped.elapsed(),
+        failing["diagnosis"]
+    );
+    // Same-node cells delivered; cross-node ones lost everything in the window.
+    for from in nodes {
+        for to in nodes {
+            let cell = cell(&failing, from, to);
+            if from == to {
+                assert!(cell["received"].as_u64().unwrap_or(0) > 0 || cell["sent"] == 0, "{failing}");
+            } else if cell["sent"].as_u64().unwrap_or(0) > 0 {
+                assert_eq!(cell["loss"], 1.0, "{from}->{to}: {failing}");
+            }
+        }
+    }
+
+    cluster.redis.restart();
+    let restarted = Instant::now();
+    c.wait_for_within("cross-node delivery back", Duration::from_secs(90), |r| {
+        is_delivery(r) && r["diagnosis"].is_null() && received(r, "a", "b") > 0
+    })
+    .await;
+    eprintln!(
+        "real cluster: Redis restarted, cross-node delivery back after {:?}",
+        restarted.elapsed()
+    );
+    let status = c.quit().await;
+    assert!(status.success(), "{status:?}\n{}", cluster.logs());
+}
