@@ -5,6 +5,8 @@
 //! takes the time, so all of it is tested under virtual time. The session runs it
 //! (`session::cluster`).
 
+pub mod matrix;
 pub mod record;
 
+pub use matrix::{CellStats, Matrix, parse_probe, probe_data};
 pub use record::{Delivery, DeliveryCell, Divergence, DivergenceKind};
