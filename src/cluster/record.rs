@@ -13,7 +13,8 @@ pub struct Delivery {
     /// One cell per publishing node and receiving node, publishers in the order the nodes
     /// were given, then receivers in the same order.
     pub cells: Vec<DeliveryCell>,
-    /// Per node whose HTTP API could not publish in the window: why (the latest reason).
+    /// Per node whose HTTP API failed its latest publish: why (the latest reason, kept
+    /// until that API answers a publish again).
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub api_errors: BTreeMap<String, String>,
     /// What the matrix means, in words, when it means something is wrong between nodes
