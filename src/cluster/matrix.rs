@@ -176,6 +176,17 @@ impl Matrix {
         }
     }
 
+    /// Node `from`'s API did not answer a publish in time, which may still have been
+    /// delivered (sockudo delivers to its own sockets while a publish it cannot pass to its
+    /// bus hangs): the error is kept for the report, and the round still counts.
+    pub fn publish_unanswered(&mut self, from: usize, error: &str) {
+        if let Some(kept) = self.api_errors.get_mut(from) {
+            let kept = kept.get_or_insert_with(String::new);
+            kept.clear();
+            kept.push_str(cut(error, MAX_ERROR_LEN));
+        }
+    }
+
     /// Node `from`'s API answered a publish: its error, if any, is over.
     pub fn publish_answered(&mut self, from: usize) {
         if let Some(kept) = self.api_errors.get_mut(from) {

@@ -7,7 +7,7 @@
 
 use super::{Command, Extras, SessionHandle};
 use crate::cluster::matrix::{self, Matrix};
-use crate::cluster::presence::{ChannelCounts, Rosters};
+use crate::cluster::presence::{ChannelCount, Rosters};
 use crate::faults::FaultKind;
 use crate::session_record::{SessionRecord, Stamped};
 use chanwatch_core::client::{AuthProvider, COMMANDS_CAPACITY, ClientConfig, RECORDS_CAPACITY, batch};
@@ -131,12 +131,20 @@ type NodeBatch = (usize, Option<Vec<Stamped>>);
 enum ApiAnswer {
     Published {
         node: usize,
-        outcome: Result<(), String>,
+        round: u64,
+        outcome: Result<(), PublishError>,
     },
     Counts {
         node: usize,
-        counts: Option<Vec<ChannelCounts>>,
+        counts: Option<Vec<crate::session_record::OccupiedChannel>>,
     },
+}
+
+/// Why a probe's publish failed: the API refused it or could not be reached (nothing was
+/// published), or it did not answer in time (what it delivered still counts).
+enum PublishError {
+    Failed(String),
+    Unanswered(String),
 }
 
 /// The joined session: where every node's records go, and the comparisons between nodes.
@@ -353,17 +361,33 @@ impl Joined {
 
     fn on_answer(&mut self, answer: ApiAnswer) {
         match answer {
-            ApiAnswer::Published { node, outcome } => {
+            ApiAnswer::Published {
+                node,
+                round,
+                outcome,
+            } => {
                 self.publishing[node] = false;
                 match outcome {
                     Ok(()) => self.matrix.publish_answered(node),
+                    Err(PublishError::Failed(e)) => self.matrix.publish_failed(round, node, &e),
                     // The round's receipts still count: a node may deliver a publish its
                     // API never answers (sockudo does when its Redis is gone).
-                    Err(e) => self.matrix.api_failed(node, &e),
+                    Err(PublishError::Unanswered(e)) => self.matrix.publish_unanswered(node, &e),
                 }
             }
             ApiAnswer::Counts { node, counts } => {
                 self.polling[node] = false;
+                let counts: Option<Vec<ChannelCount>> = counts.as_ref().map(|channels| {
+                    channels
+                        .iter()
+                        .filter(|c| c.name != PROBE_CHANNEL)
+                        .map(|c| ChannelCount {
+                            name: &c.name,
+                            subscription_count: c.subscription_count,
+                            user_count: c.user_count,
+                        })
+                        .collect()
+                });
                 self.rosters
                     .on_counts(node, counts.as_deref(), Instant::now(), SystemTime::now());
             }
@@ -406,13 +430,19 @@ impl Joined {
                 .await
                 {
                     Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Err(_) => Err(format!(
+                    Ok(Err(e)) => Err(PublishError::Failed(e.to_string())),
+                    Err(_) => Err(PublishError::Unanswered(format!(
                         "the HTTP API did not answer a publish within {}",
                         humantime::format_duration(timeout)
-                    )),
+                    ))),
                 };
-                let _ = answers.send(ApiAnswer::Published { node, outcome }).await;
+                let _ = answers
+                    .send(ApiAnswer::Published {
+                        node,
+                        round,
+                        outcome,
+                    })
+                    .await;
             });
         }
     }
@@ -431,17 +461,7 @@ impl Joined {
             let timeout = self.options.probe_timeout;
             tokio::spawn(async move {
                 let counts = match tokio::time::timeout(timeout, poller.poll()).await {
-                    Ok(Ok(channels)) => Some(
-                        channels
-                            .into_iter()
-                            .filter(|c| c.name != PROBE_CHANNEL)
-                            .map(|c| ChannelCounts {
-                                channel: c.name,
-                                subscription_count: c.subscription_count,
-                                user_count: c.user_count,
-                            })
-                            .collect(),
-                    ),
+                    Ok(Ok(channels)) => Some(channels),
                     _ => None,
                 };
                 let _ = answers.send(ApiAnswer::Counts { node, counts }).await;
@@ -460,9 +480,9 @@ impl Joined {
         )];
         batch.extend(
             self.rosters
-                .report(now, wall)
+                .report(now)
                 .into_iter()
-                .chain(self.rosters.take_resolved(now, wall))
+                .chain(self.rosters.take_resolved())
                 .map(|d| Stamped::at(wall, SessionRecord::Divergence(Box::new(d)))),
         );
         self.send_all(batch).await;
