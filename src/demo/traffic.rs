@@ -379,4 +379,24 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn actions_take_turns_among_the_live_nodes() {
+        let app = crate::demo::DemoConfig::default().app();
+        let mut hub = Hub::cluster(app.clone(), 3);
+        let mut turns = Turns::default();
+        let picks: Vec<_> = (0..4).map(|_| turns.pick(&hub)).collect();
+        assert_eq!(picks, [Some(0), Some(1), Some(2), Some(0)]);
+        hub.kill(1);
+        let picks: Vec<_> = (0..3).map(|_| turns.pick(&hub)).collect();
+        assert_eq!(picks, [Some(2), Some(0), Some(2)]);
+        let mut one = Hub::new(app);
+        let mut turns = Turns::default();
+        assert!(
+            (0..3).all(|_| turns.pick(&one) == Some(0)),
+            "one server: node 0"
+        );
+        one.kill(0);
+        assert_eq!(turns.pick(&one), None);
+    }
 }
