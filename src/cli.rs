@@ -62,8 +62,8 @@ pub struct Cli {
 pub enum Mode {
     /// Start a built-in demo server on loopback with simulated traffic and watch it: no
     /// network, no config file, no credentials. Faults can be injected (key x, or the
-    /// headless `fault` command).
-    Demo,
+    /// headless `fault` command). With --nodes N, a demo cluster of N nodes.
+    Demo(DemoArgs),
     /// Print a completion script for SHELL on stdout (see the README for where it goes).
     Completions {
         #[arg(value_enum)]
@@ -81,6 +81,35 @@ pub enum Mode {
     /// probes through the HTTP API and time their delivery; Nagios output and exit codes
     /// (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Check(check::CheckArgs),
+}
+
+/// `chanwatch demo`'s own flags.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DemoArgs {
+    /// Start a demo cluster of N nodes (a, b, c ...) joined as if by a broker, and watch
+    /// every node at once; cluster faults `kill_node`, `partition` and `keep_member` name a
+    /// node. 1 to 9 [default: 1, one demo server].
+    #[arg(long, value_name = "N", value_parser = parse_nodes)]
+    pub nodes: Option<usize>,
+}
+
+impl DemoArgs {
+    /// How many nodes to start: 1 is the one-server demo.
+    pub fn nodes(&self) -> usize {
+        self.nodes.unwrap_or(1)
+    }
+}
+
+fn parse_nodes(s: &str) -> Result<usize, String> {
+    let max = crate::demo::MAX_NODES;
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of nodes: give 1 to {max}"))?;
+    if !(1..=max).contains(&n) {
+        return Err(format!("a demo has 1 to {max} nodes, not {n}"));
+    }
+    Ok(n)
 }
 
 /// `chanwatch config ...`.

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
         Some(Mode::Man) => return print_bytes(&chanwatch::manual::man()),
         Some(Mode::Config(action)) => return config_command(&cli, action),
         Some(Mode::Check(args)) => return check_command(&cli, args),
-        Some(Mode::Demo | Mode::Replay(_)) | None => {}
+        Some(Mode::Demo(_) | Mode::Replay(_)) | None => {}
     }
     let logging_to_file = cli.output.log_file.is_some();
     if let Err(e) = init_tracing(&cli) {
@@ -113,7 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             unreachable!("handled before the runtime starts")
         }
         Some(Mode::Replay(args)) => return replay(&cli, args).await,
-        Some(Mode::Demo) => {
+        Some(Mode::Demo(_)) => {
             // The file's keys and colours first: a bad [keys] table stops the demo before
             // its server starts.
             let prefs = setup::dashboard_prefs(&cli)?;
@@ -140,7 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     // The demo takes these from its flags alone; a session from the merged configuration.
     extras.measures = match cli.mode {
-        Some(Mode::Demo) => cli.measures.options(true, cli.output.headless),
+        Some(Mode::Demo(_)) => cli.measures.options(true, cli.output.headless),
         _ => chanwatch::cli::measures::options(&setup.measures, false, cli.output.headless),
     };
     if cli.output.fault_proxy && extras.proxy.is_none() {
@@ -149,7 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         extras.proxy = Some(proxy);
     }
     let metrics_listen = match cli.mode {
-        Some(Mode::Demo) => cli.measures.metrics_listen,
+        Some(Mode::Demo(_)) => cli.measures.metrics_listen,
         _ => setup.measures.metrics_listen,
     };
     // Listening before connecting: an address in use stops here, before any traffic.

@@ -91,7 +91,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command)')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command). With --nodes N, a demo cluster of N nodes')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script for SHELL on stdout (see the README for where it goes)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'The config file: write a commented starter one, or show where it is looked for')
@@ -101,6 +101,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             break
         }
         'chanwatch;demo' {
+            [CompletionResult]::new('--nodes', '--nodes', [CompletionResultType]::ParameterName, 'Start a demo cluster of N nodes (a, b, c ...) joined as if by a broker, and watch every node at once; cluster faults `kill_node`, `partition` and `keep_member` name a node. 1 to 9 [default: 1, one demo server]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of the default one (it must exist)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Everything at once: pusher://KEY:SECRET@HOST:PORT/apps/ID (pushers:// for TLS); the other flags win over its parts')
@@ -699,7 +700,7 @@ Register-ArgumentCompleter -Native -CommandName 'chanwatch' -ScriptBlock {
             break
         }
         'chanwatch;help' {
-            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command)')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command). With --nodes N, a demo cluster of N nodes')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script for SHELL on stdout (see the README for where it goes)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'The config file: write a commented starter one, or show where it is looked for')

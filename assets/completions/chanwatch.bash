@@ -1593,12 +1593,16 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__demo)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
+            opts="-s -v -h --nodes --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -90,13 +90,14 @@ complete -c chanwatch -n "__fish_chanwatch_needs_command" -l no-probe -d 'No lat
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -s h -l help -d 'Print help'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -s V -l version -d 'Print version'
-complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "demo" -d 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command)'
+complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "demo" -d 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command). With --nodes N, a demo cluster of N nodes'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "completions" -d 'Print a completion script for SHELL on stdout (see the README for where it goes)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "config" -d 'The config file: write a commented starter one, or show where it is looked for'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "replay" -d 'Replay a recording made with --record: the dashboard at the recorded pace, or its records as NDJSON with --headless'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "check" -d 'One-shot health check for monitors, cron and probes: connect, subscribe, publish probes through the HTTP API and time their delivery; Nagios output and exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
 complete -c chanwatch -n "__fish_chanwatch_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l nodes -d 'Start a demo cluster of N nodes (a, b, c ...) joined as if by a broker, and watch every node at once; cluster faults `kill_node`, `partition` and `keep_member` name a node. 1 to 9 [default: 1, one demo server]' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l config -d 'Config file to read instead of the default one (it must exist)' -r -F
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l profile -d 'Profile of the config file to apply: [profiles.NAME] (default: its default_profile)' -r
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand demo" -l url -d 'Everything at once: pusher://KEY:SECRET@HOST:PORT/apps/ID (pushers:// for TLS); the other flags win over its parts' -r
@@ -635,7 +636,7 @@ complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -s v -l verbo
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l no-probe -d 'No latency probe, not even in the demo'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -l show-probe -d 'Show probe events in the log and the record stream (hidden by default)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand check" -s h -l help -d 'Print help'
-complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "demo" -d 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command)'
+complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "demo" -d 'Start a built-in demo server on loopback with simulated traffic and watch it: no network, no config file, no credentials. Faults can be injected (key x, or the headless `fault` command). With --nodes N, a demo cluster of N nodes'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "completions" -d 'Print a completion script for SHELL on stdout (see the README for where it goes)'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "man" -d 'Print the man page (roff) on stdout, e.g. `chanwatch man > chanwatch.1`'
 complete -c chanwatch -n "__fish_chanwatch_using_subcommand help; and not __fish_seen_subcommand_from demo completions man config replay check help" -f -a "config" -d 'The config file: write a commented starter one, or show where it is looked for'

@@ -336,8 +336,28 @@ fn tls_flags_last_one_wins() {
 #[test]
 fn demo_subcommand_and_global_flags() {
     let cli = parse(&["demo", "--headless", "--fault-proxy"]).unwrap();
-    assert!(matches!(cli.mode, Some(Mode::Demo)));
+    assert!(matches!(&cli.mode, Some(Mode::Demo(args)) if args.nodes() == 1));
     assert!(cli.output.headless && cli.output.fault_proxy);
+}
+
+#[test]
+fn demo_nodes_from_one_to_nine() {
+    for (arg, n) in [("1", 1), ("3", 3), ("9", 9)] {
+        let cli = parse(&["demo", "--nodes", arg, "--headless"]).unwrap();
+        assert!(
+            matches!(&cli.mode, Some(Mode::Demo(a)) if a.nodes() == n),
+            "{arg}"
+        );
+    }
+    for bad in ["0", "10", "-1", "three", ""] {
+        let e = parse(&["demo", &format!("--nodes={bad}")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--nodes"), "{bad}: {e}");
+        assert!(e.contains("1 to 9"), "{bad}: {e}");
+    }
+    // A flag of the demo only.
+    assert!(parse(&["--nodes", "3", "demo"]).is_err());
 }
 
 #[test]
@@ -535,7 +555,7 @@ fn flags_work_before_and_after_a_subcommand() {
         &["--activity-timeout", "2s", "--pong-timeout", "1s", "demo"][..],
     ] {
         let cli = parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
-        assert!(matches!(cli.mode, Some(Mode::Demo)), "{args:?}");
+        assert!(matches!(cli.mode, Some(Mode::Demo(_))), "{args:?}");
         assert_eq!(cli.timing.activity_timeout, Some(Duration::from_secs(2)));
         assert_eq!(cli.timing.pong_timeout, Some(Duration::from_secs(1)));
     }

@@ -2,7 +2,7 @@
 //! response, and the request routes (trigger API, auth endpoint). One request per
 //! connection (`Connection: close`), which every HTTP client handles.
 
-use super::hub::{Hub, Publish};
+use super::hub::{Hub, NodeId, Publish};
 use super::sign;
 use chanwatch_core::connection::AuthGrant;
 use chanwatch_core::protocol::ChannelKind;
@@ -142,8 +142,10 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Route one plain HTTP request. Returns the response and the frames to deliver.
-pub fn route(hub: &mut Hub, req: &Request) -> (Response, Vec<super::hub::Delivery>) {
+/// Route one plain HTTP request that came to node `node` (0 for a single server): what it
+/// publishes starts there, what it lists is what that node sees. Returns the response and
+/// the frames to deliver.
+pub fn route(hub: &mut Hub, node: NodeId, req: &Request) -> (Response, Vec<super::hub::Delivery>) {
     let app_prefix = format!("/apps/{}/", hub.app().id);
     if req.path == "/pusher/auth" {
         return (auth_endpoint(hub, req), Vec::new());
@@ -169,7 +171,7 @@ pub fn route(hub: &mut Hub, req: &Request) -> (Response, Vec<super::hub::Deliver
     }
     match (req.method.as_str(), rest) {
         ("POST", "events" | "batch_events") => {}
-        ("GET", _) => return (query_route(hub, req, rest), Vec::new()),
+        ("GET", _) => return (query_route(hub, node, req, rest), Vec::new()),
         _ => {
             return (
                 Response::error(
@@ -218,7 +220,7 @@ pub fn route(hub: &mut Hub, req: &Request) -> (Response, Vec<super::hub::Deliver
     }
     let mut out = Vec::new();
     for p in &publishes {
-        match hub.publish(p) {
+        match hub.publish_via(node, p) {
             Ok(d) => out.extend(d),
             Err(e) => return (Response::error(e.status, &e.message), out),
         }
@@ -227,7 +229,7 @@ pub fn route(hub: &mut Hub, req: &Request) -> (Response, Vec<super::hub::Deliver
 }
 
 /// The read-only API: `channels`, `channels/<name>`, `channels/<name>/users`.
-fn query_route(hub: &Hub, req: &Request, rest: &str) -> Response {
+fn query_route(hub: &Hub, node: NodeId, req: &Request, rest: &str) -> Response {
     let info: Vec<&str> = req
         .query_param("info")
         .map(|i| {
@@ -246,13 +248,13 @@ fn query_route(hub: &Hub, req: &Request, rest: &str) -> Response {
         // As sockudo does: subscription_count for every channel in a listing.
         let subscription_count = info.contains(&"subscription_count");
         let mut channels = serde_json::Map::new();
-        for (name, members) in hub.occupied(prefix) {
+        for (name, members) in hub.occupied_via(node, prefix) {
             let mut attrs = json!({});
             if user_count {
                 attrs["user_count"] = Value::from(members);
             }
             if subscription_count {
-                attrs["subscription_count"] = Value::from(hub.subscriber_count(&name));
+                attrs["subscription_count"] = Value::from(hub.subscriber_count_via(node, &name));
             }
             channels.insert(name, attrs);
         }
@@ -266,22 +268,22 @@ fn query_route(hub: &Hub, req: &Request, rest: &str) -> Response {
             return Response::error(400, "users are only listed for presence channels");
         }
         let users: Vec<Value> = hub
-            .member_ids(name)
+            .member_ids_via(node, name)
             .into_iter()
             .map(|id| json!({ "id": id }))
             .collect();
         return Response::json(200, json!({ "users": users }));
     }
     let presence = ChannelKind::of(name) == ChannelKind::Presence;
-    let occupied = hub.occupied(name).iter().any(|(n, _)| n == name);
+    let occupied = hub.occupied_via(node, name).iter().any(|(n, _)| n == name);
     let mut body = json!({ "occupied": occupied });
     for attr in info {
         match attr {
             "user_count" if presence => {
-                body["user_count"] = Value::from(hub.member_ids(name).len());
+                body["user_count"] = Value::from(hub.member_ids_via(node, name).len());
             }
             "subscription_count" if !presence => {
-                body["subscription_count"] = Value::from(hub.subscriber_count(name));
+                body["subscription_count"] = Value::from(hub.subscriber_count_via(node, name));
             }
             other => {
                 return Response::error(

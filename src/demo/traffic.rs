@@ -5,8 +5,12 @@
 //! members joining and leaving `presence-lobby` (with an occasional `client-wave`),
 //! `client-message`s on `private-chat`, encrypted balances on `private-encrypted-vault`
 //! and a cached status on `cache-status`.
+//!
+//! On a demo cluster the actions take turns among the live nodes: each publish goes through
+//! the next node, each simulated member joins through the next node (and leaves and waves
+//! through the node it joined), so every node's bus is used.
 
-use super::hub::Publish;
+use super::hub::{Hub, NodeId, Publish};
 use super::server::Shared;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -228,13 +232,14 @@ impl Traffic {
     pub(crate) fn spawn(shared: Arc<Shared>) -> Traffic {
         let task = tokio::spawn(async move {
             let mut plan = TrafficPlan::new(rand::random());
-            apply(&shared, plan.start());
+            let mut turns = Turns::default();
+            apply(&shared, &mut turns, plan.start());
             let mut interval = tokio::time::interval(TICK);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             interval.tick().await;
             while !shared.is_stopped() {
                 interval.tick().await;
-                apply(&shared, plan.step());
+                apply(&shared, &mut turns, plan.step());
             }
         });
         Traffic { task }
@@ -251,36 +256,74 @@ impl Drop for Traffic {
     }
 }
 
-fn apply(shared: &Shared, actions: Vec<TrafficAction>) {
+/// Which node the next action goes through: the live nodes in turn.
+#[derive(Debug, Default)]
+struct Turns {
+    next: usize,
+}
+
+impl Turns {
+    /// The next live node after the last one used, if any lives.
+    fn pick(&mut self, hub: &Hub) -> Option<NodeId> {
+        let n = hub.node_count();
+        let node = (0..n)
+            .map(|i| (self.next + i) % n)
+            .find(|&k| hub.is_alive(k))?;
+        self.next = (node + 1) % n;
+        Some(node)
+    }
+}
+
+fn apply(shared: &Shared, turns: &mut Turns, actions: Vec<TrafficAction>) {
     let mut inner = shared.lock();
     for action in actions {
+        let hub = &mut inner.hub;
         let deliveries = match action {
             TrafficAction::Publish {
                 channel,
                 event,
                 data,
-            } => inner
-                .hub
-                .publish(&Publish {
-                    name: event.into(),
-                    data,
-                    channels: vec![channel.into()],
-                    exclude_socket: None,
-                })
+            } => {
+                let Some(node) = turns.pick(hub) else {
+                    continue;
+                };
+                hub.publish_via(
+                    node,
+                    &Publish {
+                        name: event.into(),
+                        data,
+                        channels: vec![channel.into()],
+                        exclude_socket: None,
+                    },
+                )
                 .unwrap_or_else(|e| {
                     tracing::warn!("demo traffic refused: {}", e.message);
                     Vec::new()
-                }),
+                })
+            }
             TrafficAction::Relay {
                 channel,
                 event,
                 data,
                 user_id,
-            } => inner.hub.relay(channel, event, &data, user_id.as_deref()),
-            TrafficAction::Join { channel, id, info } => {
-                inner.hub.join_simulated(channel, &id, info)
+            } => {
+                // A member talks through the node it joined; anyone else through the next.
+                let joined = user_id
+                    .as_deref()
+                    .and_then(|id| hub.simulated_node(channel, id))
+                    .filter(|&k| hub.is_alive(k));
+                let Some(node) = joined.or_else(|| turns.pick(hub)) else {
+                    continue;
+                };
+                hub.relay_via(node, channel, event, &data, user_id.as_deref())
             }
-            TrafficAction::Leave { channel, id } => inner.hub.leave_simulated(channel, &id),
+            TrafficAction::Join { channel, id, info } => {
+                let Some(node) = turns.pick(hub) else {
+                    continue;
+                };
+                hub.join_simulated_via(node, channel, &id, info)
+            }
+            TrafficAction::Leave { channel, id } => hub.leave_simulated(channel, &id),
         };
         inner.dispatch(deliveries);
     }
@@ -335,5 +378,25 @@ mod tests {
                 _ => {}
             }
         }
+    }
+
+    #[test]
+    fn actions_take_turns_among_the_live_nodes() {
+        let app = crate::demo::DemoConfig::default().app();
+        let mut hub = Hub::cluster(app.clone(), 3);
+        let mut turns = Turns::default();
+        let picks: Vec<_> = (0..4).map(|_| turns.pick(&hub)).collect();
+        assert_eq!(picks, [Some(0), Some(1), Some(2), Some(0)]);
+        hub.kill(1);
+        let picks: Vec<_> = (0..3).map(|_| turns.pick(&hub)).collect();
+        assert_eq!(picks, [Some(2), Some(0), Some(2)]);
+        let mut one = Hub::new(app);
+        let mut turns = Turns::default();
+        assert!(
+            (0..3).all(|_| turns.pick(&one) == Some(0)),
+            "one server: node 0"
+        );
+        one.kill(0);
+        assert_eq!(turns.pick(&one), None);
     }
 }

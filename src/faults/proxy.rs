@@ -114,19 +114,25 @@ impl FaultHandle {
         self.ctl.send_modify(|c| c.status = ProxyStatus::default());
     }
 
-    /// Apply a network fault; `close` and `no_pong` need the demo server.
+    /// Apply a network fault; `close` and `no_pong` need the demo server, the node faults
+    /// the demo cluster.
     pub fn apply(&self, fault: &FaultKind) -> Result<(), FaultError> {
-        match *fault {
+        match fault {
             FaultKind::Cut => self.cut(),
             FaultKind::Drop => self.drop_all(),
             FaultKind::Down => self.down(),
             FaultKind::Delay { ms } => {
-                fault.validate()?;
-                self.delay(Duration::from_millis(ms));
+                fault.clone().validate()?;
+                self.delay(Duration::from_millis(*ms));
             }
             FaultKind::Restore => self.restore(),
             FaultKind::Close { .. } | FaultKind::NoPong => {
                 return Err(FaultError::NeedsDemoServer(fault.label()));
+            }
+            FaultKind::KillNode { .. }
+            | FaultKind::Partition { .. }
+            | FaultKind::KeepMember { .. } => {
+                return Err(FaultError::NeedsDemoCluster(fault.label()));
             }
         }
         Ok(())

@@ -984,7 +984,7 @@ mod tests {
         // Every close code offered can really be sent.
         for (_, pick, _) in entries {
             if let Some(kind) = pick.kind() {
-                assert_eq!(kind.validate(), Ok(kind), "{pick:?}");
+                assert_eq!(kind.clone().validate(), Ok(kind), "{pick:?}");
             }
         }
         // Upper-case letters are distinct bindings from their lower-case keys.

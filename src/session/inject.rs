@@ -12,7 +12,7 @@ pub fn inject_fault(
     proxy: Option<&FaultHandle>,
     server: Option<&DemoHandle>,
 ) -> Result<(), FaultError> {
-    let fault = fault.validate()?;
+    let fault = fault.clone().validate()?;
     if fault == FaultKind::Restore {
         if proxy.is_none() && server.is_none() {
             return Err(FaultError::NeedsProxy(fault.label()));
@@ -24,6 +24,10 @@ pub fn inject_fault(
             s.set_answer_pings(true);
         }
         return Ok(());
+    }
+    if fault.node().is_some() {
+        // A node's fault is the demo cluster's (`crate::demo::DemoCluster::inject`).
+        return Err(FaultError::NeedsDemoCluster(fault.label()));
     }
     if fault.is_network() {
         proxy

@@ -16,6 +16,7 @@ mod completions_man;
 mod config_cli;
 mod config_example;
 mod core_example;
+mod demo_cluster;
 mod demo_scenarios;
 mod demo_server;
 mod e2e_dashboard;
