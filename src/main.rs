@@ -113,11 +113,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             unreachable!("handled before the runtime starts")
         }
         Some(Mode::Replay(args)) => return replay(&cli, args).await,
-        Some(Mode::Demo(_)) => {
+        Some(Mode::Demo(args)) => {
             // The file's keys and colours first: a bad [keys] table stops the demo before
             // its server starts.
             let prefs = setup::dashboard_prefs(&cli)?;
-            let (mut setup, extras) = setup::demo::start(&cli.webhooks).await?;
+            let (mut setup, extras) = if args.nodes() > 1 {
+                let (mut setup, nodes, cluster) =
+                    setup::demo::start_cluster(args.nodes(), &cli.webhooks).await?;
+                setup.nodes = nodes;
+                for node in &mut setup.nodes {
+                    apply_timing_flags(&cli.timing, &mut node.client.machine);
+                }
+                let extras = Extras {
+                    demo_cluster: Some(cluster),
+                    ..Extras::default()
+                };
+                (setup, extras)
+            } else {
+                setup::demo::start(&cli.webhooks).await?
+            };
             apply_timing_flags(&cli.timing, &mut setup.client.machine);
             setup.prefs = prefs;
             // The log's size flags apply to the demo as to any session.
@@ -161,6 +175,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let server = chanwatch::webhook_server::start(options).await?;
         if let Some(demo) = &extras.demo {
             demo.send_webhooks_to(server.url());
+        }
+        if let Some(cluster) = &extras.demo_cluster {
+            cluster.send_webhooks_to(server.url());
         }
         extras.webhooks = Some(server);
     }

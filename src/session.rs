@@ -50,6 +50,9 @@ pub struct Extras {
     /// The webhook receiver (`--webhook-listen`); its webhooks are checked against what
     /// our connection did.
     pub webhooks: Option<crate::webhook_server::WebhookServer>,
+    /// The built-in demo's nodes (`chanwatch demo --nodes N`), for the faults that act on
+    /// a whole node; the cluster session takes it.
+    pub demo_cluster: Option<crate::demo::DemoCluster>,
 }
 
 /// The watcher's side of a running session: like a [`ClientHandle`], but it takes every

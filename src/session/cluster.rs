@@ -8,6 +8,7 @@
 use super::{Command, Extras, SessionHandle};
 use crate::cluster::matrix::{self, Matrix};
 use crate::cluster::presence::{ChannelCount, Rosters};
+use crate::cluster::{Divergence, DivergenceKind};
 use crate::faults::FaultKind;
 use crate::session_record::{SessionRecord, Stamped};
 use chanwatch_core::client::{AuthProvider, COMMANDS_CAPACITY, ClientConfig, RECORDS_CAPACITY, batch};
@@ -167,6 +168,15 @@ struct Joined {
     answers_rx: Option<mpsc::Receiver<ApiAnswer>>,
     /// Nobody reads the records any more.
     gone: bool,
+    /// The differences the last report listed.
+    reported: std::collections::HashSet<DivergenceKey>,
+}
+
+/// What tells one difference from another across reports.
+type DivergenceKey = (String, DivergenceKind, Option<String>);
+
+fn divergence_key(d: &Divergence) -> DivergenceKey {
+    (d.channel.clone(), d.kind, d.member.clone())
 }
 
 impl Joined {
@@ -197,6 +207,7 @@ impl Joined {
             answers_tx,
             answers_rx: Some(answers_rx),
             gone: false,
+            reported: Default::default(),
         }
     }
 
@@ -326,6 +337,7 @@ impl Joined {
     /// records compared, the rest passed on.
     async fn on_batch(&mut self, node: usize, mut batch: Vec<Stamped>) {
         let now = Instant::now();
+        let wall_now = SystemTime::now();
         let name = self.names[node].clone();
         batch.retain_mut(|stamped| {
             stamped.node = Some(name.clone());
@@ -344,7 +356,10 @@ impl Joined {
                 if let Some((round, from)) = matrix::parse_probe(data.get())
                     && let Some(from) = self.names.iter().position(|n| &**n == from)
                 {
-                    self.matrix.received(round, from, node, now);
+                    // When the client read the frame, not when its batch got here.
+                    let late = wall_now.duration_since(stamped.ts).unwrap_or_default();
+                    let at = now.checked_sub(late).unwrap_or(now);
+                    self.matrix.received(round, from, node, at);
                 }
                 return false;
             }
@@ -478,11 +493,19 @@ impl Joined {
             wall,
             SessionRecord::Delivery(Box::new(self.matrix.report())),
         )];
+        let current = self.rosters.report(now);
+        // A difference that ended before any report said it began is not news.
+        let resolved: Vec<_> = self
+            .rosters
+            .take_resolved()
+            .into_iter()
+            .filter(|d| self.reported.remove(&divergence_key(d)))
+            .collect();
+        self.reported = current.iter().map(divergence_key).collect();
         batch.extend(
-            self.rosters
-                .report(now)
+            current
                 .into_iter()
-                .chain(self.rosters.take_resolved())
+                .chain(resolved)
                 .map(|d| Stamped::at(wall, SessionRecord::Divergence(Box::new(d)))),
         );
         self.send_all(batch).await;

@@ -82,6 +82,8 @@ pub async fn start(webhooks: &crate::cli::webhook::WebhookArgs) -> anyhow::Resul
         prefs: Default::default(),
         measures: Default::default(),
         webhooks: Some(demo_webhooks(webhooks, &server.app())?),
+        nodes: Vec::new(),
+        ghost_after: crate::config::DEFAULT_GHOST_AFTER,
     };
     let extras = Extras {
         proxy: Some(proxy),
@@ -90,6 +92,7 @@ pub async fn start(webhooks: &crate::cli::webhook::WebhookArgs) -> anyhow::Resul
         api: Some(api),
         measures: Default::default(),
         webhooks: None,
+        demo_cluster: None,
     };
     Ok((setup, extras))
 }
@@ -170,6 +173,7 @@ pub async fn start_cluster(
                 api: Some(api),
                 measures: Default::default(),
                 webhooks: None,
+                demo_cluster: None,
             },
         });
     }
@@ -196,6 +200,8 @@ pub async fn start_cluster(
         prefs: Default::default(),
         measures: Default::default(),
         webhooks: Some(demo_webhooks(webhooks, &app)?),
+        nodes: Vec::new(),
+        ghost_after: crate::config::DEFAULT_GHOST_AFTER,
     };
     Ok((setup, nodes, cluster))
 }

@@ -93,6 +93,10 @@ fn every_key() -> Layer {
         webhook_listen: Some("127.0.0.1:1".parse().unwrap()),
         webhook_path: Some("/w".into()),
         webhook_forward: Some("http://b.example/w".into()),
+        nodes: Some(vec![
+            chanwatch::config::nodes::parse_flag("a=ws://10.0.0.1:6001").unwrap(),
+        ]),
+        ghost_after: Some(Duration::from_secs(5)),
     }
 }
 
