@@ -5,9 +5,9 @@
 //! (fault marks, publish and listing results) merged in the order things happened. Headless
 //! mode and the dashboard both see one [`SessionHandle`], whatever a session holds.
 
+pub mod cluster;
 mod command;
 mod inject;
-pub mod cluster;
 pub mod measures;
 pub mod tap;
 
