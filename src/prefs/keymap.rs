@@ -69,6 +69,13 @@ pub enum Action {
     SortOccupancy,
     /// Show or hide the webhooks screen (received webhooks and their checks).
     Webhooks,
+    /// Several nodes: the panes show the next node.
+    NextNode,
+    /// Several nodes: the panes show the previous node.
+    PrevNode,
+    /// Several nodes: show or hide the cluster screen (nodes, delivery matrix, presence
+    /// across nodes).
+    Cluster,
     Help,
     Quit,
     /// Editing mode: accept the prompt's text.
@@ -205,6 +212,12 @@ impl Action {
                 | Action::ListUsers
                 | Action::Fault(_)
         )
+    }
+
+    /// Whether it is about several nodes watched at once: with one connection the help and
+    /// the footer leave these out.
+    pub fn is_cluster(self) -> bool {
+        matches!(self, Action::NextNode | Action::PrevNode | Action::Cluster)
     }
 
     /// Whether it is one of a replay's own keys (the [`Mode::Replay`] table).
@@ -878,12 +891,23 @@ impl Keymap {
     /// own, a prompt's. For any other mode (they are all open to a live dashboard): the
     /// dashboard's, a prompt's and the fault menu's.
     pub fn help_sections_for(&self, mode: Mode) -> Vec<HelpSection> {
+        self.help_sections_where(mode, |_| true)
+    }
+
+    /// [`Keymap::help_sections_for`] with only the actions `shown` keeps (the dashboard of
+    /// one connection leaves out the keys about several nodes).
+    pub fn help_sections_where(
+        &self,
+        mode: Mode,
+        shown: impl Fn(Action) -> bool,
+    ) -> Vec<HelpSection> {
         let rows = |t: &mut dyn Iterator<Item = &Binding>| {
-            t.map(|b| {
-                let keys: Vec<String> = b.chords.iter().map(Chord::label).collect();
-                (keys.join(" "), b.description)
-            })
-            .collect()
+            t.filter(|b| shown(b.action))
+                .map(|b| {
+                    let keys: Vec<String> = b.chords.iter().map(Chord::label).collect();
+                    (keys.join(" "), b.description)
+                })
+                .collect()
         };
         let prompt = ("In a prompt".to_string(), rows(&mut self.editing.iter()));
         if mode == Mode::Replay {
@@ -964,6 +988,55 @@ mod tests {
         assert!(sections[0].1.iter().any(|(k, _)| k == "q Ctrl-c"));
         assert_eq!(km.first_key(Action::Help).as_deref(), Some("?"));
         assert_eq!(sections[2].1.len(), km.faults.len());
+    }
+
+    #[test]
+    fn node_keys_are_free_everywhere_and_the_help_can_leave_them_out() {
+        let km = Keymap::default();
+        let press = |c| key(KeyCode::Char(c), KeyModifiers::NONE);
+        for (c, action) in [
+            ('n', Action::NextNode),
+            ('N', Action::PrevNode),
+            ('C', Action::Cluster),
+        ] {
+            assert_eq!(km.action_for(Mode::Normal, &press(c)), Some(action), "{c}");
+            assert!(action.is_cluster() && !action.acts_on_connection());
+            // They work in a replay, whose own keys do not take them.
+            assert_eq!(km.replay_action(&press(c)), None, "{c}");
+        }
+        // `n` stays "no pong" in the fault menu, and text in a prompt.
+        assert_eq!(
+            km.action_for(Mode::FaultMenu, &press('n')),
+            Some(Action::Fault(FaultPick::NoPong))
+        );
+        assert_eq!(km.action_for(Mode::Editing, &press('n')), None);
+        assert_eq!(km.conflict(), None);
+        // Rebinding one onto a replay key is a clash in a replay, where both work.
+        let mut clash = km.clone();
+        clash
+            .rebind(Action::NextNode, &[Chord::plain(KeyCode::Char(']'))])
+            .unwrap();
+        assert_eq!(
+            clash.conflict().map(|c| (c.mode, c.actions)),
+            Some((Mode::Replay, [Action::ReplayNextMark, Action::NextNode]))
+        );
+        // All of it in the help, or none of it.
+        for mode in [Mode::Normal, Mode::Replay] {
+            let all = km.help_sections_for(mode);
+            let keys = |s: &[HelpSection]| -> Vec<String> {
+                s[0].1.iter().map(|(k, _)| k.clone()).collect()
+            };
+            for k in ["n", "N", "C"] {
+                assert!(keys(&all).iter().any(|x| x == k), "{k} {mode:?}");
+            }
+            let one = km.help_sections_where(mode, |a| !a.is_cluster());
+            assert_eq!(keys(&one).len(), keys(&all).len() - 3);
+            assert!(
+                keys(&one)
+                    .iter()
+                    .all(|x| !["n", "N", "C"].contains(&x.as_str()))
+            );
+        }
     }
 
     #[test]
@@ -1060,18 +1133,18 @@ mod tests {
         let mut km = Keymap::default();
         km.rebind(
             Action::Quit,
-            &[Chord::plain(KeyCode::Char('n')), Chord::ctrl('c')],
+            &[Chord::plain(KeyCode::Char('1')), Chord::ctrl('c')],
         )
         .unwrap();
-        let o = key(KeyCode::Char('n'), KeyModifiers::NONE);
+        let o = key(KeyCode::Char('1'), KeyModifiers::NONE);
         let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
         assert_eq!(km.action_for(Mode::Normal, &o), Some(Action::Quit));
         assert_eq!(km.action_for(Mode::Normal, &q), None);
-        // `n` is text in a prompt and "no pong" in the fault menu: neither quits.
+        // `1` is text in a prompt and "close 4001" in the fault menu: neither quits.
         assert_eq!(km.action_for(Mode::Editing, &o), None);
         assert_eq!(
             km.action_for(Mode::FaultMenu, &o),
-            Some(Action::Fault(FaultPick::NoPong))
+            Some(Action::Fault(FaultPick::Close4001))
         );
         assert_eq!(km.conflict(), None);
         let ctrl_c = key(KeyCode::Char('c'), KeyModifiers::CONTROL);
@@ -1080,7 +1153,7 @@ mod tests {
             km.help_sections()[0]
                 .1
                 .iter()
-                .any(|(k, d)| k == "n Ctrl-c" && *d == "quit")
+                .any(|(k, d)| k == "1 Ctrl-c" && *d == "quit")
         );
 
         km.rebind(Action::FaultMenu, &[Chord::plain(KeyCode::F(2))])
@@ -1157,6 +1230,9 @@ mod tests {
             "occupancy",
             "sort_occupancy",
             "webhooks",
+            "next_node",
+            "prev_node",
+            "cluster",
             "help",
             "quit",
             "submit",

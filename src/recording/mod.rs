@@ -48,6 +48,10 @@ pub struct Header {
     /// Recorded from `chanwatch demo`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
+    /// The nodes watched at once, in order (several `--node`s); not written for one
+    /// connection, whose file stays as it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
 }
 
 impl Header {
@@ -66,13 +70,14 @@ impl Header {
             channels,
             started,
             demo: info.demo,
+            nodes: info.nodes.iter().map(|n| n.to_string()).collect(),
         }
     }
 
     /// What the dashboard shows in its status bar for this recording.
     pub fn dashboard_info(&self) -> crate::session::DashboardInfo {
         crate::session::DashboardInfo {
-            nodes: Vec::new(),
+            nodes: self.nodes.iter().map(|n| n.as_str().into()).collect(),
             host: self.host.clone(),
             key: self.key.clone(),
             tls: self.tls,
@@ -124,5 +129,27 @@ mod tests {
         let back: Header = serde_json::from_str(&line).unwrap();
         assert_eq!(back, h);
         assert_eq!(back.dashboard_info(), info);
+        // One connection: no `nodes` field at all, so the line is as it always was.
+        assert!(!line.contains("nodes"), "{line}");
+    }
+
+    #[test]
+    fn a_cluster_header_names_its_nodes_in_order() {
+        let info = crate::session::DashboardInfo {
+            nodes: vec!["a".into(), "b".into(), "c".into()],
+            host: "127.0.0.1:6001".into(),
+            key: "app-key".into(),
+            tls: false,
+            demo: false,
+        };
+        let h = Header::new(&info, vec![], UNIX_EPOCH);
+        let line = serde_json::to_string(&h).unwrap();
+        assert!(line.ends_with(r#","nodes":["a","b","c"]}"#), "{line}");
+        let back: Header = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.dashboard_info(), info);
+        // A header without the field (one connection, or an older file) reads as no nodes.
+        let old = line.replace(r#","nodes":["a","b","c"]"#, "");
+        let back: Header = serde_json::from_str(&old).unwrap();
+        assert!(back.dashboard_info().nodes.is_empty());
     }
 }

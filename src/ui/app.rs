@@ -10,6 +10,7 @@ mod fault_menu;
 mod log_view;
 pub mod measures;
 mod modal;
+pub mod nodes;
 mod prompt;
 
 pub use api::{ChannelPicker, PickItem};
@@ -20,6 +21,7 @@ pub use log_view::LogView;
 pub use modal::Modal;
 pub use prompt::{Prompt, PromptKind};
 
+use super::model::cluster::Cluster;
 use super::model::log::{EventLog, Filter, LogEntry};
 use super::model::{
     AuthExchange, Channel, Limits, Model, News, Status, TimelineEntry, TimelineKind,
@@ -28,7 +30,7 @@ use super::view::layout::{self, Areas, Pane};
 use crate::prefs::keymap::{Action, Keymap, Mode};
 use crate::prefs::theme::Theme;
 use crate::session::Command;
-use crate::session_record::Stamped;
+use crate::session_record::{SessionRecord, Stamped};
 use chanwatch_core::connection;
 use chanwatch_core::protocol::codes::describe;
 use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
@@ -153,8 +155,12 @@ pub struct App {
     pub(crate) info: DashboardInfo,
     pub(crate) theme: Theme,
     pub(crate) keymap: Keymap,
-    /// What the records say.
+    /// What the records say: with several nodes, the shown node's.
     pub(crate) model: Model,
+    /// The other nodes' models, with several nodes (`--node`).
+    nodes: Option<nodes::Nodes>,
+    /// What the records about the nodes together say: delivery and divergences.
+    cluster: Cluster,
     /// The time of the last update, used by the views for clocks and highlights.
     pub(crate) now: Instant,
     pub(crate) size: Rect,
@@ -187,19 +193,19 @@ impl App {
     }
 
     pub fn new(info: DashboardInfo, config: AppConfig, now: Instant) -> App {
+        let limits = Limits {
+            log_capacity: config.log_capacity,
+            log_bytes: config.log_bytes,
+            measures: config.measures,
+        };
         App {
+            nodes: nodes::Nodes::new(&info.nodes, limits, now),
+            cluster: Cluster::default(),
             info,
             theme: config.theme,
             keymap: config.keymap,
             read_only: config.read_only,
-            model: Model::new(
-                Limits {
-                    log_capacity: config.log_capacity,
-                    log_bytes: config.log_bytes,
-                    measures: config.measures,
-                },
-                now,
-            ),
+            model: Model::new(limits, now),
             now,
             size: Rect::new(0, 0, 80, 24),
             timeline_scroll: 0,
@@ -281,6 +287,10 @@ impl App {
     pub fn measured(&self) -> &super::model::Measured {
         self.model.measured()
     }
+    /// What the records about the nodes together say (the cluster screen).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
     /// What the webhooks screen draws.
     pub fn webhooks(&self) -> &super::model::webhooks::Webhooks {
         self.model.webhooks()
@@ -288,6 +298,13 @@ impl App {
     /// The latest authorization exchange of a channel.
     pub fn auth_exchange(&self, channel: &str) -> Option<&AuthExchange> {
         self.model.auth_exchange(channel)
+    }
+    /// What the help overlay lists: the keys of the dashboard in force, less those about
+    /// several nodes when there is one connection (they would do nothing).
+    pub fn help_sections(&self) -> Vec<crate::prefs::keymap::HelpSection> {
+        let cluster = self.is_cluster();
+        self.keymap
+            .help_sections_where(self.dashboard_mode(), |a| cluster || !a.is_cluster())
     }
     /// Which key table applies: the box on top decides.
     pub fn mode(&self) -> Mode {
@@ -350,6 +367,7 @@ impl App {
             }
             Msg::Tick => {
                 self.model.tick(now);
+                self.tick_parked(now);
                 if self
                     .notice
                     .as_ref()
@@ -363,6 +381,7 @@ impl App {
             Msg::RecordsClosed => {
                 let pushed = self.model.timeline().pushed();
                 self.model.client_gone(self.wall_now());
+                self.parked_clients_gone(self.wall_now());
                 self.keep_timeline_rows(pushed);
                 let quit = self.keymap.first_key(Action::Quit).unwrap_or_default();
                 self.notify(
@@ -379,6 +398,18 @@ impl App {
     /// A record goes to the model; what it means for the screen (a notice, a picker, a
     /// channel gone from under the selection) is handled here.
     fn on_record(&mut self, s: Stamped) {
+        if let SessionRecord::Delivery(_) | SessionRecord::Divergence(_) = s.record {
+            match self.cluster.apply(s.ts, s.record, self.now) {
+                Some(News::Info(text)) => self.notify(text, NoticeLevel::Info),
+                Some(News::Error(text)) => self.notify(text, NoticeLevel::Error),
+                _ => {}
+            }
+            return;
+        }
+        // Another node's record goes to its model; the shown node's comes back.
+        let Some(s) = self.route_to_node(s) else {
+            return;
+        };
         let pushed = self.model.timeline().pushed();
         let news = self.model.apply(s, self.now);
         // An occupancy record may have shortened the table under the selection.
@@ -386,11 +417,7 @@ impl App {
         self.keep_timeline_rows(pushed);
         match news {
             None => {}
-            Some(News::Event) => {
-                if let LogView::Paused { .. } = self.log_view {
-                    self.unseen += 1;
-                }
-            }
+            Some(News::Event) => self.event_logged(),
             Some(News::Info(text)) => self.notify(text, NoticeLevel::Info),
             Some(News::Error(text)) => self.notify(text, NoticeLevel::Error),
             Some(News::SubscriptionFailed { text, auth_failed }) => {
@@ -404,6 +431,13 @@ impl App {
                 self.open_channel_list(prefix, &channels)
             }
             Some(News::ChannelRemoved(i)) => self.channel_removed(i),
+        }
+    }
+
+    /// An event went into the log: counted as unseen while the log is paused.
+    fn event_logged(&mut self) {
+        if let LogView::Paused { .. } = self.log_view {
+            self.unseen += 1;
         }
     }
 
@@ -490,13 +524,42 @@ impl App {
             // Its keys go to `on_prompt_key`; an action reaching here is not for it.
             Some(Modal::Prompt(_)) => Update::default(),
             None => {
+                if let Some(update) = self.on_node_action(action) {
+                    return update;
+                }
                 let occupancy = self.model.measured().occupancy();
-                match self.measures.on_action(action, occupancy) {
+                let update = match self.measures.on_action(action, occupancy) {
                     Some(outcome) => self.on_measures_outcome(outcome),
                     None => self.on_pane_action(action),
+                };
+                if self.measures.screen() == Some(measures::Screen::Cluster) {
+                    self.measures
+                        .clamp_cluster(super::view::cluster::max_scroll(self));
                 }
+                update
             }
         }
+    }
+
+    /// The keys about several nodes; with one connection they say so. The cluster screen
+    /// itself is the measures panel's to toggle.
+    fn on_node_action(&mut self, action: Action) -> Option<Update> {
+        if !action.is_cluster() {
+            return None;
+        }
+        if !self.is_cluster() {
+            self.notify(
+                "one connection: give --node NAME=URL twice or more to watch a cluster",
+                NoticeLevel::Info,
+            );
+            return Some(Update::redraw());
+        }
+        match action {
+            Action::NextNode => self.step_node(1),
+            Action::PrevNode => self.step_node(-1),
+            _ => return None,
+        }
+        Some(Update::redraw())
     }
 
     /// An action with no box open and no measures screen taking it.
@@ -594,10 +657,14 @@ impl App {
             | Action::ReplaySeekForward
             | Action::ReplayFaster
             | Action::ReplaySlower => Update::default(),
-            // Taken by the measures panel above when they apply.
-            Action::Measures | Action::Occupancy | Action::SortOccupancy | Action::Webhooks => {
-                Update::default()
-            }
+            // Taken by the measures panel above when they apply, or by the nodes' keys.
+            Action::Measures
+            | Action::Occupancy
+            | Action::SortOccupancy
+            | Action::Webhooks
+            | Action::Cluster
+            | Action::NextNode
+            | Action::PrevNode => Update::default(),
         }
     }
 

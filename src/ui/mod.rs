@@ -17,6 +17,8 @@ mod source;
 pub mod view;
 
 #[cfg(test)]
+mod cluster_tests;
+#[cfg(test)]
 mod measures_tests;
 #[cfg(test)]
 mod tests;

@@ -50,9 +50,13 @@ impl Fresh {
         App::new(self.info.clone(), self.config.clone(), self.t0)
     }
 
-    /// Forget every record, keep the view: pane, filter, size, overlays, prompt.
+    /// Forget every record, keep the view: node shown, pane, filter, size, overlays,
+    /// prompt.
     fn rebuild(&self, old: &mut App) {
         let mut app = self.app();
+        if let Some(i) = old.selected_node() {
+            app.select_node(i);
+        }
         app.size = old.size;
         app.focus = old.focus;
         app.filter = old.filter.clone();
@@ -668,6 +672,111 @@ mod tests {
             render(&app).contains("Replay"),
             "the help keeps its replay keys"
         );
+    }
+
+    /// A recording of several nodes (written as `--record` writes it) replays with its
+    /// nodes: the header names them, each record goes to its node, the log has a node
+    /// column's worth, the cluster records reach the cluster screen, and a seek back keeps
+    /// the node shown.
+    #[test]
+    fn a_cluster_recording_replays_with_its_nodes() {
+        use crate::cluster::Delivery;
+        use crate::recording::{Header, Recorder};
+        use crate::session_record::Stamped;
+        use chanwatch_core::record::NodeName;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.ndjson");
+        let info = DashboardInfo {
+            nodes: vec!["a".into(), "b".into()],
+            host: "h".into(),
+            key: "k".into(),
+            tls: false,
+            demo: false,
+        };
+        let started = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let rec = Recorder::create(&path, &Header::new(&info, vec![], started)).unwrap();
+        let from = |node: Option<&str>, ms: u64, record: SessionRecord| Stamped {
+            ts: started + Duration::from_millis(ms),
+            node: node.map(NodeName::from),
+            record,
+        };
+        let connected = |socket: &str| {
+            SessionRecord::Client(Record::State {
+                previous: State::Connecting,
+                current: State::Connected,
+                socket_id: Some(socket.into()),
+                cause: None,
+            })
+        };
+        let news = || {
+            SessionRecord::Client(Record::Event {
+                channel: Some("news".into()),
+                event: "tick".into(),
+                data: serde_json::json!(1).into(),
+                user_id: None,
+                decrypted: false,
+            })
+        };
+        let delivery = SessionRecord::Delivery(Box::new(Delivery {
+            rounds: 1,
+            cells: vec![],
+            api_errors: [("b".to_string(), "refused".to_string())].into(),
+            diagnosis: None,
+        }));
+        let mut records = vec![
+            from(Some("a"), 0, connected("1.1")),
+            from(Some("b"), 10, connected("2.2")),
+            from(None, 200, delivery),
+        ];
+        for node in ["a", "b"] {
+            let subscribed = Record::Subscribed {
+                channel: "news".into(),
+            };
+            records.push(from(Some(node), 300, SessionRecord::Client(subscribed)));
+        }
+        for s in 1..=30 {
+            records.push(from(Some("a"), s * 1000, news()));
+            records.push(from(Some("b"), s * 1000 + 5, news()));
+        }
+        rec.records(&records);
+        rec.flush().unwrap();
+        let args = ReplayArgs {
+            file: path,
+            speed: Some(Speed::Max),
+            channels: vec![],
+            events: vec![],
+            since: None,
+            until: None,
+        };
+        let t0 = Instant::now();
+        let (mut player, fresh, _) = open(&args, AppConfig::default(), t0).unwrap();
+        let mut app = fresh.app();
+        app.update(Msg::Resize(100, 30), t0);
+        play_all(&mut player, &mut app, &fresh, t0);
+        let names: Vec<&str> = app.node_names().iter().map(|n| &**n).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(app.status().socket_id.as_deref(), Some("1.1"));
+        let b = app.node_model(1).unwrap();
+        assert_eq!(b.status().socket_id.as_deref(), Some("2.2"));
+        assert_eq!(b.channels()["news"].events, 30);
+        let nodes: Vec<Option<&str>> = (0..2)
+            .map(|i| app.log().get(i).unwrap().node.as_deref())
+            .collect();
+        assert_eq!(nodes, [Some("a"), Some("b")]);
+        assert_eq!(app.log().len(), 60);
+        let delivery = &app.cluster().delivery().unwrap().delivery;
+        assert_eq!(delivery.api_errors["b"], "refused");
+        assert!(render(&app).contains("nodes [a ●] b ●"));
+        // The node keys work in a replay, and a seek back keeps the node shown.
+        key(&mut app, KeyCode::Char('n'));
+        assert_eq!(app.selected_node(), Some(1));
+        let mut end_noted = false;
+        let back = KeyEvent::new(KeyCode::Char('<'), KeyModifiers::NONE);
+        on_key(&mut app, &mut player, &fresh, back, &mut end_noted).unwrap();
+        finish_seek(&mut player, &mut app, &fresh, t0);
+        assert!(app.log().len() < 60, "the seek rebuilt the dashboard");
+        assert_eq!(app.selected_node(), Some(1));
+        assert_eq!(app.status().socket_id.as_deref(), Some("2.2"));
     }
 
     /// The replay keys are the keymap's: `replay_pause` rebound under `[keys]` in a config

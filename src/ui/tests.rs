@@ -878,7 +878,7 @@ fn help_is_built_from_the_live_keymap() {
     // Tall: one column; 80x24: two columns. Either way every binding is shown.
     for (w, h) in [(100, 40), (80, 24)] {
         let text = format!("{}", fx.render(w, h).backend());
-        for (_, rows) in fx.app.keymap().help_sections() {
+        for (_, rows) in fx.app.help_sections() {
             for (keys, what) in rows {
                 assert!(text.contains(what), "help lacks {what:?}\n{text}");
                 assert!(text.contains(&keys), "help lacks {keys:?}\n{text}");
@@ -2085,7 +2085,6 @@ fn help_shows_every_section_when_short() {
 
 fn help_fits(fx: &mut Fx) {
     fx.ch('?');
-    let mode = fx.app.dashboard_mode();
     // On 80x24 the notes may or may not fit, as the sections' lengths go; the bindings do.
     for (w, h, notes) in [
         (100, 40, Some(true)),
@@ -2098,7 +2097,7 @@ fn help_fits(fx: &mut Fx) {
         assert!(notes.is_none_or(|n| n == shown), "{w}x{h}\n{text}");
         let notes = shown;
         assert!(!text.contains("taller terminal"), "{w}x{h}\n{text}");
-        let sections = fx.app.keymap().help_sections_for(mode);
+        let sections = fx.app.help_sections();
         for (i, (title, rows)) in sections.into_iter().enumerate() {
             // The first section's heading is the first thing to go, after the notes.
             assert!(

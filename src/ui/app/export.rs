@@ -107,8 +107,9 @@ impl App {
                 if !self.filter.matches(e) {
                     continue;
                 }
+                // With several nodes each line says its node, as headless output does.
                 let s = Stamped {
-                    node: None,
+                    node: e.node.clone(),
                     ts: e.ts,
                     record: SessionRecord::Client(Record::Event {
                         channel: e.channel.clone(),

@@ -13,6 +13,8 @@ pub enum Screen {
     Occupancy,
     /// Received webhooks and their checks (`--webhook-listen`).
     Webhooks,
+    /// Several nodes side by side: their states, the delivery matrix, presence across nodes.
+    Cluster,
 }
 
 /// What the app should do about a key the panel took.
@@ -35,6 +37,8 @@ pub struct Panel {
     selected: usize,
     /// Webhooks screen: rows scrolled back from the newest (0 follows).
     webhooks_back: usize,
+    /// Cluster screen: rows scrolled down from its top.
+    cluster_scroll: usize,
 }
 
 impl Panel {
@@ -52,6 +56,14 @@ impl Panel {
     /// How far the webhooks screen is scrolled back from its newest row.
     pub fn webhooks_back(&self) -> usize {
         self.webhooks_back
+    }
+    /// How far the cluster screen is scrolled down.
+    pub fn cluster_scroll(&self) -> usize {
+        self.cluster_scroll
+    }
+    /// Keep the cluster screen's scroll within its content (`max` rows down at most).
+    pub fn clamp_cluster(&mut self, max: usize) {
+        self.cluster_scroll = self.cluster_scroll.min(max);
     }
 
     /// Keep the selection on a row of `occupancy`, which a record may have shortened.
@@ -95,6 +107,31 @@ impl Panel {
             }
             (Action::Bottom, Some(Screen::Webhooks)) => {
                 self.webhooks_back = 0;
+                Some(Outcome::Redraw)
+            }
+            (Action::Cluster, s) => {
+                self.cluster_scroll = 0;
+                Some(self.show(toggle(Screen::Cluster, s)))
+            }
+            (
+                Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom,
+                Some(Screen::Cluster),
+            ) => {
+                // Clamped by the app, which knows how tall the screen's content is.
+                let s = self.cluster_scroll;
+                self.cluster_scroll = match action {
+                    Action::Up => s.saturating_sub(1),
+                    Action::Down => s.saturating_add(1),
+                    Action::PageUp => s.saturating_sub(10),
+                    Action::PageDown => s.saturating_add(10),
+                    Action::Top => 0,
+                    _ => usize::MAX,
+                };
                 Some(Outcome::Redraw)
             }
             (Action::Back, Some(_)) => Some(self.show(None)),

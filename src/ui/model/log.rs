@@ -4,6 +4,7 @@
 
 use crate::ui::format::{contains_ci, prefix_bytes};
 use chanwatch_core::protocol::RawJson;
+use chanwatch_core::record::NodeName;
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
@@ -22,6 +23,9 @@ const ENTRY_OVERHEAD: usize = 160;
 pub struct LogEntry {
     pub seq: u64,
     pub ts: SystemTime,
+    /// The node the event came from, when several are watched: a clone of the one shared
+    /// name, so it costs no allocation.
+    pub node: Option<NodeName>,
     pub channel: Option<String>,
     pub event: String,
     pub user_id: Option<String>,
@@ -61,6 +65,7 @@ impl LogEntry {
         LogEntry {
             seq,
             ts,
+            node: None,
             channel,
             event,
             user_id,
@@ -72,7 +77,8 @@ impl LogEntry {
     }
 
     /// About how much memory the entry holds: its buffers' capacities, not their texts'
-    /// lengths, so that spare room is counted against `--log-bytes` too.
+    /// lengths, so that spare room is counted against `--log-bytes` too. The node's name is
+    /// shared by every entry of the node, so only its pointer (in the overhead) counts.
     pub fn bytes(&self) -> usize {
         ENTRY_OVERHEAD
             + self.data.held_bytes()
@@ -81,6 +87,19 @@ impl LogEntry {
             + self.channel.as_ref().map_or(0, String::capacity)
             + self.user_id.as_ref().map_or(0, String::capacity)
     }
+}
+
+/// One event as it goes into the log: a client `event` record's fields, with its time and
+/// its node.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub ts: SystemTime,
+    pub node: Option<NodeName>,
+    pub channel: Option<String>,
+    pub event: String,
+    pub user_id: Option<String>,
+    pub data: RawJson,
+    pub decrypted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -109,19 +128,12 @@ impl EventLog {
         }
     }
 
-    pub fn push(
-        &mut self,
-        ts: SystemTime,
-        channel: Option<String>,
-        event: String,
-        user_id: Option<String>,
-        data: RawJson,
-        decrypted: bool,
-    ) {
+    pub fn push(&mut self, e: NewEvent) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let mut entry = LogEntry::new(seq, ts, channel, event, user_id, data);
-        if decrypted {
+        let mut entry = LogEntry::new(seq, e.ts, e.channel, e.event, e.user_id, e.data);
+        entry.node = e.node;
+        if e.decrypted {
             entry.decrypted = true;
             entry.text.insert_str(0, "[decrypted] ");
         }
@@ -224,10 +236,13 @@ enum Term {
     Any(String),
     Channel(String),
     Event(String),
+    /// The node the event came from (several nodes).
+    Node(String),
 }
 
 /// `/` filter: whitespace-separated words that must all match, case-insensitively.
-/// `channel:NAME` and `event:NAME` (also `c:` and `e:`) restrict a word to that field.
+/// `channel:NAME`, `event:NAME` and `node:NAME` (also `c:`, `e:` and `n:`) restrict a word
+/// to that field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     source: String,
@@ -250,6 +265,11 @@ impl Filter {
                     .or_else(|| lower.strip_prefix("e:"))
                 {
                     Term::Event(v.to_string())
+                } else if let Some(v) = lower
+                    .strip_prefix("node:")
+                    .or_else(|| lower.strip_prefix("n:"))
+                {
+                    Term::Node(v.to_string())
                 } else {
                     Term::Any(lower)
                 }
@@ -274,6 +294,7 @@ impl Filter {
         self.terms.iter().all(|t| match t {
             Term::Channel(n) => contains_ci(channel, n),
             Term::Event(n) => contains_ci(&e.event, n),
+            Term::Node(n) => e.node.as_deref().is_some_and(|node| contains_ci(node, n)),
             Term::Any(n) => {
                 contains_ci(channel, n)
                     || contains_ci(&e.event, n)
@@ -291,14 +312,25 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     fn push(log: &mut EventLog, ch: &str, ev: &str, data: serde_json::Value) {
-        log.push(
-            UNIX_EPOCH,
-            Some(ch.into()),
-            ev.into(),
-            None,
-            data.into(),
-            false,
-        );
+        push_from(log, None, ch, ev, data);
+    }
+
+    fn push_from(
+        log: &mut EventLog,
+        node: Option<&NodeName>,
+        ch: &str,
+        ev: &str,
+        data: serde_json::Value,
+    ) {
+        log.push(NewEvent {
+            ts: UNIX_EPOCH,
+            node: node.cloned(),
+            channel: Some(ch.into()),
+            event: ev.into(),
+            user_id: None,
+            data: data.into(),
+            decrypted: false,
+        });
     }
 
     #[test]
@@ -345,7 +377,15 @@ mod tests {
         for _ in 0..20 {
             let frame = format!(r#"{{"event":"e","channel":"c","data":"1"{pad}}}"#);
             let f = chanwatch_core::protocol::Frame::decode(&frame).unwrap();
-            log.push(UNIX_EPOCH, f.channel, f.event, f.user_id, f.data, false);
+            log.push(NewEvent {
+                ts: UNIX_EPOCH,
+                node: None,
+                channel: f.channel,
+                event: f.event,
+                user_id: f.user_id,
+                data: f.data,
+                decrypted: false,
+            });
         }
         assert_eq!(log.len(), 20);
         for i in 0..log.len() {
@@ -401,6 +441,31 @@ mod tests {
             Some(0)
         );
         assert_eq!(log.match_at_or_after(1, &Filter::parse("private")), None);
+    }
+
+    #[test]
+    fn entries_share_their_node_name_and_filter_by_it() {
+        let a: NodeName = "node-a".into();
+        let b: NodeName = "b".into();
+        let mut log = EventLog::new(10, u64::MAX);
+        push_from(&mut log, Some(&a), "news", "tick", json!(1));
+        push_from(&mut log, Some(&b), "news", "tick", json!(1));
+        push_from(&mut log, None, "news", "tick", json!(2));
+        // The entry holds the one shared name: no copy of its text.
+        let held = log.get(0).unwrap().node.as_ref().unwrap();
+        assert!(std::sync::Arc::ptr_eq(held, &a));
+        assert_eq!(std::sync::Arc::strong_count(&a), 2);
+        assert_eq!(log.tail(10, &Filter::parse("node:NODE-A")), vec![0]);
+        assert_eq!(log.tail(10, &Filter::parse("n:b tick")), vec![1]);
+        // A plain word does not look at the node: "b" is in no channel, event or data.
+        assert_eq!(log.tail(10, &Filter::parse("b")), Vec::<usize>::new());
+        // The same event from two nodes is two entries, each counted against the caps.
+        let mut capped = EventLog::new(2, u64::MAX);
+        for node in [&a, &b, &a] {
+            push_from(&mut capped, Some(node), "news", "tick", json!(1));
+        }
+        assert_eq!((capped.len(), capped.dropped()), (2, 1));
+        assert_eq!(capped.get(0).unwrap().node.as_deref(), Some("b"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod caps;
 pub mod channels;
+pub mod cluster;
 pub mod log;
 pub mod measures;
 pub mod presence;
@@ -30,7 +31,7 @@ pub use timeline::{TIMELINE_CAPACITY, Timeline, TimelineEntry, TimelineKind};
 use crate::session_record::Stamped;
 use chanwatch_core::record::Record;
 use indexmap::IndexMap;
-use log::EventLog;
+use log::{EventLog, NewEvent};
 use serde_json::Value;
 use std::time::{Instant, SystemTime};
 
@@ -110,6 +111,10 @@ impl Model {
     pub fn log(&self) -> &EventLog {
         &self.log
     }
+    /// The log, for another node's records ([`Model::apply_beside`]).
+    pub fn log_mut(&mut self) -> &mut EventLog {
+        &mut self.log
+    }
     pub fn timeline(&self) -> &Timeline {
         &self.timeline
     }
@@ -157,6 +162,32 @@ impl Model {
 
     /// Apply one record that arrived at `now`.
     pub fn apply(&mut self, stamped: Stamped, now: Instant) -> Option<News> {
+        self.apply_logging_to(stamped, now, None)
+    }
+
+    /// Apply one record of a node whose model is not the one shown: everything goes to this
+    /// model but its events, which go to `log`, the shown model's (one log for every node,
+    /// so that the same event arriving at each node is seen, under one set of caps).
+    pub fn apply_beside(
+        &mut self,
+        stamped: Stamped,
+        now: Instant,
+        log: &mut EventLog,
+    ) -> Option<News> {
+        self.apply_logging_to(stamped, now, Some(log))
+    }
+
+    /// Hand the log to `other`, taking its (empty) one: the shown model holds the one log.
+    pub fn hand_log_to(&mut self, other: &mut Model) {
+        std::mem::swap(&mut self.log, &mut other.log);
+    }
+
+    fn apply_logging_to(
+        &mut self,
+        stamped: Stamped,
+        now: Instant,
+        log: Option<&mut EventLog>,
+    ) -> Option<News> {
         self.measured.on_record(now, &stamped.record);
         let ts = stamped.ts;
         match stamped.record {
@@ -174,7 +205,15 @@ impl Model {
                 decrypted,
             }) => {
                 self.count_event(channel.as_deref(), &event, &data);
-                self.log.push(ts, channel, event, user_id, data, decrypted);
+                log.unwrap_or(&mut self.log).push(NewEvent {
+                    ts,
+                    node: stamped.node,
+                    channel,
+                    event,
+                    user_id,
+                    data,
+                    decrypted,
+                });
                 return Some(News::Event);
             }
             SessionRecord::Client(Record::Subscribed { channel }) => self.on_subscribed(&channel),

@@ -3,7 +3,7 @@
 
 use super::json;
 use crate::ui::app::App;
-use crate::ui::format::clock_ms;
+use crate::ui::format::{clock_ms, printable};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -13,11 +13,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(d) = app.detail() else { return };
     let t = app.theme();
     let e = &d.entry;
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled("time    ", t.label()),
-            Span::raw(format!("{} UTC", clock_ms(e.ts))),
-        ]),
+    let mut lines = vec![Line::from(vec![
+        Span::styled("time    ", t.label()),
+        Span::raw(format!("{} UTC", clock_ms(e.ts))),
+    ])];
+    if let Some(node) = &e.node {
+        lines.push(Line::from(vec![
+            Span::styled("node    ", t.label()),
+            Span::styled(printable(node).into_owned(), t.title()),
+        ]));
+    }
+    lines.extend([
         Line::from(vec![
             Span::styled("channel ", t.label()),
             Span::styled(
@@ -29,7 +35,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled("event   ", t.label()),
             Span::styled(e.event.clone(), t.event()),
         ]),
-    ];
+    ]);
     if let Some(u) = &e.user_id {
         lines.push(Line::from(vec![
             Span::styled("user_id ", t.label()),

@@ -16,31 +16,46 @@ use ratatui::widgets::Paragraph;
 /// Column widths for one pane width.
 struct Columns {
     wide_time: bool,
+    /// The node's, with several nodes; 0 for one connection.
+    node: usize,
     channel: usize,
     event: usize,
 }
 
 impl Columns {
-    fn for_width(w: u16) -> Columns {
-        if w >= 100 {
+    /// `node` is the longest node name (0 for one connection): its column takes room from
+    /// the channel's and the event's on narrow panes.
+    fn for_width(w: u16, node: usize) -> Columns {
+        let mut cols = if w >= 100 {
             Columns {
                 wide_time: true,
+                node: 0,
                 channel: 22,
                 event: 22,
             }
         } else if w >= 70 {
             Columns {
                 wide_time: true,
+                node: 0,
                 channel: 16,
                 event: 16,
             }
         } else {
             Columns {
                 wide_time: false,
+                node: 0,
                 channel: 12,
                 event: 12,
             }
+        };
+        if node > 0 {
+            cols.node = node.min(if w >= 100 { 12 } else { 6 });
+            if w < 100 {
+                cols.channel -= 2;
+                cols.event -= 2;
+            }
         }
+        cols
     }
 }
 
@@ -94,7 +109,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(Span::styled(msg, t.dim())), rows_area);
         return;
     }
-    let cols = Columns::for_width(inner.width);
+    let node_w = app
+        .node_names()
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    let cols = Columns::for_width(inner.width, node_w);
     // In follow mode the newest row is only marked while the pane has the focus (Enter opens it).
     let show_sel = focused || matches!(app.log_view(), LogView::Paused { .. });
     let lines: Vec<Line> = visible
@@ -146,16 +167,24 @@ fn row<'a>(t: &Theme, e: &'a LogEntry, cols: &Columns, width: usize) -> Line<'a>
     } else {
         clock(e.ts)
     };
-    let used = time.len() + 1 + cols.channel + 1 + cols.event + 1;
+    let node_w = if cols.node > 0 { cols.node + 1 } else { 0 };
+    let used = time.len() + 1 + node_w + cols.channel + 1 + cols.event + 1;
     let preview_w = width.saturating_sub(used).max(1);
     let channel = e.channel.as_deref().unwrap_or("(connection)");
-    Line::from(vec![
-        Span::styled(time, t.dim()),
-        Span::raw(" "),
+    let mut spans = vec![Span::styled(time, t.dim()), Span::raw(" ")];
+    if cols.node > 0 {
+        spans.push(Span::styled(
+            fixed(e.node.as_deref().unwrap_or(""), cols.node),
+            t.title(),
+        ));
+        spans.push(Span::raw(" "));
+    }
+    spans.extend([
         Span::styled(fixed(channel, cols.channel), t.channel()),
         Span::raw(" "),
         Span::styled(fixed(&e.event, cols.event), t.event()),
         Span::raw(" "),
         Span::styled(one_line(&e.text, preview_w), Style::new()),
-    ])
+    ]);
+    Line::from(spans)
 }

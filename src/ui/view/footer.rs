@@ -31,16 +31,25 @@ const REPLAY_HINTS: [(Action, &str); 6] = [
     (Action::ReplayNextMark, "next mark"),
 ];
 
+/// With several nodes, these come right after help.
+const NODE_HINTS: [(Action, &str); 2] = [(Action::NextNode, "node"), (Action::Cluster, "cluster")];
+
 /// The hints of the dashboard in force, as (key, word): a replay's leave out the keys it
-/// refuses and put its own before quit.
+/// refuses and put its own before quit; several nodes' put theirs after help.
 fn hints(app: &App) -> Vec<(String, &'static str)> {
     let km = app.keymap();
     let live = |(action, word): (Action, &'static str)| km.first_key(action).map(|k| (k, word));
+    let nodes = if app.is_cluster() {
+        &NODE_HINTS[..]
+    } else {
+        &[]
+    };
+    let (help, rest) = HINTS.split_at(1);
+    let hints = help.iter().chain(nodes).chain(rest).copied();
     if app.dashboard_mode() != Mode::Replay {
-        return HINTS.into_iter().filter_map(live).collect();
+        return hints.filter_map(live).collect();
     }
-    let (quit, rest): (Vec<_>, Vec<_>) = HINTS
-        .into_iter()
+    let (quit, rest): (Vec<_>, Vec<_>) = hints
         .filter(|(action, _)| !action.acts_on_connection())
         .partition(|(action, _)| *action == Action::Quit);
     let own = REPLAY_HINTS

@@ -26,7 +26,7 @@ fn title(app: &App) -> String {
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
-    let sections = app.keymap().help_sections_for(app.dashboard_mode());
+    let sections = app.help_sections();
     if sections.is_empty() {
         return;
     }
@@ -122,7 +122,7 @@ fn layout(
     if extras == Extras::All {
         lines.push(Line::default());
     }
-    let notes = [
+    let mut notes = vec![
         (
             "Filter: ",
             "words match anywhere; channel:NAME event:NAME narrow".to_string(),
@@ -132,6 +132,20 @@ fn layout(
             "wheel scrolls the pane under it; click focuses".to_string(),
         ),
     ];
+    if app.is_cluster() {
+        let km = app.keymap();
+        let key = |a| km.first_key(a).unwrap_or_else(|| "–".into());
+        notes[0].1.push_str("; node:NAME too");
+        notes.push((
+            "Nodes: ",
+            format!(
+                "the panes show one node ({}/{} change it); the log has all; {} compares them",
+                key(Action::NextNode),
+                key(Action::PrevNode),
+                key(Action::Cluster)
+            ),
+        ));
+    }
     let note_w = notes
         .iter()
         .map(|(n, text)| n.chars().count() + text.chars().count())

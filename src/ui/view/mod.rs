@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod channels;
+pub mod cluster;
 pub mod detail;
 pub mod events;
 pub mod fault_menu;
@@ -42,6 +43,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Some(Screen::Measures) => measures::render(app, frame, main),
         Some(Screen::Occupancy) => occupancy::render(app, frame, main),
         Some(Screen::Webhooks) => webhooks::render(app, frame, main),
+        Some(Screen::Cluster) => cluster::render(app, frame, main),
         None => render_panes(app, frame, &areas),
     }
     footer::render(app, frame, areas.footer);

@@ -1,7 +1,8 @@
 //! The two status lines: where we are connected, and how the connection is doing.
 
 use crate::ui::app::App;
-use crate::ui::format::{countdown, duration};
+use crate::ui::format::{countdown, duration, one_line};
+use crate::ui::view::cluster::state_mark;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -18,10 +19,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         first.push(Span::raw(" "));
         first.push(Span::styled(" DEMO ", t.badge()));
     }
+    first.push(sep());
+    if app.is_cluster() {
+        node_strip(app, &mut first);
+    } else {
+        first.extend([
+            Span::styled("host ", t.label()),
+            Span::styled(info.host.clone(), t.value()),
+        ]);
+    }
     first.extend([
-        sep(),
-        Span::styled("host ", t.label()),
-        Span::styled(info.host.clone(), t.value()),
         sep(),
         Span::styled("key ", t.label()),
         Span::styled(info.key.clone(), t.value()),
@@ -34,15 +41,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         },
     ]);
 
-    let mut second = vec![
-        Span::raw(" "),
+    let mut second = vec![Span::raw(" ")];
+    // With several nodes, the line is about the one the panes show.
+    if let Some(name) = app.selected_node().and_then(|i| app.node_names().get(i)) {
+        second.push(Span::styled(format!("{name}: "), t.title()));
+    }
+    second.extend([
         Span::styled(format!("● {}", st.state), t.state(st.state)),
         Span::styled(" for ", t.label()),
         Span::styled(
             duration(app.now.saturating_duration_since(st.since)),
             t.value(),
         ),
-    ];
+    ]);
     // Rates and the probe come before the socket id, so that 80 columns still show them.
     let measures = app.measured();
     if measures.enabled() {
@@ -102,4 +113,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
         area,
     );
+}
+
+/// Every node as its name and its state's mark in the state's colour, the shown one in
+/// brackets: "nodes a ● [b ●] c ✕".
+fn node_strip(app: &App, spans: &mut Vec<Span<'static>>) {
+    let t = app.theme();
+    spans.push(Span::styled("nodes", t.label()));
+    for (i, (name, m)) in app.node_models().enumerate() {
+        let state = m.status().state;
+        let shown = app.selected_node() == Some(i);
+        spans.push(Span::raw(" "));
+        if shown {
+            spans.push(Span::styled("[", t.title()));
+        }
+        spans.extend([
+            Span::styled(
+                one_line(name, 12),
+                if shown { t.title() } else { t.value() },
+            ),
+            Span::raw(" "),
+            Span::styled(state_mark(state), t.state(state)),
+        ]);
+        if shown {
+            spans.push(Span::styled("]", t.title()));
+        }
+    }
 }
