@@ -220,7 +220,9 @@ fn start_cluster(
 ) -> anyhow::Result<SessionHandle> {
     use chanwatch::session::cluster::{self, ClusterOptions};
     if extras.proxy.is_some() {
-        anyhow::bail!("--fault-proxy stands in front of one connection; it cannot be used with several --node");
+        anyhow::bail!(
+            "--fault-proxy stands in front of one connection; it cannot be used with several --node"
+        );
     }
     let mut per_node = extras.measures.clone();
     let probe_interval = per_node.probe.take().map(|p| p.interval);

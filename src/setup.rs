@@ -303,7 +303,14 @@ fn build(cli: &Cli, settings: &Settings) -> Result<Setup, SetupError> {
             );
             setup.nodes = built
                 .into_iter()
-                .map(|(spec, one)| crate::session::cluster::Node::new(spec.name.as_str(), one.client, one.auth, one.api))
+                .map(|(spec, one)| {
+                    crate::session::cluster::Node::new(
+                        spec.name.as_str(),
+                        one.client,
+                        one.auth,
+                        one.api,
+                    )
+                })
                 .collect();
             Ok(setup)
         }

@@ -63,9 +63,9 @@ pub use keys::{KeyList, KeysError, KeysLayer};
 pub use layer::{ApiLayer, AuthLayer, Layer, UserAuthLayer, merge};
 pub use measures::{MeasuresLayer, Probe};
 pub use settings::{
-    Api, AuthMethod, ChannelAuth, DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-    DEFAULT_GHOST_AFTER, DEFAULT_LOG_RING, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP, DEFAULT_UNAVAILABLE_TIMEOUT,
-    DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
+    Api, AuthMethod, ChannelAuth, DEFAULT_ACTIVITY_TIMEOUT, DEFAULT_GHOST_AFTER,
+    DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_LOG_RING, DEFAULT_PONG_TIMEOUT, DEFAULT_RETRY_CAP,
+    DEFAULT_UNAVAILABLE_TIMEOUT, DEFAULT_WS_PORT, DEFAULT_WSS_PORT, Settings, UserAuth,
 };
 pub use theme::{Colour, ThemeLayer};
 pub use values::{

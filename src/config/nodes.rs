@@ -31,7 +31,12 @@ impl NodeSpec {
     /// The value as written in a flag or the file: `ws://HOST:PORT,http://HOST:PORT`.
     pub fn url_text(&self) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };
-        format!("{scheme}://{}:{},{}", host_in_url(&self.host), self.port, self.api)
+        format!(
+            "{scheme}://{}:{},{}",
+            host_in_url(&self.host),
+            self.port,
+            self.api
+        )
     }
 }
 
@@ -205,7 +210,10 @@ mod tests {
         let n = parse_flag("eu-1=wss://ws.example.com").unwrap();
         assert_eq!((n.tls, n.port), (true, 443));
         assert_eq!(n.api, "https://ws.example.com:443");
-        assert_eq!(n.url_text(), "wss://ws.example.com:443,https://ws.example.com:443");
+        assert_eq!(
+            n.url_text(),
+            "wss://ws.example.com:443,https://ws.example.com:443"
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@ use crate::cluster::presence::{ChannelCount, Rosters};
 use crate::cluster::{Divergence, DivergenceKind};
 use crate::faults::FaultKind;
 use crate::session_record::{SessionRecord, Stamped};
-use chanwatch_core::client::{AuthProvider, COMMANDS_CAPACITY, ClientConfig, RECORDS_CAPACITY, batch};
+use chanwatch_core::client::{
+    AuthProvider, COMMANDS_CAPACITY, ClientConfig, RECORDS_CAPACITY, batch,
+};
 use chanwatch_core::http_api::HttpApi;
 use chanwatch_core::record::{NodeName, Record};
 use std::sync::Arc;
@@ -241,9 +243,18 @@ impl Joined {
         let mut live = n;
         let mut commands_open = true;
         let start = tokio::time::Instant::now();
-        let mut probe = tokio::time::interval_at(start + self.options.probe_interval, self.options.probe_interval);
-        let mut report = tokio::time::interval_at(start + self.options.report_interval, self.options.report_interval);
-        let mut poll = tokio::time::interval_at(start + Duration::from_millis(500), self.options.occupancy_interval);
+        let mut probe = tokio::time::interval_at(
+            start + self.options.probe_interval,
+            self.options.probe_interval,
+        );
+        let mut report = tokio::time::interval_at(
+            start + self.options.report_interval,
+            self.options.report_interval,
+        );
+        let mut poll = tokio::time::interval_at(
+            start + Duration::from_millis(500),
+            self.options.occupancy_interval,
+        );
         for timer in [&mut probe, &mut report, &mut poll] {
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }

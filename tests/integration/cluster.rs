@@ -44,11 +44,7 @@ fn watch(cluster: &SockudoCluster, name: &str) -> Headless {
 fn cell<'a>(delivery: &'a Value, from: &str, to: &str) -> &'a Value {
     delivery["cells"]
         .as_array()
-        .and_then(|cells| {
-            cells
-                .iter()
-                .find(|c| c["from"] == from && c["to"] == to)
-        })
+        .and_then(|cells| cells.iter().find(|c| c["from"] == from && c["to"] == to))
         .unwrap_or_else(|| panic!("no cell {from}->{to} in {delivery}"))
 }
 
@@ -207,7 +203,10 @@ async fn a_cluster_without_its_redis_delivers_only_within_each_node() {
         for to in nodes {
             let cell = cell(&failing, from, to);
             if from == to {
-                assert!(cell["received"].as_u64().unwrap_or(0) > 0 || cell["sent"] == 0, "{failing}");
+                assert!(
+                    cell["received"].as_u64().unwrap_or(0) > 0 || cell["sent"] == 0,
+                    "{failing}"
+                );
             } else if cell["sent"].as_u64().unwrap_or(0) > 0 {
                 assert_eq!(cell["loss"], 1.0, "{from}->{to}: {failing}");
             }

@@ -58,7 +58,9 @@ impl Redis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start redis-server ({e}); run scripts/install-test-deps.sh"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}); run scripts/install-test-deps.sh")
+            });
         self.child = Some(child);
         let deadline = Instant::now() + REDIS_START;
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {

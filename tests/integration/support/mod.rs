@@ -5,13 +5,13 @@
 //! allowance.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod headless;
 pub mod http_stub;
 pub mod inproc;
 pub mod isolated;
 pub mod prometheus;
 pub mod server;
-pub mod cluster;
 pub mod sockudo;
 pub mod tls_server;
 #[allow(dead_code)] // not every method is used
