@@ -72,6 +72,9 @@ enum Fate {
     Lost,
 }
 
+/// The diagnosis reads each cell's latest probes whose fate is known, this many.
+pub const DIAGNOSIS_ROUNDS: u32 = 5;
+
 /// One cell's numbers over the window, for the dashboard and the report.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CellStats {
@@ -104,6 +107,9 @@ pub struct Matrix {
     fates: Vec<Fate>,
     /// Each node's latest publish error, until its API answers a publish again.
     api_errors: Vec<Option<String>>,
+    /// Whether each node's socket is connected: a node that is not receives nothing, so
+    /// what it awaits is lost at once rather than after the timeout.
+    receiving: Vec<bool>,
 }
 
 impl Matrix {
@@ -120,6 +126,7 @@ impl Matrix {
             rounds: vec![0; window],
             publishes: vec![Publish::NotBegun; window * n],
             fates: vec![Fate::Awaited; window * n * n],
+            receiving: vec![true; n],
             api_errors: vec![None; n],
         }
     }
@@ -218,14 +225,20 @@ impl Matrix {
             let Publish::Began(at) = *publish else {
                 continue;
             };
-            if now.saturating_duration_since(at) < self.timeout {
-                continue;
-            }
-            for fate in &mut self.fates[p * n..(p + 1) * n] {
-                if *fate == Fate::Awaited {
+            let expired = now.saturating_duration_since(at) >= self.timeout;
+            for (to, fate) in self.fates[p * n..(p + 1) * n].iter_mut().enumerate() {
+                if *fate == Fate::Awaited && (expired || !self.receiving[to]) {
                     *fate = Fate::Lost;
                 }
             }
+        }
+    }
+
+    /// Node `to`'s socket is connected (`true`) or not: while it is not, every probe it
+    /// awaits is lost at the next [`Matrix::tick`], without waiting out the timeout.
+    pub fn set_receiving(&mut self, to: usize, receiving: bool) {
+        if let Some(r) = self.receiving.get_mut(to) {
+            *r = receiving;
         }
     }
 
@@ -277,6 +290,47 @@ impl Matrix {
         stats
     }
 
+    /// Cell `(from, to)` over its latest [`DIAGNOSIS_ROUNDS`] probes whose fate is known:
+    /// what the diagnosis reads, so that a fault is named within a few rounds instead of
+    /// once it has filled the whole window. No percentiles.
+    fn recent_cell(&self, from: usize, to: usize) -> CellStats {
+        let n = self.nodes.len();
+        let mut stats = CellStats {
+            sent: 0,
+            received: 0,
+            loss: None,
+            p50_ms: None,
+            p99_ms: None,
+        };
+        let newest = self.next_round.saturating_sub(1);
+        let oldest = newest.saturating_sub(self.window as u64 - 1).max(1);
+        for round in (oldest..=newest).rev() {
+            if stats.sent == DIAGNOSIS_ROUNDS {
+                break;
+            }
+            let slot = (round % self.window as u64) as usize;
+            if self.rounds[slot] != round {
+                continue;
+            }
+            let p = slot * n + from;
+            if !matches!(self.publishes[p], Publish::Began(_)) {
+                continue;
+            }
+            match self.fates[p * n + to] {
+                Fate::Awaited => {}
+                Fate::Lost => stats.sent += 1,
+                Fate::Received(_) => {
+                    stats.sent += 1;
+                    stats.received += 1;
+                }
+            }
+        }
+        if stats.sent > 0 {
+            stats.loss = Some(1.0 - f64::from(stats.received) / f64::from(stats.sent));
+        }
+        stats
+    }
+
     /// The `delivery` record: every cell, publishers then receivers in node order.
     pub fn report(&self) -> Delivery {
         let n = self.nodes.len();
@@ -310,11 +364,14 @@ impl Matrix {
     }
 
     /// What the matrix means in words, when it means something is wrong between nodes: the
-    /// most important first, joined with "; ". `None` when every cell with data delivers
+    /// most important first, joined with "; ". Read from each cell's latest
+    /// [`DIAGNOSIS_ROUNDS`] known probes, not the whole window. `None` when every cell with data delivers
     /// everything and every API answers.
     pub fn diagnosis(&self) -> Option<String> {
         let n = self.nodes.len();
-        let cells: Vec<CellStats> = (0..n * n).map(|i| self.cell(i / n, i % n)).collect();
+        let cells: Vec<CellStats> = (0..n * n)
+            .map(|i| self.recent_cell(i / n, i % n))
+            .collect();
         let at = |from: usize, to: usize| cells[from * n + to];
         // A cell with data that received nothing.
         let dead = |c: CellStats| c.sent > 0 && c.received == 0;

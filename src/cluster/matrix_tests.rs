@@ -433,3 +433,56 @@ fn memory_is_sized_once() {
     );
     assert_eq!(m.cell(1, 2).sent, 7);
 }
+
+#[test]
+fn a_receiver_whose_socket_is_down_loses_at_once_not_after_the_timeout() {
+    let mut m = Matrix::new(&names(&["a", "b"]), 10, TIMEOUT);
+    let t0 = Instant::now();
+    round(&mut m, t0, &[0, 1], "", &all_pairs(2, 2));
+    m.tick(t0 + ms_(10));
+    assert_eq!(m.cell(0, 1).received, 1);
+    // b's socket goes; the next round's probes to b are lost at the next tick.
+    m.set_receiving(1, false);
+    let t1 = t0 + Duration::from_secs(1);
+    round(&mut m, t1, &[0, 1], "", &[(0, 0, 2), (1, 0, 2)]);
+    m.tick(t1 + ms_(10));
+    let to_b = m.cell(0, 1);
+    assert_eq!((to_b.sent, to_b.received), (2, 1), "{to_b:?}");
+    assert_eq!(m.cell(0, 0).sent, 2, "a still receives");
+    // Back: probes to b are awaited again until received or timed out.
+    m.set_receiving(1, true);
+    let t2 = t1 + Duration::from_secs(1);
+    round(&mut m, t2, &[0, 1], "", &[]);
+    m.tick(t2 + ms_(10));
+    assert_eq!(m.cell(0, 1).sent, 2, "the new round is still awaited");
+    m.received(3, 0, 1, t2 + ms_(20));
+    m.tick(t2 + ms_(30));
+    assert_eq!(m.cell(0, 1).received, 2);
+}
+
+#[test]
+fn the_diagnosis_reads_the_latest_probes_so_a_fault_is_named_within_a_few_rounds() {
+    let mut m = Matrix::new(&names(&["a", "b"]), 30, TIMEOUT);
+    let mut t = Instant::now();
+    for _ in 0..20 {
+        round(&mut m, t, &[0, 1], "", &all_pairs(2, 2));
+        t += Duration::from_secs(1);
+    }
+    m.tick(t);
+    assert_eq!(m.diagnosis(), None);
+    // The bus goes: each node now receives only its own publishes.
+    for i in 0..DIAGNOSIS_ROUNDS {
+        round(&mut m, t, &[0, 1], "", &[(0, 0, 2), (1, 1, 2)]);
+        t += TIMEOUT + Duration::from_secs(1);
+        m.tick(t);
+        let said = m.diagnosis().unwrap_or_default();
+        assert_eq!(
+            said.contains("adapter failing"),
+            i + 1 == DIAGNOSIS_ROUNDS,
+            "after {} rounds: {said}",
+            i + 1
+        );
+    }
+    // The window still holds the good rounds: the cells show partial loss, not all.
+    assert!(m.cell(0, 1).received >= 20);
+}

@@ -15,7 +15,7 @@ use chanwatch_core::client::{
     AuthProvider, COMMANDS_CAPACITY, ClientConfig, RECORDS_CAPACITY, batch,
 };
 use chanwatch_core::http_api::HttpApi;
-use chanwatch_core::record::{NodeName, Record};
+use chanwatch_core::record::{NodeName, Record, State};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
@@ -73,6 +73,10 @@ pub struct ClusterOptions {
     /// The nodes' HTTP APIs are asked for the occupied channels' counts this often.
     pub occupancy_interval: Duration,
 }
+
+/// Publishes through one node awaiting their answer at most: enough for every round within
+/// the probe timeout at the shortest probe interval the tests use.
+const MAX_IN_FLIGHT: u32 = 32;
 
 /// The channel every node subscribes to for the delivery probe.
 pub const PROBE_CHANNEL: &str = "chanwatch-cluster-probe";
@@ -159,8 +163,10 @@ struct Joined {
     out: batch::RecordSender<Stamped>,
     matrix: Matrix,
     rosters: Rosters,
-    /// A publish through this node is under way: the next round does not stack another.
-    publishing: Vec<bool>,
+    /// Publishes through each node still awaiting their answer: a node whose API hangs
+    /// (sockudo's does without its Redis) still gets a publish every round, up to
+    /// [`MAX_IN_FLIGHT`].
+    publishing: Vec<u32>,
     /// Pollers of each node's HTTP API for the occupied channels' counts.
     pollers: Vec<Option<crate::occupancy::Poller>>,
     polling: Vec<bool>,
@@ -199,7 +205,7 @@ impl Joined {
                 .map(|a| a.clone().map(crate::occupancy::Poller::new))
                 .collect(),
             polling: vec![false; n],
-            publishing: vec![false; n],
+            publishing: vec![0; n],
             probing: false,
             names,
             apis,
@@ -374,10 +380,16 @@ impl Joined {
                 }
                 return false;
             }
-            if let Record::Subscribed { channel } = record
-                && channel == PROBE_CHANNEL
-            {
-                self.probing = true;
+            match record {
+                Record::Subscribed { channel } if channel == PROBE_CHANNEL => {
+                    self.probing = true;
+                    self.matrix.set_receiving(node, true);
+                }
+                // A node whose socket is down receives nothing: its probes are lost now.
+                Record::State { current, .. } if *current != State::Connected => {
+                    self.matrix.set_receiving(node, false);
+                }
+                _ => {}
             }
             self.rosters.on_record(node, record, now, stamped.ts);
             true
@@ -392,7 +404,7 @@ impl Joined {
                 round,
                 outcome,
             } => {
-                self.publishing[node] = false;
+                self.publishing[node] = self.publishing[node].saturating_sub(1);
                 match outcome {
                     Ok(()) => self.matrix.publish_answered(node),
                     Err(PublishError::Failed(e)) => self.matrix.publish_failed(round, node, &e),
@@ -434,15 +446,15 @@ impl Joined {
                     .publish_failed(round, node, "no HTTP API (needs an app id and secret)");
                 continue;
             };
-            if self.publishing[node] {
+            if self.publishing[node] >= MAX_IN_FLIGHT {
                 self.matrix.publish_failed(
                     round,
                     node,
-                    "the HTTP API has not answered the previous publish",
+                    "the HTTP API has not answered the last publishes",
                 );
                 continue;
             }
-            self.publishing[node] = true;
+            self.publishing[node] += 1;
             self.matrix.published(round, node, now);
             let data = matrix::probe_data(round, &self.names[node]);
             let answers = self.answers_tx.clone();

@@ -8,7 +8,7 @@
 use crate::support::cluster::{NAMES, SockudoCluster};
 use crate::support::headless::Headless;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 const ROOM: &str = "presence-room";
 
@@ -50,6 +50,26 @@ fn cell<'a>(delivery: &'a Value, from: &str, to: &str) -> &'a Value {
 
 fn received(delivery: &Value, from: &str, to: &str) -> u64 {
     cell(delivery, from, to)["received"].as_u64().unwrap_or(0)
+}
+
+/// The first record from index `mark` of what was read that matches, read already or
+/// waited for.
+async fn first_since(
+    c: &mut Headless,
+    mark: usize,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    if let Some(r) = c.seen()[mark..].iter().find(|r| pred(r)) {
+        return r.clone();
+    }
+    c.wait_for_within(what, SHOWS_WITHIN, pred).await
+}
+
+/// How long after `since` the record was produced (its `ts`).
+fn after(record: &Value, since: SystemTime) -> Duration {
+    let ts = humantime::parse_rfc3339(record["ts"].as_str().expect("a ts")).expect("RFC 3339");
+    ts.duration_since(since).unwrap_or_default()
 }
 
 fn is_delivery(r: &Value) -> bool {
@@ -121,41 +141,47 @@ async fn a_real_cluster_delivers_everywhere_loses_a_killed_node_and_recovers() {
     );
 
     // kill -9 of node c: its row (its API) and its column (its socket) lose.
+    let mark = c.mark();
     cluster.nodes[2].kill();
-    let killed = Instant::now();
-    let lost = c
-        .wait_for_within("node c's row and column losing", SHOWS_WITHIN, |r| {
-            is_delivery(r)
-                && r["api_errors"]["c"].is_string()
-                && cell(r, "a", "c")["loss"].as_f64().unwrap_or(0.0) > 0.0
-        })
-        .await;
-    let lost_after = killed.elapsed();
+    let killed = SystemTime::now();
+    let down = first_since(&mut c, mark, "node c's connection lost", |r| {
+        r["type"] == "state" && r["node"] == "c" && r["previous"] == "connected"
+    })
+    .await;
+    let lost = first_since(&mut c, mark, "node c's row and column losing", |r| {
+        is_delivery(r)
+            && r["api_errors"]["c"].is_string()
+            && cell(r, "a", "c")["loss"].as_f64().unwrap_or(0.0) > 0.0
+    })
+    .await;
     assert!(received(&lost, "a", "b") > 0, "{lost}");
-    let ghost = c
-        .wait_for_within("c's member flagged as a ghost", SHOWS_WITHIN, |r| {
-            r["type"] == "divergence"
-                && r["channel"] == ROOM
-                && r["member"] == "watcher@c"
-                && r["ghost"] == true
-        })
-        .await;
-    let ghost_after = killed.elapsed();
+    let ghost = first_since(&mut c, mark, "c's member flagged as a ghost", |r| {
+        r["type"] == "divergence"
+            && r["channel"] == ROOM
+            && r["member"] == "watcher@c"
+            && r["ghost"] == true
+    })
+    .await;
     assert_eq!(ghost["missing_on"], serde_json::json!(["c"]), "{ghost}");
     eprintln!(
-        "real cluster: kill -9 of node c shown in the matrix after {lost_after:?}, its member \
-         flagged a ghost after {ghost_after:?} (the ghost threshold is 2 s)"
+        "real cluster: after kill -9 of node c, its connection was seen lost after {:?}, its \
+         row and column lost in a delivery record after {:?}, its member flagged a ghost \
+         after {:?} (ghost threshold 2 s, reports every 1 s)",
+        after(&down, killed),
+        after(&lost, killed),
+        after(&ghost, killed),
     );
 
     // Restarted, node c reconnects and its row and column deliver again.
+    let mark = c.mark();
     cluster.nodes[2].restart();
-    let restarted = Instant::now();
-    c.wait_for_within("node c connected again", SHOWS_WITHIN, |r| {
+    let restarted = SystemTime::now();
+    let back = first_since(&mut c, mark, "node c connected again", |r| {
         r["type"] == "state" && r["current"] == "connected" && r["node"] == "c"
     })
     .await;
     let before = received(&lost, "a", "c");
-    c.wait_for_within("node c's cells delivering again", SHOWS_WITHIN, |r| {
+    let delivering = first_since(&mut c, mark, "node c's cells delivering again", |r| {
         is_delivery(r)
             && r["api_errors"]["c"].is_null()
             && received(r, "a", "c") > before + 2
@@ -163,8 +189,10 @@ async fn a_real_cluster_delivers_everywhere_loses_a_killed_node_and_recovers() {
     })
     .await;
     eprintln!(
-        "real cluster: node c delivering again {:?} after its restart",
-        restarted.elapsed()
+        "real cluster: node c restarted; connected again after {:?}, delivering both ways \
+         after {:?}",
+        after(&back, restarted),
+        after(&delivering, restarted)
     );
     let status = c.quit().await;
     assert!(status.success(), "{status:?}");
@@ -184,7 +212,7 @@ async fn a_cluster_without_its_redis_delivers_only_within_each_node() {
         .await;
 
     cluster.redis.kill();
-    let stopped = Instant::now();
+    let stopped = SystemTime::now();
     let failing = c
         .wait_for_within("the adapter failing, in words", SHOWS_WITHIN, |r| {
             is_delivery(r)
@@ -195,7 +223,7 @@ async fn a_cluster_without_its_redis_delivers_only_within_each_node() {
         .await;
     eprintln!(
         "real cluster: Redis stopped, \"adapter failing\" said after {:?}: {}",
-        stopped.elapsed(),
+        after(&failing, stopped),
         failing["diagnosis"]
     );
     // Same-node cells delivered; cross-node ones lost everything in the window.
@@ -214,14 +242,15 @@ async fn a_cluster_without_its_redis_delivers_only_within_each_node() {
     }
 
     cluster.redis.restart();
-    let restarted = Instant::now();
-    c.wait_for_within("cross-node delivery back", Duration::from_secs(90), |r| {
-        is_delivery(r) && r["diagnosis"].is_null() && received(r, "a", "b") > 0
-    })
-    .await;
+    let restarted = SystemTime::now();
+    let healed = c
+        .wait_for_within("cross-node delivery back", Duration::from_secs(90), |r| {
+            is_delivery(r) && r["diagnosis"].is_null() && received(r, "a", "b") > 0
+        })
+        .await;
     eprintln!(
         "real cluster: Redis restarted, cross-node delivery back after {:?}",
-        restarted.elapsed()
+        after(&healed, restarted)
     );
     let status = c.quit().await;
     assert!(status.success(), "{status:?}\n{}", cluster.logs());

@@ -324,6 +324,52 @@ fn auth_results_for_an_older_socket_are_dropped() {
     assert!(out.is_empty(), "stale grant must be dropped: {out:?}");
 }
 
+/// A cluster node may pass another node's join (or leave) to a socket before that socket's
+/// `subscription_succeeded`, whose snapshot was taken before it (seen with sockudo on
+/// Redis): the joins and leaves that came first are replayed over the snapshot, where
+/// pusher-js would lose them.
+#[test]
+fn joins_and_leaves_before_the_snapshot_are_not_lost_by_it() {
+    let mut h = H::new();
+    let (conn, _) = h.connect();
+    let req = auth_requests(&h.subscribe("presence-room")).remove(0);
+    h.feed(Input::Authorized {
+        request: req,
+        result: Ok(AuthGrant {
+            auth: "key:sig".into(),
+            channel_data: Some(r#"{"user_id":"me"}"#.into()),
+            shared_secret: None,
+        }),
+    });
+    let early = |h: &mut H, event: &str, data: Value| {
+        h.text(conn, &frame(event, Some("presence-room"), data))
+    };
+    let out = early(
+        &mut h,
+        "pusher_internal:member_added",
+        json!({"user_id":"c","user_info":{"node":"c"}}),
+    );
+    assert_eq!(records(&out).len(), 1, "the join is still said as it comes");
+    early(&mut h, "pusher_internal:member_removed", json!({"user_id":"old"}));
+    let out = h.succeed(
+        conn,
+        "presence-room",
+        json!({"presence":{"ids":["me","old"],"hash":{"me":{},"old":{}},"count":2}}),
+    );
+    match &records(&out)[1] {
+        Record::Members { count, members, .. } => {
+            let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+            assert_eq!(ids, ["me", "c"], "{members:?}");
+            assert_eq!(*count, 2);
+            assert_eq!(members[1].info, json!({"node":"c"}));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Once subscribed, a snapshot of a later subscription starts afresh.
+    let out = early(&mut h, "pusher_internal:member_removed", json!({"user_id":"c"}));
+    assert_eq!(records(&out).len(), 1);
+}
+
 #[test]
 fn presence_members_join_and_leave_with_string_ids() {
     let mut h = H::new();

@@ -18,6 +18,11 @@ pub struct Members {
     /// Members beyond [`MAX_MEMBERS`], counted but not kept. Their ids are not known, so a
     /// repeated join or an unknown leave past the cap moves this count by one.
     more: usize,
+    /// Joins (with their info) and leaves that arrived before the `subscription_succeeded`
+    /// snapshot, in order: replayed over it by [`Members::load`]. A server of several nodes
+    /// may pass a join on from another node to a socket whose snapshot was taken before
+    /// the join (seen with sockudo and Redis): pusher-js then loses that member for good.
+    early: Vec<(String, Option<Value>)>,
 }
 
 impl Members {
@@ -25,6 +30,7 @@ impl Members {
     pub fn load(&mut self, data: &Value) {
         self.members.clear();
         self.more = 0;
+        let early = std::mem::take(&mut self.early);
         let presence = data.get("presence");
         let hash = presence
             .and_then(|p| p.get("hash"))
@@ -48,6 +54,29 @@ impl Members {
                 }
             }
         }
+        for (id, change) in early {
+            match change {
+                Some(info) => {
+                    self.add(id, info);
+                }
+                None => {
+                    self.members.shift_remove(&id);
+                }
+            }
+        }
+    }
+
+    /// A join (`Some(info)`) or a leave (`None`) before the snapshot: kept to be replayed
+    /// over it (at most [`MAX_MEMBERS`] of them).
+    pub fn before_snapshot(&mut self, id: &str, change: Option<&Value>) {
+        if self.early.len() < MAX_MEMBERS {
+            self.early.push((id.to_string(), change.cloned()));
+        }
+    }
+
+    /// A new subscription: what came before the last snapshot is forgotten.
+    pub fn awaiting_snapshot(&mut self) {
+        self.early.clear();
     }
 
     /// Keep a member not yet present, or only count it past the cap (ourselves excepted).

@@ -106,16 +106,25 @@ impl Machine {
             self.error(None, format!("{} without a user_id", f.event));
             return;
         };
+        let early = ch.status != SubscriptionState::Subscribed;
         if added {
             let info = f.data_field("user_info").cloned().unwrap_or(Value::Null);
+            if early {
+                ch.members.before_snapshot(&id, Some(&info));
+            }
             let m = ch.members.add(id, info);
             self.record(Record::MemberAdded {
                 channel,
                 id: m.id,
                 info: m.info,
             });
-        } else if ch.members.remove(&id) {
-            self.record(Record::MemberRemoved { channel, id });
+        } else {
+            if early {
+                ch.members.before_snapshot(&id, None);
+            }
+            if ch.members.remove(&id) {
+                self.record(Record::MemberRemoved { channel, id });
+            }
         }
     }
 
@@ -180,6 +189,7 @@ impl Machine {
             }));
         } else {
             ch.status = SubscriptionState::Pending;
+            ch.members.awaiting_snapshot();
             self.send(conn, frame::subscribe(name, "", None));
         }
     }
@@ -250,6 +260,7 @@ impl Machine {
         };
         let ch = &mut self.channels[&name];
         ch.status = SubscriptionState::Pending;
+        ch.members.awaiting_snapshot();
         ch.key = grant.shared_secret.clone();
         if my_id.is_some() {
             ch.members.my_id = my_id;
