@@ -230,7 +230,7 @@ pub struct ClusterArgs {
     /// Watch this node of a cluster, NAME=ws://HOST:PORT (repeatable, one connection per
     /// node), optionally ,http://HOST:PORT for its own HTTP API if not on the same port.
     /// The app (key, secret, auth) is the same on every node.
-    #[arg(global = true, id = "node", long = "node", value_name = "NAME=URL", value_parser = config::nodes::parse_flag, action = ArgAction::Append)]
+    #[arg(global = true, id = "node", long = "node", value_name = "NAME=URL", value_parser = Sensitive(config::nodes::parse_flag), action = ArgAction::Append)]
     pub nodes: Vec<config::nodes::NodeSpec>,
     /// A presence member that differs between nodes after it left one, or after its node
     /// went, is a ghost once the difference lasts this long [default: 5s].

@@ -369,9 +369,7 @@ impl Matrix {
     /// everything and every API answers.
     pub fn diagnosis(&self) -> Option<String> {
         let n = self.nodes.len();
-        let cells: Vec<CellStats> = (0..n * n)
-            .map(|i| self.recent_cell(i / n, i % n))
-            .collect();
+        let cells: Vec<CellStats> = (0..n * n).map(|i| self.recent_cell(i / n, i % n)).collect();
         let at = |from: usize, to: usize| cells[from * n + to];
         // A cell with data that received nothing.
         let dead = |c: CellStats| c.sent > 0 && c.received == 0;

@@ -613,3 +613,110 @@ async fn every_file_option_refuses_an_endless_file_with_its_cap() {
         "said once: {out:?}"
     );
 }
+
+#[tokio::test]
+async fn nodes_from_a_profile_print_and_bad_nodes_exit_2_saying_what_is_wrong() {
+    let home = Home::new();
+    let path = home.file(
+        "nodes.toml",
+        "key = \"k\"\n\n[profiles.prod]\nghost_after = \"8s\"\n\n[profiles.prod.nodes]\n\
+         a = \"ws://10.0.0.1:6001\"\nb = \"wss://ws-b.example.com,https://api-b.example.com:8443\"\n",
+    );
+    let config = path.to_str().unwrap();
+    let run = home
+        .run(
+            &["--config", config, "--profile", "prod", "--print-config"],
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("a = \"ws://10.0.0.1:6001,http://10.0.0.1:6001\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("b = \"wss://ws-b.example.com:443,https://api-b.example.com:8443\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("ghost_after = \"8s\""),
+        "{}",
+        run.stdout
+    );
+
+    // The flags' nodes replace the file's.
+    let run = home
+        .run(
+            &[
+                "--config",
+                config,
+                "--profile",
+                "prod",
+                "--node",
+                "x=ws://127.0.0.1:1",
+                "--print-config",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.contains("x = \"ws://127.0.0.1:1"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("10.0.0.1"), "{}", run.stdout);
+
+    for (args, words) in [
+        (
+            vec![
+                "--key",
+                "k",
+                "--node",
+                "a=ws://h:1",
+                "--node",
+                "a=ws://h:2",
+                "--headless",
+            ],
+            "node name \"a\" is given twice",
+        ),
+        (
+            vec!["--key", "k", "--node", "a=http://h:1", "--headless"],
+            "use ws:// or wss://",
+        ),
+        (
+            vec!["--key", "k", "--node", "ws://h:1", "--headless"],
+            "expected NAME=URL",
+        ),
+        (
+            vec![
+                "--key",
+                "k",
+                "--node",
+                "a=ws://user:pw-secret@h:1",
+                "--headless",
+            ],
+            "no user info",
+        ),
+    ] {
+        let run = home.run(&args, &[]).await;
+        assert_eq!(run.code, Some(2), "{args:?}: {run:?}");
+        assert!(run.stderr.contains(words), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("pw-secret"), "{}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+    let bad = home.file(
+        "bad-nodes.toml",
+        "key = \"k\"\n[nodes]\na = \"http://h:1\"\n",
+    );
+    let run = home
+        .run(&["--config", bad.to_str().unwrap(), "--headless"], &[])
+        .await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("bad-nodes.toml"), "{}", run.stderr);
+    assert!(run.stderr.contains("node a"), "{}", run.stderr);
+}

@@ -350,7 +350,11 @@ fn joins_and_leaves_before_the_snapshot_are_not_lost_by_it() {
         json!({"user_id":"c","user_info":{"node":"c"}}),
     );
     assert_eq!(records(&out).len(), 1, "the join is still said as it comes");
-    early(&mut h, "pusher_internal:member_removed", json!({"user_id":"old"}));
+    early(
+        &mut h,
+        "pusher_internal:member_removed",
+        json!({"user_id":"old"}),
+    );
     let out = h.succeed(
         conn,
         "presence-room",
@@ -366,7 +370,11 @@ fn joins_and_leaves_before_the_snapshot_are_not_lost_by_it() {
         other => panic!("{other:?}"),
     }
     // Once subscribed, a snapshot of a later subscription starts afresh.
-    let out = early(&mut h, "pusher_internal:member_removed", json!({"user_id":"c"}));
+    let out = early(
+        &mut h,
+        "pusher_internal:member_removed",
+        json!({"user_id":"c"}),
+    );
     assert_eq!(records(&out).len(), 1);
 }
 
