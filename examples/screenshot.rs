@@ -2,8 +2,8 @@
 //! session like the demo's (channels of every kind, presence, a cut and the reconnection
 //! after it) on a fixed clock, drawn into ratatui's `TestBackend` and written as SVG.
 //!
-//! `cargo run --example screenshot -- assets` writes `assets/dashboard.svg` (120x36) and
-//! `assets/dashboard-80x24.svg`; `scripts/gen-assets.sh` runs it. The output depends on
+//! `cargo run --example screenshot -- assets` writes `assets/dashboard.svg` (120x36),
+//! `assets/dashboard-80x24.svg` and `assets/cluster.svg` (the cluster screen, 120x36); `scripts/gen-assets.sh` runs it. The output depends on
 //! nothing but this file and the dashboard's code, so `tests/integration/assets.rs` renders it again
 //! and compares it with the committed files byte for byte.
 use chanwatch::session_record::SessionRecord;
@@ -23,9 +23,13 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The sizes written, with their file names.
-pub const SHOTS: [(u16, u16, &str); 2] =
-    [(120, 36, "dashboard.svg"), (80, 24, "dashboard-80x24.svg")];
+/// The sizes written, with their file names: the demo's dashboard, and the cluster screen
+/// of three nodes a moment after node c was killed.
+pub const SHOTS: [(u16, u16, &str); 3] = [
+    (120, 36, "dashboard.svg"),
+    (80, 24, "dashboard-80x24.svg"),
+    (120, 36, "cluster.svg"),
+];
 
 #[allow(dead_code)]
 fn main() {
@@ -33,16 +37,28 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("create the output directory");
     for (w, h, name) in SHOTS {
         let path = format!("{dir}/{name}");
-        std::fs::write(&path, svg(w, h)).unwrap_or_else(|e| panic!("write {path}: {e}"));
+        std::fs::write(&path, shot(w, h, name)).unwrap_or_else(|e| panic!("write {path}: {e}"));
         println!("{path}");
     }
 }
 
 /// The scripted session drawn at `width` x `height`, as SVG.
 pub fn svg(width: u16, height: u16) -> String {
-    let app = session(width, height);
+    render(&session(width, height), width, height)
+}
+
+/// The shot written to `name`.
+pub fn shot(width: u16, height: u16, name: &str) -> String {
+    if name.starts_with("cluster") {
+        render(&cluster(width, height), width, height)
+    } else {
+        svg(width, height)
+    }
+}
+
+fn render(app: &App, width: u16, height: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
-    term.draw(|f| view::render(&app, f)).expect("draw");
+    term.draw(|f| view::render(app, f)).expect("draw");
     to_svg(term.backend().buffer())
 }
 
@@ -72,9 +88,14 @@ impl Script {
     }
 
     fn rec(&mut self, record: SessionRecord) {
+        self.rec_on(None, record);
+    }
+
+    /// A record from one node of a cluster (`None`: about the nodes together).
+    fn rec_on(&mut self, node: Option<&str>, record: SessionRecord) {
         let ts = self.wall0 + Duration::from_millis(self.ms);
         self.msg(Msg::Record(Stamped {
-            node: None,
+            node: node.map(Into::into),
             ts,
             record,
         }));
@@ -451,4 +472,192 @@ fn to_svg(buf: &Buffer) -> String {
 </svg>
 "#
     )
+}
+
+// ----- the cluster screen -----
+
+const NODES: [&str; 3] = ["a", "b", "c"];
+
+/// Three sockudo nodes joined by Redis, a watcher on each in `presence-room` (watcher@a,
+/// watcher@b, watcher@c) and traffic on `orders`; then node c killed with `kill -9`: its
+/// socket lost, its HTTP API refusing, its column lost, its watcher a ghost on a and b. The
+/// cluster screen open (`C`).
+fn cluster(width: u16, height: u16) -> App {
+    use chanwatch::cluster::{Delivery, DeliveryCell, Divergence, DivergenceKind};
+    let info = DashboardInfo {
+        nodes: NODES.iter().map(|&n| n.into()).collect(),
+        host: "3 nodes: a=127.0.0.1:6001 b=127.0.0.1:6002 c=127.0.0.1:6003".into(),
+        key: "testkey".into(),
+        tls: false,
+        demo: false,
+    };
+    let wall0 = UNIX_EPOCH + Duration::from_secs(1_765_000_000);
+    let t0 = Instant::now();
+    let config = AppConfig {
+        wall_clock: Some(wall0),
+        ..AppConfig::default()
+    };
+    let mut s = Script {
+        app: App::new(info, config, t0),
+        t0,
+        wall0,
+        ms: 0,
+    };
+    s.msg(Msg::Resize(width, height));
+    let client = |s: &mut Script, node: &str, r: Record| s.rec_on(Some(node), r.into());
+    let watcher = |node: &str| member(&format!("watcher@{node}"), "chanwatch");
+    for (i, node) in NODES.iter().enumerate() {
+        s.at(1 + i as u64);
+        client(
+            &mut s,
+            node,
+            Record::State {
+                previous: State::Initialized,
+                current: State::Connecting,
+                socket_id: None,
+                cause: None,
+            },
+        );
+        s.at(20 + i as u64 * 3);
+        client(
+            &mut s,
+            node,
+            Record::State {
+                previous: State::Connecting,
+                current: State::Connected,
+                socket_id: Some(format!("{}.{}", 7_082_979_582u64 + i as u64, 9_924 + i)),
+                cause: None,
+            },
+        );
+        for channel in ["orders", "presence-room"] {
+            client(
+                &mut s,
+                node,
+                Record::Subscribed {
+                    channel: channel.into(),
+                },
+            );
+        }
+        let members: Vec<Member> = NODES.iter().map(|n| watcher(n)).collect();
+        client(
+            &mut s,
+            node,
+            Record::Members {
+                channel: "presence-room".into(),
+                me: Some(watcher(node)),
+                count: members.len(),
+                members,
+            },
+        );
+    }
+    for (i, node) in NODES.iter().enumerate() {
+        s.at(900 + i as u64);
+        client(
+            &mut s,
+            node,
+            Record::Pong {
+                rtt_ms: 1 + i as u64,
+            },
+        );
+    }
+    // Orders published through the API reach every node while all is well, then a and b.
+    for n in 0..40u64 {
+        let live: &[&str] = if n < 20 { &NODES } else { &NODES[..2] };
+        for (i, node) in live.iter().enumerate() {
+            s.at(1_000 + n * 500 + i as u64);
+            client(
+                &mut s,
+                node,
+                Record::Event {
+                    channel: Some("orders".into()),
+                    event: "order.placed".into(),
+                    data: json!({ "order": 1_000 + n, "total": 40 + n % 13 }).into(),
+                    user_id: None,
+                    decrypted: false,
+                },
+            );
+        }
+    }
+    // kill -9 of node c at 11 s.
+    s.at(11_000);
+    client(
+        &mut s,
+        "c",
+        Record::State {
+            previous: State::Connected,
+            current: State::Connecting,
+            socket_id: None,
+            cause: Some("closed 1006 (abnormal closure (connection lost))".into()),
+        },
+    );
+    s.at(11_001);
+    client(
+        &mut s,
+        "c",
+        Record::ConnectingIn {
+            delay_ms: 0,
+            reason: None,
+        },
+    );
+    s.at(15_000);
+    client(
+        &mut s,
+        "c",
+        Record::State {
+            previous: State::Connecting,
+            current: State::Unavailable,
+            socket_id: None,
+            cause: Some("connection refused".into()),
+        },
+    );
+    let cell = |from: &str, to: &str| {
+        let (sent, received, p50, p99) = match (from, to) {
+            (_, "c") => (30, 11, 2.1, 4.4),
+            ("c", _) => (11, 11, 1.9, 4.2),
+            (f, t) if f == t => (30, 30, 0.9, 2.3),
+            _ => (30, 30, 1.7, 3.8),
+        };
+        DeliveryCell {
+            from: from.into(),
+            to: to.into(),
+            sent,
+            received,
+            loss: Some(1.0 - f64::from(received) / f64::from(sent)),
+            p50_ms: Some(p50),
+            p99_ms: Some(p99),
+        }
+    };
+    s.at(21_000).rec(SessionRecord::Delivery(Box::new(Delivery {
+        rounds: 30,
+        cells: NODES
+            .iter()
+            .flat_map(|f| NODES.iter().map(move |t| (f, t)))
+            .map(|(f, t)| cell(f, t))
+            .collect(),
+        api_errors: [(
+            "c".to_string(),
+            "POST /apps/app1/events: error sending request: connection refused".to_string(),
+        )]
+        .into(),
+        diagnosis: Some(
+            "node c looks down: it receives nothing and its HTTP API is not answering: \
+             POST /apps/app1/events: error sending request: connection refused"
+                .into(),
+        ),
+    })));
+    s.rec(SessionRecord::Divergence(Box::new(Divergence {
+        channel: "presence-room".into(),
+        kind: DivergenceKind::Members,
+        member: Some("watcher@c".into()),
+        listed_on: vec!["a".into(), "b".into()],
+        missing_on: vec!["c".into()],
+        counts: Default::default(),
+        since: wall0 + Duration::from_millis(11_000),
+        for_ms: 10_000,
+        ghost: true,
+        resolved: false,
+    })));
+    s.at(21_500).msg(Msg::Tick);
+    s.key(KeyCode::Char('C'));
+    s.app
 }

@@ -89,7 +89,7 @@ _chanwatch() {
 
     case "${cmd}" in
         chanwatch)
-            opts="-s -v -h -V --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help --version demo completions man config replay check help"
+            opts="-s -v -h -V --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --node --ghost-after --help --version demo completions man config replay check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,6 +319,14 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ghost-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -327,7 +335,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__check)
-            opts="-s -v -h --channel --no-presence --samples --warn-latency --crit-latency --timeout --json --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
+            opts="-s -v -h --channel --no-presence --samples --warn-latency --crit-latency --timeout --json --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --node --ghost-after --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -577,6 +585,14 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ghost-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -585,7 +601,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__completions)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help bash elvish fish powershell zsh"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --node --ghost-after --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -812,6 +828,14 @@ _chanwatch() {
                     return 0
                     ;;
                 --webhook-forward)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ghost-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -823,7 +847,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__config)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help init path help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --node --ghost-after --help init path help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1050,6 +1074,14 @@ _chanwatch() {
                     return 0
                     ;;
                 --webhook-forward)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ghost-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1117,7 +1149,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__config__subcmd__init)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --node --ghost-after --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1344,6 +1376,14 @@ _chanwatch() {
                     return 0
                     ;;
                 --webhook-forward)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ghost-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1355,7 +1395,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__config__subcmd__path)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --node --ghost-after --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1585,6 +1625,14 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ghost-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1593,7 +1641,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__demo)
-            opts="-s -v -h --nodes --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
+            opts="-s -v -h --nodes --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --node --ghost-after --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1827,6 +1875,14 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ghost-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1975,7 +2031,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__man)
-            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
+            opts="-s -v -h --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --node --ghost-after --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2205,6 +2261,14 @@ _chanwatch() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ghost-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2213,7 +2277,7 @@ _chanwatch() {
             return 0
             ;;
         chanwatch__subcmd__replay)
-            opts="-s -v -h --speed --channel --event --since --until --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --help"
+            opts="-s -v -h --speed --channel --event --since --until --config --profile --url --key --cluster --host --ws-port --wss-port --tls --no-tls --path --origin --ws-header --ca-file --enabled-transports --disabled-transports --activity-timeout --pong-timeout --unavailable-timeout --retry-cap --handshake-timeout --subscribe --secret --secret-file --auth-endpoint --auth-transport --auth-param --auth-header --auth-header-file --auth-command --user-id --user-info --encryption-master-key --encryption-master-key-file --auth-timeout --signin --user-auth-endpoint --user-auth-transport --user-auth-param --user-auth-header --user-auth-command --user-data --user-auth-header-file --app-id --api-host --api-port --headless --fault-proxy --print-config --log-ring --log-bytes --record --log-file --verbose --probe --no-probe --probe-channel --show-probe --occupancy-interval --stats-interval --metrics-listen --webhook-listen --webhook-path --webhook-forward --node --ghost-after --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2460,6 +2524,14 @@ _chanwatch() {
                     return 0
                     ;;
                 --webhook-forward)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ghost-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -40,7 +40,7 @@ fn assert_fresh(path: &str, fresh: &[u8]) {
 #[test]
 fn screenshots_match_the_dashboard() {
     for (w, h, name) in screenshot::SHOTS {
-        let svg = screenshot::svg(w, h);
+        let svg = screenshot::shot(w, h, name);
         assert!(svg.starts_with("<svg "), "{name}");
         assert_fresh(&format!("assets/{name}"), svg.as_bytes());
     }
