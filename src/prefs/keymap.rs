@@ -133,6 +133,13 @@ pub enum FaultPick {
     Close4201,
     #[serde(rename = "fault_no_pong")]
     NoPong,
+    /// The demo cluster's faults, on the node the panes show.
+    #[serde(rename = "fault_kill_node")]
+    KillNode,
+    #[serde(rename = "fault_partition")]
+    Partition,
+    #[serde(rename = "fault_keep_member")]
+    KeepMember,
 }
 
 impl FaultPick {
@@ -148,7 +155,27 @@ impl FaultPick {
         })
     }
 
-    /// The fault to inject, or `None` for `Delay`, which needs a length first.
+    /// The fault to inject on `node` when it acts on a whole node of the demo cluster.
+    pub fn on_node(self, node: &str) -> Option<FaultKind> {
+        let node = node.to_string();
+        Some(match self {
+            FaultPick::KillNode => FaultKind::KillNode { node },
+            FaultPick::Partition => FaultKind::Partition { node },
+            FaultPick::KeepMember => FaultKind::KeepMember { node },
+            _ => return None,
+        })
+    }
+
+    /// Whether it acts on a whole node of the demo cluster (the node shown).
+    pub fn needs_node(self) -> bool {
+        matches!(
+            self,
+            FaultPick::KillNode | FaultPick::Partition | FaultPick::KeepMember
+        )
+    }
+
+    /// The fault to inject, or `None` for `Delay`, which needs a length first, and for the
+    /// node faults, which need the node ([`FaultPick::on_node`]).
     pub fn kind(self) -> Option<FaultKind> {
         if let Some(code) = self.close_code() {
             return Some(FaultKind::Close { code });
@@ -217,7 +244,11 @@ impl Action {
     /// Whether it is about several nodes watched at once: with one connection the help and
     /// the footer leave these out.
     pub fn is_cluster(self) -> bool {
-        matches!(self, Action::NextNode | Action::PrevNode | Action::Cluster)
+        match self {
+            Action::NextNode | Action::PrevNode | Action::Cluster => true,
+            Action::Fault(pick) => pick.needs_node(),
+            _ => false,
+        }
     }
 
     /// Whether it is one of a replay's own keys (the [`Mode::Replay`] table).
@@ -1052,11 +1083,11 @@ mod tests {
         let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
         assert_eq!(km.action_for(Mode::FaultMenu, &q), None);
         let entries = km.fault_entries();
-        assert_eq!(entries.len(), 11);
+        assert_eq!(entries.len(), 14);
         assert!(entries.iter().all(|(k, _, _)| k != "Esc"));
         // Every close code offered can really be sent.
         for (_, pick, _) in entries {
-            if let Some(kind) = pick.kind() {
+            if let Some(kind) = pick.kind().or_else(|| pick.on_node("a")) {
                 assert_eq!(kind.clone().validate(), Ok(kind), "{pick:?}");
             }
         }
@@ -1256,6 +1287,9 @@ mod tests {
             "fault_close_4200",
             "fault_close_4201",
             "fault_no_pong",
+            "fault_kill_node",
+            "fault_partition",
+            "fault_keep_member",
         ];
         assert_eq!(names, expected);
         for action in Action::all() {

@@ -792,3 +792,38 @@ fn snapshot_help_80x24_with_nodes() {
     fx.ch('?');
     insta::assert_snapshot!("help_80x24_nodes", fx.render(80, 24).backend());
 }
+
+#[test]
+fn the_fault_menu_kills_partitions_or_keeps_members_on_the_node_shown() {
+    use crate::faults::FaultKind;
+    use crate::session::Command;
+    let mut fx = healthy();
+    fx.ch('n'); // the panes show b
+    let press = |fx: &mut Fx, c: char| {
+        let now = fx.now();
+        fx.app.update(
+            Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+            now,
+        )
+    };
+    press(&mut fx, 'x');
+    let text = fx.text(100, 30);
+    assert!(text.contains("the demo's node b"), "{text}");
+    assert!(text.contains("kill node"), "{text}");
+    let update = press(&mut fx, 'k');
+    assert_eq!(
+        update.command,
+        Some(Command::Fault(FaultKind::KillNode { node: "b".into() }))
+    );
+    fx.ch('n'); // c
+    press(&mut fx, 'x');
+    assert_eq!(
+        press(&mut fx, 'p').command,
+        Some(Command::Fault(FaultKind::Partition { node: "c".into() }))
+    );
+    press(&mut fx, 'x');
+    assert_eq!(
+        press(&mut fx, 'm').command,
+        Some(Command::Fault(FaultKind::KeepMember { node: "c".into() }))
+    );
+}

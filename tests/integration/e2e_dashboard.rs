@@ -291,3 +291,34 @@ fn a_rebound_quit_key_from_the_config_file() {
     t.keys(&["z"]);
     t.wait_for("the program to exit", WAIT, |_| t.dead());
 }
+
+/// `chanwatch demo --nodes 3` in a real terminal: the node strip, the cluster screen with
+/// its matrix, then node c killed from the fault menu (on the node the panes show): its row
+/// says its API is unreachable and its own member turns into a ghost.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs tmux: run with --features real-servers"
+)]
+#[test]
+fn demo_cluster_screen_and_a_killed_node() {
+    let command = format!("{} demo --nodes 3 --ghost-after 1s", bin());
+    let t = Tmux::start("cluster", &command, 120, 40);
+    t.wait_for("the node strip", WAIT, |s| {
+        s.contains("nodes [a ●] b ● c ●")
+    });
+    t.keys(&["C"]);
+    t.wait_for("the delivery matrix, all delivered", WAIT, |s| {
+        s.contains("Delivery") && s.contains("→ c") && s.matches(" 0%").count() >= 9
+    });
+    // The panes show c; the fault menu offers its node faults.
+    t.keys(&["n", "n"]);
+    t.wait_for_text("▸c", WAIT);
+    t.keys(&["x"]);
+    t.wait_for_text("the demo's node c", WAIT);
+    t.keys(&["k"]);
+    t.wait_for("node c's row and its ghost", WAIT, |s| {
+        s.contains("API unreachable") && s.contains("GHOST") && s.contains("c ✕")
+    });
+    t.keys(&["q"]);
+    t.wait_for("the program to exit", WAIT, |_| t.dead());
+}

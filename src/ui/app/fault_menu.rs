@@ -23,6 +23,22 @@ impl App {
                 self.close_overlay();
                 Update::redraw()
             }
+            Action::Fault(pick) if pick.needs_node() => {
+                self.close_overlay();
+                let node = self
+                    .selected_node()
+                    .and_then(|i| self.node_names().get(i).cloned());
+                match node.and_then(|n| pick.on_node(&n)) {
+                    Some(kind) => Update::command(Command::Fault(kind)),
+                    None => {
+                        self.notify(
+                            "node faults need the demo cluster: chanwatch demo --nodes 3",
+                            super::NoticeLevel::Error,
+                        );
+                        Update::redraw()
+                    }
+                }
+            }
             Action::Fault(pick) => {
                 self.close_overlay();
                 match pick.kind() {

@@ -18,6 +18,9 @@ fn what_it_does(pick: FaultPick) -> &'static str {
         FaultPick::Delay => "hold every chunk for N ms",
         FaultPick::Restore => "undo cut, down, delay, no pong",
         FaultPick::NoPong => "stop answering pusher:ping",
+        FaultPick::KillNode => "the node dies like kill -9; the others keep its members",
+        FaultPick::Partition => "cut the node off the bus, both ways",
+        FaultPick::KeepMember => "the node keeps members who left elsewhere",
         close @ (FaultPick::Close4001
         | FaultPick::Close4004
         | FaultPick::Close4100
@@ -28,7 +31,14 @@ fn what_it_does(pick: FaultPick) -> &'static str {
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = app.theme();
-    let entries = app.keymap().fault_entries();
+    // The node faults only where there are nodes to pick from.
+    let cluster = app.selected_node().is_some();
+    let entries: Vec<_> = app
+        .keymap()
+        .fault_entries()
+        .into_iter()
+        .filter(|(_, p, _)| cluster || !p.needs_node())
+        .collect();
     let key_w = entries
         .iter()
         .map(|(k, _, _)| k.chars().count())
@@ -53,7 +63,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     lines.extend(
         entries
             .iter()
-            .filter(|(_, p, _)| !p.needs_demo_server())
+            .filter(|(_, p, _)| !p.needs_demo_server() && !p.needs_node())
             .map(row),
     );
     lines.push(Line::from(Span::styled(
@@ -66,6 +76,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .filter(|(_, p, _)| p.needs_demo_server())
             .map(row),
     );
+    if let Some(i) = app.selected_node() {
+        let node = app.node_names().get(i).map_or("?", |n| &**n);
+        lines.push(Line::from(Span::styled(
+            format!("cluster: the demo's node {node} (n/N picks another)"),
+            t.title(),
+        )));
+        lines.extend(entries.iter().filter(|(_, p, _)| p.needs_node()).map(row));
+    }
     let width = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 2;
     let popup = centered(area, width, lines.len() as u16 + 2);
     let block = Block::bordered()
