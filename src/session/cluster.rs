@@ -245,6 +245,17 @@ impl Joined {
             });
         }
         drop(batch_tx);
+        if self.apis.iter().all(Option::is_none) {
+            let record = super::command_error(
+                "probe",
+                None,
+                None,
+                "the delivery matrix needs the nodes' HTTP API: an app id and secret (--app-id \
+                 and --secret, or the config file); it is off"
+                    .into(),
+            );
+            self.send_all(vec![Stamped::now(record)]).await;
+        }
         let mut answers = self.answers_rx.take().expect("taken once");
         let mut live = n;
         let mut commands_open = true;
@@ -436,7 +447,7 @@ impl Joined {
     fn probe_round(&mut self) {
         let now = Instant::now();
         self.matrix.tick(now);
-        if !self.probing {
+        if !self.probing || self.apis.iter().all(Option::is_none) {
             return;
         }
         let round = self.matrix.begin_round(now);
@@ -512,10 +523,14 @@ impl Joined {
         let now = Instant::now();
         let wall = SystemTime::now();
         self.matrix.tick(now);
-        let mut batch = vec![Stamped::at(
-            wall,
-            SessionRecord::Delivery(Box::new(self.matrix.report())),
-        )];
+        let mut batch = Vec::new();
+        // Without any HTTP API there is no matrix to report (said once at the start).
+        if self.apis.iter().any(Option::is_some) {
+            batch.push(Stamped::at(
+                wall,
+                SessionRecord::Delivery(Box::new(self.matrix.report())),
+            ));
+        }
         let current = self.rosters.report(now);
         // A difference that ended before any report said it began is not news.
         let resolved: Vec<_> = self

@@ -381,3 +381,37 @@ async fn the_demo_cluster_reports_its_matrix_and_a_killed_nodes_ghost() {
     let status = c.quit().await;
     assert!(status.success(), "{status:?}");
 }
+
+/// Without an app id and secret there is no HTTP API to publish through: chanwatch says
+/// once that the delivery matrix is off and watches every node all the same.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo (with redis) and redis-server: run with --features real-servers"
+)]
+#[tokio::test]
+async fn without_the_http_api_the_matrix_is_off_and_the_nodes_are_watched() {
+    let cluster = SockudoCluster::start(2);
+    let mut args: Vec<String> = ["--headless", "--stats-interval", "1s", "--no-tls"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(["--key".into(), crate::support::sockudo::KEY.into()]);
+    for (name, node) in NAMES.iter().zip(&cluster.nodes) {
+        args.extend([
+            "--node".into(),
+            format!("{name}=ws://127.0.0.1:{}", node.port()),
+        ]);
+    }
+    let mut c = Headless::spawn("no-api", &args);
+    let said = c
+        .wait_for("the matrix said to be off", |r| {
+            r["type"] == "command_error" && r["cmd"] == "probe"
+        })
+        .await;
+    assert!(said["node"].is_null(), "{said}");
+    all_connected(&mut c, &["a", "b"]).await;
+    let later = c.drain_for(Duration::from_secs(3)).await;
+    assert!(!later.iter().any(is_delivery), "{}", c.context());
+    let status = c.quit().await;
+    assert!(status.success(), "{status:?}");
+}
