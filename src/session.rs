@@ -202,6 +202,13 @@ impl Router {
     async fn on_command(&mut self, command: Command) {
         let side = self.side_tx.clone();
         match command {
+            Command::OnNode { node, .. } => {
+                let message = format!(
+                    "no node {node:?}: this session watches one connection (\"node\" is for \
+                     several --node)"
+                );
+                self.send(command_error("node", None, None, message)).await;
+            }
             Command::Fault(kind) => {
                 let extras = &self.extras;
                 let record = match inject_fault(&kind, extras.proxy.as_ref(), extras.demo.as_ref())

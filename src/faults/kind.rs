@@ -8,6 +8,8 @@ pub const MAX_DELAY_MS: u64 = 60_000;
 
 /// One fault. As JSON it is tagged by `kind`: `{"kind":"cut"}`, `{"kind":"delay","ms":200}`,
 /// `{"kind":"close","code":4200}`, `{"kind":"no_pong"}`, `{"kind":"kill_node","node":"b"}`.
+/// A node fault's `node` defaults to empty, which [`FaultKind::validate`] refuses: on a
+/// stdin line the command's own `node` fills it.
 /// Other fields (such as a headless command's `"cmd":"fault"`) are ignored, so a whole
 /// command line parses as a fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,13 +32,22 @@ pub enum FaultKind {
     /// Demo cluster: the node dies like `kill -9`: its sockets drop without a close frame,
     /// it refuses connections and its HTTP API stops answering; the other nodes never send
     /// `member_removed` for its presence members (ghosts).
-    KillNode { node: String },
+    KillNode {
+        #[serde(default)]
+        node: String,
+    },
     /// Demo cluster: the node is cut off the bus between the nodes: publishes, client
     /// events and presence changes no longer cross between it and the others, either way.
-    Partition { node: String },
+    Partition {
+        #[serde(default)]
+        node: String,
+    },
     /// Demo cluster: the node keeps members who leave through other nodes (no
     /// `member_removed`, still listed).
-    KeepMember { node: String },
+    KeepMember {
+        #[serde(default)]
+        node: String,
+    },
 }
 
 /// The longest node name a fault accepts.

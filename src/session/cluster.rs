@@ -319,6 +319,24 @@ impl Joined {
     /// fault that names a node, which the demo cluster applies.
     async fn on_command(&mut self, command: Command, to_nodes: &[mpsc::Sender<Command>]) {
         match &command {
+            Command::OnNode { node, command } => {
+                match self.names.iter().position(|n| **n == **node) {
+                    // A fault that names its own node goes to the demo cluster as ever.
+                    Some(_) if matches!(&**command, Command::Fault(k) if k.node().is_some()) => {
+                        Box::pin(self.on_command((**command).clone(), to_nodes)).await;
+                    }
+                    Some(i) => {
+                        let _ = to_nodes[i].send((**command).clone()).await;
+                    }
+                    None => {
+                        let known: Vec<&str> = self.names.iter().map(|n| &**n).collect();
+                        let message =
+                            format!("no node {node:?}; the nodes are {}", known.join(", "));
+                        let record = super::command_error("node", None, None, message);
+                        self.send_all(vec![Stamped::now(record)]).await;
+                    }
+                }
+            }
             Command::Fault(kind) if kind.node().is_some() => {
                 let record = match &self.demo {
                     Some(demo) => match demo.inject(kind) {

@@ -10,8 +10,11 @@ use serde_json::Value;
 
 /// A command for a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "Wire", into = "Wire")]
+#[serde(from = "Line", into = "Line")]
 pub enum Command {
+    /// With several nodes: `command` for that node's session alone (`"node":"b"` beside
+    /// `cmd` on stdin).
+    OnNode { node: String, command: Box<Command> },
     /// Passed on to the client task and its connection machine.
     Connection(connection::Command),
     /// Inject a fault through the fault proxy or the demo server.
@@ -94,6 +97,66 @@ enum Wire {
     Quit,
 }
 
+/// A stdin line: the command, and the node it is for when there are several.
+#[derive(Serialize, Deserialize)]
+struct Line {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    node: Option<String>,
+    #[serde(flatten)]
+    wire: Wire,
+}
+
+impl From<Line> for Command {
+    fn from(line: Line) -> Command {
+        let mut command = Command::from(line.wire);
+        let Some(node) = line.node else {
+            return command;
+        };
+        // A fault on a whole node names it with the same `node`.
+        if let Command::Fault(
+            FaultKind::KillNode { node: target }
+            | FaultKind::Partition { node: target }
+            | FaultKind::KeepMember { node: target },
+        ) = &mut command
+        {
+            *target = node;
+            return command;
+        }
+        Command::OnNode {
+            node,
+            command: Box::new(command),
+        }
+    }
+}
+
+impl From<Command> for Line {
+    fn from(command: Command) -> Line {
+        match command {
+            Command::OnNode { node, command } => Line {
+                node: Some(node),
+                wire: Line::from(*command).wire,
+            },
+            command => Line {
+                node: None,
+                wire: Wire::from(command),
+            },
+        }
+    }
+}
+
+impl Command {
+    /// This command for one node alone.
+    pub fn on_node(self, node: &str) -> Command {
+        match self {
+            Command::OnNode { command, .. } => command.on_node(node),
+            command => Command::OnNode {
+                node: node.to_string(),
+                command: Box::new(command),
+            },
+        }
+    }
+}
+
 impl From<Wire> for Command {
     fn from(wire: Wire) -> Command {
         use connection::Command as C;
@@ -169,6 +232,7 @@ impl From<Command> for Wire {
             Command::ListChannels { prefix } => Wire::ListChannels { prefix },
             Command::ListUsers { channel } => Wire::ListUsers { channel },
             Command::Occupancy { on } => Wire::Occupancy { on },
+            Command::OnNode { command, .. } => Wire::from(*command),
         }
     }
 }
@@ -215,6 +279,31 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_node_addresses_a_command_to_one_node() {
+        let c: Command =
+            serde_json::from_str(r#"{"cmd":"list_users","channel":"presence-a","node":"b"}"#)
+                .unwrap();
+        assert_eq!(
+            c,
+            Command::OnNode {
+                node: "b".into(),
+                command: Box::new(Command::ListUsers {
+                    channel: "presence-a".into()
+                })
+            }
+        );
+        // Addressing again moves it, never nests.
+        assert_eq!(
+            c.clone().on_node("c"),
+            Command::ListUsers {
+                channel: "presence-a".into()
+            }
+            .on_node("c")
+        );
+        assert!(serde_json::from_str::<Command>(r#"{"cmd":"quit","node":7}"#).is_err());
+    }
+
     /// An unknown `cmd` is reported with the known ones in the order the README lists them.
     #[test]
     fn an_unknown_command_lists_the_known_ones_in_order() {
@@ -223,7 +312,7 @@ mod tests {
             e.to_string(),
             "unknown variant `nope`, expected one of `subscribe`, `unsubscribe`, `disconnect`, \
              `connect`, `trigger`, `fault`, `publish`, `list_channels`, `list_users`, `signin`, \
-             `occupancy`, `quit` at line 1 column 13"
+             `occupancy`, `quit` at line 1 column 14"
         );
     }
 
@@ -242,6 +331,10 @@ mod tests {
             r#"{"cmd":"list_users","channel":"presence-a"}"#,
             r#"{"cmd":"signin"}"#,
             r#"{"cmd":"quit"}"#,
+            r#"{"node":"b","cmd":"publish","channel":"a","event":"e","data":"x","exclude_self":false}"#,
+            r#"{"node":"c","cmd":"fault","kind":"no_pong"}"#,
+            r#"{"cmd":"fault","kind":"kill_node","node":"b"}"#,
+            r#"{"node":"a","cmd":"disconnect"}"#,
         ] {
             let c: Command = serde_json::from_str(line).unwrap();
             assert_eq!(serde_json::to_string(&c).unwrap(), line);

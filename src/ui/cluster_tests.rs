@@ -827,3 +827,43 @@ fn the_fault_menu_kills_partitions_or_keeps_members_on_the_node_shown() {
         Some(Command::Fault(FaultKind::KeepMember { node: "c".into() }))
     );
 }
+
+#[test]
+fn commands_for_one_connection_go_to_the_node_shown_and_the_rest_to_every_node() {
+    use crate::faults::FaultKind;
+    use crate::session::Command;
+    use chanwatch_core::connection::Command as C;
+    let mut fx = healthy();
+    fx.ch('n'); // b
+    let publish = Command::Publish {
+        channel: "news".into(),
+        event: "e".into(),
+        data: json!(1),
+        exclude_self: false,
+    };
+    assert_eq!(
+        fx.app.addressed(publish.clone()),
+        publish.clone().on_node("b")
+    );
+    let disconnect = Command::Connection(C::Disconnect);
+    assert_eq!(
+        fx.app.addressed(disconnect.clone()),
+        disconnect.on_node("b")
+    );
+    let close = Command::Fault(FaultKind::Close { code: 4200 });
+    assert_eq!(fx.app.addressed(close.clone()), close.on_node("b"));
+    for everywhere in [
+        Command::Connection(C::Subscribe {
+            channel: "x".into(),
+        }),
+        Command::QUIT,
+        Command::Occupancy { on: true },
+        Command::Fault(FaultKind::Restore),
+        Command::Fault(FaultKind::KillNode { node: "c".into() }),
+    ] {
+        assert_eq!(fx.app.addressed(everywhere.clone()), everywhere);
+    }
+    // One connection: nothing is addressed.
+    let one = Fx::new(&[], Theme::coloured());
+    assert_eq!(one.app.addressed(publish.clone()), publish);
+}

@@ -160,7 +160,7 @@ async fn step<S: source::Source>(
     if let Some(cmd) = update.command {
         if update.quit {
             source.quit().await;
-        } else if source.send(app, cmd) {
+        } else if source.send(app, app.addressed(cmd)) {
             pacer.mark_dirty();
         }
     }

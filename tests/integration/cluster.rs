@@ -415,3 +415,46 @@ async fn without_the_http_api_the_matrix_is_off_and_the_nodes_are_watched() {
     let status = c.quit().await;
     assert!(status.success(), "{status:?}");
 }
+
+/// A stdin command with `"node"` acts on that node alone; an unknown node is an error that
+/// names the nodes.
+#[tokio::test]
+async fn a_command_with_a_node_acts_on_that_node_alone() {
+    let args: Vec<String> = ["demo", "--headless", "--nodes", "3"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut c = Headless::spawn("node-command", &args);
+    all_connected(&mut c, &["a", "b", "c"]).await;
+    let mark = c.mark();
+    c.send(serde_json::json!({"cmd":"disconnect","node":"b"}))
+        .await;
+    c.wait_for("b disconnected", |r| {
+        r["type"] == "state" && r["node"] == "b" && r["current"] == "disconnected"
+    })
+    .await;
+    c.send(serde_json::json!({"cmd":"list_users","channel":"presence-lobby","node":"c"}))
+        .await;
+    let users = c.wait_for("c's answer", |r| r["type"] == "users").await;
+    assert_eq!(users["node"], "c", "{users}");
+    c.send(serde_json::json!({"cmd":"connect","node":"z"}))
+        .await;
+    let error = c
+        .wait_for("an unknown node", |r| r["type"] == "command_error")
+        .await;
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no node \"z\"") && m.contains("a, b, c")),
+        "{error}"
+    );
+    assert!(
+        !c.seen()[mark..]
+            .iter()
+            .any(|r| r["type"] == "state" && r["current"] == "disconnected" && r["node"] != "b"),
+        "{}",
+        c.context()
+    );
+    let status = c.quit().await;
+    assert!(status.success(), "{status:?}");
+}

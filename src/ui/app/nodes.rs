@@ -130,6 +130,32 @@ impl App {
         self.nodes.is_some()
     }
 
+    /// `command` as the session should get it: with several nodes, what acts on one
+    /// connection or through one HTTP API (publish, the listings, a client event, connect
+    /// and disconnect, a fault on a connection) goes to the node the panes show;
+    /// subscriptions, sign-in, the occupancy poll, quitting and the node faults, which
+    /// name their node, stay for every node.
+    pub fn addressed(&self, command: crate::session::Command) -> crate::session::Command {
+        use crate::session::Command;
+        use chanwatch_core::connection::Command as C;
+        let Some(node) = self.selected_node().and_then(|i| self.node_names().get(i)) else {
+            return command;
+        };
+        let one_node = match &command {
+            Command::Publish { .. } | Command::ListChannels { .. } | Command::ListUsers { .. } => {
+                true
+            }
+            Command::Connection(C::Trigger { .. } | C::Connect | C::Disconnect) => true,
+            Command::Fault(kind) => kind.node().is_none() && !kind.is_cluster(),
+            _ => false,
+        };
+        if one_node {
+            command.on_node(node)
+        } else {
+            command
+        }
+    }
+
     /// The index of the node the panes show.
     pub fn selected_node(&self) -> Option<usize> {
         self.nodes.as_ref().map(Nodes::selected)
