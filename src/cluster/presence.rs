@@ -15,9 +15,20 @@
 //! `kill -9` of node c, nodes a and b kept c's user with no `member_removed`, for as long
 //! as anyone watched.
 //!
-//! Bounded: [`MAX_CHANNELS`] presence channels, [`MAX_MEMBERS`] members per roster,
-//! [`MAX_COUNT_CHANNELS`] channels per count answer and [`MAX_DIVERGENCES`] member
-//! differences at once; what did not fit is counted in [`Dropped`].
+//! A node's socket roster is also compared with the user list that node's own HTTP API
+//! answers for the channel (`api_members`). Seen with sockudo: after `kill -9` of node b,
+//! node a's API soon listed only node a's users while node a's socket kept node b's, with no
+//! `member_removed`: the server forgot the member, the socket never heard. Each comparison
+//! is made when an answer comes (the API is asked now and then, the socket is told at
+//! once), so a difference begins only with an answer; a change on the socket can only end
+//! one. A member the socket lists and the API does not is a ghost once answers more than
+//! `ghost_after` apart have all left it out; one the API lists and the socket does not is
+//! never a ghost (the socket may be late). The nodes that disagree about a member are merged
+//! into one difference.
+//!
+//! Bounded: [`MAX_CHANNELS`] presence channels, [`MAX_MEMBERS`] members per roster and per
+//! API answer, [`MAX_COUNT_CHANNELS`] channels per count answer and [`MAX_DIVERGENCES`]
+//! member differences at once of each kind; what did not fit is counted in [`Dropped`].
 
 use super::record::{Divergence, DivergenceKind};
 use chanwatch_core::record::{Member, NodeName, Record, State};
@@ -27,12 +38,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// Presence channels compared at once; later ones are dropped (counted).
 pub const MAX_CHANNELS: usize = 64;
-/// Members kept per node's roster of one channel; later ones are dropped (counted).
+/// Members kept per node's roster of one channel; later ones are dropped (counted). An API
+/// answer with more users, or a roster this full, is not compared with the other.
 pub const MAX_MEMBERS: usize = 10_000;
 /// Channels kept from one node's count answer (the occupancy table's cap too).
 pub const MAX_COUNT_CHANNELS: usize = 10_000;
-/// Member differences followed at once, over all channels: one node missing a whole large
-/// roster would otherwise be thousands of records every report.
+/// Member differences followed at once, over all channels (and as many differences between
+/// sockets and APIs): one node missing a whole large roster would otherwise be thousands of
+/// records every report.
 pub const MAX_DIVERGENCES: usize = 1_024;
 /// Count differences followed at once.
 pub const MAX_COUNT_DIVERGENCES: usize = 256;
@@ -56,6 +69,9 @@ pub struct Dropped {
     pub members: u64,
     /// Channels past [`MAX_COUNT_CHANNELS`] in one count answer.
     pub count_channels: u64,
+    /// API user answers not compared with the socket's roster: past [`MAX_MEMBERS`], or
+    /// the roster was full.
+    pub api_answers: u64,
     /// Times a new difference was found while [`MAX_DIVERGENCES`] (or
     /// [`MAX_COUNT_DIVERGENCES`]) were already followed.
     pub divergences: u64,
@@ -105,6 +121,42 @@ impl MemberDivergence {
     }
 }
 
+/// A member that some nodes' sockets and those nodes' own HTTP APIs disagree on.
+#[derive(Debug)]
+struct ApiDivergence {
+    since: Instant,
+    since_wall: SystemTime,
+    /// The nodes that disagree, in node order, one side each.
+    sides: Vec<ApiSide>,
+    /// It was a ghost at some point (kept when a side goes before the difference ends).
+    was_ghost: bool,
+}
+
+/// How one node's socket and its HTTP API disagree about a member.
+#[derive(Debug, Clone, Copy)]
+struct ApiSide {
+    node: usize,
+    /// The socket lists the member and the API does not; else the API lists it and the
+    /// socket does not.
+    socket_only: bool,
+    /// The first answer that showed it.
+    first: Instant,
+    /// The latest answer that still showed it.
+    latest: Instant,
+}
+
+impl ApiDivergence {
+    /// A socket lists the member that its API's answers have left out for longer than the
+    /// threshold: the server forgot it and the socket never heard.
+    fn ghost(&self, ghost_after: Duration) -> bool {
+        self.was_ghost
+            || self
+                .sides
+                .iter()
+                .any(|s| s.socket_only && s.latest.saturating_duration_since(s.first) > ghost_after)
+    }
+}
+
 /// One presence channel as every node sees it.
 #[derive(Debug)]
 struct Channel {
@@ -116,6 +168,8 @@ struct Channel {
     /// in it. Others should drop that member after their debounce.
     departed: Vec<Option<Instant>>,
     divergences: IndexMap<String, MemberDivergence>,
+    /// Members sockets and their own nodes' APIs disagree on.
+    api: IndexMap<String, ApiDivergence>,
 }
 
 impl Channel {
@@ -125,6 +179,7 @@ impl Channel {
             me: vec![None; n],
             departed: vec![None; n],
             divergences: IndexMap::new(),
+            api: IndexMap::new(),
         }
     }
 
@@ -164,6 +219,8 @@ struct Ledger {
     resolved: VecDeque<Divergence>,
     /// Member differences followed, over all channels.
     followed: usize,
+    /// Differences between sockets and APIs followed, over all channels.
+    api_followed: usize,
     dropped: Dropped,
 }
 
@@ -253,6 +310,7 @@ impl Rosters {
                 roster.removed.remove(id);
                 roster.members.insert(id.clone());
                 self.evaluate(c, id, now, wall);
+                self.settle_api(c, node, Some(id), false, now);
             }
             Record::MemberRemoved { channel, id } => {
                 let Some(c) = self.channels.get_index_of(channel.as_str()) else {
@@ -266,6 +324,7 @@ impl Rosters {
                     roster.removed.insert(id.clone(), now);
                 }
                 self.evaluate(c, id, now, wall);
+                self.settle_api(c, node, Some(id), false, now);
             }
             Record::Unsubscribed { channel } | Record::SubscriptionError { channel, .. } => {
                 if let Some(c) = self.channels.get_index_of(channel.as_str())
@@ -304,13 +363,125 @@ impl Rosters {
         self.compare_counts(now, wall);
     }
 
-    /// Every current difference, member differences by channel then count differences,
-    /// for the periodic `divergence` records.
+    /// One answer of node `node`'s HTTP API with the users of presence channel `channel`,
+    /// compared with the node's socket roster of it; `None` when the API did not answer
+    /// (the node is then left out of that channel's comparison until it answers again). A
+    /// node with no roster of the channel is left out too.
+    pub fn on_api_members(
+        &mut self,
+        node: usize,
+        channel: &str,
+        users: Option<&[String]>,
+        now: Instant,
+        wall: SystemTime,
+    ) {
+        if node >= self.nodes.len() {
+            return;
+        }
+        let Some(c) = self.channels.get_index_of(channel) else {
+            return;
+        };
+        let (Some(users), Some(roster)) = (users, self.channels[c].rosters[node].as_ref()) else {
+            self.settle_api(c, node, None, true, now);
+            return;
+        };
+        if users.len() > MAX_MEMBERS || roster.members.len() >= MAX_MEMBERS {
+            self.ledger.dropped.api_answers += 1;
+            self.settle_api(c, node, None, true, now);
+            return;
+        }
+        let ghost_after = self.ghost_after;
+        let (channel, ch) = self.channels.get_index_mut(c).expect("a channel index");
+        let roster = ch.rosters[node].as_ref().expect("checked above");
+        let answer: HashSet<&str> = users.iter().map(String::as_str).collect();
+        // How each member differs on this node now (`true`: only the socket lists it), in
+        // the roster's order then the answer's, so that new differences come in that order.
+        let socket_only = roster.members.iter().map(String::as_str);
+        let socket_only = socket_only
+            .filter(|m| !answer.contains(m))
+            .map(|m| (m, true));
+        let api_only = users.iter().map(String::as_str);
+        let api_only = api_only.filter(|m| !roster.members.contains(*m));
+        let ordered: Vec<(&str, bool)> = socket_only.chain(api_only.map(|m| (m, false))).collect();
+        let mut current: HashMap<&str, bool> = ordered.iter().copied().collect();
+
+        let mut ended = Vec::new();
+        for (member, d) in ch.api.iter_mut() {
+            let Some(at) = d.sides.iter().position(|s| s.node == node) else {
+                continue;
+            };
+            match current.remove(member.as_str()) {
+                Some(way) if way == d.sides[at].socket_only => d.sides[at].latest = now,
+                Some(way) => {
+                    d.was_ghost = d.ghost(ghost_after);
+                    d.sides[at] = ApiSide {
+                        node,
+                        socket_only: way,
+                        first: now,
+                        latest: now,
+                    };
+                }
+                None if d.sides.len() == 1 => ended.push(member.clone()),
+                None => {
+                    d.was_ghost = d.ghost(ghost_after);
+                    d.sides.remove(at);
+                }
+            }
+        }
+        for (member, way) in ordered {
+            if current.remove(member).is_none() {
+                continue;
+            }
+            let side = ApiSide {
+                node,
+                socket_only: way,
+                first: now,
+                latest: now,
+            };
+            match ch.api.get_mut(member) {
+                Some(d) => {
+                    let at = d.sides.partition_point(|s| s.node < node);
+                    d.sides.insert(at, side);
+                }
+                None if self.ledger.api_followed >= MAX_DIVERGENCES => {
+                    self.ledger.dropped.divergences += 1;
+                }
+                None => {
+                    self.ledger.api_followed += 1;
+                    let d = ApiDivergence {
+                        since: now,
+                        since_wall: wall,
+                        sides: vec![side],
+                        was_ghost: false,
+                    };
+                    ch.api.insert(member.to_string(), d);
+                }
+            }
+        }
+        for member in ended {
+            let d = ch.api.shift_remove(&member).expect("listed");
+            self.ledger.api_followed -= 1;
+            let record = api_record(&self.nodes, channel, &member, &d, now, ghost_after);
+            self.ledger.resolve(Divergence {
+                resolved: true,
+                ..record
+            });
+        }
+    }
+
+    /// Every current difference, for the periodic `divergence` records: by channel, its
+    /// member differences then those between sockets and APIs; then count differences.
     pub fn report(&self, now: Instant) -> Vec<Divergence> {
+        let ghost_after = self.ghost_after;
         let members = self.channels.iter().flat_map(|(channel, c)| {
-            c.divergences
+            let members = c
+                .divergences
                 .iter()
-                .map(move |(member, d)| self.member_record(channel, member, d, now, false))
+                .map(move |(member, d)| self.member_record(channel, member, d, now, false));
+            let api = c.api.iter().map(move |(member, d)| {
+                api_record(&self.nodes, channel, member, d, now, ghost_after)
+            });
+            members.chain(api)
         });
         let counts = self
             .count_divergences
@@ -400,6 +571,7 @@ impl Rosters {
         ch.me[node] = me.map(|m| m.id.clone());
         ch.departed[node] = None;
         self.evaluate_channel(c, now, wall);
+        self.settle_api(c, node, None, false, now);
     }
 
     /// Node `node` no longer has a roster of channel `c`: its own member departed now.
@@ -407,7 +579,68 @@ impl Rosters {
         let ch = &mut self.channels[c];
         ch.rosters[node] = None;
         ch.departed[node] = ch.me[node].as_ref().map(|_| now);
+        // Its socket says nothing any more: it is left out of the API comparisons.
+        self.settle_api(c, node, None, true, now);
         self.evaluate_channel(c, now, wall);
+    }
+
+    /// Node `node`'s sides of channel `c`'s differences between sockets and APIs (only
+    /// `member`'s, when given) brought in line with its roster: a side its socket no
+    /// longer bears out ends (a change on the socket never begins one: that waits for the
+    /// next answer); with `leave_out`, or without a roster, every side of the node ends.
+    /// A difference with no side left has ended.
+    fn settle_api(
+        &mut self,
+        c: usize,
+        node: usize,
+        member: Option<&str>,
+        leave_out: bool,
+        now: Instant,
+    ) {
+        let ghost_after = self.ghost_after;
+        let (channel, ch) = self.channels.get_index_mut(c).expect("a channel index");
+        let roster = if leave_out {
+            None
+        } else {
+            ch.rosters[node].as_ref()
+        };
+        let mut ended = Vec::new();
+        let mut settle = |name: &str, d: &mut ApiDivergence| {
+            let Some(at) = d.sides.iter().position(|s| s.node == node) else {
+                return;
+            };
+            let listed = roster.map(|r| r.members.contains(name));
+            if listed == Some(d.sides[at].socket_only) {
+                return;
+            }
+            if d.sides.len() == 1 {
+                ended.push(name.to_string());
+            } else {
+                d.was_ghost = d.ghost(ghost_after);
+                d.sides.remove(at);
+            }
+        };
+        match member {
+            Some(name) => {
+                if let Some(d) = ch.api.get_mut(name) {
+                    settle(name, d);
+                }
+            }
+            None => {
+                for (name, d) in ch.api.iter_mut() {
+                    settle(name, d);
+                }
+            }
+        }
+        for name in ended {
+            let d = ch.api.shift_remove(&name).expect("listed");
+            self.ledger.api_followed -= 1;
+            let record = api_record(&self.nodes, channel, &name, &d, now, ghost_after);
+            self.ledger.resolve(Divergence {
+                resolved: true,
+                ..record
+            });
+        }
     }
 
     /// Every member of channel `c` compared again; the channel is forgotten once no node
@@ -417,6 +650,10 @@ impl Rosters {
             self.evaluate(c, &name, now, wall);
         }
         if !self.channels[c].has_rosters() {
+            // With no roster, no socket has a side left to compare; said in case.
+            for node in 0..self.nodes.len() {
+                self.settle_api(c, node, None, true, now);
+            }
             self.channels.shift_remove_index(c);
         }
     }
@@ -626,7 +863,7 @@ fn count_of(counts: &Counts, channel: &str, kind: DivergenceKind) -> Option<u64>
     match kind {
         DivergenceKind::SubscriptionCount => subscriptions,
         DivergenceKind::UserCount => users,
-        DivergenceKind::Members => None,
+        DivergenceKind::Members | DivergenceKind::ApiMembers => None,
     }
 }
 
@@ -651,6 +888,37 @@ fn member_record(
         since: d.since_wall,
         for_ms: millis(now.saturating_duration_since(d.since)),
         ghost: d.ghost(now, ghost_after),
+        resolved: false,
+    }
+}
+
+/// A difference between sockets and their APIs as a record (not resolved): the nodes whose
+/// socket lists the member are `listed_on`, those whose API lists it `missing_on`.
+fn api_record(
+    nodes: &[NodeName],
+    channel: &str,
+    member: &str,
+    d: &ApiDivergence,
+    now: Instant,
+    ghost_after: Duration,
+) -> Divergence {
+    let named = |socket_only: bool| {
+        d.sides
+            .iter()
+            .filter(|s| s.socket_only == socket_only)
+            .map(|s| nodes[s.node].to_string())
+            .collect()
+    };
+    Divergence {
+        channel: channel.to_string(),
+        kind: DivergenceKind::ApiMembers,
+        member: Some(member.to_string()),
+        listed_on: named(true),
+        missing_on: named(false),
+        counts: BTreeMap::new(),
+        since: d.since_wall,
+        for_ms: millis(now.saturating_duration_since(d.since)),
+        ghost: d.ghost(ghost_after),
         resolved: false,
     }
 }

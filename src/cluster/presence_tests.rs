@@ -550,3 +550,312 @@ fn divergence_records_serialise_as_the_record_shapes_say() {
         })
     );
 }
+
+// ----- a node's socket roster against its own HTTP API's user list -----
+
+fn users(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| id.to_string()).collect()
+}
+
+fn answer(r: &mut Rosters, clock: &Clock, after_ms: u64, node: usize, ids: Option<&[&str]>) {
+    let (t, w) = clock.at(after_ms);
+    let ids = ids.map(users);
+    r.on_api_members(node, ROOM, ids.as_deref(), t, w);
+}
+
+fn api_report(r: &Rosters, after_ms: u64, clock: &Clock) -> Vec<Divergence> {
+    let (t, _) = clock.at(after_ms);
+    let report = r.report(t);
+    report
+        .into_iter()
+        .filter(|d| d.kind == DivergenceKind::ApiMembers)
+        .collect()
+}
+
+/// Two nodes, each with its own watcher (u-a, u-b), and `guest` connected through b; every
+/// socket and every API agreeing at t = 0.
+fn two_with_a_guest(clock: &Clock) -> Rosters {
+    let mut r = Rosters::new(&names(&["a", "b"]), GHOST_AFTER);
+    let all = ["u-a", "u-b", "guest"];
+    for (i, me) in ["u-a", "u-b"].iter().enumerate() {
+        feed(
+            &mut r,
+            clock,
+            0,
+            i,
+            state(State::Connecting, State::Connected),
+        );
+        feed(&mut r, clock, 0, i, members(me, &all));
+        answer(&mut r, clock, 0, i, Some(&all));
+    }
+    let (t, _) = clock.at(0);
+    assert_eq!(r.report(t), vec![]);
+    r
+}
+
+#[test]
+fn a_socket_roster_its_own_api_no_longer_matches_is_a_ghost_once_answers_bear_it_out() {
+    // The sockudo run: kill -9 of b; a's API soon lists only a's user, a's socket keeps
+    // b's user and the guest connected through b.
+    let clock = Clock::new();
+    let mut r = two_with_a_guest(&clock);
+    feed(
+        &mut r,
+        &clock,
+        1_000,
+        1,
+        state(State::Connected, State::Connecting),
+    );
+    // b has no roster now: its API (refusing) is left out.
+    answer(&mut r, &clock, 1_500, 1, None);
+    answer(&mut r, &clock, 1_500, 1, Some(&["u-a"]));
+    assert_eq!(api_report(&r, 1_500, &clock), vec![]);
+
+    answer(&mut r, &clock, 2_000, 0, Some(&["u-a"]));
+    let report = api_report(&r, 2_000, &clock);
+    let who: Vec<&str> = report.iter().filter_map(|d| d.member.as_deref()).collect();
+    assert_eq!(who, ["u-b", "guest"], "in the roster's order");
+    let d = &report[1];
+    assert_eq!(d.channel, ROOM);
+    assert_eq!(d.listed_on, ["a"]);
+    assert!(d.missing_on.is_empty());
+    assert_eq!(d.since, clock.at(2_000).1);
+    assert!(!d.ghost && !d.resolved);
+
+    // Later answers that still leave it out bear it out; the time between reports alone
+    // does not (the API may simply not have been asked again).
+    answer(&mut r, &clock, 5_000, 0, Some(&["u-a"]));
+    answer(&mut r, &clock, 7_000, 0, Some(&["u-a"]));
+    let d = &api_report(&r, 7_400, &clock)[1];
+    assert!(!d.ghost, "answers 5 s apart: not past the threshold");
+    assert_eq!(d.for_ms, 5_400);
+    answer(&mut r, &clock, 7_500, 0, Some(&["u-a"]));
+    assert!(api_report(&r, 7_500, &clock).iter().all(|d| d.ghost));
+    assert_eq!(r.take_resolved(), vec![], "nothing of the API's ended yet");
+
+    // a's API lists u-b again: that difference ends, once, the ghost it was.
+    answer(&mut r, &clock, 9_000, 0, Some(&["u-a", "u-b"]));
+    let resolved: Vec<Divergence> = r
+        .take_resolved()
+        .into_iter()
+        .filter(|d| d.kind == DivergenceKind::ApiMembers)
+        .collect();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].member.as_deref(), Some("u-b"));
+    assert!(resolved[0].resolved && resolved[0].ghost);
+    assert_eq!(resolved[0].for_ms, 7_000);
+    assert_eq!(resolved[0].listed_on, ["a"]);
+    // a's socket hears the guest leave at last: they agree, with no answer needed.
+    feed(&mut r, &clock, 10_000, 0, removed("guest"));
+    let resolved = r.take_resolved();
+    let guest: Vec<&Divergence> = resolved
+        .iter()
+        .filter(|d| d.kind == DivergenceKind::ApiMembers)
+        .collect();
+    assert_eq!(guest.len(), 1);
+    assert_eq!(guest[0].member.as_deref(), Some("guest"));
+    assert!(guest[0].resolved && guest[0].ghost);
+    assert_eq!(api_report(&r, 10_000, &clock), vec![]);
+}
+
+#[test]
+fn a_member_the_api_lists_and_the_socket_does_not_is_never_a_ghost() {
+    let clock = Clock::new();
+    let mut r = two_with_a_guest(&clock);
+    let four = ["u-a", "u-b", "guest", "late"];
+    answer(&mut r, &clock, 1_000, 1, Some(&four));
+    let report = api_report(&r, 1_000, &clock);
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].member.as_deref(), Some("late"));
+    assert!(report[0].listed_on.is_empty());
+    assert_eq!(report[0].missing_on, ["b"]);
+    for t in [10_000, 30_000, 60_000] {
+        answer(&mut r, &clock, t, 1, Some(&four));
+    }
+    assert!(!api_report(&r, 60_000, &clock)[0].ghost);
+    // b's socket hears of it: over at once.
+    feed(&mut r, &clock, 60_500, 1, added("late"));
+    assert_eq!(api_report(&r, 60_500, &clock), vec![]);
+    let resolved = r.take_resolved();
+    assert_eq!(resolved.len(), 1);
+    assert!(resolved[0].resolved && !resolved[0].ghost);
+    assert_eq!(resolved[0].for_ms, 59_500);
+}
+
+#[test]
+fn a_change_on_the_socket_never_begins_a_difference_with_the_api() {
+    let clock = Clock::new();
+    let mut r = two_with_a_guest(&clock);
+    // A join the socket hears of after the API was asked: no difference until an answer
+    // says so.
+    feed(&mut r, &clock, 1_000, 0, added("new"));
+    feed(&mut r, &clock, 1_000, 1, added("new"));
+    feed(&mut r, &clock, 1_000, 0, removed("guest"));
+    feed(&mut r, &clock, 1_000, 1, removed("guest"));
+    assert_eq!(api_report(&r, 1_000, &clock), vec![]);
+    // The next answer knows it.
+    answer(&mut r, &clock, 2_000, 0, Some(&["u-a", "u-b", "new"]));
+    assert_eq!(api_report(&r, 2_000, &clock), vec![]);
+    // An answer just before the join (it raced the socket): a short difference, resolved by
+    // the next answer, not a ghost.
+    feed(&mut r, &clock, 3_000, 0, added("racer"));
+    answer(&mut r, &clock, 3_010, 0, Some(&["u-a", "u-b", "new"]));
+    assert_eq!(api_report(&r, 3_010, &clock)[0].listed_on, ["a"]);
+    answer(
+        &mut r,
+        &clock,
+        8_020,
+        0,
+        Some(&["u-a", "u-b", "new", "racer"]),
+    );
+    assert_eq!(api_report(&r, 8_020, &clock), vec![]);
+    let resolved: Vec<Divergence> = r
+        .take_resolved()
+        .into_iter()
+        .filter(|d| d.kind == DivergenceKind::ApiMembers)
+        .collect();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].member.as_deref(), Some("racer"));
+    assert!(!resolved[0].ghost);
+}
+
+#[test]
+fn the_nodes_that_disagree_about_a_member_make_one_record() {
+    let clock = Clock::new();
+    let mut r = three_in_sync(&clock);
+    let all = ["u-a", "u-b", "u-c"];
+    for node in 0..3 {
+        answer(&mut r, &clock, 0, node, Some(&all));
+    }
+    answer(&mut r, &clock, 1_000, 0, Some(&["u-a", "u-b"]));
+    answer(&mut r, &clock, 1_200, 2, Some(&["u-a", "u-b"]));
+    answer(&mut r, &clock, 1_300, 1, Some(&["u-a", "u-b", "u-c", "x"]));
+    let report = api_report(&r, 1_300, &clock);
+    assert_eq!(report.len(), 2, "{report:?}");
+    assert_eq!(report[0].member.as_deref(), Some("u-c"));
+    assert_eq!(report[0].listed_on, ["a", "c"]);
+    assert!(report[0].missing_on.is_empty());
+    assert_eq!(report[0].since, clock.at(1_000).1);
+    assert_eq!(report[1].member.as_deref(), Some("x"));
+    assert_eq!(report[1].missing_on, ["b"]);
+    // a's API agrees again: the same difference, on c alone, from when it began.
+    answer(&mut r, &clock, 2_000, 0, Some(&all));
+    let report = api_report(&r, 2_000, &clock);
+    assert_eq!(report[0].listed_on, ["c"]);
+    assert_eq!(report[0].for_ms, 1_000);
+    assert_eq!(r.take_resolved(), vec![]);
+    // c's socket, told late, lists x too; c's API lists x: that node's sides are so.
+    feed(&mut r, &clock, 2_500, 2, added("x"));
+    answer(&mut r, &clock, 2_600, 2, Some(&["u-a", "u-b", "x"]));
+    let report = api_report(&r, 2_600, &clock);
+    assert_eq!(report[0].listed_on, ["c"]);
+    assert_eq!(report[1].member.as_deref(), Some("x"));
+    assert_eq!(report[1].missing_on, ["b"]);
+}
+
+#[test]
+fn an_api_that_fails_leaves_its_node_out() {
+    let clock = Clock::new();
+    let mut r = three_in_sync(&clock);
+    answer(&mut r, &clock, 1_000, 0, Some(&["u-a", "u-b"]));
+    answer(&mut r, &clock, 1_000, 1, Some(&["u-a", "u-b"]));
+    assert_eq!(api_report(&r, 1_000, &clock)[0].listed_on, ["a", "b"]);
+    answer(&mut r, &clock, 2_000, 0, None);
+    assert_eq!(api_report(&r, 2_000, &clock)[0].listed_on, ["b"]);
+    answer(&mut r, &clock, 3_000, 1, None);
+    assert_eq!(api_report(&r, 3_000, &clock), vec![]);
+    let resolved = r.take_resolved();
+    assert_eq!(resolved.len(), 1);
+    assert!(resolved[0].resolved);
+    assert_eq!(resolved[0].listed_on, ["b"], "as it was when it ended");
+    // Answering again, it is compared again: a new difference, from now.
+    answer(&mut r, &clock, 4_000, 0, Some(&["u-a", "u-b"]));
+    assert_eq!(api_report(&r, 4_000, &clock)[0].since, clock.at(4_000).1);
+}
+
+#[test]
+fn a_node_without_a_roster_is_left_out() {
+    let clock = Clock::new();
+    let mut r = Rosters::new(&names(&["a", "b"]), GHOST_AFTER);
+    // No roster anywhere: nothing to compare.
+    answer(&mut r, &clock, 0, 0, Some(&["x"]));
+    assert_eq!(r.channels().count(), 0);
+    feed(&mut r, &clock, 0, 0, members("u-a", &["u-a"]));
+    // b has none: its answer is not compared; an unknown node's neither.
+    answer(&mut r, &clock, 0, 1, Some(&["u-a", "y"]));
+    answer(&mut r, &clock, 0, 7, Some(&["y"]));
+    assert_eq!(api_report(&r, 0, &clock), vec![]);
+    // a's is, until a's socket goes.
+    answer(&mut r, &clock, 1_000, 0, Some(&["u-a", "y"]));
+    assert_eq!(api_report(&r, 1_000, &clock)[0].missing_on, ["a"]);
+    feed(
+        &mut r,
+        &clock,
+        2_000,
+        0,
+        state(State::Connected, State::Connecting),
+    );
+    assert_eq!(api_report(&r, 2_000, &clock), vec![]);
+    let resolved = r.take_resolved();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].kind, DivergenceKind::ApiMembers);
+    assert!(resolved[0].resolved);
+    // A fresh roster that agrees with the last answer's difference ends it too.
+    feed(&mut r, &clock, 3_000, 0, members("u-a", &["u-a"]));
+    answer(&mut r, &clock, 3_000, 0, Some(&["u-a", "y"]));
+    assert_eq!(api_report(&r, 3_000, &clock).len(), 1);
+    feed(&mut r, &clock, 4_000, 0, members("u-a", &["u-a", "y"]));
+    assert_eq!(api_report(&r, 4_000, &clock), vec![]);
+    assert_eq!(r.take_resolved().len(), 1);
+}
+
+#[test]
+fn api_comparisons_are_bounded() {
+    let clock = Clock::new();
+    let (t, w) = clock.at(0);
+    let mut r = Rosters::new(&names(&["a", "b"]), GHOST_AFTER);
+    r.on_record(0, &members("u-a", &["u-a"]), t, w);
+    // An answer past the cap is not compared (the roster could not hold as many).
+    let many: Vec<String> = (0..MAX_MEMBERS + 1).map(|i| format!("m{i}")).collect();
+    r.on_api_members(0, ROOM, Some(&many), t, w);
+    assert_eq!(r.dropped().api_answers, 1);
+    assert_eq!(r.report(t), vec![]);
+    // Differences past the cap are counted, not followed.
+    let some: Vec<String> = (0..MAX_DIVERGENCES + 5)
+        .map(|i| format!("m{i}"))
+        .chain(["u-a".to_string()])
+        .collect();
+    r.on_api_members(0, ROOM, Some(&some), t, w);
+    assert_eq!(r.report(t).len(), MAX_DIVERGENCES);
+    assert_eq!(r.dropped().divergences, 5);
+    // The socket roster agreeing with them all ends them all, and makes room again.
+    let (t, w) = clock.at(1_000);
+    let ids: Vec<&str> = some.iter().map(String::as_str).collect();
+    r.on_record(0, &members("u-a", &ids), t, w);
+    assert_eq!(r.report(t), vec![]);
+    assert_eq!(r.take_resolved().len(), MAX_DIVERGENCES);
+    r.on_api_members(0, ROOM, Some(&users(&["u-a"])), t, w);
+    assert_eq!(r.report(t).len(), MAX_DIVERGENCES);
+}
+
+#[test]
+fn api_members_records_serialise_as_the_record_shapes_say() {
+    let clock = Clock::new();
+    let mut r = two_with_a_guest(&clock);
+    answer(&mut r, &clock, 1_000, 0, Some(&["u-a", "u-b"]));
+    answer(&mut r, &clock, 7_000, 0, Some(&["u-a", "u-b"]));
+    let (t, _) = clock.at(7_500);
+    let line = serde_json::to_value(&r.report(t)[0]).unwrap();
+    assert_eq!(
+        line,
+        json!({
+            "channel": ROOM,
+            "kind": "api_members",
+            "member": "guest",
+            "listed_on": ["a"],
+            "since": "2023-11-14T22:13:21.000Z",
+            "for_ms": 6500,
+            "ghost": true,
+        })
+    );
+}

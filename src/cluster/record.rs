@@ -47,6 +47,9 @@ pub struct DeliveryCell {
 pub enum DivergenceKind {
     /// A presence member listed by some nodes' sockets and not by others'.
     Members,
+    /// A presence member a node's socket lists and that node's own HTTP API does not, or
+    /// the reverse.
+    ApiMembers,
     /// A channel's subscription count differs between the nodes' HTTP APIs.
     SubscriptionCount,
     /// A presence channel's user count differs between the nodes' HTTP APIs.
@@ -59,14 +62,16 @@ pub enum DivergenceKind {
 pub struct Divergence {
     pub channel: String,
     pub kind: DivergenceKind,
-    /// The member (a `members` divergence).
+    /// The member (a `members` or `api_members` divergence).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub member: Option<String>,
-    /// Nodes that list the member (a `members` divergence).
+    /// Nodes that list the member (a `members` divergence); nodes whose socket lists it
+    /// while their own HTTP API does not (an `api_members` divergence).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub listed_on: Vec<String>,
     /// Nodes subscribed to the channel that do not list it, or the node it was connected
-    /// through when that node has gone (a `members` divergence).
+    /// through when that node has gone (a `members` divergence); nodes whose HTTP API lists
+    /// it while their socket does not (an `api_members` divergence).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub missing_on: Vec<String>,
     /// Each node's count (a count divergence).
@@ -78,7 +83,8 @@ pub struct Divergence {
     /// How long it has lasted, in milliseconds.
     pub for_ms: u64,
     /// A member still listed after its node went, or after it left the other nodes, for
-    /// longer than the ghost threshold (`--ghost-after`).
+    /// longer than the ghost threshold (`--ghost-after`); or still listed by a node's socket
+    /// while that node's own HTTP API has not listed it for longer than the threshold.
     pub ghost: bool,
     /// The difference has ended (the last record about it).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]

@@ -592,7 +592,7 @@ fn counts(app: &App, width: usize, out: &mut Vec<Line<'static>>) {
         let kind = match d.kind {
             DivergenceKind::SubscriptionCount => "subscriptions",
             DivergenceKind::UserCount => "users",
-            DivergenceKind::Members => "members",
+            DivergenceKind::Members | DivergenceKind::ApiMembers => "members",
         };
         let per_node: Vec<String> = d.counts.iter().map(|(n, v)| format!("{n} {v}")).collect();
         let text = format!(
