@@ -226,8 +226,11 @@ fn start_cluster(
     }
     let mut per_node = extras.measures.clone();
     let probe_interval = per_node.probe.take().map(|p| p.interval);
+    // --occupancy-interval (5 s without it): how often the nodes' APIs are asked for
+    // counts and for the users each socket's roster is compared with.
     let mut options = ClusterOptions {
         ghost_after: setup.ghost_after,
+        occupancy_interval: per_node.occupancy_interval,
         ..ClusterOptions::default()
     };
     if let Some(interval) = probe_interval {

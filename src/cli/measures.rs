@@ -25,7 +25,7 @@ pub struct MeasureArgs {
     pub show_probe: bool,
     /// Poll the HTTP API for occupied channels and their counts this often [default: 5s;
     /// at least 1s]: in the dashboard while its occupancy view is open; headless only when
-    /// given.
+    /// given. With several --node, also how often the nodes' APIs are compared (always on).
     #[arg(long, global = true, value_name = "DURATION",
           value_parser = config::measures::parse_occupancy_interval)]
     pub occupancy_interval: Option<Duration>,

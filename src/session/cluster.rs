@@ -2,8 +2,9 @@
 //! state, socket id, subscriptions, back-off and timeline), joined into one
 //! [`SessionHandle`] whose records carry their node. Beside them the cluster probe publishes
 //! one message through each node's HTTP API per round and watches every node's socket
-//! receive it (`cluster::matrix`), and the nodes' presence rosters and API counts are
-//! compared (`cluster::presence`); the results are `delivery` and `divergence` records.
+//! receive it (`cluster::matrix`), and the nodes' presence rosters, each node's roster with
+//! the user list of its own HTTP API, and the APIs' counts are compared
+//! (`cluster::presence`); the results are `delivery` and `divergence` records.
 
 use super::{Command, Extras, SessionHandle};
 use crate::cluster::matrix::{self, Matrix};
@@ -70,13 +71,19 @@ pub struct ClusterOptions {
     pub report_interval: Duration,
     /// A member difference that lasts longer than this is a ghost (`--ghost-after`).
     pub ghost_after: Duration,
-    /// The nodes' HTTP APIs are asked for the occupied channels' counts this often.
+    /// The nodes' HTTP APIs are asked for the occupied channels' counts, and each node's
+    /// for the users of the presence channels it has a roster of, this often
+    /// (`--occupancy-interval`).
     pub occupancy_interval: Duration,
 }
 
 /// Publishes through one node awaiting their answer at most: enough for every round within
 /// the probe timeout at the shortest probe interval the tests use.
 const MAX_IN_FLIGHT: u32 = 32;
+
+/// Presence channels whose users one node's HTTP API is asked for per poll; with more, the
+/// next poll takes the next ones.
+const USERS_PER_POLL: usize = 16;
 
 /// The channel every node subscribes to for the delivery probe.
 pub const PROBE_CHANNEL: &str = "chanwatch-cluster-probe";
@@ -145,6 +152,13 @@ enum ApiAnswer {
         node: usize,
         counts: Option<Vec<crate::session_record::OccupiedChannel>>,
     },
+    /// The users of a presence channel; `None` when the API did not answer in time or
+    /// refused.
+    Users {
+        node: usize,
+        channel: String,
+        users: Option<Vec<String>>,
+    },
 }
 
 /// Why a probe's publish failed: the API refused it or could not be reached (nothing was
@@ -170,6 +184,10 @@ struct Joined {
     /// Pollers of each node's HTTP API for the occupied channels' counts.
     pollers: Vec<Option<crate::occupancy::Poller>>,
     polling: Vec<bool>,
+    /// Per node: user listings asked and not answered yet (a node is asked again only
+    /// once all are in), and where the next poll starts among its presence channels.
+    users_polling: Vec<usize>,
+    users_next: Vec<usize>,
     /// Some node has subscribed to the probe channel: rounds may begin.
     probing: bool,
     answers_tx: mpsc::Sender<ApiAnswer>,
@@ -196,7 +214,7 @@ impl Joined {
         out: batch::RecordSender<Stamped>,
     ) -> Joined {
         let n = names.len();
-        let (answers_tx, answers_rx) = mpsc::channel(4 * n.max(1));
+        let (answers_tx, answers_rx) = mpsc::channel((4 + USERS_PER_POLL) * n.max(1));
         Joined {
             matrix: Matrix::new(&names, options.window, options.probe_timeout),
             rosters: Rosters::new(&names, options.ghost_after),
@@ -205,6 +223,8 @@ impl Joined {
                 .map(|a| a.clone().map(crate::occupancy::Poller::new))
                 .collect(),
             polling: vec![false; n],
+            users_polling: vec![0; n],
+            users_next: vec![0; n],
             publishing: vec![0; n],
             probing: false,
             names,
@@ -292,7 +312,10 @@ impl Joined {
                 Some(answer) = answers.recv() => self.on_answer(answer),
                 _ = probe.tick() => self.probe_round(),
                 _ = report.tick() => self.report().await,
-                _ = poll.tick() => self.poll_counts(),
+                _ = poll.tick() => {
+                    self.poll_counts();
+                    self.poll_users();
+                }
             }
             if self.gone && commands_open {
                 commands_open = false;
@@ -458,6 +481,20 @@ impl Joined {
                 self.rosters
                     .on_counts(node, counts.as_deref(), Instant::now(), SystemTime::now());
             }
+            ApiAnswer::Users {
+                node,
+                channel,
+                users,
+            } => {
+                self.users_polling[node] = self.users_polling[node].saturating_sub(1);
+                self.rosters.on_api_members(
+                    node,
+                    &channel,
+                    users.as_deref(),
+                    Instant::now(),
+                    SystemTime::now(),
+                );
+            }
         }
     }
 
@@ -533,6 +570,51 @@ impl Joined {
                 };
                 let _ = answers.send(ApiAnswer::Counts { node, counts }).await;
             });
+        }
+    }
+
+    /// Each node's HTTP API asked for the users of the presence channels that node has a
+    /// roster of ([`USERS_PER_POLL`] at most, the next ones at the next poll), each on a
+    /// task of its own, to compare with the node's socket roster.
+    fn poll_users(&mut self) {
+        for node in 0..self.names.len() {
+            if self.users_polling[node] > 0 {
+                continue;
+            }
+            let Some(api) = &self.apis[node] else {
+                continue;
+            };
+            let channels: Vec<&str> = self
+                .rosters
+                .channels()
+                .filter(|c| self.rosters.roster(c, node).is_some())
+                .collect();
+            if channels.is_empty() {
+                continue;
+            }
+            let start = self.users_next[node] % channels.len();
+            let take = channels.len().min(USERS_PER_POLL);
+            self.users_next[node] = start + take;
+            for channel in channels.iter().cycle().skip(start).take(take) {
+                self.users_polling[node] += 1;
+                let api = api.clone();
+                let channel = channel.to_string();
+                let answers = self.answers_tx.clone();
+                let timeout = self.options.probe_timeout;
+                tokio::spawn(async move {
+                    let users =
+                        match tokio::time::timeout(timeout, api.channel_users(&channel)).await {
+                            Ok(Ok(users)) => Some(users),
+                            _ => None,
+                        };
+                    let answer = ApiAnswer::Users {
+                        node,
+                        channel,
+                        users,
+                    };
+                    let _ = answers.send(answer).await;
+                });
+            }
         }
     }
 
