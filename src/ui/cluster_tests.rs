@@ -730,6 +730,112 @@ fn snapshot_cluster_adapter_failing_wide() {
     );
 }
 
+/// The two-node sockudo run: a watcher on each node, `guest` connected through b, then
+/// `kill -9` of b. a's socket keeps b's watcher and the guest (no `member_removed`); a's
+/// own HTTP API soon lists neither.
+fn two_nodes_b_killed() -> Fx {
+    let mut fx = Fx::new(&["a", "b"], Theme::coloured());
+    for (i, node) in ["a", "b"].iter().enumerate() {
+        fx.at(i as u64 * 10)
+            .state(node, State::Initialized, State::Connecting, None);
+    }
+    for (i, (node, socket)) in [("a", "1001.1"), ("b", "2002.2")].iter().enumerate() {
+        fx.at(200 + i as u64 * 30)
+            .state(node, State::Connecting, State::Connected, Some(socket));
+    }
+    fx.at(300);
+    fx.subscribed("a", "presence-room");
+    fx.roster("a", "presence-room", "watcher@a", &["watcher@b", "guest"]);
+    fx.subscribed("b", "presence-room");
+    fx.roster("b", "presence-room", "watcher@b", &["watcher@a", "guest"]);
+    fx.at(10_000)
+        .state("b", State::Connected, State::Connecting, None);
+    fx.at(14_000)
+        .state("b", State::Connecting, State::Unavailable, None);
+    let refused = "error sending request: connection refused (os error 111)";
+    fx.at(18_000).delivery(
+        vec![
+            cell("a", "a", 30, 30, Some((1.1, 2.9))),
+            cell("a", "b", 22, 0, None),
+            cell("b", "a", 0, 0, None),
+            cell("b", "b", 0, 0, None),
+        ],
+        &[("b", refused)],
+        None,
+    );
+    fx.divergence(members(
+        "presence-room",
+        "watcher@b",
+        &["a"],
+        &["b"],
+        8_000,
+        true,
+    ));
+    let api = |member: &str, listed_on: &[&str], missing_on: &[&str], for_ms| Divergence {
+        kind: DivergenceKind::ApiMembers,
+        ..members("presence-room", member, listed_on, missing_on, for_ms, true)
+    };
+    fx.divergence(api("guest", &["a"], &[], 4_000));
+    fx.divergence(api("watcher@b", &["a"], &[], 4_000));
+    fx.at(18_500).tick();
+    fx
+}
+
+#[test]
+fn snapshot_cluster_api_members_80x24() {
+    let mut fx = two_nodes_b_killed();
+    assert!(
+        fx.app
+            .notice()
+            .is_some_and(|n| n.text.contains("a's socket lists it, a's API does not")),
+        "{:?}",
+        fx.app.notice()
+    );
+    fx.ch('C');
+    fx.key(KeyCode::End);
+    let text = fx.text(80, 24);
+    let row = |who: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("   {who} ")))
+            .unwrap_or_else(|| panic!("no row for {who}\n{text}"))
+            .to_string()
+    };
+    // The guest: listed by a's socket, b has no roster; only a's API disagrees, on its row.
+    let guest = row("guest");
+    assert!(
+        guest.contains("a's API does not list it for 4.5s") && guest.contains("GHOST"),
+        "{text}"
+    );
+    // b's watcher differs between the sockets too: that on its row, the API on the next.
+    let at = text
+        .lines()
+        .position(|l| l.contains("   watcher@b "))
+        .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[at].contains("missing on b"), "{text}");
+    assert!(
+        lines[at + 1].contains("a's API does not list it") && lines[at + 1].contains("GHOST"),
+        "{text}"
+    );
+    insta::assert_snapshot!("cluster_api_members_80x24_end", fx.render(80, 24).backend());
+    // A node's API listing a member its socket does not says so, and is no ghost.
+    fx.divergence(Divergence {
+        kind: DivergenceKind::ApiMembers,
+        ..members("presence-room", "late", &[], &["a"], 2_000, false)
+    });
+    let text = fx.text(80, 24);
+    let late = text.lines().find(|l| l.contains("   late ")).unwrap();
+    assert!(
+        late.contains("✗") && late.contains("a's API lists it for 2.0s") && !late.contains("GHOST"),
+        "{text}"
+    );
+    // Every size still draws.
+    for (w, h) in [(1, 1), (20, 6), (40, 10), (200, 60)] {
+        fx.app.update(Msg::Resize(w, h), fx.now());
+        let _ = fx.render(w, h);
+    }
+}
+
 /// The matrix cells are coloured by the theme's roles: ok, warn, error and dim; with
 /// `NO_COLOR` they differ by their words alone.
 #[test]

@@ -90,11 +90,22 @@ impl Cluster {
         self.divergences.values()
     }
 
-    /// The divergence about `member` of `channel`, while it lasts.
+    /// The divergence between the nodes' sockets about `member` of `channel`, while it
+    /// lasts.
     pub fn member_divergence(&self, channel: &str, member: &str) -> Option<&Current> {
         self.divergences.get(&KeyRef {
             channel,
             kind: DivergenceKind::Members,
+            member: Some(member),
+        })
+    }
+
+    /// The divergence between sockets and their own nodes' HTTP APIs about `member` of
+    /// `channel`, while it lasts.
+    pub fn api_divergence(&self, channel: &str, member: &str) -> Option<&Current> {
+        self.divergences.get(&KeyRef {
+            channel,
+            kind: DivergenceKind::ApiMembers,
             member: Some(member),
         })
     }
@@ -162,8 +173,22 @@ impl Cluster {
     }
 }
 
-/// "presence-room: 3 is a ghost: listed on a, b, missing on c".
+/// "presence-room: 3 is a ghost: listed on a, b, missing on c", or "presence-room: guest is
+/// a ghost: a's socket lists it, a's API does not".
 fn ghost_news(d: &Divergence) -> News {
+    if d.kind == DivergenceKind::ApiMembers {
+        let whose = possessive(&d.listed_on);
+        let (sockets, list, apis, does) = match d.listed_on.len() {
+            1 => ("socket", "lists", "API", "does"),
+            _ => ("sockets", "list", "APIs", "do"),
+        };
+        let text = format!(
+            "{}: {} is a ghost: {whose} {sockets} {list} it, {whose} {apis} {does} not",
+            d.channel,
+            d.member.as_deref().unwrap_or("a member"),
+        );
+        return News::Error(caps::text(text));
+    }
     let mut text = format!(
         "{}: {} is a ghost: listed on {}",
         d.channel,
@@ -174,6 +199,12 @@ fn ghost_news(d: &Divergence) -> News {
         text.push_str(&format!(", missing on {}", d.missing_on.join(", ")));
     }
     News::Error(caps::text(text))
+}
+
+/// "a's", "a's, b's": whose, of each node named.
+pub fn possessive(nodes: &[String]) -> String {
+    let each: Vec<String> = nodes.iter().map(|n| format!("{n}'s")).collect();
+    each.join(", ")
 }
 
 #[cfg(test)]
@@ -306,6 +337,66 @@ pub(crate) mod tests {
         assert!(c.member_divergence("presence-room", "3").is_none());
         let left: Vec<_> = c.divergences().map(|c| c.divergence.kind).collect();
         assert_eq!(left, [DivergenceKind::UserCount]);
+    }
+
+    #[test]
+    fn a_socket_its_api_disagrees_with_is_its_own_divergence_and_its_ghost_is_news() {
+        let t0 = Instant::now();
+        let mut c = Cluster::default();
+        let rec = |d: Divergence| SessionRecord::Divergence(Box::new(d));
+        let api = |listed_on: &[&str], ghost| Divergence {
+            kind: DivergenceKind::ApiMembers,
+            ..members("presence-room", "guest", listed_on, &[], 3_000, ghost)
+        };
+        // The same member differing between sockets too: two divergences, apart.
+        c.apply(
+            UNIX_EPOCH,
+            rec(members(
+                "presence-room",
+                "guest",
+                &["a"],
+                &["b"],
+                1_000,
+                false,
+            )),
+            t0,
+        );
+        assert_eq!(c.apply(UNIX_EPOCH, rec(api(&["a"], false)), t0), None);
+        assert_eq!(c.divergences().len(), 2);
+        assert_eq!(
+            c.api_divergence("presence-room", "guest")
+                .unwrap()
+                .divergence
+                .listed_on,
+            ["a"]
+        );
+        assert_eq!(
+            c.apply(UNIX_EPOCH, rec(api(&["a"], true)), t0),
+            Some(News::Error(
+                "presence-room: guest is a ghost: a's socket lists it, a's API does not".into()
+            ))
+        );
+        assert_eq!(
+            c.apply(UNIX_EPOCH, rec(api(&["a", "c"], true)), t0),
+            None,
+            "a ghost already"
+        );
+        assert_eq!(
+            ghost_news(&api(&["a", "c"], true)),
+            News::Error(
+                "presence-room: guest is a ghost: a's, c's sockets list it, a's, c's APIs do \
+                 not"
+                .into()
+            )
+        );
+        // Resolving one leaves the other.
+        let resolved = Divergence {
+            resolved: true,
+            ..api(&["a"], true)
+        };
+        c.apply(UNIX_EPOCH, rec(resolved), t0);
+        assert!(c.api_divergence("presence-room", "guest").is_none());
+        assert!(c.member_divergence("presence-room", "guest").is_some());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! how long, uptime, socket id, round trip, events per second, reconnects, whether its HTTP
 //! API answers), the delivery matrix (publishing node by receiving node: p50 / p99 and loss,
 //! coloured by health), and presence across nodes: every presence channel's roster on each
-//! node side by side, members some nodes lack marked with how long and GHOST, then the
+//! node side by side, members some nodes lack marked with how long and GHOST, and members a
+//! node's socket and its own HTTP API disagree on ("a's API does not list it"), then the
 //! counts the nodes' HTTP APIs disagree on. An 80x24 terminal scrolls it; a wide one shows
 //! it whole. Everything comes from records: the nodes' models and the cluster model.
 
@@ -16,7 +17,7 @@ use crate::ui::app::App;
 use crate::ui::app::nodes::MAX_NODES;
 use crate::ui::format::{clock, duration, one_line};
 use crate::ui::model::Model;
-use crate::ui::model::cluster::Current;
+use crate::ui::model::cluster::{Current, possessive};
 use crate::ui::model::presence::Roster;
 use chanwatch_core::record::{NodeName, State};
 use indexmap::{IndexMap, IndexSet};
@@ -426,7 +427,12 @@ fn presence(app: &App, width: usize, out: &mut Vec<Line<'static>>) {
     let divergences: Vec<&Current> = app
         .cluster()
         .divergences()
-        .filter(|c| c.divergence.kind == DivergenceKind::Members)
+        .filter(|c| {
+            matches!(
+                c.divergence.kind,
+                DivergenceKind::Members | DivergenceKind::ApiMembers
+            )
+        })
         .collect();
     for c in &divergences {
         channels.insert(&c.divergence.channel);
@@ -464,7 +470,7 @@ fn presence(app: &App, width: usize, out: &mut Vec<Line<'static>>) {
             &models,
             &rosters,
             &divergences,
-            (member_w, col_w),
+            (member_w, col_w, width),
             out,
         );
     }
@@ -476,15 +482,16 @@ fn presence(app: &App, width: usize, out: &mut Vec<Line<'static>>) {
     }
 }
 
-/// One row per member of `channel` on any node: those the nodes disagree on first.
-/// `widths` are the member column's and each node's.
+/// One row per member of `channel` on any node: those the nodes (or a node and its own
+/// HTTP API) disagree on first. `widths` are the member column's, each node's and the
+/// page's.
 fn member_rows(
     app: &App,
     channel: &str,
     models: &[(&NodeName, &Model)],
     rosters: &Rosters,
     divergences: &[&Current],
-    (member_w, col_w): (usize, usize),
+    (member_w, col_w, width): (usize, usize, usize),
     out: &mut Vec<Line<'static>>,
 ) {
     let t = app.theme();
@@ -510,18 +517,26 @@ fn member_rows(
         let marks = listed(m);
         let on = marks.iter().flatten().filter(|l| **l).count();
         let of = marks.iter().flatten().count();
-        on < of
+        // Some sockets list it and some do not (one only an API lists is no socket's).
+        on > 0 && on < of
     };
     // Stable: those that differ (or a divergence names) first, each group in first-seen order.
-    let (mut rows, same): (Vec<&str>, Vec<&str>) = members
-        .into_iter()
-        .partition(|m| differs(m) || app.cluster().member_divergence(channel, m).is_some());
+    let (mut rows, same): (Vec<&str>, Vec<&str>) = members.into_iter().partition(|m| {
+        differs(m)
+            || app.cluster().member_divergence(channel, m).is_some()
+            || app.cluster().api_divergence(channel, m).is_some()
+    });
     rows.extend(same);
     let more: usize = rows.len().saturating_sub(MEMBER_ROWS);
     for member in rows.into_iter().take(MEMBER_ROWS) {
         let d = app.cluster().member_divergence(channel, member);
+        let api = app.cluster().api_divergence(channel, member);
         let differ = differs(member) || d.is_some();
-        let id_style = if differ { t.warn() } else { t.value() };
+        let id_style = if differ || api.is_some() {
+            t.warn()
+        } else {
+            t.value()
+        };
         let mut spans = vec![Span::styled(
             fixed(&format!("   {member}"), member_w + 2),
             id_style,
@@ -564,7 +579,39 @@ fn member_rows(
             None if differ => spans.push(Span::styled("differs", t.warn())),
             None => {}
         }
-        out.push(Line::from(spans));
+        // What a node's own API says goes at the row's end when the row says nothing more,
+        // else on a line of its own under it.
+        if let Some(c) = api {
+            let mut line = if differ {
+                out.push(Line::from(spans));
+                // Under the row's note, when there is room for one there.
+                let notes_at = member_w + 2 + col_w * rosters.len();
+                let indent = if notes_at + 24 <= width {
+                    notes_at
+                } else {
+                    member_w + 2
+                };
+                vec![Span::raw(" ".repeat(indent))]
+            } else {
+                spans
+            };
+            let used: usize = line.iter().map(Span::width).sum();
+            let badge = c.divergence.ghost.then_some(" GHOST ");
+            let room = width.saturating_sub(used + badge.map_or(0, |b| b.len() + 1));
+            let note = format!(
+                "{} for {}",
+                api_note(&c.divergence),
+                duration(c.lasted(app.now))
+            );
+            line.push(Span::styled(one_line(&note, room.max(1)), t.warn()));
+            if let Some(badge) = badge {
+                line.push(Span::raw(" "));
+                line.push(Span::styled(badge, t.badge()));
+            }
+            out.push(Line::from(line));
+        } else {
+            out.push(Line::from(spans));
+        }
     }
     if more > 0 {
         out.push(Line::from(Span::styled(
@@ -572,6 +619,23 @@ fn member_rows(
             t.dim(),
         )));
     }
+}
+
+/// What nodes' own HTTP APIs say of a member their sockets list or not: "a's API does not
+/// list it", "a's, b's APIs do not list it · c's API lists it".
+pub fn api_note(d: &crate::cluster::Divergence) -> String {
+    let mut parts = Vec::new();
+    match d.listed_on.len() {
+        0 => {}
+        1 => parts.push(format!("{} API does not list it", possessive(&d.listed_on))),
+        _ => parts.push(format!("{} APIs do not list it", possessive(&d.listed_on))),
+    }
+    match d.missing_on.len() {
+        0 => {}
+        1 => parts.push(format!("{} API lists it", possessive(&d.missing_on))),
+        _ => parts.push(format!("{} APIs list it", possessive(&d.missing_on))),
+    }
+    parts.join(" · ")
 }
 
 fn counts(app: &App, width: usize, out: &mut Vec<Line<'static>>) {
@@ -582,11 +646,12 @@ fn counts(app: &App, width: usize, out: &mut Vec<Line<'static>>) {
         t.title(),
     )));
     let mut any = false;
-    for c in app
-        .cluster()
-        .divergences()
-        .filter(|c| c.divergence.kind != DivergenceKind::Members)
-    {
+    for c in app.cluster().divergences().filter(|c| {
+        matches!(
+            c.divergence.kind,
+            DivergenceKind::SubscriptionCount | DivergenceKind::UserCount
+        )
+    }) {
         any = true;
         let d = &c.divergence;
         let kind = match d.kind {
