@@ -2,11 +2,12 @@
 //! Redis), one headless chanwatch with a `--node` per node. The full delivery matrix; a
 //! node killed with `kill -9` (its row and column lose, its presence member stays on the
 //! others as a ghost), then restarted; Redis stopped (each node delivers only its own
-//! publishes: the adapter is failing, and the records say so) and restarted. The times
-//! until chanwatch shows each fault are printed (`--nocapture`) for the closing note.
+//! publishes: the adapter is failing, and the records say so) and restarted; a node's own
+//! HTTP API forgetting a member its socket still lists. The times until chanwatch shows
+//! each fault are printed (`--nocapture`) for the closing note.
 
 use crate::support::cluster::{NAMES, SockudoCluster};
-use crate::support::headless::Headless;
+use crate::support::headless::{Headless, sockudo_args};
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 
@@ -157,6 +158,7 @@ async fn a_real_cluster_delivers_everywhere_loses_a_killed_node_and_recovers() {
     assert!(received(&lost, "a", "b") > 0, "{lost}");
     let ghost = first_since(&mut c, mark, "c's member flagged as a ghost", |r| {
         r["type"] == "divergence"
+            && r["kind"] == "members"
             && r["channel"] == ROOM
             && r["member"] == "watcher@c"
             && r["ghost"] == true
@@ -262,6 +264,121 @@ async fn a_cluster_without_its_redis_delivers_only_within_each_node() {
     );
     let status = c.quit().await;
     assert!(status.success(), "{status:?}\n{}", cluster.logs());
+}
+
+/// Whether `r` is `node`'s roster record, or a join on it, that lists `member` in `ROOM`.
+fn lists_member(r: &Value, node: &str, member: &str) -> bool {
+    r["node"] == node
+        && r["channel"] == ROOM
+        && match r["type"].as_str() {
+            Some("member_added") => r["id"] == member,
+            Some("members") => r["members"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["id"] == member)),
+            _ => false,
+        }
+}
+
+/// The two-node sockudo run with a third party: `guest` connected through node b alone (a
+/// plain chanwatch of its own), then `kill -9` of b. Node a's socket keeps the guest (no
+/// `member_removed`) while node a's own HTTP API soon stops listing it: an `api_members`
+/// divergence, a ghost once the API's answers have left it out for `--ghost-after`.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo (with redis) and redis-server: run with --features real-servers"
+)]
+#[tokio::test]
+async fn a_member_its_nodes_own_api_forgot_after_another_node_died_is_a_ghost() {
+    let mut cluster = SockudoCluster::start(2);
+    let nodes = &NAMES[..2];
+    let mut args: Vec<String> = [
+        "--headless",
+        "--stats-interval",
+        "1s",
+        "--occupancy-interval",
+        "1s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(cluster.args());
+    args.extend(
+        [
+            "--user-id",
+            "watcher",
+            "--ghost-after",
+            "2s",
+            "-s",
+            ROOM,
+            "--activity-timeout",
+            "3s",
+            "--pong-timeout",
+            "2s",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let mut c = Headless::spawn("api-members", &args);
+    all_connected(&mut c, nodes).await;
+
+    let secret = format!("--secret={}", crate::support::sockudo::SECRET);
+    let b = cluster.nodes[1].port();
+    let guest_args = sockudo_args(b, &[&secret, "--user-id", "guest", "-s", ROOM]);
+    let mut guest = Headless::spawn("guest", &guest_args);
+    guest.seen_or_wait_channel("subscribed", ROOM).await;
+    for node in nodes {
+        c.seen_or_wait_for(&format!("guest on {node}'s roster"), |r| {
+            lists_member(r, node, "guest")
+        })
+        .await;
+    }
+    // Sockets and APIs agree once settled: no ghost.
+    let settled = c.drain_for(Duration::from_secs(3)).await;
+    assert!(
+        !settled
+            .iter()
+            .any(|r| r["type"] == "divergence" && r["ghost"] == true),
+        "a ghost in a healthy cluster:
+{}",
+        c.context()
+    );
+
+    let mark = c.mark();
+    cluster.nodes[1].kill();
+    let killed = SystemTime::now();
+    let is_guest = |r: &Value| {
+        r["type"] == "divergence"
+            && r["kind"] == "api_members"
+            && r["channel"] == ROOM
+            && r["member"] == "guest"
+            && r["resolved"].is_null()
+    };
+    let ghost = first_since(&mut c, mark, "the guest an api_members ghost on a", |r| {
+        is_guest(r) && r["ghost"] == true
+    })
+    .await;
+    assert_eq!(ghost["listed_on"], serde_json::json!(["a"]), "{ghost}");
+    assert!(ghost["missing_on"].is_null(), "{ghost}");
+    let first = first_since(&mut c, mark, "the guest's first api_members", is_guest).await;
+    // a's socket never heard the guest leave.
+    assert!(
+        !c.seen()[mark..]
+            .iter()
+            .any(|r| r["type"] == "member_removed" && r["node"] == "a" && r["id"] == "guest"),
+        "{}",
+        c.context()
+    );
+    eprintln!(
+        "real cluster: after kill -9 of node b, node a's API no longer listing the guest \
+         (connected through b) while a's socket did was first reported after {:?}, and the \
+         guest flagged an api_members ghost after {:?} (ghost threshold 2 s, APIs asked \
+         every 1 s, reports every 1 s)",
+        after(&first, killed),
+        after(&ghost, killed),
+    );
+    guest.kill().await;
+    let status = c.quit().await;
+    assert!(status.success(), "{status:?}");
 }
 
 /// A node that is down at the start is shown as such (its connection keeps retrying, its

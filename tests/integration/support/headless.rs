@@ -265,6 +265,11 @@ impl Headless {
         self.wait_exit().await
     }
 
+    /// Kill the process (no goodbye: its connection just drops) and reap it.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// Wait (bounded) for the process to exit.
     pub async fn wait_exit(&mut self) -> ExitStatus {
         match tokio::time::timeout(WAIT, self.child.wait()).await {
