@@ -72,6 +72,21 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def switches(pid):
+    """Context switches (voluntary and not) of every thread of the process: how often it
+    went to sleep and was woken, or was put off the CPU."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
 def thread_ticks(pid):
     """CPU ticks per thread name (summed over threads of one name)."""
     by = {}
@@ -179,7 +194,7 @@ def run(mode, variant):
             pid = proc.pid
         if not wait(lambda: feeders.all("sending") is not None, IDLE_FIRST + 30):
             raise RuntimeError(f"{mode} {variant}: the feeders never started sending")
-        t0, c0, th0 = time.monotonic(), cpu_ticks(pid), thread_ticks(pid)
+        t0, c0, th0, s0 = time.monotonic(), cpu_ticks(pid), thread_ticks(pid), switches(pid)
         samples = []
         next_sample = t0
         while feeders.all("done") is None and time.monotonic() - t0 < duration + 30:
@@ -187,7 +202,7 @@ def run(mode, variant):
                 samples.append((time.monotonic() - t0, status_kib(pid, "VmRSS")))
                 next_sample += 0.5
             time.sleep(0.02)
-        t1, c1, th1 = time.monotonic(), cpu_ticks(pid), thread_ticks(pid)
+        t1, c1, th1, s1 = time.monotonic(), cpu_ticks(pid), thread_ticks(pid), switches(pid)
         samples.append((t1 - t0, status_kib(pid, "VmRSS")))
         peak = status_kib(pid, "VmHWM")
         done = feeders.all("done")
@@ -211,6 +226,7 @@ def run(mode, variant):
         cpu_s = (c1 - c0) / TCK
         return dict(mode=mode, variant=variant, load=load, wall=wall, events=events,
                     cores=cpu_s / wall, us_per_event=cpu_s / events * 1e6,
+                    switches_per_s=(s1 - s0) / wall,
                     steady_mib=steady / 1024, peak_mib=peak / 1024, frames=frames,
                     lines=lines, threads=threads)
     finally:
@@ -250,6 +266,7 @@ for rep in range(reps):
             results.append(r)
             print(f"rep {rep + 1} {mode:9} {label(variant):28} load {r['load']:15} "
                   f"{r['cores']:.3f} cores  {r['us_per_event']:.2f} us/event  "
+                  f"{r['switches_per_s']:.0f} switches/s  "
                   f"RSS steady {r['steady_mib']:.1f} peak {r['peak_mib']:.1f} MiB  "
                   f"events {r['events']}" +
                   (f"  frames {r['frames']}" if r['frames'] is not None else "") +
@@ -291,27 +308,29 @@ md = [
     "",
     "## Per run",
     "",
-    "| rep | mode | watching | load avg | cores | µs CPU / event | RSS steady MiB | "
-    "peak MiB | events | frames / lines | CPU s by thread |",
-    "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+    "| rep | mode | watching | load avg | cores | µs CPU / event | switches/s | "
+    "RSS steady MiB | peak MiB | events | frames / lines | CPU s by thread |",
+    "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
 ]
 for r in results:
     extra = r["frames"] if r["frames"] is not None else r["lines"]
     md.append(f"| {r['rep']} | {r['mode']} | {label(r['variant'])} | {r['load']} | "
-              f"{r['cores']:.3f} | {r['us_per_event']:.2f} | {r['steady_mib']:.1f} | "
+              f"{r['cores']:.3f} | {r['us_per_event']:.2f} | {r['switches_per_s']:.0f} | "
+              f"{r['steady_mib']:.1f} | "
               f"{r['peak_mib']:.1f} | {r['events']} | {extra} | {fmt_threads(r['threads'])} |")
 md += [
     "",
     "## Medians (min–max) over the reps",
     "",
-    "| mode | watching | cores | µs CPU / event | RSS steady MiB | peak MiB |",
-    "|---|---|---:|---:|---:|---:|",
+    "| mode | watching | cores | µs CPU / event | switches/s | RSS steady MiB | peak MiB |",
+    "|---|---|---:|---:|---:|---:|---:|",
 ]
 for mode in modes:
     for variant in variants:
         rs = [r for r in results if r["mode"] == mode and r["variant"] == variant]
         md.append(f"| {mode} | {label(variant)} | {med_range((r['cores'] for r in rs), '{:.3f}')} | "
                   f"{med_range(r['us_per_event'] for r in rs)} | "
+                  f"{med_range((r['switches_per_s'] for r in rs), '{:.0f}')} | "
                   f"{med_range((r['steady_mib'] for r in rs), '{:.1f}')} | "
                   f"{med_range((r['peak_mib'] for r in rs), '{:.1f}')} |")
 md += [
@@ -343,6 +362,8 @@ md += [
     "",
     "CPU is utime+stime of the chanwatch process (all its threads) from the moment every",
     "feeder is sending to the moment every feeder is done, divided by the events sent in all.",
+    "Switches/s are the context switches of all its threads (/proc/PID/task/*/status), i.e.",
+    "how often a thread slept and was woken (or was preempted), over the same window.",
     "RSS steady is the median of samples taken twice a second over the second half of the",
     "load; peak is VmHWM. Memory per node is the cluster's RSS / nodes against one",
     "connection's; the marginal RSS of a node is (cluster − one) / (nodes − 1) against one",
