@@ -9,6 +9,9 @@
 #   RATE=5000 DURATION=10 OUT=/tmp/r.md bench/dashboard-load.sh
 #   MEASURES=off bench/dashboard-load.sh     # the same without the live measures model
 #                                            # (CHANWATCH_NO_MEASURES), to see what it costs
+#   NODES=3 bench/dashboard-load.sh          # a cluster: NODES feeders at RATE/NODES each,
+#                                            # one dashboard with a --node per feeder
+#                                            # (bench/cluster-load.sh compares it with one)
 #
 # Needs tmux and python3. Loopback only. Builds the release binary and the feeder example.
 set -euo pipefail
@@ -19,6 +22,8 @@ DURATION=${DURATION:-30}
 OUT=${OUT:-bench/results-dashboard.md}
 LOG_RING=${LOG_RING:-10000}
 MEASURES=${MEASURES:-on}
+NODES=${NODES:-1}
+[[ $NODES =~ ^[1-9]$ ]] || { echo "NODES is 1 to 9" >&2; exit 2; }
 case "$MEASURES" in
   on) no_measures="" ;;
   off) no_measures="CHANWATCH_NO_MEASURES=1" ;;
@@ -31,33 +36,45 @@ cargo build --release --quiet --bin chanwatch --example load_feeder
 
 work=$(mktemp -d)
 session="chanwatch-load-$$"
-feeder_pid=""
+feeder_pids=()
 cleanup() {
   tmux kill-session -t "$session" 2>/dev/null || true
-  if [ -n "$feeder_pid" ]; then kill "$feeder_pid" 2>/dev/null || true; fi
+  for p in "${feeder_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-target/release/examples/load_feeder --rate "$RATE" --seconds "$DURATION" --idle-first 4 >"$work/feeder.out" &
-feeder_pid=$!
-for _ in $(seq 100); do grep -q '^port ' "$work/feeder.out" 2>/dev/null && break; sleep 0.1; done
-port=$(awk '/^port /{print $2}' "$work/feeder.out")
-[ -n "$port" ] || { echo "the feeder did not start" >&2; exit 1; }
+# One feeder per node, each at RATE/NODES (the remainder to the first), so that the
+# dashboard takes RATE events/s in all. With NODES=1 it is one connection (no --node).
+where=""
+names=(a b c d e f g h i)
+for i in $(seq 0 $((NODES - 1))); do
+  rate=$((RATE / NODES + (i == 0 ? RATE % NODES : 0)))
+  target/release/examples/load_feeder --rate "$rate" --seconds "$DURATION" --idle-first 4 >"$work/feeder$i.out" &
+  feeder_pids+=($!)
+  for _ in $(seq 100); do grep -q '^port ' "$work/feeder$i.out" 2>/dev/null && break; sleep 0.1; done
+  port=$(awk '/^port /{print $2}' "$work/feeder$i.out")
+  [ -n "$port" ] || { echo "feeder $i did not start" >&2; exit 1; }
+  if [ "$NODES" = 1 ]; then
+    where="--no-tls --host 127.0.0.1 --ws-port $port"
+  else
+    where="$where --node ${names[i]}=ws://127.0.0.1:$port"
+  fi
+done
 
 # exec: the pane's process is chanwatch itself, so its pid is the pane's pid.
 tmux new-session -d -s "$session" -x 200 -y 50 -e TERM=xterm-256color \
   "exec env $no_measures CHANWATCH_FRAME_STATS=$work/frames.txt XDG_CONFIG_HOME=$work HOME=$work \
-   $PWD/target/release/chanwatch --no-tls --host 127.0.0.1 --ws-port $port --key demo-key \
+   $PWD/target/release/chanwatch $where --key demo-key \
    --log-ring $LOG_RING -s load"
 tmux set-option -t "$session" remain-on-exit on >/dev/null
 pid=$(tmux display-message -p -t "$session" '#{pane_pid}')
 
-python3 - "$session" "$pid" "$work" "$RATE" "$DURATION" "$OUT" "$LOG_RING" "$MEASURES" <<'PY'
+python3 - "$session" "$pid" "$work" "$RATE" "$DURATION" "$OUT" "$LOG_RING" "$MEASURES" "$NODES" <<'PY'
 import os, random, subprocess, sys, time, datetime, platform
 
-session, pid, work, rate, duration, out, log_ring, measures = sys.argv[1:]
-pid, rate, duration = int(pid), int(rate), int(duration)
+session, pid, work, rate, duration, out, log_ring, measures, nodes = sys.argv[1:]
+pid, rate, duration, nodes = int(pid), int(rate), int(duration), int(nodes)
 tck = os.sysconf("SC_CLK_TCK")
 MARK = "words match anywhere"  # a line of the help overlay
 
@@ -77,15 +94,20 @@ def rss_kib():
                 return int(line.split()[1])
     return 0
 
-def feeder_line(prefix):
+def feeder_line(prefix, i):
     try:
-        with open(f"{work}/feeder.out") as f:
+        with open(f"{work}/feeder{i}.out") as f:
             for line in f:
                 if line.startswith(prefix):
                     return line.strip()
     except FileNotFoundError:
         pass
     return None
+
+def all_feeders(prefix):
+    """Every feeder's line that starts with prefix, or None while one has not printed it."""
+    lines = [feeder_line(prefix, i) for i in range(nodes)]
+    return None if None in lines else lines
 
 def wait(pred, limit):
     end = time.monotonic() + limit
@@ -112,7 +134,7 @@ def key_latency(key, want_visible):
 
 # The feeder idles a few seconds after the subscription: key latency without load first.
 idle = []
-while feeder_line("sending") is None:
+while all_feeders("sending") is None:
     for want in (True, False):
         d = key_latency("?", want)
         if d is not None:
@@ -125,7 +147,7 @@ t_start, c_start, rss_start = time.monotonic(), cpu_ticks(), rss_kib()
 rss = [rss_start]
 latencies, missed = [], 0
 next_probe = time.monotonic() + 0.5
-while feeder_line("done") is None and time.monotonic() - t_start < duration + 30:
+while all_feeders("done") is None and time.monotonic() - t_start < duration + 30:
     now = time.monotonic()
     if now >= next_probe:
         for want in (True, False):
@@ -139,7 +161,7 @@ while feeder_line("done") is None and time.monotonic() - t_start < duration + 30
     time.sleep(0.02)
 t_end, c_end = time.monotonic(), cpu_ticks()
 rss.append(rss_kib())
-done = feeder_line("done") or "feeder did not finish"
+done = "; ".join(all_feeders("done") or ["the feeders did not finish"])
 screen_at_end = screen()
 
 subprocess.run(["tmux", "send-keys", "-t", session, "q"])
@@ -178,7 +200,7 @@ md = [
     "",
     f"`bench/dashboard-load.sh` run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on "
     f"{os.cpu_count()} cores ({cpu_model or platform.machine()}), release build, tmux 200x50, "
-    f"live measures {measures}.",
+    f"live measures {measures}" + (f", {nodes} nodes (a feeder each at {rate // nodes}/s)." if nodes > 1 else "."),
     f"Feeder: {done} (target {rate}/s for {duration} s, one public channel, ~120-byte events); "
     f"measured over {wall:.1f} s.",
     "",
