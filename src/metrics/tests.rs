@@ -373,3 +373,101 @@ fn the_endpoint_answers_per_path_and_accept_header() {
     assert!(body.contains("/metrics") && body.contains("/ready"));
     assert_eq!(respond(&m, "/metricz", "", t).0, StatusCode::NOT_FOUND);
 }
+
+/// A session of one connection touching every metric: connected, events on a few
+/// channels, a ping, a probe or two, an auth, a presence roster, a loss and a reconnect.
+fn one_connection_session(m: &mut Metrics, t0: Instant) {
+    let at = |s: u64| t0 + Duration::from_secs(s);
+    m.observe(&state(State::Initialized, State::Connecting), at(0));
+    connect(m, at(1));
+    m.observe(&event(Some("ticker"), r#"{"p":1}"#), at(2));
+    m.observe(&event(None, "{}"), at(2));
+    m.observe(&client(Record::PingSent { after_ms: 120_000 }), at(3));
+    m.observe(&client(Record::Pong { rtt_ms: 3 }), at(3));
+    m.observe(&probe(Some(4), None), at(4));
+    m.observe(&probe(None, Some("HTTP 500")), at(5));
+    m.observe(
+        &client(Record::Auth {
+            channel: "presence-room".into(),
+            socket_id: "1.2".into(),
+            request: json!({}),
+            ok: true,
+            status: Some(200),
+            response: json!({}),
+            duration_ms: 12,
+            failure: None,
+        }),
+        at(5),
+    );
+    m.observe(
+        &client(Record::MemberAdded {
+            channel: "presence-room".into(),
+            id: "u".into(),
+            info: json!(null),
+        }),
+        at(6),
+    );
+    m.observe(
+        &client(Record::Error {
+            code: Some(4200),
+            message: "restart".into(),
+        }),
+        at(7),
+    );
+    lose(m, at(8));
+    connect(m, at(9));
+    m.refresh(at(10));
+}
+
+/// The exposition with each metric family's lines sorted (a family's series come in hash
+/// order), families in registration order.
+fn canonical(text: &str) -> String {
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("# HELP") || blocks.is_empty() {
+            blocks.push(Vec::new());
+        }
+        blocks.last_mut().unwrap().push(line);
+    }
+    let mut out = String::new();
+    for mut block in blocks {
+        block.sort_unstable();
+        for line in block {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// One connection's exposition is exactly what it was before nodes existed: no `node`
+/// label, no cluster metric (the golden files were written by the code before them).
+#[test]
+fn one_connection_exposition_is_unchanged() {
+    let mut m = Metrics::new();
+    one_connection_session(&mut m, Instant::now());
+    let mut text = String::new();
+    m.encode_text(&mut text).unwrap();
+    let mut open = String::new();
+    m.encode_openmetrics(&mut open).unwrap();
+    if std::env::var_os("CHANWATCH_WRITE_GOLDEN").is_some() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/metrics/testdata");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(format!("{dir}/one_connection.prom"), canonical(&text)).unwrap();
+        std::fs::write(
+            format!("{dir}/one_connection.openmetrics"),
+            canonical(&open),
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        canonical(&text),
+        include_str!("testdata/one_connection.prom"),
+        "{text}"
+    );
+    assert_eq!(
+        canonical(&open),
+        include_str!("testdata/one_connection.openmetrics"),
+        "{open}"
+    );
+}
