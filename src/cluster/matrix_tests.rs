@@ -433,3 +433,20 @@ fn memory_is_sized_once() {
     );
     assert_eq!(m.cell(1, 2).sent, 7);
 }
+
+#[test]
+fn adapter_failing_needs_own_delivery_and_no_cross_delivery() {
+    // (sent, received), publisher by receiver.
+    let failing = [(3, 3), (3, 0), (3, 0), (3, 3)];
+    assert!(adapter_failing(2, &failing));
+    // A cross cell that received something: not the adapter.
+    assert!(!adapter_failing(2, &[(3, 3), (3, 1), (3, 0), (3, 3)]));
+    // A node that does not deliver its own publishes: not (only) the adapter.
+    assert!(!adapter_failing(2, &[(3, 3), (3, 0), (3, 0), (3, 0)]));
+    // A publisher that sent nothing says nothing.
+    assert!(adapter_failing(2, &[(3, 3), (3, 0), (0, 0), (0, 0)]));
+    // Nothing sent at all, one node, a wrong size.
+    assert!(!adapter_failing(2, &[(0, 0); 4]));
+    assert!(!adapter_failing(1, &[(3, 3)]));
+    assert!(!adapter_failing(2, &failing[..3]));
+}
