@@ -360,7 +360,7 @@ struct Conn {
     channels: FxHashMap<Box<str>, ChannelCounters>,
     connection_events: ChannelCounters,
     other_channels: ChannelCounters,
-    presence: FxHashMap<Box<str>, Gauge>,
+    presence: FxHashMap<Box<str>, Roster>,
     current: State,
     connected_since: Option<Instant>,
     /// The close code of the last `error` record since the connection was established.
@@ -451,24 +451,29 @@ impl Conn {
                     })
                     .observe(seconds(*duration_ms));
             }
-            Record::Members { channel, count, .. } => {
-                if let Some(g) = self.presence_gauge(f, channel) {
-                    g.set(i64::try_from(*count).unwrap_or(i64::MAX));
+            Record::Members {
+                channel,
+                count,
+                members,
+                ..
+            } => {
+                if let Some(r) = self.roster(f, channel) {
+                    r.replace(*count as u64, members.iter().map(|m| m.id.as_str()));
                 }
             }
-            Record::MemberAdded { channel, .. } => {
-                if let Some(g) = self.presence_gauge(f, channel) {
-                    g.inc();
+            Record::MemberAdded { channel, id, .. } => {
+                if let Some(r) = self.roster(f, channel) {
+                    r.add(id);
                 }
             }
-            Record::MemberRemoved { channel, .. } => {
-                if let Some(g) = self.presence_gauge(f, channel) {
-                    g.dec();
+            Record::MemberRemoved { channel, id } => {
+                if let Some(r) = self.roster(f, channel) {
+                    r.remove(id);
                 }
             }
             Record::Unsubscribed { channel } => {
-                if let Some(g) = self.presence.get(channel.as_str()) {
-                    g.set(0);
+                if let Some(r) = self.presence.get_mut(channel.as_str()) {
+                    r.clear();
                 }
             }
             _ => {}
@@ -500,9 +505,9 @@ impl Conn {
         counters.bytes.inc_by(bytes);
     }
 
-    /// A presence channel's gauge; none past the cap (a sum over unrelated channels would
-    /// mean nothing).
-    fn presence_gauge(&mut self, f: &Families, channel: &str) -> Option<&Gauge> {
+    /// A presence channel's roster and gauge; none past the cap (a sum over unrelated
+    /// channels would mean nothing).
+    fn roster(&mut self, f: &Families, channel: &str) -> Option<&mut Roster> {
         if !self.presence.contains_key(channel) {
             if self.presence.len() >= CHANNEL_CAP {
                 return None;
@@ -511,9 +516,9 @@ impl Conn {
                 node: self.node.clone(),
                 channel: channel.to_string(),
             });
-            self.presence.insert(channel.into(), gauge);
+            self.presence.insert(channel.into(), Roster::new(gauge));
         }
-        self.presence.get(channel)
+        self.presence.get_mut(channel)
     }
 
     fn on_state(&mut self, f: &Families, current: State, now: Instant) {
@@ -536,8 +541,8 @@ impl Conn {
         }
         self.connected_since = None;
         // Members are counted again when the subscriptions are renewed.
-        for g in self.presence.values() {
-            g.set(0);
+        for r in self.presence.values_mut() {
+            r.clear();
         }
         if previous == State::Connected && matches!(current, State::Connecting | State::Unavailable)
         {
@@ -555,6 +560,81 @@ impl Conn {
         }
         self.last_code = None;
         self.ping_pending = false;
+    }
+}
+
+/// Members of one presence channel followed by id, so that the gauge counts members, not
+/// `member_added` records: a server may announce a member the subscription's list already
+/// held (sockudo on a cluster does, when members join on several nodes at once), and the
+/// connection's roster, like pusher-js's, counts it once.
+pub const ROSTER_CAP: usize = 10_000;
+
+/// One presence channel's members, as 64-bit hashes of their ids (never the ids: kept
+/// small, and nothing here is ever a label), with its gauge.
+struct Roster {
+    gauge: Gauge,
+    ids: rustc_hash::FxHashSet<u64>,
+    /// Members counted but not followed by id: past [`ROSTER_CAP`], or counted by the
+    /// server's `count` beyond the list it sent.
+    unnamed: u64,
+}
+
+impl Roster {
+    fn new(gauge: Gauge) -> Roster {
+        Roster {
+            gauge,
+            ids: Default::default(),
+            unnamed: 0,
+        }
+    }
+
+    fn hash(id: &str) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(id)
+    }
+
+    /// The subscription's member list (`count` as the server said it).
+    fn replace<'a>(&mut self, count: u64, ids: impl Iterator<Item = &'a str>) {
+        self.ids.clear();
+        self.unnamed = 0;
+        for id in ids {
+            self.insert(id);
+        }
+        let followed = self.ids.len() as u64 + self.unnamed;
+        self.unnamed += count.saturating_sub(followed);
+        self.set();
+    }
+
+    fn insert(&mut self, id: &str) {
+        let hash = Roster::hash(id);
+        if self.ids.len() < ROSTER_CAP {
+            self.ids.insert(hash);
+        } else if !self.ids.contains(&hash) {
+            self.unnamed += 1;
+        }
+    }
+
+    fn add(&mut self, id: &str) {
+        self.insert(id);
+        self.set();
+    }
+
+    fn remove(&mut self, id: &str) {
+        if !self.ids.remove(&Roster::hash(id)) {
+            self.unnamed = self.unnamed.saturating_sub(1);
+        }
+        self.set();
+    }
+
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.unnamed = 0;
+        self.set();
+    }
+
+    fn set(&self) {
+        let n = self.ids.len() as u64 + self.unnamed;
+        self.gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 }
 

@@ -325,6 +325,67 @@ fn presence_members_follow_the_roster_and_reset_on_loss() {
 }
 
 #[test]
+fn presence_members_are_counted_once_however_often_announced() {
+    let mut m = Metrics::new();
+    let t = Instant::now();
+    connect(&mut m, t);
+    let member = |id: &str| Member {
+        id: id.into(),
+        info: json!({}),
+    };
+    let added = |id: &str| {
+        client(Record::MemberAdded {
+            channel: "presence-room".into(),
+            id: id.into(),
+            info: json!({}),
+        })
+    };
+    // Announced before the list that holds it (sockudo on a cluster does this) ...
+    m.observe(&added("b"), t);
+    m.observe(
+        &client(Record::Members {
+            channel: "presence-room".into(),
+            me: Some(member("me")),
+            count: 2,
+            members: vec![member("me"), member("b")],
+        }),
+        t,
+    );
+    // ... and after it, once more.
+    m.observe(&added("b"), t);
+    m.observe(&added("c"), t);
+    m.observe(&added("c"), t);
+    let series = r#"chanwatch_presence_members{channel="presence-room"}"#;
+    assert_eq!(value(&m, series), 3.0);
+    m.observe(
+        &client(Record::MemberRemoved {
+            channel: "presence-room".into(),
+            id: "b".into(),
+        }),
+        t,
+    );
+    assert_eq!(value(&m, series), 2.0);
+    // A count beyond the list the server sent is counted too.
+    m.observe(
+        &client(Record::Members {
+            channel: "presence-room".into(),
+            me: Some(member("me")),
+            count: 5,
+            members: vec![member("me")],
+        }),
+        t,
+    );
+    assert_eq!(value(&m, series), 5.0);
+    m.observe(
+        &client(Record::Unsubscribed {
+            channel: "presence-room".into(),
+        }),
+        t,
+    );
+    assert_eq!(value(&m, series), 0.0);
+}
+
+#[test]
 fn presence_channels_past_the_cap_are_not_exported() {
     let mut m = Metrics::new();
     let t = Instant::now();
