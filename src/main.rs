@@ -168,7 +168,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     // Listening before connecting: an address in use stops here, before any traffic.
     let metrics = match metrics_listen {
-        Some(addr) => Some(start_metrics(addr, cli.output.headless).await?),
+        Some(addr) => {
+            let nodes: Vec<_> = setup.nodes.iter().map(|n| n.name.clone()).collect();
+            Some(start_metrics(addr, cli.output.headless, &nodes).await?)
+        }
         None => None,
     };
     if let Some(options) = setup.webhooks.take() {
@@ -258,12 +261,14 @@ fn start_cluster(
 }
 
 /// `--metrics-listen ADDR`: the metrics and their server, whose address is said on stderr
-/// (headless) or in the log (the dashboard owns the terminal), port 0 resolved.
+/// (headless) or in the log (the dashboard owns the terminal), port 0 resolved. With
+/// several `nodes`, each connection's series carry its node and the cluster's are added.
 async fn start_metrics(
     addr: std::net::SocketAddr,
     headless: bool,
+    nodes: &[chanwatch_core::record::NodeName],
 ) -> anyhow::Result<(Arc<Mutex<Metrics>>, MetricsServer)> {
-    let metrics = Arc::new(Mutex::new(Metrics::new()));
+    let metrics = Arc::new(Mutex::new(Metrics::for_nodes(nodes)));
     let server = MetricsServer::start(addr, metrics.clone()).await?;
     let line = format!("metrics at http://{}/metrics", server.addr());
     if headless {

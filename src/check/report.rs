@@ -6,6 +6,9 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+#[path = "report_cluster.rs"]
+pub mod cluster;
+
 /// The plugin's name on the first line.
 pub const NAME: &str = "CHANWATCH CHECK";
 

@@ -176,14 +176,42 @@ async fn steps(
     // Said before anything can fail, so that a failed run still says what it would not
     // have checked.
     if target.api.is_none() {
-        p.delivery = Some(Delivery::NotChecked(
-            "no app id and secret for the HTTP API".to_string(),
-        ));
-        p.notes.push(
-            "delivery: probes need the HTTP API: give --app-id and --secret (or --secret-file)"
-                .to_string(),
-        );
+        p.delivery = Some(Delivery::NotChecked(NO_API.to_string()));
+        p.notes.push(NO_API_NOTE.to_string());
     }
+    connect(target, p, conn_slot).await?;
+    let conn = conn_slot.as_mut().expect("connected");
+    let public = &target.channel;
+    if let Some(api) = &target.api {
+        p.begin(StepName::Delivery);
+        for seq in 1..=target.samples {
+            match probe(conn, api, public, seq, target.sample_wait).await {
+                Ok(sample) => p.samples.push(sample),
+                Err(why) => return Err(p.fail(why)),
+            }
+        }
+        let delivered = p.samples.iter().filter(|s| s.latency.is_some()).count();
+        p.done(format!(
+            "{delivered}/{} probes published on {public} arrived",
+            target.samples
+        ));
+    }
+    Ok(())
+}
+
+/// Why delivery is not checked without the HTTP API, and what to give.
+const NO_API: &str = "no app id and secret for the HTTP API";
+const NO_API_NOTE: &str =
+    "delivery: probes need the HTTP API: give --app-id and --secret (or --secret-file)";
+
+/// Every step up to the subscriptions: the open (timed by phase), the server's
+/// `connection_established`, the public channel, then its private and presence twins when
+/// they can be authorized. The connection is left in `conn_slot`.
+async fn connect(
+    target: &Target,
+    p: &mut Progress,
+    conn_slot: &mut Option<Conn>,
+) -> Result<(), Stop> {
     p.open_started = Some(Instant::now());
     let config = WebSocketConfig::default();
     let opened = handshake::open_timed(&target.url, None, &target.dial, config, &mut p.open).await;
@@ -216,23 +244,7 @@ async fn steps(
     }
     p.done(public.clone());
 
-    authorized(target, p, conn, &socket_id).await?;
-
-    if let Some(api) = &target.api {
-        p.begin(StepName::Delivery);
-        for seq in 1..=target.samples {
-            match probe(conn, api, public, seq, target.sample_wait).await {
-                Ok(sample) => p.samples.push(sample),
-                Err(why) => return Err(p.fail(why)),
-            }
-        }
-        let delivered = p.samples.iter().filter(|s| s.latency.is_some()).count();
-        p.done(format!(
-            "{delivered}/{} probes published on {public} arrived",
-            target.samples
-        ));
-    }
-    Ok(())
+    authorized(target, p, conn, &socket_id).await
 }
 
 /// The private (and presence) twins of the public channel, when the setup can authorize
@@ -512,6 +524,9 @@ impl Conn {
         }
     }
 }
+
+#[path = "runner_cluster.rs"]
+pub mod cluster;
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,9 @@ use serde::Serialize;
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
+#[path = "verdict_cluster.rs"]
+pub mod cluster;
+
 /// The steps of a check, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +34,8 @@ pub enum StepName {
     SubscribePresence,
     /// The probes published through the HTTP API and awaited on the socket.
     Delivery,
+    /// A node's HTTP API taking the probes published through it (several nodes).
+    Publish,
 }
 
 impl StepName {
@@ -47,6 +52,7 @@ impl StepName {
             StepName::AuthPresence => "auth_presence",
             StepName::SubscribePresence => "subscribe_presence",
             StepName::Delivery => "delivery",
+            StepName::Publish => "publish",
         }
     }
 }

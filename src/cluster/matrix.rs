@@ -377,13 +377,8 @@ impl Matrix {
         let mut said: Vec<String> = Vec::new();
 
         // The bus between nodes: each node delivers its own publishes, none another's.
-        let own = (0..n).map(|i| at(i, i)).filter(|c| c.sent > 0);
-        let cross = || (0..n * n).filter(|i| i / n != i % n).map(|i| cells[i]);
-        let adapter = n >= 2
-            && own.clone().count() > 0
-            && own.clone().all(delivers)
-            && cross().any(|c| c.sent > 0)
-            && cross().filter(|c| c.sent > 0).all(dead);
+        let counts: Vec<(u32, u32)> = cells.iter().map(|c| (c.sent, c.received)).collect();
+        let adapter = adapter_failing(n, &counts);
         if adapter {
             said.push(
                 "adapter failing: each node delivers its own publishes but no node receives \
@@ -479,6 +474,29 @@ impl Matrix {
         (round != 0 && self.rounds[slot] == round && from < self.nodes.len())
             .then(|| slot * self.nodes.len() + from)
     }
+}
+
+/// Whether a matrix of `n` nodes says the adapter (the bus between nodes) is failing: each
+/// node that published delivered its own publishes, and no node received another's.
+/// `cells` holds `(sent, received)` per publisher then receiver (`cells[from * n + to]`);
+/// a cell with nothing sent says nothing. Also what `chanwatch check` and the metrics
+/// judge a cluster by.
+pub fn adapter_failing(n: usize, cells: &[(u32, u32)]) -> bool {
+    if n < 2 || cells.len() != n * n {
+        return false;
+    }
+    let sent = |&(sent, _): &(u32, u32)| sent > 0;
+    let mut own = (0..n).map(|i| cells[i * n + i]).filter(sent).peekable();
+    let cross = || {
+        (0..n * n)
+            .filter(|i| i / n != i % n)
+            .map(|i| cells[i])
+            .filter(sent)
+    };
+    own.peek().is_some()
+        && own.all(|(_, received)| received > 0)
+        && cross().next().is_some()
+        && cross().all(|(_, received)| received == 0)
 }
 
 /// The `p`th percentile of sorted samples, nearest rank (the stats module's convention).

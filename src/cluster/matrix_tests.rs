@@ -486,3 +486,20 @@ fn the_diagnosis_reads_the_latest_probes_so_a_fault_is_named_within_a_few_rounds
     // The window still holds the good rounds: the cells show partial loss, not all.
     assert!(m.cell(0, 1).received >= 20);
 }
+
+#[test]
+fn adapter_failing_needs_own_delivery_and_no_cross_delivery() {
+    // (sent, received), publisher by receiver.
+    let failing = [(3, 3), (3, 0), (3, 0), (3, 3)];
+    assert!(adapter_failing(2, &failing));
+    // A cross cell that received something: not the adapter.
+    assert!(!adapter_failing(2, &[(3, 3), (3, 1), (3, 0), (3, 3)]));
+    // A node that does not deliver its own publishes: not (only) the adapter.
+    assert!(!adapter_failing(2, &[(3, 3), (3, 0), (3, 0), (3, 0)]));
+    // A publisher that sent nothing says nothing.
+    assert!(adapter_failing(2, &[(3, 3), (3, 0), (0, 0), (0, 0)]));
+    // Nothing sent at all, one node, a wrong size.
+    assert!(!adapter_failing(2, &[(0, 0); 4]));
+    assert!(!adapter_failing(1, &[(3, 3)]));
+    assert!(!adapter_failing(2, &failing[..3]));
+}

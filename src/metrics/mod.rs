@@ -6,6 +6,12 @@
 //! What is exported is bounded whatever the server sends: channel labels are the first
 //! [`CHANNEL_CAP`] channels seen (later ones are folded into `channel="_other"`), reconnect
 //! causes are a fixed set, and no socket id, user id or secret ever becomes a label.
+//!
+//! With several nodes (`--node`) every series of a connection gains a `node` label (at
+//! most `config::nodes::MAX_NODES` values, names the user gave), and the records about the
+//! nodes together (`delivery`, `divergence`) feed the `chanwatch_cluster_*` gauges, with
+//! `from` and `to` labels for the delivery matrix's cells. One connection's exposition has
+//! neither.
 
 pub mod server;
 mod tap;
@@ -13,9 +19,10 @@ mod tap;
 pub use server::{MetricsServer, ServeError};
 pub use tap::tap;
 
-use crate::session_record::SessionRecord;
-use chanwatch_core::record::{Record, State};
-use prometheus_client::encoding::EncodeLabelSet;
+use crate::cluster::{Delivery, Divergence, DivergenceKind};
+use crate::session_record::{SessionRecord, Stamped};
+use chanwatch_core::record::{NodeName, Record, State};
+use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -101,30 +108,71 @@ impl ReconnectCause {
     }
 }
 
+/// The `node` label of a connection's series when several nodes are watched (`--node`);
+/// it encodes nothing for one connection, whose exposition is then exactly as it always
+/// was. Node names are bounded: at most `config::nodes::MAX_NODES`, each given once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct NodeLabel(Option<NodeName>);
+
+impl EncodeLabelSet for NodeLabel {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> std::fmt::Result {
+        match &self.0 {
+            Some(node) => ("node", &**node).encode(encoder.encode_label()),
+            None => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ChannelLabel {
+    #[prometheus(flatten)]
+    node: NodeLabel,
     channel: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct StateLabel {
+    #[prometheus(flatten)]
+    node: NodeLabel,
     state: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct CauseLabel {
+    #[prometheus(flatten)]
+    node: NodeLabel,
     cause: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ResultLabel {
+    #[prometheus(flatten)]
+    node: NodeLabel,
     result: &'static str,
 }
 
+/// A cell of the delivery matrix: published through `from`, received by `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PairLabel {
+    from: NodeName,
+    to: NodeName,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
 type F64Counter = Counter<f64, AtomicU64>;
+type F64Gauge = Gauge<f64, AtomicU64>;
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
+}
+
+fn histogram_family<L: Clone + Eq + std::hash::Hash>() -> HistogramFamily<L> {
+    Family::new_with_constructor(latency_histogram as fn() -> Histogram)
 }
 
 /// The handles of one channel's event counters, cached so that counting an event is one
@@ -135,130 +183,55 @@ struct ChannelCounters {
     bytes: Counter,
 }
 
-/// Round trips and the latency probe: histograms and the probe's counts.
-struct LatencyMetrics {
-    ping_rtt: Histogram,
-    probe_latency: Histogram,
-    probes: Counter,
-    probes_lost: Counter,
-    probe_errors: Counter,
-    probe_success: Gauge,
-    auth: Family<ResultLabel, Histogram, fn() -> Histogram>,
-}
-
-impl LatencyMetrics {
-    fn register(registry: &mut Registry) -> LatencyMetrics {
-        let ping_rtt = latency_histogram();
-        registry.register_with_unit(
-            "ping_rtt",
-            "Round trips of pusher:ping (to the first frame after it)",
-            Unit::Seconds,
-            ping_rtt.clone(),
-        );
-        let probe_latency = latency_histogram();
-        registry.register_with_unit(
-            "probe_latency",
-            "Latency probe: from the HTTP API publish to the event's arrival here",
-            Unit::Seconds,
-            probe_latency.clone(),
-        );
-        let probes = Counter::default();
-        registry.register("probes", "Latency probes finished", probes.clone());
-        let probes_lost = Counter::default();
-        registry.register(
-            "probe_lost",
-            "Latency probes that never arrived (publish failures included)",
-            probes_lost.clone(),
-        );
-        let probe_errors = Counter::default();
-        registry.register(
-            "probe_errors",
-            "Latency probes whose publish through the HTTP API failed",
-            probe_errors.clone(),
-        );
-        let probe_success = Gauge::default();
-        registry.register(
-            "probe_success",
-            "1 if the last latency probe arrived, 0 if it was lost (0 before the first)",
-            probe_success.clone(),
-        );
-        let auth = Family::<ResultLabel, Histogram, fn() -> Histogram>::new_with_constructor(
-            latency_histogram as fn() -> Histogram,
-        );
-        registry.register_with_unit(
-            "auth_duration",
-            "Authorization round trips, by result (ok or error)",
-            Unit::Seconds,
-            auth.clone(),
-        );
-        LatencyMetrics {
-            ping_rtt,
-            probe_latency,
-            probes,
-            probes_lost,
-            probe_errors,
-            probe_success,
-            auth,
-        }
-    }
-}
-
-/// The session's metrics and the bookkeeping that updates them from records.
-pub struct Metrics {
-    registry: Registry,
-    connected: Gauge,
-    state: [Gauge; 6],
-    connected_seconds: F64Counter,
-    connections: Counter,
+/// The families of the per-connection metrics; one connection's series have no `node`
+/// label, a cluster's one per node.
+struct Families {
+    connected: Family<NodeLabel, Gauge>,
+    state: Family<StateLabel, Gauge>,
+    connected_seconds: Family<NodeLabel, F64Counter>,
+    connections: Family<NodeLabel, Counter>,
     reconnects: Family<CauseLabel, Counter>,
-    events_by_channel: Family<ChannelLabel, Counter>,
-    bytes_by_channel: Family<ChannelLabel, Counter>,
-    channels: FxHashMap<Box<str>, ChannelCounters>,
-    connection_events: ChannelCounters,
-    other_channels: ChannelCounters,
-    latency: LatencyMetrics,
+    events: Family<ChannelLabel, Counter>,
+    bytes: Family<ChannelLabel, Counter>,
+    ping_rtt: HistogramFamily<NodeLabel>,
+    auth: HistogramFamily<ResultLabel>,
     presence_members: Family<ChannelLabel, Gauge>,
-    presence: FxHashMap<Box<str>, Gauge>,
-    // Bookkeeping between records.
-    current: State,
-    connected_since: Option<Instant>,
-    /// The close code of the last `error` record since the connection was established.
-    last_code: Option<i64>,
-    /// A ping went out and nothing has come back yet.
-    ping_pending: bool,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new()
-    }
+/// The one-connection latency probe (`--probe`): its histogram and counts. A cluster's
+/// delivery probe replaces it (see [`ClusterMetrics`]), so a cluster does not export it.
+struct ProbeMetrics {
+    latency: Histogram,
+    probes: Counter,
+    lost: Counter,
+    errors: Counter,
+    success: Gauge,
 }
 
-impl Metrics {
-    pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("chanwatch");
-        let connected = Gauge::default();
+impl Families {
+    /// Registers the families in the order they have always been exposed, the probe's
+    /// metrics among them when `probe`.
+    fn register(registry: &mut Registry, probe: bool) -> (Families, Option<ProbeMetrics>) {
+        let connected = Family::<NodeLabel, Gauge>::default();
         registry.register(
             "connected",
             "1 while the connection is established, else 0",
             connected.clone(),
         );
-        let state_family = Family::<StateLabel, Gauge>::default();
+        let state = Family::<StateLabel, Gauge>::default();
         registry.register(
             "connection_state",
             "1 for the connection's current state, 0 for the others",
-            state_family.clone(),
+            state.clone(),
         );
-        let state =
-            STATES.map(|s| state_family.get_or_create_owned(&StateLabel { state: s.as_str() }));
-        let connected_seconds = F64Counter::default();
+        let connected_seconds = Family::<NodeLabel, F64Counter>::default();
         registry.register_with_unit(
             "connected",
             "Time spent connected",
             Unit::Seconds,
             connected_seconds.clone(),
         );
-        let connections = Counter::default();
+        let connections = Family::<NodeLabel, Counter>::default();
         registry.register(
             "connections",
             "Connections established (the first one and every reconnect)",
@@ -270,78 +243,181 @@ impl Metrics {
             "Established connections lost and retried, by cause",
             reconnects.clone(),
         );
-        for cause in ReconnectCause::ALL {
-            // Every cause is exported from the start, at 0, so rate() sees its first loss.
-            reconnects.get_or_create_owned(&CauseLabel {
-                cause: cause.as_str(),
-            });
-        }
-        let events_by_channel = Family::<ChannelLabel, Counter>::default();
+        let events = Family::<ChannelLabel, Counter>::default();
         registry.register(
             "events_received",
             "Events received, by channel (the first 64 channels; the rest as _other)",
-            events_by_channel.clone(),
+            events.clone(),
         );
-        let bytes_by_channel = Family::<ChannelLabel, Counter>::default();
+        let bytes = Family::<ChannelLabel, Counter>::default();
         registry.register_with_unit(
             "event_data_received",
             "Event data received, by channel (the first 64 channels; the rest as _other)",
             Unit::Bytes,
-            bytes_by_channel.clone(),
+            bytes.clone(),
         );
-        let latency = LatencyMetrics::register(&mut registry);
+        let ping_rtt = histogram_family();
+        registry.register_with_unit(
+            "ping_rtt",
+            "Round trips of pusher:ping (to the first frame after it)",
+            Unit::Seconds,
+            ping_rtt.clone(),
+        );
+        let probe = probe.then(|| ProbeMetrics::register(registry));
+        let auth = histogram_family();
+        registry.register_with_unit(
+            "auth_duration",
+            "Authorization round trips, by result (ok or error)",
+            Unit::Seconds,
+            auth.clone(),
+        );
         let presence_members = Family::<ChannelLabel, Gauge>::default();
         registry.register(
             "presence_members",
             "Members of each subscribed presence channel (the first 64 channels)",
             presence_members.clone(),
         );
-        let channel_counters = |name: &str| ChannelCounters {
-            events: events_by_channel.get_or_create_owned(&ChannelLabel {
-                channel: name.into(),
-            }),
-            bytes: bytes_by_channel.get_or_create_owned(&ChannelLabel {
-                channel: name.into(),
-            }),
-        };
-        let connection_events = channel_counters(NO_CHANNEL);
-        let other_channels = channel_counters(OTHER_CHANNEL);
-        let metrics = Metrics {
-            registry,
+        let families = Families {
             connected,
             state,
             connected_seconds,
             connections,
             reconnects,
-            events_by_channel,
-            bytes_by_channel,
+            events,
+            bytes,
+            ping_rtt,
+            auth,
+            presence_members,
+        };
+        (families, probe)
+    }
+}
+
+impl ProbeMetrics {
+    fn register(registry: &mut Registry) -> ProbeMetrics {
+        let latency = latency_histogram();
+        registry.register_with_unit(
+            "probe_latency",
+            "Latency probe: from the HTTP API publish to the event's arrival here",
+            Unit::Seconds,
+            latency.clone(),
+        );
+        let probes = Counter::default();
+        registry.register("probes", "Latency probes finished", probes.clone());
+        let lost = Counter::default();
+        registry.register(
+            "probe_lost",
+            "Latency probes that never arrived (publish failures included)",
+            lost.clone(),
+        );
+        let errors = Counter::default();
+        registry.register(
+            "probe_errors",
+            "Latency probes whose publish through the HTTP API failed",
+            errors.clone(),
+        );
+        let success = Gauge::default();
+        registry.register(
+            "probe_success",
+            "1 if the last latency probe arrived, 0 if it was lost (0 before the first)",
+            success.clone(),
+        );
+        ProbeMetrics {
+            latency,
+            probes,
+            lost,
+            errors,
+            success,
+        }
+    }
+
+    fn observe(&self, latency_ms: Option<u64>, lost: bool, error: bool) {
+        self.probes.inc();
+        if lost {
+            self.lost.inc();
+            self.success.set(0);
+        } else {
+            self.success.set(1);
+        }
+        if error {
+            self.errors.inc();
+        }
+        if let Some(ms) = latency_ms {
+            self.latency.observe(seconds(ms));
+        }
+    }
+}
+
+/// One connection's series (handles into the families) and the bookkeeping between its
+/// records.
+struct Conn {
+    node: NodeLabel,
+    connected: Gauge,
+    state: [Gauge; 6],
+    connected_seconds: F64Counter,
+    connections: Counter,
+    ping_rtt: Histogram,
+    channels: FxHashMap<Box<str>, ChannelCounters>,
+    connection_events: ChannelCounters,
+    other_channels: ChannelCounters,
+    presence: FxHashMap<Box<str>, Roster>,
+    current: State,
+    connected_since: Option<Instant>,
+    /// The close code of the last `error` record since the connection was established.
+    last_code: Option<i64>,
+    /// A ping went out and nothing has come back yet.
+    ping_pending: bool,
+}
+
+impl Conn {
+    fn new(f: &Families, node: Option<NodeName>) -> Conn {
+        let node = NodeLabel(node);
+        let state = STATES.map(|s| {
+            f.state.get_or_create_owned(&StateLabel {
+                node: node.clone(),
+                state: s.as_str(),
+            })
+        });
+        for cause in ReconnectCause::ALL {
+            // Every cause is exported from the start, at 0, so rate() sees its first loss.
+            f.reconnects.get_or_create_owned(&CauseLabel {
+                node: node.clone(),
+                cause: cause.as_str(),
+            });
+        }
+        let channel_counters = |name: &str| {
+            let label = ChannelLabel {
+                node: node.clone(),
+                channel: name.into(),
+            };
+            ChannelCounters {
+                events: f.events.get_or_create_owned(&label),
+                bytes: f.bytes.get_or_create_owned(&label),
+            }
+        };
+        let connection_events = channel_counters(NO_CHANNEL);
+        let other_channels = channel_counters(OTHER_CHANNEL);
+        let conn = Conn {
+            connected: f.connected.get_or_create_owned(&node),
+            state,
+            connected_seconds: f.connected_seconds.get_or_create_owned(&node),
+            connections: f.connections.get_or_create_owned(&node),
+            ping_rtt: f.ping_rtt.get_or_create_owned(&node),
             channels: FxHashMap::default(),
             connection_events,
             other_channels,
-            latency,
-            presence_members,
             presence: FxHashMap::default(),
             current: State::Initialized,
             connected_since: None,
             last_code: None,
             ping_pending: false,
+            node,
         };
-        metrics.state[0].set(1);
-        metrics
+        conn.state[0].set(1);
+        conn
     }
 
-    /// The registry the metrics are in, to encode.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
-    /// Whether the connection is established now (what `/ready` answers).
-    pub fn is_connected(&self) -> bool {
-        self.current == State::Connected
-    }
-
-    /// Bring the time-based metrics up to `now` (before a scrape).
-    pub fn refresh(&mut self, now: Instant) {
+    fn refresh(&mut self, now: Instant) {
         if let Some(since) = self.connected_since.as_mut() {
             let lived = now.saturating_duration_since(*since);
             self.connected_seconds.inc_by(lived.as_secs_f64());
@@ -349,77 +425,55 @@ impl Metrics {
         }
     }
 
-    /// Update the metrics from one record seen at `now`. O(1) per event, allocating only
-    /// the first time a channel is seen.
-    pub fn observe(&mut self, record: &SessionRecord, now: Instant) {
-        match record {
-            SessionRecord::Client(r) => self.observe_client(r, now),
-            SessionRecord::Probe {
-                latency_ms,
-                lost,
-                error,
-                ..
-            } => {
-                self.latency.probes.inc();
-                if *lost {
-                    self.latency.probes_lost.inc();
-                    self.latency.probe_success.set(0);
-                } else {
-                    self.latency.probe_success.set(1);
-                }
-                if error.is_some() {
-                    self.latency.probe_errors.inc();
-                }
-                if let Some(ms) = latency_ms {
-                    self.latency.probe_latency.observe(seconds(*ms));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn observe_client(&mut self, record: &Record, now: Instant) {
+    fn observe(&mut self, f: &Families, record: &Record, now: Instant) {
         match record {
             Record::Event { channel, data, .. } => {
                 self.ping_pending = false;
-                self.count_event(channel.as_deref(), data.get().len() as u64);
+                self.count_event(f, channel.as_deref(), data.get().len() as u64);
             }
-            Record::State { current, .. } => self.on_state(*current, now),
+            Record::State { current, .. } => self.on_state(f, *current, now),
             Record::Error {
                 code: Some(code), ..
             } => self.last_code = Some(*code),
             Record::PingSent { .. } => self.ping_pending = true,
             Record::Pong { rtt_ms } => {
                 self.ping_pending = false;
-                self.latency.ping_rtt.observe(seconds(*rtt_ms));
+                self.ping_rtt.observe(seconds(*rtt_ms));
             }
             Record::Auth {
                 ok, duration_ms, ..
             } => {
                 let result = if *ok { "ok" } else { "error" };
-                self.latency
-                    .auth
-                    .get_or_create(&ResultLabel { result })
+                f.auth
+                    .get_or_create(&ResultLabel {
+                        node: self.node.clone(),
+                        result,
+                    })
                     .observe(seconds(*duration_ms));
             }
-            Record::Members { channel, count, .. } => {
-                if let Some(g) = self.presence_gauge(channel) {
-                    g.set(i64::try_from(*count).unwrap_or(i64::MAX));
+            Record::Members {
+                channel,
+                count,
+                members,
+                ..
+            } => {
+                if let Some(r) = self.roster(f, channel) {
+                    r.replace(*count as u64, members.iter().map(|m| m.id.as_str()));
                 }
             }
-            Record::MemberAdded { channel, .. } => {
-                if let Some(g) = self.presence_gauge(channel) {
-                    g.inc();
+            Record::MemberAdded { channel, id, .. } => {
+                if let Some(r) = self.roster(f, channel) {
+                    r.add(id);
                 }
             }
-            Record::MemberRemoved { channel, .. } => {
-                if let Some(g) = self.presence_gauge(channel) {
-                    g.dec();
+            Record::MemberRemoved { channel, id } => {
+                if let Some(r) = self.roster(f, channel) {
+                    r.remove(id);
                 }
             }
             Record::Unsubscribed { channel } => {
-                if let Some(g) = self.presence.get(channel.as_str()) {
-                    g.set(0);
+                if let Some(r) = self.presence.get_mut(channel.as_str()) {
+                    r.clear();
                 }
             }
             _ => {}
@@ -428,7 +482,7 @@ impl Metrics {
 
     /// One event: a hash look-up by `&str` and two atomic adds; a channel seen for the
     /// first time gets counters of its own while under the cap (its only allocation).
-    fn count_event(&mut self, channel: Option<&str>, bytes: u64) {
+    fn count_event(&mut self, f: &Families, channel: Option<&str>, bytes: u64) {
         let counters = match channel {
             None => &self.connection_events,
             Some(name) => match self.channels.get(name) {
@@ -436,11 +490,12 @@ impl Metrics {
                 None if self.channels.len() >= CHANNEL_CAP => &self.other_channels,
                 None => {
                     let label = ChannelLabel {
+                        node: self.node.clone(),
                         channel: name.to_string(),
                     };
                     let counters = ChannelCounters {
-                        events: self.events_by_channel.get_or_create_owned(&label),
-                        bytes: self.bytes_by_channel.get_or_create_owned(&label),
+                        events: f.events.get_or_create_owned(&label),
+                        bytes: f.bytes.get_or_create_owned(&label),
                     };
                     self.channels.entry(name.into()).or_insert(counters)
                 }
@@ -450,22 +505,23 @@ impl Metrics {
         counters.bytes.inc_by(bytes);
     }
 
-    /// A presence channel's gauge; none past the cap (a sum over unrelated channels would
-    /// mean nothing).
-    fn presence_gauge(&mut self, channel: &str) -> Option<&Gauge> {
+    /// A presence channel's roster and gauge; none past the cap (a sum over unrelated
+    /// channels would mean nothing).
+    fn roster(&mut self, f: &Families, channel: &str) -> Option<&mut Roster> {
         if !self.presence.contains_key(channel) {
             if self.presence.len() >= CHANNEL_CAP {
                 return None;
             }
-            let gauge = self.presence_members.get_or_create_owned(&ChannelLabel {
+            let gauge = f.presence_members.get_or_create_owned(&ChannelLabel {
+                node: self.node.clone(),
                 channel: channel.to_string(),
             });
-            self.presence.insert(channel.into(), gauge);
+            self.presence.insert(channel.into(), Roster::new(gauge));
         }
-        self.presence.get(channel)
+        self.presence.get_mut(channel)
     }
 
-    fn on_state(&mut self, current: State, now: Instant) {
+    fn on_state(&mut self, f: &Families, current: State, now: Instant) {
         let previous = self.current;
         if previous == current {
             return;
@@ -485,8 +541,8 @@ impl Metrics {
         }
         self.connected_since = None;
         // Members are counted again when the subscriptions are renewed.
-        for g in self.presence.values() {
-            g.set(0);
+        for r in self.presence.values_mut() {
+            r.clear();
         }
         if previous == State::Connected && matches!(current, State::Connecting | State::Unavailable)
         {
@@ -495,14 +551,431 @@ impl Metrics {
                 (None, true) => ReconnectCause::PongTimeout,
                 (None, false) => ReconnectCause::NormalClose,
             };
-            self.reconnects
+            f.reconnects
                 .get_or_create(&CauseLabel {
+                    node: self.node.clone(),
                     cause: cause.as_str(),
                 })
                 .inc();
         }
         self.last_code = None;
         self.ping_pending = false;
+    }
+}
+
+/// Members of one presence channel followed by id, so that the gauge counts members, not
+/// `member_added` records: a server may announce a member the subscription's list already
+/// held (sockudo on a cluster does, when members join on several nodes at once), and the
+/// connection's roster, like pusher-js's, counts it once.
+pub const ROSTER_CAP: usize = 10_000;
+
+/// One presence channel's members, as 64-bit hashes of their ids (never the ids: kept
+/// small, and nothing here is ever a label), with its gauge.
+struct Roster {
+    gauge: Gauge,
+    ids: rustc_hash::FxHashSet<u64>,
+    /// Members counted but not followed by id: past [`ROSTER_CAP`], or counted by the
+    /// server's `count` beyond the list it sent.
+    unnamed: u64,
+}
+
+impl Roster {
+    fn new(gauge: Gauge) -> Roster {
+        Roster {
+            gauge,
+            ids: Default::default(),
+            unnamed: 0,
+        }
+    }
+
+    fn hash(id: &str) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(id)
+    }
+
+    /// The subscription's member list (`count` as the server said it).
+    fn replace<'a>(&mut self, count: u64, ids: impl Iterator<Item = &'a str>) {
+        self.ids.clear();
+        self.unnamed = 0;
+        for id in ids {
+            self.insert(id);
+        }
+        let followed = self.ids.len() as u64 + self.unnamed;
+        self.unnamed += count.saturating_sub(followed);
+        self.set();
+    }
+
+    fn insert(&mut self, id: &str) {
+        let hash = Roster::hash(id);
+        if self.ids.len() < ROSTER_CAP {
+            self.ids.insert(hash);
+        } else if !self.ids.contains(&hash) {
+            self.unnamed += 1;
+        }
+    }
+
+    fn add(&mut self, id: &str) {
+        self.insert(id);
+        self.set();
+    }
+
+    fn remove(&mut self, id: &str) {
+        if !self.ids.remove(&Roster::hash(id)) {
+            self.unnamed = self.unnamed.saturating_sub(1);
+        }
+        self.set();
+    }
+
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.unnamed = 0;
+        self.set();
+    }
+
+    fn set(&self) {
+        let n = self.ids.len() as u64 + self.unnamed;
+        self.gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+}
+
+/// The most divergences between nodes followed at once for the gauges (the session's own
+/// bookkeeping is bounded the same way: `cluster::presence`).
+pub const DIVERGENCE_CAP: usize = 4096;
+
+const DIVERGENCE_KINDS: [DivergenceKind; 4] = [
+    DivergenceKind::Members,
+    DivergenceKind::SubscriptionCount,
+    DivergenceKind::UserCount,
+    DivergenceKind::ApiMembers,
+];
+
+fn kind_str(kind: DivergenceKind) -> &'static str {
+    match kind {
+        DivergenceKind::Members => "members",
+        DivergenceKind::SubscriptionCount => "subscription_count",
+        DivergenceKind::UserCount => "user_count",
+        DivergenceKind::ApiMembers => "api_members",
+    }
+}
+
+/// A divergence in force: which report last said so, and whether it is a ghost.
+struct InForce {
+    report: u64,
+    ghost: bool,
+}
+
+type DivergenceKey = (String, DivergenceKind, Option<String>);
+
+/// The metrics of the nodes together, from the `delivery` and `divergence` records: gauges
+/// of what the last report said (the records carry percentiles, not samples).
+struct ClusterMetrics {
+    nodes: Vec<NodeName>,
+    loss: Family<PairLabel, F64Gauge>,
+    p50: Family<PairLabel, F64Gauge>,
+    p99: Family<PairLabel, F64Gauge>,
+    api_up: Family<NodeLabel, Gauge>,
+    divergences: [Gauge; DIVERGENCE_KINDS.len()],
+    ghosts: Gauge,
+    adapter_failing: Gauge,
+    /// The divergences the reports say are in force, by channel, kind and member.
+    in_force: FxHashMap<DivergenceKey, InForce>,
+    /// `delivery` records seen: each report begins with one, then lists every divergence
+    /// still in force.
+    reports: u64,
+}
+
+impl ClusterMetrics {
+    fn register(registry: &mut Registry, nodes: &[NodeName]) -> ClusterMetrics {
+        let loss = Family::<PairLabel, F64Gauge>::default();
+        registry.register(
+            "cluster_delivery_loss_ratio",
+            "Delivery probes published through node `from` that node `to`'s socket did not \
+             receive, over the last rounds (0 to 1; absent before any was sent)",
+            loss.clone(),
+        );
+        let p50 = Family::<PairLabel, F64Gauge>::default();
+        registry.register_with_unit(
+            "cluster_delivery_latency_p50",
+            "Median publish-to-receive latency of the delivery probes from node `from` to \
+             node `to`, over the last rounds (absent while none was received)",
+            Unit::Seconds,
+            p50.clone(),
+        );
+        let p99 = Family::<PairLabel, F64Gauge>::default();
+        registry.register_with_unit(
+            "cluster_delivery_latency_p99",
+            "99th percentile publish-to-receive latency of the delivery probes from node \
+             `from` to node `to`, over the last rounds (absent while none was received)",
+            Unit::Seconds,
+            p99.clone(),
+        );
+        let api_up = Family::<NodeLabel, Gauge>::default();
+        registry.register(
+            "cluster_node_api_up",
+            "1 while the node's HTTP API answers the delivery probe's publishes, else 0",
+            api_up.clone(),
+        );
+        let divergence_family = Family::<KindLabel, Gauge>::default();
+        registry.register(
+            "cluster_divergences",
+            "Differences between the nodes in force, by kind: members (rosters), \
+             subscription_count and user_count (HTTP API counts)",
+            divergence_family.clone(),
+        );
+        let divergences = DIVERGENCE_KINDS.map(|kind| {
+            divergence_family.get_or_create_owned(&KindLabel {
+                kind: kind_str(kind),
+            })
+        });
+        let ghosts = Gauge::default();
+        registry.register(
+            "cluster_ghosts",
+            "Presence members still listed on some nodes after they left the others or \
+             their node went, for longer than --ghost-after",
+            ghosts.clone(),
+        );
+        let adapter_failing = Gauge::default();
+        registry.register(
+            "cluster_adapter_failing",
+            "1 while each node delivers its own publishes and no node receives another's \
+             (the bus between nodes is not passing messages), else 0",
+            adapter_failing.clone(),
+        );
+        ClusterMetrics {
+            nodes: nodes.to_vec(),
+            loss,
+            p50,
+            p99,
+            api_up,
+            divergences,
+            ghosts,
+            adapter_failing,
+            in_force: FxHashMap::default(),
+            reports: 0,
+        }
+    }
+
+    /// A node of ours by its name in a record (records name nodes as text).
+    fn node(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| &**n == name)
+    }
+
+    fn on_delivery(&mut self, delivery: &Delivery) {
+        let n = self.nodes.len();
+        let mut grid = vec![(0u32, 0u32); n * n];
+        for cell in &delivery.cells {
+            let (Some(from), Some(to)) = (self.node(&cell.from), self.node(&cell.to)) else {
+                continue;
+            };
+            grid[from * n + to] = (cell.sent, cell.received);
+            let label = PairLabel {
+                from: self.nodes[from].clone(),
+                to: self.nodes[to].clone(),
+            };
+            for (family, value) in [
+                (&self.loss, cell.loss),
+                (&self.p50, cell.p50_ms.map(|ms| ms / 1000.0)),
+                (&self.p99, cell.p99_ms.map(|ms| ms / 1000.0)),
+            ] {
+                match value {
+                    Some(v) => {
+                        family.get_or_create(&label).set(v);
+                    }
+                    None => {
+                        family.remove(&label);
+                    }
+                }
+            }
+        }
+        for node in &self.nodes {
+            let up = !delivery.api_errors.contains_key(&**node);
+            self.api_up
+                .get_or_create(&NodeLabel(Some(node.clone())))
+                .set(i64::from(up));
+        }
+        self.adapter_failing
+            .set(i64::from(crate::cluster::matrix::adapter_failing(n, &grid)));
+        // The report before this one is complete: what it did not list is no longer in
+        // force (a difference that ends is reported `resolved`; this is for one that ended
+        // before it was ever reported as such).
+        let closed = self.reports;
+        self.in_force.retain(|_, d| d.report >= closed);
+        self.reports += 1;
+        self.set_divergence_gauges();
+    }
+
+    fn on_divergence(&mut self, d: &Divergence) {
+        let key = (d.channel.clone(), d.kind, d.member.clone());
+        if d.resolved {
+            self.in_force.remove(&key);
+        } else if let Some(known) = self.in_force.get_mut(&key) {
+            known.report = self.reports;
+            known.ghost = d.ghost;
+        } else if self.in_force.len() < DIVERGENCE_CAP {
+            self.in_force.insert(
+                key,
+                InForce {
+                    report: self.reports,
+                    ghost: d.ghost,
+                },
+            );
+        }
+        self.set_divergence_gauges();
+    }
+
+    fn set_divergence_gauges(&self) {
+        let mut by_kind = [0i64; 3];
+        let mut ghosts = 0;
+        for ((_, kind, _), d) in &self.in_force {
+            if let Some(i) = DIVERGENCE_KINDS.iter().position(|k| k == kind) {
+                by_kind[i] += 1;
+            }
+            ghosts += i64::from(d.ghost);
+        }
+        for (gauge, n) in self.divergences.iter().zip(by_kind) {
+            gauge.set(n);
+        }
+        self.ghosts.set(ghosts);
+    }
+}
+
+/// The session's metrics and the bookkeeping that updates them from records.
+pub struct Metrics {
+    registry: Registry,
+    families: Families,
+    /// One connection (no `node` label), or one per node in the order given.
+    conns: Vec<Conn>,
+    /// Several nodes are watched: a record is its node's, and records from no node are
+    /// about the nodes together.
+    several: bool,
+    probe: Option<ProbeMetrics>,
+    cluster: Option<ClusterMetrics>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// The metrics of one connection.
+    pub fn new() -> Metrics {
+        Metrics::for_nodes(&[])
+    }
+
+    /// The metrics of a session over `nodes` (`--node`, twice or more): the connection's
+    /// series once per node with a `node` label, and the cluster's. Fewer than two names
+    /// is one connection, as [`Metrics::new`].
+    pub fn for_nodes(nodes: &[NodeName]) -> Metrics {
+        let several = nodes.len() >= 2;
+        let mut registry = Registry::with_prefix("chanwatch");
+        let (families, probe) = Families::register(&mut registry, !several);
+        let conns = if several {
+            nodes
+                .iter()
+                .map(|n| Conn::new(&families, Some(n.clone())))
+                .collect()
+        } else {
+            vec![Conn::new(&families, None)]
+        };
+        let cluster = several.then(|| ClusterMetrics::register(&mut registry, nodes));
+        Metrics {
+            registry,
+            families,
+            conns,
+            several,
+            probe,
+            cluster,
+        }
+    }
+
+    /// The registry the metrics are in, to encode.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Whether the connection is established now (what `/ready` answers); with several
+    /// nodes, whether every node's is.
+    pub fn is_connected(&self) -> bool {
+        self.conns.iter().all(|c| c.current == State::Connected)
+    }
+
+    /// The nodes whose connection is not established now (none for one connection).
+    pub fn nodes_not_connected(&self) -> Vec<&str> {
+        self.conns
+            .iter()
+            .filter(|c| c.current != State::Connected)
+            .filter_map(|c| c.node.0.as_deref())
+            .collect()
+    }
+
+    /// Bring the time-based metrics up to `now` (before a scrape).
+    pub fn refresh(&mut self, now: Instant) {
+        for conn in &mut self.conns {
+            conn.refresh(now);
+        }
+    }
+
+    /// Update the metrics from one record of one connection seen at `now` (as
+    /// [`Metrics::observe_stamped`] with no node).
+    pub fn observe(&mut self, record: &SessionRecord, now: Instant) {
+        self.observe_from(None, record, now);
+    }
+
+    /// Update the metrics from one record as the session hands it over: its node says
+    /// whose connection it is about.
+    pub fn observe_stamped(&mut self, stamped: &Stamped, now: Instant) {
+        self.observe_from(stamped.node.as_ref(), &stamped.record, now);
+    }
+
+    /// Update the metrics from one record seen at `now`, from `node` (`None`: the one
+    /// connection, or the nodes together). O(1) per event, allocating only the first time
+    /// a channel is seen.
+    pub fn observe_from(&mut self, node: Option<&NodeName>, record: &SessionRecord, now: Instant) {
+        match record {
+            SessionRecord::Client(r) => {
+                if let Some(i) = self.conn_index(node) {
+                    self.conns[i].observe(&self.families, r, now);
+                }
+            }
+            SessionRecord::Probe {
+                latency_ms,
+                lost,
+                error,
+                ..
+            } => {
+                if let Some(probe) = &self.probe {
+                    probe.observe(*latency_ms, *lost, error.is_some());
+                }
+            }
+            SessionRecord::Delivery(d) => {
+                if let Some(cluster) = &mut self.cluster {
+                    cluster.on_delivery(d);
+                }
+            }
+            SessionRecord::Divergence(d) => {
+                if let Some(cluster) = &mut self.cluster {
+                    cluster.on_divergence(d);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whose connection a record from `node` is: the one connection whatever it says, or
+    /// the node of that name (the same shared name, usually: a pointer comparison).
+    fn conn_index(&self, node: Option<&NodeName>) -> Option<usize> {
+        if !self.several {
+            return Some(0);
+        }
+        let node = node?;
+        self.conns.iter().position(|c| {
+            c.node
+                .0
+                .as_ref()
+                .is_some_and(|n| std::sync::Arc::ptr_eq(n, node) || n == node)
+        })
     }
 
     /// The Prometheus text format (0.0.4).

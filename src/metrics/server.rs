@@ -29,7 +29,7 @@ const TEXT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TY
 
 const HELP: &str = "chanwatch metrics\n\n\
 GET /metrics  Prometheus text format (OpenMetrics with Accept: application/openmetrics-text)\n\
-GET /ready    200 while the connection is established, 503 otherwise\n";
+GET /ready    200 while the connection is established (every node's, with several), 503 otherwise\n";
 
 /// The listener could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -169,14 +169,17 @@ pub fn respond(
             }
         }
         "/ready" => {
-            if lock().is_connected() {
+            let m = lock();
+            if m.is_connected() {
                 (StatusCode::OK, plain, "connected\n".into())
             } else {
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    plain,
-                    "not connected\n".into(),
-                )
+                let nodes = m.nodes_not_connected();
+                let body = if nodes.is_empty() {
+                    "not connected\n".to_string()
+                } else {
+                    format!("not connected: {}\n", nodes.join(", "))
+                };
+                (StatusCode::SERVICE_UNAVAILABLE, plain, body)
             }
         }
         "/" => (StatusCode::OK, plain, HELP.into()),

@@ -18,7 +18,7 @@ impl Watcher for Tap {
         // keep counting.
         let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
         for stamped in batch {
-            m.observe(&stamped.record, now);
+            m.observe_stamped(stamped, now);
         }
     }
 }

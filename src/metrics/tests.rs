@@ -1,5 +1,6 @@
 use super::server::respond;
 use super::*;
+use crate::cluster::DeliveryCell;
 use chanwatch_core::protocol::RawJson;
 use chanwatch_core::record::Member;
 use hyper::StatusCode;
@@ -91,7 +92,7 @@ fn channels_past_the_cap_fold_into_other() {
     }
     // The 65th channel again: still folded, not given a label late.
     m.observe(&event(Some(&format!("ch-{CHANNEL_CAP}")), "1"), t);
-    assert_eq!(m.channels.len(), CHANNEL_CAP);
+    assert_eq!(m.conns[0].channels.len(), CHANNEL_CAP);
     assert_eq!(
         value(&m, r#"chanwatch_events_received_total{channel="ch-63"}"#),
         1.0
@@ -324,6 +325,67 @@ fn presence_members_follow_the_roster_and_reset_on_loss() {
 }
 
 #[test]
+fn presence_members_are_counted_once_however_often_announced() {
+    let mut m = Metrics::new();
+    let t = Instant::now();
+    connect(&mut m, t);
+    let member = |id: &str| Member {
+        id: id.into(),
+        info: json!({}),
+    };
+    let added = |id: &str| {
+        client(Record::MemberAdded {
+            channel: "presence-room".into(),
+            id: id.into(),
+            info: json!({}),
+        })
+    };
+    // Announced before the list that holds it (sockudo on a cluster does this) ...
+    m.observe(&added("b"), t);
+    m.observe(
+        &client(Record::Members {
+            channel: "presence-room".into(),
+            me: Some(member("me")),
+            count: 2,
+            members: vec![member("me"), member("b")],
+        }),
+        t,
+    );
+    // ... and after it, once more.
+    m.observe(&added("b"), t);
+    m.observe(&added("c"), t);
+    m.observe(&added("c"), t);
+    let series = r#"chanwatch_presence_members{channel="presence-room"}"#;
+    assert_eq!(value(&m, series), 3.0);
+    m.observe(
+        &client(Record::MemberRemoved {
+            channel: "presence-room".into(),
+            id: "b".into(),
+        }),
+        t,
+    );
+    assert_eq!(value(&m, series), 2.0);
+    // A count beyond the list the server sent is counted too.
+    m.observe(
+        &client(Record::Members {
+            channel: "presence-room".into(),
+            me: Some(member("me")),
+            count: 5,
+            members: vec![member("me")],
+        }),
+        t,
+    );
+    assert_eq!(value(&m, series), 5.0);
+    m.observe(
+        &client(Record::Unsubscribed {
+            channel: "presence-room".into(),
+        }),
+        t,
+    );
+    assert_eq!(value(&m, series), 0.0);
+}
+
+#[test]
 fn presence_channels_past_the_cap_are_not_exported() {
     let mut m = Metrics::new();
     let t = Instant::now();
@@ -337,7 +399,7 @@ fn presence_channels_past_the_cap_are_not_exported() {
             t,
         );
     }
-    assert_eq!(m.presence.len(), CHANNEL_CAP);
+    assert_eq!(m.conns[0].presence.len(), CHANNEL_CAP);
     let mut text = String::new();
     m.encode_text(&mut text).unwrap();
     assert!(!text.contains(&format!("presence-{CHANNEL_CAP}\"")));
@@ -372,4 +434,457 @@ fn the_endpoint_answers_per_path_and_accept_header() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("/metrics") && body.contains("/ready"));
     assert_eq!(respond(&m, "/metricz", "", t).0, StatusCode::NOT_FOUND);
+}
+
+/// A session of one connection touching every metric: connected, events on a few
+/// channels, a ping, a probe or two, an auth, a presence roster, a loss and a reconnect.
+fn one_connection_session(m: &mut Metrics, t0: Instant) {
+    let at = |s: u64| t0 + Duration::from_secs(s);
+    m.observe(&state(State::Initialized, State::Connecting), at(0));
+    connect(m, at(1));
+    m.observe(&event(Some("ticker"), r#"{"p":1}"#), at(2));
+    m.observe(&event(None, "{}"), at(2));
+    m.observe(&client(Record::PingSent { after_ms: 120_000 }), at(3));
+    m.observe(&client(Record::Pong { rtt_ms: 3 }), at(3));
+    m.observe(&probe(Some(4), None), at(4));
+    m.observe(&probe(None, Some("HTTP 500")), at(5));
+    m.observe(
+        &client(Record::Auth {
+            channel: "presence-room".into(),
+            socket_id: "1.2".into(),
+            request: json!({}),
+            ok: true,
+            status: Some(200),
+            response: json!({}),
+            duration_ms: 12,
+            failure: None,
+        }),
+        at(5),
+    );
+    m.observe(
+        &client(Record::MemberAdded {
+            channel: "presence-room".into(),
+            id: "u".into(),
+            info: json!(null),
+        }),
+        at(6),
+    );
+    m.observe(
+        &client(Record::Error {
+            code: Some(4200),
+            message: "restart".into(),
+        }),
+        at(7),
+    );
+    lose(m, at(8));
+    connect(m, at(9));
+    m.refresh(at(10));
+}
+
+/// The exposition with each metric family's lines sorted (a family's series come in hash
+/// order), families in registration order.
+fn canonical(text: &str) -> String {
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("# HELP") || blocks.is_empty() {
+            blocks.push(Vec::new());
+        }
+        blocks.last_mut().unwrap().push(line);
+    }
+    let mut out = String::new();
+    for mut block in blocks {
+        block.sort_unstable();
+        for line in block {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// One connection's exposition is exactly what it was before nodes existed: no `node`
+/// label, no cluster metric (the golden files were written by the code before them).
+#[test]
+fn one_connection_exposition_is_unchanged() {
+    let mut m = Metrics::new();
+    one_connection_session(&mut m, Instant::now());
+    let mut text = String::new();
+    m.encode_text(&mut text).unwrap();
+    let mut open = String::new();
+    m.encode_openmetrics(&mut open).unwrap();
+    if std::env::var_os("CHANWATCH_WRITE_GOLDEN").is_some() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/metrics/testdata");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(format!("{dir}/one_connection.prom"), canonical(&text)).unwrap();
+        std::fs::write(
+            format!("{dir}/one_connection.openmetrics"),
+            canonical(&open),
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        canonical(&text),
+        include_str!("testdata/one_connection.prom"),
+        "{text}"
+    );
+    assert_eq!(
+        canonical(&open),
+        include_str!("testdata/one_connection.openmetrics"),
+        "{open}"
+    );
+}
+
+fn names(list: &[&str]) -> Vec<NodeName> {
+    list.iter().map(|n| NodeName::from(*n)).collect()
+}
+
+fn from_node(m: &mut Metrics, node: &NodeName, record: SessionRecord, now: Instant) {
+    let stamped = Stamped {
+        ts: std::time::SystemTime::now(),
+        node: Some(node.clone()),
+        record,
+    };
+    m.observe_stamped(&stamped, now);
+}
+
+fn text_of(m: &Metrics) -> String {
+    let mut text = String::new();
+    m.encode_text(&mut text).unwrap();
+    text
+}
+
+#[test]
+fn with_several_nodes_each_connection_has_its_node_label() {
+    let nodes = names(&["a", "b", "c"]);
+    let mut m = Metrics::for_nodes(&nodes);
+    let t0 = Instant::now();
+    // Every node is exported from the start, initialized.
+    for node in ["a", "b", "c"] {
+        assert_eq!(
+            value(
+                &m,
+                &format!(r#"chanwatch_connection_state{{node="{node}",state="initialized"}}"#)
+            ),
+            1.0
+        );
+        assert_eq!(
+            value(&m, &format!(r#"chanwatch_connected{{node="{node}"}}"#)),
+            0.0
+        );
+    }
+    // The same name in another allocation finds its node too.
+    let a_again = NodeName::from("a");
+    from_node(
+        &mut m,
+        &a_again,
+        state(State::Connecting, State::Connected),
+        t0,
+    );
+    from_node(
+        &mut m,
+        &nodes[1],
+        state(State::Connecting, State::Connected),
+        t0,
+    );
+    from_node(&mut m, &nodes[0], event(Some("ticker"), "12"), t0);
+    from_node(&mut m, &nodes[1], event(Some("ticker"), "1"), t0);
+    from_node(&mut m, &nodes[1], event(Some("ticker"), "1"), t0);
+    from_node(
+        &mut m,
+        &nodes[1],
+        client(Record::Error {
+            code: Some(1006),
+            message: "cut".into(),
+        }),
+        t0,
+    );
+    from_node(
+        &mut m,
+        &nodes[1],
+        state(State::Connected, State::Connecting),
+        t0 + Duration::from_secs(4),
+    );
+    from_node(&mut m, &nodes[2], client(Record::Pong { rtt_ms: 7 }), t0);
+    m.refresh(t0 + Duration::from_secs(10));
+    for (series, v) in [
+        (r#"chanwatch_connected{node="a"}"#, 1.0),
+        (r#"chanwatch_connected{node="b"}"#, 0.0),
+        (
+            r#"chanwatch_connection_state{node="b",state="connecting"}"#,
+            1.0,
+        ),
+        (r#"chanwatch_connected_seconds_total{node="a"}"#, 10.0),
+        (r#"chanwatch_connected_seconds_total{node="b"}"#, 4.0),
+        (r#"chanwatch_connections_total{node="a"}"#, 1.0),
+        (
+            r#"chanwatch_events_received_total{node="a",channel="ticker"}"#,
+            1.0,
+        ),
+        (
+            r#"chanwatch_events_received_total{node="b",channel="ticker"}"#,
+            2.0,
+        ),
+        (
+            r#"chanwatch_event_data_received_bytes_total{node="a",channel="ticker"}"#,
+            2.0,
+        ),
+        (
+            r#"chanwatch_reconnects_total{node="b",cause="abnormal_close"}"#,
+            1.0,
+        ),
+        (
+            r#"chanwatch_reconnects_total{node="a",cause="abnormal_close"}"#,
+            0.0,
+        ),
+        (r#"chanwatch_ping_rtt_seconds_count{node="c"}"#, 1.0),
+        (r#"chanwatch_ping_rtt_seconds_count{node="a"}"#, 0.0),
+    ] {
+        assert_eq!(value(&m, series), v, "{series}");
+    }
+    let text = text_of(&m);
+    // Every connection series has its node; the one-connection probe is not exported (the
+    // delivery probe replaces it).
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        assert!(
+            line.contains("node=\"") || line.starts_with("chanwatch_cluster_"),
+            "{line}"
+        );
+    }
+    assert!(!text.contains("chanwatch_probe"), "{text}");
+    // Not ready while a node is not connected, and it says which.
+    let shared = Mutex::new(m);
+    let (status, _, body) = respond(&shared, "/ready", "", t0);
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "not connected: b, c\n")
+    );
+}
+
+#[test]
+fn records_of_unknown_or_no_node_touch_no_connection_of_a_cluster() {
+    let nodes = names(&["a", "b"]);
+    let mut m = Metrics::for_nodes(&nodes);
+    let t = Instant::now();
+    let before = text_of(&m);
+    from_node(&mut m, &NodeName::from("zz"), event(Some("x"), "1"), t);
+    m.observe(&event(Some("x"), "1"), t);
+    m.observe(&probe(Some(3), None), t);
+    assert_eq!(text_of(&m), before);
+}
+
+fn cell(from: &str, to: &str, sent: u32, received: u32, p50: f64, p99: f64) -> DeliveryCell {
+    DeliveryCell {
+        from: from.into(),
+        to: to.into(),
+        sent,
+        received,
+        loss: (sent > 0).then(|| 1.0 - f64::from(received) / f64::from(sent)),
+        p50_ms: (received > 0).then_some(p50),
+        p99_ms: (received > 0).then_some(p99),
+    }
+}
+
+fn delivery(cells: Vec<DeliveryCell>, api_errors: &[(&str, &str)]) -> SessionRecord {
+    SessionRecord::Delivery(Box::new(Delivery {
+        rounds: 4,
+        cells,
+        api_errors: api_errors
+            .iter()
+            .map(|(n, e)| (n.to_string(), e.to_string()))
+            .collect(),
+        diagnosis: None,
+    }))
+}
+
+#[test]
+fn the_delivery_matrix_becomes_gauges_per_pair() {
+    let nodes = names(&["a", "b"]);
+    let mut m = Metrics::for_nodes(&nodes);
+    let t = Instant::now();
+    // Nothing reported yet: the gauges of the nodes together are there, at 0.
+    assert_eq!(value(&m, "chanwatch_cluster_adapter_failing"), 0.0);
+    assert_eq!(value(&m, "chanwatch_cluster_ghosts"), 0.0);
+    assert!(!text_of(&m).contains("chanwatch_cluster_delivery_loss_ratio{"));
+    m.observe(
+        &delivery(
+            vec![
+                cell("a", "a", 4, 4, 1.0, 2.0),
+                cell("a", "b", 4, 3, 3.0, 250.0),
+                cell("b", "a", 0, 0, 0.0, 0.0),
+                cell("b", "b", 0, 0, 0.0, 0.0),
+            ],
+            &[("b", "HTTP 500")],
+        ),
+        t,
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"chanwatch_cluster_delivery_loss_ratio{from="a",to="b"}"#
+        ),
+        0.25
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"chanwatch_cluster_delivery_loss_ratio{from="a",to="a"}"#
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"chanwatch_cluster_delivery_latency_p50_seconds{from="a",to="b"}"#
+        ),
+        0.003
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"chanwatch_cluster_delivery_latency_p99_seconds{from="a",to="b"}"#
+        ),
+        0.25
+    );
+    // Nothing sent through b: no loss and no latency to show, so none exported.
+    let text = text_of(&m);
+    assert!(!text.contains(r#"{from="b",to="a"}"#), "{text}");
+    assert_eq!(value(&m, r#"chanwatch_cluster_node_api_up{node="a"}"#), 1.0);
+    assert_eq!(value(&m, r#"chanwatch_cluster_node_api_up{node="b"}"#), 0.0);
+    assert_eq!(value(&m, "chanwatch_cluster_adapter_failing"), 0.0);
+
+    // The bus down: each node delivers only its own publishes.
+    m.observe(
+        &delivery(
+            vec![
+                cell("a", "a", 4, 4, 1.0, 2.0),
+                cell("a", "b", 4, 0, 0.0, 0.0),
+                cell("b", "a", 4, 0, 0.0, 0.0),
+                cell("b", "b", 4, 4, 1.0, 1.0),
+            ],
+            &[],
+        ),
+        t,
+    );
+    assert_eq!(value(&m, "chanwatch_cluster_adapter_failing"), 1.0);
+    assert_eq!(value(&m, r#"chanwatch_cluster_node_api_up{node="b"}"#), 1.0);
+    assert_eq!(
+        value(
+            &m,
+            r#"chanwatch_cluster_delivery_loss_ratio{from="b",to="a"}"#
+        ),
+        1.0
+    );
+    // A cell that received nothing has no latency any more.
+    assert!(!text_of(&m).contains(r#"latency_p50_seconds{from="a",to="b"}"#));
+
+    // Back: one round through a and b reached everyone.
+    m.observe(
+        &delivery(
+            vec![
+                cell("a", "a", 1, 1, 1.0, 1.0),
+                cell("a", "b", 1, 1, 1.0, 1.0),
+                cell("b", "a", 1, 1, 1.0, 1.0),
+                cell("b", "b", 1, 1, 1.0, 1.0),
+            ],
+            &[],
+        ),
+        t,
+    );
+    assert_eq!(value(&m, "chanwatch_cluster_adapter_failing"), 0.0);
+}
+
+fn divergence(
+    kind: DivergenceKind,
+    member: Option<&str>,
+    ghost: bool,
+    resolved: bool,
+) -> SessionRecord {
+    SessionRecord::Divergence(Box::new(Divergence {
+        channel: "presence-room".into(),
+        kind,
+        member: member.map(str::to_string),
+        listed_on: vec!["a".into()],
+        missing_on: vec!["b".into()],
+        counts: Default::default(),
+        since: std::time::SystemTime::UNIX_EPOCH,
+        for_ms: 6000,
+        ghost,
+        resolved,
+    }))
+}
+
+#[test]
+fn divergences_and_ghosts_count_what_is_in_force() {
+    let nodes = names(&["a", "b"]);
+    let mut m = Metrics::for_nodes(&nodes);
+    let t = Instant::now();
+    let report = || delivery(vec![cell("a", "a", 1, 1, 1.0, 1.0)], &[]);
+    let members = r#"chanwatch_cluster_divergences{kind="members"}"#;
+    let counts = r#"chanwatch_cluster_divergences{kind="user_count"}"#;
+    assert_eq!(value(&m, members), 0.0);
+
+    // Report 1: two member differences (one a ghost) and a count difference.
+    m.observe(&report(), t);
+    m.observe(
+        &divergence(DivergenceKind::Members, Some("u1"), false, false),
+        t,
+    );
+    m.observe(
+        &divergence(DivergenceKind::Members, Some("u2"), true, false),
+        t,
+    );
+    m.observe(
+        &divergence(DivergenceKind::UserCount, None, false, false),
+        t,
+    );
+    assert_eq!(value(&m, members), 2.0);
+    assert_eq!(value(&m, counts), 1.0);
+    assert_eq!(value(&m, "chanwatch_cluster_ghosts"), 1.0);
+
+    // Report 2: u1 has become a ghost too, u2 is resolved, the count difference is not
+    // listed any more (it ended before it was said to).
+    m.observe(&report(), t);
+    m.observe(
+        &divergence(DivergenceKind::Members, Some("u1"), true, false),
+        t,
+    );
+    m.observe(
+        &divergence(DivergenceKind::Members, Some("u2"), true, true),
+        t,
+    );
+    assert_eq!(value(&m, members), 1.0);
+    assert_eq!(value(&m, "chanwatch_cluster_ghosts"), 1.0);
+    // Still counted until report 2 is known to be complete: the next one begins.
+    assert_eq!(value(&m, counts), 1.0);
+    m.observe(&report(), t);
+    assert_eq!(value(&m, counts), 0.0);
+    // u1 was in report 2: still in force until a report leaves it out.
+    assert_eq!(value(&m, members), 1.0);
+    m.observe(&report(), t);
+    assert_eq!(value(&m, members), 0.0);
+    assert_eq!(value(&m, "chanwatch_cluster_ghosts"), 0.0);
+    // No member id ever becomes a label.
+    assert!(!text_of(&m).contains("u1"));
+}
+
+#[test]
+fn divergences_are_bounded() {
+    let nodes = names(&["a", "b"]);
+    let mut m = Metrics::for_nodes(&nodes);
+    let t = Instant::now();
+    for i in 0..DIVERGENCE_CAP + 10 {
+        m.observe(
+            &divergence(
+                DivergenceKind::Members,
+                Some(&format!("u{i}")),
+                false,
+                false,
+            ),
+            t,
+        );
+    }
+    assert_eq!(
+        value(&m, r#"chanwatch_cluster_divergences{kind="members"}"#),
+        DIVERGENCE_CAP as f64
+    );
 }

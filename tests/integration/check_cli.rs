@@ -2,6 +2,7 @@
 //! prints, against the demo server (in this process), a real sockudo (with the fault proxy
 //! for a real delay), a closed port, a server that never answers, and bad flags.
 
+use crate::support::cluster::{NAMES, SockudoCluster};
 use crate::support::isolated;
 use crate::support::sockudo::{self, Sockudo};
 use chanwatch::demo::{DemoConfig, DemoServer};
@@ -456,5 +457,290 @@ async fn wss_times_the_tls_step_and_names_a_refused_certificate() {
             "TLS handshake with 127.0.0.1:{port} failed: unknown issuer"
         )) && detail.contains("--ca-file"),
         "{detail}"
+    );
+}
+
+/// `chanwatch check` with a `--node` per node of a real sockudo cluster (Redis and three
+/// nodes): `cluster.args()` and the user id that makes each node's member its own.
+fn cluster_args(cluster: &SockudoCluster, extra: &[&str]) -> Vec<String> {
+    let mut args = cluster.args();
+    args.extend(["--user-id", "watcher"].map(String::from));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// A healthy three-node cluster: every node's steps, every publisher/receiver pair
+/// delivered, exit 0, in the text and in the JSON.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo (with redis) and redis-server: run with --features real-servers"
+)]
+#[tokio::test]
+async fn a_healthy_sockudo_cluster_is_ok_with_every_pair() {
+    let cluster = SockudoCluster::start(3);
+    let run = check(&strs(&cluster_args(&cluster, &[]))).await;
+    assert_nagios_text(&run, "OK", 0);
+    eprintln!("healthy cluster check:\n{}", run.stdout);
+    let first = run.stdout.lines().next().unwrap();
+    assert!(
+        first.contains(" - 3 nodes (a, b, c) connected in ")
+            && first.contains("9/9 pairs delivered 27/27 probes"),
+        "{first}"
+    );
+    for node in NAMES[..3].iter() {
+        for step in [
+            "tcp",
+            "connection_established",
+            "subscribe",
+            "subscribe_private",
+            "subscribe_presence",
+            "publish",
+        ] {
+            let line = format!("\n{node}  {step:<22} ok ");
+            assert!(run.stdout.contains(&line), "{line:?} in\n{}", run.stdout);
+        }
+        for to in NAMES[..3].iter() {
+            let pair = format!("\npair {node}->{to}  delivered 3/3  p50 ");
+            assert!(run.stdout.contains(&pair), "{pair:?} in\n{}", run.stdout);
+            assert!(first.contains(&format!(" '{node}->{to}_p99'=")), "{first}");
+        }
+    }
+    // Each node's presence member is its own.
+    assert!(
+        run.stdout.contains("ours (watcher@c) among them"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(sockudo::SECRET));
+
+    let run = check(&strs(&cluster_args(
+        &cluster,
+        &["--json", "--samples", "5"],
+    )))
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, cluster.logs());
+    let doc = run.json();
+    assert_eq!(doc["status"], "OK");
+    let nodes = doc["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3);
+    assert!(nodes.iter().all(|n| n["connected"] == true), "{doc}");
+    let pairs = doc["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 9);
+    for p in pairs {
+        assert_eq!(
+            (p["sent"].as_u64(), p["received"].as_u64()),
+            (Some(5), Some(5)),
+            "{p}"
+        );
+        assert!(p["p99_ms"].as_f64().unwrap() > 0.0, "{p}");
+    }
+    let p99 = |same: bool| {
+        pairs
+            .iter()
+            .filter(|p| (p["from"] == p["to"]) == same)
+            .map(|p| p["p99_ms"].as_f64().unwrap())
+            .fold(0.0, f64::max)
+    };
+    eprintln!(
+        "healthy cluster check: slowest p99 {:.1} ms within a node, {:.1} ms across nodes, in {:.0} ms",
+        p99(true),
+        p99(false),
+        doc["duration_ms"].as_f64().unwrap()
+    );
+}
+
+/// Redis killed: each node delivers only its own publishes. CRITICAL, and the reason says
+/// the adapter is failing.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo (with redis) and redis-server: run with --features real-servers"
+)]
+#[tokio::test]
+async fn a_sockudo_cluster_without_its_redis_is_critical_adapter_failing() {
+    let mut cluster = SockudoCluster::start(3);
+    cluster.redis.kill();
+    // Without its Redis, sockudo 5.2 takes about 4.3 s to establish a connection, never
+    // answers a presence subscription nor a publish, and delivers a publish to its own
+    // sockets only, after 3.5 s. The default --timeout of 10 s and --crit-latency of 2 s
+    // (a probe is lost after 4 s) said so in our runs, with little to spare: a loaded
+    // machine gets room.
+    let run = check(&strs(&cluster_args(
+        &cluster,
+        &["--timeout", "20s", "--crit-latency", "3s"],
+    )))
+    .await;
+    eprintln!("cluster check without Redis:\n{}", run.stdout);
+    assert_nagios_text(&run, "CRITICAL", 2);
+    let first = run.stdout.lines().next().unwrap();
+    assert!(
+        first.contains(" - adapter failing: each node delivers only its own publishes"),
+        "{first}\n{}",
+        cluster.logs()
+    );
+    assert!(
+        first.contains("; node a: subscribe_presence failed: no answer within "),
+        "{first}"
+    );
+    for from in NAMES[..3].iter() {
+        for to in NAMES[..3].iter() {
+            let line = run
+                .stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("pair {from}->{to}  delivered ")))
+                .unwrap_or_else(|| panic!("no pair {from}->{to} in\n{}", run.stdout));
+            assert_eq!(from != to, line.contains(" delivered 0/"), "{line}");
+            assert_eq!(from != to, line.ends_with(" loss 100%"), "{line}");
+        }
+    }
+}
+
+/// A node killed (`kill -9`): CRITICAL, the node named; the others still checked together.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo (with redis) and redis-server: run with --features real-servers"
+)]
+#[tokio::test]
+async fn a_killed_node_of_a_sockudo_cluster_is_critical_and_named() {
+    let mut cluster = SockudoCluster::start(3);
+    cluster.nodes[2].kill();
+    let run = check(&strs(&cluster_args(&cluster, &[]))).await;
+    eprintln!("cluster check with node c killed:\n{}", run.stdout);
+    assert_nagios_text(&run, "CRITICAL", 2);
+    let first = run.stdout.lines().next().unwrap();
+    assert!(first.contains(" - node c: tcp failed: "), "{first}");
+    assert!(
+        run.stdout.contains("\npair a->b  delivered 3/3")
+            && run.stdout.contains("\npair b->a  delivered 3/3"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("pair a->c"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(
+                "not checked: delivery through and to node c: not connected and subscribed to the public channel"
+            ),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The check of several nodes against the built-in demo cluster (in this process, no
+/// outside server): healthy, then node b cut off the bus (its pairs with the others deliver
+/// nothing, named; a and c still reach each other: not the adapter), then node c killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_cluster_is_checked_pair_by_pair() {
+    use chanwatch::demo::DemoCluster;
+    use chanwatch::faults::FaultKind;
+    let cluster = DemoCluster::start(DemoConfig::default(), 3).await.unwrap();
+    let first = cluster.handle("a").unwrap();
+    let mut args: Vec<String> = [
+        "--no-tls",
+        "--key",
+        first.key(),
+        "--app-id",
+        first.app_id(),
+        "--secret",
+        first.secret(),
+        "--samples",
+        "2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for name in cluster.names() {
+        let node = cluster.handle(name).unwrap();
+        args.push("--node".into());
+        args.push(format!("{name}=ws://{}", node.addr()));
+    }
+    let run = check(&strs(&args)).await;
+    assert_nagios_text(&run, "OK", 0);
+    assert!(
+        run.stdout
+            .lines()
+            .next()
+            .unwrap()
+            .contains("9/9 pairs delivered 18/18 probes"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(first.secret()));
+
+    cluster
+        .inject(&FaultKind::Partition { node: "b".into() })
+        .unwrap();
+    let run = check(&strs(&args)).await;
+    assert_nagios_text(&run, "CRITICAL", 2);
+    let status = run.stdout.lines().next().unwrap();
+    assert!(
+        status.contains(" - nothing delivered on a->b (0/2), b->a (0/2), b->c (0/2), c->b (0/2) |"),
+        "{}",
+        run.stdout
+    );
+    assert!(!status.contains("adapter"), "{status}");
+    assert!(
+        run.stdout.contains("\npair a->c  delivered 2/2"),
+        "{}",
+        run.stdout
+    );
+
+    cluster.inject(&FaultKind::Restore).unwrap();
+    cluster
+        .inject(&FaultKind::KillNode { node: "c".into() })
+        .unwrap();
+    let mut json = args.clone();
+    json.push("--json".into());
+    let run = check(&strs(&json)).await;
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let doc = run.json();
+    assert_eq!(doc["status"], "CRITICAL");
+    assert!(
+        doc["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("node c: tcp failed: connection refused"),
+        "{doc}"
+    );
+    assert_eq!(doc["nodes"][2]["connected"], false);
+    assert_eq!(doc["pairs"].as_array().unwrap().len(), 4, "{doc}");
+}
+
+/// One `--node` is one connection: the same report as `--host` and `--ws-port` give.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_is_checked_as_one_connection() {
+    let server = DemoServer::start(DemoConfig::default()).await.unwrap();
+    let port = server.addr().port();
+    let creds = ["--app-id", server.app_id(), "--secret", server.secret()];
+    let mut plain = server_args(port, server.key());
+    plain.extend(creds.map(String::from));
+    let mut node: Vec<String> = ["--no-tls", "--key", server.key()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    node.extend(creds.map(String::from));
+    node.extend(["--node".to_string(), format!("a=ws://127.0.0.1:{port}")]);
+    // Times, socket ids and random user ids aside, the text is the same.
+    let shape = |text: &str| -> String {
+        text.split(|c: char| c.is_whitespace())
+            .map(|word| {
+                if word.chars().any(|c| c.is_ascii_digit()) {
+                    "#"
+                } else {
+                    word
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let a = check(&strs(&plain)).await;
+    let b = check(&strs(&node)).await;
+    assert_nagios_text(&a, "OK", 0);
+    assert_nagios_text(&b, "OK", 0);
+    assert_eq!(
+        shape(&a.stdout),
+        shape(&b.stdout),
+        "{}\n---\n{}",
+        a.stdout,
+        b.stdout
     );
 }

@@ -150,12 +150,16 @@ async fn the_demo_serves_metrics_readiness_and_help() {
         .unwrap();
     assert_eq!(post.status().as_u16(), 405);
 
-    // Every metric the shipped rules and dashboard use is one the binary exports.
+    // Every metric the shipped rules and dashboard use is one the binary exports (the
+    // cluster's: a watcher of several nodes, below).
     for file in [
         "assets/monitoring/chanwatch-rules.yml",
         "assets/monitoring/grafana-dashboard.json",
     ] {
-        for name in names_in(file) {
+        for name in names_in(file)
+            .into_iter()
+            .filter(|n| !n.starts_with("chanwatch_cluster_"))
+        {
             assert!(
                 text.lines().any(|l| l.starts_with(&name)),
                 "{file} uses {name}, which /metrics does not export"
@@ -168,6 +172,102 @@ async fn the_demo_serves_metrics_readiness_and_help() {
     h.wait_state("disconnected").await;
     let (status, _, _) = get(&format!("http://{addr}/ready"), None).await;
     assert_eq!(status, 503);
+    assert!(h.quit().await.success());
+}
+
+/// A watcher of several nodes (the demo cluster: no outside server): each connection's
+/// series by node, the delivery matrix and the divergences as the cluster's gauges; a
+/// killed node's API down and its member a ghost; every cluster metric the shipped rules
+/// use exported.
+#[tokio::test]
+async fn a_demo_cluster_serves_metrics_per_node_and_of_the_cluster() {
+    let args: Vec<String> = [
+        "demo",
+        "--nodes",
+        "3",
+        "--headless",
+        "--stats-interval",
+        "1s",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut h = Headless::spawn("demo-cluster-metrics", &args);
+    let addr = metrics_addr(&h).await;
+    let text = scrape_until(&addr, "every node connected and a full matrix", |t| {
+        ["a", "b", "c"].iter().all(|node| {
+            sample(t, &format!("chanwatch_connected{{node=\"{node}\"}}")) == Some(1.0)
+                && ["a", "b", "c"].iter().all(|to| {
+                    sample(
+                        t,
+                        &format!(
+                            "chanwatch_cluster_delivery_loss_ratio{{from=\"{node}\",to=\"{to}\"}}"
+                        ),
+                    ) == Some(0.0)
+                })
+        })
+    })
+    .await;
+    // No connection series without its node; no one-connection probe.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        assert!(
+            line.starts_with("chanwatch_cluster_") || line.contains("node=\""),
+            "{line}"
+        );
+    }
+    assert!(!text.contains("chanwatch_probe"), "{text}");
+    let p50 = sample(
+        &text,
+        "chanwatch_cluster_delivery_latency_p50_seconds{from=\"a\",to=\"b\"}",
+    )
+    .unwrap();
+    assert!((0.0..1.0).contains(&p50), "{p50}");
+    assert_eq!(
+        sample(&text, "chanwatch_cluster_adapter_failing"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, "chanwatch_cluster_node_api_up{node=\"c\"}"),
+        Some(1.0)
+    );
+    assert_eq!(get(&format!("http://{addr}/ready"), None).await.0, 200);
+    for name in names_in("assets/monitoring/chanwatch-rules.yml")
+        .into_iter()
+        .filter(|n| n.starts_with("chanwatch_cluster_"))
+    {
+        assert!(
+            text.lines().any(|l| l.starts_with(&name)),
+            "chanwatch-rules.yml uses {name}, which a cluster's /metrics does not export"
+        );
+    }
+
+    // kill_node c: its API stops answering, you@c stays on a's and b's rosters: a ghost
+    // once it outlasts --ghost-after (5 s by default).
+    h.send(json!({"cmd": "fault", "kind": "kill_node", "node": "c"}))
+        .await;
+    let killed = std::time::Instant::now();
+    scrape_until(&addr, "node c's API down and c not connected", |t| {
+        sample(t, "chanwatch_cluster_node_api_up{node=\"c\"}") == Some(0.0)
+            && sample(t, "chanwatch_connected{node=\"c\"}") == Some(0.0)
+    })
+    .await;
+    let api_down = killed.elapsed();
+    let (status, _, body) = get(&format!("http://{addr}/ready"), None).await;
+    assert_eq!((status, body.as_str()), (503, "not connected: c\n"));
+    let text = scrape_until(&addr, "a ghost", |t| {
+        sample(t, "chanwatch_cluster_ghosts").is_some_and(|n| n >= 1.0)
+    })
+    .await;
+    eprintln!(
+        "demo cluster metrics: kill_node c shown as api_up 0 after {api_down:?}, a ghost after {:?}",
+        killed.elapsed()
+    );
+    assert!(
+        sample(&text, "chanwatch_cluster_divergences{kind=\"members\"}").is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
     assert!(h.quit().await.success());
 }
 
@@ -213,7 +313,11 @@ fn promtool_accepts_the_shipped_rules_and_scrape_config() {
     let rules = format!("{ROOT}/assets/monitoring/chanwatch-rules.yml");
     let (ok, out) = promtool(&["check", "rules", &rules], "");
     assert!(ok, "{out}");
-    assert!(out.contains("SUCCESS: 8 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 12 rules found"), "{out}");
+    // The alerts do what they say, the cluster's (cross-node cells only) among them.
+    let tests = format!("{ROOT}/assets/monitoring/chanwatch-rules.test.yml");
+    let (ok, out) = promtool(&["test", "rules", &tests], "");
+    assert!(ok && out.contains("SUCCESS"), "{out}");
     let config = format!("{ROOT}/assets/monitoring/prometheus.yml");
     let (ok, out) = promtool(&["check", "config", &config], "");
     assert!(ok, "{out}");
@@ -337,6 +441,125 @@ async fn prometheus_scrapes_a_probe_and_sees_a_cut_as_a_reconnect() {
     prom.wait_value("the connection back", "chanwatch_connected", |v| v == 1.0)
         .await;
     assert!(c.quit().await.success());
+}
+
+/// A watcher of a real sockudo cluster (three nodes on Redis): a scrape with nodes that
+/// promtool accepts, then Redis killed and the adapter shown failing.
+#[cfg_attr(
+    not(feature = "real-servers"),
+    ignore = "needs sockudo (with redis), redis-server and promtool: run with --features real-servers"
+)]
+#[tokio::test]
+async fn promtool_lints_a_scrape_of_a_sockudo_cluster_and_it_shows_the_adapter_failing() {
+    let mut cluster = crate::support::cluster::SockudoCluster::start(3);
+    let mut args: Vec<String> = [
+        "--headless",
+        "--probe",
+        "250ms",
+        "--stats-interval",
+        "1s",
+        "--user-id",
+        "watcher",
+        "-s",
+        "presence-room",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(cluster.args());
+    let mut c = Headless::spawn("cluster-metrics", &args);
+    let addr = metrics_addr(&c).await;
+    let pairs = |t: &str, pred: &dyn Fn(f64) -> bool| {
+        ["a", "b", "c"].iter().all(|from| {
+            ["a", "b", "c"].iter().all(|to| {
+                sample(
+                    t,
+                    &format!(
+                        "chanwatch_cluster_delivery_loss_ratio{{from=\"{from}\",to=\"{to}\"}}"
+                    ),
+                )
+                .is_some_and(pred)
+            })
+        })
+    };
+    // Every node's roster counted. They agree on the three watchers, or the difference is a
+    // divergence: sockudo 5.2 sometimes sends a socket `member_added` for a member that
+    // joined through another node at the same moment before its own
+    // `subscription_succeeded`, whose list leaves that member out, so that roster (as
+    // pusher-js's would) never holds it.
+    let text = scrape_until(&addr, "a full matrix and every roster", |t| {
+        let rosters: Vec<Option<f64>> = ["a", "b", "c"]
+            .iter()
+            .map(|node| {
+                sample(
+                    t,
+                    &format!(
+                        "chanwatch_presence_members{{node=\"{node}\",channel=\"presence-room\"}}"
+                    ),
+                )
+            })
+            .collect();
+        let members = sample(t, "chanwatch_cluster_divergences{kind=\"members\"}");
+        pairs(t, &|loss| loss == 0.0)
+            && rosters.iter().all(|n| n.is_some_and(|n| n >= 1.0))
+            && (rosters.iter().all(|n| *n == Some(3.0)) || members.is_some_and(|n| n >= 1.0))
+    })
+    .await;
+    let (ok, out) = promtool(&["check", "metrics"], &text);
+    assert!(
+        ok && out.trim().is_empty(),
+        "promtool check metrics:\n{out}\n---\n{text}"
+    );
+    let p99 = sample(
+        &text,
+        "chanwatch_cluster_delivery_latency_p99_seconds{from=\"a\",to=\"c\"}",
+    )
+    .unwrap();
+    eprintln!("sockudo cluster metrics: a->c p99 {:.1} ms", p99 * 1000.0);
+    assert_eq!(
+        sample(&text, "chanwatch_cluster_adapter_failing"),
+        Some(0.0)
+    );
+
+    cluster.redis.kill();
+    let killed = std::time::Instant::now();
+    let bound = Duration::from_secs(60);
+    let failing = tokio::time::timeout(
+        bound,
+        scrape_until_unbounded(&addr, |t| {
+            sample(t, "chanwatch_cluster_adapter_failing") == Some(1.0)
+        }),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the adapter never shown failing\n{}", cluster.logs()));
+    eprintln!(
+        "sockudo cluster metrics: Redis killed, chanwatch_cluster_adapter_failing 1 after {:?}",
+        killed.elapsed()
+    );
+    assert_eq!(
+        sample(
+            &failing,
+            "chanwatch_cluster_delivery_loss_ratio{from=\"a\",to=\"b\"}"
+        ),
+        Some(1.0),
+        "{failing}"
+    );
+    c.send(json!({"cmd": "quit"})).await;
+    let _ = c.wait_exit().await;
+}
+
+/// Scrape until `pred` holds, for as long as the caller bounds it.
+async fn scrape_until_unbounded(addr: &str, pred: impl Fn(&str) -> bool) -> String {
+    let url = format!("http://{addr}/metrics");
+    loop {
+        let text = get(&url, None).await.2;
+        if pred(&text) {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// The dashboard serves the same endpoint, and the terminal shows nothing of it.
