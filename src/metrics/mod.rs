@@ -824,7 +824,7 @@ impl ClusterMetrics {
     }
 
     fn set_divergence_gauges(&self) {
-        let mut by_kind = [0i64; 3];
+        let mut by_kind = [0i64; DIVERGENCE_KINDS.len()];
         let mut ghosts = 0;
         for ((_, kind, _), d) in &self.in_force {
             if let Some(i) = DIVERGENCE_KINDS.iter().position(|k| k == kind) {

@@ -888,3 +888,22 @@ fn divergences_are_bounded() {
         DIVERGENCE_CAP as f64
     );
 }
+
+#[test]
+fn every_divergence_kind_has_its_gauge() {
+    let nodes = names(&["a", "b"]);
+    let mut m = Metrics::for_nodes(&nodes);
+    let t = Instant::now();
+    m.observe(&delivery(vec![cell("a", "a", 1, 1, 1.0, 1.0)], &[]), t);
+    for (kind, name) in [
+        (DivergenceKind::Members, "members"),
+        (DivergenceKind::SubscriptionCount, "subscription_count"),
+        (DivergenceKind::UserCount, "user_count"),
+        (DivergenceKind::ApiMembers, "api_members"),
+    ] {
+        m.observe(&divergence(kind, Some("guest"), true, false), t);
+        let gauge = format!("chanwatch_cluster_divergences{{kind=\"{name}\"}}");
+        assert_eq!(value(&m, &gauge), 1.0, "{name}");
+    }
+    assert_eq!(value(&m, "chanwatch_cluster_ghosts"), 4.0);
+}
