@@ -290,9 +290,11 @@ impl Matrix {
         stats
     }
 
-    /// Cell `(from, to)` over its latest [`DIAGNOSIS_ROUNDS`] probes whose fate is known:
-    /// what the diagnosis reads, so that a fault is named within a few rounds instead of
-    /// once it has filled the whole window. No percentiles.
+    /// Cell `(from, to)` over its latest [`DIAGNOSIS_ROUNDS`] rounds with a known fate or a
+    /// failed publish: what the diagnosis reads, so that a fault is named within a few
+    /// rounds instead of once it has filled the whole window. A publisher whose recent
+    /// publishes all failed (its node is down) has nothing recent to say, rather than its
+    /// probes from before it went. No percentiles.
     fn recent_cell(&self, from: usize, to: usize) -> CellStats {
         let n = self.nodes.len();
         let mut stats = CellStats {
@@ -304,8 +306,9 @@ impl Matrix {
         };
         let newest = self.next_round.saturating_sub(1);
         let oldest = newest.saturating_sub(self.window as u64 - 1).max(1);
+        let mut failed = 0;
         for round in (oldest..=newest).rev() {
-            if stats.sent == DIAGNOSIS_ROUNDS {
+            if stats.sent + failed == DIAGNOSIS_ROUNDS {
                 break;
             }
             let slot = (round % self.window as u64) as usize;
@@ -313,8 +316,13 @@ impl Matrix {
                 continue;
             }
             let p = slot * n + from;
-            if !matches!(self.publishes[p], Publish::Began(_)) {
-                continue;
+            match self.publishes[p] {
+                Publish::Began(_) => {}
+                Publish::Failed => {
+                    failed += 1;
+                    continue;
+                }
+                _ => continue,
             }
             match self.fates[p * n + to] {
                 Fate::Awaited => {}

@@ -503,3 +503,35 @@ fn adapter_failing_needs_own_delivery_and_no_cross_delivery() {
     assert!(!adapter_failing(1, &[(3, 3)]));
     assert!(!adapter_failing(2, &failing[..3]));
 }
+
+/// What a real cluster showed: node c killed, so its API refuses every publish and its
+/// socket receives nothing. Its own old probes (from before it went) must not hide that
+/// its column is lost: the diagnosis names c as down within a few rounds.
+#[test]
+fn a_killed_node_is_named_down_although_its_old_publishes_had_delivered() {
+    let mut m = Matrix::new(&names(&["a", "b", "c"]), 30, TIMEOUT);
+    let mut t = Instant::now();
+    for _ in 0..10 {
+        round(&mut m, t, &[0, 1, 2], "", &all_pairs(3, 2));
+        t += Duration::from_secs(1);
+    }
+    m.tick(t);
+    assert_eq!(m.diagnosis(), None);
+    m.set_receiving(2, false);
+    let refused = "connection refused";
+    let mut said = String::new();
+    for _ in 0..DIAGNOSIS_ROUNDS {
+        round(
+            &mut m,
+            t,
+            &[0, 1],
+            refused,
+            &[(0, 0, 2), (0, 1, 2), (1, 0, 2), (1, 1, 2)],
+        );
+        t += Duration::from_secs(1);
+        m.tick(t);
+        said = m.diagnosis().unwrap_or_default();
+    }
+    assert!(said.starts_with("node c looks down"), "{said}");
+    assert!(!said.contains("probes lost: c"), "{said}");
+}
