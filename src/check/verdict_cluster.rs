@@ -5,6 +5,7 @@
 use super::{
     Delivery, Status, Step, StepName, Thresholds, Verdict, human_ms, perf_ms, perf_number,
 };
+use crate::cluster::matrix::nearest_rank;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -84,16 +85,6 @@ impl PairStats {
         }
         f64::from(self.sent - self.received.min(self.sent)) * 100.0 / f64::from(self.sent)
     }
-}
-
-/// The `p`th percentile of sorted samples, nearest rank (as the delivery matrix has it): with
-/// fewer than 100 probes, p99 is the slowest.
-fn nearest_rank(sorted: &[Duration], p: usize) -> Option<Duration> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (p * sorted.len()).div_ceil(100).max(1);
-    Some(sorted[rank - 1])
 }
 
 /// Everything one check of several nodes saw.

@@ -507,8 +507,9 @@ pub fn adapter_failing(n: usize, cells: &[(u32, u32)]) -> bool {
         && cross().all(|(_, received)| received == 0)
 }
 
-/// The `p`th percentile of sorted samples, nearest rank (the stats module's convention).
-fn nearest_rank(sorted: &[Duration], p: usize) -> Option<Duration> {
+/// The `p`th percentile of sorted samples, nearest rank (the stats module's convention):
+/// with fewer than 100 samples, p99 is the largest. `chanwatch check` uses it for its pairs.
+pub fn nearest_rank(sorted: &[Duration], p: usize) -> Option<Duration> {
     if sorted.is_empty() {
         return None;
     }

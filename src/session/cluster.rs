@@ -344,10 +344,6 @@ impl Joined {
         match &command {
             Command::OnNode { node, command } => {
                 match self.names.iter().position(|n| **n == **node) {
-                    // A fault that names its own node goes to the demo cluster as ever.
-                    Some(_) if matches!(&**command, Command::Fault(k) if k.node().is_some()) => {
-                        Box::pin(self.on_command((**command).clone(), to_nodes)).await;
-                    }
                     Some(i) => {
                         let _ = to_nodes[i].send((**command).clone()).await;
                     }

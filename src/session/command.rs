@@ -145,10 +145,16 @@ impl From<Command> for Line {
 }
 
 impl Command {
-    /// This command for one node alone.
+    /// This command for one node alone. A fault on a whole node names its node itself and
+    /// stays as it is.
     pub fn on_node(self, node: &str) -> Command {
         match self {
             Command::OnNode { command, .. } => command.on_node(node),
+            command @ Command::Fault(
+                FaultKind::KillNode { .. }
+                | FaultKind::Partition { .. }
+                | FaultKind::KeepMember { .. },
+            ) => command,
             command => Command::OnNode {
                 node: node.to_string(),
                 command: Box::new(command),
@@ -302,6 +308,9 @@ mod tests {
             .on_node("c")
         );
         assert!(serde_json::from_str::<Command>(r#"{"cmd":"quit","node":7}"#).is_err());
+        // A fault on a whole node already names its node: addressing leaves it alone.
+        let kill = Command::Fault(FaultKind::KillNode { node: "c".into() });
+        assert_eq!(kill.clone().on_node("a"), kill);
     }
 
     /// An unknown `cmd` is reported with the known ones in the order the README lists them.

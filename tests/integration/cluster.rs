@@ -17,29 +17,27 @@ const ROOM: &str = "presence-room";
 const SHOWS_WITHIN: Duration = Duration::from_secs(45);
 
 fn watch(cluster: &SockudoCluster, name: &str) -> Headless {
-    let mut args: Vec<String> = ["--headless", "--probe", "250ms", "--stats-interval", "1s"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> =
+        strings(&["--headless", "--probe", "250ms", "--stats-interval", "1s"]);
     args.extend(cluster.args());
-    args.extend(
-        [
-            "--user-id",
-            "watcher",
-            "--ghost-after",
-            "2s",
-            "--subscribe",
-            ROOM,
-            // Activity checks fast enough that a dead node's socket is noticed in seconds.
-            "--activity-timeout",
-            "3s",
-            "--pong-timeout",
-            "2s",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
+    args.extend(strings(&[
+        "--user-id",
+        "watcher",
+        "--ghost-after",
+        "2s",
+        "--subscribe",
+        ROOM,
+        // Activity checks fast enough that a dead node's socket is noticed in seconds.
+        "--activity-timeout",
+        "3s",
+        "--pong-timeout",
+        "2s",
+    ]));
     Headless::spawn(name, &args)
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
 }
 
 fn cell<'a>(delivery: &'a Value, from: &str, to: &str) -> &'a Value {
@@ -291,33 +289,26 @@ fn lists_member(r: &Value, node: &str, member: &str) -> bool {
 async fn a_member_its_nodes_own_api_forgot_after_another_node_died_is_a_ghost() {
     let mut cluster = SockudoCluster::start(2);
     let nodes = &NAMES[..2];
-    let mut args: Vec<String> = [
+    let mut args: Vec<String> = strings(&[
         "--headless",
         "--stats-interval",
         "1s",
         "--occupancy-interval",
         "1s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     args.extend(cluster.args());
-    args.extend(
-        [
-            "--user-id",
-            "watcher",
-            "--ghost-after",
-            "2s",
-            "-s",
-            ROOM,
-            "--activity-timeout",
-            "3s",
-            "--pong-timeout",
-            "2s",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
+    args.extend(strings(&[
+        "--user-id",
+        "watcher",
+        "--ghost-after",
+        "2s",
+        "-s",
+        ROOM,
+        "--activity-timeout",
+        "3s",
+        "--pong-timeout",
+        "2s",
+    ]));
     let mut c = Headless::spawn("api-members", &args);
     all_connected(&mut c, nodes).await;
 
@@ -391,10 +382,8 @@ async fn a_member_its_nodes_own_api_forgot_after_another_node_died_is_a_ghost() 
 async fn a_node_down_at_the_start_is_shown_while_the_others_run() {
     let cluster = SockudoCluster::start(2);
     let dead = crate::support::sockudo::free_port();
-    let mut args: Vec<String> = ["--headless", "--probe", "250ms", "--stats-interval", "1s"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> =
+        strings(&["--headless", "--probe", "250ms", "--stats-interval", "1s"]);
     args.extend(cluster.args());
     args.extend(["--node".to_string(), format!("z=ws://127.0.0.1:{dead}")]);
     let mut c = Headless::spawn("dead-node", &args);
@@ -431,17 +420,14 @@ async fn a_node_down_at_the_start_is_shown_while_the_others_run() {
 /// With one connection, or one node, no record carries a node: the output is what it was.
 #[tokio::test]
 async fn one_node_adds_no_node_field() {
-    let args: Vec<String> = [
+    let args: Vec<String> = strings(&[
         "demo",
         "--headless",
         "--nodes",
         "1",
         "--stats-interval",
         "1s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     let mut c = Headless::spawn("one-node", &args);
     c.wait_state("connected").await;
     c.wait_for("a stats record", |r| r["type"] == "stats").await;
@@ -465,7 +451,7 @@ async fn one_node_adds_no_node_field() {
 /// a killed node's ghost show without any server.
 #[tokio::test]
 async fn the_demo_cluster_reports_its_matrix_and_a_killed_nodes_ghost() {
-    let args: Vec<String> = [
+    let args: Vec<String> = strings(&[
         "demo",
         "--headless",
         "--nodes",
@@ -474,10 +460,7 @@ async fn the_demo_cluster_reports_its_matrix_and_a_killed_nodes_ghost() {
         "1s",
         "--ghost-after",
         "1s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     let mut c = Headless::spawn("demo-cluster", &args);
     all_connected(&mut c, &["a", "b", "c"]).await;
     c.wait_for_within("a full matrix", SHOWS_WITHIN, |r| {
@@ -508,10 +491,7 @@ async fn the_demo_cluster_reports_its_matrix_and_a_killed_nodes_ghost() {
 #[tokio::test]
 async fn without_the_http_api_the_matrix_is_off_and_the_nodes_are_watched() {
     let cluster = SockudoCluster::start(2);
-    let mut args: Vec<String> = ["--headless", "--stats-interval", "1s", "--no-tls"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> = strings(&["--headless", "--stats-interval", "1s", "--no-tls"]);
     args.extend(["--key".into(), crate::support::sockudo::KEY.into()]);
     for (name, node) in NAMES.iter().zip(&cluster.nodes) {
         args.extend([
@@ -537,10 +517,7 @@ async fn without_the_http_api_the_matrix_is_off_and_the_nodes_are_watched() {
 /// names the nodes.
 #[tokio::test]
 async fn a_command_with_a_node_acts_on_that_node_alone() {
-    let args: Vec<String> = ["demo", "--headless", "--nodes", "3"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args: Vec<String> = strings(&["demo", "--headless", "--nodes", "3"]);
     let mut c = Headless::spawn("node-command", &args);
     all_connected(&mut c, &["a", "b", "c"]).await;
     let mark = c.mark();

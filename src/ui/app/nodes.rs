@@ -146,7 +146,8 @@ impl App {
                 true
             }
             Command::Connection(C::Trigger { .. } | C::Connect | C::Disconnect) => true,
-            Command::Fault(kind) => kind.node().is_none() && !kind.is_cluster(),
+            // `restore` and the node faults act on the cluster, not on one connection.
+            Command::Fault(kind) => !kind.is_cluster(),
             _ => false,
         };
         if one_node {
